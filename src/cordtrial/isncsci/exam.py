@@ -11,6 +11,7 @@ The canonical flat columns are ``{side}_{level}_{kind}`` (``r_c5_motor``, ``l_s4
 from __future__ import annotations
 
 import enum
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -80,6 +81,10 @@ class Level(enum.IntEnum):
         return self.name
 
 
+#: Every level, C1 to S4_5 (a tuple: iterating it is cheaper than iterating the enum).
+LEVELS: tuple[Level, ...] = tuple(Level)
+#: The level just below each level (none below S4_5).
+BELOW: dict[Level, Level] = dict(itertools.pairwise(LEVELS))
 #: Levels with a dermatome on the worksheet (C2-S4_5).
 SENSORY_LEVELS: tuple[Level, ...] = tuple(level for level in Level if level is not Level.C1)
 #: The ten key muscles, by the level they stand for (C5-T1, L2-S1).

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import itertools
 
-from cordtrial.isncsci.exam import KEY_MUSCLES, Exam, ExamSide, Level
+from cordtrial.isncsci.exam import BELOW, KEY_MUSCLES, LEVELS, Exam, ExamSide, Level
 from cordtrial.isncsci.outcome import (
     Candidate,
     LevelValue,
@@ -71,11 +71,11 @@ def determine_sensory_level(side: ExamSide) -> Possible[LevelValue]:
     """Sensory level of one side; ``INT`` when every dermatome down to S4_5 is normal."""
     out: list[Candidate[LevelValue]] = []
     relied = False
-    for level in Level:
+    for level in LEVELS:
         if level is Level.S4_5:
             out.append(Candidate("INT", relied))
             break
-        step = sensory_step(side, Level(level + 1), relied)
+        step = sensory_step(side, BELOW[level], relied)
         relied = relied or step.relied
         if step.here:
             out.append(Candidate(level, step.starred))
@@ -124,8 +124,8 @@ def end_of_key_muscles_step(side: ExamSide, last: Level, relied: bool) -> Step:
     Going below the limb needs the dermatomes of the limb's segments and the next one normal.
     """
     proceed_sensory, any_here, any_relied = True, False, False
-    for level in range(_FIRST_KEY[last] - 1, last + 1):
-        s = sensory_step(side, Level(level + 1), False)
+    for level in LEVELS[_FIRST_KEY[last] - 1 : last + 1]:
+        s = sensory_step(side, BELOW[level], False)
         proceed_sensory = proceed_sensory and s.proceed
         any_here = any_here or s.here
         any_relied = any_relied or s.relied
@@ -149,12 +149,12 @@ def end_of_key_muscles_step(side: ExamSide, last: Level, relied: bool) -> Step:
 
 def _motor_level_step(side: ExamSide, level: Level, relied: bool) -> Step:
     if level in (Level.C4, Level.L1):
-        return before_key_muscles_step(side.motor[Level(level + 1)], relied)
+        return before_key_muscles_step(side.motor[BELOW[level]], relied)
     if level in (Level.T1, Level.S1):
         return end_of_key_muscles_step(side, level, relied)
     if level.is_key_muscle:
         return motor_step(side.motor[level], side.motor[_NEXT_MUSCLE[level]], relied)
-    return sensory_step(side, Level(level + 1), relied)
+    return sensory_step(side, BELOW[level], relied)
 
 
 def determine_motor_level(side: ExamSide, vac: Binary) -> Possible[LevelValue]:
@@ -166,7 +166,7 @@ def determine_motor_level(side: ExamSide, vac: Binary) -> Possible[LevelValue]:
     """
     out: list[Candidate[LevelValue]] = []
     relied = False
-    for level in Level:
+    for level in LEVELS:
         if level is Level.S4_5:
             has_s3 = any(c.value is Level.S3 for c in out)
             if vac == "No":
@@ -187,8 +187,8 @@ def determine_motor_level(side: ExamSide, vac: Binary) -> Possible[LevelValue]:
 
 
 def _both_sides_sensory(exam: Exam, level: Level, relied: bool) -> Step:
-    right = sensory_step(exam.right, Level(level + 1), relied)
-    left = sensory_step(exam.left, Level(level + 1), relied)
+    right = sensory_step(exam.right, BELOW[level], relied)
+    left = sensory_step(exam.left, BELOW[level], relied)
     return Step(
         right.proceed and left.proceed,
         right.here or left.here,
@@ -199,7 +199,7 @@ def _both_sides_sensory(exam: Exam, level: Level, relied: bool) -> Step:
 
 def _nli_motor_step(side: ExamSide, level: Level, relied: bool) -> Step:
     if level in (Level.C4, Level.L1):
-        return before_key_muscles_step(side.motor[Level(level + 1)], relied)
+        return before_key_muscles_step(side.motor[BELOW[level]], relied)
     below = _NEXT_MUSCLE.get(level, level) if level not in (Level.T1, Level.S1) else level
     return motor_step(side.motor[level], side.motor[below], relied)
 
@@ -208,7 +208,7 @@ def determine_nli(exam: Exam) -> Possible[LevelValue]:
     """Neurological level of injury: sensory and motor function considered on both sides."""
     out: list[Candidate[LevelValue]] = []
     relied = False
-    for level in Level:
+    for level in LEVELS:
         if level is Level.S4_5:
             out.append(Candidate("INT", relied))
             break

@@ -112,13 +112,32 @@ def _parse_cell(field: str, raw: object, normal: int, kind: str, allowed: str) -
     raise InvalidExamError(field, raw, allowed, problem=f"is not a {kind}")
 
 
+def _legal(normal: int) -> dict[str, Cell]:
+    table = {"NT": Cell(None), "NT*": Cell(None, Flag.NOT_NORMAL), "NT**": Cell(None, Flag.NORMAL)}
+    for grade in range(normal + 1):
+        table[str(grade)] = Cell(grade)
+        if grade < normal:
+            table[f"{grade}*"] = Cell(grade, Flag.NOT_NORMAL)
+            table[f"{grade}**"] = Cell(grade, Flag.NORMAL)
+    return table
+
+
+# Every legal spelling, parsed once: the common case is a dictionary look-up.
+_MOTOR_CELLS = _legal(5)
+_SENSORY_CELLS = _legal(2)
+
+
 def parse_motor(field: str, raw: object) -> Cell:
     """Parse a key-muscle cell (``0``-``5``, ``NT``, with ``*``/``**``)."""
+    if isinstance(raw, str) and (cell := _MOTOR_CELLS.get(raw)) is not None:
+        return cell
     return _parse_cell(field, raw, 5, "motor grade", MOTOR_ALLOWED)
 
 
 def parse_sensory(field: str, raw: object) -> Cell:
     """Parse a light-touch or pin-prick cell (``0``-``2``, ``NT``, with ``*``/``**``)."""
+    if isinstance(raw, str) and (cell := _SENSORY_CELLS.get(raw)) is not None:
+        return cell
     return _parse_cell(field, raw, 2, "sensory grade", SENSORY_ALLOWED)
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from cordtrial.isncsci.exam import ExamSide, Level
+from cordtrial.isncsci.exam import LEVELS, ExamSide, Level
 from cordtrial.isncsci.outcome import Candidate, Grade, LevelValue, Possible, ZppValue
 from cordtrial.isncsci.values import Binary, Cell, Flag
 
@@ -52,7 +52,7 @@ def determine_sensory_zpp(side: ExamSide, dap: Binary) -> Possible[ZppValue]:
         out.append(Candidate("NA"))
     found: list[Candidate[ZppValue]] = []
     relied = False
-    for level in reversed(Level):
+    for level in reversed(LEVELS):
         if level is Level.S4_5:
             continue
         if level is Level.C1:
@@ -106,14 +106,14 @@ def determine_motor_zpp(
     reaches_sacral = any(v in (Level.S2, Level.S3, "INT") for v in levels)
     bottom = (Level.S3 if lowest == "INT" else lowest) if reaches_sacral else Level.S1
     assert isinstance(top, Level) and isinstance(bottom, Level)
-    first_flagged = next((lv for lv in Level if lv <= bottom and _has_flag(side, lv)), None)
-    below_top = (lv for lv in Level if top < lv <= bottom)
+    below_top = (lv for lv in LEVELS if top < lv <= bottom)
     last_normal = next(
         (Level(lv - 1) for lv in below_top if not _is_consecutive_normal(side, lv)), bottom
     )
     nkm = side.nkm if side.nkm is not None and side.nkm <= bottom else None
 
     def starred(level: Level) -> bool:
+        first_flagged = next((lv for lv in LEVELS if lv <= bottom and _has_flag(side, lv)), None)
         if first_flagged is None:
             return False
         if level.is_key_muscle:
@@ -128,7 +128,7 @@ def determine_motor_zpp(
 
     found: list[Candidate[ZppValue]] = []
     add_nkm = nkm_added = False
-    for level in reversed(Level):
+    for level in reversed(LEVELS):
         if level > bottom:
             continue
         if level < top:

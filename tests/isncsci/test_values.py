@@ -1,0 +1,101 @@
+"""Cell values: every legal value parses, everything else is refused with field, value, allowed."""
+
+from __future__ import annotations
+
+import pytest
+
+from cordtrial.isncsci import Cell, Exam, Flag, InvalidExamError
+from cordtrial.isncsci.values import parse_binary, parse_motor, parse_sensory
+
+LEGAL_MOTOR = [str(g) for g in range(6)] + ["NT"]
+LEGAL_MOTOR += [f"{v}{f}" for v in ["0", "1", "2", "3", "4", "NT"] for f in ("*", "**")]
+LEGAL_SENSORY = ["0", "1", "2", "NT"] + [f"{v}{f}" for v in ["0", "1", "NT"] for f in ("*", "**")]
+
+
+@pytest.mark.parametrize("text", LEGAL_MOTOR)
+def test_motor_value_round_trips_when_legal(text: str) -> None:
+    assert str(parse_motor("r_c5_motor", text)) == text
+
+
+@pytest.mark.parametrize("text", LEGAL_SENSORY)
+def test_sensory_value_round_trips_when_legal(text: str) -> None:
+    assert str(parse_sensory("l_t4_pp", text)) == text
+
+
+def test_flags_parse_to_their_meaning() -> None:
+    assert parse_motor("f", "3*") == Cell(3, Flag.NOT_NORMAL)
+    assert parse_motor("f", "NT**") == Cell(None, Flag.NORMAL)
+    assert parse_sensory("f", "1") == Cell(1, Flag.NONE)
+
+
+def test_integer_and_integral_float_accepted_as_grades() -> None:
+    assert parse_motor("f", 4) == Cell(4)
+    assert parse_sensory("f", 2.0) == Cell(2)
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        ("6", "is not a motor grade"),
+        ("-1", "is not a motor grade"),
+        ("5*", "flags a normal grade (5)"),
+        ("3***", "is not a motor grade"),
+        ("nt", "is not a motor grade"),
+        ("3 *", "is not a motor grade"),
+        ("three", "is not a motor grade"),
+        (2.5, "is not allowed"),
+        (True, "is not allowed"),
+        (["5"], "is not allowed"),
+    ],
+)
+def test_motor_value_refused_with_field_value_and_allowed(raw: object, problem: str) -> None:
+    with pytest.raises(InvalidExamError) as caught:
+        parse_motor("r_c5_motor", raw)
+    err = caught.value
+    assert err.field == "r_c5_motor"
+    assert err.value == raw
+    assert "0-5 or NT" in err.allowed
+    assert str(err).startswith(f"r_c5_motor: {raw!r} {problem}"), str(err)
+
+
+def test_message_reads_as_the_issue_example() -> None:
+    with pytest.raises(InvalidExamError, match=r"^r_c5_motor: '6' is not a motor grade \(0-5 or NT"):
+        parse_motor("r_c5_motor", "6")
+
+
+@pytest.mark.parametrize("raw", ["3", "2*", "2**", "x"])
+def test_sensory_value_refused_when_out_of_range(raw: str) -> None:
+    with pytest.raises(InvalidExamError, match="l_s4_5_lt"):
+        parse_sensory("l_s4_5_lt", raw)
+
+
+@pytest.mark.parametrize("raw", [None, "", "   ", float("nan")])
+def test_missing_value_is_an_error_not_zero(raw: object) -> None:
+    with pytest.raises(InvalidExamError, match="missing"):
+        parse_motor("l_s1_motor", raw)
+
+
+@pytest.mark.parametrize("raw", ["yes", "Y", "1", "", None])
+def test_vac_refused_unless_yes_no_nt(raw: object) -> None:
+    with pytest.raises(InvalidExamError) as caught:
+        parse_binary("vac", raw)
+    assert caught.value.field == "vac"
+    assert "Yes, No or NT" in caught.value.allowed
+
+
+def test_exam_missing_column_names_it(normal: dict[str, str]) -> None:
+    del normal["l_t7_pp"]
+    with pytest.raises(InvalidExamError, match="^l_t7_pp: is missing"):
+        Exam.from_flat(normal)
+
+
+@pytest.mark.parametrize("raw", ["T5", "C4", "X", 5])
+def test_exam_nkm_refused_unless_key_muscle_level(normal: dict[str, str], raw: object) -> None:
+    normal["r_nkm"] = raw  # type: ignore[assignment]
+    with pytest.raises(InvalidExamError, match="^r_nkm: .*key-muscle level"):
+        Exam.from_flat(normal)
+
+
+def test_exam_to_flat_round_trips(normal: dict[str, str]) -> None:
+    normal.update(r_c6_motor="3*", l_t2_lt="NT**", vac="NT", l_nkm="L3")
+    assert Exam.from_flat(normal).to_flat() == normal
