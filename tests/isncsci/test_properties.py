@@ -7,9 +7,9 @@ import random
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import exams, generate_exams
 
 from cordtrial.isncsci import EXAM_COLUMNS, Exam, classify
+from strategies import exams, generate_exams
 
 RANGED_FIELDS = (
     "sensory_right",

@@ -1,13 +1,13 @@
 """One behaviour per ISNCSCI rule, on exams built from the standard's definitions.
 
-Expected answers come from the definitions in the ISNCSCI 2019 booklet (levels, NLI, AIS, ZPP) as
-quoted in each docstring; flag and NT conventions from the reference algorithm (docs/isncsci-rules.md).
+Expected answers come from the definitions in the ISNCSCI 2019 booklet (levels, NLI, AIS,
+ZPP) quoted in each docstring; flag and NT conventions from the reference algorithm
+(docs/isncsci-rules.md).
 """
 
 from __future__ import annotations
 
 from builders import exam, lesion_flat, normal_flat
-
 from cordtrial.isncsci import Level, classify
 
 
@@ -217,4 +217,9 @@ def test_totals_add_grades_by_limb_and_side() -> None:
 
 def test_total_not_determinable_when_nt() -> None:
     r = rec(normal_flat(), r_l3_motor="NT")
-    assert (r["lems_right"], r["lems"], r["uems"], r["motor_right_total"]) == ("ND", "ND", "50", "ND")
+    assert (r["lems_right"], r["lems"], r["uems"], r["motor_right_total"]) == (
+        "ND",
+        "ND",
+        "50",
+        "ND",
+    )

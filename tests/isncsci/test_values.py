@@ -59,7 +59,9 @@ def test_motor_value_refused_with_field_value_and_allowed(raw: object, problem: 
 
 
 def test_message_reads_as_the_issue_example() -> None:
-    with pytest.raises(InvalidExamError, match=r"^r_c5_motor: '6' is not a motor grade \(0-5 or NT"):
+    with pytest.raises(
+        InvalidExamError, match=r"^r_c5_motor: '6' is not a motor grade \(0-5 or NT"
+    ):
         parse_motor("r_c5_motor", "6")
 
 
@@ -85,14 +87,14 @@ def test_vac_refused_unless_yes_no_nt(raw: object) -> None:
 
 def test_exam_missing_column_names_it(normal: dict[str, str]) -> None:
     del normal["l_t7_pp"]
-    with pytest.raises(InvalidExamError, match="^l_t7_pp: is missing"):
+    with pytest.raises(InvalidExamError, match=r"^l_t7_pp: is missing"):
         Exam.from_flat(normal)
 
 
 @pytest.mark.parametrize("raw", ["T5", "C4", "X", 5])
 def test_exam_nkm_refused_unless_key_muscle_level(normal: dict[str, str], raw: object) -> None:
     normal["r_nkm"] = raw  # type: ignore[assignment]
-    with pytest.raises(InvalidExamError, match="^r_nkm: .*key-muscle level"):
+    with pytest.raises(InvalidExamError, match=r"^r_nkm: .*key-muscle level"):
         Exam.from_flat(normal)
 
 
