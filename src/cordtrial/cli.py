@@ -59,7 +59,9 @@ class DialectOption(enum.StrEnum):
 
 InputArg = Annotated[
     Path,
-    typer.Argument(help="Exams: .csv, .json, .jsonl or .parquet.", show_default=False),
+    typer.Argument(
+        metavar="INPUT", help="Exams: .csv, .json, .jsonl or .parquet.", show_default=False
+    ),
 ]
 DialectOpt = Annotated[
     DialectOption | None,
@@ -144,8 +146,7 @@ def explain_command(
             explanation = classify(exam).explain()
         except InvalidExamError as error:
             _fail(f"exam {exam_id} (row {position + 1}) is invalid: {error}", code=1)
-        if len(matches) > 1:
-            typer.echo(f"exam {exam_id}, row {position + 1}:")
+        typer.echo(f"Exam {exam_id} (row {position + 1} of {input})")
         typer.echo(str(explanation))
 
 
@@ -173,7 +174,7 @@ def _write(table: pd.DataFrame, path: Path) -> None:
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    Console(stderr=True).print(f"cordtrial: error: {message}", highlight=False, markup=False)
+    typer.echo(f"cordtrial: error: {message}", err=True)
     raise typer.Exit(code)
 
 

@@ -1,0 +1,326 @@
+"""The ``cordtrial`` command: in-process with Typer's runner, and as the installed script."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from cordtrial import __version__
+from cordtrial.cli import app
+from cordtrial.isncsci import RESULT_FIELDS
+from cordtrial.isncsci.formats import ERROR_FIELDS, read_frame, write_frame
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMS = str(EXAMPLES / "exams.csv")
+WITH_ERRORS = str(EXAMPLES / "exams_with_errors.csv")
+PRAXIS = str(EXAMPLES / "praxis_cases.csv")
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8", newline="") as file:
+        return list(csv.DictReader(file))
+
+
+def header(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines()[0].split(",")
+
+
+# --- help and version ---
+
+
+def test_help_lists_isncsci_commands(runner: CliRunner) -> None:
+    top = runner.invoke(app, ["--help"])
+    sub = runner.invoke(app, ["isncsci", "--help"])
+    assert (top.exit_code, sub.exit_code) == (0, 0)
+    assert "isncsci" in top.stdout
+    assert "classify" in sub.stdout
+    assert "explain" in sub.stdout
+
+
+def test_version_names_package_and_revision(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout.startswith(f"cordtrial {__version__} (ISNCSCI 2019")
+
+
+# --- classify ---
+
+
+def test_classify_writes_result_record_columns_csv(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "out.csv"
+    result = runner.invoke(app, ["isncsci", "classify", EXAMS, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert header(out) == list(RESULT_FIELDS)
+    assert [row["id"] for row in read_csv(out)] == [f"EX{n:02}" for n in range(1, 11)]
+
+
+@pytest.mark.parametrize("extension", [".json", ".jsonl", ".parquet"])
+def test_classify_writes_format_of_output_extension(
+    runner: CliRunner, tmp_path: Path, extension: str
+) -> None:
+    out = tmp_path / f"out{extension}"
+    result = runner.invoke(app, ["isncsci", "classify", EXAMS, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    if extension == ".parquet":
+        back = pd.read_parquet(out)
+    else:
+        back = pd.read_json(out, dtype=str, lines=extension == ".jsonl")
+    assert tuple(back.columns) == RESULT_FIELDS
+    assert len(back) == 10
+
+
+def test_classify_gives_grades_of_examples(runner: CliRunner, tmp_path: Path) -> None:
+    """The grades the examples were built for; the reference isncsci 2.0.6 agrees."""
+    out = tmp_path / "out.csv"
+    runner.invoke(app, ["isncsci", "classify", EXAMS, "-o", str(out)])
+    grades = [row["ais"] for row in read_csv(out)]
+    assert grades == ["A", "B", "C", "D", "E", "A", "A,C", "D", "C", "B"]
+
+
+def test_classify_prints_summary(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["isncsci", "classify", EXAMS, "-o", str(tmp_path / "out.csv")])
+    assert "10 exams: 10 classified, 0 rejected. AIS: A=2 B=2 C=2 D=2 E=1 A,C=1" in result.stderr
+
+
+def test_classify_writes_header_only_errors_file_when_all_valid(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    runner.invoke(app, ["isncsci", "classify", EXAMS, "-o", str(tmp_path / "out.csv")])
+    errors = tmp_path / "out.errors.csv"
+    assert errors.read_text(encoding="utf-8").splitlines() == [",".join(ERROR_FIELDS)]
+
+
+def test_classify_exits_1_when_rows_rejected(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["isncsci", "classify", WITH_ERRORS, "-o", str(tmp_path / "o.csv")])
+    assert result.exit_code == 1
+    assert "5 exams: 2 classified, 3 rejected" in result.stderr
+
+
+def test_classify_writes_rejected_rows_to_errors_file(runner: CliRunner, tmp_path: Path) -> None:
+    runner.invoke(app, ["isncsci", "classify", WITH_ERRORS, "-o", str(tmp_path / "out.parquet")])
+    rows = read_csv(tmp_path / "out.errors.csv")
+    assert [(r["row"], r["id"], r["field"], r["value"]) for r in rows] == [
+        ("2", "ERR02", "r_c6_motor", "6"),
+        ("3", "ERR03", "l_t4_pp", ""),
+        ("4", "ERR04", "vac", "maybe"),
+    ]
+    assert "is not a motor grade" in rows[0]["reason"]
+
+
+def test_classify_keeps_valid_rows_beside_rejected(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "out.csv"
+    runner.invoke(app, ["isncsci", "classify", WITH_ERRORS, "-o", str(out)])
+    assert [row["id"] for row in read_csv(out)] == ["ERR01", "ERR05"]
+
+
+def test_classify_prints_table_without_output(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["isncsci", "classify", EXAMS])
+    assert result.exit_code == 0
+    assert "ISNCSCI classification" in result.stdout
+    assert all(f"EX{n:02}" in result.stdout for n in range(1, 11))
+
+
+def test_classify_prints_rejected_rows_to_stderr_without_output(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["isncsci", "classify", WITH_ERRORS])
+    assert result.exit_code == 1
+    assert "Rejected exams" in result.stderr
+    assert "r_c6_motor" in result.stderr
+    assert "ERR02" not in result.stdout
+
+
+def test_classify_prints_ids_literally_not_as_markup(runner: CliRunner, tmp_path: Path) -> None:
+    frame = read_frame(EXAMS).head(1)
+    frame["id"] = "[bold]P1[/bold]"
+    path = tmp_path / "markup.csv"
+    write_frame(frame, path)
+    result = runner.invoke(app, ["isncsci", "classify", str(path)])
+    assert "[bold]P1[/bold]" in result.stdout
+
+
+def test_classify_reads_praxis_dialect(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "out.csv"
+    result = runner.invoke(
+        app, ["isncsci", "classify", PRAXIS, "--dialect", "praxis", "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert [(r["id"], r["ais"]) for r in read_csv(out)] == [
+        ("PX01", "A"),
+        ("PX02", "D"),
+        ("PX03", "C"),
+    ]
+
+
+def test_classify_reads_nested_json(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "out.csv"
+    result = runner.invoke(
+        app, ["isncsci", "classify", str(EXAMPLES / "exam.json"), "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert [(r["id"], r["ais"], r["nli"]) for r in read_csv(out)] == [("EX03", "C", "C7")]
+
+
+def test_classify_shows_progress_on_long_terminal_input(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("cordtrial.cli.PROGRESS_THRESHOLD", 3)
+    monkeypatch.setenv("FORCE_COLOR", "1")  # Rich then treats the captured stderr as a terminal
+    result = runner.invoke(app, ["isncsci", "classify", EXAMS, "-o", str(tmp_path / "out.csv")])
+    assert result.exit_code == 0
+    assert "classifying" in result.stderr
+
+
+def test_classify_hides_progress_on_short_input(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    result = runner.invoke(app, ["isncsci", "classify", EXAMS, "-o", str(tmp_path / "out.csv")])
+    assert "classifying" not in result.stderr
+
+
+# --- unusable input: exit 2 ---
+
+
+def test_classify_exits_2_for_missing_file(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["isncsci", "classify", str(tmp_path / "nope.csv")])
+    assert result.exit_code == 2
+    assert result.stderr.strip().endswith("nope.csv: file not found")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_classify_exits_2_for_unreadable_format(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "cut.json"
+    path.write_text('[{"id": "A", "r_c5_motor": "5"', encoding="utf-8")
+    result = runner.invoke(app, ["isncsci", "classify", str(path)])
+    assert result.exit_code == 2
+    assert "not valid JSON" in result.stderr
+
+
+def test_classify_exits_2_for_unknown_input_extension(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "exams.xlsx"
+    path.write_bytes(b"PK")
+    result = runner.invoke(app, ["isncsci", "classify", str(path)])
+    assert result.exit_code == 2
+    assert "unknown file extension '.xlsx'" in result.stderr
+
+
+def test_classify_exits_2_for_unknown_output_extension(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["isncsci", "classify", EXAMS, "-o", str(tmp_path / "out.txt")])
+    assert result.exit_code == 2
+    assert "unknown file extension '.txt'" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_classify_exits_2_for_missing_output_folder(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "missing" / "out.csv"
+    result = runner.invoke(app, ["isncsci", "classify", EXAMS, "-o", str(out)])
+    assert result.exit_code == 2
+    assert "does not exist" in result.stderr
+
+
+def test_classify_exits_2_for_wrong_forced_dialect(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["isncsci", "classify", PRAXIS, "--dialect", "canonical"])
+    assert result.exit_code == 2
+    assert "no canonical exam columns found" in result.stderr
+
+
+def test_classify_exits_2_for_unknown_dialect(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["isncsci", "classify", EXAMS, "--dialect", "excel"])
+    assert result.exit_code == 2
+
+
+# --- explain ---
+
+
+def test_explain_prints_reasons_for_id(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["isncsci", "explain", EXAMS, "--id", "EX09"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Exam EX09 (row 9 of ")
+    assert "AIS C" in result.stdout
+    assert "non-key muscle" in result.stdout
+
+
+def test_explain_gives_one_reason_per_line(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["isncsci", "explain", EXAMS, "--id", "EX01"])
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("AIS A") for line in lines)
+    assert any(line.startswith("NLI C5") for line in lines)
+
+
+def test_explain_exits_2_for_unknown_id(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["isncsci", "explain", EXAMS, "--id", "EX99"])
+    assert result.exit_code == 2
+    assert "no exam with id 'EX99'" in result.stderr
+
+
+def test_explain_exits_1_for_invalid_exam(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["isncsci", "explain", WITH_ERRORS, "--id", "ERR04"])
+    assert result.exit_code == 1
+    assert "exam ERR04 (row 4) is invalid: vac: 'maybe'" in result.stderr
+
+
+def test_explain_finds_row_number_without_id_column(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "no_id.csv"
+    write_frame(read_frame(EXAMS).drop(columns="id"), path)
+    result = runner.invoke(app, ["isncsci", "explain", str(path), "--id", "5"])
+    assert result.exit_code == 0, result.output
+    assert "AIS E" in result.stdout
+
+
+def test_explain_exits_2_for_missing_file(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["isncsci", "explain", str(tmp_path / "nope.csv"), "--id", "1"])
+    assert result.exit_code == 2
+    assert "file not found" in result.stderr
+
+
+# --- the installed script ---
+
+
+def cordtrial_script() -> str:
+    """The console script installed beside the running interpreter (``pip install -e .``)."""
+    script = Path(sys.executable).parent / "cordtrial"
+    if not script.exists():
+        pytest.fail(f"the cordtrial script is not installed beside {sys.executable}")
+    return str(script)
+
+
+def test_script_classifies_with_rejected_rows(tmp_path: Path) -> None:
+    out = tmp_path / "out.csv"
+    done = subprocess.run(
+        [cordtrial_script(), "isncsci", "classify", WITH_ERRORS, "-o", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert header(out) == list(RESULT_FIELDS)
+    assert [r["field"] for r in read_csv(tmp_path / "out.errors.csv")] == [
+        "r_c6_motor",
+        "l_t4_pp",
+        "vac",
+    ]
+    assert "5 exams: 2 classified, 3 rejected" in done.stderr
+
+
+def test_script_exits_2_without_traceback_for_missing_file(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [cordtrial_script(), "isncsci", "classify", str(tmp_path / "nope.csv")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"cordtrial: error: cannot read {tmp_path}/nope.csv: file not found"
+    ]
+    assert done.stdout == ""
