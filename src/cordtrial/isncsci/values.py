@@ -150,4 +150,4 @@ def parse_binary(field: str, raw: object) -> Binary:
         return "No"
     if text == "NT":
         return "NT"
-    raise InvalidExamError(field, raw, BINARY_ALLOWED, problem="is not Yes, No or NT")
+    raise InvalidExamError(field, raw, BINARY_ALLOWED, problem="is not a VAC/DAP finding")
