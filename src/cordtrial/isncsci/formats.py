@@ -491,7 +491,7 @@ def _decode(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        raise ValueError(f"not UTF-8 text (byte {err.start})") from None
+        raise ValueError(f"not UTF-8 text (at byte offset {err.start})") from None
 
 
 def _check_columns(columns: Sequence[str]) -> None:
