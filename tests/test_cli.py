@@ -228,6 +228,23 @@ def test_classify_exits_2_for_missing_output_folder(runner: CliRunner, tmp_path:
     assert "does not exist" in result.stderr
 
 
+def test_classify_exits_2_rather_than_overwrite_input(runner: CliRunner, tmp_path: Path) -> None:
+    exams = tmp_path / "exams.csv"
+    exams.write_bytes(Path(EXAMS).read_bytes())
+    result = runner.invoke(app, ["isncsci", "classify", str(exams), "-o", str(exams)])
+    assert result.exit_code == 2
+    assert "would overwrite the input" in result.stderr
+    assert exams.read_bytes() == Path(EXAMS).read_bytes()
+
+
+def test_classify_exits_2_when_output_is_a_folder(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "out.csv").mkdir()
+    result = runner.invoke(app, ["isncsci", "classify", EXAMS, "-o", str(tmp_path / "out.csv")])
+    assert result.exit_code == 2
+    assert "cannot write" in result.stderr
+    assert "Traceback" not in result.output
+
+
 def test_classify_exits_2_for_wrong_forced_dialect(runner: CliRunner) -> None:
     result = runner.invoke(app, ["isncsci", "classify", PRAXIS, "--dialect", "canonical"])
     assert result.exit_code == 2

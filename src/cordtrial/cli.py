@@ -103,7 +103,7 @@ def classify_command(
     """Classify every exam of INPUT: one result record per exam, rejected rows reported."""
     out, err = Console(), Console(stderr=True)
     if output is not None:
-        _check_writable(output)
+        _check_writable(output, input)
     frame = _read(input, dialect)
     with Progress(
         TextColumn("classifying"),
@@ -122,7 +122,7 @@ def classify_command(
     else:
         _write(results, output)
         _write(errors, errors_path(output))
-    err.print(_summary(results, errors, output), highlight=False)
+    err.print(_summary(results, errors, output), highlight=False, markup=False, soft_wrap=True)
     raise typer.Exit(1 if len(errors) else 0)
 
 
@@ -157,20 +157,24 @@ def _read(path: Path, dialect: DialectOption | None) -> pd.DataFrame:
         _fail(f"cannot read {error}", code=2)
 
 
-def _check_writable(output: Path) -> None:
+def _check_writable(output: Path, input: Path) -> None:
     try:
         format_of(output)
     except FileFormatError as error:
         _fail(f"cannot write {error}", code=2)
     if not output.parent.is_dir():
         _fail(f"cannot write {output}: folder {output.parent} does not exist", code=2)
+    if input.resolve() in (output.resolve(), errors_path(output).resolve()):
+        _fail(f"cannot write {output}: it would overwrite the input {input}", code=2)
 
 
 def _write(table: pd.DataFrame, path: Path) -> None:
     try:
         write_results(table, path)
-    except (FileFormatError, OSError) as error:
-        _fail(f"cannot write {path}: {error}", code=2)
+    except FileFormatError as error:
+        _fail(f"cannot write {error}", code=2)
+    except OSError as error:
+        _fail(f"cannot write {path}: {error.strerror or error}", code=2)
 
 
 def _fail(message: str, code: int) -> NoReturn:
