@@ -10,7 +10,7 @@ import cordtrial.isncsci as isncsci
 EXPECTED = {
     "ENGINE_VERSION", "EXAM_COLUMNS", "ISNCSCI_REVISION", "KEY_MUSCLES", "RESULT_FIELDS",
     "SENSORY_LEVELS", "Cell", "Classification", "Exam", "ExamSide", "Flag", "InvalidExamError",
-    "IsncsciError", "Level", "classify", "read_frame",
+    "IsncsciError", "Level", "classify", "classify_frame", "read_frame",
 }  # fmt: skip
 
 

@@ -34,6 +34,7 @@ from cordtrial.isncsci.exam import EXAM_COLUMNS, KEY_MUSCLES, SENSORY_LEVELS, Ex
 from cordtrial.isncsci.values import Cell, Flag
 
 if TYPE_CHECKING:
+    from cordtrial.isncsci.batch import classify_frame
     from cordtrial.isncsci.formats import read_frame
 
 __all__ = [
@@ -52,14 +53,20 @@ __all__ = [
     "IsncsciError",
     "Level",
     "classify",
+    "classify_frame",
     "read_frame",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    # read_frame needs pandas; load it only when asked so the engine stays stdlib-only.
+    # read_frame and classify_frame need pandas/numpy: load them only when asked, so the engine
+    # itself stays standard-library only.
     if name == "read_frame":
         from cordtrial.isncsci.formats import read_frame
 
         return read_frame
+    if name == "classify_frame":
+        from cordtrial.isncsci.batch import classify_frame
+
+        return classify_frame
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
