@@ -146,14 +146,18 @@ _SENSORY_LUT = _byte_lut(_SENSORY_CODES)
 def _encode(series: pd.Series[Any], table: dict[str, int], lut: tuple[Any, Any]) -> Any:
     """Cell codes of a column; ``MISSING`` for empty cells, ``INVALID`` for anything else."""
     array = series.array
-    arrow = getattr(array, "_pa_array", None)
-    if (arrow is not None and pa.types.is_large_string(arrow.type)) or (
-        arrow is not None and pa.types.is_string(arrow.type)
-    ):
-        return _encode_arrow(arrow.combine_chunks(), lut)
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    if isinstance(array, pd.Categorical):
+        # a dictionary-encoded column (Parquet, registries): code the few categories only
+        codes, uniques = array.codes, array.categories
+    else:
+        arrow = getattr(array, "_pa_array", None)
+        if arrow is not None and (
+            pa.types.is_large_string(arrow.type) or pa.types.is_string(arrow.type)
+        ):
+            return _encode_arrow(arrow.combine_chunks(), lut)
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
     mapped = np.array([_code_of(v, table) for v in uniques] + [MISSING], dtype=np.int8)
-    return mapped[codes]
+    return np.take(mapped, codes)
 
 
 def _code_of(value: object, table: dict[str, int]) -> int:
@@ -234,10 +238,15 @@ class _Result:
     def __init__(self, n: int):
         self.here = np.zeros((N_COLS, n), dtype=bool)
         self.starred = np.zeros((N_COLS, n), dtype=bool)
+        # the same, packed: bit c of ``key`` = here[c], bit 32 + c = starred[c]
+        self.key = np.zeros(n, dtype=np.uint64)
 
     def add(self, column: int, where: Bool, starred: Bool) -> None:
+        star = where & starred
         self.here[column] |= where
-        self.starred[column] |= where & starred
+        self.starred[column] |= star
+        self.key |= np.left_shift(where, np.uint64(column), dtype=np.uint64)
+        self.key |= np.left_shift(star, np.uint64(32 + column), dtype=np.uint64)
 
 
 Step = tuple[Bool, Bool, Bool, Bool]
@@ -719,8 +728,9 @@ def _motor_zpp(side: _Side, vac: Any, ais: _Result, motor_level: _Result) -> _Re
             candidate = in_window & here[level]
             zpp.add(level, candidate & ~overridden, star)
             add_nkm |= candidate & overridden
-    rows = np.nonzero(applies & add_nkm & ~nkm_added & (nkm >= 0))[0]
-    zpp.here[nkm[rows], rows] = True
+    extra = applies & add_nkm & ~nkm_added & (nkm >= 0)
+    for level in np.unique(nkm[extra]).tolist():
+        zpp.add(level, extra & (nkm == level), np.zeros(n, bool))
     return zpp
 
 
@@ -734,19 +744,10 @@ _ZPP_ORDER = [NA_COL, *range(29)]
 
 def _render(result: _Result, names: list[str], order: list[int]) -> Any:
     """Worksheet notation of every row, each distinct pattern rendered once."""
-    width = len(names)
-    here = result.here[:width]
-    starred = result.starred[:width] & here
-    bits = np.packbits(np.concatenate([here, starred]), axis=0, bitorder="little")
-    keys = np.zeros((8, bits.shape[1]), dtype=np.uint8)
-    keys[: bits.shape[0]] = bits
-    codes, uniques = pd.factorize(np.ascontiguousarray(keys.T).view(np.uint64).ravel())
+    codes, uniques = pd.factorize(result.key)
     texts = []
     for key in uniques.tolist():
-        here_bits, star_bits = key & ((1 << width) - 1), key >> width
-        parts = [
-            names[c] + ("*" if star_bits >> c & 1 else "") for c in order if here_bits >> c & 1
-        ]
+        parts = [names[c] + ("*" if key >> (32 + c) & 1 else "") for c in order if key >> c & 1]
         texts.append(",".join(parts))
     return _categorical(codes, texts)
 
