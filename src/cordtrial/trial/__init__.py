@@ -1,0 +1,61 @@
+"""Trial store: the records of a clinical trial, its rules, and the audit trail of every change.
+
+* :mod:`~cordtrial.trial.models` -- the ORM model (SQLAlchemy 2); migrations in ``migrations/``.
+* :mod:`~cordtrial.trial.rules` -- trial rules as pure functions: eligibility, randomization,
+  visit windows, exam cells, functional measures, lot release and administration, safety.
+* :mod:`~cordtrial.trial.services` -- use cases: functions that take a session, own its
+  transaction and write every change with its audit rows.
+* :mod:`~cordtrial.trial.audit` -- the hash-chained audit trail and :func:`verify_audit`.
+* :mod:`~cordtrial.trial.database` / :mod:`~cordtrial.trial.settings` -- engines, migrations,
+  settings from the environment.
+
+The names below are the stable surface; rules and use cases are imported from their modules.
+"""
+
+from __future__ import annotations
+
+from cordtrial.trial.audit import AuditReport, audit_head, unit_of_work, verify_audit
+from cordtrial.trial.database import (
+    current_revision,
+    downgrade,
+    head_revision,
+    make_engine,
+    make_session_factory,
+    upgrade,
+)
+from cordtrial.trial.errors import (
+    AdministrationRefusedError,
+    AuditError,
+    ConflictError,
+    InvalidValueError,
+    NotFoundError,
+    RandomizationError,
+    ReasonRequiredError,
+    RuleViolationError,
+    TrialError,
+)
+from cordtrial.trial.settings import Settings, load_settings
+
+__all__ = [
+    "AdministrationRefusedError",
+    "AuditError",
+    "AuditReport",
+    "ConflictError",
+    "InvalidValueError",
+    "NotFoundError",
+    "RandomizationError",
+    "ReasonRequiredError",
+    "RuleViolationError",
+    "Settings",
+    "TrialError",
+    "audit_head",
+    "current_revision",
+    "downgrade",
+    "head_revision",
+    "load_settings",
+    "make_engine",
+    "make_session_factory",
+    "unit_of_work",
+    "upgrade",
+    "verify_audit",
+]

@@ -1,0 +1,533 @@
+"""The audit trail: every change to trial data, field by field, in a SHA-256 hash chain.
+
+How a change is written
+-----------------------
+Changes are made inside :func:`unit_of_work` (every use case opens one), which names the actor and
+the reason and owns the transaction. Session events then do the rest, in the same transaction as
+the change itself:
+
+* ``before_flush`` refuses a change with no unit of work, an update or delete without a reason
+  (a reason is required for any change after first entry), any change to an append-only record
+  (custody events) and any attempt to write audit rows through the ORM; it reads the rows about to
+  be changed or deleted *from the database*, as they are stored.
+* ``after_flush`` reads the created and changed rows back and writes one :class:`AuditEntry` per
+  field that changed: ``create`` (old value empty), ``update`` and ``delete`` (new value empty).
+  Values are canonical JSON text; a JSON object column is audited key by key
+  (``cells.r_c5_motor``); columns in ``__audit_concealed__`` are audited as a salted SHA-256 (a
+  concealed allocation must not be readable in the trail); ``id``, ``version`` and
+  ``__audit_exclude__`` are not audited.
+* ORM bulk ``insert``/``update``/``delete`` statements on audited tables are refused: they would
+  bypass the events.
+
+The chain
+---------
+Rows are numbered ``seq`` = 1, 2, 3 ... without gaps. ``row_hash`` = SHA-256 of the canonical JSON
+array ``[seq, at, actor, action, entity, entity_id, field, old_value, new_value, reason,
+prev_hash]``, where ``prev_hash`` is the previous row's ``row_hash`` (64 zeros for the first). On
+PostgreSQL writers take a transaction-scoped advisory lock before appending, so concurrent
+transactions extend the chain one after the other; on SQLite the database's single writer lock does
+the same. ``seq`` is the primary key: a fork would be a duplicate key, never a silent branch.
+
+:func:`verify_audit` walks the chain and reports every row whose content no longer matches its
+hash (altered), every gap in ``seq`` (deleted rows) and every row that does not follow its
+predecessor (inserted, or a neighbour deleted); it then replays the trail and compares it with the
+tables, reporting data changed without an audit row (which also catches rows deleted from the end
+of the trail). A chain without a secret can be rewritten whole by someone who recomputes every hash:
+keep the head (:func:`audit_head`) somewhere else -- the trial master file, a report -- and pass
+it back as an anchor to prove the trail has not been rewritten since.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+
+from sqlalchemy import Table, event, insert, select, text
+from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm.session import ORMExecuteState
+
+from cordtrial.trial.errors import (
+    AuditError,
+    ConflictError,
+    InvalidValueError,
+    ReasonRequiredError,
+)
+from cordtrial.trial.models import AuditEntry, Base, Record
+
+__all__ = [
+    "GENESIS_HASH",
+    "AuditContext",
+    "AuditProblem",
+    "AuditReport",
+    "audit_head",
+    "entry_hash",
+    "record_fields",
+    "to_text",
+    "unit_of_work",
+    "verify_audit",
+]
+
+#: ``prev_hash`` of the first row.
+GENESIS_HASH = "0" * 64
+Action = Literal["create", "update", "delete"]
+
+_CONTEXT = "cordtrial.audit.context"
+_PENDING = "cordtrial.audit.pending"
+_NOT_AUDITED = frozenset({"id", "version"})
+# Any constant: the key of the PostgreSQL advisory lock that serializes appends to the chain.
+_PG_LOCK_KEY = 0x636F7264
+
+
+@dataclass(frozen=True, slots=True)
+class AuditContext:
+    """Who makes the changes of a unit of work, and why."""
+
+    actor: str
+    reason: str | None
+
+
+@contextmanager
+def unit_of_work(session: Session, actor: str, reason: str | None = None) -> Iterator[Session]:
+    """Make audited changes in one transaction: commit on success, roll back on any error.
+
+    Parameters
+    ----------
+    session : Session
+        A session with no unsaved changes; a transaction that has only read is ended first.
+    actor : str
+        Who makes the changes (a user name).
+    reason : str, optional
+        Why; required when a record is changed or deleted after its first entry.
+
+    Raises
+    ------
+    AuditError
+        When ``actor`` is blank, a unit of work is already open, or the session holds changes
+        made outside one.
+    """
+    if not isinstance(actor, str) or not actor.strip():
+        raise InvalidValueError("actor", actor, "the name of who makes the change", "is empty")
+    if reason is not None and (not isinstance(reason, str) or not reason.strip()):
+        raise InvalidValueError("reason", reason, "a reason in words, or none", "is empty")
+    if _CONTEXT in session.info:
+        raise AuditError("a unit of work is already open on this session")
+    if session.new or session.dirty or session.deleted:
+        raise AuditError("the session holds changes made outside a unit of work")
+    if session.in_transaction():
+        # End a read-only transaction: the changes start from a fresh snapshot, so a record
+        # changed meanwhile by someone else fails its version check instead of being
+        # overwritten (on SQLite a stale snapshot could not write at all).
+        session.commit()
+    session.info[_CONTEXT] = AuditContext(actor.strip(), reason.strip() if reason else None)
+    try:
+        yield session
+        session.commit()
+    except StaleDataError as exc:
+        session.rollback()
+        table = re.search(r"table '(\w+)'", str(exc))
+        raise ConflictError(table.group(1) if table else "record", None) from exc
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.info.pop(_CONTEXT, None)
+        session.info.pop(_PENDING, None)
+
+
+# --- values as text ------------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat(timespec="microseconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def to_text(value: Any) -> str:
+    """A value as canonical JSON text (dates ISO 8601, moments in UTC, keys sorted)."""
+    return json.dumps(_plain(value), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _concealed(salt: str, value: Any) -> str:
+    digest = hashlib.sha256(f"{salt}:{to_text(value)}".encode()).hexdigest()
+    return to_text(f"concealed sha256:{digest}")
+
+
+def record_fields(cls: type[Record], row: Mapping[Any, Any]) -> dict[str, str]:
+    """The audited fields of a stored row, as the trail writes them (field name -> JSON text)."""
+    fields: dict[str, str] = {}
+    for column in cls.__table__.columns:
+        name = column.key
+        if name in _NOT_AUDITED or name in cls.__audit_exclude__:
+            continue
+        value = row[name]
+        if name in cls.__audit_concealed__:
+            fields[name] = _concealed(str(row.get("salt", "")), value)
+        elif isinstance(value, dict) and value:
+            for key, item in value.items():
+                fields[f"{name}.{key}"] = to_text(item)
+        else:
+            fields[name] = to_text(value)
+    return fields
+
+
+def entry_hash(
+    *,
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: str,
+    field: str,
+    old_value: str | None,
+    new_value: str | None,
+    reason: str | None,
+    prev_hash: str,
+) -> str:
+    """SHA-256 (hex) of an audit row's content and the previous row's hash."""
+    content = [
+        seq,
+        at.astimezone(UTC).isoformat(timespec="microseconds"),
+        actor,
+        action,
+        entity,
+        entity_id,
+        field,
+        old_value,
+        new_value,
+        reason,
+        prev_hash,
+    ]
+    payload = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+# --- writing -------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Pending:
+    context: AuditContext
+    created: list[Record]
+    changed: list[tuple[type[Record], int]]
+    deleted: list[tuple[type[Record], int]]
+    before: dict[tuple[str, int], dict[str, str]]
+
+
+def _fetch(connection: Connection, cls: type[Record], ids: Iterable[int]) -> dict[int, RowMapping]:
+    table: Table = cls.__table__  # type: ignore[assignment]
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = connection.execute(select(table).where(table.c.id.in_(wanted))).mappings()
+    return {row["id"]: row for row in rows}
+
+
+def _by_class(items: Iterable[tuple[type[Record], int]]) -> dict[type[Record], list[int]]:
+    grouped: dict[type[Record], list[int]] = {}
+    for cls, key in items:
+        grouped.setdefault(cls, []).append(key)
+    return grouped
+
+
+def _describe(obj: Record) -> str:
+    return f"{obj.__tablename__} {obj.id}"
+
+
+@event.listens_for(Session, "before_flush")
+def _before_flush(session: Session, flush_context: UOWTransaction, instances: object) -> None:
+    session.info.pop(_PENDING, None)
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, AuditEntry):
+            raise AuditError("audit entries are written by the audit trail only, never changed")
+    created = [o for o in session.new if isinstance(o, Record)]
+    changed_objs = [
+        o
+        for o in session.dirty
+        if isinstance(o, Record) and session.is_modified(o, include_collections=False)
+    ]
+    deleted_objs = [o for o in session.deleted if isinstance(o, Record)]
+    if not (created or changed_objs or deleted_objs):
+        return
+    context = session.info.get(_CONTEXT)
+    if not isinstance(context, AuditContext):
+        first = (created or changed_objs or deleted_objs)[0]
+        raise AuditError(
+            f"{first.__tablename__}: changes must be made in a unit of work that names who "
+            "makes them (a cordtrial.trial use case, or cordtrial.trial.audit.unit_of_work)"
+        )
+    for obj, action in [(o, "change") for o in changed_objs] + [
+        (o, "delete") for o in deleted_objs
+    ]:
+        if obj.__append_only__:
+            raise AuditError(f"{_describe(obj)}: {obj.__tablename__} records are append-only")
+        if context.reason is None:
+            raise ReasonRequiredError(obj.__tablename__, obj.id, action)
+    pending = _Pending(
+        context=context,
+        created=created,
+        changed=[(type(o), o.id) for o in changed_objs],
+        deleted=[(type(o), o.id) for o in deleted_objs],
+        before={},
+    )
+    connection = session.connection()
+    for cls, ids in _by_class(pending.changed + pending.deleted).items():
+        for key, row in _fetch(connection, cls, ids).items():
+            pending.before[(cls.__tablename__, key)] = record_fields(cls, row)
+    session.info[_PENDING] = pending
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if not isinstance(pending, _Pending):
+        return
+    connection = session.connection()
+    after: dict[tuple[str, int], dict[str, str]] = {}
+    targets = [(type(o), o.id) for o in pending.created] + pending.changed
+    for cls, ids in _by_class(targets).items():
+        for key, row in _fetch(connection, cls, ids).items():
+            after[(cls.__tablename__, key)] = record_fields(cls, row)
+
+    changes: list[tuple[Action, str, int, str, str | None, str | None]] = []
+    for obj in pending.created:
+        entity = obj.__tablename__
+        for field, value in after[(entity, obj.id)].items():
+            changes.append(("create", entity, obj.id, field, None, value))
+    for cls, key in pending.changed:
+        entity = cls.__tablename__
+        old_fields, new_fields = pending.before[(entity, key)], after[(entity, key)]
+        for field in [*old_fields, *(f for f in new_fields if f not in old_fields)]:
+            old, new = old_fields.get(field), new_fields.get(field)
+            if old != new:
+                changes.append(("update", entity, key, field, old, new))
+    for cls, key in pending.deleted:
+        entity = cls.__tablename__
+        for field, value in pending.before[(entity, key)].items():
+            changes.append(("delete", entity, key, field, value, None))
+    if changes:
+        _append(connection, pending.context, changes)
+
+
+def _append(
+    connection: Connection,
+    context: AuditContext,
+    changes: Sequence[tuple[Action, str, int, str, str | None, str | None]],
+) -> None:
+    table: Table = AuditEntry.__table__  # type: ignore[assignment]
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+    last = connection.execute(
+        select(table.c.seq, table.c.row_hash).order_by(table.c.seq.desc()).limit(1)
+    ).first()
+    seq, prev_hash = (0, GENESIS_HASH) if last is None else (last.seq, last.row_hash)
+    at = datetime.now(UTC)
+    rows = []
+    for action, entity, key, field, old, new in changes:
+        seq += 1
+        row: dict[str, Any] = {
+            "seq": seq,
+            "at": at,
+            "actor": context.actor,
+            "action": action,
+            "entity": entity,
+            "entity_id": str(key),
+            "field": field,
+            "old_value": old,
+            "new_value": new,
+            "reason": context.reason,
+            "prev_hash": prev_hash,
+        }
+        row["row_hash"] = prev_hash = entry_hash(**row)
+        rows.append(row)
+    connection.execute(insert(table), rows)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk_writes(state: ORMExecuteState) -> None:
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return
+    for mapper in state.all_mappers:
+        if issubclass(mapper.class_, Record | AuditEntry):
+            raise AuditError(
+                f"{mapper.class_.__tablename__}: bulk INSERT/UPDATE/DELETE statements bypass the "
+                "audit trail; change records through the ORM in a unit of work"
+            )
+
+
+# --- verifying -----------------------------------------------------------------------------------
+
+ProblemKind = Literal["altered", "missing", "broken link", "anchor", "unaudited"]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditProblem:
+    """One thing wrong with the audit trail.
+
+    ``kind`` is ``altered`` (a row's content no longer matches its hash), ``missing`` (rows
+    deleted: a gap in ``seq``), ``broken link`` (a row does not follow the one before it: a row
+    inserted, or its predecessor replaced), ``anchor`` (a recorded head is no longer in the
+    chain: the trail was rewritten) or ``unaudited`` (stored data that the trail does not
+    account for).
+    """
+
+    kind: ProblemKind
+    seq: int | None
+    detail: str
+
+    def __str__(self) -> str:
+        where = f"row {self.seq}: " if self.seq is not None else ""
+        return f"{self.kind}: {where}{self.detail}"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditReport:
+    """The result of :func:`verify_audit`."""
+
+    entries: int
+    head_seq: int
+    head_hash: str
+    problems: tuple[AuditProblem, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing is wrong."""
+        return not self.problems
+
+    def __str__(self) -> str:
+        head = f"{self.entries} audit entries, head {self.head_seq} {self.head_hash}"
+        if self.ok:
+            return f"{head}: chain intact, every stored value accounted for"
+        return "\n".join([f"{head}: {len(self.problems)} problem(s)", *map(str, self.problems)])
+
+
+def audit_head(session: Session) -> tuple[int, str]:
+    """The last row of the chain as ``(seq, row_hash)``; ``(0, GENESIS_HASH)`` when empty."""
+    table = AuditEntry.__table__
+    last = session.execute(
+        select(table.c.seq, table.c.row_hash).order_by(table.c.seq.desc()).limit(1)
+    ).first()
+    return (0, GENESIS_HASH) if last is None else (last.seq, last.row_hash)
+
+
+def verify_audit(
+    session: Session, anchors: Iterable[tuple[int, str]] = (), *, reconcile: bool = True
+) -> AuditReport:
+    """Check the hash chain, recorded anchors and (by default) the tables against the trail.
+
+    Parameters
+    ----------
+    session : Session
+        Any session; only reads.
+    anchors : iterable of (seq, row_hash)
+        Heads recorded earlier (see :func:`audit_head`); each must still be in the chain.
+    reconcile : bool
+        Also replay the trail and compare it with every audited table.
+    """
+    table = AuditEntry.__table__
+    problems: list[AuditProblem] = []
+    expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
+    hashes: dict[int, str] = {}
+    state: dict[tuple[str, str], dict[str, str]] = {}
+    deleted: set[tuple[str, str]] = set()
+    for row in session.execute(select(table).order_by(table.c.seq)).mappings():
+        count += 1
+        seq = row["seq"]
+        fields = {c.key: row[c.key] for c in table.columns if c.key != "row_hash"}
+        if entry_hash(**fields) != row["row_hash"]:
+            problems.append(AuditProblem("altered", seq, "its content does not match its hash"))
+        if seq != expected_seq:
+            gap = f"{expected_seq}" if seq == expected_seq + 1 else f"{expected_seq}-{seq - 1}"
+            problems.append(AuditProblem("missing", seq, f"row(s) {gap} before it are gone"))
+        elif row["prev_hash"] != prev_hash:
+            problems.append(
+                AuditProblem(
+                    "broken link",
+                    seq,
+                    "it does not follow the row before it (a row was inserted or replaced)",
+                )
+            )
+        hashes[seq] = row["row_hash"]
+        expected_seq, prev_hash = seq + 1, row["row_hash"]
+        _replay(state, deleted, row)
+    for seq, expected in anchors:
+        if hashes.get(seq) != expected:
+            problems.append(
+                AuditProblem("anchor", seq, f"the recorded head {expected[:12]}... is not there")
+            )
+    if reconcile:
+        problems.extend(_reconcile(session, state, deleted))
+    head_seq = expected_seq - 1 if count else 0
+    return AuditReport(count, head_seq, prev_hash, tuple(problems))
+
+
+def _replay(
+    state: dict[tuple[str, str], dict[str, str]],
+    deleted: set[tuple[str, str]],
+    row: RowMapping,
+) -> None:
+    key = (row["entity"], row["entity_id"])
+    if row["action"] == "delete":
+        state.pop(key, None)
+        deleted.add(key)
+        return
+    fields = state.setdefault(key, {})
+    deleted.discard(key)
+    if row["new_value"] is None:
+        fields.pop(row["field"], None)
+    else:
+        fields[row["field"]] = row["new_value"]
+
+
+def _audited_classes() -> list[type[Record]]:
+    return [
+        m.class_
+        for m in Base.registry.mappers
+        if issubclass(m.class_, Record) and not m.class_.__dict__.get("__abstract__", False)
+    ]
+
+
+def _reconcile(
+    session: Session,
+    state: dict[tuple[str, str], dict[str, str]],
+    deleted: set[tuple[str, str]],
+) -> Iterator[AuditProblem]:
+    seen: set[tuple[str, str]] = set()
+    for cls in sorted(_audited_classes(), key=lambda c: c.__tablename__):
+        table: Table = cls.__table__  # type: ignore[assignment]
+        for row in session.execute(select(table).order_by(table.c.id)).mappings():
+            key = (cls.__tablename__, str(row["id"]))
+            seen.add(key)
+            name = f"{key[0]} {key[1]}"
+            if key not in state:
+                why = "was deleted" if key in deleted else "has no audit entry"
+                yield AuditProblem("unaudited", None, f"{name} exists but {why}")
+                continue
+            stored, trail = record_fields(cls, row), state[key]
+            for field in sorted(stored.keys() | trail.keys()):
+                if stored.get(field) != trail.get(field):
+                    yield AuditProblem(
+                        "unaudited",
+                        None,
+                        f"{name} {field}: stored {stored.get(field)}, "
+                        f"the trail says {trail.get(field)}",
+                    )
+    for key in sorted(state.keys() - seen):
+        yield AuditProblem(
+            "unaudited", None, f"{key[0]} {key[1]} is gone but the trail never deleted it"
+        )

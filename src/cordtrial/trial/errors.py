@@ -1,0 +1,148 @@
+"""Errors of the trial store.
+
+Error tree::
+
+    ValueError
+     └── TrialError                    anything the trial store refuses
+          ├── InvalidValueError        a field's value is not allowed (field, value, allowed)
+          ├── NotFoundError            a record named by a caller does not exist (also LookupError)
+          ├── RuleViolationError       valid values that a trial rule refuses (rule, reasons)
+          │    ├── AdministrationRefusedError   cells may not be given from this lot now
+          │    └── RandomizationError           no allocation for this participant
+          ├── ConflictError            someone else changed the record first (optimistic locking)
+          └── AuditError               a change that cannot be audited (no actor, append-only rows)
+               └── ReasonRequiredError a change after first entry without a reason
+
+Each error carries the context a caller needs; the message names it, e.g.
+``ctcae_grade: 6 is not allowed (an integer 1-5)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = [
+    "AdministrationRefusedError",
+    "AuditError",
+    "ConflictError",
+    "InvalidValueError",
+    "NotFoundError",
+    "RandomizationError",
+    "ReasonRequiredError",
+    "RuleViolationError",
+    "TrialError",
+]
+
+
+class TrialError(ValueError):
+    """Base class of the trial store's errors."""
+
+
+class InvalidValueError(TrialError):
+    """A value is missing, of the wrong kind or out of range.
+
+    Attributes
+    ----------
+    field : str
+        The field, as named in the use case or model (``scim_self_care``, ``cells.r_c5_motor``).
+    value : object
+        The value given.
+    allowed : str
+        What would have been accepted.
+    """
+
+    def __init__(self, field: str, value: object, allowed: str, problem: str = "is not allowed"):
+        self.field = field
+        self.value = value
+        self.allowed = allowed
+        self.problem = problem
+        shown = "(missing)" if value is None else repr(value)
+        super().__init__(f"{field}: {shown} {problem} ({allowed})")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.field, self.value, self.allowed, self.problem))
+
+
+class NotFoundError(TrialError, LookupError):
+    """A record looked up by a key does not exist."""
+
+    def __init__(self, entity: str, key: object):
+        self.entity = entity
+        self.key = key
+        super().__init__(f"{entity} {key!r} does not exist")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.entity, self.key))
+
+
+class RuleViolationError(TrialError):
+    """Values that are each valid, but which a trial rule refuses together.
+
+    Attributes
+    ----------
+    rule : str
+        The rule, in a few words (``cell administration``).
+    reasons : tuple of str
+        Every reason the rule gives, in the order it checked them.
+    """
+
+    def __init__(self, rule: str, reasons: Sequence[str]):
+        self.rule = rule
+        self.reasons = tuple(reasons)
+        super().__init__(f"{rule} refused: " + "; ".join(self.reasons))
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.rule, self.reasons))
+
+
+class AdministrationRefusedError(RuleViolationError):
+    """Cells may not be administered: lot not released or expired, or identity checks failed."""
+
+    def __init__(self, rule: str, reasons: Sequence[str]):
+        super().__init__(rule, reasons)
+
+
+class RandomizationError(RuleViolationError):
+    """A participant cannot be randomized (not eligible, already assigned, list exhausted)."""
+
+    def __init__(self, rule: str, reasons: Sequence[str]):
+        super().__init__(rule, reasons)
+
+
+class ConflictError(TrialError):
+    """The record changed since it was read (its version is not the one the caller saw)."""
+
+    def __init__(
+        self, entity: str, key: object, expected: int | None = None, current: int | None = None
+    ):
+        self.entity = entity
+        self.key = key
+        self.expected = expected
+        self.current = current
+        if expected is None:
+            detail = "read it again and redo the change"
+        else:
+            detail = f"you edited version {expected}, the current version is {current}"
+        super().__init__(f"{entity} {key!r} was changed by someone else ({detail})")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.entity, self.key, self.expected, self.current))
+
+
+class AuditError(TrialError):
+    """A change that cannot be written with its audit row."""
+
+
+class ReasonRequiredError(AuditError):
+    """A change to a record after its first entry, with no reason given."""
+
+    def __init__(self, entity: str, key: object, action: str):
+        self.entity = entity
+        self.key = key
+        self.action = action
+        super().__init__(
+            f"{entity} {key!r}: a reason is required to {action} a record after its first entry"
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.entity, self.key, self.action))

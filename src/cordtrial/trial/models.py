@@ -1,0 +1,469 @@
+"""The ORM model of a trial (SQLAlchemy 2, typed declarative).
+
+Every class but :class:`AuditEntry` is a :class:`Record`: it has an integer ``id`` and a ``version``
+number that SQLAlchemy bumps on each update and checks on flush (optimistic locking), and each of
+its changes is written to the audit trail (see :mod:`cordtrial.trial.audit`). Class attributes
+tune the audit: ``__audit_exclude__`` (columns not audited), ``__audit_concealed__`` (columns
+audited as a salted hash, e.g. the arm of a concealed allocation) and ``__append_only__`` (rows
+that may be added but never changed or deleted).
+
+Fixed vocabularies are plain strings checked by :mod:`cordtrial.trial.rules`; dates without a time
+are ``date``; moments are timezone-aware (:class:`~cordtrial.trial.types.UtcDateTime`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
+
+from cordtrial.trial.types import JsonValue, UtcDateTime
+
+__all__ = [
+    "Administration",
+    "AdverseEvent",
+    "AllocationList",
+    "AllocationSlot",
+    "Arm",
+    "AuditEntry",
+    "Base",
+    "CustodyEvent",
+    "EligibilityAssessment",
+    "IpscLine",
+    "IsncsciExam",
+    "Lot",
+    "Participant",
+    "ProductSpecification",
+    "Record",
+    "ReleaseTest",
+    "ScimAssessment",
+    "Site",
+    "SixMinuteWalk",
+    "TenMetreWalk",
+    "Trial",
+    "Visit",
+    "VisitDefinition",
+    "WisciAssessment",
+]
+
+# Stable constraint names: Alembic can then alter and drop them on every database.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Json = dict[str, Any]
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UtcDateTime(),
+        Json: JsonValue,
+        list[Any]: JsonValue,
+        str: String(200),
+    }
+
+
+class Record(Base):
+    """An audited row: integer id, version number for optimistic locking."""
+
+    __abstract__ = True
+    __audit_exclude__: ClassVar[frozenset[str]] = frozenset()
+    __audit_concealed__: ClassVar[frozenset[str]] = frozenset()
+    __append_only__: ClassVar[bool] = False
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        return {"version_id_col": cls.__table__.c.version}
+
+
+# --- the trial and its sites -----------------------------------------------------------------
+
+
+class Trial(Record):
+    """A trial protocol: phase, arms, visit schedule and eligibility criteria."""
+
+    __tablename__ = "trial"
+
+    protocol_id: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(500))
+    phase: Mapped[str] = mapped_column(String(8))
+    #: The eligibility criteria (see rules.eligibility.EligibilityCriteria.to_json).
+    eligibility: Mapped[Json]
+    #: Stratification factors for randomization (participant attributes), empty for none.
+    strata_factors: Mapped[list[Any]]
+
+    arms: Mapped[list[Arm]] = relationship(back_populates="trial", order_by="Arm.id")
+    visit_definitions: Mapped[list[VisitDefinition]] = relationship(
+        back_populates="trial", order_by="VisitDefinition.target_day"
+    )
+    sites: Mapped[list[Site]] = relationship(back_populates="trial", order_by="Site.code")
+
+
+class Arm(Record):
+    """A treatment arm; ``ratio`` is its weight in the allocation (1:1, 2:1 ...)."""
+
+    __tablename__ = "arm"
+    __table_args__ = (UniqueConstraint("trial_id", "code"),)
+
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trial.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str]
+    ratio: Mapped[int]
+
+    trial: Mapped[Trial] = relationship(back_populates="arms")
+
+
+class VisitDefinition(Record):
+    """A visit of the schedule: target day relative to day 0 (transplant) and its window."""
+
+    __tablename__ = "visit_definition"
+    __table_args__ = (UniqueConstraint("trial_id", "name"),)
+
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trial.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    target_day: Mapped[int]
+    window_minus: Mapped[int]
+    window_plus: Mapped[int]
+
+    trial: Mapped[Trial] = relationship(back_populates="visit_definitions")
+
+
+class Site(Record):
+    """A clinical site of a trial."""
+
+    __tablename__ = "site"
+    __table_args__ = (UniqueConstraint("trial_id", "code"),)
+
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trial.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str]
+
+    trial: Mapped[Trial] = relationship(back_populates="sites")
+
+
+# --- participants ------------------------------------------------------------------------------
+
+
+class Participant(Record):
+    """A participant, known only by a pseudonymous study id."""
+
+    __tablename__ = "participant"
+    __table_args__ = (UniqueConstraint("trial_id", "study_id"),)
+
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trial.id"), index=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
+    study_id: Mapped[str] = mapped_column(String(32))
+    injury_date: Mapped[date] = mapped_column(Date)
+    #: Neurological level of the injury as reported at referral (C1 ... S4_5).
+    injury_level: Mapped[str] = mapped_column(String(8))
+    injury_mechanism: Mapped[str] = mapped_column(String(32))
+    age_at_injury: Mapped[int]
+    sex: Mapped[str] = mapped_column(String(16))
+    #: Day 0 of the visit schedule: the (planned, then actual) transplant date.
+    transplant_date: Mapped[date | None] = mapped_column(Date)
+    arm_id: Mapped[int | None] = mapped_column(ForeignKey("arm.id"), index=True)
+
+    trial: Mapped[Trial] = relationship()
+    site: Mapped[Site] = relationship()
+    arm: Mapped[Arm | None] = relationship()
+    visits: Mapped[list[Visit]] = relationship(back_populates="participant", order_by="Visit.id")
+
+
+class EligibilityAssessment(Record):
+    """An evaluation of a trial's eligibility criteria for a participant, with its reasons."""
+
+    __tablename__ = "eligibility_assessment"
+
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True)
+    assessed_on: Mapped[date] = mapped_column(Date)
+    assessed_by: Mapped[str] = mapped_column(String(100))
+    eligible: Mapped[bool] = mapped_column(Boolean)
+    #: One entry per criterion: ``{"criterion", "met", "detail"}``.
+    reasons: Mapped[list[Any]]
+    #: The criteria as evaluated (a copy: the trial's criteria may be amended later).
+    criteria: Mapped[Json]
+    exam_id: Mapped[int | None] = mapped_column(ForeignKey("isncsci_exam.id"))
+
+
+# --- randomization -----------------------------------------------------------------------------
+
+
+class AllocationList(Record):
+    """A stored allocation list: stratified permuted blocks generated from a seed.
+
+    The seed itself is not stored, only its SHA-256 (``seed_sha256``), so that the list cannot be
+    regenerated from the database but the holder of the seed can prove which list it made.
+    """
+
+    __tablename__ = "allocation_list"
+
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trial.id"), index=True)
+    block_sizes: Mapped[list[Any]]
+    strata: Mapped[list[Any]]
+    seed_sha256: Mapped[str] = mapped_column(String(64))
+
+    slots: Mapped[list[AllocationSlot]] = relationship(order_by="AllocationSlot.position")
+
+
+class AllocationSlot(Record):
+    """One concealed allocation; revealed when a participant is assigned to it."""
+
+    __tablename__ = "allocation_slot"
+    __table_args__ = (UniqueConstraint("allocation_list_id", "stratum", "position"),)
+    __audit_exclude__ = frozenset({"salt"})
+    __audit_concealed__ = frozenset({"arm_code"})
+
+    allocation_list_id: Mapped[int] = mapped_column(ForeignKey("allocation_list.id"), index=True)
+    stratum: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int]
+    block: Mapped[int]
+    arm_code: Mapped[str] = mapped_column(String(32))
+    #: Random salt of the audit trail's hash of ``arm_code`` (keeps the arm unguessable there).
+    salt: Mapped[str] = mapped_column(String(32))
+    participant_id: Mapped[int | None] = mapped_column(ForeignKey("participant.id"), unique=True)
+    assigned_at: Mapped[datetime | None]
+
+
+# --- visits, exams and functional measures -----------------------------------------------------
+
+
+class Visit(Record):
+    """A participant's visit of the schedule; ``done_on`` is empty until it happens."""
+
+    __tablename__ = "visit"
+    __table_args__ = (UniqueConstraint("participant_id", "visit_definition_id"),)
+
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True)
+    visit_definition_id: Mapped[int] = mapped_column(ForeignKey("visit_definition.id"))
+    done_on: Mapped[date | None] = mapped_column(Date)
+
+    participant: Mapped[Participant] = relationship(back_populates="visits")
+    definition: Mapped[VisitDefinition] = relationship()
+
+
+class IsncsciExam(Record):
+    """An ISNCSCI exam: cell values as entered and their computed classification.
+
+    ``cells`` maps every canonical exam column (and ``r_nkm``/``l_nkm``) to the value as entered,
+    or ``None`` when not recorded -- which is not ``"NT"`` (recorded as not testable). The
+    classification (the result record) is computed by :mod:`cordtrial.isncsci` once every cell is
+    recorded, and stored with the engine version and ISNCSCI revision that computed it.
+    """
+
+    __tablename__ = "isncsci_exam"
+
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True)
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visit.id"), index=True)
+    examined_on: Mapped[date] = mapped_column(Date)
+    examiner: Mapped[str] = mapped_column(String(100))
+    cells: Mapped[Json]
+    classification: Mapped[Json | None]
+    #: Why there is no classification (e.g. cells not recorded), else empty.
+    classification_note: Mapped[str] = mapped_column(Text)
+    engine_version: Mapped[str | None] = mapped_column(String(32))
+    isncsci_revision: Mapped[str | None] = mapped_column(String(16))
+
+
+class _Measure(Record):
+    __abstract__ = True
+
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True)
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visit.id"))
+    assessed_on: Mapped[date] = mapped_column(Date)
+    assessor: Mapped[str] = mapped_column(String(100))
+
+
+class ScimAssessment(_Measure):
+    """Spinal Cord Independence Measure III: three subscales; the total is their sum."""
+
+    __tablename__ = "scim_assessment"
+
+    self_care: Mapped[int]
+    respiration_sphincter: Mapped[int]
+    mobility: Mapped[int]
+    total: Mapped[int]
+
+
+class WisciAssessment(_Measure):
+    """Walking Index for Spinal Cord Injury II level (0-20)."""
+
+    __tablename__ = "wisci_assessment"
+
+    level: Mapped[int]
+
+
+class TenMetreWalk(_Measure):
+    """10-metre walk test: time in seconds, standing or flying start."""
+
+    __tablename__ = "ten_metre_walk"
+
+    seconds: Mapped[float] = mapped_column(Float)
+    start_mode: Mapped[str] = mapped_column(String(16))
+
+
+class SixMinuteWalk(_Measure):
+    """6-minute walk test: distance in metres on a track of a given length."""
+
+    __tablename__ = "six_minute_walk"
+
+    metres: Mapped[float] = mapped_column(Float)
+    track_length_m: Mapped[float] = mapped_column(Float)
+
+
+# --- cell product ------------------------------------------------------------------------------
+
+
+class IpscLine(Record):
+    """An induced pluripotent stem cell line the product is made from."""
+
+    __tablename__ = "ipsc_line"
+
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    description: Mapped[str] = mapped_column(Text)
+
+
+class ProductSpecification(Record):
+    """A version of the release specification: the limit each release test must meet."""
+
+    __tablename__ = "product_specification"
+
+    spec_version: Mapped[str] = mapped_column(String(32), unique=True)
+    #: ``{test: {"min": x} | {"max": x} | {"min": x, "max": y} | {"expected": text}}``.
+    limits: Mapped[Json]
+
+
+class Lot(Record):
+    """A manufactured lot of cells, released against one specification version."""
+
+    __tablename__ = "lot"
+
+    ipsc_line_id: Mapped[int] = mapped_column(ForeignKey("ipsc_line.id"), index=True)
+    specification_id: Mapped[int] = mapped_column(ForeignKey("product_specification.id"))
+    lot_number: Mapped[str] = mapped_column(String(64), unique=True)
+    manufactured_on: Mapped[date] = mapped_column(Date)
+    expiry_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))
+    #: The release or rejection decision's reasons, one per test.
+    decision_reasons: Mapped[list[Any]]
+
+    ipsc_line: Mapped[IpscLine] = relationship()
+    specification: Mapped[ProductSpecification] = relationship()
+    release_tests: Mapped[list[ReleaseTest]] = relationship(order_by="ReleaseTest.id")
+
+
+class ReleaseTest(Record):
+    """A release test result of a lot: a number (``value``) or a finding (``finding``)."""
+
+    __tablename__ = "release_test"
+
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lot.id"), index=True)
+    test: Mapped[str] = mapped_column(String(32))
+    value: Mapped[float | None] = mapped_column(Float)
+    finding: Mapped[str | None] = mapped_column(String(32))
+    tested_on: Mapped[date] = mapped_column(Date)
+    tested_by: Mapped[str] = mapped_column(String(100))
+
+
+class Administration(Record):
+    """The administration of cells from a lot to a participant, with its identity checks."""
+
+    __tablename__ = "administration"
+
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lot.id"), index=True)
+    dose_cells: Mapped[int]
+    volume_ml: Mapped[float] = mapped_column(Float)
+    injection_site: Mapped[str]
+    administered_at: Mapped[datetime]
+    operator: Mapped[str] = mapped_column(String(100))
+    identity_checked_by: Mapped[str] = mapped_column(String(100))
+
+
+class CustodyEvent(Record):
+    """Who held the product, where and when. Append-only."""
+
+    __tablename__ = "custody_event"
+    __append_only__ = True
+
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lot.id"), index=True)
+    event: Mapped[str] = mapped_column(String(32))
+    holder: Mapped[str] = mapped_column(String(100))
+    location: Mapped[str]
+    at: Mapped[datetime]
+    note: Mapped[str] = mapped_column(Text)
+
+
+# --- safety ------------------------------------------------------------------------------------
+
+
+class AdverseEvent(Record):
+    """An adverse event; seriousness (ICH E2A) is stored apart from severity (CTCAE grade)."""
+
+    __tablename__ = "adverse_event"
+
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True)
+    term: Mapped[str]
+    category: Mapped[str] = mapped_column(String(48))
+    onset_date: Mapped[date] = mapped_column(Date)
+    resolution_date: Mapped[date | None] = mapped_column(Date)
+    #: The date the sponsor first learned of the event: day 0 of the reporting clock.
+    awareness_date: Mapped[date] = mapped_column(Date)
+    ctcae_grade: Mapped[int]
+    #: The ICH E2A seriousness criteria met (empty: not serious).
+    serious_criteria: Mapped[list[Any]]
+    related_to_cells: Mapped[str] = mapped_column(String(16))
+    related_to_procedure: Mapped[str] = mapped_column(String(16))
+    related_to_immunosuppression: Mapped[str] = mapped_column(String(16))
+    expectedness: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(32))
+    #: Computed: serious, related and unexpected (see rules.safety).
+    expedited_report_required: Mapped[bool] = mapped_column(Boolean)
+    expedited_report_due: Mapped[date | None] = mapped_column(Date)
+
+
+# --- audit trail -------------------------------------------------------------------------------
+
+
+class AuditEntry(Base):
+    """One field of one change, chained to the previous entry by a SHA-256 hash.
+
+    ``seq`` counts from 1 without gaps; ``row_hash`` covers every other column and the previous
+    row's hash (``prev_hash``), so altering, inserting or deleting a row breaks the chain.
+    """
+
+    __tablename__ = "audit_entry"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(8))
+    entity: Mapped[str] = mapped_column(String(64))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    field: Mapped[str] = mapped_column(String(100))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64), unique=True)

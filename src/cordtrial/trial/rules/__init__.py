@@ -1,0 +1,1 @@
+"""Trial rules as pure functions: no database, no clock, no environment."""

@@ -1,0 +1,116 @@
+"""ISNCSCI exam cells as entered, and their classification by :mod:`cordtrial.isncsci`.
+
+The cells of a stored exam map every canonical column (``EXAM_COLUMNS`` plus ``r_nkm`` and
+``l_nkm``) to the text as entered, or ``None`` when the cell was not recorded. ``None`` is not
+``"NT"``: NT is a recorded finding (not testable) that the classification takes into account; a
+cell not recorded leaves the exam incomplete and unclassified.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cordtrial.isncsci import (
+    ENGINE_VERSION,
+    EXAM_COLUMNS,
+    ISNCSCI_REVISION,
+    Exam,
+    InvalidExamError,
+    classify,
+)
+from cordtrial.trial.errors import InvalidValueError
+
+__all__ = [
+    "CELL_COLUMNS",
+    "NKM_COLUMNS",
+    "ExamOutcome",
+    "classify_cells",
+    "merge_cells",
+    "normalize_cells",
+]
+
+NKM_COLUMNS: tuple[str, ...] = ("r_nkm", "l_nkm")
+#: Every cell of a stored exam, in worksheet order.
+CELL_COLUMNS: tuple[str, ...] = (*EXAM_COLUMNS, *NKM_COLUMNS)
+_CELL_SET = frozenset(CELL_COLUMNS)
+_NORMAL = {
+    c: ("5" if c.endswith("_motor") else "2" if c.endswith(("_lt", "_pp")) else "Yes")
+    for c in EXAM_COLUMNS
+}
+
+
+def _validate(cells: Mapping[str, str | None]) -> None:
+    # The engine's own parser judges each recorded cell: put it in an otherwise normal exam.
+    probe: dict[str, object] = dict(_NORMAL)
+    probe.update({k: v for k, v in cells.items() if v is not None})
+    try:
+        Exam.from_flat(probe)
+    except InvalidExamError as exc:
+        raise InvalidValueError(f"cells.{exc.field}", exc.value, exc.allowed, exc.problem) from exc
+
+
+def normalize_cells(values: Mapping[str, Any]) -> dict[str, str | None]:
+    """Every cell column, with the text as entered or ``None`` (not recorded).
+
+    Columns absent from ``values`` are not recorded; so are empty strings (a blank cell). A
+    recorded value must be one the ISNCSCI engine accepts; ``r_nkm``/``l_nkm`` may be empty.
+
+    Raises
+    ------
+    InvalidValueError
+        For an unknown column (field ``cells``) or a value the engine refuses (field
+        ``cells.<column>``).
+    """
+    unknown = sorted(set(values) - _CELL_SET)
+    if unknown:
+        raise InvalidValueError(
+            "cells", unknown[0], "canonical ISNCSCI columns such as r_c5_motor", "is not a cell"
+        )
+    cells: dict[str, str | None] = {}
+    for column in CELL_COLUMNS:
+        value = values.get(column)
+        if value is not None and not isinstance(value, str):
+            raise InvalidValueError(
+                f"cells.{column}", value, "the cell as text, e.g. '4', 'NT', '3*'", "is not text"
+            )
+        cells[column] = value if value is not None and value.strip() else None
+    _validate(cells)
+    return cells
+
+
+def merge_cells(
+    current: Mapping[str, str | None], changes: Mapping[str, Any]
+) -> dict[str, str | None]:
+    """``current`` cells with ``changes`` applied (``None`` or ``""`` un-records a cell)."""
+    merged: dict[str, Any] = dict(current)
+    merged.update(changes)
+    return normalize_cells(merged)
+
+
+@dataclass(frozen=True, slots=True)
+class ExamOutcome:
+    """The classification of stored cells: the result record, or why there is none."""
+
+    record: dict[str, str] | None
+    note: str
+    engine_version: str | None
+    isncsci_revision: str | None
+
+
+def classify_cells(cells: Mapping[str, str | None]) -> ExamOutcome:
+    """Classify an exam's cells when every required cell is recorded.
+
+    Returns the result record (worksheet notation, as ``Classification.to_record``) with the
+    engine version and ISNCSCI revision; otherwise no record and a note naming the cells not
+    recorded.
+    """
+    missing = [c for c in EXAM_COLUMNS if cells.get(c) is None]
+    if missing:
+        shown = ", ".join(missing[:5]) + (
+            f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        )
+        return ExamOutcome(None, f"not classified: not recorded: {shown}", None, None)
+    result = classify(Exam.from_flat({k: v for k, v in cells.items() if v is not None}))
+    return ExamOutcome(result.to_record(), "", ENGINE_VERSION, ISNCSCI_REVISION)

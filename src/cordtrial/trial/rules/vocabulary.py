@@ -1,0 +1,123 @@
+"""Fixed vocabularies of the trial store, each with its source."""
+
+from __future__ import annotations
+
+from typing import Final, Literal, get_args
+
+__all__ = [
+    "AE_CATEGORIES",
+    "AE_OUTCOMES",
+    "CUSTODY_EVENTS",
+    "EXPECTEDNESS",
+    "INJURY_MECHANISMS",
+    "LOT_STATUSES",
+    "PHASES",
+    "RELATED",
+    "RELATEDNESS",
+    "RELEASE_TESTS",
+    "SERIOUSNESS_CRITERIA",
+    "SEXES",
+    "SPECIAL_INTEREST_CATEGORIES",
+    "TEN_METRE_WALK_STARTS",
+    "TRAUMATIC_MECHANISMS",
+    "AeCategory",
+    "LotStatus",
+    "Relatedness",
+    "ReleaseTestName",
+    "SeriousnessCriterion",
+]
+
+#: Trial phases (ICH E8).
+PHASES: Final = frozenset({"1", "1/2", "2", "2/3", "3", "4"})
+
+#: Sex, coded as the CDISC SDTM SEX codelist (C66731): female, male, unknown, intersex.
+SEXES: Final = frozenset({"F", "M", "U", "INTERSEX"})
+
+#: Mechanisms of injury, after the International SCI Core Data Set (v3.0) groups.
+TRAUMATIC_MECHANISMS: Final = frozenset(
+    {"sports", "assault", "transport", "fall", "other_traumatic", "unspecified_traumatic"}
+)
+INJURY_MECHANISMS: Final = TRAUMATIC_MECHANISMS | {"non_traumatic"}
+
+LotStatus = Literal["quarantine", "released", "rejected", "expired"]
+LOT_STATUSES: Final = frozenset(get_args(LotStatus))
+
+ReleaseTestName = Literal[
+    "viability",
+    "cell_count",
+    "sterility",
+    "mycoplasma",
+    "endotoxin",
+    "residual_undifferentiated",
+    "karyotype",
+]
+#: Release tests of an iPSC-derived cell product (potency/identity tests may be added per spec).
+RELEASE_TESTS: Final = frozenset(get_args(ReleaseTestName))
+
+#: Chain-of-custody events of a lot.
+CUSTODY_EVENTS: Final = frozenset(
+    {
+        "manufactured",
+        "stored",
+        "shipped",
+        "received",
+        "thawed",
+        "prepared",
+        "administered",
+        "returned",
+        "destroyed",
+    }
+)
+
+#: 10-metre walk test start: from standing still, or a flying (walking) start.
+TEN_METRE_WALK_STARTS: Final = frozenset({"standing", "flying"})
+
+AeCategory = Literal[
+    "tumour_or_graft_overgrowth",
+    "syrinx",
+    "neuropathic_pain",
+    "neurological_worsening",
+    "infection",
+    "immunosuppression_effect",
+    "other",
+]
+#: Adverse event categories; all but ``other`` are adverse events of special interest (AESI)
+#: for cell grafts to the spinal cord (tumour/graft overgrowth, syrinx, new or worse neuropathic
+#: pain, neurological worsening, infection, effects of immunosuppression).
+AE_CATEGORIES: Final = frozenset(get_args(AeCategory))
+SPECIAL_INTEREST_CATEGORIES: Final = AE_CATEGORIES - {"other"}
+
+SeriousnessCriterion = Literal[
+    "death",
+    "life_threatening",
+    "hospitalisation",
+    "disability",
+    "congenital_anomaly",
+    "medically_important",
+]
+#: ICH E2A (1994) section II.B: results in death; is life-threatening; requires inpatient
+#: hospitalisation or prolongation of existing hospitalisation; results in persistent or
+#: significant disability/incapacity; is a congenital anomaly/birth defect; or is another
+#: medically important event.
+SERIOUSNESS_CRITERIA: Final = frozenset(get_args(SeriousnessCriterion))
+
+Relatedness = Literal["not_related", "unlikely", "possible", "probable", "definite"]
+#: Causality scale; ``possible`` and above are a "reasonable possibility" of a causal
+#: relationship (ICH E2A II.A.2; 21 CFR 312.32(a) "suspected adverse reaction").
+RELATEDNESS: Final = frozenset(get_args(Relatedness))
+RELATED: Final = frozenset({"possible", "probable", "definite"})
+
+#: Expectedness against the reference safety information (Investigator's Brochure).
+EXPECTEDNESS: Final = frozenset({"expected", "unexpected"})
+
+#: Outcome of an adverse event (CDISC SDTM AEOUT codelist C66768).
+AE_OUTCOMES: Final = frozenset(
+    {
+        "recovered",
+        "recovering",
+        "not_recovered",
+        "recovered_with_sequelae",
+        "fatal",
+        "unknown",
+    }
+)

@@ -1,0 +1,1 @@
+"""Use cases: functions that take a session, own its transaction and audit every change."""

@@ -1,0 +1,106 @@
+"""Use cases: record and correct ISNCSCI exams; the classification is computed, never typed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cordtrial.isncsci import ENGINE_VERSION, ISNCSCI_REVISION
+from cordtrial.trial.audit import unit_of_work
+from cordtrial.trial.models import IsncsciExam, Participant
+from cordtrial.trial.rules.checks import check_date, check_text
+from cordtrial.trial.rules.exam_cells import classify_cells, merge_cells, normalize_cells
+from cordtrial.trial.services.common import check_version, get_by_id
+from cordtrial.trial.services.visits import find_visit
+
+__all__ = ["correct_exam", "reclassify_exams", "record_exam"]
+
+
+def _classify_into(exam: IsncsciExam, cells: dict[str, str | None]) -> None:
+    outcome = classify_cells(cells)
+    exam.cells = cells
+    exam.classification = outcome.record
+    exam.classification_note = outcome.note
+    exam.engine_version = outcome.engine_version
+    exam.isncsci_revision = outcome.isncsci_revision
+
+
+def record_exam(
+    session: Session,
+    *,
+    actor: str,
+    participant_id: int,
+    examined_on: date,
+    examiner: str,
+    cells: Mapping[str, Any],
+    visit_name: str | None = None,
+) -> IsncsciExam:
+    """Record an ISNCSCI exam: the cells as entered (missing or blank: not recorded) and, once
+    every cell is recorded, its classification with engine version and ISNCSCI revision."""
+    check_date("examined_on", examined_on)
+    examiner = check_text("examiner", examiner, max_length=100)
+    normalized = normalize_cells(cells)
+    participant = get_by_id(session, Participant, participant_id)
+    visit = find_visit(participant, visit_name) if visit_name is not None else None
+    with unit_of_work(session, actor):
+        exam = IsncsciExam(
+            participant_id=participant.id,
+            visit_id=visit.id if visit is not None else None,
+            examined_on=examined_on,
+            examiner=examiner,
+        )
+        _classify_into(exam, normalized)
+        session.add(exam)
+    return exam
+
+
+def correct_exam(
+    session: Session,
+    *,
+    actor: str,
+    exam_id: int,
+    reason: str,
+    cells: Mapping[str, Any] | None = None,
+    examined_on: date | None = None,
+    examiner: str | None = None,
+    expected_version: int | None = None,
+) -> IsncsciExam:
+    """Change cells (``None`` or ``""`` un-records one), the date or the examiner of an exam, and
+    recompute its classification. The reason is required; each changed cell is audited."""
+    if examined_on is not None:
+        check_date("examined_on", examined_on)
+    if examiner is not None:
+        examiner = check_text("examiner", examiner, max_length=100)
+    exam = get_by_id(session, IsncsciExam, exam_id)
+    check_version(exam, expected_version)
+    merged = merge_cells(exam.cells, cells or {})
+    with unit_of_work(session, actor, reason):
+        if examined_on is not None:
+            exam.examined_on = examined_on
+        if examiner is not None:
+            exam.examiner = examiner
+        _classify_into(exam, merged)
+    return exam
+
+
+def reclassify_exams(session: Session, *, actor: str) -> int:
+    """Recompute the classification of every exam computed by another engine version or
+    revision (after an engine update); returns how many changed."""
+    reason = f"reclassified by ISNCSCI engine {ENGINE_VERSION} (revision {ISNCSCI_REVISION})"
+    with unit_of_work(session, actor, reason):
+        stale = session.scalars(
+            select(IsncsciExam)
+            .where(
+                IsncsciExam.classification.is_not(None),
+                (IsncsciExam.engine_version != ENGINE_VERSION)
+                | (IsncsciExam.isncsci_revision != ISNCSCI_REVISION),
+            )
+            .execution_options(populate_existing=True)
+        ).all()
+        for exam in stale:
+            _classify_into(exam, dict(exam.cells))
+    return len(stale)

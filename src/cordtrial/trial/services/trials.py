@@ -1,0 +1,122 @@
+"""Use cases: set up a trial (arms, visit schedule, eligibility criteria) and its sites."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from cordtrial.trial.audit import unit_of_work
+from cordtrial.trial.errors import InvalidValueError
+from cordtrial.trial.models import Arm, Site, Trial, VisitDefinition
+from cordtrial.trial.rules.checks import check_choice, check_int, check_text
+from cordtrial.trial.rules.eligibility import EligibilityCriteria
+from cordtrial.trial.rules.schedule import VisitSpec, check_schedule
+from cordtrial.trial.rules.vocabulary import PHASES
+from cordtrial.trial.services.common import check_version, get_trial
+
+__all__ = [
+    "STRATA_FACTORS",
+    "ArmSpec",
+    "add_site",
+    "amend_eligibility",
+    "create_trial",
+]
+
+#: Participant attributes a trial may stratify its randomization by.
+STRATA_FACTORS = frozenset({"site", "sex", "injury_region"})
+
+
+@dataclass(frozen=True, slots=True)
+class ArmSpec:
+    """A treatment arm: code, name and allocation ratio."""
+
+    code: str
+    name: str
+    ratio: int = 1
+
+    def __post_init__(self) -> None:
+        check_text("arm.code", self.code, max_length=32)
+        check_text("arm.name", self.name)
+        check_int("arm.ratio", self.ratio, 1, 20)
+
+
+def create_trial(
+    session: Session,
+    *,
+    actor: str,
+    protocol_id: str,
+    title: str,
+    phase: str,
+    arms: Sequence[ArmSpec],
+    visits: Sequence[VisitSpec],
+    eligibility: EligibilityCriteria | None = None,
+    strata_factors: Sequence[str] = (),
+) -> Trial:
+    """Create a trial with its arms, visit schedule and eligibility criteria (default: those of
+    :class:`EligibilityCriteria`)."""
+    protocol_id = check_text("protocol_id", protocol_id, max_length=64)
+    title = check_text("title", title, max_length=500)
+    check_choice("phase", phase, PHASES)
+    if not arms:
+        raise InvalidValueError("arms", [], "at least one arm", "is empty")
+    codes = [a.code for a in arms]
+    if len(set(codes)) != len(codes):
+        raise InvalidValueError("arms", codes, "distinct arm codes", "repeats a code")
+    schedule = check_schedule(visits)
+    for factor in strata_factors:
+        check_choice("strata_factors", factor, STRATA_FACTORS)
+    criteria = eligibility if eligibility is not None else EligibilityCriteria()
+    with unit_of_work(session, actor):
+        trial = Trial(
+            protocol_id=protocol_id,
+            title=title,
+            phase=phase,
+            eligibility=criteria.to_json(),
+            strata_factors=list(strata_factors),
+        )
+        trial.arms = [Arm(code=a.code, name=a.name, ratio=a.ratio) for a in arms]
+        trial.visit_definitions = [
+            VisitDefinition(
+                name=v.name,
+                target_day=v.target_day,
+                window_minus=v.window_minus,
+                window_plus=v.window_plus,
+            )
+            for v in schedule
+        ]
+        session.add(trial)
+    return trial
+
+
+def add_site(session: Session, *, actor: str, protocol_id: str, code: str, name: str) -> Site:
+    """Add a clinical site to a trial."""
+    code = check_text("code", code, max_length=32)
+    name = check_text("name", name)
+    with unit_of_work(session, actor):
+        trial = get_trial(session, protocol_id)
+        if any(s.code == code for s in trial.sites):
+            raise InvalidValueError(
+                "code", code, "a site code not yet used in this trial", "exists"
+            )
+        site = Site(trial=trial, code=code, name=name)
+        session.add(site)
+    return site
+
+
+def amend_eligibility(
+    session: Session,
+    *,
+    actor: str,
+    protocol_id: str,
+    criteria: EligibilityCriteria,
+    reason: str,
+    expected_version: int | None = None,
+) -> Trial:
+    """Replace a trial's eligibility criteria (a protocol amendment: the reason is required)."""
+    with unit_of_work(session, actor, reason):
+        trial = get_trial(session, protocol_id)
+        check_version(trial, expected_version)
+        trial.eligibility = criteria.to_json()
+    return trial

@@ -1,0 +1,1 @@
+"""Pure rule tests: no database."""

@@ -1,0 +1,1 @@
+"""Use-case tests on SQLite and PostgreSQL."""

@@ -1,0 +1,75 @@
+"""Adverse events stored with computed expedited-report flag and deadline."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cordtrial.trial.errors import InvalidValueError
+from cordtrial.trial.models import AdverseEvent, AuditEntry, Participant
+from cordtrial.trial.services.safety import report_adverse_event, update_adverse_event
+
+
+def _report(session: Session, participant: Participant, **change: object) -> AdverseEvent:
+    kwargs: dict[str, object] = {
+        "actor": "investigator", "participant_id": participant.id,
+        "term": "New neuropathic pain below the level", "category": "neuropathic_pain",
+        "onset_date": date(2026, 2, 3), "awareness_date": date(2026, 2, 4), "ctcae_grade": 2,
+        "serious_criteria": ["hospitalisation"], "related_to_cells": "possible",
+        "related_to_procedure": "possible", "related_to_immunosuppression": "not_related",
+        "expectedness": "unexpected", "outcome": "recovering", **change,
+    }  # fmt: skip
+    return report_adverse_event(session, **kwargs)  # type: ignore[arg-type]
+
+
+def test_susar_is_stored_with_its_deadline(session: Session, participant: Participant) -> None:
+    event = _report(session, participant)
+    session.expire_all()
+    stored = session.get(AdverseEvent, event.id)
+    assert stored is not None
+    assert stored.expedited_report_required
+    assert stored.expedited_report_due == date(2026, 2, 19)
+    assert stored.serious_criteria == ["hospitalisation"]
+
+
+def test_non_serious_event_needs_no_expedited_report(
+    session: Session, participant: Participant
+) -> None:
+    event = _report(session, participant, serious_criteria=[], ctcae_grade=3)
+    assert (event.expedited_report_required, event.expedited_report_due) == (False, None)
+
+
+def test_follow_up_recomputes_the_flag_and_is_audited(
+    session: Session, participant: Participant
+) -> None:
+    event = _report(session, participant, serious_criteria=[])
+    updated = update_adverse_event(
+        session, actor="investigator", event_id=event.id, reason="became life-threatening",
+        serious_criteria=["life_threatening"], ctcae_grade=4,
+    )  # fmt: skip
+    assert updated.expedited_report_due == date(2026, 2, 11)
+    changed = {
+        r.field for r in session.scalars(select(AuditEntry).where(AuditEntry.action == "update"))
+    }
+    assert {"serious_criteria", "ctcae_grade", "expedited_report_due"} <= changed
+
+
+def test_invalid_event_is_refused_and_not_stored(
+    session: Session, participant: Participant
+) -> None:
+    with pytest.raises(InvalidValueError, match="ctcae_grade: 0 is out of range"):
+        _report(session, participant, ctcae_grade=0)
+    with pytest.raises(
+        InvalidValueError, match="serious_criteria: 'hospitalisation' is not allowed"
+    ):
+        _report(session, participant, serious_criteria="hospitalisation")
+    assert session.scalars(select(AdverseEvent)).first() is None
+
+
+def test_unknown_field_cannot_be_updated(session: Session, participant: Participant) -> None:
+    event = _report(session, participant)
+    with pytest.raises(InvalidValueError, match="field: 'severity'"):
+        update_adverse_event(session, actor="i", event_id=event.id, reason="r", severity=3)
