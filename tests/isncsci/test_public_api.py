@@ -10,7 +10,7 @@ import cordtrial.isncsci as isncsci
 EXPECTED = {
     "ENGINE_VERSION", "EXAM_COLUMNS", "ISNCSCI_REVISION", "KEY_MUSCLES", "RESULT_FIELDS",
     "SENSORY_LEVELS", "Cell", "Classification", "Exam", "ExamSide", "Flag", "InvalidExamError",
-    "IsncsciError", "Level", "classify", "classify_frame", "read_frame",
+    "IsncsciError", "Level", "classify", "classify_dask", "classify_frame", "read_frame",
 }  # fmt: skip
 
 
@@ -24,7 +24,7 @@ def test_engine_imports_no_third_party_module() -> None:
     """STYLE.md: the pure engine imports only the standard library (pandas loads on demand)."""
     code = (
         "import sys, cordtrial.isncsci as m; m.classify;"
-        "print(sorted(k for k in ('numpy', 'pandas', 'pyarrow') if k in sys.modules))"
+        "print(sorted(k for k in ('numpy', 'pandas', 'pyarrow', 'dask') if k in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

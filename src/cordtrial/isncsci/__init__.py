@@ -2,7 +2,8 @@
 
 Pure functions on frozen dataclasses: no files, clock, environment, logging or database. The
 engine imports only the standard library; the batch and file helpers (``read_frame``,
-``classify_frame``) load pandas/numpy when first used.
+``classify_frame``) load pandas/numpy when first used, and ``classify_dask`` (the optional
+``dask`` extra, :mod:`cordtrial.isncsci.distributed`) loads Dask when first used.
 
 Glossary (names used everywhere in cordtrial, in snake_case):
 
@@ -35,6 +36,7 @@ from cordtrial.isncsci.values import Cell, Flag
 
 if TYPE_CHECKING:
     from cordtrial.isncsci.batch import classify_frame
+    from cordtrial.isncsci.distributed import classify_dask
     from cordtrial.isncsci.formats import read_frame
 
 __all__ = [
@@ -53,6 +55,7 @@ __all__ = [
     "IsncsciError",
     "Level",
     "classify",
+    "classify_dask",
     "classify_frame",
     "read_frame",
 ]
@@ -69,4 +72,8 @@ def __getattr__(name: str) -> Any:
         from cordtrial.isncsci.batch import classify_frame
 
         return classify_frame
+    if name == "classify_dask":
+        from cordtrial.isncsci.distributed import classify_dask
+
+        return classify_dask
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

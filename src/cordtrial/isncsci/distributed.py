@@ -1,0 +1,219 @@
+"""Classification beyond one machine: :func:`classify_frame` over a Dask DataFrame.
+
+Needs the optional ``dask`` extra (``pip install 'cordtrial[dask]'``); nothing else in
+cordtrial imports Dask. Three pieces:
+
+* :func:`classify_dask` -- ``map_partitions`` of :func:`~cordtrial.isncsci.batch.classify_frame`
+  with an explicit output schema: the columns :data:`~cordtrial.isncsci.batch.BATCH_FIELDS`, every
+  one of dtype :data:`RESULT_DTYPE` (Arrow-backed strings). ``classify_frame`` returns categorical
+  result columns whose categories differ from chunk to chunk; Dask would have to treat them as
+  "unknown categories" and Parquet would store a different dictionary per file, so each partition
+  turns them into plain strings before it leaves the worker;
+* :func:`classify_parquet` -- read a (partitioned) Parquet dataset, classify it, write a Parquet
+  dataset of result records, all in one pass on the current Dask client;
+* :func:`client_for` -- a :class:`distributed.Client` for an existing cluster (by scheduler
+  address) or for a new :class:`distributed.LocalCluster` on this machine.
+
+Example::
+
+    from cordtrial.isncsci.distributed import classify_parquet, client_for
+
+    with client_for("tcp://scheduler:8786"):      # or client_for(None): a LocalCluster
+        run = classify_parquet("registry/", "results/")
+    print(run.exams, run.rejected)
+
+Rows that are not valid exams are flagged (``error_field``, ``error``), never dropped, exactly as
+by ``classify_frame``; row order and index within each partition are kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import pandas as pd
+
+from cordtrial.isncsci.batch import BATCH_FIELDS, classify_frame
+from cordtrial.isncsci.formats import Dialect, detect_dialect, praxis_to_canonical
+
+try:
+    import dask.base
+    import dask.dataframe as dd
+    from distributed import Client
+except ImportError as _missing:  # pragma: no cover - the dev extra installs Dask
+    raise ImportError(
+        "cordtrial.isncsci.distributed needs the optional Dask extra: pip install 'cordtrial[dask]'"
+    ) from _missing
+
+__all__ = [
+    "RESULT_DTYPE",
+    "ClassifiedDataset",
+    "classify_dask",
+    "classify_parquet",
+    "client_for",
+    "result_meta",
+]
+
+#: dtype of every column of :func:`classify_dask`'s result (Dask's own string dtype).
+RESULT_DTYPE = pd.StringDtype("pyarrow")
+
+
+def result_meta(index: pd.Index[Any] | None = None) -> pd.DataFrame:
+    """The empty frame that declares :func:`classify_dask`'s output schema to Dask.
+
+    Parameters
+    ----------
+    index:
+        The input's (empty) index, whose dtype and name the result keeps; default a plain
+        ``int64`` index.
+    """
+    if index is None:
+        index = pd.Index([], dtype="int64")
+    columns = {name: pd.Series([], dtype=RESULT_DTYPE, index=index[:0]) for name in BATCH_FIELDS}
+    return pd.DataFrame(columns, index=index[:0], columns=list(BATCH_FIELDS))
+
+
+def classify_partition(
+    df: pd.DataFrame,
+    first_ids: tuple[int, ...] | None = None,
+    partition_info: dict[str, Any] | None = None,
+) -> pd.DataFrame:
+    """Classify one partition: :func:`classify_frame` with every column as :data:`RESULT_DTYPE`.
+
+    ``first_ids`` (one per partition, with Dask's ``partition_info``) numbers the exams of a frame
+    without an ``id`` column by their 1-based position in the whole frame, as
+    ``classify_frame`` numbers them in one frame.
+    """
+    if first_ids is not None and "id" not in df.columns:
+        number = partition_info["number"] if partition_info else 0
+        first = first_ids[number]
+        df = df.assign(id=np.arange(first, first + len(df)).astype(str))
+    return classify_frame(df).astype(RESULT_DTYPE)
+
+
+def classify_dask(ddf: dd.DataFrame) -> dd.DataFrame:
+    """Classify every exam of a Dask DataFrame of canonical flat columns (lazily).
+
+    The vectorized :func:`~cordtrial.isncsci.batch.classify_frame` runs on each partition; the
+    result is a Dask DataFrame with the same partitions, index and divisions, and columns
+    :data:`~cordtrial.isncsci.batch.BATCH_FIELDS`, every one a string column
+    (:data:`RESULT_DTYPE`): values exactly as ``classify_frame``'s (``""`` where a result is
+    absent), ``id`` as text.
+
+    Parameters
+    ----------
+    ddf:
+        One exam per row, canonical columns (DESIGN.md), values as text or integers; other
+        columns are ignored. Without an ``id`` column, the ``id`` of an exam is its 1-based
+        position in the whole frame: the partitions' lengths are then computed first (one
+        extra pass over the data; give an ``id`` column to avoid it).
+
+    Returns
+    -------
+    dask.dataframe.DataFrame
+        Not computed: call ``.compute()``, ``.to_parquet(...)`` etc. on it.
+    """
+    frame: Any = ddf  # Dask's DataFrame methods carry no type annotations
+    meta = result_meta(pd.Index([], dtype=frame.index.dtype, name=frame.index.name))
+    if "id" in frame.columns:
+        return cast(dd.DataFrame, frame.map_partitions(classify_partition, meta=meta))
+    lengths = frame.map_partitions(len).compute().tolist()
+    first_ids = tuple(int(x) for x in np.cumsum([1, *lengths[:-1]]))
+    return cast(dd.DataFrame, frame.map_partitions(classify_partition, first_ids, meta=meta))
+
+
+@dataclass(frozen=True)
+class ClassifiedDataset:
+    """What :func:`classify_parquet` wrote: where, how many exams, how many rejected."""
+
+    destination: Path
+    exams: int
+    rejected: int
+    partitions: int
+
+
+def classify_parquet(
+    source: str | Path,
+    destination: str | Path,
+    *,
+    dialect: Dialect | None = None,
+    overwrite: bool = False,
+) -> ClassifiedDataset:
+    """Classify a Parquet dataset of exams into a Parquet dataset of result records.
+
+    Runs on the current Dask scheduler: inside ``with client_for(...):`` on that cluster, else
+    Dask's default (threads on this machine). Reading, classifying, writing and counting happen
+    in one pass over the data; a partition of the input (a file or row group, as Dask reads it)
+    becomes one file ``part.N.parquet`` of the output.
+
+    Parameters
+    ----------
+    source:
+        A Parquet file, a folder of Parquet files (a partitioned dataset), or a glob; any
+        filesystem Dask reads (``s3://...`` with the matching package installed).
+    destination:
+        The folder to write, with columns :data:`~cordtrial.isncsci.batch.BATCH_FIELDS` (strings;
+        rejected rows have empty results and the reason in ``error``).
+    dialect:
+        ``"canonical"`` or ``"praxis"`` column names; detected from the columns when ``None``.
+    overwrite:
+        Replace ``destination`` if it exists (Dask's ``overwrite``); otherwise files are added.
+
+    Raises
+    ------
+    ValueError
+        The source holds no exam columns of either dialect (or of both).
+    """
+    ddf: Any = dd.read_parquet(source)
+    columns = [str(c) for c in ddf.columns]
+    if dialect is None:
+        dialect = detect_dialect(columns)
+    if dialect == "praxis":
+        ddf = ddf.rename(columns={c: praxis_to_canonical(c) for c in columns})
+    results: Any = classify_dask(ddf)
+    written = results.to_parquet(destination, write_index=False, overwrite=overwrite, compute=False)
+    error = results["error"]
+    compute: Any = dask.base.compute
+    _, exams, rejected = compute(written, error.size, (error != "").sum())
+    return ClassifiedDataset(Path(destination), int(exams), int(rejected), results.npartitions)
+
+
+def client_for(
+    scheduler: str | None = None,
+    *,
+    n_workers: int | None = None,
+    threads_per_worker: int = 1,
+    processes: bool = True,
+    **cluster_options: Any,
+) -> Client:
+    """A Dask client: connected to the scheduler at ``scheduler``, or to a new LocalCluster.
+
+    Use it as a context manager; closing the client also shuts down a LocalCluster it started
+    (an existing cluster is left running).
+
+    Parameters
+    ----------
+    scheduler:
+        Address of a running Dask scheduler (``tcp://host:8786``); ``None`` starts a
+        :class:`distributed.LocalCluster` on this machine.
+    n_workers, threads_per_worker, processes, cluster_options:
+        For a LocalCluster only: worker processes (default one per core), threads in each
+        (default 1: ``classify_frame`` is many short numpy calls and gains little from a second
+        thread), and any other :class:`distributed.LocalCluster` option
+        (``dashboard_address=None``, ``memory_limit=...``).
+    """
+    connect: Any = Client  # distributed's Client.__init__ carries no type annotations
+    if scheduler:
+        return cast(Client, connect(scheduler))
+    # a LocalCluster started by the Client itself is shut down when the client closes
+    return cast(
+        Client,
+        connect(
+            n_workers=n_workers,
+            threads_per_worker=threads_per_worker,
+            processes=processes,
+            **cluster_options,
+        ),
+    )
