@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 from datetime import UTC, date, datetime
 
 import pytest
@@ -20,13 +21,14 @@ from cordtrial.trial.audit import (
     unit_of_work,
     verify_audit,
 )
-from cordtrial.trial.database import make_engine
+from cordtrial.trial.database import make_engine, make_session_factory
 from cordtrial.trial.errors import AuditError, InvalidValueError, ReasonRequiredError
 from cordtrial.trial.models import AuditEntry, Participant, Site, Trial
 from cordtrial.trial.services.participants import update_participant
 from cordtrial.trial.services.records import delete_record
+from cordtrial.trial.services.trials import add_site
 
-from .conftest import PostgresDatabases, complete_c5_cells
+from .conftest import PROTOCOL, PostgresDatabases, complete_c5_cells
 
 
 def _entries(session: Session, **where: str) -> list[AuditEntry]:
@@ -352,3 +354,28 @@ def test_report_says_which_rows(engine: Engine, session: Session, participant: P
     _raw(engine, "UPDATE audit_entry SET actor = 'x' WHERE seq = 2")
     text_report = str(verify_audit(session))
     assert "altered: row 2: its content does not match its hash" in text_report
+
+
+def test_concurrent_writers_extend_one_chain(engine: Engine, trial: Trial) -> None:
+    """Two users adding records at the same time: no fork, no gap, every value audited."""
+    factory = make_session_factory(engine)
+    errors: list[BaseException] = []
+
+    def add_sites(prefix: str) -> None:
+        try:
+            with factory() as own:
+                for n in range(6):
+                    add_site(own, actor=prefix, protocol_id=PROTOCOL, code=f"{prefix}{n}", name="x")
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=add_sites, args=(p,)) for p in ("A", "B")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with factory() as fresh:
+        report = verify_audit(fresh)
+        assert report.ok, str(report)
+        assert len(fresh.scalars(select(Site)).all()) == 13

@@ -64,6 +64,7 @@ from cordtrial.trial.models import AuditEntry, Base, Record
 
 __all__ = [
     "GENESIS_HASH",
+    "WRITE_OPTION",
     "AuditContext",
     "AuditProblem",
     "AuditReport",
@@ -75,6 +76,8 @@ __all__ = [
     "verify_audit",
 ]
 
+#: Execution option of a connection that begins a unit of work (see database.py).
+WRITE_OPTION = "cordtrial_unit_of_work"
 #: ``prev_hash`` of the first row.
 GENESIS_HASH = "0" * 64
 Action = Literal["create", "update", "delete"]
@@ -128,6 +131,10 @@ def unit_of_work(session: Session, actor: str, reason: str | None = None) -> Ite
         session.commit()
     session.info[_CONTEXT] = AuditContext(actor.strip(), reason.strip() if reason else None)
     try:
+        # Begin now, as a writer: on SQLite this takes the write lock up front (BEGIN
+        # IMMEDIATE), so concurrent units of work wait for each other instead of failing on a
+        # stale snapshot.
+        session.connection(execution_options={WRITE_OPTION: True})
         yield session
         session.commit()
     except StaleDataError as exc:

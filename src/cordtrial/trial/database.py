@@ -22,7 +22,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-import cordtrial.trial.audit  # noqa: F401  (registers the audit trail's session events)
+from cordtrial.trial.audit import WRITE_OPTION  # importing it registers the audit events
 from cordtrial.trial.settings import normalize_database_url
 
 __all__ = [
@@ -54,7 +54,9 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 def _sqlite_on_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # A unit of work takes the write lock at once; reads take none (WAL readers never wait).
+    writer = connection.get_execution_options().get(WRITE_OPTION, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
