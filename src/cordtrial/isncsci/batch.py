@@ -217,7 +217,20 @@ class _Side:
 
     def __init__(self, motor: Any, lt: Any, pp: Any, nkm: Any):
         self.motor, self.lt, self.pp, self.nkm = motor, lt, pp, nkm
-        self.pair = lt.astype(np.int16) * N_CODES + pp
+        self._pair: Any = None
+
+    @property
+    def pair(self) -> Any:
+        """Light touch and pin prick of each dermatome as one code (for the step look-ups)."""
+        if self._pair is None:
+            self._pair = self.lt.astype(np.int16) * N_CODES + self.pp
+        return self._pair
+
+    def take(self, rows: Any) -> _Side:
+        """The exams of ``rows``."""
+        if len(rows) == self.motor.shape[1]:
+            return self
+        return _Side(self.motor[:, rows], self.lt[:, rows], self.pp[:, rows], self.nkm[rows])
 
     def stripped(self, rows: Any) -> _Side:
         """The exams of ``rows`` with every flag removed (values at face value)."""
@@ -744,7 +757,11 @@ _ZPP_ORDER = [NA_COL, *range(29)]
 
 def _render(result: _Result, names: list[str], order: list[int]) -> Any:
     """Worksheet notation of every row, each distinct pattern rendered once."""
-    codes, uniques = pd.factorize(result.key)
+    return _render_keys(result.key, names, order)
+
+
+def _render_keys(keys: Any, names: list[str], order: list[int]) -> Any:
+    codes, uniques = pd.factorize(keys)
     texts = []
     for key in uniques.tolist():
         parts = [names[c] + ("*" if key >> (32 + c) & 1 else "") for c in order if key >> c & 1]
@@ -916,33 +933,22 @@ def _classify_chunk(df: pd.DataFrame) -> pd.DataFrame:
     vac = np.where(bad, 0, vac)
     dap = np.where(bad, 0, dap)
 
-    motor_right = _motor_level(right, vac, n)
-    motor_left = _motor_level(left, vac, n)
-    nli = _nli(right, left, n)
-    completeness = _completeness(right, left, vac, dap)
-    ais = _ais(right, left, vac, dap, completeness, motor_right, motor_left, nli)
-    complete = _Result(n)
-    complete.add(0, completeness[0], completeness[1])
-    complete.add(1, completeness[2], completeness[3])
-    levels = _LEVEL_NAMES[: INT_COL + 1]
+    clean = _is_clean(right) & _is_clean(left) & (vac != 2) & (dap != 2)
+    keys = np.zeros((len(_KEYED_FIELDS), n), dtype=np.uint64)
+    for rows, path in ((np.nonzero(clean)[0], _clean_keys), (np.nonzero(~clean)[0], _general_keys)):
+        if len(rows) == n:
+            keys = path(right, left, vac, dap)
+        elif len(rows):
+            keys[:, rows] = path(right.take(rows), left.take(rows), vac[rows], dap[rows])
 
     out: dict[str, Any] = {}
     if "id" in df.columns:
         out["id"] = df["id"].to_numpy(dtype=object)
     else:
         out["id"] = (np.arange(n) + _position(df)).astype(str).astype(object)
-    out["sensory_right"] = _render(_sensory_level(right, n), levels, _LEVEL_ORDER)
-    out["sensory_left"] = _render(_sensory_level(left, n), levels, _LEVEL_ORDER)
-    out["motor_right"] = _render(motor_right, levels, _LEVEL_ORDER)
-    out["motor_left"] = _render(motor_left, levels, _LEVEL_ORDER)
-    out["nli"] = _render(nli, levels, _LEVEL_ORDER)
-    out["ais"] = _render(ais, ["A", "B", "C", "D", "E"], list(range(5)))
-    out["complete"] = _render(complete, ["C", "I"], [0, 1])
-    out["zpp_sensory_right"] = _render(_sensory_zpp(right, dap), _LEVEL_NAMES, _ZPP_ORDER)
-    out["zpp_sensory_left"] = _render(_sensory_zpp(left, dap), _LEVEL_NAMES, _ZPP_ORDER)
-    for name, side, ml in (("right", right, motor_right), ("left", left, motor_left)):
-        zpp = _motor_zpp(side, vac, ais, ml)
-        out[f"zpp_motor_{name}"] = _render(zpp, _LEVEL_NAMES, _ZPP_ORDER)
+    for i, field in enumerate(_KEYED_FIELDS):
+        names, order = _NOTATION[field]
+        out[field] = _render_keys(keys[i], names, order)
     totals: dict[str, Ints] = {}
     for name, side in (("right", right), ("left", left)):
         totals[f"uems_{name}"] = _total(side.motor[:5])
@@ -954,19 +960,219 @@ def _classify_chunk(df: pd.DataFrame) -> pd.DataFrame:
         totals[both] = _add_totals(totals[f"{both}_right"], totals[f"{both}_left"])
     for field in RESULT_FIELDS[12:]:
         out[field] = pd.Categorical.from_codes(totals[field], categories=pd.Index(_TOTAL_TEXT))
-    out["error_field"] = np.full(n, "", dtype=object)
-    out["error"] = np.full(n, "", dtype=object)
+    no_error = pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=pd.Index([""]))
+    out["error_field"] = no_error
+    out["error"] = no_error.copy()
     frame = pd.DataFrame(out, index=df.index, columns=list(BATCH_FIELDS))
     if bad.any():
         rows = np.nonzero(bad)[0]
         fields, reasons = _rejections(df, rows)
-        for field in RESULT_FIELDS[1:]:
+        for field, values in (
+            *((f, [""] * len(rows)) for f in RESULT_FIELDS[1:]),
+            ("error_field", fields),
+            ("error", reasons),
+        ):
             column = frame[field]
-            if "" not in column.cat.categories:
-                column = column.cat.add_categories([""])
-            column.iloc[rows] = ""
+            new = [v for v in dict.fromkeys(values) if v not in column.cat.categories]
+            if new:
+                column = column.cat.add_categories(new)
+            column.iloc[rows] = values
             frame[field] = column
-        locate: Any = frame.iloc
-        locate[rows, frame.columns.get_loc("error_field")] = fields
-        locate[rows, frame.columns.get_loc("error")] = reasons
     return frame
+
+
+_KEYED_FIELDS = RESULT_FIELDS[1:12]
+_LEVELS_NOTATION = (_LEVEL_NAMES[: INT_COL + 1], _LEVEL_ORDER)
+_ZPP_NOTATION = (_LEVEL_NAMES, _ZPP_ORDER)
+_NOTATION: dict[str, tuple[list[str], list[int]]] = {
+    "sensory_right": _LEVELS_NOTATION,
+    "sensory_left": _LEVELS_NOTATION,
+    "motor_right": _LEVELS_NOTATION,
+    "motor_left": _LEVELS_NOTATION,
+    "nli": _LEVELS_NOTATION,
+    "ais": (["A", "B", "C", "D", "E"], list(range(5))),
+    "complete": (["C", "I"], [0, 1]),
+    "zpp_sensory_right": _ZPP_NOTATION,
+    "zpp_sensory_left": _ZPP_NOTATION,
+    "zpp_motor_right": _ZPP_NOTATION,
+    "zpp_motor_left": _ZPP_NOTATION,
+}
+
+
+def _general_keys(right: _Side, left: _Side, vac: Any, dap: Any) -> Any:
+    """Every result, by the level-by-level steps (any exam: NT, flags, non-key muscles)."""
+    n = len(vac)
+    motor_right = _motor_level(right, vac, n)
+    motor_left = _motor_level(left, vac, n)
+    nli = _nli(right, left, n)
+    completeness = _completeness(right, left, vac, dap)
+    ais = _ais(right, left, vac, dap, completeness, motor_right, motor_left, nli)
+    complete = _Result(n)
+    complete.add(0, completeness[0], completeness[1])
+    complete.add(1, completeness[2], completeness[3])
+    return np.stack(
+        [
+            _sensory_level(right, n).key,
+            _sensory_level(left, n).key,
+            motor_right.key,
+            motor_left.key,
+            nli.key,
+            ais.key,
+            complete.key,
+            _sensory_zpp(right, dap).key,
+            _sensory_zpp(left, dap).key,
+            _motor_zpp(right, vac, ais, motor_right).key,
+            _motor_zpp(left, vac, ais, motor_left).key,
+        ]
+    )
+
+
+# --- the closed forms for exams without NT or flags ----------------------------------------------
+#
+# Without NT or flags every result has exactly one value and every step stops where it finds its
+# level, so each result is "the first level whose step stops": one look over a matrix instead of a
+# walk. These forms are an optimization of the steps above, held equal to them (and to the one-exam
+# engine) by tests/isncsci/test_batch.py.
+
+_PLAIN_CODE = np.array([c % 3 == 0 and c // 3 < NT_GRADE for c in range(N_CODES)], dtype=bool)
+
+
+def _is_clean(side: _Side) -> Bool:
+    """Exams whose cells on this side are all plain grades: no NT, no flag."""
+    return (
+        bool_all(np.take(_PLAIN_CODE, side.motor))
+        & bool_all(np.take(_PLAIN_CODE, side.lt))
+        & bool_all(np.take(_PLAIN_CODE, side.pp))
+    )
+
+
+def bool_all(matrix: Any) -> Bool:
+    return np.asarray(matrix.all(axis=0))
+
+
+def _first_stop(stops: Any, default: Any) -> Ints:
+    return np.where(stops.any(axis=0), stops.argmax(axis=0), default)
+
+
+def _bit(code: Any) -> Any:
+    return np.left_shift(np.uint64(1), code.astype(np.uint64))
+
+
+def _clean_side(grades: tuple[Any, Any, Any], vac: Any) -> tuple[Ints, Ints, Any]:
+    """Sensory level, motor level (level indices, 29 = INT) and 'sensory normal' of one side."""
+    motor, lt, pp = grades
+    normal = (lt == 2) & (pp == 2)
+    sensory = _first_stop(~normal[1:], INT_COL)
+    stops = np.empty((29, motor.shape[1]), dtype=bool)
+    for level in range(29):
+        lv = Level(level)
+        if lv is Level.S4_5:
+            stops[level] = True
+        elif lv in (Level.C4, Level.L1):
+            stops[level] = motor[KEY_INDEX[Level(level + 1)]] < 3
+        elif lv in (Level.T1, Level.S1):
+            first = Level.C5 if lv is Level.T1 else Level.L2
+            stops[level] = ~normal[first : level + 2].all(axis=0) | (motor[KEY_INDEX[lv]] != 5)
+        elif lv.is_key_muscle:
+            i = KEY_INDEX[lv]
+            stops[level] = (motor[i] != 5) | (motor[i + 1] < 3)
+        else:
+            stops[level] = ~normal[level + 1]
+    motor_level = stops.argmax(axis=0)
+    reached_s45 = motor_level == Level.S4_5
+    motor_level = np.where(reached_s45, np.where(vac == 1, int(Level.S3), INT_COL), motor_level)
+    return sensory, motor_level, normal
+
+
+def _clean_keys(right: _Side, left: _Side, vac: Any, dap: Any) -> Any:
+    """Every result of exams without NT or flags, in closed form."""
+    sides = []
+    for side in (right, left):
+        grades = (side.motor // 3, side.lt // 3, side.pp // 3)
+        sides.append((grades, *_clean_side(grades, vac)))
+    (r_grades, r_sensory, r_motor, r_normal), (l_grades, l_sensory, l_motor, l_normal) = sides
+    k = len(vac)
+
+    # NLI: the first level at which either side's sensation, or a key muscle, stops being normal
+    nli_stops = np.zeros((29, k), dtype=bool)
+    nli_stops[:28] = ~r_normal[1:] | ~l_normal[1:]
+    for grades in (r_grades[0], l_grades[0]):
+        nli_stops[Level.C4] |= grades[0] < 3
+        nli_stops[Level.L1] |= grades[5] < 3
+        for i, lv in enumerate(KEY_MUSCLES):
+            below = grades[i] if lv in (Level.T1, Level.S1) else grades[i + 1]
+            nli_stops[lv] |= (grades[i] != 5) | (below < 3)
+    nli_stops[Level.S4_5] = True
+    nli = nli_stops.argmax(axis=0)
+    nli = np.where(nli == Level.S4_5, INT_COL, nli)
+
+    sacral = [r_grades[1][28], r_grades[2][28], l_grades[1][28], l_grades[2][28]]
+    sacral_zero = (sacral[0] == 0) & (sacral[1] == 0) & (sacral[2] == 0) & (sacral[3] == 0)
+    complete = (vac == 1) & (dap == 1) & sacral_zero
+
+    # AIS
+    sensory_spared = (dap != 1) | ~sacral_zero
+    found = []
+    for grades, side, motor_level in ((r_grades, right, r_motor), (l_grades, left, l_motor)):
+        function = (grades[0] > 0) | (side.nkm[None, :] == np.array(KEY_MUSCLES)[:, None])
+        from_start = np.zeros((11, k), dtype=bool)
+        from_start[:10] = np.logical_or.accumulate(function[::-1], axis=0)[::-1]
+        found.append(
+            np.take_along_axis(from_start, _START_MORE_THAN_THREE[motor_level][None], 0)[0]
+        )
+    motor_below = found[0] | found[1]
+    start = _START_BELOW[nli]
+    strong_per = (r_grades[0] >= 3).astype(np.int16) + (l_grades[0] >= 3)
+    strong_from = np.zeros((11, k), dtype=np.int16)
+    strong_from[:10] = np.cumsum(strong_per[::-1], axis=0)[::-1]
+    strong = np.take_along_axis(strong_from, start[None], 0)[0]
+    half = 10 - start
+    e_only = (nli == INT_COL) & (vac == 0)
+    grade = np.select(
+        [
+            e_only,
+            complete,
+            sensory_spared & (vac != 0) & ~found[0] & ~found[1],
+            (nli != INT_COL) & (strong >= half),
+            (vac != 1) | (sensory_spared & motor_below),
+        ],
+        [4, 0, 1, 3, 2],
+        default=1,
+    )
+    is_c = grade == 2
+
+    # zones of partial preservation
+    zpp = []
+    for grades in (r_grades, l_grades):
+        applies = (dap == 1) & (grades[1][28] == 0) & (grades[2][28] == 0)
+        some = (grades[1][1:28] > 0) | (grades[2][1:28] > 0)
+        lowest = np.where(some.any(axis=0), 27 - some[::-1].argmax(axis=0), int(Level.C1))
+        zpp.append(np.where(applies, lowest, NA_COL))
+    for grades, side, motor_level in ((r_grades, right, r_motor), (l_grades, left, l_motor)):
+        sacral_level = (motor_level == Level.S2) | (motor_level == Level.S3)
+        bottom = np.where(sacral_level, motor_level, int(Level.S1))
+        key_levels = np.array(KEY_MUSCLES)[:, None]
+        in_window = (key_levels >= motor_level[None]) & (key_levels <= bottom[None])
+        functional = in_window & (grades[0] >= 1)
+        any_f = functional.any(axis=0)
+        lowest_key = np.array(KEY_MUSCLES)[9 - functional[::-1].argmax(axis=0)]
+        candidate = np.where(any_f, lowest_key, motor_level)
+        nkm = np.where((side.nkm >= 0) & (side.nkm <= bottom), side.nkm, -1)
+        overridden = is_c & (nkm >= 0) & (nkm - candidate > 3)
+        zpp.append(np.where(vac == 0, NA_COL, np.where(overridden, nkm, candidate)))
+
+    return np.stack(
+        [
+            _bit(r_sensory),
+            _bit(l_sensory),
+            _bit(r_motor),
+            _bit(l_motor),
+            _bit(nli),
+            _bit(grade),
+            _bit(np.where(complete, 0, 1)),
+            _bit(zpp[0]),
+            _bit(zpp[1]),
+            _bit(zpp[2]),
+            _bit(zpp[3]),
+        ]
+    )

@@ -95,7 +95,7 @@ KEY_MUSCLES: tuple[Level, ...] = (
 _KEY_MUSCLE_SET = frozenset(KEY_MUSCLES)
 _SIDE_PREFIX: dict[Side, str] = {"right": "r", "left": "l"}
 
-NKM_ALLOWED = "a key-muscle level (C5-T1, L2-S1) or empty"
+NKM_ALLOWED = "C5-T1 or L2-S1, or empty"
 
 
 def _side_columns(prefix: str) -> list[str]:

@@ -33,8 +33,8 @@ __all__ = [
     "parse_sensory",
 ]
 
-MOTOR_ALLOWED = "0-5 or NT, optionally followed by * or ** (not after the normal grade 5)"
-SENSORY_ALLOWED = "0-2 or NT, optionally followed by * or ** (not after the normal grade 2)"
+MOTOR_ALLOWED = "0-5 or NT, optionally followed by * or **; no flag on the normal grade 5"
+SENSORY_ALLOWED = "0-2 or NT, optionally followed by * or **; no flag on the normal grade 2"
 BINARY_ALLOWED = "Yes, No or NT"
 
 Binary = Literal["Yes", "No", "NT"]
