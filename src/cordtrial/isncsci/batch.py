@@ -1040,17 +1040,17 @@ _PLAIN_CODE = np.array([c % 3 == 0 and c // 3 < NT_GRADE for c in range(N_CODES)
 def _is_clean(side: _Side) -> Bool:
     """Exams whose cells on this side are all plain grades: no NT, no flag."""
     return (
-        bool_all(np.take(_PLAIN_CODE, side.motor))
-        & bool_all(np.take(_PLAIN_CODE, side.lt))
-        & bool_all(np.take(_PLAIN_CODE, side.pp))
+        _all_levels(np.take(_PLAIN_CODE, side.motor))
+        & _all_levels(np.take(_PLAIN_CODE, side.lt))
+        & _all_levels(np.take(_PLAIN_CODE, side.pp))
     )
 
 
-def bool_all(matrix: Any) -> Bool:
+def _all_levels(matrix: Any) -> Bool:
     return np.asarray(matrix.all(axis=0))
 
 
-def _first_stop(stops: Any, default: Any) -> Ints:
+def _first_stop(stops: Any, default: Any) -> Any:
     return np.where(stops.any(axis=0), stops.argmax(axis=0), default)
 
 
