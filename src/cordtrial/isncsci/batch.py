@@ -1058,10 +1058,14 @@ def _bit(code: Any) -> Any:
     return np.left_shift(np.uint64(1), code.astype(np.uint64))
 
 
-def _clean_side(grades: tuple[Any, Any, Any], vac: Any) -> tuple[Ints, Ints, Any]:
+# Codes of plain grades are grade * 3: compare codes with these.
+_S2, _M3, _M5 = 2 * 3, 3 * 3, 5 * 3
+
+
+def _clean_side(codes: tuple[Any, Any, Any], vac: Any) -> tuple[Ints, Ints, Any]:
     """Sensory level, motor level (level indices, 29 = INT) and 'sensory normal' of one side."""
-    motor, lt, pp = grades
-    normal = (lt == 2) & (pp == 2)
+    motor, lt, pp = codes
+    normal = (lt == _S2) & (pp == _S2)
     sensory = _first_stop(~normal[1:], INT_COL)
     stops = np.empty((29, motor.shape[1]), dtype=bool)
     for level in range(29):
@@ -1069,13 +1073,13 @@ def _clean_side(grades: tuple[Any, Any, Any], vac: Any) -> tuple[Ints, Ints, Any
         if lv is Level.S4_5:
             stops[level] = True
         elif lv in (Level.C4, Level.L1):
-            stops[level] = motor[KEY_INDEX[Level(level + 1)]] < 3
+            stops[level] = motor[KEY_INDEX[Level(level + 1)]] < _M3
         elif lv in (Level.T1, Level.S1):
             first = Level.C5 if lv is Level.T1 else Level.L2
-            stops[level] = ~normal[first : level + 2].all(axis=0) | (motor[KEY_INDEX[lv]] != 5)
+            stops[level] = ~normal[first : level + 2].all(axis=0) | (motor[KEY_INDEX[lv]] != _M5)
         elif lv.is_key_muscle:
             i = KEY_INDEX[lv]
-            stops[level] = (motor[i] != 5) | (motor[i + 1] < 3)
+            stops[level] = (motor[i] != _M5) | (motor[i + 1] < _M3)
         else:
             stops[level] = ~normal[level + 1]
     motor_level = stops.argmax(axis=0)
@@ -1088,8 +1092,8 @@ def _clean_keys(right: _Side, left: _Side, vac: Any, dap: Any) -> Any:
     """Every result of exams without NT or flags, in closed form."""
     sides = []
     for side in (right, left):
-        grades = (side.motor // 3, side.lt // 3, side.pp // 3)
-        sides.append((grades, *_clean_side(grades, vac)))
+        codes = (side.motor, side.lt, side.pp)
+        sides.append((codes, *_clean_side(codes, vac)))
     (r_grades, r_sensory, r_motor, r_normal), (l_grades, l_sensory, l_motor, l_normal) = sides
     k = len(vac)
 
@@ -1097,11 +1101,11 @@ def _clean_keys(right: _Side, left: _Side, vac: Any, dap: Any) -> Any:
     nli_stops = np.zeros((29, k), dtype=bool)
     nli_stops[:28] = ~r_normal[1:] | ~l_normal[1:]
     for grades in (r_grades[0], l_grades[0]):
-        nli_stops[Level.C4] |= grades[0] < 3
-        nli_stops[Level.L1] |= grades[5] < 3
+        nli_stops[Level.C4] |= grades[0] < _M3
+        nli_stops[Level.L1] |= grades[5] < _M3
         for i, lv in enumerate(KEY_MUSCLES):
             below = grades[i] if lv in (Level.T1, Level.S1) else grades[i + 1]
-            nli_stops[lv] |= (grades[i] != 5) | (below < 3)
+            nli_stops[lv] |= (grades[i] != _M5) | (below < _M3)
     nli_stops[Level.S4_5] = True
     nli = nli_stops.argmax(axis=0)
     nli = np.where(nli == Level.S4_5, INT_COL, nli)
@@ -1122,7 +1126,7 @@ def _clean_keys(right: _Side, left: _Side, vac: Any, dap: Any) -> Any:
         )
     motor_below = found[0] | found[1]
     start = _START_BELOW[nli]
-    strong_per = (r_grades[0] >= 3).astype(np.int16) + (l_grades[0] >= 3)
+    strong_per = (r_grades[0] >= _M3).astype(np.int16) + (l_grades[0] >= _M3)
     strong_from = np.zeros((11, k), dtype=np.int16)
     strong_from[:10] = np.cumsum(strong_per[::-1], axis=0)[::-1]
     strong = np.take_along_axis(strong_from, start[None], 0)[0]
@@ -1153,7 +1157,7 @@ def _clean_keys(right: _Side, left: _Side, vac: Any, dap: Any) -> Any:
         bottom = np.where(sacral_level, motor_level, int(Level.S1))
         key_levels = np.array(KEY_MUSCLES)[:, None]
         in_window = (key_levels >= motor_level[None]) & (key_levels <= bottom[None])
-        functional = in_window & (grades[0] >= 1)
+        functional = in_window & (grades[0] > 0)
         any_f = functional.any(axis=0)
         lowest_key = np.array(KEY_MUSCLES)[9 - functional[::-1].argmax(axis=0)]
         candidate = np.where(any_f, lowest_key, motor_level)
