@@ -16,7 +16,8 @@ from cordtrial.trial.errors import (
 )
 
 EXPECTED = {
-    "AdministrationRefusedError", "AuditError", "AuditReport", "ConflictError",
+    "AccessDeniedError", "AdministrationRefusedError", "AuditError", "AuditReport",
+    "AuthenticationError", "ConflictError",
     "InvalidValueError", "NotFoundError", "RandomizationError", "ReasonRequiredError",
     "RuleViolationError", "Settings", "TrialError", "audit_head", "current_revision",
     "downgrade", "head_revision", "load_settings", "make_engine", "make_session_factory",

@@ -6,6 +6,8 @@
 * :mod:`~cordtrial.trial.services` -- use cases: functions that take a session, own its
   transaction and write every change with its audit rows.
 * :mod:`~cordtrial.trial.audit` -- the hash-chained audit trail and :func:`verify_audit`.
+* Users, roles and site scope: :mod:`~cordtrial.trial.rules.access` (pure) and
+  :mod:`~cordtrial.trial.services.users` (Argon2id passwords, lockout, permission checks).
 * :mod:`~cordtrial.trial.database` / :mod:`~cordtrial.trial.settings` -- engines, migrations,
   settings from the environment.
 
@@ -24,8 +26,10 @@ from cordtrial.trial.database import (
     upgrade,
 )
 from cordtrial.trial.errors import (
+    AccessDeniedError,
     AdministrationRefusedError,
     AuditError,
+    AuthenticationError,
     ConflictError,
     InvalidValueError,
     NotFoundError,
@@ -37,9 +41,11 @@ from cordtrial.trial.errors import (
 from cordtrial.trial.settings import Settings, load_settings
 
 __all__ = [
+    "AccessDeniedError",
     "AdministrationRefusedError",
     "AuditError",
     "AuditReport",
+    "AuthenticationError",
     "ConflictError",
     "InvalidValueError",
     "NotFoundError",

@@ -318,6 +318,10 @@ def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
             changes.append(("create", entity, obj.id, field, None, value))
     for cls, key in pending.changed:
         entity = cls.__tablename__
+        if (entity, key) not in after:
+            # Changed, then deleted by the flush itself (a delete-orphan cascade).
+            pending.deleted.append((cls, key))
+            continue
         old_fields, new_fields = pending.before[(entity, key)], after[(entity, key)]
         for field in [*old_fields, *(f for f in new_fields if f not in old_fields)]:
             old, new = old_fields.get(field), new_fields.get(field)

@@ -10,6 +10,8 @@ Error tree::
           │    ├── AdministrationRefusedError   cells may not be given from this lot now
           │    └── RandomizationError           no allocation for this participant
           ├── ConflictError            someone else changed the record first (optimistic locking)
+          ├── AuthenticationError      login refused (wrong name or password, locked, inactive)
+          ├── AccessDeniedError        role or sites do not allow it (also PermissionError)
           └── AuditError               a change that cannot be audited (no actor, append-only rows)
                └── ReasonRequiredError a change after first entry without a reason
 
@@ -22,8 +24,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 __all__ = [
+    "AccessDeniedError",
     "AdministrationRefusedError",
     "AuditError",
+    "AuthenticationError",
     "ConflictError",
     "InvalidValueError",
     "NotFoundError",
@@ -127,6 +131,32 @@ class ConflictError(TrialError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.entity, self.key, self.expected, self.current))
+
+
+class AuthenticationError(TrialError):
+    """A login refused. The message does not say whether the user exists (``reason`` does, for
+    the server's log only)."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__("user name or password is wrong, or the account is locked or inactive")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.reason,))
+
+
+class AccessDeniedError(TrialError, PermissionError):
+    """An action the user's role or sites do not allow."""
+
+    def __init__(self, username: str, action: str, where: str = ""):
+        self.username = username
+        self.action = action
+        self.where = where
+        suffix = f" at {where}" if where else ""
+        super().__init__(f"{username} may not {action.replace('_', ' ')}{suffix}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.username, self.action, self.where))
 
 
 class AuditError(TrialError):

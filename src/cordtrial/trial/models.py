@@ -53,6 +53,8 @@ __all__ = [
     "SixMinuteWalk",
     "TenMetreWalk",
     "Trial",
+    "User",
+    "UserSite",
     "Visit",
     "VisitDefinition",
     "WisciAssessment",
@@ -441,6 +443,49 @@ class AdverseEvent(Record):
     #: Computed: serious, related and unexpected (see rules.safety).
     expedited_report_required: Mapped[bool] = mapped_column(Boolean)
     expedited_report_due: Mapped[date | None] = mapped_column(Date)
+
+
+# --- users and their access --------------------------------------------------------------------
+
+
+class User(Record):
+    """A person who uses the store: a role, sites, an Argon2id password hash, lockout state.
+
+    The password hash is audited only as a hash of itself: the trail shows that it changed.
+    """
+
+    __tablename__ = "app_user"
+    __audit_concealed__ = frozenset({"password_hash"})
+
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    #: Sees every site (otherwise only those in ``site_links``; admins always see all).
+    all_sites: Mapped[bool] = mapped_column(Boolean)
+    active: Mapped[bool] = mapped_column(Boolean)
+    failed_logins: Mapped[int]
+    locked_until: Mapped[datetime | None]
+
+    site_links: Mapped[list[UserSite]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", order_by="UserSite.site_id"
+    )
+
+    @property
+    def site_ids(self) -> frozenset[int]:
+        """The sites this user is assigned to."""
+        return frozenset(link.site_id for link in self.site_links)
+
+
+class UserSite(Record):
+    """A user's assignment to a site."""
+
+    __tablename__ = "user_site"
+    __table_args__ = (UniqueConstraint("user_id", "site_id"),)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
+
+    user: Mapped[User] = relationship(back_populates="site_links")
 
 
 # --- audit trail -------------------------------------------------------------------------------

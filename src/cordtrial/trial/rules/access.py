@@ -1,0 +1,141 @@
+"""Who may do what, and where: roles, permissions, site scope, passwords and lockout.
+
+Roles (issue 4): ``admin`` (everything, every site); ``investigator`` (enter and correct clinical
+data, assess eligibility, randomize, record administrations and adverse events, sign);
+``coordinator`` (enter and correct data, schedule visits, enrol); ``monitor`` (read and raise
+queries); ``statistician`` (read-only, pseudonymized export). Every role but ``admin`` sees only the
+sites it is assigned to, unless the user is given all sites.
+
+Passwords are hashed with Argon2id (RFC 9106) through argon2-cffi; a password has at least 12
+characters (NIST SP 800-63B 5.1.1.2 asks for at least 8, and for no composition rules). After
+``MAX_FAILED_LOGINS`` failures in a row an account is locked for ``LOCKOUT_MINUTES``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime, timedelta
+from typing import Final, Literal, get_args
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from cordtrial.trial.errors import InvalidValueError
+from cordtrial.trial.rules.checks import check_text
+
+__all__ = [
+    "LOCKOUT_MINUTES",
+    "MAX_FAILED_LOGINS",
+    "MIN_PASSWORD_LENGTH",
+    "PERMISSIONS",
+    "ROLES",
+    "Action",
+    "Role",
+    "can",
+    "can_see_site",
+    "check_password_policy",
+    "check_username",
+    "hash_password",
+    "is_locked",
+    "lockout_after_failure",
+    "needs_rehash",
+    "verify_password",
+]
+
+Role = Literal["admin", "investigator", "coordinator", "monitor", "statistician"]
+ROLES: Final = frozenset(get_args(Role))
+
+Action = Literal[
+    "read",
+    "enter_data",
+    "correct_data",
+    "enrol",
+    "assess_eligibility",
+    "randomize",
+    "administer",
+    "report_adverse_event",
+    "raise_query",
+    "sign",
+    "export_pseudonymized",
+    "manage_product",
+    "manage_trial",
+    "manage_users",
+]
+
+_CLINICAL: frozenset[Action] = frozenset(
+    {"read", "enter_data", "correct_data", "enrol", "report_adverse_event", "raise_query"}
+)
+#: The actions each role may take.
+PERMISSIONS: Final[dict[Role, frozenset[Action]]] = {
+    "admin": frozenset(get_args(Action)),
+    "investigator": _CLINICAL
+    | {"assess_eligibility", "randomize", "administer", "sign", "manage_product"},
+    "coordinator": _CLINICAL,
+    "monitor": frozenset({"read", "raise_query"}),
+    "statistician": frozenset({"read", "export_pseudonymized"}),
+}
+
+MIN_PASSWORD_LENGTH = 12
+MAX_FAILED_LOGINS = 5
+LOCKOUT_MINUTES = 15
+
+_HASHER = PasswordHasher()  # argon2id with argon2-cffi's RFC 9106 low-memory defaults
+
+
+def can(role: str, action: str) -> bool:
+    """True when ``role`` may take ``action`` (unknown roles and actions may do nothing)."""
+    return action in PERMISSIONS.get(role, frozenset())  # type: ignore[call-overload]
+
+
+def can_see_site(role: str, all_sites: bool, site_ids: Collection[int], site_id: int) -> bool:
+    """True when a user may see a site's data: admins and all-sites users everywhere, others
+    only at their sites."""
+    return role == "admin" or all_sites or site_id in site_ids
+
+
+def check_username(value: object) -> str:
+    """A user name: 3-64 characters of letters, digits, ``.``, ``_`` or ``-``."""
+    name = check_text("username", value, max_length=64)
+    allowed = "3-64 letters, digits, '.', '_' or '-'"
+    if len(name) < 3 or not all(c.isalnum() or c in "._-" for c in name):
+        raise InvalidValueError("username", value, allowed)
+    return name
+
+
+def check_password_policy(password: object) -> str:
+    """At least 12 characters, not blank. The value is never echoed in the error."""
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH or not password.strip():
+        raise InvalidValueError(
+            "password", "(hidden)", f"at least {MIN_PASSWORD_LENGTH} characters", "is too short"
+        )
+    return password
+
+
+def hash_password(password: str) -> str:
+    """An Argon2id hash of a password that meets the policy."""
+    return _HASHER.hash(check_password_policy(password))
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """True when ``password`` matches ``password_hash`` (False for a malformed hash)."""
+    try:
+        return _HASHER.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    """True when the hash was made with older parameters and should be replaced at login."""
+    return _HASHER.check_needs_rehash(password_hash)
+
+
+def is_locked(locked_until: datetime | None, now: datetime) -> bool:
+    """True while a lockout lasts."""
+    return locked_until is not None and now < locked_until
+
+
+def lockout_after_failure(failed_logins: int, now: datetime) -> datetime | None:
+    """The end of the lockout due after ``failed_logins`` failures in a row, or None."""
+    if failed_logins >= MAX_FAILED_LOGINS:
+        return now + timedelta(minutes=LOCKOUT_MINUTES)
+    return None
