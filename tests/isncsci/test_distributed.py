@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from cordtrial.isncsci.distributed import (  # noqa: E402 - only once Dask is kn
     classify_dask,
     classify_parquet,
     client_for,
+    dask_engine,
 )
 
 #: Rows per file of the dataset: unequal partitions, 3,000 exams in all.
@@ -230,3 +232,31 @@ def test_classify_dask_runs_without_a_cluster(exams: pd.DataFrame) -> None:
     part = exams.iloc[:500].astype(RESULT_DTYPE)
     computed = classify_dask(dd.from_pandas(part, npartitions=3)).compute(scheduler="threads")
     pd.testing.assert_frame_equal(computed, classify_frame(part).astype(RESULT_DTYPE))
+
+
+def test_dask_engine_classifies_a_stream_of_chunks_in_order(
+    client: distributed.Client, exams: pd.DataFrame
+) -> None:
+    """The streaming CLI's hook: chunks read here, classified on the cluster, yielded in order."""
+    chunks = [exams.iloc[i : i + 250] for i in range(0, 2000, 250)]
+    engine = dask_engine(client, in_flight=3)
+    pairs = list(engine(iter(chunks)))
+    assert [chunk.index[0] for chunk, _ in pairs] == [chunk.index[0] for chunk in chunks]
+    for chunk, batch in pairs:
+        assert batch.index.equals(chunk.index)
+        expected = classify_frame(chunk)
+        pd.testing.assert_frame_equal(batch.astype(object), expected.astype(object))
+
+
+def test_dask_engine_cancels_what_is_in_flight_when_the_reader_stops(
+    client: distributed.Client, exams: pd.DataFrame
+) -> None:
+    chunks = [exams.iloc[i : i + 100] for i in range(0, 1000, 100)]
+    stream = dask_engine(client, in_flight=4)(iter(chunks))
+    first_chunk, _ = next(stream)
+    assert first_chunk.index[0] == 0
+    stream.close()
+    deadline = time.monotonic() + 10
+    while client.futures and time.monotonic() < deadline:  # releases travel asynchronously
+        time.sleep(0.05)
+    assert not client.futures

@@ -11,6 +11,8 @@ cordtrial imports Dask. Three pieces:
   turns them into plain strings before it leaves the worker;
 * :func:`classify_parquet` -- read a (partitioned) Parquet dataset, classify it, write a Parquet
   dataset of result records, all in one pass on the current Dask client;
+* :func:`dask_engine` -- for a stream of chunks read on this machine (the CLI's streaming
+  reader): each chunk is classified on the cluster, a few at a time, and comes back in order;
 * :func:`client_for` -- a :class:`distributed.Client` for an existing cluster (by scheduler
   address) or for a new :class:`distributed.LocalCluster` on this machine.
 
@@ -28,6 +30,8 @@ by ``classify_frame``; row order and index within each partition are kept.
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -41,7 +45,7 @@ from cordtrial.isncsci.formats import Dialect, detect_dialect, praxis_to_canonic
 try:
     import dask.base
     import dask.dataframe as dd
-    from distributed import Client
+    from distributed import Client, Future
 except ImportError as _missing:  # pragma: no cover - the dev extra installs Dask
     raise ImportError(
         "cordtrial.isncsci.distributed needs the optional Dask extra: pip install 'cordtrial[dask]'"
@@ -53,6 +57,7 @@ __all__ = [
     "classify_dask",
     "classify_parquet",
     "client_for",
+    "dask_engine",
     "result_meta",
 ]
 
@@ -201,6 +206,53 @@ def classify_parquet(
     compute: Any = dask.base.compute
     _, exams, rejected = compute(written, error.size, (error != "").sum())
     return ClassifiedDataset(Path(destination), int(exams), int(rejected), results.npartitions)
+
+
+#: A classifier of a stream of chunks: yields each chunk with its ``classify_frame`` result.
+ChunkEngine = Callable[[Iterable[pd.DataFrame]], Iterator[tuple[pd.DataFrame, pd.DataFrame]]]
+
+
+def dask_engine(client: Client, in_flight: int | None = None) -> ChunkEngine:
+    """Classify a stream of chunks on a Dask cluster, in order, a few chunks at a time.
+
+    For inputs read on this machine (a CSV file, the streaming CLI): each chunk of exams is sent
+    to a worker, classified there with :func:`~cordtrial.isncsci.batch.classify_frame`, and
+    yielded back with its result, in the order of the chunks. At most ``in_flight`` chunks are
+    on the cluster at once (default: two per worker), so memory stays bounded whatever the
+    length of the stream. The chunks travel over the network: for data the workers can read
+    themselves, :func:`classify_parquet` moves less.
+
+    Parameters
+    ----------
+    client:
+        A connected client (:func:`client_for`).
+    in_flight:
+        Chunks submitted and not yet yielded, at most.
+
+    Returns
+    -------
+    callable
+        ``engine(chunks)`` -> iterator of ``(chunk, classify_frame(chunk))``.
+    """
+
+    def engine(chunks: Iterable[pd.DataFrame]) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
+        limit = in_flight or 2 * max(1, len(client.scheduler_info()["workers"]))
+        pending: deque[tuple[pd.DataFrame, Future[pd.DataFrame]]] = deque()
+        try:
+            for chunk in chunks:
+                pending.append((chunk, client.submit(classify_frame, chunk, pure=False)))
+                if len(pending) >= limit:
+                    done, future = pending.popleft()
+                    yield done, future.result()
+            while pending:
+                done, future = pending.popleft()
+                yield done, future.result()
+        finally:
+            if pending:  # the caller stopped early, or a chunk failed
+                cancel: Any = client.cancel  # untyped in distributed
+                cancel([future for _, future in pending])
+
+    return engine
 
 
 def client_for(
