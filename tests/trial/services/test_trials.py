@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,11 +13,13 @@ from cordtrial.trial.errors import (
     InvalidValueError,
     NotFoundError,
     ReasonRequiredError,
+    RuleViolationError,
 )
 from cordtrial.trial.models import Participant, Trial, Visit
 from cordtrial.trial.rules.eligibility import EligibilityCriteria
 from cordtrial.trial.rules.schedule import VisitSpec
 from cordtrial.trial.services.participants import enroll_participant, update_participant
+from cordtrial.trial.services.records import delete_record
 from cordtrial.trial.services.trials import ArmSpec, add_site, amend_eligibility, create_trial
 
 from ..conftest import INJURY, PROTOCOL, SCHEDULE
@@ -136,3 +140,19 @@ def test_concurrent_edits_do_not_silently_overwrite(
         )
     session.expire_all()
     assert session.get(Participant, participant.id).sex == "F"  # type: ignore[union-attr]
+
+
+def test_transplant_before_injury_is_refused(session: Session, participant: Participant) -> None:
+    with pytest.raises(InvalidValueError, match=r"transplant_date: .* is too early"):
+        update_participant(
+            session, actor="m", participant_id=participant.id, reason="r",
+            transplant_date=date(2025, 12, 1),
+        )  # fmt: skip
+    session.expire_all()
+    assert session.get(Participant, participant.id).transplant_date is not None  # type: ignore[union-attr]
+
+
+def test_record_still_referred_to_cannot_be_deleted(session: Session, trial: Trial) -> None:
+    with pytest.raises(RuleViolationError, match=r"trial .* is still referred to"):
+        delete_record(session, Trial, actor="admin", record_id=trial.id, reason="test")
+    assert session.get(Trial, trial.id) is not None

@@ -129,6 +129,15 @@ def update_participant(
         participant = get_by_id(session, Participant, participant_id)
         check_version(participant, expected_version)
         set_fields(participant, checked)
+        if participant.transplant_date is not None and (
+            participant.transplant_date < participant.injury_date
+        ):
+            raise InvalidValueError(
+                "transplant_date",
+                participant.transplant_date,
+                f"on or after the injury date {participant.injury_date.isoformat()}",
+                "is too early",
+            )
     return participant
 
 
