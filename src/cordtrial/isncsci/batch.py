@@ -755,17 +755,34 @@ _LEVEL_ORDER = list(range(N_COLS))
 _ZPP_ORDER = [NA_COL, *range(29)]
 
 
-def _render(result: _Result, names: list[str], order: list[int]) -> Any:
-    """Worksheet notation of every row, each distinct pattern rendered once."""
-    return _render_keys(result.key, names, order)
+_RENDERED: dict[tuple[int, int], str] = {}
+_RENDERED_MAX = 200_000
 
 
 def _render_keys(keys: Any, names: list[str], order: list[int]) -> Any:
     codes, uniques = pd.factorize(keys)
+    first = order[0] if order[0] != 0 else None  # a column listed first out of turn (NA)
+    notation = id(names)
     texts = []
     for key in uniques.tolist():
-        parts = [names[c] + ("*" if key >> (32 + c) & 1 else "") for c in order if key >> c & 1]
-        texts.append(",".join(parts))
+        known = _RENDERED.get((notation, key))
+        if known is not None:
+            texts.append(known)
+            continue
+        here = key & 0xFFFFFFFF
+        parts = []
+        if first is not None and here >> first & 1:
+            parts.append(names[first] + ("*" if key >> (32 + first) & 1 else ""))
+            here &= ~(1 << first)
+        while here:
+            low = here & -here
+            c = low.bit_length() - 1
+            parts.append(names[c] + ("*" if key >> (32 + c) & 1 else ""))
+            here ^= low
+        text = ",".join(parts)
+        if len(_RENDERED) < _RENDERED_MAX:
+            _RENDERED[(notation, key)] = text
+        texts.append(text)
     return _categorical(codes, texts)
 
 
