@@ -1,0 +1,113 @@
+"""Render benchmarks/results/*.json as the Markdown tables of docs/benchmarks.md.
+
+    .venv/bin/python benchmarks/report.py
+
+Prints Markdown to stdout; paste it into docs/benchmarks.md, so that the numbers there are the
+measured ones, unrounded by hand.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from _common import RESULTS
+
+MIB = 2**20
+
+
+def _load(name: str) -> dict[str, Any] | None:
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def _machine(m: dict[str, Any]) -> str:
+    v = m["versions"]
+    versions = ", ".join(f"{k} {v[k]}" for k in v)
+    modified = ", ".join(m["engine_files_modified"]) or "none"
+    return (
+        f"measured {m['date']} on {m['nproc']} cores ({m['cpu_model']}), "
+        f"{m['memory_gib']} GiB; {versions}; commit {m['git_commit']} "
+        f"(uncommitted engine files: {modified})"
+    )
+
+
+def classify_tables(data: dict[str, Any]) -> str:
+    lines = [_machine(data["machine"]), ""]
+    lines += [
+        "| scenario | exams (NT cells) | npm reference | classify_frame, Arrow strings | "
+        "ratio | classify_frame, object str | ratio | classify_frame, Arrow, workers=2 | ratio "
+        "| scalar classify (subset, extrapolated) | ratio |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for s in data["scenarios"]:
+        ref = s["reference"]["exams_per_s"]
+        arrow = s["classify_frame_arrow_workers1"]
+        obj = s["classify_frame_object_workers1"]
+        two = s["classify_frame_arrow_workers2"]
+        scalar = s["scalar_classify"]
+        lines.append(
+            f"| {s['scenario']} | {s['exams']:,} ({s['nt_cell_share']:.1%}) | {ref:,.0f}/s "
+            f"| {arrow['exams_per_s']:,.0f}/s | **{arrow['x_reference']:.1f}x** "
+            f"| {obj['exams_per_s']:,.0f}/s | {obj['x_reference']:.1f}x "
+            f"| {two['exams_per_s']:,.0f}/s | {two['x_reference']:.1f}x "
+            f"| {scalar['exams_per_s']:,.0f}/s (first {scalar['exams_timed']:,}) "
+            f"| {scalar['exams_per_s'] / ref:.2f}x |"
+        )
+    lines.append("")
+    for s in data["scenarios"]:
+        lines.append(
+            f"* {s['scenario']}: {s['exams_with_nt']:,} of {s['exams']:,} exams hold an NT; "
+            f"load average (1, 5, 15 min) {s['load_before']} before, {s['load_after']} after"
+        )
+    return "\n".join(lines)
+
+
+def registry_tables(data: dict[str, Any]) -> str:
+    lines = [_machine(data["machine"]), ""]
+    lines += [
+        "| run | exams | wall seconds | exams/s | peak RSS | disk written |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    inp = data["input"]
+    lines.append(f"| input Parquet file | {inp['rows']:,} | | | | {inp['bytes'] / MIB:,.0f} MiB |")
+    if "cli" in data:
+        c = data["cli"]
+        time_v = (c["max_rss_time_v_bytes"] or 0) / MIB
+        lines.append(
+            f"| `{c['command'].split('/')[-1]}` | {data['rows']:,} | {c['wall_seconds']:,.1f} "
+            f"| {c['exams_per_s']:,.0f} | {c['peak_rss'] / MIB:,.0f} MiB "
+            f"(time -v: {time_v:,.0f} MiB) | {c['output_bytes'] / MIB:,.0f} MiB |"
+        )
+    if "dask" in data:
+        d = data["dask"]
+        lines.append(
+            f"| Dask LocalCluster, {d['workers']} workers x 1 thread, `classify_parquet` "
+            f"({d['partitions']} partitions) | {d['exams']:,} | {d['classify_seconds']:,.1f} "
+            f"(+{d['cluster_start_seconds']:.1f} cluster start) | {d['exams_per_s']:,.0f} "
+            f"| {d['peak_rss_polled_total_bytes'] / MIB:,.0f} MiB, all processes; "
+            f"largest one {d['peak_rss_polled_process_bytes'] / MIB:,.0f} MiB "
+            f"| {d['output_bytes'] / MIB:,.0f} MiB |"
+        )
+    lines.append("")
+    lines.append(
+        f"Disk used at the peak: {data['disk_bytes_used'] / 2**30:.2f} GiB (deleted after); "
+        f"load average {data['load_start']} at the start, {data['load_end']} at the end."
+    )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    classify = _load("classify")
+    if classify:
+        print("### classify_frame vs the npm reference\n")
+        print(classify_tables(classify))
+        print()
+    registry = _load("registry")
+    if registry:
+        print("### 10 million exams from Parquet\n")
+        print(registry_tables(registry))
+
+
+if __name__ == "__main__":
+    main()
