@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import csv
+import json
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
 from cordtrial import __version__
 from cordtrial.cli import app
-from cordtrial.isncsci import RESULT_FIELDS
+from cordtrial.isncsci import ENGINE_VERSION, ISNCSCI_REVISION, RESULT_FIELDS
 from cordtrial.isncsci.formats import ERROR_FIELDS, read_frame, write_frame
+from cordtrial.isncsci.streaming import classify_table
+from strategies import generate_exams
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 EXAMS = str(EXAMPLES / "exams.csv")
@@ -188,7 +194,116 @@ def test_classify_hides_progress_on_short_input(
     assert "classifying" not in result.stderr
 
 
+def test_classify_progress_shows_exams_per_second(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("cordtrial.cli.PROGRESS_THRESHOLD", 3)
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    path = tmp_path / "exams.parquet"
+    write_frame(read_frame(EXAMS), path)
+    result = runner.invoke(app, ["isncsci", "classify", str(path), "-o", str(tmp_path / "o.csv")])
+    assert "exams/s" in result.stderr
+    assert "10 exams" in result.stderr
+
+
+# --- streaming, chunks, run record ---
+
+
+def test_classify_writes_run_record_beside_output(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "out.csv"
+    result = runner.invoke(app, ["isncsci", "classify", WITH_ERRORS, "-o", str(out)])
+    record = json.loads((tmp_path / "out.meta.json").read_text(encoding="utf-8"))
+    assert (record["engine_version"], record["isncsci_revision"]) == (ENGINE_VERSION, "2019")
+    assert (record["exams"], record["classified"], record["rejected"]) == (5, 2, 3)
+    assert record["input"] == WITH_ERRORS
+    assert f"run record: {tmp_path / 'out.meta.json'}" in result.stderr
+
+
+def test_classify_keeps_result_columns_with_engine_in_parquet_metadata(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    out = tmp_path / "out.parquet"
+    runner.invoke(app, ["isncsci", "classify", EXAMS, "-o", str(out)])
+    schema = pq.read_schema(out)
+    assert tuple(schema.names) == RESULT_FIELDS
+    assert schema.metadata[b"cordtrial.engine_version"] == ENGINE_VERSION.encode()
+    assert schema.metadata[b"cordtrial.isncsci_revision"] == ISNCSCI_REVISION.encode()
+
+
+@pytest.mark.parametrize("extension", [".csv", ".json", ".jsonl"])
+def test_classify_writes_same_files_in_any_chunk_size(
+    runner: CliRunner, tmp_path: Path, extension: str
+) -> None:
+    whole, chunked = tmp_path / f"whole{extension}", tmp_path / f"chunked{extension}"
+    runner.invoke(app, ["isncsci", "classify", WITH_ERRORS, "-o", str(whole)])
+    result = runner.invoke(
+        app, ["isncsci", "classify", WITH_ERRORS, "-o", str(chunked), "--chunk-rows", "2"]
+    )
+    assert result.exit_code == 1
+    assert chunked.read_bytes() == whole.read_bytes()
+    errors = (tmp_path / "chunked.errors.csv").read_bytes()
+    assert errors == (tmp_path / "whole.errors.csv").read_bytes()
+
+
+def test_classify_streams_large_parquet_as_classified_whole(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """200,000 exams in chunks of 20,000 give the results of their 1,000 distinct exams
+    classified whole (repeated, ids and rows numbered on), one Parquet row group per chunk."""
+    distinct = pd.DataFrame(generate_exams(999, seed=5, nt_rate=0.03, star_rate=0.03))
+    distinct = distinct.astype(object).where(distinct != "", None)
+    invalid = read_frame(WITH_ERRORS).iloc[[3]][list(distinct.columns)]
+    distinct = pd.concat([distinct.iloc[:700], invalid, distinct.iloc[700:]], ignore_index=True)
+    repeats = 200
+    source = tmp_path / "registry.parquet"
+    table = pa.Table.from_pandas(distinct, preserve_index=False)
+    table = table.take(np.tile(np.arange(len(distinct)), repeats))
+    pq.write_table(table, source, row_group_size=50_000, compression="none")
+    out = tmp_path / "results.parquet"
+
+    result = runner.invoke(
+        app, ["isncsci", "classify", str(source), "-o", str(out), "--chunk-rows", "20000"]
+    )
+
+    assert result.exit_code == 1, result.output
+    assert "200000 exams: 199800 classified, 200 rejected" in result.stderr
+    assert pq.ParquetFile(out).num_row_groups == 10
+    expected, expected_errors = classify_table(distinct)
+    written = pq.read_table(out).to_pandas().to_numpy(dtype=object)
+    valid = np.flatnonzero(~np.isin(np.arange(len(distinct)), expected_errors["row"] - 1))
+    offsets = np.repeat(np.arange(repeats) * len(distinct), len(valid))
+    assert written[:, 0].tolist() == (np.tile(valid + 1, repeats) + offsets).astype(str).tolist()
+    assert (
+        written[:, 1:] == np.tile(expected.astype(object).to_numpy()[:, 1:], (repeats, 1))
+    ).all()
+    errors = pd.read_csv(tmp_path / "results.errors.csv", dtype=str, keep_default_na=False)
+    starts = np.repeat(np.arange(repeats) * len(distinct), len(expected_errors))
+    rows = starts + np.tile(expected_errors["row"], repeats)
+    assert errors["row"].astype(int).tolist() == rows.tolist()
+    assert errors["reason"].tolist() == expected_errors["reason"].tolist() * repeats
+
+
 # --- unusable input: exit 2 ---
+
+
+def test_classify_exits_2_for_chunk_rows_below_one(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["isncsci", "classify", EXAMS, "--chunk-rows", "0"])
+    assert result.exit_code == 2
+
+
+def test_classify_exits_2_and_writes_nothing_when_input_breaks_midway(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    lines = Path(EXAMS).read_text(encoding="utf-8").splitlines()
+    broken = tmp_path / "broken.csv"
+    broken.write_text("\n".join([*lines, *lines[1:], lines[1] + ",extra"]), encoding="utf-8")
+    out = tmp_path / "out.csv"
+    result = runner.invoke(
+        app, ["isncsci", "classify", str(broken), "-o", str(out), "--chunk-rows", "3"]
+    )
+    assert result.exit_code == 2
+    assert "line 22 has 140 cells but the header has 139" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.csv"]
 
 
 def test_classify_exits_2_for_missing_file(runner: CliRunner, tmp_path: Path) -> None:
@@ -254,6 +369,14 @@ def test_classify_exits_2_for_wrong_forced_dialect(runner: CliRunner) -> None:
 def test_classify_exits_2_for_unknown_dialect(runner: CliRunner) -> None:
     result = runner.invoke(app, ["isncsci", "classify", EXAMS, "--dialect", "excel"])
     assert result.exit_code == 2
+
+
+def test_classify_exits_2_when_errors_file_is_a_folder(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "out.errors.csv").mkdir()
+    result = runner.invoke(app, ["isncsci", "classify", EXAMS, "-o", str(tmp_path / "out.csv")])
+    assert result.exit_code == 2
+    assert "out.errors.csv: is a directory" in result.stderr
+    assert not (tmp_path / "out.csv").exists()
 
 
 # --- explain ---

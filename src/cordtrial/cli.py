@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import enum
 import sys
+import time
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -17,7 +20,15 @@ import pandas as pd
 import typer
 from rich import box
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskID,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
@@ -25,16 +36,30 @@ from cordtrial import __version__
 from cordtrial.isncsci import ENGINE_VERSION, ISNCSCI_REVISION, InvalidExamError, classify
 from cordtrial.isncsci.exam import Exam
 from cordtrial.isncsci.formats import (
+    Dialect,
     FileFormatError,
-    classify_rows,
+    UnreadableInputError,
     errors_path,
     format_of,
     read_frame,
     write_results,
 )
+from cordtrial.isncsci.streaming import (
+    DEFAULT_CHUNK_ROWS,
+    Engine,
+    StreamProgress,
+    classify_chunks,
+    classify_file,
+    classify_stream,
+    meta_path,
+    open_exams,
+)
 
+_ProgressCallback = Callable[[StreamProgress], None]
 #: Inputs with more exams than this get a progress bar (on a terminal).
 PROGRESS_THRESHOLD = 1000
+#: What classifies the chunks of ``classify`` (an ``--engine`` option would choose among these).
+ENGINES: dict[str, Engine] = {"local": classify_chunks}
 
 app = typer.Typer(
     name="cordtrial",
@@ -94,36 +119,68 @@ def classify_command(
             "--output",
             "-o",
             help="Write result records here (.csv, .json, .jsonl, .parquet); rejected rows go to "
-            "OUTPUT.errors.csv. Without it, print a table.",
+            "OUTPUT.errors.csv, the run's record to OUTPUT.meta.json. Without it, print a table.",
             show_default=False,
         ),
     ] = None,
     dialect: DialectOpt = None,
+    chunk_rows: Annotated[
+        int,
+        typer.Option(
+            "--chunk-rows",
+            min=1,
+            help="Exams read and classified at a time; memory grows with it.",
+        ),
+    ] = DEFAULT_CHUNK_ROWS,
 ) -> None:
     """Classify every exam of INPUT: one result record per exam, rejected rows reported."""
     out, err = Console(), Console(stderr=True)
+    engine = ENGINES["local"]
+    chosen = _dialect(dialect)
     if output is not None:
         _check_writable(output, input)
-    frame = _read(input, dialect)
-    with Progress(
-        TextColumn("classifying"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        disable=len(frame) <= PROGRESS_THRESHOLD or not err.is_terminal,
-    ) as progress:
-        task = progress.add_task("classify", total=len(frame))
-        results, errors = classify_rows(frame, on_row=lambda: progress.advance(task))
-    if output is None:
-        _print_table(out, _results_table(results))
-        if len(errors):
-            _print_table(err, _table(errors, title="Rejected exams"))
-    else:
-        _write(results, output)
-        _write(errors, errors_path(output))
-    err.print(_summary(results, errors, output), highlight=False, markup=False, soft_wrap=True)
+        with _progress_bar(err) as on_chunk, _unusable():
+            run = classify_file(
+                input,
+                output,
+                dialect=chosen,
+                chunk_rows=chunk_rows,
+                engine=engine,
+                on_chunk=on_chunk,
+            )
+        summary = _summary(run.classified, run.rejected, Counter(run.ais), output)
+        err.print(summary, highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(1 if run.rejected else 0)
+    results, errors = _classify_in_memory(input, chosen, chunk_rows, engine, err)
+    _print_table(out, _results_table(results))
+    if len(errors):
+        _print_table(err, _table(errors, title="Rejected exams"))
+    grades = Counter(str(grade) for grade in results["ais"].tolist())
+    err.print(
+        _summary(len(results), len(errors), grades, None),
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
     raise typer.Exit(1 if len(errors) else 0)
+
+
+def _classify_in_memory(
+    input: Path, dialect: Dialect | None, chunk_rows: int, engine: Engine, err: Console
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every result record and rejected row of INPUT, for printing."""
+    parts = []
+    with (
+        _progress_bar(err) as on_chunk,
+        _unusable(),
+        open_exams(input, dialect, chunk_rows=chunk_rows) as exams,
+    ):
+        for part in classify_stream(exams, engine):
+            parts.append(part)
+            on_chunk(exams.progress())
+    results = pd.concat([p.results.astype(object) for p in parts], ignore_index=True)
+    errors = pd.concat([p.errors for p in parts], ignore_index=True)
+    return results, errors
 
 
 @isncsci_app.command("explain")
@@ -151,21 +208,41 @@ def explain_command(
 
 
 def _read(path: Path, dialect: DialectOption | None) -> pd.DataFrame:
+    with _unusable():
+        return read_frame(path, _dialect(dialect))
+
+
+def _dialect(option: DialectOption | None) -> Dialect | None:
+    if option is None:
+        return None
+    return "praxis" if option is DialectOption.praxis else "canonical"
+
+
+@contextmanager
+def _unusable() -> Iterator[None]:
+    """Unreadable input or an output that cannot be written: one line, exit status 2."""
     try:
-        return read_frame(path, None if dialect is None else dialect.value)
-    except FileFormatError as error:
+        yield
+    except UnreadableInputError as error:
         _fail(f"cannot read {error}", code=2)
+    except FileFormatError as error:
+        _fail(f"cannot write {error}", code=2)
 
 
-def _check_writable(output: Path, input: Path) -> None:
+def _check_writable(output: Path, *inputs: Path, sidecars: bool = True) -> None:
     try:
         format_of(output)
     except FileFormatError as error:
         _fail(f"cannot write {error}", code=2)
     if not output.parent.is_dir():
         _fail(f"cannot write {output}: folder {output.parent} does not exist", code=2)
-    if input.resolve() in (output.resolve(), errors_path(output).resolve()):
-        _fail(f"cannot write {output}: it would overwrite the input {input}", code=2)
+    targets = [output, errors_path(output), meta_path(output)] if sidecars else [output]
+    for target in targets:
+        if target.is_dir():
+            _fail(f"cannot write {target}: is a directory", code=2)
+        for input in inputs:
+            if input.resolve() == target.resolve():
+                _fail(f"cannot write {output}: it would overwrite the input {input}", code=2)
 
 
 def _write(table: pd.DataFrame, path: Path) -> None:
@@ -182,18 +259,68 @@ def _fail(message: str, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _summary(results: pd.DataFrame, errors: pd.DataFrame, output: Path | None) -> str:
-    grades = Counter(results["ais"])
+def _summary(classified: int, rejected: int, grades: Counter[str], output: Path | None) -> str:
     # single grades A-E first, then the ranges NT leaves open (A,C) and starred grades
     ordered = sorted(grades, key=lambda grade: (len(grade), grade))
     distribution = " ".join(f"{grade}={grades[grade]}" for grade in ordered) or "none"
     lines = [
-        f"{len(results) + len(errors)} exams: {len(results)} classified, {len(errors)} rejected. "
+        f"{classified + rejected} exams: {classified} classified, {rejected} rejected. "
         f"AIS: {distribution}"
     ]
     if output is not None:
-        lines.append(f"results: {output}; rejected rows: {errors_path(output)}")
+        lines.append(
+            f"results: {output}; rejected rows: {errors_path(output)}; "
+            f"run record: {meta_path(output)}"
+        )
     return "\n".join(lines)
+
+
+@contextmanager
+def _progress_bar(console: Console) -> Iterator[_ProgressCallback]:
+    """A callback for each chunk that shows a progress bar on ``console`` (a terminal) once the
+    input proves longer than ``PROGRESS_THRESHOLD`` exams: exams done and exams per second,
+    against the exams in the file where known (Parquet, JSON), else against its bytes."""
+    progress: Progress | None = None
+    task: TaskID | None = None
+    started = time.perf_counter()
+
+    def on_chunk(done: StreamProgress) -> None:
+        nonlocal progress, task
+        by_bytes = done.total_exams is None and done.total_bytes is not None
+        if progress is None:
+            if not console.is_terminal or _expected_exams(done) <= PROGRESS_THRESHOLD:
+                return
+            progress = Progress(
+                TextColumn("classifying"),
+                BarColumn(),
+                TaskProgressColumn(),
+                TextColumn("{task.fields[exams]:,} exams"),
+                TextColumn("{task.fields[rate]:,.0f} exams/s"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=console,
+            )
+            progress.start()
+            total = done.total_bytes if by_bytes else done.total_exams
+            task = progress.add_task("classify", total=total, exams=0, rate=0.0)
+        assert task is not None
+        elapsed = max(time.perf_counter() - started, 1e-9)
+        completed = done.bytes_read if by_bytes else done.exams
+        progress.update(task, completed=completed, exams=done.exams, rate=done.exams / elapsed)
+
+    try:
+        yield on_chunk
+    finally:
+        if progress is not None:
+            progress.stop()
+
+
+def _expected_exams(done: StreamProgress) -> float:
+    if done.total_exams is not None:
+        return done.total_exams
+    if done.total_bytes and done.bytes_read:
+        return done.exams * done.total_bytes / done.bytes_read
+    return done.exams
 
 
 _TABLE_COLUMNS: dict[str, str] = {

@@ -1,7 +1,8 @@
-"""Exam files: dialects, nested JSON, CSV / JSON / JSON Lines / Parquet, row-wise classification."""
+"""Exam files: dialects, nested JSON, CSV / JSON / JSON Lines / Parquet, writing tables."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from pathlib import Path
@@ -14,22 +15,23 @@ import pytest
 from cordtrial.isncsci import EXAM_COLUMNS, RESULT_FIELDS
 from cordtrial.isncsci.exam import KEY_MUSCLES, NKM_COLUMNS, SENSORY_LEVELS
 from cordtrial.isncsci.formats import (
-    ERROR_FIELDS,
     EXTENSIONS,
     PRAXIS_COLUMNS,
     FileFormatError,
+    TableWriter,
     UnreadableInputError,
     canonical_to_praxis,
-    classify_rows,
     detect_dialect,
     errors_path,
     flat_to_nested,
     nested_to_flat,
     praxis_to_canonical,
     read_frame,
+    read_table,
     write_frame,
     write_results,
 )
+from cordtrial.isncsci.streaming import classify_table
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 ALL_EXAM_COLUMNS = (*EXAM_COLUMNS, *NKM_COLUMNS)
@@ -358,6 +360,29 @@ def test_read_frame_reads_parquet_integers_as_text(tmp_path: Path) -> None:
     assert read_frame(path).loc[0, "r_c5_motor"] == "4"
 
 
+def test_read_frame_reads_parquet_types_as_json_would(tmp_path: Path) -> None:
+    """Parquet cells become the text JSON values of the same kind become."""
+    cells = {
+        "r_c5_motor": pa.array([4.0, 4.5, None, float("nan")]),
+        "r_c6_motor": pa.array([True, False, None, True]),
+        "r_c7_motor": pa.array([None, None, None, None], type=pa.null()),
+        "r_c8_motor": pa.array([1, -2, None, 2**40], type=pa.int64()),
+        "visit": pa.array([dt.date(2024, 1, 2), None, dt.date(2025, 12, 31), None]),
+        "site": pa.array(["a", "b", None, "a"]).dictionary_encode(),
+        "vac": pa.array(["Yes", "", None, "NT"], type=pa.large_string()),
+    }
+    path = tmp_path / "types.parquet"
+    pq.write_table(pa.table(cells), path)
+    frame = read_frame(path)
+    assert frame["r_c5_motor"].tolist() == ["4", "4.5", None, None]
+    assert frame["r_c6_motor"].tolist() == ["true", "false", None, "true"]
+    assert frame["r_c7_motor"].tolist() == [None] * 4
+    assert frame["r_c8_motor"].tolist() == ["1", "-2", None, "1099511627776"]
+    assert frame["visit"].tolist() == ["2024-01-02", None, "2025-12-31", None]
+    assert frame["site"].tolist() == ["a", "b", None, "a"]
+    assert frame["vac"].tolist() == ["Yes", "", None, "NT"]
+
+
 # --- unreadable input ---
 
 
@@ -381,6 +406,13 @@ def test_read_frame_refuses_directory(tmp_path: Path) -> None:
 @pytest.mark.parametrize("extension", EXTENSIONS)
 def test_read_frame_refuses_empty_file(tmp_path: Path, extension: str) -> None:
     path = write_text(tmp_path / f"empty{extension}", "")
+    with pytest.raises(UnreadableInputError, match="file is empty"):
+        read_frame(path)
+
+
+def test_read_frame_refuses_byte_order_mark_alone_csv(tmp_path: Path) -> None:
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbf")
     with pytest.raises(UnreadableInputError, match="file is empty"):
         read_frame(path)
 
@@ -471,85 +503,6 @@ def test_read_frame_is_exported_by_engine_package() -> None:
     assert exported is read_frame
 
 
-# --- classify_rows ---
-
-
-def test_classify_rows_gives_result_record_columns(exams: pd.DataFrame) -> None:
-    results, _ = classify_rows(exams)
-    assert tuple(results.columns) == RESULT_FIELDS
-
-
-def test_classify_rows_keeps_ids_in_row_order(exams: pd.DataFrame) -> None:
-    results, _ = classify_rows(exams)
-    assert results["id"].tolist() == exams["id"].tolist()
-
-
-def test_classify_rows_grades_example_exams(exams: pd.DataFrame) -> None:
-    """Grades the examples were built for; the reference isncsci 2.0.6 agrees on every field."""
-    results, _ = classify_rows(exams)
-    assert results["ais"].tolist() == ["A", "B", "C", "D", "E", "A", "A,C", "D", "C", "B"]
-    assert results["nli"].tolist()[:6] == ["C5", "C6", "C7", "T12", "INT", "T6"]
-
-
-def test_classify_rows_numbers_ids_without_id_column(exams: pd.DataFrame) -> None:
-    results, _ = classify_rows(exams.drop(columns="id"))
-    assert results["id"].tolist() == [str(n) for n in range(1, 11)]
-
-
-def test_classify_rows_reports_rejected_rows() -> None:
-    frame = read_frame(EXAMPLES / "exams_with_errors.csv")
-    results, errors = classify_rows(frame)
-    assert tuple(errors.columns) == ERROR_FIELDS
-    assert errors[["row", "id", "field", "value"]].values.tolist() == [
-        [2, "ERR02", "r_c6_motor", "6"],
-        [3, "ERR03", "l_t4_pp", ""],
-        [4, "ERR04", "vac", "maybe"],
-    ]
-    assert results["id"].tolist() == ["ERR01", "ERR05"]
-
-
-def test_classify_rows_gives_engine_reason() -> None:
-    _, errors = classify_rows(read_frame(EXAMPLES / "exams_with_errors.csv"))
-    assert errors.loc[0, "reason"].startswith("r_c6_motor: '6' is not a motor grade (0-5 or NT")
-    assert "missing" in errors.loc[1, "reason"]
-
-
-def test_classify_rows_rejects_json_boolean(tmp_path: Path) -> None:
-    path = write_json(tmp_path / "exams.json", [normal_exam(vac=True)])
-    _, errors = classify_rows(read_frame(path))
-    assert errors[["field", "value"]].values.tolist() == [["vac", "true"]]
-
-
-def test_classify_rows_accepts_json_integer(tmp_path: Path) -> None:
-    path = write_json(tmp_path / "exams.json", [normal_exam(r_c5_motor=5)])
-    results, errors = classify_rows(read_frame(path))
-    assert (len(results), len(errors)) == (1, 0)
-
-
-def test_classify_rows_rejects_truncated_last_row_csv(tmp_path: Path) -> None:
-    text = (EXAMPLES / "exams.csv").read_text(encoding="utf-8")
-    path = write_text(tmp_path / "cut.csv", text[: text.rindex("\n", 0, len(text) - 1) + 40])
-    results, errors = classify_rows(read_frame(path))
-    assert (len(results), errors["row"].tolist(), errors["id"].tolist()) == (9, [10], ["EX10"])
-
-
-def test_classify_rows_keeps_every_row() -> None:
-    frame = read_frame(EXAMPLES / "exams_with_errors.csv")
-    results, errors = classify_rows(frame)
-    assert len(results) + len(errors) == len(frame)
-
-
-def test_classify_rows_calls_on_row_per_exam(exams: pd.DataFrame) -> None:
-    calls: list[None] = []
-    classify_rows(exams, on_row=lambda: calls.append(None))
-    assert len(calls) == len(exams)
-
-
-def test_classify_rows_handles_no_exams(exams: pd.DataFrame) -> None:
-    results, errors = classify_rows(exams.iloc[:0])
-    assert (tuple(results.columns), len(results), len(errors)) == (RESULT_FIELDS, 0, 0)
-
-
 # --- writing results ---
 
 
@@ -557,7 +510,7 @@ def test_classify_rows_handles_no_exams(exams: pd.DataFrame) -> None:
 def test_write_results_round_trips_as_text(
     exams: pd.DataFrame, tmp_path: Path, extension: str
 ) -> None:
-    results, _ = classify_rows(exams)
+    results, _ = classify_table(exams)
     path = tmp_path / f"results{extension}"
     write_results(results, path)
     if extension == ".csv":
@@ -567,11 +520,11 @@ def test_write_results_round_trips_as_text(
     else:
         back = pd.read_json(path, dtype=str, lines=extension == ".jsonl")
     assert tuple(back.columns) == RESULT_FIELDS
-    assert back.astype(object).values.tolist() == results.values.tolist()
+    assert back.astype(object).values.tolist() == results.astype(object).values.tolist()
 
 
 def test_write_results_refuses_unknown_extension(exams: pd.DataFrame, tmp_path: Path) -> None:
-    results, _ = classify_rows(exams)
+    results, _ = classify_table(exams)
     with pytest.raises(FileFormatError, match=r"unknown file extension '\.txt'"):
         write_results(results, tmp_path / "results.txt")
 
@@ -582,3 +535,94 @@ def test_write_results_refuses_unknown_extension(exams: pd.DataFrame, tmp_path: 
 )
 def test_errors_path_sits_beside_output(output: str, expected: str) -> None:
     assert errors_path(output) == Path(expected)
+
+
+# --- writing tables chunk by chunk ---
+
+
+@pytest.mark.parametrize("extension", [".csv", ".json", ".jsonl"])
+def test_table_writer_in_chunks_writes_same_bytes_as_whole(
+    exams: pd.DataFrame, tmp_path: Path, extension: str
+) -> None:
+    whole, chunked = tmp_path / f"whole{extension}", tmp_path / f"chunked{extension}"
+    write_results(exams, whole)
+    with TableWriter(chunked, list(exams.columns)) as writer:
+        for start in range(0, len(exams), 3):
+            writer.write(exams.iloc[start : start + 3])
+    assert chunked.read_bytes() == whole.read_bytes()
+
+
+def test_table_writer_lays_out_json_as_json_dump(exams: pd.DataFrame, tmp_path: Path) -> None:
+    path = tmp_path / "exams.json"
+    with TableWriter(path, ["id", "vac"]) as writer:
+        writer.write(exams.iloc[:2])
+        writer.write(exams.iloc[2:4])
+    records = exams.iloc[:4][["id", "vac"]].to_dict("records")
+    assert path.read_text(encoding="utf-8") == json.dumps(records, indent=1) + "\n"
+
+
+@pytest.mark.parametrize("extension", [".json", ".jsonl", ".csv"])
+def test_table_writer_without_rows_writes_empty_table(tmp_path: Path, extension: str) -> None:
+    path = tmp_path / f"empty{extension}"
+    TableWriter(path, ["id", "ais"]).close()
+    expected = {".json": b"[]\n", ".jsonl": b"", ".csv": b"id,ais\r\n"}[extension]
+    assert path.read_bytes() == expected
+
+
+def test_table_writer_writes_row_group_per_chunk_parquet(
+    exams: pd.DataFrame, tmp_path: Path
+) -> None:
+    path = tmp_path / "exams.parquet"
+    with TableWriter(path, ["id", "vac"], metadata={"k": "v"}) as writer:
+        writer.write(exams.iloc[:4])
+        writer.write(exams.iloc[4:])
+    parquet = pq.ParquetFile(path)
+    assert parquet.num_row_groups == 2
+    assert parquet.schema_arrow.metadata == {b"k": b"v"}
+    assert parquet.read().column("id").to_pylist() == exams["id"].tolist()
+
+
+def test_table_writer_writes_categorical_and_missing_as_text(tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        {"a": pd.Categorical(["x", None, "y"]), "b": [1, None, 2.5], "c": ["p", None, "q"]}
+    )
+    path = tmp_path / "t.jsonl"
+    write_results(frame, path)
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert lines == [
+        {"a": "x", "b": "1", "c": "p"},
+        {"a": None, "b": None, "c": None},
+        {"a": "y", "b": "2.5", "c": "q"},
+    ]
+
+
+def test_table_writer_takes_format_apart_from_name(exams: pd.DataFrame, tmp_path: Path) -> None:
+    path = tmp_path / "results.part"
+    with TableWriter(path, ["id"], format=".parquet") as writer:
+        writer.write(exams)
+    assert pq.read_table(path).column("id").to_pylist() == exams["id"].tolist()
+
+
+# --- reading any table ---
+
+
+@pytest.mark.parametrize("extension", EXTENSIONS)
+def test_read_table_reads_back_written_results(
+    exams: pd.DataFrame, tmp_path: Path, extension: str
+) -> None:
+    results, _ = classify_table(exams)
+    path = tmp_path / f"results{extension}"
+    write_results(results, path)
+    back = read_table(path)
+    assert tuple(back.columns) == RESULT_FIELDS
+    assert back.values.tolist() == results.astype(object).values.tolist()
+
+
+def test_read_table_needs_no_exam_columns(tmp_path: Path) -> None:
+    path = write_text(tmp_path / "t.csv", "id,x\nA,\n")
+    assert read_table(path).values.tolist() == [["A", None]]
+
+
+def test_read_table_refuses_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(UnreadableInputError, match="file not found"):
+        read_table(tmp_path / "nope.parquet")

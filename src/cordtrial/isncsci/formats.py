@@ -2,7 +2,8 @@
 
 This module sits beside the pure engine, not inside it: it touches files and uses pandas and
 pyarrow. It turns files into a :class:`pandas.DataFrame` of *canonical* flat columns (DESIGN.md)
-and back, and classifies such a frame row by row for the CLI.
+and back, and writes tables of result records, whole or chunk by chunk (:class:`TableWriter`).
+Reading a file chunk by chunk, with the same semantics, is :mod:`cordtrial.isncsci.streaming`.
 
 Formats, chosen by the file's extension:
 
@@ -34,6 +35,7 @@ Errors::
      └── IsncsciError                  (cordtrial.isncsci.errors)
           └── FileFormatError          a file that cannot be read or written as exams
                └── UnreadableInputError  an input file: missing, empty, truncated, no exam columns
+                                         (for a results file: no ``id`` column, duplicate ids)
 """
 
 from __future__ import annotations
@@ -43,17 +45,20 @@ import datetime as dt
 import io
 import json
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, cast, get_args
+from types import TracebackType
+from typing import IO, Any, Literal, get_args
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
-from cordtrial.isncsci.classification import RESULT_FIELDS, classify
-from cordtrial.isncsci.errors import InvalidExamError, IsncsciError
-from cordtrial.isncsci.exam import EXAM_COLUMNS, KEY_MUSCLES, NKM_COLUMNS, SENSORY_LEVELS, Exam
+from cordtrial.isncsci.errors import IsncsciError
+from cordtrial.isncsci.exam import EXAM_COLUMNS, KEY_MUSCLES, NKM_COLUMNS, SENSORY_LEVELS
 
 __all__ = [
     "DIALECTS",
@@ -62,9 +67,9 @@ __all__ = [
     "PRAXIS_COLUMNS",
     "Dialect",
     "FileFormatError",
+    "TableWriter",
     "UnreadableInputError",
     "canonical_to_praxis",
-    "classify_rows",
     "detect_dialect",
     "errors_path",
     "flat_to_nested",
@@ -72,6 +77,7 @@ __all__ = [
     "nested_to_flat",
     "praxis_to_canonical",
     "read_frame",
+    "read_table",
     "write_frame",
     "write_results",
 ]
@@ -80,7 +86,8 @@ Dialect = Literal["canonical", "praxis"]
 DIALECTS: tuple[Dialect, ...] = get_args(Dialect)
 #: File extensions read and written, each naming its format.
 EXTENSIONS: tuple[str, ...] = (".csv", ".json", ".jsonl", ".parquet")
-#: Columns of the rejected-rows table returned by :func:`classify_rows`.
+#: Columns of the rejected-rows table (``OUTPUT.errors.csv``; see
+#: :func:`cordtrial.isncsci.streaming.classify_table`).
 ERROR_FIELDS: tuple[str, ...] = ("row", "id", "field", "value", "reason")
 
 _CANONICAL_COLUMNS: tuple[str, ...] = (*EXAM_COLUMNS, *NKM_COLUMNS)
@@ -263,29 +270,52 @@ def read_frame(path: str | Path, dialect: Dialect | None = None) -> pd.DataFrame
     UnreadableInputError
         The file is missing, empty, not valid for its format, or holds no exam columns.
     """
-    source = Path(path)
     if dialect is not None and dialect not in DIALECTS:
         raise ValueError(f"unknown dialect {dialect!r}; expected one of {', '.join(DIALECTS)}")
-    reader = _READERS.get(source.suffix.lower())
-    if reader is None:
-        raise UnreadableInputError(
-            path, f"unknown file extension {source.suffix!r} (use {', '.join(EXTENSIONS)})"
-        )
+    suffix = _input_format(path)
+    data = _read_input(path)
+    if suffix == ".parquet":
+        table = _parquet_table(path, data)
+        names = _canonical_names(path, table.column_names, dialect)
+        columns = {
+            name: _arrow_text(table.column(i).combine_chunks()).to_numpy(zero_copy_only=False)
+            for i, name in enumerate(names)
+        }
+        return _with_absent(columns, table.num_rows)
     try:
-        data = source.read_bytes()
-    except FileNotFoundError:
-        raise UnreadableInputError(path, "file not found") from None
-    except IsADirectoryError:
-        raise UnreadableInputError(path, "is a directory, not a file") from None
-    except OSError as err:
-        raise UnreadableInputError(path, f"cannot be read ({err.strerror})") from None
-    if not data.strip():
-        raise UnreadableInputError(path, "file is empty")
-    try:
-        columns, rows = reader(data)
+        columns_, rows = _READERS[suffix](data)
     except ValueError as err:
         raise UnreadableInputError(path, str(err)) from None
-    return _canonical_frame(path, columns, rows, dialect)
+    return _canonical_frame(path, columns_, rows, dialect)
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read any table (result records, rejected rows) from a file, every value as text.
+
+    The same formats and text rules as :func:`read_frame`, without its exam columns: the columns
+    are the file's, in its order; values ``str`` (object dtype), missing cells ``None``.
+
+    Raises
+    ------
+    UnreadableInputError
+        The file is missing, empty or not valid for its format.
+    """
+    suffix = _input_format(path)
+    data = _read_input(path)
+    if suffix == ".parquet":
+        table = _parquet_table(path, data)
+        _check_columns_of(path, table.column_names)
+        columns = {
+            str(name): _arrow_text(table.column(i).combine_chunks()).to_numpy(zero_copy_only=False)
+            for i, name in enumerate(table.column_names)
+        }
+        return pd.DataFrame(columns, columns=list(columns), dtype=object)
+    try:
+        names, rows = _READERS[suffix](data)
+    except ValueError as err:
+        raise UnreadableInputError(path, str(err)) from None
+    table_rows = [[_text(row.get(name)) for name in names] for row in rows]
+    return pd.DataFrame(table_rows, columns=names, dtype=object)
 
 
 def write_frame(
@@ -330,19 +360,124 @@ def write_frame(
     _write_table(path, suffix, columns, records)
 
 
-def write_results(results: pd.DataFrame, path: str | Path) -> None:
+def write_results(
+    results: pd.DataFrame, path: str | Path, *, metadata: Mapping[str, str] | None = None
+) -> None:
     """Write classification result records (or any table) to a file, every value as text.
 
     The extension chooses the format (``.csv``, ``.json``, ``.jsonl``, ``.parquet``); the
-    columns are written in the frame's order.
+    columns are written in the frame's order. ``metadata`` goes into a Parquet file's key-value
+    metadata (other formats have none). The same as one :meth:`TableWriter.write`.
 
     Raises
     ------
     FileFormatError
         For an unknown extension.
     """
-    suffix = format_of(path)
-    _write_table(path, suffix, [str(c) for c in results.columns], _text_records(results))
+    with TableWriter(path, [str(c) for c in results.columns], metadata=metadata) as writer:
+        writer.write(results)
+
+
+class TableWriter:
+    """Write a table to a file chunk by chunk, every value as text; memory holds one chunk.
+
+    CSV: the header line once, then the rows of each chunk. JSON Lines: one object per line.
+    JSON: one array of objects, opened at the first row and closed by :meth:`close`, laid out as
+    ``json.dump(..., indent=1)`` would. Parquet: one row group per chunk, every column a string,
+    ``metadata`` as the file's key-value metadata. Missing values are empty CSV cells, JSON
+    ``null`` or Parquet nulls. Use it as a context manager, or call :meth:`close`.
+
+    Parameters
+    ----------
+    path:
+        The file to write (replaced if it exists).
+    columns:
+        The columns, in order; each chunk must hold them (others are not written).
+    metadata:
+        Key-value metadata for a Parquet file.
+    format:
+        ``".csv"``, ``".json"``, ``".jsonl"`` or ``".parquet"``; by ``path``'s extension when
+        ``None`` (so a temporary file may carry any name).
+
+    Raises
+    ------
+    FileFormatError
+        For an unknown format.
+    OSError
+        When the file cannot be created or written.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        columns: Sequence[str],
+        *,
+        metadata: Mapping[str, str] | None = None,
+        format: str | None = None,
+    ):
+        self.path = Path(path)
+        self.columns = [str(c) for c in columns]
+        self.format = format_of(path) if format is None else format_of(f"table{format}")
+        #: Rows written so far.
+        self.rows = 0
+        self._parquet: Any = None
+        self._text: IO[str] | None = None
+        if self.format == ".parquet":
+            fields = [pa.field(c, pa.string()) for c in self.columns]
+            schema = pa.schema(fields, metadata=dict(metadata or {}))
+            self._parquet = pq.ParquetWriter(self.path, schema)
+        else:
+            self._text = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed by close()
+            if self.format == ".csv":
+                csv.writer(self._text).writerow(self.columns)
+
+    def write(self, frame: pd.DataFrame) -> None:
+        """Append the rows of ``frame`` (its columns ``columns``, values as :func:`read_frame`
+        would read them back: text, or anything :func:`_text` turns into text)."""
+        if not len(frame):
+            return
+        arrays = [_text_array(frame[c]) for c in self.columns]
+        if self._parquet is not None:
+            self._parquet.write_table(pa.Table.from_arrays(arrays, schema=self._parquet.schema))
+        else:
+            assert self._text is not None
+            values: list[list[str | None]] = [a.to_pylist() for a in arrays]
+            rows = zip(*values, strict=True)
+            if self.format == ".csv":
+                csv.writer(self._text).writerows(rows)
+            elif self.format == ".jsonl":
+                self._text.writelines(
+                    json.dumps(dict(zip(self.columns, row, strict=True)), ensure_ascii=False) + "\n"
+                    for row in rows
+                )
+            else:
+                for number, row in enumerate(rows, start=self.rows):
+                    record = dict(zip(self.columns, row, strict=True))
+                    text = json.dumps(record, ensure_ascii=False, indent=1).replace("\n", "\n ")
+                    self._text.write(("[\n " if number == 0 else ",\n ") + text)
+        self.rows += len(frame)
+
+    def close(self) -> None:
+        """Finish the file (close the JSON array, write the Parquet footer)."""
+        if self._parquet is not None:
+            self._parquet.close()
+            self._parquet = None
+        if self._text is not None:
+            if self.format == ".json":
+                self._text.write("\n]\n" if self.rows else "[]\n")
+            self._text.close()
+            self._text = None
+
+    def __enter__(self) -> TableWriter:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
 
 
 def format_of(path: str | Path) -> str:
@@ -367,58 +502,6 @@ def errors_path(output: str | Path) -> Path:
     return out.with_name(f"{out.stem}.errors.csv")
 
 
-def classify_rows(
-    frame: pd.DataFrame,
-    on_row: Callable[[], None] | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Classify each row of a frame of canonical columns, one exam at a time.
-
-    Parameters
-    ----------
-    frame:
-        Exams as :func:`read_frame` gives them.
-    on_row:
-        Called once after each row (for a progress bar).
-
-    Returns
-    -------
-    results:
-        One result record per valid exam, in row order, with columns exactly ``RESULT_FIELDS``.
-        ``id`` is the row's ``id`` column, or its row number when the frame has no ``id``.
-    errors:
-        One line per rejected exam, columns ``ERROR_FIELDS``: ``row`` is the 1-based position of
-        the exam among the data rows (the first exam is row 1; in a CSV file it stands on line
-        ``row + 1``, after the header), ``id`` as above, ``field``, ``value`` (as given, empty
-        when missing) and ``reason`` (the engine's message).
-    """
-    has_id = "id" in frame.columns
-    results: list[dict[str, str]] = []
-    errors: list[dict[str, object]] = []
-    rows = cast(list[dict[str, object]], frame.to_dict("records"))
-    for number, row in enumerate(rows, start=1):
-        exam_id = _text(row.get("id")) if has_id else str(number)
-        try:
-            record = classify(Exam.from_flat(row)).to_record()
-        except InvalidExamError as err:
-            errors.append(
-                {
-                    "row": number,
-                    "id": exam_id or "",
-                    "field": err.field,
-                    "value": _text(err.value) or "",
-                    "reason": str(err),
-                }
-            )
-        else:
-            results.append({"id": exam_id or "", **record})
-        if on_row is not None:
-            on_row()
-    result_frame = pd.DataFrame(results, columns=list(RESULT_FIELDS), dtype=object)
-    error_frame = pd.DataFrame(errors, columns=list(ERROR_FIELDS), dtype=object)
-    error_frame["row"] = error_frame["row"].astype("int64")
-    return result_frame, error_frame
-
-
 # --- reading --------------------------------------------------------------------------------------
 
 _Rows = tuple[list[str], list[dict[str, Any]]]
@@ -431,6 +514,8 @@ def _read_csv(data: bytes) -> _Rows:
     except csv.Error as err:
         raise ValueError(f"not valid CSV: {err} (truncated or unbalanced quotes?)") from None
     lines = [line for line in lines if line]  # blank lines hold no exam
+    if not lines:  # a byte-order mark alone
+        raise ValueError("file is empty")
     header, body = lines[0], lines[1:]
     _check_columns(header)
     rows: list[dict[str, Any]] = []
@@ -469,22 +554,83 @@ def _read_jsonl(data: bytes) -> _Rows:
     return _records(values, "line")
 
 
-def _read_parquet(data: bytes) -> _Rows:
-    try:
-        table = pq.read_table(pa.BufferReader(data))
-    except (pa.ArrowException, OSError) as err:
-        raise ValueError(f"not a valid Parquet file: {err}") from None
-    columns = [str(name) for name in table.column_names]
-    _check_columns(columns)
-    return columns, table.to_pylist()
-
-
 _READERS: dict[str, Callable[[bytes], _Rows]] = {
     ".csv": _read_csv,
     ".json": _read_json,
     ".jsonl": _read_jsonl,
-    ".parquet": _read_parquet,
 }
+
+
+def _input_format(path: str | Path) -> str:
+    """The format of an input file by its extension; refused as unreadable when unknown."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in EXTENSIONS:
+        raise UnreadableInputError(
+            path, f"unknown file extension {Path(path).suffix!r} (use {', '.join(EXTENSIONS)})"
+        )
+    return suffix
+
+
+def _open_input(path: str | Path) -> IO[bytes]:
+    """An input file opened for reading bytes; refused as unreadable when it cannot be."""
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise UnreadableInputError(path, "file not found") from None
+    except IsADirectoryError:
+        raise UnreadableInputError(path, "is a directory, not a file") from None
+    except OSError as err:
+        raise UnreadableInputError(path, f"cannot be read ({err.strerror})") from None
+
+
+def _read_input(path: str | Path) -> bytes:
+    with _open_input(path) as file:
+        try:
+            data = file.read()
+        except OSError as err:
+            raise UnreadableInputError(path, f"cannot be read ({err.strerror})") from None
+    if not data.strip():
+        raise UnreadableInputError(path, "file is empty")
+    return data
+
+
+def _parquet_table(path: str | Path, data: bytes) -> Any:
+    try:
+        return pq.read_table(pa.BufferReader(data))
+    except (pa.ArrowException, OSError) as err:
+        raise _parquet_error(path, err) from None
+
+
+def _parquet_error(path: str | Path, error: Exception) -> UnreadableInputError:
+    # Arrow names its own reader ("Could not open Parquet input source '<Buffer>': ...")
+    problem = re.sub(r"^Could not open Parquet input source '[^']*': ", "", str(error))
+    return UnreadableInputError(path, f"not a valid Parquet file: {problem}")
+
+
+def _arrow_text(array: Any) -> Any:
+    """An Arrow array as a string array, value by value as :func:`_text` gives it (nulls stay).
+
+    Strings pass as they are; integers and booleans are cast; any other type is turned to text
+    once per distinct value.
+    """
+    kind = array.type
+    if pa.types.is_dictionary(kind):
+        array = array.dictionary_decode()
+        kind = array.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return array
+    if pa.types.is_null(kind):
+        return pa.nulls(len(array), pa.string())
+    if pa.types.is_integer(kind):
+        return pc.cast(array, pa.string())
+    if pa.types.is_boolean(kind):
+        return pc.if_else(array, "true", "false")
+    try:
+        encoded = array.dictionary_encode()
+    except pa.ArrowNotImplementedError:  # nested types: no hashing, value by value
+        return pa.array([_text(v) for v in array.to_pylist()], type=pa.string())
+    texts = pa.array([_text(v) for v in encoded.dictionary.to_pylist()], type=pa.string())
+    return texts.take(encoded.indices)
 
 
 def _decode(data: bytes) -> str:
@@ -502,10 +648,18 @@ def _check_columns(columns: Sequence[str]) -> None:
         seen.add(name)
 
 
-def _records(values: list[Any], unit: str) -> _Rows:
+def _check_columns_of(path: str | Path, columns: Sequence[str]) -> None:
+    try:
+        _check_columns(columns)
+    except ValueError as err:
+        raise UnreadableInputError(path, str(err)) from None
+
+
+def _records(values: list[Any], unit: str, first: int = 1) -> _Rows:
+    """Flat records of JSON values, numbered from ``first`` in messages."""
     columns: dict[str, None] = {}
     rows: list[dict[str, Any]] = []
-    for number, value in enumerate(values, start=1):
+    for number, value in enumerate(values, start=first):
         if not isinstance(value, Mapping):
             raise ValueError(f"{unit} {number} is not an object")
         if "right" in value or "left" in value:
@@ -518,24 +672,54 @@ def _records(values: list[Any], unit: str) -> _Rows:
     return list(columns), rows
 
 
-def _canonical_frame(
-    path: str | Path, columns: list[str], rows: list[dict[str, Any]], dialect: Dialect | None
-) -> pd.DataFrame:
+def _resolve_dialect(path: str | Path, columns: Sequence[str], dialect: Dialect | None) -> Dialect:
+    """The dialect of a file with ``columns``: detected, or checked when forced."""
     if dialect is None:
         try:
-            dialect = detect_dialect(columns)
+            return detect_dialect(columns)
         except ValueError as err:
             raise UnreadableInputError(path, str(err)) from None
-    elif dialect == "canonical" and not set(columns) & PRAXIS_COLUMNS.keys():
+    if dialect == "canonical" and not set(columns) & PRAXIS_COLUMNS.keys():
         raise UnreadableInputError(path, "no canonical exam columns found (such as 'r_c5_motor')")
-    elif dialect == "praxis" and not set(columns) & _FROM_PRAXIS.keys():
+    if dialect == "praxis" and not set(columns) & _FROM_PRAXIS.keys():
         raise UnreadableInputError(path, "no praxis exam columns found (such as 'c5RightMotor')")
+    return dialect
+
+
+def _renamed(path: str | Path, columns: Sequence[str], dialect: Dialect) -> list[str]:
+    """``columns`` under their canonical names (other columns unchanged)."""
     rename = praxis_to_canonical if dialect == "praxis" else str
     names = [rename(c) for c in columns]
     if len(set(names)) != len(names):
         raise UnreadableInputError(path, "two columns map to the same canonical column")
+    return names
+
+
+def _canonical_names(
+    path: str | Path, columns: Sequence[str], dialect: Dialect | None
+) -> list[str]:
+    _check_columns_of(path, columns)
+    return _renamed(path, columns, _resolve_dialect(path, columns, dialect))
+
+
+def _absent(names: Iterable[str]) -> list[str]:
+    """The canonical exam columns that are not among ``names``."""
     present = set(names)
-    absent = [c for c in _CANONICAL_COLUMNS if c not in present]
+    return [c for c in _CANONICAL_COLUMNS if c not in present]
+
+
+def _with_absent(columns: dict[str, Any], rows: int) -> pd.DataFrame:
+    """A frame of ``columns`` (object arrays), then the absent canonical exam columns, empty."""
+    for name in _absent(columns):
+        columns[name] = np.full(rows, None, dtype=object)
+    return pd.DataFrame(columns, columns=list(columns), dtype=object)
+
+
+def _canonical_frame(
+    path: str | Path, columns: list[str], rows: list[dict[str, Any]], dialect: Dialect | None
+) -> pd.DataFrame:
+    names = _renamed(path, columns, _resolve_dialect(path, columns, dialect))
+    absent = _absent(names)
     fill: list[str | None] = [None] * len(absent)
     table = [[_text(row.get(column)) for column in columns] + fill for row in rows]
     return pd.DataFrame(table, columns=[*names, *absent], dtype=object)
@@ -566,6 +750,21 @@ def _text(value: object) -> str | None:
 
 
 # --- writing --------------------------------------------------------------------------------------
+
+
+def _text_array(series: pd.Series[Any]) -> Any:
+    """A column as an Arrow string array, value by value as :func:`_text` gives it."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        categories = pa.array([_text(c) for c in series.cat.categories], type=pa.string())
+        codes = pa.array(series.cat.codes.to_numpy(), mask=series.cat.codes.to_numpy() < 0)
+        return categories.take(codes)
+    arrow = getattr(series.array, "_pa_array", None)
+    if arrow is not None:
+        return _arrow_text(arrow.combine_chunks())
+    try:  # text and missing values (the common case) go straight to Arrow
+        return pa.array(series.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array([_text(v) for v in series.tolist()], type=pa.string())
 
 
 def _text_records(frame: pd.DataFrame) -> list[dict[str, str | None]]:
