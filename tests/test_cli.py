@@ -52,6 +52,7 @@ def test_help_lists_isncsci_commands(runner: CliRunner) -> None:
     assert "isncsci" in top.stdout
     assert "classify" in sub.stdout
     assert "explain" in sub.stdout
+    assert "diff" in sub.stdout
 
 
 def test_version_names_package_and_revision(runner: CliRunner) -> None:
@@ -379,6 +380,113 @@ def test_classify_exits_2_when_errors_file_is_a_folder(runner: CliRunner, tmp_pa
     assert not (tmp_path / "out.csv").exists()
 
 
+# --- diff ---
+
+
+def classified(runner: CliRunner, source: Path | str, out: Path) -> Path:
+    result = runner.invoke(app, ["isncsci", "classify", str(source), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def corrected_exams(tmp_path: Path) -> Path:
+    """The example exams after a correction: EX07's VAC recorded as No instead of NT."""
+    frame = read_frame(EXAMS)
+    frame.loc[frame["id"] == "EX07", "vac"] = "No"
+    path = tmp_path / "corrected.csv"
+    write_frame(frame, path)
+    return path
+
+
+def test_diff_exits_0_for_same_results(runner: CliRunner, tmp_path: Path) -> None:
+    old = classified(runner, EXAMS, tmp_path / "old.csv")
+    new = classified(runner, EXAMS, tmp_path / "new.parquet")
+    result = runner.invoke(app, ["isncsci", "diff", str(old), str(new)])
+    assert result.exit_code == 0, result.output
+    assert (
+        "10 exams in both: 0 changed, 10 unchanged; 0 only in old, 0 only in new" in result.stderr
+    )
+    assert result.stdout == ""
+
+
+def test_diff_exits_1_and_prints_changed_fields(runner: CliRunner, tmp_path: Path) -> None:
+    old = classified(runner, EXAMS, tmp_path / "old.csv")
+    new = classified(runner, corrected_exams(tmp_path), tmp_path / "new.jsonl")
+    result = runner.invoke(app, ["isncsci", "diff", str(old), str(new)])
+    assert result.exit_code == 1
+    assert "Changed results" in result.stdout
+    assert any(
+        line.split() == ["EX07", "changed", "ais", "A,C", "A"]
+        for line in result.stdout.splitlines()
+    )
+    assert "1 changed, 9 unchanged" in result.stderr
+    assert "Changed fields: ais=1 complete=1 zpp_motor_right=1 zpp_motor_left=1" in result.stderr
+
+
+def test_diff_writes_differences_file(runner: CliRunner, tmp_path: Path) -> None:
+    old = classified(runner, EXAMS, tmp_path / "old.csv")
+    new = classified(runner, corrected_exams(tmp_path), tmp_path / "new.csv")
+    out = tmp_path / "diff.csv"
+    result = runner.invoke(app, ["isncsci", "diff", str(old), str(new), "-o", str(out)])
+    assert result.exit_code == 1
+    assert [(r["id"], r["change"], r["field"], r["old"], r["new"]) for r in read_csv(out)] == [
+        ("EX07", "changed", "ais", "A,C", "A"),
+        ("EX07", "changed", "complete", "C,I", "C"),
+        ("EX07", "changed", "zpp_motor_right", "NA,C7", "C7"),
+        ("EX07", "changed", "zpp_motor_left", "NA,C7", "C7"),
+    ]
+    assert f"differences: {out}" in result.stderr
+
+
+def test_diff_lists_exams_in_one_run_only(runner: CliRunner, tmp_path: Path) -> None:
+    old = classified(runner, EXAMS, tmp_path / "old.csv")
+    new = tmp_path / "new.csv"
+    rows = read_csv(old)
+    with open(new, "w", encoding="utf-8", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=list(RESULT_FIELDS))
+        writer.writeheader()
+        writer.writerows([*rows[1:], {**rows[0], "id": "EX99"}])
+    result = runner.invoke(app, ["isncsci", "diff", str(old), str(new)])
+    assert result.exit_code == 1
+    assert "9 exams in both: 0 changed, 9 unchanged; 1 only in old, 1 only in new" in result.stderr
+    assert any(line.split() == ["EX01", "old_only"] for line in result.stdout.splitlines())
+
+
+def test_diff_prints_engine_of_each_run(runner: CliRunner, tmp_path: Path) -> None:
+    old = classified(runner, EXAMS, tmp_path / "old.csv")
+    new = classified(runner, EXAMS, tmp_path / "new.csv")
+    (tmp_path / "new.meta.json").unlink()
+    result = runner.invoke(app, ["isncsci", "diff", str(old), str(new)])
+    assert f"old: {old} (engine {ENGINE_VERSION}, ISNCSCI {ISNCSCI_REVISION}, " in result.stderr
+    assert f"new: {new} (engine not recorded)" in result.stderr
+
+
+def test_diff_exits_2_naming_duplicate_ids(runner: CliRunner, tmp_path: Path) -> None:
+    old = classified(runner, EXAMS, tmp_path / "old.csv")
+    text = old.read_text(encoding="utf-8").replace("EX02,", "EX01,")
+    dup = tmp_path / "dup.csv"
+    dup.write_text(text, encoding="utf-8")
+    result = runner.invoke(app, ["isncsci", "diff", str(old), str(dup)])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"cordtrial: error: cannot read {dup}: duplicate ids: 'EX01' (rows 1, 2)"
+    )
+
+
+def test_diff_exits_2_for_missing_file(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["isncsci", "diff", EXAMS, str(tmp_path / "nope.csv")])
+    assert result.exit_code == 2
+    assert "cannot read" in result.stderr
+
+
+def test_diff_exits_2_rather_than_overwrite_input(runner: CliRunner, tmp_path: Path) -> None:
+    old = classified(runner, EXAMS, tmp_path / "old.csv")
+    before = old.read_bytes()
+    result = runner.invoke(app, ["isncsci", "diff", str(old), str(old), "-o", str(old)])
+    assert result.exit_code == 2
+    assert old.read_bytes() == before
+
+
 # --- explain ---
 
 
@@ -450,6 +558,31 @@ def test_script_classifies_with_rejected_rows(tmp_path: Path) -> None:
         "vac",
     ]
     assert "5 exams: 2 classified, 3 rejected" in done.stderr
+
+
+def test_script_diffs_two_runs(tmp_path: Path) -> None:
+    old, new = tmp_path / "old.parquet", tmp_path / "new.csv"
+    for source, out in ((EXAMS, old), (str(corrected_exams(tmp_path)), new)):
+        subprocess.run(
+            [cordtrial_script(), "isncsci", "classify", source, "-o", str(out)], check=True
+        )
+    done = subprocess.run(
+        [
+            cordtrial_script(),
+            "isncsci",
+            "diff",
+            str(old),
+            str(new),
+            "-o",
+            str(tmp_path / "d.jsonl"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    changes = [json.loads(line) for line in (tmp_path / "d.jsonl").read_text().splitlines()]
+    assert [c["field"] for c in changes] == ["ais", "complete", "zpp_motor_right", "zpp_motor_left"]
 
 
 def test_script_exits_2_without_traceback_for_missing_file(tmp_path: Path) -> None:

@@ -1,8 +1,9 @@
 """The ``cordtrial`` command.
 
 Each subcommand parses its arguments, calls the library and renders the result; the rules live in
-the library. Exit codes: 0 success, 1 some exams rejected (or the exam asked for is invalid), 2
-unusable input (a file that cannot be read, an unknown option value).
+the library. Exit codes: 0 success, 1 some exams rejected (or the exam asked for is invalid; for
+``diff``: the results differ), 2 unusable input (a file that cannot be read, an unknown option
+value).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from rich.text import Text
 
 from cordtrial import __version__
 from cordtrial.isncsci import ENGINE_VERSION, ISNCSCI_REVISION, InvalidExamError, classify
+from cordtrial.isncsci.diff import diff_results, read_results
 from cordtrial.isncsci.exam import Exam
 from cordtrial.isncsci.formats import (
     Dialect,
@@ -51,6 +53,7 @@ from cordtrial.isncsci.streaming import (
     classify_chunks,
     classify_file,
     classify_stream,
+    engine_stamp,
     meta_path,
     open_exams,
 )
@@ -181,6 +184,58 @@ def _classify_in_memory(
     results = pd.concat([p.results.astype(object) for p in parts], ignore_index=True)
     errors = pd.concat([p.errors for p in parts], ignore_index=True)
     return results, errors
+
+
+@isncsci_app.command("diff")
+def diff_command(
+    old: Annotated[
+        Path,
+        typer.Argument(
+            metavar="OLD_RESULTS",
+            help="Results of the earlier run (.csv, .json, .jsonl, .parquet).",
+            show_default=False,
+        ),
+    ],
+    new: Annotated[
+        Path,
+        typer.Argument(metavar="NEW_RESULTS", help="Results of the later run.", show_default=False),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write the differences here (.csv, .json, .jsonl, .parquet): id, change, field, "
+            "old, new. Without it, print a table.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """List the exams whose classification changed between two results files, field by field."""
+    out, err = Console(), Console(stderr=True)
+    if output is not None:
+        _check_writable(output, old, new, sidecars=False)
+    with _unusable():
+        before, after = read_results(old), read_results(new)
+    found = diff_results(before, after)
+    if output is not None:
+        _write(found.changes, output)
+    elif len(found.changes):
+        _print_table(out, _table(found.changes, title="Changed results"))
+    for label, path in (("old", old), ("new", new)):
+        stamp = engine_stamp(path)
+        made_by = "engine not recorded" if stamp is None else str(stamp)
+        err.print(f"{label}: {path} ({made_by})", highlight=False, markup=False, soft_wrap=True)
+    fields = " ".join(f"{name}={n}" for name, n in found.fields.items()) or "none"
+    lines = [
+        f"{found.compared} exams in both: {found.changed} changed, "
+        f"{found.compared - found.changed} unchanged; {found.old_only} only in old, "
+        f"{found.new_only} only in new. Changed fields: {fields}"
+    ]
+    if output is not None:
+        lines.append(f"differences: {output}")
+    err.print("\n".join(lines), highlight=False, markup=False, soft_wrap=True)
+    raise typer.Exit(0 if found.identical else 1)
 
 
 @isncsci_app.command("explain")
