@@ -457,7 +457,7 @@ def test_diff_prints_engine_of_each_run(runner: CliRunner, tmp_path: Path) -> No
     new = classified(runner, EXAMS, tmp_path / "new.csv")
     (tmp_path / "new.meta.json").unlink()
     result = runner.invoke(app, ["isncsci", "diff", str(old), str(new)])
-    assert f"old: {old} (engine {ENGINE_VERSION}, ISNCSCI {ISNCSCI_REVISION}, " in result.stderr
+    assert f"old: {old} (engine {ENGINE_VERSION}, ISNCSCI {ISNCSCI_REVISION})" in result.stderr
     assert f"new: {new} (engine not recorded)" in result.stderr
 
 

@@ -919,8 +919,7 @@ class EngineStamp:
     created: str | None = None
 
     def __str__(self) -> str:
-        text = f"engine {self.engine_version or '?'}, ISNCSCI {self.isncsci_revision or '?'}"
-        return f"{text}, {self.created}" if self.created else text
+        return f"engine {self.engine_version or '?'}, ISNCSCI {self.isncsci_revision or '?'}"
 
 
 def engine_stamp(results: str | Path) -> EngineStamp | None:
