@@ -36,11 +36,13 @@ __all__ = [
     "AdverseEvent",
     "AllocationList",
     "AllocationSlot",
+    "ApiToken",
     "Arm",
     "AuditEntry",
     "Base",
     "CustodyEvent",
     "EligibilityAssessment",
+    "ExamSignature",
     "IpscLine",
     "IsncsciExam",
     "Lot",
@@ -486,6 +488,46 @@ class UserSite(Record):
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
 
     user: Mapped[User] = relationship(back_populates="site_links")
+
+
+class ApiToken(Record):
+    """An opaque bearer token of the API, stored only as its SHA-256; it expires and can be
+    revoked (logout). The hash is audited only as a hash of itself."""
+
+    __tablename__ = "api_token"
+    __audit_concealed__ = frozenset({"token_sha256"})
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    issued_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
+# --- signatures --------------------------------------------------------------------------------
+
+
+class ExamSignature(Record):
+    """An investigator's signature of an ISNCSCI exam, bound to the exam's content as signed.
+
+    ``content_sha256`` is the hash of the exam's entered data at signing (see
+    :func:`cordtrial.trial.rules.signatures.exam_content_hash`); when the exam's data change
+    afterwards the hashes differ and the signature shows as void. Append-only.
+    """
+
+    __tablename__ = "exam_signature"
+    __append_only__ = True
+
+    exam_id: Mapped[int] = mapped_column(ForeignKey("isncsci_exam.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    signer: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[datetime]
+    #: What the signature means, in the words shown to the signer (21 CFR 11.50(a)(3)).
+    meaning: Mapped[str] = mapped_column(Text)
+    exam_version: Mapped[int]
+    content_sha256: Mapped[str] = mapped_column(String(64))
 
 
 # --- audit trail -------------------------------------------------------------------------------

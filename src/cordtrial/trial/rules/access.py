@@ -3,8 +3,8 @@
 Roles (issue 4): ``admin`` (everything, every site); ``investigator`` (enter and correct clinical
 data, assess eligibility, randomize, record administrations and adverse events, sign);
 ``coordinator`` (enter and correct data, schedule visits, enrol); ``monitor`` (read and raise
-queries); ``statistician`` (read-only, pseudonymized export). Every role but ``admin`` sees only the
-sites it is assigned to, unless the user is given all sites.
+queries, read the audit trail); ``statistician`` (read-only, pseudonymized export). Every role
+but ``admin`` sees only the sites it is assigned to, unless the user is given all sites.
 
 Passwords are hashed with Argon2id (RFC 9106) through argon2-cffi; a password has at least 12
 characters (NIST SP 800-63B 5.1.1.2 asks for at least 8, and for no composition rules). After
@@ -60,6 +60,7 @@ Action = Literal[
     "manage_product",
     "manage_trial",
     "manage_users",
+    "read_audit",
 ]
 
 _CLINICAL: frozenset[Action] = frozenset(
@@ -71,7 +72,7 @@ PERMISSIONS: Final[dict[Role, frozenset[Action]]] = {
     "investigator": _CLINICAL
     | {"assess_eligibility", "randomize", "administer", "sign", "manage_product"},
     "coordinator": _CLINICAL,
-    "monitor": frozenset({"read", "raise_query"}),
+    "monitor": frozenset({"read", "raise_query", "read_audit"}),
     "statistician": frozenset({"read", "export_pseudonymized"}),
 }
 
