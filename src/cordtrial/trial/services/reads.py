@@ -1,0 +1,213 @@
+"""Read-side queries, scoped to what a user may see.
+
+A record at a site the user may not see is reported as not found (NotFoundError), exactly like a
+record that does not exist: a caller learns nothing about other sites' data. Records without a
+site (trials, lots, lines, specifications) are visible to every user who may ``read``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TypeVar, cast
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cordtrial.trial.errors import NotFoundError
+from cordtrial.trial.models import (
+    Administration,
+    AdverseEvent,
+    AuditEntry,
+    CustodyEvent,
+    EligibilityAssessment,
+    IsncsciExam,
+    Lot,
+    Participant,
+    ScimAssessment,
+    Site,
+    SixMinuteWalk,
+    TenMetreWalk,
+    Trial,
+    User,
+    WisciAssessment,
+)
+from cordtrial.trial.rules.access import can_see_site
+from cordtrial.trial.services.common import get_trial
+
+__all__ = [
+    "MEASURE_KINDS",
+    "list_administrations",
+    "list_adverse_events",
+    "list_audit",
+    "list_custody",
+    "list_eligibility",
+    "list_exams",
+    "list_lots",
+    "list_measures",
+    "list_participants",
+    "list_sites",
+    "list_trials",
+    "list_users",
+    "visible_lot",
+    "visible_participant",
+    "visible_participant_record",
+    "visible_site",
+    "visible_trial",
+]
+
+#: The functional measures, by the name the API and exports use.
+MEASURE_KINDS: dict[str, type[Measure]] = {
+    "scim": ScimAssessment,
+    "wisci": WisciAssessment,
+    "ten_metre_walk": TenMetreWalk,
+    "six_minute_walk": SixMinuteWalk,
+}
+
+Measure = ScimAssessment | WisciAssessment | TenMetreWalk | SixMinuteWalk
+P = TypeVar("P", IsncsciExam, AdverseEvent, Administration, EligibilityAssessment,
+            ScimAssessment, WisciAssessment, TenMetreWalk, SixMinuteWalk)  # fmt: skip
+
+
+def _sees(user: User, site_id: int) -> bool:
+    return can_see_site(user.role, user.all_sites, user.site_ids, site_id)
+
+
+def visible_trial(session: Session, user: User, protocol_id: str) -> Trial:
+    """A trial (every user may see that a trial exists)."""
+    return get_trial(session, protocol_id)
+
+
+def list_trials(session: Session, user: User) -> Sequence[Trial]:
+    """Every trial, by protocol id."""
+    return session.scalars(select(Trial).order_by(Trial.protocol_id)).all()
+
+
+def list_sites(session: Session, user: User, protocol_id: str) -> list[Site]:
+    """The trial's sites the user may see."""
+    return [s for s in get_trial(session, protocol_id).sites if _sees(user, s.id)]
+
+
+def visible_site(session: Session, user: User, protocol_id: str, code: str) -> Site:
+    """A site of a trial by code, if the user may see it."""
+    for site in list_sites(session, user, protocol_id):
+        if site.code == code:
+            return site
+    raise NotFoundError("site", f"{protocol_id}/{code}")
+
+
+def visible_participant(session: Session, user: User, participant_id: int) -> Participant:
+    """A participant at a site the user may see."""
+    participant = session.get(Participant, participant_id)
+    if participant is None or not _sees(user, participant.site_id):
+        raise NotFoundError("participant", participant_id)
+    return participant
+
+
+def visible_participant_record(session: Session, user: User, kind: type[P], record_id: int) -> P:
+    """A record that belongs to a participant (exam, adverse event ...) the user may see."""
+    record = session.get(kind, record_id)
+    if record is None:
+        raise NotFoundError(kind.__tablename__, record_id)
+    participant = session.get(Participant, record.participant_id)
+    if participant is None or not _sees(user, participant.site_id):
+        raise NotFoundError(kind.__tablename__, record_id)
+    return record
+
+
+def list_participants(session: Session, user: User, protocol_id: str) -> list[Participant]:
+    """The trial's participants at sites the user may see, by study id."""
+    trial = get_trial(session, protocol_id)
+    rows = session.scalars(
+        select(Participant).where(Participant.trial_id == trial.id).order_by(Participant.study_id)
+    )
+    return [p for p in rows if _sees(user, p.site_id)]
+
+
+def _of_participant(
+    session: Session, user: User, kind: type[P], participant_id: int
+) -> Sequence[P]:
+    visible_participant(session, user, participant_id)
+    return session.scalars(
+        select(kind).where(kind.participant_id == participant_id).order_by(kind.id)
+    ).all()
+
+
+def list_exams(session: Session, user: User, participant_id: int) -> Sequence[IsncsciExam]:
+    """A participant's ISNCSCI exams."""
+    return _of_participant(session, user, IsncsciExam, participant_id)
+
+
+def list_adverse_events(
+    session: Session, user: User, participant_id: int
+) -> Sequence[AdverseEvent]:
+    """A participant's adverse events."""
+    return _of_participant(session, user, AdverseEvent, participant_id)
+
+
+def list_administrations(
+    session: Session, user: User, participant_id: int
+) -> Sequence[Administration]:
+    """The cell administrations a participant received."""
+    return _of_participant(session, user, Administration, participant_id)
+
+
+def list_eligibility(
+    session: Session, user: User, participant_id: int
+) -> Sequence[EligibilityAssessment]:
+    """A participant's eligibility assessments."""
+    return _of_participant(session, user, EligibilityAssessment, participant_id)
+
+
+def list_measures(
+    session: Session, user: User, participant_id: int, kind: str
+) -> Sequence[Measure]:
+    """A participant's functional measures of one kind (see :data:`MEASURE_KINDS`)."""
+    cls = MEASURE_KINDS[kind]
+    visible_participant(session, user, participant_id)
+    rows = session.scalars(
+        select(cls).where(cls.participant_id == participant_id).order_by(cls.id)
+    ).all()
+    return cast(Sequence[Measure], rows)
+
+
+def list_lots(session: Session) -> Sequence[Lot]:
+    """Every lot, by lot number."""
+    return session.scalars(select(Lot).order_by(Lot.lot_number)).all()
+
+
+def visible_lot(session: Session, lot_number: str) -> Lot:
+    """A lot by number."""
+    lot = session.scalars(select(Lot).where(Lot.lot_number == lot_number)).first()
+    if lot is None:
+        raise NotFoundError("lot", lot_number)
+    return lot
+
+
+def list_custody(session: Session, lot_number: str) -> Sequence[CustodyEvent]:
+    """A lot's chain of custody, in order."""
+    lot = visible_lot(session, lot_number)
+    return session.scalars(
+        select(CustodyEvent).where(CustodyEvent.lot_id == lot.id).order_by(CustodyEvent.id)
+    ).all()
+
+
+def list_users(session: Session) -> Sequence[User]:
+    """Every user, by name."""
+    return session.scalars(select(User).order_by(User.username)).all()
+
+
+def list_audit(
+    session: Session,
+    *,
+    entity: str | None = None,
+    entity_id: str | None = None,
+    after_seq: int = 0,
+    limit: int = 100,
+) -> Sequence[AuditEntry]:
+    """Audit entries in chain order, optionally of one entity (and record), after ``after_seq``."""
+    query = select(AuditEntry).where(AuditEntry.seq > after_seq)
+    if entity is not None:
+        query = query.where(AuditEntry.entity == entity)
+    if entity_id is not None:
+        query = query.where(AuditEntry.entity_id == entity_id)
+    return session.scalars(query.order_by(AuditEntry.seq).limit(limit)).all()

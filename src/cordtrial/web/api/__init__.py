@@ -1,0 +1,21 @@
+"""The JSON API: one router module per resource, gathered in :data:`api_router`."""
+
+from fastapi import APIRouter
+
+from cordtrial.web.api import (
+    adverse_events,
+    audit,
+    auth,
+    exams,
+    measures,
+    participants,
+    product,
+    trials,
+    users,
+)
+
+__all__ = ["api_router"]
+
+api_router = APIRouter()
+for _module in (auth, users, trials, participants, exams, measures, product, adverse_events, audit):
+    api_router.include_router(_module.router)

@@ -1,0 +1,50 @@
+"""The audit trail (admins and monitors who see every site: it spans all sites)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from cordtrial.trial.audit import verify_audit
+from cordtrial.trial.errors import AccessDeniedError
+from cordtrial.trial.models import User
+from cordtrial.trial.services.reads import list_audit
+from cordtrial.trial.services.users import require_permission
+from cordtrial.web.deps import CurrentUser, SessionDep
+from cordtrial.web.schemas import AuditEntryRead, AuditReportRead
+
+router = APIRouter(prefix="/audit", tags=["audit"])
+
+
+def _require_audit_reader(user: User) -> None:
+    require_permission(user, "read_audit")
+    if user.role != "admin" and not user.all_sites:
+        raise AccessDeniedError(user.username, "read_audit", "every site")
+
+
+@router.get("", response_model=list[AuditEntryRead])
+def get_audit(
+    user: CurrentUser,
+    session: SessionDep,
+    entity: str | None = None,
+    entity_id: str | None = None,
+    after_seq: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[AuditEntryRead]:
+    """Audit entries in chain order (page with ``after_seq``)."""
+    _require_audit_reader(user)
+    rows = list_audit(session, entity=entity, entity_id=entity_id, after_seq=after_seq, limit=limit)
+    return [AuditEntryRead.model_validate(r) for r in rows]
+
+
+@router.get("/verify", response_model=AuditReportRead)
+def get_verify(user: CurrentUser, session: SessionDep) -> AuditReportRead:
+    """Walk the hash chain and reconcile it with the tables."""
+    _require_audit_reader(user)
+    report = verify_audit(session)
+    return AuditReportRead(
+        ok=report.ok,
+        entries=report.entries,
+        head_seq=report.head_seq,
+        head_hash=report.head_hash,
+        problems=[str(p) for p in report.problems],
+    )

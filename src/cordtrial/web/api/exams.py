@@ -1,0 +1,138 @@
+"""ISNCSCI exams (classification computed, never typed) and their signatures."""
+
+from fastapi import APIRouter, status
+from sqlalchemy.orm import Session
+
+from cordtrial.trial.models import IsncsciExam, User
+from cordtrial.trial.rules.signatures import DEFAULT_MEANING
+from cordtrial.trial.services.exams import correct_exam, record_exam
+from cordtrial.trial.services.reads import (
+    list_exams,
+    visible_participant,
+    visible_participant_record,
+)
+from cordtrial.trial.services.signatures import SignatureStatus, exam_signatures, sign_exam
+from cordtrial.trial.services.users import require_permission
+from cordtrial.web.deps import Clock, CurrentUser, SessionDep
+from cordtrial.web.schemas import (
+    ExamCreate,
+    ExamRead,
+    ExamUpdate,
+    SignatureCreate,
+    SignatureRead,
+)
+
+router = APIRouter(tags=["exams"])
+
+
+def _signature(status: SignatureStatus) -> SignatureRead:
+    s = status.signature
+    return SignatureRead(
+        id=s.id,
+        signer=s.signer,
+        signed_at=s.signed_at,
+        meaning=s.meaning,
+        exam_version=s.exam_version,
+        content_sha256=s.content_sha256,
+        void=status.void,
+    )
+
+
+def _exam(session: Session, exam: IsncsciExam) -> ExamRead:
+    read = ExamRead.model_validate(exam)
+    read.signatures = [_signature(s) for s in exam_signatures(session, exam.id)]
+    return read
+
+
+def _visible_exam(session: Session, user: User, exam_id: int) -> tuple[IsncsciExam, int]:
+    exam = visible_participant_record(session, user, IsncsciExam, exam_id)
+    return exam, visible_participant(session, user, exam.participant_id).site_id
+
+
+@router.get("/participants/{participant_id}/exams", response_model=list[ExamRead])
+def get_exams(participant_id: int, user: CurrentUser, session: SessionDep) -> list[ExamRead]:
+    """The participant's exams with their classifications and signatures."""
+    require_permission(user, "read")
+    return [_exam(session, e) for e in list_exams(session, user, participant_id)]
+
+
+@router.post(
+    "/participants/{participant_id}/exams",
+    response_model=ExamRead,
+    status_code=status.HTTP_201_CREATED,
+)
+def post_exam(
+    participant_id: int, body: ExamCreate, user: CurrentUser, session: SessionDep
+) -> ExamRead:
+    """Record an exam; it is classified once every cell is recorded."""
+    participant = visible_participant(session, user, participant_id)
+    require_permission(user, "enter_data", participant.site_id)
+    exam = record_exam(
+        session,
+        actor=user.username,
+        participant_id=participant_id,
+        examined_on=body.examined_on,
+        examiner=body.examiner,
+        cells=body.cells,
+        visit_name=body.visit_name,
+    )
+    return _exam(session, exam)
+
+
+@router.get("/exams/{exam_id}", response_model=ExamRead)
+def get_exam(exam_id: int, user: CurrentUser, session: SessionDep) -> ExamRead:
+    """An exam with its classification and signatures (void ones marked)."""
+    exam, site_id = _visible_exam(session, user, exam_id)
+    require_permission(user, "read", site_id)
+    return _exam(session, exam)
+
+
+@router.patch("/exams/{exam_id}", response_model=ExamRead)
+def patch_exam(exam_id: int, body: ExamUpdate, user: CurrentUser, session: SessionDep) -> ExamRead:
+    """Correct cells, date or examiner; the classification is recomputed and any signature of
+    the earlier data becomes void."""
+    _, site_id = _visible_exam(session, user, exam_id)
+    require_permission(user, "correct_data", site_id)
+    exam = correct_exam(
+        session,
+        actor=user.username,
+        exam_id=exam_id,
+        reason=body.reason,
+        cells=body.cells,
+        examined_on=body.examined_on,
+        examiner=body.examiner,
+        expected_version=body.version,
+    )
+    return _exam(session, exam)
+
+
+@router.get("/exams/{exam_id}/signatures", response_model=list[SignatureRead])
+def get_signatures(exam_id: int, user: CurrentUser, session: SessionDep) -> list[SignatureRead]:
+    """The exam's signatures, each marked void when the exam changed after it."""
+    _, site_id = _visible_exam(session, user, exam_id)
+    require_permission(user, "read", site_id)
+    return [_signature(s) for s in exam_signatures(session, exam_id)]
+
+
+@router.post(
+    "/exams/{exam_id}/signatures",
+    response_model=SignatureRead,
+    status_code=status.HTTP_201_CREATED,
+)
+def post_signature(
+    exam_id: int, body: SignatureCreate, user: CurrentUser, session: SessionDep, now: Clock
+) -> SignatureRead:
+    """Sign the exam version the signer reviewed, re-entering the password (a wrong password
+    counts towards the lockout and is answered 401)."""
+    _, site_id = _visible_exam(session, user, exam_id)
+    require_permission(user, "sign", site_id)
+    signature = sign_exam(
+        session,
+        username=user.username,
+        password=body.password,
+        exam_id=exam_id,
+        now=now,
+        meaning=body.meaning or DEFAULT_MEANING,
+        expected_version=body.version,
+    )
+    return _signature(SignatureStatus(signature, void=False))

@@ -1,0 +1,169 @@
+"""Participants, their visits, eligibility and randomization. Participants at sites the user may
+not see are answered 404, like those that do not exist."""
+
+from fastapi import APIRouter, status
+
+from cordtrial.trial.services.participants import (
+    assess_eligibility,
+    enroll_participant,
+    update_participant,
+)
+from cordtrial.trial.services.randomization import randomize
+from cordtrial.trial.services.reads import (
+    list_eligibility,
+    list_participants,
+    visible_participant,
+    visible_site,
+)
+from cordtrial.trial.services.users import require_permission
+from cordtrial.trial.services.visits import record_visit_done, visit_schedule
+from cordtrial.web.deps import Clock, CurrentUser, SessionDep
+from cordtrial.web.schemas import (
+    ArmRead,
+    EligibilityAssessmentCreate,
+    EligibilityAssessmentRead,
+    ParticipantCreate,
+    ParticipantRead,
+    ParticipantUpdate,
+    VisitDoneUpdate,
+    VisitRead,
+)
+
+router = APIRouter(tags=["participants"])
+
+
+@router.get("/trials/{protocol_id}/participants", response_model=list[ParticipantRead])
+def get_participants(
+    protocol_id: str, user: CurrentUser, session: SessionDep
+) -> list[ParticipantRead]:
+    """The trial's participants at the user's sites."""
+    require_permission(user, "read")
+    return [
+        ParticipantRead.model_validate(p) for p in list_participants(session, user, protocol_id)
+    ]
+
+
+@router.post("/participants", response_model=ParticipantRead, status_code=status.HTTP_201_CREATED)
+def post_participant(
+    body: ParticipantCreate, user: CurrentUser, session: SessionDep
+) -> ParticipantRead:
+    """Enrol a participant at a site (pseudonymous study id only)."""
+    site = visible_site(session, user, body.protocol_id, body.site_code)
+    require_permission(user, "enrol", site.id)
+    participant = enroll_participant(session, actor=user.username, **body.model_dump())
+    return ParticipantRead.model_validate(participant)
+
+
+@router.get("/participants/{participant_id}", response_model=ParticipantRead)
+def get_participant(participant_id: int, user: CurrentUser, session: SessionDep) -> ParticipantRead:
+    """A participant."""
+    participant = visible_participant(session, user, participant_id)
+    require_permission(user, "read", participant.site_id)
+    return ParticipantRead.model_validate(participant)
+
+
+@router.patch("/participants/{participant_id}", response_model=ParticipantRead)
+def patch_participant(
+    participant_id: int, body: ParticipantUpdate, user: CurrentUser, session: SessionDep
+) -> ParticipantRead:
+    """Correct a participant's data (version and reason required)."""
+    participant = visible_participant(session, user, participant_id)
+    require_permission(user, "correct_data", participant.site_id)
+    changes = body.model_dump(exclude_unset=True, exclude={"version", "reason"})
+    updated = update_participant(
+        session,
+        actor=user.username,
+        participant_id=participant_id,
+        reason=body.reason,
+        expected_version=body.version,
+        **changes,
+    )
+    return ParticipantRead.model_validate(updated)
+
+
+@router.get("/participants/{participant_id}/visits", response_model=list[VisitRead])
+def get_visits(
+    participant_id: int, user: CurrentUser, session: SessionDep, now: Clock
+) -> list[VisitRead]:
+    """The participant's visit schedule with target dates, windows and status today."""
+    participant = visible_participant(session, user, participant_id)
+    require_permission(user, "read", participant.site_id)
+    rows = visit_schedule(session, participant_id, now.date())
+    return [
+        VisitRead(
+            name=r.name,
+            target=r.target,
+            opens=r.opens,
+            closes=r.closes,
+            done_on=r.done_on,
+            status=r.status,
+        )
+        for r in rows
+    ]
+
+
+@router.put("/participants/{participant_id}/visits/{visit_name}", response_model=list[VisitRead])
+def put_visit_done(
+    participant_id: int,
+    visit_name: str,
+    body: VisitDoneUpdate,
+    user: CurrentUser,
+    session: SessionDep,
+    now: Clock,
+) -> list[VisitRead]:
+    """Record the date a visit took place (a change of that date needs a reason)."""
+    participant = visible_participant(session, user, participant_id)
+    require_permission(user, "enter_data", participant.site_id)
+    record_visit_done(
+        session,
+        actor=user.username,
+        participant_id=participant_id,
+        visit_name=visit_name,
+        done_on=body.done_on,
+        reason=body.reason,
+    )
+    return get_visits(participant_id, user, session, now)
+
+
+@router.get(
+    "/participants/{participant_id}/eligibility",
+    response_model=list[EligibilityAssessmentRead],
+)
+def get_eligibility(
+    participant_id: int, user: CurrentUser, session: SessionDep
+) -> list[EligibilityAssessmentRead]:
+    """The participant's eligibility assessments, with every criterion's reason."""
+    require_permission(user, "read")
+    rows = list_eligibility(session, user, participant_id)
+    return [EligibilityAssessmentRead.model_validate(r) for r in rows]
+
+
+@router.post(
+    "/participants/{participant_id}/eligibility",
+    response_model=EligibilityAssessmentRead,
+    status_code=status.HTTP_201_CREATED,
+)
+def post_eligibility(
+    participant_id: int, body: EligibilityAssessmentCreate, user: CurrentUser, session: SessionDep
+) -> EligibilityAssessmentRead:
+    """Evaluate the trial's eligibility criteria and record the decision with its reasons."""
+    participant = visible_participant(session, user, participant_id)
+    require_permission(user, "assess_eligibility", participant.site_id)
+    assessment = assess_eligibility(
+        session,
+        actor=user.username,
+        participant_id=participant_id,
+        assessed_on=body.assessed_on,
+        exam_id=body.exam_id,
+    )
+    return EligibilityAssessmentRead.model_validate(assessment)
+
+
+@router.post("/participants/{participant_id}/randomization", response_model=ArmRead)
+def post_randomization(participant_id: int, user: CurrentUser, session: SessionDep) -> ArmRead:
+    """Assign an eligible participant to the next concealed allocation of their stratum."""
+    participant = visible_participant(session, user, participant_id)
+    require_permission(user, "randomize", participant.site_id)
+    return ArmRead.model_validate(
+        randomize(session, actor=user.username, participant_id=participant_id)
+    )

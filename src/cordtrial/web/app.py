@@ -1,0 +1,53 @@
+"""The application factory."""
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from fastapi import FastAPI
+from sqlalchemy.orm import Session, sessionmaker
+
+from cordtrial import __version__
+from cordtrial.trial.database import make_engine, make_session_factory
+from cordtrial.web.api import api_router
+from cordtrial.web.errors import install_error_handlers
+from cordtrial.web.settings import WebSettings, load_web_settings
+
+__all__ = ["create_app"]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(
+    settings: WebSettings | None = None,
+    *,
+    session_factory: sessionmaker[Session] | None = None,
+    clock: Callable[[], datetime] = _utc_now,
+) -> FastAPI:
+    """The cordtrial web application.
+
+    Parameters
+    ----------
+    settings : WebSettings, optional
+        Default: :func:`load_web_settings` (the environment), read now.
+    session_factory : sessionmaker, optional
+        Sessions on the trial store; default: an engine on ``settings.database_url`` (the
+        schema must be migrated: ``cordtrial db upgrade``).
+    clock : callable, optional
+        Returns the current moment (aware); tests pass a fixed one.
+    """
+    settings = settings if settings is not None else load_web_settings()
+    if session_factory is None:
+        session_factory = make_session_factory(make_engine(settings.database_url))
+    app = FastAPI(
+        title="cordtrial",
+        version=__version__,
+        summary="Trial store of cell therapies for spinal cord injury: REST API",
+    )
+    app.state.settings = settings
+    app.state.session_factory = session_factory
+    app.state.clock = clock
+    install_error_handlers(app)
+    app.include_router(api_router, prefix="/api")
+    return app

@@ -1,0 +1,53 @@
+"""Dependencies of the routes, as ``Annotated`` aliases: a session per request, the clock, the
+settings and the authenticated user (from an ``Authorization: Bearer`` token)."""
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Annotated, cast
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session, sessionmaker
+
+from cordtrial.trial.errors import AuthenticationError
+from cordtrial.trial.models import User
+from cordtrial.trial.services.tokens import user_for_token
+from cordtrial.web.settings import WebSettings
+
+__all__ = ["Bearer", "Clock", "CurrentUser", "SessionDep", "SettingsDep"]
+
+_bearer = HTTPBearer(auto_error=False, description="A token from POST /api/auth/login")
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """A session for one request; closed (and any open transaction rolled back) at the end."""
+    factory = cast(sessionmaker[Session], request.app.state.session_factory)
+    with factory() as session:
+        yield session
+
+
+def get_now(request: Request) -> datetime:
+    """The current moment (UTC), from the application's clock."""
+    clock = cast(Callable[[], datetime], request.app.state.clock)
+    return clock()
+
+
+def get_settings(request: Request) -> WebSettings:
+    """The application's settings."""
+    return cast(WebSettings, request.app.state.settings)
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+Clock = Annotated[datetime, Depends(get_now)]
+SettingsDep = Annotated[WebSettings, Depends(get_settings)]
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def get_current_user(session: SessionDep, now: Clock, credentials: Bearer) -> User:
+    """The active user whose token came with the request (401 otherwise)."""
+    if credentials is None:
+        raise AuthenticationError("no bearer token")
+    return user_for_token(session, credentials.credentials, now)
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]

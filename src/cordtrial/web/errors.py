@@ -1,0 +1,115 @@
+"""The trial store's errors as HTTP responses; the only place that knows the status codes.
+
+=========================  ====  ==========================================================
+error                      code  body
+=========================  ====  ==========================================================
+AuthenticationError        401   ``detail``; ``WWW-Authenticate: Bearer``
+AccessDeniedError          403   ``detail``
+NotFoundError              404   ``detail`` (also for records at sites the user may not see)
+ConflictError              409   ``detail``, ``entity``, ``expected_version``,
+                                 ``current_version``
+InvalidValueError          422   ``detail``: ``[{loc, msg, type, input, allowed}]``, like
+                                 FastAPI's own validation errors
+ReasonRequiredError        422   ``detail``: ``[{loc: ["body", "reason"], ...}]``
+RuleViolationError         422   ``detail``: one ``{loc: ["body"], type: "rule_violation",
+                                 rule, msg}`` per reason
+other TrialError           422   ``detail``
+=========================  ====  ==========================================================
+"""
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+
+from cordtrial.trial.errors import (
+    AccessDeniedError,
+    AuthenticationError,
+    ConflictError,
+    InvalidValueError,
+    NotFoundError,
+    ReasonRequiredError,
+    RuleViolationError,
+    TrialError,
+)
+
+__all__ = ["install_error_handlers"]
+
+
+def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(status_code=status, content=jsonable_encoder(body), headers=headers)
+
+
+def _safe(value: object) -> object:
+    try:
+        return jsonable_encoder(value)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+async def _authentication(request: Request, exc: Exception) -> JSONResponse:
+    return _json(401, {"detail": str(exc)}, {"WWW-Authenticate": "Bearer"})
+
+
+async def _access_denied(request: Request, exc: Exception) -> JSONResponse:
+    return _json(403, {"detail": str(exc)})
+
+
+async def _not_found(request: Request, exc: Exception) -> JSONResponse:
+    return _json(404, {"detail": str(exc)})
+
+
+async def _conflict(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ConflictError)
+    return _json(
+        409,
+        {
+            "detail": str(exc),
+            "entity": exc.entity,
+            "expected_version": exc.expected,
+            "current_version": exc.current,
+        },
+    )
+
+
+async def _invalid_value(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, InvalidValueError)
+    item = {
+        "loc": ["body", *exc.field.split(".")],
+        "msg": f"{exc.problem} ({exc.allowed})",
+        "type": "value_error",
+        "input": _safe(exc.value),
+        "allowed": exc.allowed,
+    }
+    return _json(422, {"detail": [item]})
+
+
+async def _reason_required(request: Request, exc: Exception) -> JSONResponse:
+    item = {"loc": ["body", "reason"], "msg": str(exc), "type": "missing", "input": None}
+    return _json(422, {"detail": [item]})
+
+
+async def _rule_violation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RuleViolationError)
+    items = [
+        {"loc": ["body"], "msg": reason, "type": "rule_violation", "rule": exc.rule}
+        for reason in exc.reasons
+    ]
+    return _json(422, {"detail": items})
+
+
+async def _trial_error(request: Request, exc: Exception) -> JSONResponse:
+    return _json(422, {"detail": str(exc)})
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map the trial store's errors to responses (the most specific class wins)."""
+    app.add_exception_handler(AuthenticationError, _authentication)
+    app.add_exception_handler(AccessDeniedError, _access_denied)
+    app.add_exception_handler(NotFoundError, _not_found)
+    app.add_exception_handler(ConflictError, _conflict)
+    app.add_exception_handler(InvalidValueError, _invalid_value)
+    app.add_exception_handler(ReasonRequiredError, _reason_required)
+    app.add_exception_handler(RuleViolationError, _rule_violation)
+    app.add_exception_handler(TrialError, _trial_error)

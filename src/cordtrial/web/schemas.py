@@ -1,0 +1,525 @@
+"""API schemas: what comes in (``XCreate``, ``XUpdate``) and goes out (``XRead``), separate from
+the ORM classes. Value rules (ranges, vocabularies) stay in :mod:`cordtrial.trial.rules`: the
+schemas check shapes and types; the use cases check values and name the field when they refuse.
+
+Every ``XUpdate`` carries the ``version`` the client edited (optimistic locking: 409 when the
+record has changed since) and the ``reason`` for the change (required after first entry).
+"""
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+__all__ = [
+    "AdministrationCreate",
+    "AdministrationRead",
+    "AdverseEventCreate",
+    "AdverseEventRead",
+    "AdverseEventUpdate",
+    "ArmRead",
+    "AuditEntryRead",
+    "AuditReportRead",
+    "CustodyEventCreate",
+    "CustodyEventRead",
+    "EligibilityAssessmentCreate",
+    "EligibilityAssessmentRead",
+    "ExamCreate",
+    "ExamRead",
+    "ExamUpdate",
+    "IpscLineCreate",
+    "IpscLineRead",
+    "LoginCreate",
+    "LotCreate",
+    "LotRead",
+    "MeasureRead",
+    "MeasureUpdate",
+    "ParticipantCreate",
+    "ParticipantRead",
+    "ParticipantUpdate",
+    "ReleaseDecisionRead",
+    "ReleaseTestCreate",
+    "ReleaseTestRead",
+    "ScimCreate",
+    "SignatureCreate",
+    "SignatureRead",
+    "SiteCreate",
+    "SiteRead",
+    "SixMinuteWalkCreate",
+    "SpecificationCreate",
+    "SpecificationRead",
+    "TenMetreWalkCreate",
+    "TokenRead",
+    "TrialCreate",
+    "TrialRead",
+    "UserCreate",
+    "UserRead",
+    "UserUpdate",
+    "VisitDoneUpdate",
+    "VisitRead",
+    "VisitSpecCreate",
+    "WisciCreate",
+]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class _Update(_In):
+    version: int = Field(description="The version of the record the client edited")
+    reason: str = Field(min_length=1, description="Why the record is changed")
+
+
+# --- auth and users ----------------------------------------------------------------------------
+
+
+class LoginCreate(_In):
+    username: str
+    password: str
+
+
+class TokenRead(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_at: datetime
+
+
+class UserCreate(_In):
+    username: str
+    password: str
+    role: str
+    site_ids: list[int] = []
+    all_sites: bool = False
+
+
+class UserUpdate(_Update):
+    role: str | None = None
+    site_ids: list[int] | None = None
+    all_sites: bool | None = None
+    active: bool | None = None
+
+
+class UserRead(_Out):
+    id: int
+    version: int
+    username: str
+    role: str
+    all_sites: bool
+    active: bool
+    site_ids: list[int]
+    locked_until: datetime | None
+
+
+# --- trials and sites --------------------------------------------------------------------------
+
+
+class ArmCreate(_In):
+    code: str
+    name: str
+    ratio: int = 1
+
+
+class VisitSpecCreate(_In):
+    name: str
+    target_day: int
+    window_minus: int = 0
+    window_plus: int = 0
+
+
+class TrialCreate(_In):
+    protocol_id: str
+    title: str
+    phase: str
+    arms: list[ArmCreate]
+    visits: list[VisitSpecCreate]
+    strata_factors: list[str] = []
+
+
+class ArmRead(_Out):
+    id: int
+    code: str
+    name: str
+    ratio: int
+
+
+class VisitDefinitionRead(_Out):
+    name: str
+    target_day: int
+    window_minus: int
+    window_plus: int
+
+
+class TrialRead(_Out):
+    id: int
+    version: int
+    protocol_id: str
+    title: str
+    phase: str
+    eligibility: dict[str, Any]
+    strata_factors: list[str]
+    arms: list[ArmRead]
+    visit_definitions: list[VisitDefinitionRead]
+
+
+class SiteCreate(_In):
+    code: str
+    name: str
+
+
+class SiteRead(_Out):
+    id: int
+    version: int
+    code: str
+    name: str
+
+
+# --- participants, eligibility, visits ---------------------------------------------------------
+
+
+class ParticipantCreate(_In):
+    protocol_id: str
+    site_code: str
+    study_id: str
+    injury_date: date
+    injury_level: str
+    injury_mechanism: str
+    age_at_injury: int
+    sex: str
+    transplant_date: date | None = None
+
+
+class ParticipantUpdate(_Update):
+    injury_date: date | None = None
+    injury_level: str | None = None
+    injury_mechanism: str | None = None
+    age_at_injury: int | None = None
+    sex: str | None = None
+    transplant_date: date | None = None
+
+
+class ParticipantRead(_Out):
+    id: int
+    version: int
+    study_id: str
+    site_id: int
+    injury_date: date
+    injury_level: str
+    injury_mechanism: str
+    age_at_injury: int
+    sex: str
+    transplant_date: date | None
+    arm: ArmRead | None
+
+
+class EligibilityAssessmentCreate(_In):
+    assessed_on: date
+    exam_id: int | None = None
+
+
+class EligibilityAssessmentRead(_Out):
+    id: int
+    version: int
+    participant_id: int
+    assessed_on: date
+    assessed_by: str
+    eligible: bool
+    reasons: list[dict[str, Any]]
+    criteria: dict[str, Any]
+    exam_id: int | None
+
+
+class VisitRead(BaseModel):
+    name: str
+    target: date | None
+    opens: date | None
+    closes: date | None
+    done_on: date | None
+    status: str | None
+
+
+class VisitDoneUpdate(_In):
+    done_on: date
+    reason: str | None = None
+
+
+# --- exams and signatures ----------------------------------------------------------------------
+
+
+class ExamCreate(_In):
+    examined_on: date
+    examiner: str
+    cells: dict[str, str | None] = Field(
+        description="Canonical ISNCSCI columns; a missing or empty cell is not recorded"
+    )
+    visit_name: str | None = None
+
+
+class ExamUpdate(_Update):
+    cells: dict[str, str | None] | None = None
+    examined_on: date | None = None
+    examiner: str | None = None
+
+
+class SignatureCreate(_In):
+    password: str = Field(description="The signer re-enters their password")
+    version: int = Field(description="The version of the exam the signer reviewed")
+    meaning: str | None = None
+
+
+class SignatureRead(BaseModel):
+    id: int
+    signer: str
+    signed_at: datetime
+    meaning: str
+    exam_version: int
+    content_sha256: str
+    void: bool = Field(description="True when the exam's data changed after signing")
+
+
+class ExamRead(_Out):
+    id: int
+    version: int
+    participant_id: int
+    visit_id: int | None
+    examined_on: date
+    examiner: str
+    cells: dict[str, str | None]
+    classification: dict[str, str] | None
+    classification_note: str
+    engine_version: str | None
+    isncsci_revision: str | None
+    signatures: list[SignatureRead] = []
+
+
+# --- functional measures -----------------------------------------------------------------------
+
+
+class _MeasureCreate(_In):
+    assessed_on: date
+    assessor: str
+    visit_name: str | None = None
+
+
+class ScimCreate(_MeasureCreate):
+    self_care: int
+    respiration_sphincter: int
+    mobility: int
+
+
+class WisciCreate(_MeasureCreate):
+    level: int
+
+
+class TenMetreWalkCreate(_MeasureCreate):
+    seconds: float
+    start_mode: str
+
+
+class SixMinuteWalkCreate(_MeasureCreate):
+    metres: float
+    track_length_m: float
+
+
+class MeasureUpdate(_Update):
+    values: dict[str, Any] = Field(description="The fields to correct, e.g. {'level': 12}")
+
+
+class MeasureRead(BaseModel):
+    id: int
+    version: int
+    kind: str
+    participant_id: int
+    visit_id: int | None
+    assessed_on: date
+    assessor: str
+    values: dict[str, Any]
+
+
+# --- cell product ------------------------------------------------------------------------------
+
+
+class IpscLineCreate(_In):
+    name: str
+    description: str
+
+
+class IpscLineRead(_Out):
+    id: int
+    name: str
+    description: str
+
+
+class SpecificationCreate(_In):
+    spec_version: str
+    limits: dict[str, dict[str, Any]]
+
+
+class SpecificationRead(_Out):
+    id: int
+    spec_version: str
+    limits: dict[str, Any]
+
+
+class LotCreate(_In):
+    lot_number: str
+    ipsc_line: str
+    spec_version: str
+    manufactured_on: date
+    expiry_date: date
+
+
+class ReleaseTestCreate(_In):
+    test: str
+    tested_on: date
+    tested_by: str
+    value: float | None = None
+    finding: str | None = None
+
+
+class ReleaseTestRead(_Out):
+    id: int
+    test: str
+    value: float | None
+    finding: str | None
+    tested_on: date
+    tested_by: str
+
+
+class LotRead(_Out):
+    id: int
+    version: int
+    lot_number: str
+    manufactured_on: date
+    expiry_date: date
+    status: str
+    decision_reasons: list[Any]
+    release_tests: list[ReleaseTestRead]
+
+
+class ReleaseDecisionRead(BaseModel):
+    releasable: bool
+    outcomes: list[dict[str, Any]]
+
+
+class AdministrationCreate(_In):
+    lot_number: str
+    dose_cells: int
+    volume_ml: float
+    injection_site: str
+    administered_at: AwareDatetime
+    operator: str
+    identity_checked_by: str
+    participant_identity_confirmed: bool
+    product_identity_confirmed: bool
+
+
+class AdministrationRead(_Out):
+    id: int
+    participant_id: int
+    lot_id: int
+    dose_cells: int
+    volume_ml: float
+    injection_site: str
+    administered_at: datetime
+    operator: str
+    identity_checked_by: str
+
+
+class CustodyEventCreate(_In):
+    event: str
+    holder: str
+    location: str
+    at: AwareDatetime
+    note: str = ""
+
+
+class CustodyEventRead(_Out):
+    id: int
+    event: str
+    holder: str
+    location: str
+    at: datetime
+    note: str
+
+
+# --- adverse events ----------------------------------------------------------------------------
+
+
+class AdverseEventCreate(_In):
+    term: str
+    category: str
+    onset_date: date
+    awareness_date: date
+    ctcae_grade: int
+    serious_criteria: list[str] = []
+    related_to_cells: str
+    related_to_procedure: str
+    related_to_immunosuppression: str
+    expectedness: str
+    outcome: str
+    resolution_date: date | None = None
+
+
+class AdverseEventUpdate(_Update):
+    term: str | None = None
+    category: str | None = None
+    onset_date: date | None = None
+    awareness_date: date | None = None
+    resolution_date: date | None = None
+    ctcae_grade: int | None = None
+    serious_criteria: list[str] | None = None
+    related_to_cells: str | None = None
+    related_to_procedure: str | None = None
+    related_to_immunosuppression: str | None = None
+    expectedness: str | None = None
+    outcome: str | None = None
+
+
+class AdverseEventRead(_Out):
+    id: int
+    version: int
+    participant_id: int
+    term: str
+    category: str
+    onset_date: date
+    resolution_date: date | None
+    awareness_date: date
+    ctcae_grade: int
+    serious_criteria: list[str]
+    related_to_cells: str
+    related_to_procedure: str
+    related_to_immunosuppression: str
+    expectedness: str
+    outcome: str
+    expedited_report_required: bool
+    expedited_report_due: date | None
+
+
+# --- audit -------------------------------------------------------------------------------------
+
+
+class AuditEntryRead(_Out):
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    entity: str
+    entity_id: str
+    field: str
+    old_value: str | None
+    new_value: str | None
+    reason: str | None
+    row_hash: str
+
+
+class AuditReportRead(BaseModel):
+    ok: bool
+    entries: int
+    head_seq: int
+    head_hash: str
+    problems: list[str]

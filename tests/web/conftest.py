@@ -1,0 +1,170 @@
+"""The API's tests run on SQLite and on PostgreSQL (the trial store's database fixtures), through
+FastAPI's TestClient, with a fixed clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from cordtrial.trial.database import make_session_factory
+from cordtrial.trial.rules.schedule import VisitSpec
+from cordtrial.trial.services.exams import record_exam
+from cordtrial.trial.services.participants import enroll_participant
+from cordtrial.trial.services.product import add_ipsc_line, add_specification, register_lot
+from cordtrial.trial.services.safety import report_adverse_event
+from cordtrial.trial.services.measures import record_wisci
+from cordtrial.trial.services.tokens import issue_token
+from cordtrial.trial.services.trials import ArmSpec, add_site, create_trial
+from cordtrial.trial.services.users import add_user
+from cordtrial.web import WebSettings, create_app
+from trial.conftest import (  # noqa: F401 (fixtures)
+    complete_c5_cells,
+    database_url,
+    engine,
+    pg_databases,
+    postgres_url,
+    sqlite_template,
+)
+
+NOW = datetime(2026, 2, 12, 10, 0, tzinfo=UTC)
+PASSWORD = "a long enough passphrase"
+PROTOCOL = "IPSC-SCI-01"
+ROLES = ["admin", "investigator", "coordinator", "monitor", "statistician"]
+SPEC_LIMITS = {
+    "viability": {"min": 70}, "cell_count": {"min": 1e6, "max": 1e8},
+    "sterility": {"expected": "no growth"}, "mycoplasma": {"expected": "negative"},
+    "endotoxin": {"max": 5}, "residual_undifferentiated": {"max": 0.1},
+    "karyotype": {"expected": "normal"},
+}  # fmt: skip
+
+
+@dataclass
+class World:
+    """A trial with sites S01 and S02, a participant at each, records of the first, and one
+    user per role at S01 (and an investigator at S02), each with a token."""
+
+    client: TestClient
+    session: Session
+    site_ids: dict[str, int]
+    participant_id: int
+    other_participant_id: int
+    exam_id: int
+    adverse_event_id: int
+    measure_id: int
+    lot_number: str
+    tokens: dict[str, str]
+    user_ids: dict[str, int]
+
+    def headers(self, username: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[username]}"}
+
+
+def _populate(session: Session) -> dict[str, int]:
+    create_trial(
+        session, actor="setup", protocol_id=PROTOCOL, title="iPSC-NS/PC in subacute SCI",
+        phase="1", arms=[ArmSpec("cells", "iPSC-NS/PC")],
+        visits=[VisitSpec("screening", -7, 7, 0), VisitSpec("day 0", 0), VisitSpec("week 2", 14, 3, 3)],
+    )  # fmt: skip
+    s1 = add_site(session, actor="setup", protocol_id=PROTOCOL, code="S01", name="One").id
+    s2 = add_site(session, actor="setup", protocol_id=PROTOCOL, code="S02", name="Two").id
+    common = {
+        "injury_date": date(2026, 1, 5), "injury_level": "C5", "injury_mechanism": "fall",
+        "age_at_injury": 34, "sex": "M", "transplant_date": date(2026, 1, 26),
+    }  # fmt: skip
+    p1 = enroll_participant(
+        session, actor="setup", protocol_id=PROTOCOL, site_code="S01", study_id="P001", **common
+    )  # type: ignore[arg-type]
+    p2 = enroll_participant(
+        session, actor="setup", protocol_id=PROTOCOL, site_code="S02", study_id="P002", **common
+    )  # type: ignore[arg-type]
+    exam = record_exam(
+        session,
+        actor="setup",
+        participant_id=p1.id,
+        examined_on=date(2026, 1, 20),
+        examiner="Dr Exam",
+        cells=complete_c5_cells(),
+        visit_name="screening",
+    )
+    ae = report_adverse_event(
+        session, actor="setup", participant_id=p1.id, term="Neuropathic pain",
+        category="neuropathic_pain", onset_date=date(2026, 2, 1), awareness_date=date(2026, 2, 2),
+        ctcae_grade=2, serious_criteria=[], related_to_cells="possible",
+        related_to_procedure="not_related", related_to_immunosuppression="not_related",
+        expectedness="expected", outcome="not_recovered",
+    )  # fmt: skip
+    wisci = record_wisci(
+        session,
+        actor="setup",
+        participant_id=p1.id,
+        assessed_on=date(2026, 2, 9),
+        assessor="PT",
+        level=0,
+    )
+    add_ipsc_line(session, actor="setup", name="iPSC-01", description="HLA-homozygous line")
+    add_specification(session, actor="setup", spec_version="v1", limits=SPEC_LIMITS)
+    register_lot(
+        session,
+        actor="setup",
+        lot_number="L001",
+        ipsc_line="iPSC-01",
+        spec_version="v1",
+        manufactured_on=date(2026, 1, 2),
+        expiry_date=date(2026, 6, 30),
+    )
+    return {"s1": s1, "s2": s2, "p1": p1.id, "p2": p2.id, "exam": exam.id, "ae": ae.id,
+            "wisci": wisci.id}  # fmt: skip
+
+
+@pytest.fixture
+def world(engine: Engine, database_url: str) -> Iterator[World]:
+    factory = make_session_factory(engine)
+    session = factory()
+    ids = _populate(session)
+    tokens: dict[str, str] = {}
+    user_ids: dict[str, int] = {}
+    for role in ROLES:
+        user = add_user(
+            session,
+            actor="setup",
+            username=role,
+            password=PASSWORD,
+            role=role,
+            site_ids=[ids["s1"]],
+        )
+        user_ids[role] = user.id
+    other = add_user(
+        session,
+        actor="setup",
+        username="other_site",
+        password=PASSWORD,
+        role="investigator",
+        site_ids=[ids["s2"]],
+    )
+    user_ids["other_site"] = other.id
+    for name, user_id in user_ids.items():
+        tokens[name] = issue_token(session, user_id=user_id, now=NOW).token
+    app = create_app(
+        WebSettings(database_url=database_url), session_factory=factory, clock=lambda: NOW
+    )
+    with TestClient(app) as client:
+        yield World(
+            client,
+            session,
+            {"S01": ids["s1"], "S02": ids["s2"]},
+            ids["p1"],
+            ids["p2"],
+            ids["exam"],
+            ids["ae"],
+            ids["wisci"],
+            "L001",
+            tokens,
+            user_ids,
+        )
+    session.close()

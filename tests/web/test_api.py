@@ -1,0 +1,180 @@
+"""The REST API on each database: tokens, site scoping, validation, locking, signatures."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from cordtrial.trial.services.exams import correct_exam
+
+from .conftest import NOW, PASSWORD, PROTOCOL, World
+
+
+def test_openapi_schema_describes_the_api(world: World) -> None:
+    schema = world.client.get("/openapi.json").json()
+    assert schema["info"]["title"] == "cordtrial"
+    assert "/api/exams/{exam_id}/signatures" in schema["paths"]
+    assert "ExamRead" in schema["components"]["schemas"]
+
+
+def test_login_issues_a_token_and_logout_revokes_it(world: World) -> None:
+    response = world.client.post(
+        "/api/auth/login", json={"username": "monitor", "password": PASSWORD}
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["token_type"] == "bearer"
+    headers = {"Authorization": f"Bearer {body['access_token']}"}
+    assert world.client.get("/api/auth/me", headers=headers).json()["username"] == "monitor"
+    assert world.client.post("/api/auth/logout", headers=headers).status_code == 204
+    assert world.client.get("/api/auth/me", headers=headers).status_code == 401
+
+
+def test_login_is_locked_after_five_failures(world: World) -> None:
+    bad = {"username": "monitor", "password": "wrong passphrase!"}
+    for _ in range(5):
+        assert world.client.post("/api/auth/login", json=bad).status_code == 401
+    good = {"username": "monitor", "password": PASSWORD}
+    response = world.client.post("/api/auth/login", json=good)
+    assert response.status_code == 401
+    assert (
+        response.json()["detail"]
+        == world.client.post(
+            "/api/auth/login", json={"username": "nobody", "password": PASSWORD}
+        ).json()["detail"]
+    )
+
+
+def test_request_without_or_with_a_bad_token_is_401(world: World) -> None:
+    assert world.client.get("/api/trials").status_code == 401
+    response = world.client.get("/api/trials", headers={"Authorization": "Bearer nonsense"})
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_exam_is_returned_with_its_classification(world: World) -> None:
+    response = world.client.get(f"/api/exams/{world.exam_id}", headers=world.headers("monitor"))
+    assert response.status_code == 200
+    classification = response.json()["classification"]
+    assert (classification["nli"], classification["ais"]) == ("C5", "A")
+
+
+def test_other_sites_records_are_404_and_not_listed(world: World) -> None:
+    headers = world.headers("other_site")
+    for path in (
+        f"/api/participants/{world.participant_id}",
+        f"/api/exams/{world.exam_id}",
+        f"/api/adverse-events/{world.adverse_event_id}",
+        f"/api/participants/{world.participant_id}/exams",
+    ):
+        response = world.client.get(path, headers=headers)
+        assert response.status_code == 404, path
+    missing = world.client.get("/api/participants/99999", headers=headers).json()
+    assert "99999" in missing["detail"]
+    listed = world.client.get(f"/api/trials/{PROTOCOL}/participants", headers=headers).json()
+    assert [p["study_id"] for p in listed] == ["P002"]
+    sites = world.client.get(f"/api/trials/{PROTOCOL}/sites", headers=headers).json()
+    assert [s["code"] for s in sites] == ["S02"]
+
+
+def test_bad_cell_value_is_422_naming_the_field(world: World) -> None:
+    response = world.client.post(
+        f"/api/participants/{world.participant_id}/exams",
+        headers=world.headers("coordinator"),
+        json={"examined_on": "2026-02-09", "examiner": "Dr X", "cells": {"r_c5_motor": "7"}},
+    )
+    assert response.status_code == 422
+    (item,) = response.json()["detail"]
+    assert item["loc"] == ["body", "cells", "r_c5_motor"]
+    assert item["input"] == "7" and item["allowed"]
+
+
+def test_malformed_body_is_422_with_field_level_messages(world: World) -> None:
+    response = world.client.post(
+        f"/api/participants/{world.participant_id}/measures/wisci",
+        headers=world.headers("coordinator"),
+        json={"assessed_on": "not a date", "assessor": "PT"},
+    )
+    assert response.status_code == 422
+    locations = {tuple(item["loc"]) for item in response.json()["detail"]}
+    assert {("body", "assessed_on"), ("body", "level")} <= locations
+
+
+def test_out_of_range_measure_is_422(world: World) -> None:
+    response = world.client.post(
+        f"/api/participants/{world.participant_id}/measures/wisci",
+        headers=world.headers("coordinator"),
+        json={"assessed_on": "2026-02-09", "assessor": "PT", "level": 21},
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][-1] == "level"
+
+
+def test_stale_version_is_409_with_the_current_version(world: World) -> None:
+    path = f"/api/participants/{world.participant_id}"
+    headers = world.headers("coordinator")
+    version = world.client.get(path, headers=headers).json()["version"]
+    first = {"version": version, "reason": "typo", "age_at_injury": 35}
+    assert world.client.patch(path, headers=headers, json=first).status_code == 200
+    second = {"version": version, "reason": "typo", "age_at_injury": 36}
+    response = world.client.patch(path, headers=headers, json=second)
+    assert response.status_code == 409
+    assert response.json()["current_version"] == version + 1
+
+
+def test_change_without_reason_is_422(world: World) -> None:
+    response = world.client.patch(
+        f"/api/adverse-events/{world.adverse_event_id}",
+        headers=world.headers("coordinator"),
+        json={"version": 1, "reason": "", "outcome": "recovered"},
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "reason"]
+
+
+def test_signed_exam_shows_the_signature_void_after_a_change(world: World) -> None:
+    headers = world.headers("investigator")
+    path = f"/api/exams/{world.exam_id}/signatures"
+    signed = world.client.post(path, headers=headers, json={"password": PASSWORD, "version": 1})
+    assert signed.status_code == 201 and not signed.json()["void"]
+    correct_exam(world.session, actor="coordinator", exam_id=world.exam_id,
+                 reason="transcription error", cells={"r_c6_lt": "1"})  # fmt: skip
+    (signature,) = world.client.get(path, headers=headers).json()
+    assert signature["void"] is True
+    stale = world.client.post(path, headers=headers, json={"password": PASSWORD, "version": 1})
+    assert stale.status_code == 409
+
+
+def test_signing_with_a_wrong_password_is_401(world: World) -> None:
+    response = world.client.post(
+        f"/api/exams/{world.exam_id}/signatures",
+        headers=world.headers("investigator"),
+        json={"password": "not my passphrase", "version": 1},
+    )
+    assert response.status_code == 401
+
+
+def test_administration_from_a_quarantined_lot_is_refused_with_reasons(world: World) -> None:
+    response = world.client.post(
+        f"/api/participants/{world.participant_id}/administrations",
+        headers=world.headers("investigator"),
+        json={
+            "lot_number": world.lot_number, "dose_cells": 2_000_000, "volume_ml": 0.1,
+            "injection_site": "C5", "administered_at": (NOW - timedelta(hours=1)).isoformat(),
+            "operator": "Dr Surgeon", "identity_checked_by": "RN Check",
+            "participant_identity_confirmed": True, "product_identity_confirmed": True,
+        },
+    )  # fmt: skip
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert detail[0]["type"] == "rule_violation"
+    assert any("quarantine" in item["msg"] for item in detail)
+
+
+def test_audit_trail_is_read_by_admins_and_all_site_monitors(world: World) -> None:
+    response = world.client.get(
+        "/api/audit", params={"entity": "participant", "limit": 5}, headers=world.headers("admin")
+    )
+    assert response.status_code == 200
+    assert {e["entity"] for e in response.json()} == {"participant"}
+    assert world.client.get("/api/audit/verify", headers=world.headers("admin")).json()["ok"]
+    assert world.client.get("/api/audit", headers=world.headers("monitor")).status_code == 403
