@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 from cordtrial.trial.database import make_session_factory
 from cordtrial.trial.rules.schedule import VisitSpec
 from cordtrial.trial.services.exams import record_exam
+from cordtrial.trial.services.measures import record_wisci
 from cordtrial.trial.services.participants import enroll_participant
 from cordtrial.trial.services.product import add_ipsc_line, add_specification, register_lot
 from cordtrial.trial.services.safety import report_adverse_event
-from cordtrial.trial.services.measures import record_wisci
 from cordtrial.trial.services.tokens import issue_token
 from cordtrial.trial.services.trials import ArmSpec, add_site, create_trial
 from cordtrial.trial.services.users import add_user
@@ -69,7 +69,8 @@ def _populate(session: Session) -> dict[str, int]:
     create_trial(
         session, actor="setup", protocol_id=PROTOCOL, title="iPSC-NS/PC in subacute SCI",
         phase="1", arms=[ArmSpec("cells", "iPSC-NS/PC")],
-        visits=[VisitSpec("screening", -7, 7, 0), VisitSpec("day 0", 0), VisitSpec("week 2", 14, 3, 3)],
+        visits=[VisitSpec("screening", -7, 7, 0), VisitSpec("day 0", 0),
+                VisitSpec("week 2", 14, 3, 3)],
     )  # fmt: skip
     s1 = add_site(session, actor="setup", protocol_id=PROTOCOL, code="S01", name="One").id
     s2 = add_site(session, actor="setup", protocol_id=PROTOCOL, code="S02", name="Two").id
@@ -123,7 +124,7 @@ def _populate(session: Session) -> dict[str, int]:
 
 
 @pytest.fixture
-def world(engine: Engine, database_url: str) -> Iterator[World]:
+def world(engine: Engine, database_url: str) -> Iterator[World]:  # noqa: F811 (fixtures)
     factory = make_session_factory(engine)
     session = factory()
     ids = _populate(session)
