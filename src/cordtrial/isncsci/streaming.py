@@ -60,7 +60,12 @@ import pyarrow.csv as pa_csv  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 from cordtrial import __version__
-from cordtrial.isncsci.classification import ENGINE_VERSION, ISNCSCI_REVISION, RESULT_FIELDS
+from cordtrial.isncsci.classification import (
+    ENGINE_VERSION,
+    ISNCSCI_REVISION,
+    RESULT_FIELDS,
+    classify,
+)
 from cordtrial.isncsci.errors import InvalidExamError
 from cordtrial.isncsci.exam import Exam
 from cordtrial.isncsci.formats import (
@@ -298,10 +303,15 @@ def _arrow_frame(table: Any, mapping: list[tuple[str, str]]) -> pd.DataFrame:
 def _categorical(column: Any) -> Any:
     """A dictionary-encoded text column as a pandas Categorical (classify_frame codes each
     distinct value once), or as Arrow strings where its dictionary does not fit one."""
-    array = column.unify_dictionaries().combine_chunks()
+    if column.num_chunks == 1:
+        array = column.chunk(0)
+    else:
+        array = column.unify_dictionaries().combine_chunks()
+    indices = array.indices
+    codes = indices.fill_null(-1) if indices.null_count else indices
     try:
         categories = pd.Index(array.dictionary.to_numpy(zero_copy_only=False), dtype=object)
-        return pd.Categorical.from_codes(array.indices.fill_null(-1).to_numpy(), categories)
+        return pd.Categorical.from_codes(codes.to_numpy(), categories, validate=False)
     except ValueError:  # a null or a repeated value in the dictionary
         return pd.arrays.ArrowExtensionArray(_arrow_text(array))
 
@@ -685,33 +695,41 @@ def split_results(exams: pd.DataFrame, batch: pd.DataFrame, first_row: int = 1) 
     -----
     A rejected row's ``field``, ``value`` and ``reason`` are the one-exam parser's
     (:meth:`~cordtrial.isncsci.Exam.from_flat`) on the row's cells as text -- what
-    ``classify_frame`` reports, also where cells are Arrow-backed.
+    ``classify_frame`` reports, also where cells are Arrow-backed. Should ``classify_frame``
+    reject an exam the parser accepts, the one-exam :func:`~cordtrial.isncsci.classify`
+    classifies it: results never hang on a gap of the vectorized coder.
     """
-    rejected = (batch["error"].astype(object) != "").to_numpy(dtype=bool)
-    results = batch.loc[~rejected, list(RESULT_FIELDS)]
-    results = results.assign(id=_id_texts(results["id"]))
+    rejected = (batch["error"].astype(object) != "").to_numpy(dtype=bool, copy=True)
     positions = np.flatnonzero(rejected)
     errors: list[tuple[int, str, str, str, str]] = []
+    recovered: dict[int, dict[str, str]] = {}
     if len(positions):
         rows = exams.iloc[positions]
         names = [str(c) for c in rows.columns]
         cells = [rows[c].to_numpy(dtype=object) for c in rows.columns]
         ids = batch["id"].iloc[positions].tolist()
-        fields = batch["error_field"].iloc[positions].tolist()
-        reasons = batch["error"].iloc[positions].tolist()
-        for i, (position, exam_id, field_, reason) in enumerate(
-            zip(positions, ids, fields, reasons, strict=True)
-        ):
+        for i, (position, exam_id) in enumerate(zip(positions, ids, strict=True)):
             values = {name: _text(column[i]) for name, column in zip(names, cells, strict=True)}
             try:
-                Exam.from_flat(values)
+                exam = Exam.from_flat(values)
             except InvalidExamError as err:
-                field_, value, reason = err.field, _text(err.value), str(err)
-            else:  # pragma: no cover - classify_frame and the parser disagree: keep its words
-                value = values.get(str(field_))
-            errors.append(
-                (int(position) + first_row, _text(exam_id) or "", str(field_), value or "", reason)
-            )
+                row = int(position) + first_row
+                value = _text(err.value) or ""
+                errors.append((row, _text(exam_id) or "", err.field, value, str(err)))
+            else:
+                recovered[int(position)] = classify(exam).to_record()
+    if recovered:
+        rejected[list(recovered)] = False
+        results = batch.loc[~rejected, list(RESULT_FIELDS)].astype(object)
+        kept = np.flatnonzero(~rejected)
+        places = {str(name): i for i, name in enumerate(results.columns)}
+        for recovered_at, record in recovered.items():
+            row = int(np.searchsorted(kept, recovered_at))
+            for name, value in record.items():
+                results.iat[row, places[name]] = value
+    else:
+        results = batch.loc[~rejected, list(RESULT_FIELDS)]
+    results = results.assign(id=_id_texts(results["id"]))
     error_frame = pd.DataFrame(errors, columns=list(ERROR_FIELDS), dtype=object)
     error_frame["row"] = error_frame["row"].astype("int64")
     return ClassifiedChunk(results, error_frame, len(exams))
