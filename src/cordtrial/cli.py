@@ -342,6 +342,8 @@ def _progress_bar(console: Console) -> Iterator[_ProgressCallback]:
     def on_chunk(done: StreamProgress) -> None:
         nonlocal progress, task
         by_bytes = done.total_exams is None and done.total_bytes is not None
+        completed = done.bytes_read if by_bytes else done.exams
+        rate = done.exams / max(time.perf_counter() - started, 1e-9)
         if progress is None:
             if not console.is_terminal or _expected_exams(done) <= PROGRESS_THRESHOLD:
                 return
@@ -355,13 +357,13 @@ def _progress_bar(console: Console) -> Iterator[_ProgressCallback]:
                 TimeRemainingColumn(),
                 console=console,
             )
-            progress.start()
             total = done.total_bytes if by_bytes else done.total_exams
-            task = progress.add_task("classify", total=total, exams=0, rate=0.0)
+            task = progress.add_task(
+                "classify", total=total, completed=completed or 0, exams=done.exams, rate=rate
+            )
+            progress.start()
         assert task is not None
-        elapsed = max(time.perf_counter() - started, 1e-9)
-        completed = done.bytes_read if by_bytes else done.exams
-        progress.update(task, completed=completed, exams=done.exams, rate=done.exams / elapsed)
+        progress.update(task, completed=completed, exams=done.exams, rate=rate)
 
     try:
         yield on_chunk

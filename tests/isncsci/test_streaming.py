@@ -25,6 +25,7 @@ from cordtrial.isncsci.formats import (
 )
 from cordtrial.isncsci.streaming import (
     PARQUET_METADATA_KEYS,
+    StreamProgress,
     classify_chunks,
     classify_file,
     classify_stream,
@@ -528,10 +529,12 @@ def test_classify_file_reports_progress_per_chunk(tmp_path: Path) -> None:
 
 
 def test_classify_file_counts_bytes_of_csv(tmp_path: Path) -> None:
-    last = []
+    last: list[StreamProgress] = []
     classify_file(EXAMS, tmp_path / "o.csv", on_chunk=last.append)
-    assert last[-1].total_bytes == EXAMS.stat().st_size
-    assert last[-1].bytes_read is not None and last[-1].bytes_read > 0
+    size = EXAMS.stat().st_size
+    assert last[-1].total_bytes == size
+    assert last[-1].bytes_read is not None
+    assert 0.9 * size < last[-1].bytes_read <= size  # estimated from the cells handed out
 
 
 # --- engine stamps -----------------------------------------------------------------------------

@@ -482,6 +482,8 @@ class _CsvSource:
         self.total_exams: int | None = None
         self.total_bytes: int | None = self._records.size
         self._arrow_file: Any = None
+        # bytes of the records handed out, estimated from their cells (Arrow reads far ahead)
+        self._consumed = len(",".join(self.columns)) + 1
         try:
             # Without a quote character Arrow and the csv module cannot part ways on a record.
             self._quoted = _contains(path, b'"')
@@ -490,12 +492,15 @@ class _CsvSource:
             raise
 
     def position(self) -> int | None:
-        if self._arrow_file is not None:
-            return int(self._arrow_file.tell())
-        return self._records.position()
+        return min(self._consumed, self._records.size)
 
     def chunks(self, rows: int, dialect: Dialect) -> Iterator[Any]:
-        return _rebatch(self._tables(), rows)
+        for table in _rebatch(self._tables(), rows):
+            # a cell's text and its comma (or the line's end); quotes are not counted
+            cells = sum(pc.sum(pc.binary_length(column)).as_py() or 0 for column in table.columns)
+            self._consumed += cells + table.num_rows * table.num_columns
+            yield table
+        self._consumed = self._records.size
 
     def _tables(self) -> Iterator[Any]:
         delivered = 0
