@@ -231,7 +231,7 @@ def test_classify_keeps_result_columns_with_engine_in_parquet_metadata(
     assert schema.metadata[b"cordtrial.isncsci_revision"] == ISNCSCI_REVISION.encode()
 
 
-@pytest.mark.parametrize("extension", [".csv", ".json", ".jsonl"])
+@pytest.mark.parametrize("extension", [".csv", ".json"])
 def test_classify_writes_same_files_in_any_chunk_size(
     runner: CliRunner, tmp_path: Path, extension: str
 ) -> None:
