@@ -185,17 +185,24 @@ def test_invalid_rows_are_flagged_with_the_parsers_reason_never_dropped() -> Non
     assert list(result.loc[rejected, "error_field"]) == [c for _, c, _ in INVALID_CELLS]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="classify_frame hands pandas' NA (Arrow-backed strings: Parquet, Dask) to "
-    "Exam.from_flat, whose message then reads '<NA> is not allowed' instead of 'is missing'; "
-    "batch._rejections should pass a missing cell as None",
-)
 def test_missing_cell_reason_is_the_parsers_with_arrow_strings() -> None:
+    """A missing cell in Arrow-backed strings (Parquet, Dask) reads 'is missing', as in text."""
     frame = _with_invalid_rows()
     expected = classify_frame(frame)
     arrow = classify_frame(frame.astype("string[pyarrow]"))
     assert list(arrow["error"]) == list(expected["error"])
+    assert any("is missing" in e for e in arrow["error"])
+
+
+def test_cells_with_surrounding_spaces_read_as_the_parser_reads_them() -> None:
+    """Exam.from_flat trims spaces around a value; the batch coder must agree."""
+    flats = generate_exams(50, 911, nt_rate=0, star_rate=0, random_rate=0)
+    padded = [
+        dict(f, r_c5_motor=f" {f['r_c5_motor']} ", l_t4_pp=f"{f['l_t4_pp']}  ") for f in flats
+    ]
+    result = classify_frame(pd.DataFrame(padded))
+    assert (result["error"] == "").all()
+    assert list(result["ais"]) == [_scalar(f)["ais"] for f in padded]
 
 
 def test_integer_columns_classify_as_their_text() -> None:

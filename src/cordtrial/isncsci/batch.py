@@ -154,7 +154,12 @@ def _encode(series: pd.Series[Any], table: dict[str, int], lut: tuple[Any, Any])
         if arrow is not None and (
             pa.types.is_large_string(arrow.type) or pa.types.is_string(arrow.type)
         ):
-            return _encode_arrow(arrow.combine_chunks(), lut)
+            result = _encode_arrow(arrow.combine_chunks(), lut)
+            odd = np.nonzero(result == INVALID)[0]
+            if len(odd):
+                # the byte coder knows exact spellings only; the parser also trims spaces
+                result[odd] = [_code_of(v, table) for v in series.iloc[odd].tolist()]
+            return result
         codes, uniques = pd.factorize(series, use_na_sentinel=True)
     mapped = np.array([_code_of(v, table) for v in uniques] + [MISSING], dtype=np.int8)
     return np.take(mapped, codes)
@@ -162,9 +167,8 @@ def _encode(series: pd.Series[Any], table: dict[str, int], lut: tuple[Any, Any])
 
 def _code_of(value: object, table: dict[str, int]) -> int:
     if isinstance(value, str):
-        if not value.strip():
-            return MISSING
-        return table.get(value, INVALID)
+        text = value.strip()
+        return table.get(text, INVALID) if text else MISSING
     if isinstance(value, bool):
         return INVALID
     if isinstance(value, int | np.integer):
@@ -866,11 +870,18 @@ def _side_arrays(df: pd.DataFrame, prefix: str) -> tuple[_Side, Bool]:
     return _Side(motor, lt, pp, nkm), bad
 
 
+def _is_missing(value: object) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
+
+
 def _rejections(df: pd.DataFrame, rows: Ints) -> tuple[list[str], list[str]]:
+    """The one-exam parser's reason for each rejected row (the same words as ``classify``)."""
     fields, reasons = [], []
-    columns = list(df.columns)
-    for row in rows:
-        values = dict(zip(columns, df.iloc[int(row)].tolist(), strict=True))
+    subset = df.iloc[rows].astype(object)
+    for record in subset.to_dict("records"):
+        values = {
+            str(k): None if v is pd.NA or v is None or v != v else v for k, v in record.items()
+        }
         try:
             Exam.from_flat(values)
         except InvalidExamError as err:
