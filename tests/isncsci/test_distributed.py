@@ -7,6 +7,7 @@ generated exams (NT, ``*``, ``**``, non-key muscles, and invalid rows); the resu
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -259,3 +260,12 @@ def test_dask_engine_cancels_what_is_in_flight_when_the_reader_stops(
     while client.futures and time.monotonic() < deadline:  # releases travel asynchronously
         time.sleep(0.05)
     assert not client.futures
+
+
+def _malloc_trim_threshold() -> str | None:
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_")
+
+
+def test_local_cluster_workers_keep_glibcs_malloc_thresholds(client: distributed.Client) -> None:
+    """Dask's default MALLOC_TRIM_THRESHOLD_ slows classify_frame down ~1.7x (docs/scaling.md)."""
+    assert set(client.run(_malloc_trim_threshold).values()) == {None}
