@@ -427,5 +427,16 @@ def _table(frame: pd.DataFrame, title: str) -> Table:
     return table
 
 
+def _mount_trial_commands() -> None:
+    # the trial store's commands (database, users, audit) live beside the trial package
+    from cordtrial.trial_cli import audit_app, db_app, user_app
+
+    app.add_typer(db_app, name="db")
+    app.add_typer(user_app, name="user")
+    app.add_typer(audit_app, name="audit")
+
+
+_mount_trial_commands()
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())
