@@ -85,6 +85,13 @@ class DialectOption(enum.StrEnum):
     praxis = "praxis"
 
 
+class EngineOption(enum.StrEnum):
+    """Where ``classify`` classifies the chunks it reads."""
+
+    local = "local"
+    dask = "dask"
+
+
 InputArg = Annotated[
     Path,
     typer.Argument(
@@ -115,6 +122,7 @@ def main(
 
 @isncsci_app.command("classify")
 def classify_command(
+    ctx: typer.Context,
     input: InputArg,
     output: Annotated[
         Path | None,
@@ -135,10 +143,25 @@ def classify_command(
             help="Exams read and classified at a time; memory grows with it.",
         ),
     ] = DEFAULT_CHUNK_ROWS,
+    engine_name: Annotated[
+        EngineOption,
+        typer.Option(
+            "--engine", help="local: in this process; dask: on a Dask cluster (the dask extra)."
+        ),
+    ] = EngineOption.local,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ADDRESS",
+            help="With --engine dask: the scheduler (tcp://host:8786); without it, a "
+            "LocalCluster on this machine.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Classify every exam of INPUT: one result record per exam, rejected rows reported."""
     out, err = Console(), Console(stderr=True)
-    engine = ENGINES["local"]
+    engine = _engine(ctx, engine_name, scheduler)
     chosen = _dialect(dialect)
     if output is not None:
         _check_writable(output, input)
@@ -282,6 +305,23 @@ def _unusable() -> Iterator[None]:
         _fail(f"cannot read {error}", code=2)
     except FileFormatError as error:
         _fail(f"cannot write {error}", code=2)
+
+
+def _engine(ctx: typer.Context, name: EngineOption, scheduler: str | None) -> Engine:
+    """The chunk classifier; a Dask client lives until the command ends."""
+    if name is EngineOption.local:
+        if scheduler is not None:
+            _fail("--scheduler needs --engine dask", code=2)
+        return ENGINES["local"]
+    try:
+        from cordtrial.isncsci.distributed import client_for, dask_engine
+    except ImportError as error:
+        _fail(str(error), code=2)
+    try:
+        client = ctx.with_resource(client_for(scheduler))
+    except (OSError, TimeoutError) as error:
+        _fail(f"cannot reach the Dask scheduler {scheduler}: {error}", code=2)
+    return dask_engine(client)
 
 
 def _check_writable(output: Path, *inputs: Path, sidecars: bool = True) -> None:

@@ -18,11 +18,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from typer.testing import CliRunner
 
+from cordtrial.cli import app
 from cordtrial.isncsci import InvalidExamError, classify
 from cordtrial.isncsci.batch import BATCH_FIELDS, classify_frame
 from cordtrial.isncsci.exam import Exam
-from cordtrial.isncsci.formats import canonical_to_praxis
+from cordtrial.isncsci.formats import canonical_to_praxis, errors_path
 from strategies import generate_exams
 
 dd = pytest.importorskip("dask.dataframe", reason="the optional dask extra is not installed")
@@ -269,3 +271,33 @@ def _malloc_trim_threshold() -> str | None:
 def test_local_cluster_workers_keep_glibcs_malloc_thresholds(client: distributed.Client) -> None:
     """Dask's default MALLOC_TRIM_THRESHOLD_ slows classify_frame down ~1.7x (docs/scaling.md)."""
     assert set(client.run(_malloc_trim_threshold).values()) == {None}
+
+
+def test_cli_engine_dask_on_a_running_cluster_writes_what_the_local_engine_writes(
+    client: distributed.Client, exams: pd.DataFrame, tmp_path: Path
+) -> None:
+    """``cordtrial isncsci classify --engine dask --scheduler ADDRESS``: same files as local."""
+    source = tmp_path / "exams.csv"
+    exams.iloc[:1500].to_csv(source, index=False)
+    runner = CliRunner()
+    outputs = {}
+    for name, options in (
+        ("local", []),
+        ("dask", ["--engine", "dask", "--scheduler", client.scheduler.address]),
+    ):
+        output = tmp_path / f"{name}.csv"
+        command = ["isncsci", "classify", str(source), "-o", str(output), "--chunk-rows", "400"]
+        result = runner.invoke(app, [*command, *options])
+        assert result.exit_code == 1, result.output  # the invalid rows are reported
+        outputs[name] = (output.read_text(), errors_path(output).read_text())
+    assert outputs["dask"] == outputs["local"]
+    assert client.status == "running"  # a cluster the CLI did not start is left running
+
+
+def test_cli_scheduler_without_engine_dask_is_refused(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["isncsci", "classify", "x.csv", "-o", str(tmp_path / "o.csv"), "--scheduler", "tcp://h:1"],
+    )
+    assert result.exit_code == 2
+    assert "--scheduler needs --engine dask" in result.output
