@@ -9,6 +9,8 @@
 2. runs ``cordtrial isncsci classify DIR/registry.parquet -o DIR/results.parquet`` under
    ``/usr/bin/time -v`` while polling the resident memory of the process (and any children)
    every 0.1 s: exams/s from the wall time, peak RSS from both;
+   then the same with ``--engine dask`` (chunks read and written by the CLI, classified on a
+   LocalCluster of one single-threaded worker process per core, started by the CLI);
 3. runs ``classify_parquet`` (``cordtrial.isncsci.distributed``) on a LocalCluster of two worker
    processes with one thread each, reading the same file and writing ``DIR/results-dask/``;
    the wall time of the classification (the cluster already started) and of the whole run, and
@@ -164,6 +166,7 @@ def main() -> None:
     )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--skip-cli", action="store_true")
+    parser.add_argument("--skip-cli-dask", action="store_true")
     parser.add_argument("--skip-dask", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the files in --workdir")
     parser.add_argument("--step", choices=["generate", "dask"], help=argparse.SUPPRESS)
@@ -188,23 +191,30 @@ def main() -> None:
     results["input"] = {"path": str(source), "bytes": _size(source), "rows": _parquet_rows(source)}
     rows = [["input file", f"{args.rows:,}", "", "", "", f"{_size(source) / 2**20:,.0f} MiB"]]
 
-    if not args.skip_cli:
-        output = args.workdir / "results.parquet"
-        cordtrial = str(Path(sys.executable).parent / "cordtrial")
-        print("streaming through the CLI ...", flush=True)
+    cordtrial = str(Path(sys.executable).parent / "cordtrial")
+    runs = [("cli", "CLI, streaming (1 process)", [], args.skip_cli)]
+    runs.append(
+        ("cli_dask", "CLI --engine dask (LocalCluster)", ["--engine", "dask"], args.skip_cli_dask)
+    )
+    for key, label, options, skip in runs:
+        if skip:
+            continue
+        output = args.workdir / f"{key}.parquet"
+        print(f"{label} ...", flush=True)
         load_before = load()
-        cli = _run_measured([cordtrial, "isncsci", "classify", str(source), "-o", str(output)])
+        command = [cordtrial, "isncsci", "classify", str(source), "-o", str(output), *options]
+        cli = _run_measured(command)
         cli["load_before"], cli["load_after"] = load_before, load()
         cli["output_bytes"] = sum(
-            _size(p) for p in args.workdir.iterdir() if p.name.startswith("results.")
+            _size(p) for p in args.workdir.iterdir() if p.name.startswith(f"{key}.")
         )
         cli["output_rows"] = _parquet_rows(output) if output.is_file() else None
         cli["exams_per_s"] = args.rows / cli["wall_seconds"]
         cli["peak_rss"] = max(cli["peak_rss_polled_total_bytes"], cli["max_rss_time_v_bytes"] or 0)
-        results["cli"] = cli
+        results[key] = cli
         rows.append(
             [
-                "CLI, streaming (1 process)",
+                label,
                 f"{args.rows:,}",
                 f"{cli['wall_seconds']:,.1f}",
                 f"{cli['exams_per_s']:,.0f}",
@@ -212,8 +222,9 @@ def main() -> None:
                 f"{cli['output_bytes'] / 2**20:,.0f} MiB",
             ]
         )
-        if cli["exit_code"] not in (0, 1):
+        if cli["exit_code"] != 0 or cli["output_rows"] != args.rows:
             print(cli["stderr"], file=sys.stderr)
+            raise SystemExit(f"{label} failed")
 
     if not args.skip_dask:
         print(f"Dask LocalCluster, {args.workers} workers ...", flush=True)

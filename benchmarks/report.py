@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from _common import RESULTS
+from _common import RESULTS, ROOT
 
 MIB = 2**20
 
@@ -71,13 +71,17 @@ def registry_tables(data: dict[str, Any]) -> str:
     ]
     inp = data["input"]
     lines.append(f"| input Parquet file | {inp['rows']:,} | | | | {inp['bytes'] / MIB:,.0f} MiB |")
-    if "cli" in data:
-        c = data["cli"]
+    for key in ("cli", "cli_dask"):
+        if key not in data:
+            continue
+        c = data[key]
         time_v = (c["max_rss_time_v_bytes"] or 0) / MIB
+        note = "all processes" if key == "cli_dask" else "polled"
+        command = c["command"].replace(str(ROOT) + "/", "").replace("/tmp/cordtrial-bench/", "")
         lines.append(
-            f"| `{c['command'].split('/')[-1]}` | {data['rows']:,} | {c['wall_seconds']:,.1f} "
-            f"| {c['exams_per_s']:,.0f} | {c['peak_rss'] / MIB:,.0f} MiB "
-            f"(time -v: {time_v:,.0f} MiB) | {c['output_bytes'] / MIB:,.0f} MiB |"
+            f"| `{command}` | {data['rows']:,} | {c['wall_seconds']:,.1f} "
+            f"| {c['exams_per_s']:,.0f} | {c['peak_rss'] / MIB:,.0f} MiB {note} "
+            f"(time -v, largest process: {time_v:,.0f} MiB) | {c['output_bytes'] / MIB:,.0f} MiB |"
         )
     if "dask" in data:
         d = data["dask"]
