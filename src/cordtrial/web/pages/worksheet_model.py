@@ -1,0 +1,267 @@
+"""The ISNCSCI worksheet as the pages show it: its cells in entry order, and the check of what was
+typed -- every invalid value (with the engine's message), the cells not recorded, the flagged
+values that need a reason, and the classification once the exam is complete.
+
+The layout follows the ISNCSCI 2019 worksheet (ASIA/ISCoS, revised 2019): right side motor, light
+touch and pin prick columns, the levels C2-S4_5 in the middle, left side light touch, pin prick
+and motor; VAC and DAP, the lowest non-key muscle with motor function per side, comments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from cordtrial.isncsci import KEY_MUSCLES, SENSORY_LEVELS, Classification, Exam, Level, classify
+from cordtrial.isncsci.errors import InvalidExamError
+from cordtrial.isncsci.exam import EXAM_COLUMNS, parse_nkm
+from cordtrial.isncsci.explain import Explanation
+from cordtrial.isncsci.values import parse_binary, parse_motor, parse_sensory
+
+__all__ = [
+    "ALL_COLUMNS",
+    "GRID_COLUMNS",
+    "KEY_MUSCLE_NAMES",
+    "RESULT_LABELS",
+    "GridCell",
+    "GridColumn",
+    "WorksheetCheck",
+    "cell_label",
+    "check_worksheet",
+    "flag_reason_field",
+    "read_worksheet",
+]
+
+Kind = Literal["motor", "lt", "pp"]
+SideCode = Literal["r", "l"]
+
+#: The key muscle of each motor level, as printed on the ISNCSCI 2019 worksheet.
+KEY_MUSCLE_NAMES: dict[Level, str] = {
+    Level.C5: "Elbow flexors",
+    Level.C6: "Wrist extensors",
+    Level.C7: "Elbow extensors",
+    Level.C8: "Finger flexors",
+    Level.T1: "Finger abductors",
+    Level.L2: "Hip flexors",
+    Level.L3: "Knee extensors",
+    Level.L4: "Ankle dorsiflexors",
+    Level.L5: "Long toe extensors",
+    Level.S1: "Ankle plantar flexors",
+}
+
+_SIDE_WORD: dict[SideCode, str] = {"r": "Right", "l": "Left"}
+_KIND_WORD: dict[Kind, str] = {"motor": "motor", "lt": "light touch", "pp": "pin prick"}
+
+
+@dataclass(frozen=True, slots=True)
+class GridColumn:
+    """One column of the worksheet: a side and a kind of finding, and its place on screen."""
+
+    side: SideCode
+    kind: Kind
+    position: int  # 1-based grid column
+
+    @property
+    def title(self) -> str:
+        """The column heading (``Right motor``)."""
+        return f"{_SIDE_WORD[self.side]} {_KIND_WORD[self.kind]}"
+
+    @property
+    def short(self) -> str:
+        """The heading as on the worksheet (``MOTOR``, ``LT``, ``PP``)."""
+        return {"motor": "Motor", "lt": "LT", "pp": "PP"}[self.kind]
+
+    @property
+    def key(self) -> str:
+        """``r_motor``, ``l_pp``: the id of the column."""
+        return f"{self.side}_{self.kind}"
+
+    @property
+    def levels(self) -> tuple[Level, ...]:
+        """The levels of the column, top to bottom."""
+        return KEY_MUSCLES if self.kind == "motor" else SENSORY_LEVELS
+
+    def cells(self) -> list[GridCell]:
+        """The column's cells, top to bottom."""
+        return [GridCell(self, level) for level in self.levels]
+
+
+@dataclass(frozen=True, slots=True)
+class GridCell:
+    """One input of the worksheet grid."""
+
+    column: GridColumn
+    level: Level
+
+    @property
+    def name(self) -> str:
+        """The canonical column of the cell (``r_c5_motor``)."""
+        return f"{self.column.side}_{self.level.column}_{self.column.kind}"
+
+    @property
+    def row(self) -> int:
+        """The grid row of the level (C2 is row 1)."""
+        return SENSORY_LEVELS.index(self.level) + 1
+
+    @property
+    def label(self) -> str:
+        """What a screen reader says (``Right C5 motor, elbow flexors``)."""
+        return cell_label(self.name)
+
+
+#: The six columns in worksheet order, which is also the keyboard entry (Tab) order.
+GRID_COLUMNS: tuple[GridColumn, ...] = (
+    GridColumn("r", "motor", 1),
+    GridColumn("r", "lt", 2),
+    GridColumn("r", "pp", 3),
+    GridColumn("l", "lt", 5),
+    GridColumn("l", "pp", 6),
+    GridColumn("l", "motor", 7),
+)
+#: Every field of the worksheet: the cells, VAC, DAP and the lowest non-key muscles.
+ALL_COLUMNS: tuple[str, ...] = (*EXAM_COLUMNS, "r_nkm", "l_nkm")
+
+#: Labels of the result record's fields, as the worksheet names them.
+RESULT_LABELS: dict[str, str] = {
+    "sensory_right": "Sensory level, right",
+    "sensory_left": "Sensory level, left",
+    "motor_right": "Motor level, right",
+    "motor_left": "Motor level, left",
+    "nli": "Neurological level of injury (NLI)",
+    "complete": "Complete (C) or incomplete (I)",
+    "ais": "ASIA Impairment Scale (AIS)",
+    "zpp_sensory_right": "ZPP sensory, right",
+    "zpp_sensory_left": "ZPP sensory, left",
+    "zpp_motor_right": "ZPP motor, right",
+    "zpp_motor_left": "ZPP motor, left",
+    "uems_right": "UEMS right",
+    "uems_left": "UEMS left",
+    "uems": "UEMS total (max 50)",
+    "lems_right": "LEMS right",
+    "lems_left": "LEMS left",
+    "lems": "LEMS total (max 50)",
+    "motor_right_total": "Motor total, right",
+    "motor_left_total": "Motor total, left",
+    "lt_right": "Light touch, right",
+    "lt_left": "Light touch, left",
+    "lt": "Light touch total (max 112)",
+    "pp_right": "Pin prick, right",
+    "pp_left": "Pin prick, left",
+    "pp": "Pin prick total (max 112)",
+}
+
+
+def cell_label(name: str) -> str:
+    """A field's name in words (``r_c5_motor`` -> ``Right C5 motor (elbow flexors)``)."""
+    if name == "vac":
+        return "Voluntary anal contraction (VAC)"
+    if name == "dap":
+        return "Deep anal pressure (DAP)"
+    if name in ("r_nkm", "l_nkm"):
+        side_word = _SIDE_WORD["r" if name[0] == "r" else "l"]
+        return f"{side_word} lowest non-key muscle with motor function"
+    side, rest = name[0], name[2:]
+    level_name, kind = rest.rsplit("_", 1)
+    level = Level[level_name.upper()]
+    words = f"{_SIDE_WORD['r' if side == 'r' else 'l']} {level} {_KIND_WORD[kind]}"  # type: ignore[index]
+    if kind == "motor":
+        words += f" ({KEY_MUSCLE_NAMES[level].lower()})"
+    return words
+
+
+def flag_reason_field(name: str) -> str:
+    """The form field holding the reason for a flagged value of ``name``."""
+    return f"reason_{name}"
+
+
+def read_worksheet(form: Mapping[str, object]) -> dict[str, str]:
+    """The worksheet's fields as typed (spaces trimmed; ``""`` for an empty cell)."""
+    cells: dict[str, str] = {}
+    for name in ALL_COLUMNS:
+        value = form.get(name)
+        cells[name] = value.strip() if isinstance(value, str) else ""
+    return cells
+
+
+def _check_one(name: str, value: str) -> None:
+    if name.endswith("_motor"):
+        parse_motor(name, value)
+    elif name.endswith(("_lt", "_pp")):
+        parse_sensory(name, value)
+    elif name in ("vac", "dap"):
+        parse_binary(name, value)
+    else:
+        parse_nkm(name, value)
+
+
+@dataclass(slots=True)
+class WorksheetCheck:
+    """What the worksheet holds now.
+
+    Attributes
+    ----------
+    cells : dict
+        Every field as typed (``""``: not recorded).
+    errors : dict
+        Field -> the engine's message (field, value, what is allowed), for every invalid value.
+    missing : list of str
+        The required cells not recorded, in worksheet order.
+    flagged : list of str
+        The cells holding a ``*`` or ``**`` value (each needs a reason).
+    classification : Classification or None
+        The engine's result, once every cell is recorded and valid.
+    """
+
+    cells: dict[str, str]
+    errors: dict[str, str] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
+    flagged: list[str] = field(default_factory=list)
+    classification: Classification | None = None
+
+    @property
+    def record(self) -> dict[str, str] | None:
+        """The result record in worksheet notation, or None."""
+        return None if self.classification is None else self.classification.to_record()
+
+    @property
+    def explanation(self) -> Explanation | None:
+        """The reasons behind the results, or None."""
+        return None if self.classification is None else self.classification.explain()
+
+    def missing_summary(self) -> list[str]:
+        """The missing cells grouped by column (``Right motor: C5, C6``), VAC/DAP by name."""
+        groups: dict[str, list[str]] = {}
+        for name in self.missing:
+            if name in ("vac", "dap"):
+                groups.setdefault(name.upper(), [])
+                continue
+            side, rest = name[0], name[2:]
+            level_name, kind = rest.rsplit("_", 1)
+            title = f"{_SIDE_WORD['r' if side == 'r' else 'l']} {_KIND_WORD[kind]}"  # type: ignore[index]
+            groups.setdefault(title, []).append(Level[level_name.upper()].name)
+        return [f"{k}: {', '.join(v)}" if v else k for k, v in groups.items()]
+
+
+def check_worksheet(cells: Mapping[str, str]) -> WorksheetCheck:
+    """Check every field of a worksheet with the engine's parsers and classify it when complete.
+
+    Empty cells are *not recorded* (which is not ``NT``); the lowest non-key muscles may stay
+    empty. Each invalid value gets the engine's :class:`InvalidExamError` message.
+    """
+    check = WorksheetCheck(cells={name: cells.get(name, "") for name in ALL_COLUMNS})
+    for name, value in check.cells.items():
+        if not value:
+            if name in EXAM_COLUMNS:
+                check.missing.append(name)
+            continue
+        try:
+            _check_one(name, value)
+        except InvalidExamError as exc:
+            check.errors[name] = str(exc)
+            continue
+        if value.endswith("*"):
+            check.flagged.append(name)
+    if not check.errors and not check.missing:
+        check.classification = classify(Exam.from_flat(check.cells))
+    return check
