@@ -474,6 +474,9 @@ def _mount_trial_commands() -> None:
     app.add_typer(db_app, name="db")
     app.add_typer(user_app, name="user")
     app.add_typer(audit_app, name="audit")
+    from cordtrial.serve_cli import serve
+
+    app.command("serve")(serve)
 
 
 _mount_trial_commands()

@@ -4,12 +4,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 
 from cordtrial import __version__
 from cordtrial.trial.database import make_engine, make_session_factory
 from cordtrial.web.api import api_router
 from cordtrial.web.errors import install_error_handlers
+from cordtrial.web.pages import STATIC_DIR, install_page_error_handlers
+from cordtrial.web.pages import router as pages_router
 from cordtrial.web.settings import WebSettings, load_web_settings
 
 __all__ = ["create_app"]
@@ -49,5 +52,8 @@ def create_app(
     app.state.session_factory = session_factory
     app.state.clock = clock
     install_error_handlers(app)
+    install_page_error_handlers(app)
     app.include_router(api_router, prefix="/api")
+    app.include_router(pages_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -21,6 +21,8 @@ class WebSettings(BaseModel):
 
     database_url: str
     token_minutes: int = Field(default=480, ge=1, le=7 * 24 * 60)
+    #: The app runs on the synthetic demo trial (pages show a banner and the demo logins).
+    demo: bool = False
 
     @property
     def token_lifetime(self) -> timedelta:

@@ -1,0 +1,86 @@
+"""``cordtrial serve``: migrate the trial store and run the web application (pages and API).
+
+Mounted into :mod:`cordtrial.cli`. ``--demo`` runs on a separate SQLite store,
+``DATA_DIR/demo/cordtrial.db``, seeded once with the synthetic demo trial
+(:func:`cordtrial.trial.demo.seed_demo`); running it again reuses that store as it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cordtrial.trial.database import make_engine, make_session_factory, upgrade
+from cordtrial.trial.demo import DEMO_USERS, DemoTrial, seed_demo
+from cordtrial.trial.settings import DATABASE_FILE, load_settings
+
+__all__ = ["ServeTarget", "prepare_store", "serve"]
+
+
+@dataclass(frozen=True, slots=True)
+class ServeTarget:
+    """The database the app will run on, and the demo seeded into it (if any)."""
+
+    database_url: str
+    demo: DemoTrial | None
+
+
+def prepare_store(data_dir: Path | None, *, demo: bool, today: date) -> ServeTarget:
+    """Choose the database, migrate it to the latest revision and, for the demo, seed it.
+
+    Without ``demo``: ``CORDTRIAL_DATABASE_URL``, or the SQLite file in ``data_dir`` (default:
+    the settings' data directory). With ``demo``: ``DATA_DIR/demo/cordtrial.db``, always SQLite.
+    """
+    settings = load_settings()
+    base = data_dir if data_dir is not None else settings.data_dir
+    if demo:
+        url = f"sqlite:///{base / 'demo' / DATABASE_FILE}"
+    elif data_dir is not None:
+        url = f"sqlite:///{data_dir / DATABASE_FILE}"
+    else:
+        url = settings.database_url
+    upgrade(url)
+    if not demo:
+        return ServeTarget(url, None)
+    engine = make_engine(url)
+    try:
+        seeded = seed_demo(make_session_factory(engine), today=today)
+    finally:
+        engine.dispose()
+    return ServeTarget(url, seeded)
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Run on the synthetic demo trial (its own store).")
+    ] = False,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir", help="Data directory (default: CORDTRIAL_DATA_DIR or ~/.local/share)."
+        ),
+    ] = None,
+) -> None:
+    """Run the web application: pages for people, the REST API under /api."""
+    import uvicorn
+
+    from cordtrial.web import WebSettings, create_app
+
+    target = prepare_store(data_dir, demo=demo, today=date.today())
+    if target.demo is not None:
+        state = "seeded" if target.demo.created else "already seeded"
+        typer.echo(f"demo trial {target.demo.protocol_id} ({state}; SYNTHETIC data)")
+        typer.echo("demo logins (user / password):")
+        for name, (role, sites, password) in DEMO_USERS.items():
+            where = ", ".join(sites) if sites else "all sites"
+            typer.echo(f"  {name:<14} {password}   ({role}, {where})")
+    typer.echo(f"database: {target.database_url}")
+    typer.echo(f"open http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
+    app = create_app(WebSettings(database_url=target.database_url, demo=demo))
+    uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -1,0 +1,28 @@
+"""Server-rendered pages (Jinja2 templates, a little htmx), beside the JSON API.
+
+``router`` gathers the page routers (no prefix); :func:`install_page_error_handlers` renders the
+trial store's errors as HTML pages outside ``/api`` (same status codes as the API: a record at a
+site the user may not see is 404, exactly like one that does not exist).
+"""
+
+from fastapi import APIRouter
+
+from cordtrial.web.pages import auth, calculator, workspace, worksheet
+from cordtrial.web.pages.errors import install_page_error_handlers
+from cordtrial.web.pages.rendering import STATIC_DIR, TEMPLATES_DIR, render, templates
+
+__all__ = [
+    "STATIC_DIR",
+    "TEMPLATES_DIR",
+    "install_page_error_handlers",
+    "render",
+    "router",
+    "templates",
+]
+
+router = APIRouter()
+router.include_router(auth.router)
+router.include_router(workspace.router)
+# the ISNCSCI worksheet, its live classification and the calculator (worksheet engineer)
+router.include_router(worksheet.router)
+router.include_router(calculator.router)

@@ -1,0 +1,71 @@
+"""Session cookie and CSRF protection of the pages.
+
+The session cookie holds an API token of :mod:`cordtrial.trial.services.tokens` (only its
+SHA-256 is stored; logout revokes it), ``HttpOnly`` and ``SameSite=Lax``. Every POST form carries
+a CSRF token in a hidden field ``csrf_token``: with a session, an HMAC of the session token (so a
+page of another origin, which cannot read the cookie, cannot forge it); before login (the login
+form), a random value also set as a cookie (double submit).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from fastapi import HTTPException, Request, status
+
+__all__ = [
+    "CSRF_COOKIE",
+    "CSRF_FIELD",
+    "SESSION_COOKIE",
+    "check_csrf",
+    "csrf_token_for",
+    "session_token",
+]
+
+SESSION_COOKIE = "cordtrial_session"
+CSRF_COOKIE = "cordtrial_csrf"
+CSRF_FIELD = "csrf_token"
+
+
+def session_token(request: Request) -> str | None:
+    """The token in the session cookie, if any."""
+    return request.cookies.get(SESSION_COOKIE) or None
+
+
+def _from_session(token: str) -> str:
+    return hmac.new(token.encode(), b"cordtrial csrf", hashlib.sha256).hexdigest()
+
+
+def csrf_token_for(request: Request) -> str:
+    """The CSRF token forms of this request must carry.
+
+    With a session: derived from the session token. Without one: the pre-login cookie's value,
+    or a fresh one (then stored on ``request.state.new_csrf`` for the response to set).
+    """
+    token = session_token(request)
+    if token is not None:
+        return _from_session(token)
+    existing = getattr(request.state, "new_csrf", None) or request.cookies.get(CSRF_COOKIE)
+    if existing:
+        return str(existing)
+    fresh = secrets.token_urlsafe(24)
+    request.state.new_csrf = fresh
+    return fresh
+
+
+async def check_csrf(request: Request) -> None:
+    """Refuse (403) a form post whose ``csrf_token`` field does not match this session's."""
+    form = await request.form()
+    sent = form.get(CSRF_FIELD)
+    token = session_token(request)
+    if token is not None:
+        expected: str | None = _from_session(token)
+    else:
+        expected = request.cookies.get(CSRF_COOKIE)
+    if not isinstance(sent, str) or not expected or not hmac.compare_digest(sent, expected):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            "csrf_token: missing or does not match this session (reload the page and try again)",
+        )

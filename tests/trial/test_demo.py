@@ -1,0 +1,103 @@
+"""The synthetic demo trial: built through the use cases, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cordtrial.isncsci import Exam, classify
+from cordtrial.trial.demo import (
+    DEMO_PROTOCOL_ID,
+    DEMO_TRAJECTORIES,
+    DEMO_USERS,
+    seed_demo,
+)
+from cordtrial.trial.models import (
+    Administration,
+    AdverseEvent,
+    IsncsciExam,
+    Lot,
+    Participant,
+    TenMetreWalk,
+    User,
+)
+from cordtrial.trial.services.users import authenticate
+from cordtrial.trial.services.visits import visit_schedule
+
+TODAY = date(2026, 11, 25)
+NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
+
+
+def _grades(session: Session, participant_id: int) -> tuple[str, ...]:
+    exams = session.scalars(
+        select(IsncsciExam)
+        .where(IsncsciExam.participant_id == participant_id)
+        .order_by(IsncsciExam.examined_on)
+    ).all()
+    return tuple(str(e.classification["ais"]) for e in exams if e.classification)
+
+
+def test_demo_exams_classify_to_the_intended_ais_trajectories(session: Session) -> None:
+    """Expected grades: the demo's design (DEMO_TRAJECTORIES), recomputed by the engine."""
+    demo = seed_demo(session, today=TODAY)
+    assert demo.created
+    got = {study_id: _grades(session, pid) for study_id, pid in demo.participant_ids.items()}
+    assert got == DEMO_TRAJECTORIES
+    # and the engine itself (not just the stored record) agrees on the cells
+    for exam in session.scalars(select(IsncsciExam)):
+        cells = {k: v for k, v in exam.cells.items() if v is not None}
+        assert classify(Exam.from_flat(cells)).to_record()["ais"] == exam.classification["ais"]
+    # the improver's LEMS rises and walking tests appear
+    pid = demo.participant_ids["A-001"]
+    lems = [
+        int(e.classification["lems"])
+        for e in session.scalars(
+            select(IsncsciExam)
+            .where(IsncsciExam.participant_id == pid)
+            .order_by(IsncsciExam.examined_on)
+        )
+    ]
+    assert lems == sorted(lems) and lems[-1] > lems[0]
+    walks = session.scalars(select(TenMetreWalk).where(TenMetreWalk.participant_id == pid)).all()
+    assert len(walks) == 2
+
+
+def test_demo_has_lots_administrations_a_susar_and_visits_due(session: Session) -> None:
+    seed_demo(session, today=TODAY)
+    statuses = {n: st for n, st in session.execute(select(Lot.lot_number, Lot.status))}
+    assert statuses == {"DEMO-LOT-001": "released", "DEMO-LOT-002": "quarantine"}
+    administrations = session.scalars(select(Administration)).all()
+    assert len(administrations) == 4
+    assert all(a.identity_checked_by != a.operator for a in administrations)
+    expedited = session.scalars(
+        select(AdverseEvent).where(AdverseEvent.expedited_report_required.is_(True))
+    ).all()
+    assert len(expedited) == 1
+    due = expedited[0].expedited_report_due
+    assert due is not None and due > TODAY
+    demo = seed_demo(session, today=TODAY)  # already there: returns the ids
+    for pid in demo.participant_ids.values():
+        p = session.get(Participant, pid)
+        assert p is not None and p.transplant_date is not None
+        assert 14 <= (p.transplant_date - p.injury_date).days <= 28
+    visit_statuses = {
+        row.status
+        for pid in demo.participant_ids.values()
+        for row in visit_schedule(session, pid, TODAY)
+    }
+    assert {"due", "overdue", "done", "upcoming"} <= {s for s in visit_statuses}
+
+
+def test_seeding_again_writes_nothing_and_users_log_in(session: Session) -> None:
+    first = seed_demo(session, today=TODAY)
+    for username, (role, _sites, password) in DEMO_USERS.items():
+        user = authenticate(session, username=username, password=password, now=NOW)
+        assert user.role == role
+    second = seed_demo(session, today=date(2027, 1, 1))
+    assert not second.created
+    assert second.participant_ids == first.participant_ids
+    assert second.protocol_id == DEMO_PROTOCOL_ID
+    assert session.scalar(select(func.count()).select_from(Participant)) == 4
+    assert session.scalar(select(func.count()).select_from(User)) == len(DEMO_USERS)
