@@ -1,0 +1,495 @@
+"""Trial endpoints per participant and visit: AIS shifts, conversion, motor and sensory scores,
+levels, and the functional measures.
+
+Inputs are tidy frames (see :mod:`cordtrial.analysis.store`, or build them by hand):
+
+* ``exams`` -- one row per ISNCSCI exam: ``participant``, ``visit`` and the fields of the
+  classification result record (``ais``, ``nli``, ``motor_right``, ``motor_left``, ``uems``,
+  ``lems``, ``lt``, ``pp`` ...) as the engine writes them; optional ``arm``, ``examined_on``,
+  ``day`` and the exam's cells (canonical columns such as ``r_l3_motor``).
+* ``participants`` -- one row per participant expected at the visits: ``participant`` and
+  optionally ``arm``. A participant without an exam at a visit is reported as ``missing``, never
+  dropped.
+* ``measures`` -- one row per functional measurement: ``participant``, ``visit``, ``measure``
+  (``scim_total``, ``wisci_level``, ``ten_metre_walk_speed`` ...) and ``value``.
+
+Not-testable (``NT``) cells leave results open: the engine reports every possible grade or
+level (``A,C``; ``C5,C6``) and ``ND`` for a total it cannot determine. Every result here is then a
+range, ``*_min`` to ``*_max`` (a total's range comes from the exam's cells, each ``NT`` taken at its
+lowest and highest grade), and a yes/no outcome that the range leaves open is ``undetermined``.
+Nothing is picked silently. Conventions: AIS grades A < B < C < D < E; a level change in
+segments is positive when the level moved caudally (recovery), ``INT`` (intact) counting as one
+segment below S4-5.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any, Final
+
+import pandas as pd
+
+from cordtrial.analysis.errors import AnalysisInputError
+from cordtrial.isncsci import KEY_MUSCLES, SENSORY_LEVELS, Level
+
+__all__ = [
+    "AIS_GRADES",
+    "LEVEL_FIELDS",
+    "SCORE_FIELDS",
+    "ais_shift_table",
+    "conversion_summary",
+    "endpoint_table",
+    "format_range",
+    "level_index",
+    "measure_changes",
+    "parse_grades",
+    "parse_levels",
+    "score_range",
+]
+
+AIS_GRADES: Final = ("A", "B", "C", "D", "E")
+#: Totals reported by the engine, and the cells they add up (side, level, kind, maximum).
+SCORE_FIELDS: Final = ("uems", "lems", "total_motor", "lt", "pp")
+#: Levels reported by the engine whose change is counted in segments.
+LEVEL_FIELDS: Final = ("nli", "motor_right", "motor_left", "sensory_right", "sensory_left")
+_UPPER = [lv for lv in KEY_MUSCLES if lv <= Level.T1]
+_LOWER = [lv for lv in KEY_MUSCLES if lv >= Level.L2]
+_CELLS: dict[str, tuple[list[str], int]] = {
+    "uems": ([f"{s}_{lv.column}_motor" for s in "rl" for lv in _UPPER], 5),
+    "lems": ([f"{s}_{lv.column}_motor" for s in "rl" for lv in _LOWER], 5),
+    "lt": ([f"{s}_{lv.column}_lt" for s in "rl" for lv in SENSORY_LEVELS], 2),
+    "pp": ([f"{s}_{lv.column}_pp" for s in "rl" for lv in SENSORY_LEVELS], 2),
+}
+_INTACT = len(Level)  # one segment below S4_5
+_REQUIRED_EXAM = ("participant", "visit", "ais")
+
+
+def parse_grades(value: object) -> frozenset[str]:
+    """The possible AIS grades of a result field (``"A"``, ``"A,C"``, ``"D*"``); empty when the
+    exam was not classified."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return frozenset()
+    text = str(value).strip()
+    if not text:
+        return frozenset()
+    grades = frozenset(part.strip().rstrip("*") for part in text.split(","))
+    unknown = sorted(grades - set(AIS_GRADES))
+    if unknown:
+        raise AnalysisInputError("ais", value, "AIS grades A-E, comma-separated (e.g. 'A,C')")
+    return grades
+
+
+def level_index(name: str) -> int:
+    """Index of a level (C1 = 0 ... S4_5 = 28; ``INT`` = 29)."""
+    name = name.strip().rstrip("*").upper()
+    if name == "INT":
+        return _INTACT
+    try:
+        return int(Level[name])
+    except KeyError:
+        raise AnalysisInputError(
+            "level", name, "a level C1 ... S4_5 or INT (e.g. 'C5', 'T10*')"
+        ) from None
+
+
+def parse_levels(value: object) -> frozenset[int]:
+    """The possible levels of a result field (``"C5"``, ``"C5,C6"``, ``"INT"``) as indices."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return frozenset()
+    text = str(value).strip()
+    if not text or text in {"NA", "ND"}:
+        return frozenset()
+    return frozenset(level_index(part) for part in text.split(","))
+
+
+def _cell_range(value: object, maximum: int) -> tuple[float, float]:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return math.nan, math.nan
+    text = str(value).strip().rstrip("*")
+    if text == "NT":
+        return 0.0, float(maximum)
+    try:
+        grade = int(text)
+    except ValueError:
+        return math.nan, math.nan
+    return float(grade), float(grade)
+
+
+def score_range(row: dict[str, Any], score: str) -> tuple[float, float]:
+    """The possible values of a total in one exam: ``(min, max)``.
+
+    ``uems``, ``lems``, ``lt``, ``pp`` come from the result record; where it says ``ND`` (an
+    ``NT`` cell), from the cells with each ``NT`` at 0 and at its maximum grade (5 motor, 2
+    sensory). ``total_motor`` is UEMS + LEMS. ``(nan, nan)`` when neither is available.
+    """
+    if score == "total_motor":
+        ulo, uhi = score_range(row, "uems")
+        llo, lhi = score_range(row, "lems")
+        return ulo + llo, uhi + lhi
+    if score not in _CELLS:
+        raise AnalysisInputError("score", score, "one of " + ", ".join(SCORE_FIELDS))
+    recorded = row.get(score)
+    if recorded is not None and not (isinstance(recorded, float) and math.isnan(recorded)):
+        try:
+            v = float(int(str(recorded).strip()))
+            return v, v
+        except ValueError:
+            pass
+    columns, maximum = _CELLS[score]
+    low = high = 0.0
+    for column in columns:
+        lo, hi = _cell_range(row.get(column), maximum)
+        low += lo
+        high += hi
+    return low, high
+
+
+def format_range(low: float, high: float, digits: int = 0) -> str:
+    """``"7"`` when low equals high, ``"5..9"`` for a range, ``""`` when unknown."""
+    if math.isnan(low) or math.isnan(high):
+        return ""
+    if low == high:
+        return f"{low:.{digits}f}"
+    return f"{low:.{digits}f}..{high:.{digits}f}"
+
+
+def _yes_no(low_true: bool, high_true: bool) -> str:
+    if low_true:
+        return "yes"
+    return "undetermined" if high_true else "no"
+
+
+def _check_columns(frame: pd.DataFrame, name: str, required: Iterable[str]) -> None:
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise AnalysisInputError(
+            f"{name}.columns", sorted(frame.columns), "columns including " + ", ".join(required),
+            f"lack {', '.join(missing)}",
+        )
+
+
+def _order_visits(exams: pd.DataFrame) -> list[str]:
+    key = "day" if "day" in exams.columns else "examined_on" if "examined_on" in exams else None
+    if key is None:
+        return list(dict.fromkeys(exams["visit"].astype(str)))
+    first = exams.groupby("visit", sort=False)[key].min()
+    return [str(v) for v in first.sort_values(kind="stable").index]
+
+
+def _latest(exams: pd.DataFrame) -> pd.DataFrame:
+    # One exam per participant and visit: the latest (by date, then by row order).
+    frame = exams.reset_index(drop=True).assign(_row=lambda f: range(len(f)))
+    keys = ["examined_on", "_row"] if "examined_on" in frame.columns else ["_row"]
+    frame = frame.sort_values(keys, kind="stable")
+    return frame.drop_duplicates(["participant", "visit"], keep="last").drop(columns="_row")
+
+
+def _participants(exams: pd.DataFrame, participants: pd.DataFrame | None) -> pd.DataFrame:
+    if participants is None:
+        cols = ["participant", "arm"] if "arm" in exams.columns else ["participant"]
+        out = exams[cols].drop_duplicates("participant").reset_index(drop=True)
+    else:
+        _check_columns(participants, "participants", ["participant"])
+        out = participants.reset_index(drop=True)
+    if "arm" not in out.columns:
+        out = out.assign(arm="")
+    return out[["participant", "arm"]].assign(arm=lambda f: f["arm"].fillna("").astype(str))
+
+
+def endpoint_table(
+    exams: pd.DataFrame,
+    *,
+    participants: pd.DataFrame | None = None,
+    baseline_visit: str | None = None,
+    visits: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Endpoints of every participant at every visit, against baseline.
+
+    Parameters
+    ----------
+    exams : DataFrame
+        ISNCSCI exams with their classification (columns: see the module docstring).
+    participants : DataFrame, optional
+        Who is expected at each visit (``participant``, ``arm``); default: whoever has an exam.
+    baseline_visit : str, optional
+        The baseline visit's name; default: each participant's earliest exam.
+    visits : sequence of str, optional
+        Visits to report, in order; default: every visit but the baseline, in time order.
+
+    Returns
+    -------
+    DataFrame
+        One row per participant and visit. ``status`` is ``observed``, ``missing`` (no exam),
+        ``not_classified`` (exam without a classification) or ``no_baseline``. AIS:
+        ``ais_baseline``, ``ais``, ``ais_shift`` (``A->C``), ``grade_change_min/max``,
+        ``converted`` (better by >= 1 grade: yes / no / undetermined), ``motor_incomplete`` (C, D
+        or E at the visit). For each of ``uems``, ``lems``, ``total_motor``, ``lt``, ``pp``:
+        ``{score}_baseline_min/max``, ``{score}_min/max``, ``{score}_change_min/max``. For each of
+        ``nli``, ``motor_right``, ``motor_left``, ``sensory_right``, ``sensory_left``:
+        ``{level}_baseline``, ``{level}`` and ``{level}_change_min/max`` in segments (positive:
+        caudal, i.e. recovery).
+    """
+    _check_columns(exams, "exams", _REQUIRED_EXAM)
+    people = _participants(exams, participants)
+    exams = exams.assign(visit=exams["visit"].fillna("").astype(str))
+    latest = _latest(exams)
+    order = _order_visits(exams)
+    records = _records(latest)
+    if baseline_visit is None:
+        key = "examined_on" if "examined_on" in latest.columns else None
+        ordered = sorted(records, key=lambda r: r[key]) if key else records
+        baseline: dict[Any, dict[str, Any]] = {}
+        for r in ordered:
+            baseline.setdefault(r["participant"], r)
+    else:
+        if baseline_visit not in set(exams["visit"]):
+            raise AnalysisInputError(
+                "baseline_visit", baseline_visit, "a visit with exams: " + ", ".join(order)
+            )
+        baseline = {r["participant"]: r for r in records if r["visit"] == baseline_visit}
+    if visits is None:
+        report_visits = [v for v in order if v != baseline_visit and v not in {""}]
+    else:
+        unknown = [v for v in visits if v not in set(order)]
+        if unknown:
+            raise AnalysisInputError("visits", unknown[0], "visits with exams: " + ", ".join(order))
+        report_visits = list(visits)
+    by_key = {(r["participant"], r["visit"]): r for r in records}
+    rows: list[dict[str, Any]] = []
+    for pid, arm in zip(people["participant"], people["arm"], strict=True):
+        base = baseline.get(pid)
+        for visit in report_visits:
+            if baseline_visit is None and base is not None and base["visit"] == visit:
+                continue
+            row: dict[str, Any] = {"participant": pid, "arm": arm, "visit": visit}
+            row["baseline_visit"] = base["visit"] if base is not None else ""
+            rows.append(_endpoint_row(row, base, by_key.get((pid, visit))))
+    return pd.DataFrame(rows, columns=_endpoint_columns())
+
+
+def _endpoint_columns() -> list[str]:
+    cols = ["participant", "arm", "visit", "baseline_visit", "status", "examined_on", "day"]
+    cols += ["ais_baseline", "ais", "ais_shift", "grade_change_min", "grade_change_max"]
+    cols += ["converted", "motor_incomplete"]
+    for s in SCORE_FIELDS:
+        cols += [f"{s}_baseline_min", f"{s}_baseline_max", f"{s}_min", f"{s}_max"]
+        cols += [f"{s}_change_min", f"{s}_change_max"]
+    for lv in LEVEL_FIELDS:
+        cols += [f"{lv}_baseline", lv, f"{lv}_change_min", f"{lv}_change_max"]
+    return cols
+
+
+def _endpoint_row(
+    row: dict[str, Any], base: dict[str, Any] | None, exam: dict[str, Any] | None
+) -> dict[str, Any]:
+    nan = math.nan
+    row.update({"examined_on": None, "day": nan, "ais_baseline": "", "ais": "", "ais_shift": ""})
+    row.update({"grade_change_min": nan, "grade_change_max": nan})
+    row.update({"converted": "", "motor_incomplete": ""})
+    if base is not None:
+        row["ais_baseline"] = _text(base.get("ais"))
+    if exam is None:
+        row["status"] = "missing"
+    elif base is None:
+        row["status"] = "no_baseline"
+    elif not parse_grades(exam.get("ais")):
+        row["status"] = "not_classified"
+    else:
+        row["status"] = "observed"
+    if exam is not None:
+        row["examined_on"] = exam.get("examined_on")
+        row["day"] = exam.get("day", nan)
+        row["ais"] = _text(exam.get("ais"))
+    base_grades = parse_grades(base.get("ais")) if base is not None else frozenset()
+    grades = parse_grades(exam.get("ais")) if exam is not None else frozenset()
+    if base_grades and grades:
+        order = {g: i for i, g in enumerate(AIS_GRADES)}
+        lo = min(order[g] for g in grades) - max(order[g] for g in base_grades)
+        hi = max(order[g] for g in grades) - min(order[g] for g in base_grades)
+        row["grade_change_min"], row["grade_change_max"] = float(lo), float(hi)
+        row["ais_shift"] = f"{row['ais_baseline']}->{row['ais']}"
+        row["converted"] = _yes_no(lo >= 1, hi >= 1)
+        mi = {"C", "D", "E"}
+        row["motor_incomplete"] = _yes_no(grades <= mi, bool(grades & mi))
+    for s in SCORE_FIELDS:
+        blo, bhi = score_range(base, s) if base is not None else (nan, nan)
+        vlo, vhi = score_range(exam, s) if exam is not None and grades else (nan, nan)
+        row[f"{s}_baseline_min"], row[f"{s}_baseline_max"] = blo, bhi
+        row[f"{s}_min"], row[f"{s}_max"] = vlo, vhi
+        row[f"{s}_change_min"], row[f"{s}_change_max"] = vlo - bhi, vhi - blo
+    for lv in LEVEL_FIELDS:
+        b = parse_levels(base.get(lv)) if base is not None else frozenset()
+        v = parse_levels(exam.get(lv)) if exam is not None and grades else frozenset()
+        row[f"{lv}_baseline"] = _text(base.get(lv)) if base is not None else ""
+        row[lv] = _text(exam.get(lv)) if exam is not None else ""
+        if b and v:
+            row[f"{lv}_change_min"] = float(min(v) - max(b))
+            row[f"{lv}_change_max"] = float(max(v) - min(b))
+        else:
+            row[f"{lv}_change_min"] = row[f"{lv}_change_max"] = nan
+    return row
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{str(k): v for k, v in r.items()} for r in frame.to_dict(orient="records")]
+
+
+def _text(value: object) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value)
+
+
+def ais_shift_table(endpoints: pd.DataFrame, visit: str, *, arm: str | None = None) -> pd.DataFrame:
+    """AIS grade shift table, baseline (rows) by grade at ``visit`` (columns).
+
+    Columns are A-E, then any undetermined grade sets as reported (e.g. ``A,C``), then
+    ``missing`` and ``not classified``; a final ``total`` column and row. Rows are baseline
+    grades A-E (and any undetermined baseline set).
+    """
+    frame = endpoints[endpoints["visit"] == visit]
+    if arm is not None:
+        frame = frame[frame["arm"] == arm]
+    if frame.empty:
+        raise AnalysisInputError("visit", visit, "a visit present in the endpoint table")
+
+    def column(r: pd.Series[Any]) -> str:
+        if r["status"] == "missing":
+            return "missing"
+        if r["status"] in {"not_classified", "no_baseline"}:
+            return "not classified"
+        return str(r["ais"]).replace("*", "")
+
+    cols = frame.apply(column, axis=1) if len(frame) else pd.Series(dtype=str)
+    rows = frame["ais_baseline"].replace("", "unknown").str.replace("*", "", regex=False)
+    table = pd.crosstab(rows, cols)
+    known = {*AIS_GRADES, "missing", "not classified"}
+    extra = sorted(c for c in table.columns if c not in known)
+    columns = [*AIS_GRADES, *extra, "missing", "not classified"]
+    index = [*AIS_GRADES, *sorted(r for r in table.index if r not in AIS_GRADES)]
+    table = table.reindex(index=index, columns=columns, fill_value=0)
+    table["total"] = table.sum(axis=1)
+    table.loc["total"] = table.sum(axis=0)
+    table.index.name = "baseline"
+    table.columns.name = visit
+    return table.astype(int)
+
+
+def conversion_summary(
+    endpoints: pd.DataFrame,
+    visit: str,
+    *,
+    outcome: str = "converted",
+    baseline_grade: str | None = "A",
+) -> pd.DataFrame:
+    """Counts of an AIS outcome at a visit, per arm and overall.
+
+    Parameters
+    ----------
+    endpoints : DataFrame
+        From :func:`endpoint_table`.
+    visit : str
+    outcome : {"converted", "motor_incomplete"}
+        ``converted``: better by at least one grade; ``motor_incomplete``: C, D or E.
+    baseline_grade : str or None
+        Only participants with this baseline grade (default A); ``None`` for all.
+
+    Returns
+    -------
+    DataFrame
+        Per arm (and ``all``): ``expected`` (participants), ``assessed``, ``yes``, ``no``,
+        ``undetermined``, ``missing`` (no exam, not classified or no baseline), ``yes_min`` and
+        ``yes_max`` (undetermined counted as no / as yes).
+    """
+    if outcome not in {"converted", "motor_incomplete"}:
+        raise AnalysisInputError("outcome", outcome, "converted or motor_incomplete")
+    frame = endpoints[endpoints["visit"] == visit]
+    if frame.empty:
+        raise AnalysisInputError("visit", visit, "a visit present in the endpoint table")
+    if baseline_grade is not None:
+        frame = frame[frame["ais_baseline"].map(parse_grades) == frozenset({baseline_grade})]
+    rows = []
+    groups: list[tuple[str, pd.DataFrame]] = [(str(a), g) for a, g in frame.groupby("arm")]
+    if len(groups) != 1:
+        groups.append(("all", frame))
+    elif groups:
+        groups = [("all" if groups[0][0] == "" else groups[0][0], groups[0][1])]
+    for arm, g in groups:
+        observed = g[g["status"] == "observed"]
+        yes = int((observed[outcome] == "yes").sum())
+        und = int((observed[outcome] == "undetermined").sum())
+        rows.append(
+            {
+                "arm": arm,
+                "visit": visit,
+                "outcome": outcome,
+                "expected": len(g),
+                "assessed": len(observed),
+                "yes": yes,
+                "no": int((observed[outcome] == "no").sum()),
+                "undetermined": und,
+                "missing": len(g) - len(observed),
+                "yes_min": yes,
+                "yes_max": yes + und,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def measure_changes(
+    measures: pd.DataFrame,
+    *,
+    participants: pd.DataFrame | None = None,
+    baseline_visit: str | None = None,
+    visits: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Change of each functional measure (SCIM III, WISCI II, walk tests) from baseline.
+
+    Returns one row per participant, measure and visit: ``baseline``, ``value``, ``change`` and
+    ``status`` (``observed``, ``missing`` -- no measurement at the visit -- or ``no_baseline``).
+    The baseline is the measure's value at ``baseline_visit``, or each participant's earliest
+    measurement of it.
+    """
+    _check_columns(measures, "measures", ["participant", "visit", "measure", "value"])
+    people = _participants(measures, participants)
+    frame = measures.assign(visit=measures["visit"].fillna("").astype(str))
+    latest = _latest(frame.rename(columns={"assessed_on": "examined_on"})).drop_duplicates(
+        ["participant", "visit", "measure"], keep="last"
+    )
+    order = _order_visits(frame.rename(columns={"assessed_on": "examined_on"}))
+    if visits is None:
+        visits = [v for v in order if v != baseline_visit]
+    rows = []
+    for name, g in latest.groupby("measure", sort=True):
+        records = _records(g)
+        base: dict[Any, dict[str, Any]] = {}
+        for r in records:
+            if baseline_visit is None or r["visit"] == baseline_visit:
+                base.setdefault(r["participant"], r)
+        values = {(r["participant"], r["visit"]): float(r["value"]) for r in records}
+        for pid, arm in zip(people["participant"], people["arm"], strict=True):
+            b = float(base[pid]["value"]) if pid in base else math.nan
+            bvisit = str(base[pid]["visit"]) if pid in base else ""
+            for visit in visits:
+                if visit == bvisit:
+                    continue
+                v = values.get((pid, visit), math.nan)
+                status = (
+                    "missing" if math.isnan(v) else "no_baseline" if math.isnan(b) else "observed"
+                )
+                rows.append(
+                    {
+                        "participant": pid,
+                        "arm": arm,
+                        "measure": name,
+                        "visit": visit,
+                        "baseline_visit": bvisit,
+                        "baseline": b,
+                        "value": v,
+                        "change": v - b,
+                        "status": status,
+                    }
+                )
+    columns = ["participant", "arm", "measure", "visit", "baseline_visit", "baseline", "value"]
+    return pd.DataFrame(rows, columns=[*columns, "change", "status"])
