@@ -41,6 +41,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "CustodyEvent",
+    "DataQuery",
     "EligibilityAssessment",
     "ExamSignature",
     "IpscLine",
@@ -528,6 +529,33 @@ class ExamSignature(Record):
     meaning: Mapped[str] = mapped_column(Text)
     exam_version: Mapped[int]
     content_sha256: Mapped[str] = mapped_column(String(64))
+
+
+# --- monitoring ----------------------------------------------------------------------------------
+
+
+class DataQuery(Record):
+    """A monitor's question about a participant's record (or one field of it), its answer and
+    its closure: ``open`` -> ``answered`` -> ``closed`` (see rules.queries)."""
+
+    __tablename__ = "data_query"
+
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True)
+    #: The table of the record queried (``isncsci_exam``, ``adverse_event`` ...) and its id.
+    entity: Mapped[str] = mapped_column(String(64))
+    entity_id: Mapped[int]
+    #: The field queried (``cells.r_c5_motor``, ``ctcae_grade``), empty for the whole record.
+    field: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    raised_by: Mapped[str] = mapped_column(String(64))
+    raised_at: Mapped[datetime]
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[str | None] = mapped_column(String(64))
+    answered_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(64))
+    closed_at: Mapped[datetime | None]
+    close_note: Mapped[str | None] = mapped_column(Text)
 
 
 # --- audit trail -------------------------------------------------------------------------------

@@ -2,9 +2,10 @@
 
 Roles (issue 4): ``admin`` (everything, every site); ``investigator`` (enter and correct clinical
 data, assess eligibility, randomize, record administrations and adverse events, sign);
-``coordinator`` (enter and correct data, schedule visits, enrol); ``monitor`` (read and raise
-queries, read the audit trail); ``statistician`` (read-only, pseudonymized export). Every role
-but ``admin`` sees only the sites it is assigned to, unless the user is given all sites.
+``coordinator`` (enter and correct data, schedule visits, enrol, answer data queries);
+``monitor`` (read, raise and close data queries, read the audit trail); ``statistician``
+(read-only, pseudonymized export). Every role but ``admin`` sees only the sites it is assigned
+to, unless the user is given all sites.
 
 Passwords are hashed with Argon2id (RFC 9106) through argon2-cffi; a password has at least 12
 characters (NIST SP 800-63B 5.1.1.2 asks for at least 8, and for no composition rules). After
@@ -35,6 +36,7 @@ __all__ = [
     "can_see_site",
     "check_password_policy",
     "check_username",
+    "export_mode",
     "hash_password",
     "is_locked",
     "lockout_after_failure",
@@ -55,6 +57,8 @@ Action = Literal[
     "administer",
     "report_adverse_event",
     "raise_query",
+    "answer_query",
+    "close_query",
     "sign",
     "export_pseudonymized",
     "manage_product",
@@ -64,15 +68,16 @@ Action = Literal[
 ]
 
 _CLINICAL: frozenset[Action] = frozenset(
-    {"read", "enter_data", "correct_data", "enrol", "report_adverse_event", "raise_query"}
-)
+    {"read", "enter_data", "correct_data", "enrol", "report_adverse_event", "raise_query",
+     "answer_query"}
+)  # fmt: skip
 #: The actions each role may take.
 PERMISSIONS: Final[dict[Role, frozenset[Action]]] = {
     "admin": frozenset(get_args(Action)),
     "investigator": _CLINICAL
     | {"assess_eligibility", "randomize", "administer", "sign", "manage_product"},
     "coordinator": _CLINICAL,
-    "monitor": frozenset({"read", "raise_query", "read_audit"}),
+    "monitor": frozenset({"read", "raise_query", "close_query", "read_audit"}),
     "statistician": frozenset({"read", "export_pseudonymized"}),
 }
 
@@ -92,6 +97,17 @@ def can_see_site(role: str, all_sites: bool, site_ids: Collection[int], site_id:
     """True when a user may see a site's data: admins and all-sites users everywhere, others
     only at their sites."""
     return role == "admin" or all_sites or site_id in site_ids
+
+
+def export_mode(role: str) -> Literal["identified", "pseudonymized"] | None:
+    """The export a role may make: admins an identified one, roles allowed
+    ``export_pseudonymized`` (statisticians) a pseudonymized one, other roles none (they read
+    through the API and pages, scoped to their sites)."""
+    if role == "admin":
+        return "identified"
+    if can(role, "export_pseudonymized"):
+        return "pseudonymized"
+    return None
 
 
 def check_username(value: object) -> str:

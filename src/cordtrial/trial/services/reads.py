@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TypeVar, cast
 
-from sqlalchemy import select
+from sqlalchemy import and_, false, or_, select
 from sqlalchemy.orm import Session
 
 from cordtrial.trial.errors import NotFoundError
@@ -19,7 +19,9 @@ from cordtrial.trial.models import (
     AdverseEvent,
     AuditEntry,
     CustodyEvent,
+    DataQuery,
     EligibilityAssessment,
+    ExamSignature,
     IsncsciExam,
     Lot,
     Participant,
@@ -29,6 +31,7 @@ from cordtrial.trial.models import (
     TenMetreWalk,
     Trial,
     User,
+    Visit,
     WisciAssessment,
 )
 from cordtrial.trial.rules.access import can_see_site
@@ -36,6 +39,7 @@ from cordtrial.trial.services.common import get_trial
 
 __all__ = [
     "MEASURE_KINDS",
+    "audit_scope",
     "list_administrations",
     "list_adverse_events",
     "list_audit",
@@ -196,6 +200,36 @@ def list_users(session: Session) -> Sequence[User]:
     return session.scalars(select(User).order_by(User.username)).all()
 
 
+_OF_PARTICIPANT = (
+    Visit, EligibilityAssessment, IsncsciExam, ScimAssessment, WisciAssessment, TenMetreWalk,
+    SixMinuteWalk, Administration, AdverseEvent, DataQuery,
+)  # fmt: skip
+
+
+def audit_scope(session: Session, user: User) -> dict[str, list[int]] | None:
+    """The records whose audit entries a user may read: ``None`` for every record (admins and
+    users of all sites), else the ids, by table, of the records of the user's sites (the sites,
+    their participants and the participants' records, exam signatures included). Records
+    without a site (trials, lots, users) are left out."""
+    if user.role == "admin" or user.all_sites:
+        return None
+    sites = sorted(user.site_ids)
+    participants = list(
+        session.scalars(select(Participant.id).where(Participant.site_id.in_(sites)))
+    )
+    scope: dict[str, list[int]] = {"site": sites, "participant": participants}
+    for cls in _OF_PARTICIPANT:
+        scope[cls.__tablename__] = list(
+            session.scalars(select(cls.id).where(cls.participant_id.in_(participants)))
+        )
+    scope["exam_signature"] = list(
+        session.scalars(
+            select(ExamSignature.id).where(ExamSignature.exam_id.in_(scope["isncsci_exam"]))
+        )
+    )
+    return scope
+
+
 def list_audit(
     session: Session,
     *,
@@ -203,9 +237,18 @@ def list_audit(
     entity_id: str | None = None,
     after_seq: int = 0,
     limit: int = 100,
+    scope: dict[str, list[int]] | None = None,
 ) -> Sequence[AuditEntry]:
-    """Audit entries in chain order, optionally of one entity (and record), after ``after_seq``."""
+    """Audit entries in chain order, optionally of one entity (and record), after ``after_seq``;
+    with a ``scope`` (see :func:`audit_scope`) only those of the records it lists."""
     query = select(AuditEntry).where(AuditEntry.seq > after_seq)
+    if scope is not None:
+        allowed = [
+            and_(AuditEntry.entity == name, AuditEntry.entity_id.in_([str(i) for i in ids]))
+            for name, ids in scope.items()
+            if ids
+        ]
+        query = query.where(or_(*allowed) if allowed else false())
     if entity is not None:
         query = query.where(AuditEntry.entity == entity)
     if entity_id is not None:

@@ -33,6 +33,7 @@ __all__ = [
     "require_permission",
     "set_active",
     "set_password",
+    "update_user",
 ]
 
 
@@ -130,6 +131,41 @@ def set_active(session: Session, *, actor: str, user_id: int, active: bool, reas
     with unit_of_work(session, actor, reason):
         user = get_by_id(session, User, user_id)
         user.active = bool(active)
+    return user
+
+
+def update_user(
+    session: Session,
+    *,
+    actor: str,
+    user_id: int,
+    reason: str,
+    role: str | None = None,
+    site_ids: Collection[int] | None = None,
+    all_sites: bool | None = None,
+    active: bool | None = None,
+    expected_version: int | None = None,
+) -> User:
+    """Change a user's role, sites, all-sites flag and active state **in one transaction**:
+    every change is made, or (on any refusal) none. ``None`` leaves a field as it is."""
+    if role is not None:
+        check_choice("role", role, ROLES)
+    if role is None and site_ids is None and all_sites is None and active is None:
+        raise InvalidValueError("changes", {}, "role, site_ids, all_sites or active", "is empty")
+    with unit_of_work(session, actor, reason):
+        user = get_by_id(session, User, user_id)
+        check_version(user, expected_version)
+        if site_ids is not None:
+            wanted = _check_sites(session, site_ids)
+            keep = [link for link in user.site_links if link.site_id in wanted]
+            have = {link.site_id for link in keep}
+            user.site_links = keep + [UserSite(site_id=s) for s in wanted if s not in have]
+        if role is not None:
+            user.role = role
+        if all_sites is not None:
+            user.all_sites = bool(all_sites)
+        if active is not None:
+            user.active = bool(active)
     return user
 
 

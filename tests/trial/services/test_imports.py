@@ -1,0 +1,145 @@
+"""Bulk import of exams (one transaction per batch), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from builders import lesion_flat
+from cordtrial.isncsci import Level
+from cordtrial.trial import InvalidValueError, verify_audit
+from cordtrial.trial.models import AuditEntry, IsncsciExam, Participant, Trial
+from cordtrial.trial.services.exams import record_exam
+from cordtrial.trial.services.imports import import_exams
+
+from ..conftest import PROTOCOL
+
+C5 = lesion_flat(Level.C5)
+
+
+def _row(study_id: str = "P001", visit: str | None = "week 2", day: int = 0, **cells: Any) -> dict:
+    return {
+        "participant": study_id,
+        "visit": visit,
+        "examined_on": (date(2026, 2, 9) + timedelta(days=day)).isoformat(),
+        "examiner": "Dr Exam",
+        **C5,
+        **cells,
+    }
+
+
+def _frame(rows: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame(rows, dtype=object)
+
+
+def _exams(session: Session) -> int:
+    session.rollback()
+    return session.scalar(select(func.count()).select_from(IsncsciExam)) or 0
+
+
+def test_import_stores_cells_and_classification_and_audits_them(
+    session: Session, participant: Participant
+) -> None:
+    report = import_exams(
+        session, actor="importer", protocol_id=PROTOCOL, frame=_frame([_row(), _row(day=1)])
+    )
+    assert (report.inserted, report.rejected, report.already_present) == (2, 0, 0)
+    exam = session.scalars(select(IsncsciExam).order_by(IsncsciExam.id)).first()
+    assert exam is not None and exam.classification is not None
+    assert exam.classification["nli"] == "C5" and exam.classification["ais"] == "A"
+    assert exam.cells["r_c5_motor"] == C5["r_c5_motor"] and exam.cells["r_nkm"] is None
+    actors = set(
+        session.scalars(select(AuditEntry.actor).where(AuditEntry.entity == "isncsci_exam"))
+    )
+    assert actors == {"importer"}
+    assert verify_audit(session).ok
+
+
+def test_import_reports_bad_rows_and_keeps_the_good_ones_of_the_batch(
+    session: Session, participant: Participant
+) -> None:
+    rows = [
+        _row(day=0),
+        _row(day=1, r_c5_motor="7", l_t1_lt="x"),
+        _row(study_id="P999", day=2),
+        _row(visit="week 99", day=3),
+        _row(day=4) | {"examined_on": "09/02/2026"},
+        _row(day=5) | {"examiner": ""},
+        _row(day=6),
+    ]
+    report = import_exams(session, actor="importer", protocol_id=PROTOCOL, frame=_frame(rows),
+                          batch_size=10)  # fmt: skip
+    assert report.inserted == 2 and _exams(session) == 2
+    assert report.rejected == 5
+    errors = report.error_frame()
+    assert list(errors.columns) == ["row", "participant", "field", "value", "reason"]
+    by_row = {(r.row, r.field): r for r in report.errors}
+    assert by_row[(2, "cells.r_c5_motor")].value == "7"
+    assert "cells.l_t1_lt" in {f for (r, f) in by_row if r == 2}
+    assert "does not exist" in by_row[(3, "participant")].reason
+    assert "week 99" in by_row[(4, "visit")].reason and "week 2" in by_row[(4, "visit")].reason
+    assert by_row[(5, "examined_on")].value == "09/02/2026"
+    assert (6, "examiner") in by_row
+
+
+def test_import_rerun_inserts_nothing_twice(session: Session, participant: Participant) -> None:
+    frame = _frame([_row(day=d) for d in range(7)])
+    first = import_exams(session, actor="i", protocol_id=PROTOCOL, frame=frame, batch_size=3)
+    assert (first.inserted, first.batches) == (7, 3)
+    again = import_exams(session, actor="i", protocol_id=PROTOCOL, frame=frame, batch_size=3)
+    assert (again.inserted, again.already_present, again.rejected) == (0, 7, 0)
+    assert _exams(session) == 7
+
+
+def test_import_refuses_to_overwrite_a_stored_exam_with_other_values(
+    session: Session, participant: Participant
+) -> None:
+    record_exam(session, actor="c", participant_id=participant.id, examined_on=date(2026, 2, 9),
+                examiner="Dr Exam", cells=C5, visit_name="week 2")  # fmt: skip
+    changed = _row(r_c5_motor="3")
+    report = import_exams(session, actor="i", protocol_id=PROTOCOL, frame=_frame([changed]))
+    assert report.inserted == 0 and report.rejected == 1
+    assert "already stored" in report.errors[0].reason
+    stored = session.scalars(select(IsncsciExam)).one()
+    assert stored.cells["r_c5_motor"] == C5["r_c5_motor"]
+
+
+def test_duplicate_rows_in_one_file_are_stored_once(
+    session: Session, participant: Participant
+) -> None:
+    report = import_exams(session, actor="i", protocol_id=PROTOCOL, frame=_frame([_row()] * 3))
+    assert (report.inserted, report.already_present) == (1, 2)
+    assert _exams(session) == 1
+
+
+def test_unrecorded_cells_are_stored_unclassified(
+    session: Session, participant: Participant
+) -> None:
+    report = import_exams(
+        session, actor="i", protocol_id=PROTOCOL, frame=_frame([_row(r_c5_motor=None)])
+    )
+    assert report.inserted == 1
+    exam = session.scalars(select(IsncsciExam)).one()
+    assert exam.classification is None and "r_c5_motor" in exam.classification_note
+
+
+def test_progress_is_reported_per_batch(session: Session, participant: Participant) -> None:
+    seen: list[tuple[int, int]] = []
+    import_exams(session, actor="i", protocol_id=PROTOCOL, batch_size=2,
+                 frame=_frame([_row(day=d) for d in range(5)]),
+                 progress=lambda done, total: seen.append((done, total)))  # fmt: skip
+    assert seen == [(2, 5), (4, 5), (5, 5)]
+
+
+def test_import_needs_its_columns_and_a_positive_batch_size(session: Session, trial: Trial) -> None:
+    with pytest.raises(InvalidValueError, match="examiner"):
+        import_exams(session, actor="i", protocol_id=PROTOCOL,
+                     frame=_frame([_row()]).drop(columns=["examiner"]))  # fmt: skip
+    with pytest.raises(InvalidValueError, match="batch_size"):
+        import_exams(session, actor="i", protocol_id=PROTOCOL, frame=_frame([_row()]),
+                     batch_size=0)  # fmt: skip
