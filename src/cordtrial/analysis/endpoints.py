@@ -35,12 +35,14 @@ from cordtrial.isncsci import KEY_MUSCLES, SENSORY_LEVELS, Level
 
 __all__ = [
     "AIS_GRADES",
+    "LAST",
     "LEVEL_FIELDS",
     "SCORE_FIELDS",
     "ais_shift_table",
     "conversion_summary",
     "endpoint_table",
     "format_range",
+    "last_observed",
     "level_index",
     "measure_changes",
     "parse_grades",
@@ -49,6 +51,8 @@ __all__ = [
 ]
 
 AIS_GRADES: Final = ("A", "B", "C", "D", "E")
+#: The visit name that means "each participant's last observed visit" in the summaries.
+LAST: Final = "last"
 #: Totals reported by the engine, and the cells they add up (side, level, kind, maximum).
 SCORE_FIELDS: Final = ("uems", "lems", "total_motor", "lt", "pp")
 #: Levels reported by the engine whose change is counted in segments.
@@ -341,14 +345,37 @@ def _text(value: object) -> str:
     return str(value)
 
 
+def last_observed(endpoints: pd.DataFrame) -> pd.DataFrame:
+    """Each participant's last observed visit (rows in visit order), with ``visit`` kept and
+    ``status`` ``missing`` for a participant with no observed visit.
+
+    This is a choice, shown wherever it is used: a participant whose later visits are not yet
+    due (or were missed) is counted at an earlier visit, when recovery may not have happened yet.
+    """
+    rows = []
+    for _, g in endpoints.groupby("participant", sort=False):
+        observed = g[g["status"] == "observed"]
+        rows.append(observed.iloc[-1] if len(observed) else g.iloc[-1])
+    if not rows:
+        return endpoints.iloc[0:0]
+    return pd.DataFrame(rows).reset_index(drop=True)
+
+
+def _at_visit(endpoints: pd.DataFrame, visit: str) -> pd.DataFrame:
+    if visit == LAST:
+        return last_observed(endpoints)
+    return endpoints[endpoints["visit"] == visit]
+
+
 def ais_shift_table(endpoints: pd.DataFrame, visit: str, *, arm: str | None = None) -> pd.DataFrame:
     """AIS grade shift table, baseline (rows) by grade at ``visit`` (columns).
 
-    Columns are A-E, then any undetermined grade sets as reported (e.g. ``A,C``), then
+    ``visit`` may be ``"last"`` (each participant's last observed visit). Columns are A-E, then
+    any undetermined grade sets as reported (e.g. ``A,C``), then
     ``missing`` and ``not classified``; a final ``total`` column and row. Rows are baseline
     grades A-E (and any undetermined baseline set).
     """
-    frame = endpoints[endpoints["visit"] == visit]
+    frame = _at_visit(endpoints, visit)
     if arm is not None:
         frame = frame[frame["arm"] == arm]
     if frame.empty:
@@ -390,6 +417,7 @@ def conversion_summary(
     endpoints : DataFrame
         From :func:`endpoint_table`.
     visit : str
+        A visit name, or ``"last"`` for each participant's last observed visit.
     outcome : {"converted", "motor_incomplete"}
         ``converted``: better by at least one grade; ``motor_incomplete``: C, D or E.
     baseline_grade : str or None
@@ -404,7 +432,7 @@ def conversion_summary(
     """
     if outcome not in {"converted", "motor_incomplete"}:
         raise AnalysisInputError("outcome", outcome, "converted or motor_incomplete")
-    frame = endpoints[endpoints["visit"] == visit]
+    frame = _at_visit(endpoints, visit)
     if frame.empty:
         raise AnalysisInputError("visit", visit, "a visit present in the endpoint table")
     if baseline_grade is not None:

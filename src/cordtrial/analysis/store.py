@@ -1,0 +1,285 @@
+"""Load a trial from the trial store into the tidy frames the analysis takes.
+
+:func:`load_trial` reads the trial's participants, ISNCSCI exams (cells and stored
+classification), functional measures and adverse events through the store's models and read
+services. With a ``user`` the read is scoped to the sites that user may see
+(:mod:`cordtrial.trial.services.reads`); without one (the command line, run by whoever holds the
+database) every site is read. The result carries a SHA-256 of the data (the *snapshot hash*,
+printed on every report) and the versions of the engines that made it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cordtrial import __version__
+from cordtrial.isncsci import ENGINE_VERSION, ISNCSCI_REVISION
+from cordtrial.trial.models import (
+    AdverseEvent,
+    IsncsciExam,
+    Participant,
+    ScimAssessment,
+    SixMinuteWalk,
+    TenMetreWalk,
+    User,
+    Visit,
+    WisciAssessment,
+)
+from cordtrial.trial.rules.vocabulary import RELATED, SPECIAL_INTEREST_CATEGORIES
+from cordtrial.trial.services.common import get_trial
+from cordtrial.trial.services.reads import list_participants
+
+__all__ = ["TrialData", "engine_versions", "load_trial", "snapshot_hash"]
+
+
+def engine_versions() -> dict[str, str]:
+    """Versions of cordtrial, the ISNCSCI engine and the numerical libraries."""
+    import matplotlib
+    import numpy
+    import scipy
+
+    return {
+        "cordtrial": __version__,
+        "isncsci_engine": ENGINE_VERSION,
+        "isncsci_revision": ISNCSCI_REVISION,
+        "numpy": numpy.__version__,
+        "pandas": pd.__version__,
+        "scipy": scipy.__version__,
+        "matplotlib": matplotlib.__version__,
+    }
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, date):
+        return value.isoformat()
+    return value if isinstance(value, str | int | float | bool) or value is None else str(value)
+
+
+def snapshot_hash(frames: dict[str, pd.DataFrame]) -> str:
+    """SHA-256 of the frames' content: names, columns (sorted) and rows (in order), as JSON.
+
+    The same data give the same hash whatever the database or the time of the report.
+    """
+    doc = {}
+    for name in sorted(frames):
+        frame = frames[name]
+        cols = sorted(str(c) for c in frame.columns)
+        rows = [[_canonical(r[c]) for c in cols] for r in frame.to_dict(orient="records")]
+        doc[name] = {"columns": cols, "rows": rows}
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class TrialData:
+    """A trial's data as tidy frames (see :mod:`cordtrial.analysis.endpoints` for columns)."""
+
+    protocol_id: str
+    title: str
+    phase: str
+    participants: pd.DataFrame
+    exams: pd.DataFrame
+    measures: pd.DataFrame
+    adverse_events: pd.DataFrame
+    stored_engine_versions: tuple[str, ...] = field(default=())
+
+    @property
+    def frames(self) -> dict[str, pd.DataFrame]:
+        """The four frames by name."""
+        return {
+            "participants": self.participants,
+            "exams": self.exams,
+            "measures": self.measures,
+            "adverse_events": self.adverse_events,
+        }
+
+    @property
+    def snapshot_hash(self) -> str:
+        """SHA-256 of the data (see :func:`snapshot_hash`)."""
+        return snapshot_hash(self.frames)
+
+    @property
+    def last_data_date(self) -> date | None:
+        """The latest exam, measure or adverse-event onset date in the data."""
+        dates: list[date] = []
+        for frame, column in (
+            (self.exams, "examined_on"), (self.measures, "assessed_on"),
+            (self.adverse_events, "onset_date"),
+        ):  # fmt: skip
+            if len(frame) and column in frame.columns:
+                dates.extend(d for d in frame[column] if isinstance(d, date))
+        return max(dates) if dates else None
+
+
+def _region(level: str) -> str:
+    head = level[:1].upper()
+    return {"C": "cervical", "T": "thoracic", "L": "lumbar", "S": "sacral"}.get(head, "unknown")
+
+
+def load_trial(session: Session, protocol_id: str, *, user: User | None = None) -> TrialData:
+    """Read a trial's data from the store.
+
+    Parameters
+    ----------
+    session : Session
+    protocol_id : str
+        The trial (``NotFoundError`` if it does not exist).
+    user : User, optional
+        Scope the read to the sites this user may see; default every site.
+
+    Returns
+    -------
+    TrialData
+        ``participants`` (participant, arm, site, age_at_injury, sex, injury_level, region,
+        injury_date, transplant_date), ``exams`` (participant, arm, visit, visit_day,
+        examined_on, day, the classification record fields and the exam cells), ``measures``
+        (participant, arm, visit, assessed_on, day, measure, value) and ``adverse_events``
+        (participant, arm, term, category, onset_date, onset_day, ctcae_grade, serious,
+        serious_criteria, related, related_to_*, expectedness, outcome, special_interest,
+        expedited_report_required).
+    """
+    trial = get_trial(session, protocol_id)
+    if user is not None:
+        people = list_participants(session, user, protocol_id)
+    else:
+        people = list(
+            session.scalars(
+                select(Participant)
+                .where(Participant.trial_id == trial.id)
+                .order_by(Participant.study_id)
+            )
+        )
+    by_id = {p.id: p for p in people}
+    participants = pd.DataFrame(
+        [
+            {
+                "participant": p.study_id,
+                "arm": p.arm.code if p.arm is not None else "",
+                "site": p.site.code,
+                "age_at_injury": p.age_at_injury,
+                "sex": p.sex,
+                "injury_level": p.injury_level,
+                "region": _region(p.injury_level),
+                "injury_date": p.injury_date,
+                "transplant_date": p.transplant_date,
+            }
+            for p in people
+        ],
+        columns=["participant", "arm", "site", "age_at_injury", "sex", "injury_level", "region",
+                 "injury_date", "transplant_date"],
+    )  # fmt: skip
+    ids = list(by_id)
+    visits = {
+        v.id: v for v in session.scalars(select(Visit).where(Visit.participant_id.in_(ids)))
+    } if ids else {}  # fmt: skip
+
+    def _day(p: Participant, on: date) -> float:
+        return float((on - p.transplant_date).days) if p.transplant_date else math.nan
+
+    def _visit(visit_id: int | None) -> tuple[str, float]:
+        if visit_id is None or visit_id not in visits:
+            return "", math.nan
+        d = visits[visit_id].definition
+        return d.name, float(d.target_day)
+
+    exam_rows = []
+    engines: set[str] = set()
+    for e in session.scalars(
+        select(IsncsciExam).where(IsncsciExam.participant_id.in_(ids)).order_by(IsncsciExam.id)
+    ) if ids else []:  # fmt: skip
+        p = by_id[e.participant_id]
+        name, target = _visit(e.visit_id)
+        row: dict[str, Any] = {
+            "participant": p.study_id, "arm": p.arm.code if p.arm else "", "visit": name,
+            "visit_day": target, "examined_on": e.examined_on, "day": _day(p, e.examined_on),
+            "exam_id": e.id, "classification_note": e.classification_note,
+        }  # fmt: skip
+        row.update({k: ("" if v is None else v) for k, v in e.cells.items()})
+        row.update(e.classification or {"ais": ""})
+        if e.engine_version:
+            engines.add(f"{e.engine_version} (ISNCSCI {e.isncsci_revision})")
+        exam_rows.append(row)
+    exams = pd.DataFrame(exam_rows)
+    if exams.empty:
+        exams = pd.DataFrame(columns=["participant", "arm", "visit", "examined_on", "day", "ais"])
+
+    measure_rows = []
+    kinds: list[tuple[type[Any], list[tuple[str, Any]]]] = [
+        (ScimAssessment, [("scim_total", lambda m: m.total),
+                          ("scim_self_care", lambda m: m.self_care),
+                          ("scim_respiration_sphincter", lambda m: m.respiration_sphincter),
+                          ("scim_mobility", lambda m: m.mobility)]),
+        (WisciAssessment, [("wisci_level", lambda m: m.level)]),
+        (TenMetreWalk, [("ten_metre_walk_seconds", lambda m: m.seconds),
+                        ("ten_metre_walk_speed", lambda m: 10.0 / m.seconds)]),
+        (SixMinuteWalk, [("six_minute_walk_m", lambda m: m.metres)]),
+    ]  # fmt: skip
+    for cls, getters in kinds:
+        if not ids:
+            break
+        for m in session.scalars(select(cls).where(cls.participant_id.in_(ids)).order_by(cls.id)):
+            p = by_id[m.participant_id]
+            name, _ = _visit(m.visit_id)
+            for measure, get in getters:
+                measure_rows.append(
+                    {"participant": p.study_id, "arm": p.arm.code if p.arm else "",
+                     "visit": name, "assessed_on": m.assessed_on, "day": _day(p, m.assessed_on),
+                     "measure": measure, "value": float(get(m))}
+                )  # fmt: skip
+    measures = pd.DataFrame(
+        measure_rows,
+        columns=["participant", "arm", "visit", "assessed_on", "day", "measure", "value"],
+    )
+
+    ae_rows = []
+    for a in session.scalars(
+        select(AdverseEvent).where(AdverseEvent.participant_id.in_(ids)).order_by(AdverseEvent.id)
+    ) if ids else []:  # fmt: skip
+        p = by_id[a.participant_id]
+        related = any(
+            r in RELATED
+            for r in (a.related_to_cells, a.related_to_procedure, a.related_to_immunosuppression)
+        )
+        ae_rows.append(
+            {
+                "participant": p.study_id, "arm": p.arm.code if p.arm else "", "term": a.term,
+                "category": a.category, "onset_date": a.onset_date,
+                "onset_day": _day(p, a.onset_date), "resolution_date": a.resolution_date,
+                "ctcae_grade": a.ctcae_grade, "serious": bool(a.serious_criteria),
+                "serious_criteria": ", ".join(sorted(a.serious_criteria)), "related": related,
+                "related_to_cells": a.related_to_cells,
+                "related_to_procedure": a.related_to_procedure,
+                "related_to_immunosuppression": a.related_to_immunosuppression,
+                "expectedness": a.expectedness, "outcome": a.outcome,
+                "special_interest": a.category in SPECIAL_INTEREST_CATEGORIES,
+                "expedited_report_required": a.expedited_report_required,
+            }
+        )  # fmt: skip
+    ae_columns = [
+        "participant", "arm", "term", "category", "onset_date", "onset_day", "resolution_date",
+        "ctcae_grade", "serious", "serious_criteria", "related", "related_to_cells",
+        "related_to_procedure", "related_to_immunosuppression", "expectedness", "outcome",
+        "special_interest", "expedited_report_required",
+    ]  # fmt: skip
+    adverse_events = pd.DataFrame(ae_rows, columns=ae_columns)
+    return TrialData(
+        protocol_id=trial.protocol_id,
+        title=trial.title,
+        phase=trial.phase,
+        participants=participants,
+        exams=exams,
+        measures=measures,
+        adverse_events=adverse_events,
+        stored_engine_versions=tuple(sorted(engines)),
+    )
