@@ -21,6 +21,7 @@ __all__ = [
     "SESSION_COOKIE",
     "check_csrf",
     "csrf_token_for",
+    "session_csrf_token",
     "session_token",
 ]
 
@@ -34,7 +35,8 @@ def session_token(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE) or None
 
 
-def _from_session(token: str) -> str:
+def session_csrf_token(token: str) -> str:
+    """The CSRF token of the session whose cookie holds ``token``."""
     return hmac.new(token.encode(), b"cordtrial csrf", hashlib.sha256).hexdigest()
 
 
@@ -46,7 +48,7 @@ def csrf_token_for(request: Request) -> str:
     """
     token = session_token(request)
     if token is not None:
-        return _from_session(token)
+        return session_csrf_token(token)
     existing = getattr(request.state, "new_csrf", None) or request.cookies.get(CSRF_COOKIE)
     if existing:
         return str(existing)
@@ -61,7 +63,7 @@ async def check_csrf(request: Request) -> None:
     sent = form.get(CSRF_FIELD)
     token = session_token(request)
     if token is not None:
-        expected: str | None = _from_session(token)
+        expected: str | None = session_csrf_token(token)
     else:
         expected = request.cookies.get(CSRF_COOKIE)
     if not isinstance(sent, str) or not expected or not hmac.compare_digest(sent, expected):

@@ -1,24 +1,236 @@
-"""The trial workspace pages: dashboard (more pages join this module's router)."""
+"""The trial workspace: dashboard and participant page (adverse events, lots and the audit log
+are in :mod:`.records`; this router includes theirs).
+
+Every read goes through :mod:`cordtrial.trial.services.reads`, scoped to the user's sites: a
+participant at another site is "not found" (404), exactly like the API.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
+from sqlalchemy.orm import Session
 
-from cordtrial.trial.services.reads import list_participants, list_trials
-from cordtrial.web.deps import SessionDep
+from cordtrial.trial.models import (
+    AdverseEvent,
+    IsncsciExam,
+    Participant,
+    ScimAssessment,
+    Trial,
+    User,
+    WisciAssessment,
+)
+from cordtrial.trial.rules.schedule import VisitStatus
+from cordtrial.trial.services.reads import (
+    list_administrations,
+    list_adverse_events,
+    list_exams,
+    list_lots,
+    list_measures,
+    list_participants,
+    list_trials,
+    visible_participant,
+)
+from cordtrial.trial.services.visits import VisitRow, visit_schedule
+from cordtrial.web.deps import Clock, SessionDep
+from cordtrial.web.pages import records
 from cordtrial.web.pages.auth import PageUser
+from cordtrial.web.pages.charts import Series, line_chart
 from cordtrial.web.pages.rendering import render
 
 __all__ = ["router"]
 
 router = APIRouter()
+router.include_router(records.router)
+
+_AIS_Y = {"A": 0, "B": 1, "C": 2, "D": 3, "E": 4}
+
+
+@dataclass(frozen=True, slots=True)
+class DueVisit:
+    """A visit in or past its window and not done, for the dashboard."""
+
+    participant: Participant
+    visit: VisitRow
+
+
+@dataclass(frozen=True, slots=True)
+class OpenSerious:
+    """An open serious adverse event with its expedited-report deadline (if one is due)."""
+
+    event: AdverseEvent
+    participant: Participant
+    days_left: int | None
+
+
+def _trial(session: Session, user: User, protocol_id: str | None) -> Trial | None:
+    trials = list_trials(session, user)
+    for trial in trials:
+        if trial.protocol_id == protocol_id:
+            return trial
+    return trials[0] if trials else None
+
+
+def _due_visits(session: Session, participants: Sequence[Participant], today: date) -> list[
+    DueVisit
+]:
+    due: list[DueVisit] = []
+    wanted: tuple[VisitStatus, ...] = ("due", "overdue")
+    for p in participants:
+        for row in visit_schedule(session, p.id, today):
+            if row.status in wanted:
+                due.append(DueVisit(p, row))
+    return sorted(due, key=lambda d: (d.visit.status != "overdue", d.visit.closes or today))
+
+
+def _open_serious(
+    session: Session, user: User, participants: Sequence[Participant], today: date
+) -> list[OpenSerious]:
+    rows: list[OpenSerious] = []
+    for p in participants:
+        for event in list_adverse_events(session, user, p.id):
+            if event.serious_criteria and event.resolution_date is None:
+                due = event.expedited_report_due
+                rows.append(OpenSerious(event, p, (due - today).days if due else None))
+    return sorted(rows, key=lambda r: (r.days_left is None, r.days_left or 0))
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-def dashboard(request: Request, user: PageUser, session: SessionDep) -> Response:
-    """The trial dashboard."""
-    trials = list_trials(session, user)
-    trial = trials[0] if trials else None
-    participants = list_participants(session, user, trial.protocol_id) if trial else []
-    return render(request, "dashboard.html", user=user, trial=trial, participants=participants)
+def dashboard(
+    request: Request,
+    user: PageUser,
+    session: SessionDep,
+    now: Clock,
+    trial: str | None = None,
+) -> Response:
+    """The trial dashboard: enrolment, visits due and overdue, open serious adverse events with
+    their expedited-report deadlines, lots and their status."""
+    today = now.date()
+    current = _trial(session, user, trial)
+    participants = list_participants(session, user, current.protocol_id) if current else []
+    by_site: dict[str, int] = {}
+    for p in participants:
+        by_site[p.site.code] = by_site.get(p.site.code, 0) + 1
+    return render(
+        request,
+        "dashboard.html",
+        user=user,
+        trial=current,
+        trials=list_trials(session, user),
+        participants=participants,
+        by_site=by_site,
+        transplanted=sum(1 for p in participants if p.transplant_date is not None),
+        due_visits=_due_visits(session, participants, today),
+        open_serious=_open_serious(session, user, participants, today),
+        lots=list_lots(session),
+        today=today,
+    )
+
+
+def _day(participant: Participant, on: date) -> int:
+    day0 = participant.transplant_date or participant.injury_date
+    return (on - day0).days
+
+
+def _number(value: object) -> float | None:
+    try:
+        return float(str(value))
+    except ValueError:
+        return None  # ND, or a range left open by NT
+
+
+def _charts(
+    session: Session, user: User, participant: Participant, exams: Sequence[IsncsciExam]
+) -> list[Markup]:
+    classified = [(e.examined_on, e.classification) for e in exams if e.classification]
+
+    def points(field: str) -> list[tuple[int, float]]:
+        out = []
+        for on, record in classified:
+            value = _number(record[field])
+            if value is not None:
+                out.append((_day(participant, on), value))
+        return out
+
+    ais_points = []
+    for on, record in classified:
+        # a range left open by NT ("A,C") is drawn at its first grade
+        first = str(record["ais"]).split(",")[0].rstrip("*")
+        if first in _AIS_Y:
+            ais_points.append((_day(participant, on), float(_AIS_Y[first])))
+    scim = [
+        (_day(participant, m.assessed_on), float(m.total))
+        for m in list_measures(session, user, participant.id, "scim")
+        if isinstance(m, ScimAssessment)
+    ]
+    wisci = [
+        (_day(participant, m.assessed_on), float(m.level))
+        for m in list_measures(session, user, participant.id, "wisci")
+        if isinstance(m, WisciAssessment)
+    ]
+    ticks50 = [(v, str(v)) for v in (0, 10, 20, 30, 40, 50)]
+    return [
+        line_chart(
+            "AIS grade",
+            [Series("AIS", ais_points)],
+            y_range=(0, 4),
+            y_ticks=[(float(v), k) for k, v in _AIS_Y.items()],
+        ),
+        line_chart(
+            "Motor scores: UEMS and LEMS (0-50)",
+            [Series("UEMS", points("uems")), Series("LEMS", points("lems"))],
+            y_range=(0, 50),
+            y_ticks=ticks50,
+        ),
+        line_chart(
+            "Sensory scores: light touch and pin prick (0-112)",
+            [Series("LT", points("lt")), Series("PP", points("pp"))],
+            y_range=(0, 112),
+            y_ticks=[(v, str(v)) for v in (0, 28, 56, 84, 112)],
+        ),
+        line_chart(
+            "SCIM III total (0-100)",
+            [Series("SCIM III", scim)],
+            y_range=(0, 100),
+            y_ticks=[(v, str(v)) for v in (0, 25, 50, 75, 100)],
+        ),
+        line_chart(
+            "WISCI II level (0-20)",
+            [Series("WISCI II", wisci)],
+            y_range=(0, 20),
+            y_ticks=[(v, str(v)) for v in (0, 5, 10, 15, 20)],
+        ),
+    ]
+
+
+@router.get("/participants/{participant_id}", response_class=HTMLResponse, include_in_schema=False)
+def participant_page(
+    request: Request, participant_id: int, user: PageUser, session: SessionDep, now: Clock
+) -> Response:
+    """A participant: facts, visit timeline, charts of the course, cell administration, adverse
+    events and exams (404 for a participant at a site the user may not see)."""
+    participant = visible_participant(session, user, participant_id)
+    exams = sorted(
+        list_exams(session, user, participant_id), key=lambda e: (e.examined_on, e.id)
+    )
+    visit_names = {v.id: v.definition.name for v in participant.visits}
+    walks = list_measures(session, user, participant_id, "ten_metre_walk")
+    return render(
+        request,
+        "participant.html",
+        user=user,
+        participant=participant,
+        schedule=visit_schedule(session, participant_id, now.date()),
+        exams=exams,
+        visit_names=visit_names,
+        charts=_charts(session, user, participant, exams),
+        administrations=list_administrations(session, user, participant_id),
+        adverse_events=list_adverse_events(session, user, participant_id),
+        walks=walks,
+        lot_numbers={lot.id: lot.lot_number for lot in list_lots(session)},
+    )

@@ -1,0 +1,277 @@
+"""The workspace pages through FastAPI's TestClient, over the synthetic demo trial, on SQLite and
+PostgreSQL: rendering, permissions and site scoping (a participant at another site is 404, as in
+the API), CSRF, and adverse event entry."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from cordtrial.trial.database import make_engine, make_session_factory
+from cordtrial.trial.demo import seed_demo
+from cordtrial.trial.models import AdverseEvent, Lot, User
+from cordtrial.trial.services.tokens import issue_token
+from cordtrial.web import WebSettings, create_app
+from cordtrial.web.pages.security import SESSION_COOKIE, session_csrf_token
+from trial.conftest import BACKENDS, PostgresDatabases
+
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+
+
+@dataclass
+class Demo:
+    factory: sessionmaker[Session]
+    participant_ids: dict[str, int]
+    app_url: str
+
+    def client(self, username: str | None) -> TestClient:
+        app = create_app(
+            WebSettings(database_url=self.app_url, demo=True),
+            session_factory=self.factory,
+            clock=lambda: NOW,
+        )
+        client = TestClient(app, follow_redirects=False)
+        if username is not None:
+            with self.factory() as session:
+                user = session.scalars(select(User).where(User.username == username)).one()
+                token = issue_token(session, user_id=user.id, now=NOW).token
+            client.cookies.set(SESSION_COOKIE, token)
+            client.headers["x-test-csrf"] = session_csrf_token(token)
+        return client
+
+
+def _csrf(client: TestClient) -> str:
+    return client.headers["x-test-csrf"]
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def demo(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Demo]:
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path_factory.mktemp("pages") / "cordtrial.db"
+        shutil.copyfile(template, path)
+        url, drop = f"sqlite:///{path}", None
+    else:
+        databases: PostgresDatabases = request.getfixturevalue("pg_databases")
+        name = databases.create(template=databases.template)
+        url, drop = databases.url(name), name
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    seeded = seed_demo(factory, today=NOW.date())
+    yield Demo(factory, seeded.participant_ids, url)
+    engine.dispose()
+    if drop is not None:
+        request.getfixturevalue("pg_databases").drop(drop)
+
+
+def test_dashboard_redirects_to_login_without_session(demo: Demo) -> None:
+    response = demo.client(None).get("/")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?next=%2F"
+
+
+def test_login_page_shows_demo_logins_and_banner(demo: Demo) -> None:
+    page = demo.client(None).get("/login")
+    assert page.status_code == 200
+    assert "Synthetic demo data" in page.text
+    assert "coordinator_b" in page.text
+
+
+def test_login_form_sets_http_only_session_cookie(demo: Demo) -> None:
+    client = demo.client(None)
+    form = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert token is not None
+    response = client.post(
+        "/login",
+        data={"username": "monitor", "password": "synthetic-demo", "next": "/lots",
+              "csrf_token": token.group(1)},
+    )  # fmt: skip
+    assert response.status_code == 303
+    assert response.headers["location"] == "/lots"
+    cookie = response.headers["set-cookie"]
+    assert SESSION_COOKIE in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+
+
+def test_login_refuses_form_without_csrf_token(demo: Demo) -> None:
+    response = demo.client(None).post(
+        "/login", data={"username": "monitor", "password": "synthetic-demo"}
+    )
+    assert response.status_code == 403
+
+
+def test_login_refuses_offsite_next(demo: Demo) -> None:
+    client = demo.client("monitor")
+    assert client.get("/login?next=//evil.example").headers["location"] == "/"
+
+
+def test_dashboard_shows_visits_serious_events_and_lots(demo: Demo) -> None:
+    page = demo.client("admin").get("/")
+    assert page.status_code == 200
+    assert "SYNTHETIC DEMO" in page.text
+    assert "overdue" in page.text and "due" in page.text
+    assert "Syrinx enlargement" in page.text  # the open SUSAR
+    assert "DEMO-LOT-001" in page.text and "released" in page.text
+
+
+def test_dashboard_lists_only_own_site_for_site_coordinator(demo: Demo) -> None:
+    page = demo.client("coordinator_b").get("/").text
+    assert "B-001" in page and "B-002" in page
+    assert "A-001" not in page and "A-002" not in page
+
+
+def test_participant_page_shows_timeline_charts_exams_and_events(demo: Demo) -> None:
+    pid = demo.participant_ids["A-001"]
+    page = demo.client("investigator").get(f"/participants/{pid}")
+    assert page.status_code == 200
+    text = page.text
+    for visit in ("screening", "week 2", "week 4", "week 12", "week 24", "week 52"):
+        assert visit in text
+    assert text.count("<svg") == 5
+    assert "LEMS" in text and "WISCI II" in text and "SCIM III" in text
+    assert f'href="/participants/{pid}/exams/new"' in text
+    assert "/exams/" in text
+    assert "DEMO-LOT-001" in text
+    assert "Neuropathic pain" in text
+
+
+def test_participant_of_another_site_is_not_found(demo: Demo) -> None:
+    pid = demo.participant_ids["A-001"]
+    page = demo.client("coordinator_b").get(f"/participants/{pid}")
+    assert page.status_code == 404
+    assert "A-001" not in page.text
+
+
+def test_unknown_participant_is_not_found_like_another_sites(demo: Demo) -> None:
+    assert demo.client("coordinator_b").get("/participants/999999").status_code == 404
+
+
+def test_api_keeps_json_errors(demo: Demo) -> None:
+    response = demo.client(None).get("/api/participants/999999")
+    assert response.headers["content-type"].startswith("application/json")
+
+
+def test_audit_log_is_for_monitors_only(demo: Demo) -> None:
+    assert demo.client("coordinator_a").get("/audit").status_code == 403
+    page = demo.client("monitor").get("/audit?entity=lot")
+    assert page.status_code == 200
+    assert "DEMO-LOT-001" in page.text
+    assert "<td>participant" not in page.text
+
+
+def test_nav_shows_audit_only_to_roles_that_read_it(demo: Demo) -> None:
+    assert 'href="/audit"' in demo.client("monitor").get("/").text
+    assert 'href="/audit"' not in demo.client("coordinator_a").get("/").text
+
+
+def test_lots_page_judges_tests_against_specification(demo: Demo) -> None:
+    page = demo.client("investigator").get("/lots").text
+    assert "DEMO-LOT-002" in page
+    assert "cell_count: no result" in page  # quarantined lot, test not done
+    assert "Release DEMO-LOT-002" in page  # investigators manage the product
+
+
+def test_lot_release_refused_lists_failures_and_changes_nothing(demo: Demo) -> None:
+    client = demo.client("investigator")
+    response = client.post("/lots/DEMO-LOT-002/release", data={"csrf_token": _csrf(client)})
+    assert response.status_code == 422
+    assert "not released" in response.text and "no result" in response.text
+    with demo.factory() as session:
+        lot = session.scalars(select(Lot).where(Lot.lot_number == "DEMO-LOT-002")).one()
+        assert lot.status == "quarantine"
+
+
+def test_lot_release_not_offered_or_allowed_to_coordinator(demo: Demo) -> None:
+    client = demo.client("coordinator_a")
+    assert "Release DEMO-LOT-002" not in client.get("/lots").text
+    response = client.post("/lots/DEMO-LOT-002/release", data={"csrf_token": _csrf(client)})
+    assert response.status_code == 403
+
+
+def _ae_form(**changes: object) -> dict[str, object]:
+    form: dict[str, object] = {
+        "term": "Headache (synthetic)", "category": "other", "onset_date": "2026-11-20",
+        "awareness_date": "2026-11-21", "ctcae_grade": "1", "related_to_cells": "unlikely",
+        "related_to_procedure": "not_related", "related_to_immunosuppression": "not_related",
+        "expectedness": "expected", "outcome": "recovered", "resolution_date": "2026-11-22",
+    }  # fmt: skip
+    form.update(changes)
+    return form
+
+
+def _count_events(demo: Demo) -> int:
+    with demo.factory() as session:
+        return int(session.scalar(select(func.count()).select_from(AdverseEvent)) or 0)
+
+
+def test_adverse_event_form_saves_and_returns_to_participant(demo: Demo) -> None:
+    pid = demo.participant_ids["A-002"]
+    client = demo.client("coordinator_a")
+    assert client.get(f"/participants/{pid}/adverse-events/new").status_code == 200
+    before = _count_events(demo)
+    response = client.post(
+        f"/participants/{pid}/adverse-events", data=_ae_form(csrf_token=_csrf(client))
+    )
+    assert response.status_code == 303
+    assert response.headers["location"].startswith(f"/participants/{pid}")
+    assert _count_events(demo) == before + 1
+
+
+def test_adverse_event_form_shows_field_error_and_saves_nothing(demo: Demo) -> None:
+    pid = demo.participant_ids["A-002"]
+    client = demo.client("coordinator_a")
+    before = _count_events(demo)
+    response = client.post(
+        f"/participants/{pid}/adverse-events",
+        data=_ae_form(csrf_token=_csrf(client), awareness_date="2026-11-01"),
+    )
+    assert response.status_code == 422
+    assert 'id="awareness_date-error"' in response.text
+    assert "awareness_date" in response.text and "2026-11-01" in response.text
+    assert _count_events(demo) == before
+
+
+def test_adverse_event_form_refuses_missing_csrf(demo: Demo) -> None:
+    pid = demo.participant_ids["A-002"]
+    response = demo.client("coordinator_a").post(
+        f"/participants/{pid}/adverse-events", data=_ae_form()
+    )
+    assert response.status_code == 403
+
+
+def test_adverse_event_form_not_for_statistician(demo: Demo) -> None:
+    pid = demo.participant_ids["A-002"]
+    assert demo.client("statistician").get(
+        f"/participants/{pid}/adverse-events/new"
+    ).status_code == 403
+
+
+def test_adverse_event_form_at_another_site_is_not_found(demo: Demo) -> None:
+    pid = demo.participant_ids["A-002"]
+    client = demo.client("coordinator_b")
+    response = client.post(
+        f"/participants/{pid}/adverse-events", data=_ae_form(csrf_token=_csrf(client))
+    )
+    assert response.status_code == 404
+
+
+def test_adverse_events_listing_is_site_scoped(demo: Demo) -> None:
+    page = demo.client("coordinator_b").get("/adverse-events").text
+    assert "Syrinx enlargement" in page
+    assert "Urinary tract infection" not in page
+
+
+def test_static_htmx_is_served(demo: Demo) -> None:
+    response = demo.client(None).get("/static/htmx.min.js")
+    assert response.status_code == 200 and "htmx" in response.text[:2000]
