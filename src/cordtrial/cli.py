@@ -469,11 +469,12 @@ def _table(frame: pd.DataFrame, title: str) -> Table:
 
 def _mount_trial_commands() -> None:
     # the trial store's commands (database, users, audit) live beside the trial package
-    from cordtrial.trial_cli import audit_app, db_app, user_app
+    from cordtrial.trial_cli import audit_app, db_app, mount_data_commands, user_app
 
     app.add_typer(db_app, name="db")
     app.add_typer(user_app, name="user")
     app.add_typer(audit_app, name="audit")
+    mount_data_commands(app)
     from cordtrial.serve_cli import serve
 
     app.command("serve")(serve)
