@@ -1,0 +1,370 @@
+"""Backup and restore of the trial store: a consistent snapshot, restored whole.
+
+Backup
+------
+* **SQLite**: SQLite's online backup API (``sqlite3.Connection.backup``) copies the database,
+  committed write-ahead log included, page by page into a new SQLite file while writers carry on:
+  the copy is the database as of one moment. The backup is itself a SQLite database.
+* **PostgreSQL**: a logical dump through SQLAlchemy, read in one ``REPEATABLE READ READ ONLY``
+  transaction (one snapshot of every table), written as gzip-compressed JSON Lines: a header line
+  (format, migration revision, time, rows per table), then for each table a line naming it and
+  its columns and one JSON array per row, in primary-key order. Dates are ISO 8601 text, moments
+  ISO 8601 in UTC, JSON documents as they are. The file is portable: it restores into PostgreSQL
+  or SQLite.
+
+Restore
+-------
+:func:`restore` reads either kind of backup into the database at a URL. It refuses a database
+that holds any row unless ``force`` is given (then the schema is dropped by the migrations'
+downgrades first). It migrates the empty database to the backup's revision, inserts every row
+with its id in foreign-key order (audit rows included, exactly as stored, so the hash chain is the
+same), sets PostgreSQL's id sequences past the restored ids, migrates to the latest revision,
+and returns the audit trail's verification (:func:`cordtrial.trial.audit.verify_audit`).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import (
+    Connection,
+    Date,
+    Engine,
+    MetaData,
+    Table,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+)
+from sqlalchemy.engine import make_url
+
+from cordtrial import __version__
+from cordtrial.trial.audit import AuditReport, verify_audit
+from cordtrial.trial.database import (
+    current_revision,
+    downgrade,
+    make_engine,
+    make_session_factory,
+    upgrade,
+)
+from cordtrial.trial.errors import TrialError
+from cordtrial.trial.models import Base
+from cordtrial.trial.settings import normalize_database_url
+from cordtrial.trial.types import UtcDateTime
+
+__all__ = [
+    "DUMP_FORMAT",
+    "BackupError",
+    "BackupInfo",
+    "backup",
+    "backup_kind",
+    "restore",
+]
+
+#: The ``format`` of a logical dump's header line.
+DUMP_FORMAT = "cordtrial-dump"
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_GZIP_MAGIC = b"\x1f\x8b"
+_INSERT_ROWS = 1000
+
+
+class BackupError(TrialError):
+    """A backup that cannot be written or read, or a restore refused."""
+
+
+@dataclass(frozen=True, slots=True)
+class BackupInfo:
+    """What a backup holds: its kind, migration revision and rows per table."""
+
+    kind: str
+    revision: str | None
+    tables: dict[str, int]
+
+    @property
+    def rows(self) -> int:
+        """Rows in all tables."""
+        return sum(self.tables.values())
+
+
+def _sqlite_path(url: str) -> Path | None:
+    parsed = make_url(normalize_database_url(url))
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    if not parsed.database or parsed.database == ":memory:":
+        raise BackupError("an in-memory SQLite database cannot be backed up or restored")
+    return Path(parsed.database).expanduser()
+
+
+def _counts(connection: Connection) -> dict[str, int]:
+    present = set(inspect(connection).get_table_names())
+    return {
+        t.name: connection.scalar(select(func.count()).select_from(t)) or 0
+        for t in Base.metadata.sorted_tables
+        if t.name in present
+    }
+
+
+def backup(url: str, output: str | Path) -> BackupInfo:
+    """Write a consistent snapshot of the database at ``url`` to ``output`` (a new file).
+
+    Raises
+    ------
+    BackupError
+        When ``output`` exists or the database has never been migrated.
+    """
+    output = Path(output)
+    if output.exists():
+        raise BackupError(f"{output}: exists; choose a new file (a backup never overwrites)")
+    revision = current_revision(url)
+    if revision is None:
+        raise BackupError("the database has no schema (run `cordtrial db upgrade` first)")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    path = _sqlite_path(url)
+    if path is not None:
+        partial = output.with_name(output.name + ".partial")
+        with sqlite3.connect(path) as source, sqlite3.connect(partial) as target:
+            source.backup(target)
+        target.close()
+        source.close()
+        partial.replace(output)
+        return read_info(output)
+    engine = make_engine(url, isolation_level="REPEATABLE READ")
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+            partial = output.with_name(output.name + ".partial")
+            with gzip.open(partial, "wt", encoding="utf-8") as stream:
+                info = _dump(connection, revision, stream)
+            partial.replace(output)
+            return info
+    finally:
+        engine.dispose()
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _decode(table: Table, column: str, value: Any) -> Any:
+    if value is None:
+        return None
+    kind = table.c[column].type
+    if isinstance(kind, UtcDateTime):
+        return datetime.fromisoformat(value)
+    if isinstance(kind, Date):
+        return date.fromisoformat(value)
+    return value
+
+
+def _dump(connection: Connection, revision: str, stream: IO[str]) -> BackupInfo:
+    counts = _counts(connection)
+    header = {
+        "format": DUMP_FORMAT,
+        "format_version": 1,
+        "revision": revision,
+        "cordtrial_version": __version__,
+        "created_at": datetime.now(UTC).isoformat(),
+        "tables": counts,
+    }
+    stream.write(json.dumps(header) + "\n")
+    for table in Base.metadata.sorted_tables:
+        if table.name not in counts:
+            continue
+        columns = [c.name for c in table.columns]
+        stream.write(json.dumps({"table": table.name, "columns": columns}) + "\n")
+        query = select(*table.columns).order_by(*table.primary_key.columns)
+        for row in connection.execute(query):
+            stream.write(json.dumps([_encode(v) for v in row], ensure_ascii=False) + "\n")
+    return BackupInfo("postgresql dump", revision, counts)
+
+
+def backup_kind(path: str | Path) -> str:
+    """``sqlite`` or ``dump``, from the file's first bytes."""
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(16)
+    except OSError as exc:
+        raise BackupError(f"{path}: {exc.strerror or exc}") from exc
+    if head.startswith(_SQLITE_MAGIC):
+        return "sqlite"
+    if head.startswith(_GZIP_MAGIC):
+        return "dump"
+    raise BackupError(f"{path}: not a cordtrial backup (neither SQLite nor a gzip dump)")
+
+
+def read_info(path: str | Path) -> BackupInfo:
+    """The kind, revision and row counts of a backup file, without restoring it."""
+    if backup_kind(path) == "dump":
+        header = _dump_header(path)
+        return BackupInfo("postgresql dump", header["revision"], dict(header["tables"]))
+    engine = make_engine(f"sqlite:///{Path(path).resolve()}")
+    try:
+        with engine.connect() as connection:
+            revision = connection.exec_driver_sql(
+                "SELECT version_num FROM alembic_version"
+            ).scalar()
+            return BackupInfo("sqlite", revision, _counts(connection))
+    except Exception as exc:
+        raise BackupError(f"{path}: not a readable cordtrial SQLite backup ({exc})") from exc
+    finally:
+        engine.dispose()
+
+
+def _dump_header(path: str | Path) -> dict[str, Any]:
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as stream:
+            header = json.loads(stream.readline())
+    except (OSError, ValueError, EOFError) as exc:
+        raise BackupError(f"{path}: not a readable cordtrial dump ({exc})") from exc
+    if not isinstance(header, dict) or header.get("format") != DUMP_FORMAT:
+        raise BackupError(f"{path}: not a cordtrial dump (no {DUMP_FORMAT} header)")
+    return header
+
+
+def _dump_tables(path: str | Path) -> Iterator[tuple[Table, list[str], Iterator[list[Any]]]]:
+    """Each table of a dump with its columns and decoded rows (read one table at a time)."""
+    with gzip.open(path, "rt", encoding="utf-8") as stream:
+        stream.readline()
+        table: Table | None = None
+        columns: list[str] = []
+        rows: list[list[Any]] = []
+        for line in stream:
+            if line.startswith("{"):
+                if table is not None:
+                    yield table, columns, iter(rows)
+                head = json.loads(line)
+                table, columns, rows = Base.metadata.tables[head["table"]], head["columns"], []
+            elif table is not None:
+                values = json.loads(line)
+                rows.append([_decode(table, c, v) for c, v in zip(columns, values, strict=True)])
+        if table is not None:
+            yield table, columns, iter(rows)
+
+
+def _sqlite_tables(engine: Engine) -> Iterator[tuple[Table, list[str], Iterator[list[Any]]]]:
+    with engine.connect() as connection:
+        present = {
+            name: {c["name"] for c in inspect(connection).get_columns(name)}
+            for name in inspect(connection).get_table_names()
+        }
+        for table in Base.metadata.sorted_tables:
+            if table.name not in present:
+                continue
+            columns = [c for c in table.columns if c.name in present[table.name]]
+            query = select(*columns).order_by(*table.primary_key.columns)
+            result = connection.execute(query)
+            yield table, [c.name for c in columns], (list(row) for row in result)
+
+
+def _has_rows(url: str) -> bool:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            tables = set(inspect(connection).get_table_names()) - {"alembic_version"}
+            metadata = MetaData()
+            metadata.reflect(connection, only=sorted(tables))
+            return any(
+                connection.scalar(select(func.count()).select_from(t))
+                for t in metadata.sorted_tables
+            )
+    finally:
+        engine.dispose()
+
+
+def restore(url: str, source: str | Path, *, force: bool = False) -> tuple[BackupInfo, AuditReport]:
+    """Restore the backup ``source`` into the database at ``url``.
+
+    Parameters
+    ----------
+    url : str
+        The target database (SQLite or PostgreSQL; either kind of backup restores into either).
+    source : path
+        A backup written by :func:`backup`.
+    force : bool
+        Replace a database that holds data (its schema is dropped first).
+
+    Returns
+    -------
+    (BackupInfo, AuditReport)
+        What was restored, and the verification of the restored audit trail.
+
+    Raises
+    ------
+    BackupError
+        For a file that is not a backup, or a target that holds data without ``force``.
+    """
+    info = read_info(source)
+    if info.revision is None:
+        raise BackupError(f"{source}: the backup has no migration revision")
+    if _has_rows(url):
+        if not force:
+            raise BackupError(
+                "the target database is not empty; restore into an empty one, or pass --force "
+                "to replace everything in it"
+            )
+        if current_revision(url) is None:
+            raise BackupError("the target holds tables but no cordtrial schema: not replacing it")
+        downgrade(url, "base")
+    elif current_revision(url) is not None:
+        downgrade(url, "base")
+    upgrade(url, info.revision)
+    engine = make_engine(url)
+    try:
+        if backup_kind(source) == "dump":
+            _copy(engine, _dump_tables(source))
+        else:
+            with tempfile.TemporaryDirectory() as scratch:
+                # Read a copy: opening the backup in WAL mode would write beside it.
+                copy = Path(scratch) / "backup.db"
+                shutil.copyfile(source, copy)
+                source_engine = make_engine(f"sqlite:///{copy}")
+                try:
+                    _copy(engine, _sqlite_tables(source_engine))
+                finally:
+                    source_engine.dispose()
+    finally:
+        engine.dispose()
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine)() as session:
+            report = verify_audit(session)
+    finally:
+        engine.dispose()
+    return info, report
+
+
+def _copy(engine: Engine, tables: Iterator[tuple[Table, list[str], Iterator[list[Any]]]]) -> None:
+    with engine.begin() as connection:
+        for table, columns, rows in tables:
+            batch: list[dict[str, Any]] = []
+            for row in rows:
+                batch.append(dict(zip(columns, row, strict=True)))
+                if len(batch) >= _INSERT_ROWS:
+                    connection.execute(insert(table), batch)
+                    batch = []
+            if batch:
+                connection.execute(insert(table), batch)
+            if connection.dialect.name == "postgresql" and "id" in table.c:
+                connection.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                        f"COALESCE((SELECT MAX(id) FROM {table.name}), 1), "
+                        f"(SELECT MAX(id) FROM {table.name}) IS NOT NULL)"
+                    )
+                )
