@@ -239,7 +239,7 @@ async def create_exam(
         form=form,
         today=now.date(),
         errors=errors,
-        status_code=status.HTTP_422_UNPROCESSABLE_ENTITY,
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
     )
 
 
@@ -408,7 +408,7 @@ async def correct_exam_page(
         errors.append("reason: a reason is required to correct an exam after its first entry")
     version_text = _text(form, "version")
     version = int(version_text) if version_text.isdigit() else None
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    status_code = status.HTTP_422_UNPROCESSABLE_CONTENT
     if not errors:
         try:
             correct_exam(
@@ -466,7 +466,7 @@ async def sign_exam_page(
     except ConflictError as exc:
         message, code = f"{exc} -- review the current version, then sign", status.HTTP_409_CONFLICT
     except TrialError as exc:
-        message, code = str(exc), status.HTTP_422_UNPROCESSABLE_ENTITY
+        message, code = str(exc), status.HTTP_422_UNPROCESSABLE_CONTENT
     else:
         return RedirectResponse(f"/exams/{exam.id}?saved=3", status.HTTP_303_SEE_OTHER)
     session.rollback()
