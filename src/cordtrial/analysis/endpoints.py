@@ -477,7 +477,7 @@ def measure_changes(
     Returns one row per participant, measure and visit: ``baseline``, ``value``, ``change`` and
     ``status`` (``observed``, ``missing`` -- no measurement at the visit -- or ``no_baseline``).
     The baseline is the measure's value at ``baseline_visit``, or each participant's earliest
-    measurement of it.
+    measurement of it. By default the visits of a measure are those at which anyone had it.
     """
     _check_columns(measures, "measures", ["participant", "visit", "measure", "value"])
     people = _participants(measures, participants)
@@ -486,11 +486,11 @@ def measure_changes(
         ["participant", "visit", "measure"], keep="last"
     )
     order = _order_visits(frame.rename(columns={"assessed_on": "examined_on"}))
-    if visits is None:
-        visits = [v for v in order if v != baseline_visit]
     rows = []
     for name, g in latest.groupby("measure", sort=True):
         records = _records(g)
+        own = set(g["visit"])
+        wanted = visits if visits is not None else [v for v in order if v in own]
         base: dict[Any, dict[str, Any]] = {}
         for r in records:
             if baseline_visit is None or r["visit"] == baseline_visit:
@@ -499,7 +499,7 @@ def measure_changes(
         for pid, arm in zip(people["participant"], people["arm"], strict=True):
             b = float(base[pid]["value"]) if pid in base else math.nan
             bvisit = str(base[pid]["visit"]) if pid in base else ""
-            for visit in visits:
+            for visit in wanted:
                 if visit == bvisit:
                     continue
                 v = values.get((pid, visit), math.nan)

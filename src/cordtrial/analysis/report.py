@@ -1,0 +1,614 @@
+"""DSMB and efficacy reports, as HTML (Jinja2) and PDF (fpdf2).
+
+A report is built from a :class:`~cordtrial.analysis.store.TrialData` (from the store, or frames
+made by hand) into a :class:`Report` -- titled sections of paragraphs, tables and figures -- and
+then rendered. Every report prints the data snapshot hash (SHA-256 of the data it was made from)
+and the versions of cordtrial, the ISNCSCI engine and the numerical libraries, so that it can be
+reproduced; small-sample and other caveats raised while it was computed are listed in it.
+
+DSMB report sections: trial status; adverse events (incidence by category, CTCAE grade,
+seriousness, relatedness; timeline); serious adverse events; adverse events of special
+interest; safety stopping rule; efficacy overview; reproducibility.
+Efficacy report sections: cohort; AIS conversion; comparison with natural recovery (primary
+source and sensitivity across sources); motor and sensory scores; functional measures; walking
+rule; what these data can and cannot show; reproducibility.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import warnings
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import pandas as pd
+
+from cordtrial.analysis.cohort import DEFAULT_PRIOR, compare_with_natural_history, sensitivity
+from cordtrial.analysis.endpoints import (
+    LAST,
+    ais_shift_table,
+    conversion_summary,
+    endpoint_table,
+    format_range,
+    last_observed,
+    measure_changes,
+)
+from cordtrial.analysis.errors import AnalysisInputError
+from cordtrial.analysis.natural_history import DEFAULT_PRIMARY_FIGURE, figure_by_id
+from cordtrial.analysis.safety import (
+    DEFAULT_STOPPING_RULE,
+    StoppingRule,
+    ae_incidence,
+    evaluate_stopping_rule,
+    serious_listing,
+    special_interest_listing,
+)
+from cordtrial.analysis.store import TrialData, engine_versions
+from cordtrial.analysis.walking import DISCRIMINATION, walking_score
+
+__all__ = [
+    "DSMB_SECTIONS",
+    "EFFICACY_SECTIONS",
+    "Report",
+    "ReportFigure",
+    "ReportSection",
+    "build_dsmb_report",
+    "build_efficacy_report",
+    "render_html",
+    "render_pdf",
+    "write_report",
+]
+
+DSMB_SECTIONS: Final = (
+    "1. Trial status",
+    "2. Adverse events",
+    "3. Serious adverse events",
+    "4. Adverse events of special interest",
+    "5. Safety stopping rule",
+    "6. Efficacy overview",
+    "7. Reproducibility",
+)
+EFFICACY_SECTIONS: Final = (
+    "1. Cohort",
+    "2. AIS conversion",
+    "3. Comparison with natural recovery",
+    "4. Motor and sensory scores",
+    "5. Functional measures",
+    "6. Walking rule",
+    "7. What these data can and cannot show",
+    "8. Reproducibility",
+)
+
+
+@dataclass
+class ReportFigure:
+    """A matplotlib figure with its caption, rendered on demand: PNG for the PDF, SVG for the
+    HTML page (each drawn once, then kept)."""
+
+    caption: str
+    figure: Any
+    _png: bytes | None = None
+    _svg: str | None = None
+
+    @property
+    def png(self) -> bytes:
+        """The figure as PNG."""
+        if self._png is None:
+            from cordtrial.analysis.plots import figure_png
+
+            self._png = figure_png(self.figure, dpi=110)
+        return self._png
+
+    @property
+    def svg(self) -> str:
+        """The figure as SVG text."""
+        if self._svg is None:
+            from cordtrial.analysis.plots import figure_svg
+
+            self._svg = figure_svg(self.figure)
+        return self._svg
+
+
+@dataclass
+class ReportSection:
+    """A titled section: paragraphs, then tables (caption, frame), then figures."""
+
+    title: str
+    paragraphs: list[str] = field(default_factory=list)
+    tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
+    figures: list[ReportFigure] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    """A report ready to render."""
+
+    kind: Literal["dsmb", "efficacy"]
+    title: str
+    protocol_id: str
+    trial_title: str
+    data_cut: date | None
+    snapshot_hash: str
+    versions: dict[str, str]
+    sections: list[ReportSection]
+    caveats: list[str] = field(default_factory=list)
+
+
+def _figure(caption: str, fig: Any) -> ReportFigure:
+    return ReportFigure(caption=caption, figure=fig)
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        if value.is_integer() and abs(value) < 1e9:
+            return str(int(value))
+        return f"{value:.3g}" if abs(value) < 0.01 else f"{value:.3f}"
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _display(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.reset_index() if frame.index.name or isinstance(frame.index, pd.MultiIndex) else (
+        frame
+    )  # fmt: skip
+    return pd.DataFrame(
+        [[_fmt(v) for v in row] for row in out.itertuples(index=False)],
+        columns=[str(c) for c in out.columns],
+    )
+
+
+def _common(data: TrialData) -> tuple[pd.DataFrame, pd.DataFrame]:
+    baseline = "screening" if "screening" in set(data.exams.get("visit", [])) else None
+    ep = endpoint_table(data.exams, participants=data.participants, baseline_visit=baseline)
+    return ep, last_observed(ep)
+
+
+def _reproducibility(data: TrialData, parameters: dict[str, str]) -> ReportSection:
+    versions = engine_versions()
+    rows = [("data snapshot (SHA-256)", data.snapshot_hash)]
+    rows += [(f"version: {k}", v) for k, v in versions.items()]
+    rows += [("classifications stored by", "; ".join(data.stored_engine_versions) or "none")]
+    rows += list(parameters.items())
+    return ReportSection(
+        title="",
+        paragraphs=[
+            "The snapshot hash is the SHA-256 of the participants, exams, measures and adverse "
+            "events this report was computed from; the same data give the same hash. All data "
+            "of the demo trial are synthetic.",
+        ],
+        tables=[("Snapshot and versions", pd.DataFrame(rows, columns=["item", "value"]))],
+    )
+
+
+def _caught(caught: list[warnings.WarningMessage]) -> list[str]:
+    return list(dict.fromkeys(str(w.message) for w in caught))
+
+
+def _efficacy_core(
+    data: TrialData, ep: pd.DataFrame, figure_id: str, prior: tuple[float, float],
+    include_unconfirmed: bool,
+) -> tuple[list[str], pd.DataFrame, pd.DataFrame]:  # fmt: skip
+    summary = conversion_summary(ep, LAST)
+    row = summary.iloc[-1]
+    n = int(row["assessed"])
+    figure = figure_by_id(figure_id, include_unconfirmed=include_unconfirmed)
+    paragraphs = [
+        f"AIS A at baseline: {int(row['expected'])} participants; with a follow-up exam: {n}; "
+        f"converted (better by at least one AIS grade) at their last exam: {int(row['yes'])}"
+        + (f" to {int(row['yes_max'])} (NT leaves {int(row['undetermined'])} open)"
+           if row["undetermined"] else "") + "."
+    ]
+    rows = []
+    if n == 0:
+        return [*paragraphs, "No participant has a follow-up exam: nothing to compare."], \
+            pd.DataFrame(), pd.DataFrame()  # fmt: skip
+    for k in sorted({int(row["yes_min"]), int(row["yes_max"])}):
+        c = compare_with_natural_history(k, n, figure=figure, prior=prior)
+        rows.append(c.summary.assign(bound="converted" if k == row["yes_min"] else "max (NT)"))
+        paragraphs.append(
+            f"Against {figure.source} ({figure.levels}, {figure.timing}; natural rate "
+            f"{figure.proportion:.1%}, n={figure.n or 'not reported'}): observed {k} of {n}, "
+            f"expected {c.expected:.2f}; exact one-sided binomial p = {c.test.p_value:.3f}; "
+            f"observed rate {c.test.estimate:.0%} (Clopper-Pearson 95% CI "
+            f"{c.test.ci_low:.0%} to {c.test.ci_high:.0%}); posterior P(treated rate > natural "
+            f"rate) = {c.posterior.prob_exceeds:.3f} under a Beta({prior[0]:g}, {prior[1]:g}) "
+            "prior."
+        )
+    primary = pd.concat(rows, ignore_index=True)
+    sens = sensitivity(int(row["yes_min"]), n, prior=prior,
+                       include_unconfirmed=include_unconfirmed)  # fmt: skip
+    return paragraphs, primary, sens
+
+
+def build_dsmb_report(
+    data: TrialData,
+    *,
+    rule: StoppingRule = DEFAULT_STOPPING_RULE,
+    figure_id: str = DEFAULT_PRIMARY_FIGURE,
+    prior: tuple[float, float] = DEFAULT_PRIOR,
+) -> Report:
+    """The data safety monitoring board's report (sections :data:`DSMB_SECTIONS`)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        from cordtrial.analysis.plots import (
+            ae_timeline_figure,
+            ais_shift_figure,
+            motor_trajectories_figure,
+        )
+
+        people = data.participants
+        aes = data.adverse_events
+        ep, _ = _common(data)
+        status = ReportSection(DSMB_SECTIONS[0])
+        enrol = people.groupby(["site"], dropna=False).agg(
+            participants=("participant", "count"),
+            treated=("transplant_date", lambda s: int(s.notna().sum())),
+        ).reset_index()  # fmt: skip
+        status.paragraphs.append(
+            f"{len(people)} participants enrolled, "
+            f"{int(people['transplant_date'].notna().sum())} treated; data cut "
+            f"{_fmt(data.last_data_date) or 'n/a'} (latest exam, measure or adverse event)."
+        )
+        status.tables.append(("Enrolment by site", enrol))
+        visits = ep.pivot_table(index="participant", columns="visit", values="status",
+                                aggfunc="first", sort=False)  # fmt: skip
+        status.tables.append(("ISNCSCI exams by visit (observed / missing)", visits))
+
+        ae_sec = ReportSection(DSMB_SECTIONS[1])
+        ae_sec.paragraphs.append(
+            f"{len(aes)} adverse events in {aes['participant'].nunique()} of {len(people)} "
+            "participants. Participants are counted once per row (for CTCAE grade: at their "
+            "worst grade); events are all events."
+        )
+        for by, caption in (("category", "By category"), ("ctcae_grade", "By CTCAE grade (v5.0)"),
+                            ("serious", "By seriousness (ICH E2A)"),
+                            ("related", "By relatedness (cells, procedure or immunosuppression)")):
+            ae_sec.tables.append((caption, ae_incidence(aes, people, by=by)))  # fmt: skip
+        ae_sec.figures.append(_figure("Adverse-event timeline", ae_timeline_figure(aes, people)))
+
+        sae = ReportSection(DSMB_SECTIONS[2])
+        listing = serious_listing(aes)
+        sae.paragraphs.append(f"{len(listing)} serious adverse events.")
+        sae.tables.append(("Serious adverse events", listing))
+        aesi = ReportSection(DSMB_SECTIONS[3])
+        special = special_interest_listing(aes)
+        aesi.paragraphs.append(f"{len(special)} adverse events of special interest.")
+        aesi.tables.append(("Adverse events of special interest", special))
+
+        rule_sec = ReportSection(DSMB_SECTIONS[4])
+        verdict = evaluate_stopping_rule(aes, people, rule)
+        rule_sec.paragraphs += [
+            "Rule (predefined): " + rule.describe() + ".",
+            verdict.message + ".",
+        ]
+        boundary = pd.DataFrame(
+            {"treated": range(1, len(verdict.boundary)),
+             "counting participants that cross": list(verdict.boundary[1:])}
+        )  # fmt: skip
+        rule_sec.tables.append(("Stopping boundary by participants treated", boundary))
+        rule_sec.tables.append(("The rule evaluated as the data arrived", verdict.history))
+
+        eff = ReportSection(DSMB_SECTIONS[5])
+        paragraphs, _primary, _ = _efficacy_core(data, ep, figure_id, prior, False)
+        eff.paragraphs += paragraphs
+        eff.tables.append(("AIS shift, baseline -> last observed exam", ais_shift_table(ep, LAST)))
+        eff.figures.append(_figure("AIS shift", ais_shift_figure(ep, LAST)))
+        eff.figures.append(_figure("Motor scores", motor_trajectories_figure(ep)))
+
+        repro = _reproducibility(data, {"stopping rule": rule.describe()})
+        repro.title = DSMB_SECTIONS[6]
+    return Report(
+        kind="dsmb",
+        title=f"DSMB report: {data.protocol_id}",
+        protocol_id=data.protocol_id,
+        trial_title=data.title,
+        data_cut=data.last_data_date,
+        snapshot_hash=data.snapshot_hash,
+        versions=engine_versions(),
+        sections=[status, ae_sec, sae, aesi, rule_sec, eff, repro],
+        caveats=_caught(caught),
+    )
+
+
+LIMITATIONS: Final = (
+    "Few participants: with 4 participants one participant moves the observed rate by 25 "
+    "percentage points, and the 95% interval spans most of the range from 0 to 1.",
+    "No control group: the comparison is with published cohorts, not with patients randomised "
+    "alongside. Those cohorts differ in level, age, timing of the baseline exam, care and era "
+    "(conversion of AIS A tetraplegia rose from 17.6% in 1995-97 to 50% in 2013-15, Marino "
+    "2020); the sensitivity table shows how much the answer depends on the source chosen.",
+    "Spontaneous recovery is common: 11-30% of AIS A injuries gain at least one grade within a "
+    "year without treatment, more in cervical injuries; some gains are artefacts of an early "
+    "baseline exam (spinal shock) or of examiner variation (AIS errors in 13% of hand-scored "
+    "exams, Chafetz 2009).",
+    "Open-label assessment: examiners knew who was treated; AIS and motor scores are partly "
+    "effort-dependent.",
+    "What the data can show: whether the observed conversions are unusually high for natural "
+    "recovery under the stated assumptions, how uncertain the treated rate is, and the size a "
+    "controlled trial needs. What they cannot show: that the cells caused any recovery.",
+)
+
+
+def build_efficacy_report(
+    data: TrialData,
+    *,
+    figure_id: str = DEFAULT_PRIMARY_FIGURE,
+    prior: tuple[float, float] = DEFAULT_PRIOR,
+    include_unconfirmed: bool = False,
+) -> Report:
+    """The efficacy report (sections :data:`EFFICACY_SECTIONS`)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        from cordtrial.analysis.plots import ais_shift_figure, motor_trajectories_figure
+
+        people = data.participants
+        ep, last = _common(data)
+        cohort = ReportSection(EFFICACY_SECTIONS[0])
+        base = ep.drop_duplicates("participant")[["participant", "baseline_visit", "ais_baseline",
+                                                  "nli_baseline"]]  # fmt: skip
+        cohort_table = people[["participant", "site", "age_at_injury", "sex", "injury_level",
+                               "region"]].merge(base, on="participant", how="left")  # fmt: skip
+        cohort.paragraphs.append(
+            f"{len(people)} participants; baseline = the screening exam where there is one, else "
+            "each participant's earliest exam."
+        )
+        cohort.tables.append(("Participants", cohort_table))
+
+        conv = ReportSection(EFFICACY_SECTIONS[1])
+        conv.paragraphs.append(
+            "Conversion = AIS better by at least one grade than at baseline. 'Last observed' "
+            "counts each participant at their latest exam: participants whose later visits are "
+            "not yet due are counted at an earlier visit, when recovery may still come. The "
+            "table at the final visit shows the same participants strictly by visit, missing "
+            "ones as missing."
+        )
+        conv.tables.append(("Conversion at the last observed exam", conversion_summary(ep, LAST)))
+        conv.tables.append(("AIS shift, baseline -> last observed exam", ais_shift_table(ep, LAST)))
+        visits = [v for v in dict.fromkeys(ep["visit"]) if v]
+        if visits:
+            final = visits[-1]
+            conv.tables.append((f"AIS shift, baseline -> {final}", ais_shift_table(ep, final)))
+        conv.figures.append(_figure("AIS shift", ais_shift_figure(ep, LAST)))
+
+        nat = ReportSection(EFFICACY_SECTIONS[2])
+        paragraphs, primary, sens = _efficacy_core(data, ep, figure_id, prior,
+                                                   include_unconfirmed)  # fmt: skip
+        nat.paragraphs += paragraphs
+        if len(primary):
+            nat.tables.append(("Primary comparison", primary[
+                ["source", "natural_rate", "observed", "n", "expected", "p_value", "ci_low",
+                 "ci_high", "prob_exceeds", "prior"]]))  # fmt: skip
+        if len(sens):
+            nat.paragraphs.append(
+                "Sensitivity: the same comparison against every published source"
+                + (" (secondary-source figures included, marked in 'confidence')"
+                   if include_unconfirmed else " tagged as confirmed") + "."
+            )
+            nat.tables.append(("Sensitivity across sources", sens[
+                ["source", "levels", "timing", "source_n", "confidence", "natural_rate",
+                 "expected", "p_value", "prob_exceeds"]]))  # fmt: skip
+
+        motor = ReportSection(EFFICACY_SECTIONS[3])
+        motor.paragraphs.append(
+            "Change from baseline at the last observed exam. A range 'a..b' is left open by "
+            "not-testable (NT) cells; level changes are in segments, positive = caudal."
+        )
+        rows = []
+        for rec in last.to_dict(orient="records"):
+            r = {"participant": rec["participant"], "visit": rec["visit"],
+                 "AIS": rec["ais_shift"]}  # fmt: skip
+            for s in ("uems", "lems", "total_motor", "lt", "pp", "nli"):
+                r[s] = format_range(rec[f"{s}_change_min"], rec[f"{s}_change_max"])
+            rows.append(r)
+        motor.tables.append(("Score and level changes", pd.DataFrame(rows)))
+        motor.figures.append(_figure("Motor scores", motor_trajectories_figure(ep)))
+
+        func = ReportSection(EFFICACY_SECTIONS[4])
+        if len(data.measures):
+            mc = measure_changes(data.measures, participants=people, baseline_visit=None)
+            shown = mc[mc["status"] == "observed"]
+            func.tables.append(("Functional measures: change from first assessment",
+                                shown.drop(columns=["arm"])))  # fmt: skip
+            func.paragraphs.append(
+                f"{int((mc['status'] == 'missing').sum())} scheduled measurements missing."
+            )
+        else:
+            func.paragraphs.append("No functional measures recorded.")
+
+        walk = ReportSection(EFFICACY_SECTIONS[5])
+        walk.paragraphs.append(
+            "van Middendorp 2011 (Lancet) rule at baseline: -10 for age >= 65, 2 x L3 and S1 "
+            "motor, 5 x L3 and S1 light touch (better side); range -10 to 40. Published "
+            f"discrimination AUC {DISCRIMINATION['derivation']['auc']} (derivation), "
+            f"{DISCRIMINATION['temporal_validation']['auc']} (temporal validation)."
+        )
+        wrows = []
+        ages = dict(zip(people["participant"], people["age_at_injury"], strict=True))
+        exams = data.exams
+        for pid in people["participant"]:
+            sel = exams[exams["participant"] == pid]
+            if sel.empty or "r_l3_motor" not in sel.columns:
+                continue
+            first = sel.sort_values("examined_on").iloc[0].to_dict()
+            score = walking_score({str(k): v for k, v in first.items()}, int(ages[pid]))
+            wrows.append({"participant": pid, "exam": first.get("visit", ""),
+                          "score": format_range(score.low, score.high)})  # fmt: skip
+        walk.tables.append(("Walking-rule score at baseline", pd.DataFrame(wrows)))
+
+        lim = ReportSection(EFFICACY_SECTIONS[6], paragraphs=list(LIMITATIONS))
+        repro = _reproducibility(
+            data,
+            {"primary natural-history figure": figure_id,
+             "prior of the treated rate": f"Beta({prior[0]:g}, {prior[1]:g})",
+             "secondary-source figures": "included" if include_unconfirmed else "excluded"},
+        )  # fmt: skip
+        repro.title = EFFICACY_SECTIONS[7]
+    return Report(
+        kind="efficacy",
+        title=f"Efficacy report: {data.protocol_id}",
+        protocol_id=data.protocol_id,
+        trial_title=data.title,
+        data_cut=data.last_data_date,
+        snapshot_hash=data.snapshot_hash,
+        versions=engine_versions(),
+        sections=[cohort, conv, nat, motor, func, walk, lim, repro],
+        caveats=_caught(caught),
+    )
+
+
+_HTML: Final = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{{ r.title }}</title>
+<style>
+body{font-family:system-ui,sans-serif;max-width:64rem;margin:2rem auto;padding:0 1rem;color:#222}
+table{border-collapse:collapse;margin:.5rem 0 1.2rem;font-size:.85rem}
+th,td{border:1px solid #ccc;padding:.2rem .45rem;text-align:left}th{background:#f2f2f2}
+figure{margin:1rem 0}figcaption{font-size:.85rem;color:#555}.meta{color:#555;font-size:.9rem}
+.caveat{background:#fff6e0;border-left:4px solid #e0a800;padding:.4rem .8rem}
+</style></head><body>
+<h1>{{ r.title }}</h1>
+<p class="meta">{{ r.trial_title }} &middot; data cut {{ r.data_cut or "n/a" }} &middot;
+data snapshot <code>{{ r.snapshot_hash }}</code> &middot; cordtrial {{ r.versions.cordtrial }},
+ISNCSCI engine {{ r.versions.isncsci_engine }} (revision {{ r.versions.isncsci_revision }})</p>
+{% if r.caveats %}<div class="caveat"><strong>Caveats</strong><ul>
+{% for c in r.caveats %}<li>{{ c }}</li>{% endfor %}</ul></div>{% endif %}
+{% for s in r.sections %}<section><h2>{{ s.title }}</h2>
+{% for p in s.paragraphs %}<p>{{ p }}</p>{% endfor %}
+{% for caption, table in s.tables %}<h3>{{ caption }}</h3>{{ table }}{% endfor %}
+{% for f in s.figures %}<figure>{{ f.svg }}<figcaption>{{ f.caption }}</figcaption></figure>
+{% endfor %}</section>{% endfor %}
+</body></html>
+"""
+
+
+def render_html(report: Report) -> str:
+    """The report as one self-contained HTML page (figures inline as SVG)."""
+    from jinja2 import Environment
+    from markupsafe import Markup
+
+    env = Environment(autoescape=True)
+    sections = []
+    for s in report.sections:
+        tables = [
+            (caption, Markup(_display(t).to_html(index=False, border=0, escape=True)))
+            for caption, t in s.tables
+        ]
+        svg = [ReportFigure(f.caption, None, _svg=Markup(_strip_xml_header(f.svg)))
+               for f in s.figures]  # fmt: skip
+        sections.append(ReportSection(s.title, s.paragraphs, tables, svg))  # type: ignore[arg-type]
+    view = Report(**{**report.__dict__, "sections": sections})
+    return env.from_string(_HTML).render(r=view)
+
+
+def _strip_xml_header(svg: str) -> str:
+    start = svg.find("<svg")
+    return svg[start:] if start >= 0 else svg
+
+
+_LATIN1 = str.maketrans({"\u2192": "->", "\u2265": ">=", "\u2264": "<=", "\u2013": "-",
+                         "\u2014": "-", "\u2019": "'", "\u00b7": "-"})  # fmt: skip
+
+
+def _latin1(text: str) -> str:
+    return text.translate(_LATIN1).encode("latin-1", "replace").decode("latin-1")
+
+
+def render_pdf(report: Report) -> bytes:
+    """The report as PDF (A4 landscape; core fonts, so text is Latin-1)."""
+    from fpdf import FPDF
+    from fpdf.fonts import FontFace
+
+    footer_text = _latin1(f"{report.title} - data snapshot {report.snapshot_hash[:16]}")
+
+    class _Pdf(FPDF):  # type: ignore[misc]
+        def footer(self) -> None:
+            self.set_y(-10)
+            self.set_font("Helvetica", "I", 7)
+            self.cell(0, 5, f"{footer_text} - page {self.page_no()}", align="R")
+
+    pdf = _Pdf(orientation="L", format="A4")
+    # reproducible: the file's date is the data cut, not the wall clock
+    cut = report.data_cut or date(2000, 1, 1)
+    pdf.set_creation_date(datetime.combine(cut, time(0), tzinfo=UTC))
+    pdf.set_auto_page_break(auto=True, margin=12)
+    pdf.set_title(_latin1(report.title))
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 18)
+    pdf.multi_cell(0, 10, _latin1(report.title), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 10)
+    meta = (
+        f"{report.trial_title}\nData cut: {_fmt(report.data_cut) or 'n/a'}\n"
+        f"Data snapshot (SHA-256): {report.snapshot_hash}\n"
+        + ", ".join(f"{k} {v}" for k, v in report.versions.items())
+    )
+    pdf.multi_cell(0, 5, _latin1(meta), new_x="LMARGIN", new_y="NEXT")
+    if report.caveats:
+        pdf.ln(2)
+        pdf.set_font("Helvetica", "B", 10)
+        pdf.cell(0, 6, "Caveats", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", "", 9)
+        for c in report.caveats:
+            pdf.multi_cell(0, 4.5, _latin1("- " + c), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    pdf.set_font("Helvetica", "B", 11)
+    pdf.cell(0, 6, "Contents", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 10)
+    for s in report.sections:
+        pdf.cell(0, 5, _latin1(s.title), new_x="LMARGIN", new_y="NEXT")
+    for s in report.sections:
+        pdf.add_page()
+        pdf.set_font("Helvetica", "B", 15)
+        pdf.multi_cell(0, 9, _latin1(s.title), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", "", 10)
+        for p in s.paragraphs:
+            pdf.multi_cell(0, 5, _latin1(p), new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(1)
+        for caption, table in s.tables:
+            shown = _display(table)
+            pdf.ln(2)
+            pdf.set_font("Helvetica", "B", 10)
+            pdf.multi_cell(0, 6, _latin1(caption), new_x="LMARGIN", new_y="NEXT")
+            if shown.empty:
+                pdf.set_font("Helvetica", "I", 9)
+                pdf.cell(0, 5, "(none)", new_x="LMARGIN", new_y="NEXT")
+                continue
+            size = 8 if len(shown.columns) <= 8 else 6.5 if len(shown.columns) <= 12 else 5.5
+            pdf.set_font("Helvetica", "", size)
+            with pdf.table(
+                headings_style=FontFace(emphasis="BOLD", fill_color=(235, 235, 235)),
+                line_height=size * 0.55,
+                text_align="LEFT",
+            ) as t:
+                t.row([_latin1(str(c)) for c in shown.columns])
+                for values in shown.itertuples(index=False):
+                    t.row([_latin1(str(v)) for v in values])
+        for f in s.figures:
+            if pdf.get_y() > 100:
+                pdf.add_page()
+            pdf.set_font("Helvetica", "B", 10)
+            pdf.cell(0, 6, _latin1(f.caption), new_x="LMARGIN", new_y="NEXT")
+            pdf.image(io.BytesIO(f.png), h=min(95.0, pdf.eph - (pdf.get_y() - pdf.t_margin) - 5))
+            pdf.ln(3)
+    return bytes(pdf.output())
+
+
+def write_report(report: Report, path: str | Path) -> Path:
+    """Write the report to ``path``: ``.pdf`` or ``.html`` by extension."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".pdf":
+        path.write_bytes(render_pdf(report))
+    elif suffix in {".html", ".htm"}:
+        path.write_text(render_html(report), encoding="utf-8")
+    else:
+        raise AnalysisInputError("output", str(path), "a file name ending in .pdf or .html")
+    return path
