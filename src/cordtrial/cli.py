@@ -478,6 +478,9 @@ def _mount_trial_commands() -> None:
     from cordtrial.serve_cli import serve
 
     app.command("serve")(serve)
+    from cordtrial.report_cli import report_app
+
+    app.add_typer(report_app, name="report")
 
 
 _mount_trial_commands()

@@ -529,7 +529,7 @@ def render_pdf(report: Report) -> bytes:
 
     footer_text = _latin1(f"{report.title} - data snapshot {report.snapshot_hash[:16]}")
 
-    class _Pdf(FPDF):  # type: ignore[misc]
+    class _Pdf(FPDF):
         def footer(self) -> None:
             self.set_y(-10)
             self.set_font("Helvetica", "I", 7)

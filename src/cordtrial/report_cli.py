@@ -1,0 +1,213 @@
+"""``cordtrial report``: DSMB and efficacy reports from the trial store, and the worked example.
+
+Mounted into :mod:`cordtrial.cli` (``app.add_typer(report_app, name="report")``).
+
+* ``cordtrial report dsmb --trial ID -o report.pdf`` -- the DSMB report (``.pdf`` or ``.html``);
+* ``cordtrial report efficacy --trial ID -o report.html`` -- the efficacy report;
+* ``cordtrial report example`` -- the four-participant worked example, run on the synthetic demo
+  trial seeded into a fresh SQLite store: conversions, the exact test, the Clopper-Pearson
+  interval, the posterior probability and the sensitivity across published sources.
+
+The store is ``CORDTRIAL_DATABASE_URL`` (or the SQLite file in ``CORDTRIAL_DATA_DIR``), or
+``--database URL``. Exit codes: 0 success, 1 the trial was not found or the data cannot be
+analysed, 2 unusable settings or arguments.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import warnings
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cordtrial.analysis.cohort import DEFAULT_PRIOR, compare_with_natural_history, sensitivity
+from cordtrial.analysis.endpoints import LAST, conversion_summary, endpoint_table
+from cordtrial.analysis.errors import AnalysisInputError
+from cordtrial.analysis.natural_history import DEFAULT_PRIMARY_FIGURE
+from cordtrial.analysis.report import build_dsmb_report, build_efficacy_report, write_report
+from cordtrial.analysis.store import TrialData, load_trial
+from cordtrial.trial import TrialError, load_settings, make_engine, make_session_factory, upgrade
+
+__all__ = ["report_app", "worked_example"]
+
+report_app = typer.Typer(
+    help="DSMB and efficacy reports (PDF or HTML), and the worked example.",
+    no_args_is_help=True,
+)
+
+TrialOption = Annotated[str, typer.Option("--trial", help="Protocol id of the trial")]
+OutputOption = Annotated[
+    Path, typer.Option("--output", "-o", help="Report file: .pdf or .html (by extension)")
+]
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option("--database", help="Database URL (default: CORDTRIAL_DATABASE_URL / data dir)"),
+]
+FigureOption = Annotated[
+    str,
+    typer.Option("--figure", help="Natural-history figure id of the primary comparison"),
+]
+UnconfirmedOption = Annotated[
+    bool,
+    typer.Option(
+        "--include-unconfirmed",
+        help="Also use natural-history figures from secondary sources (tagged C/S or S)",
+    ),
+]
+
+
+def _url(database: str | None) -> str:
+    if database:
+        return database
+    try:
+        return load_settings().database_url
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def _check_output(output: Path) -> None:
+    if output.suffix.lower() not in {".pdf", ".html", ".htm"}:
+        typer.echo(
+            f"error: --output: {str(output)!r} is not allowed (a file name ending in .pdf or "
+            ".html)",
+            err=True,
+        )
+        raise typer.Exit(2)
+
+
+def _load(url: str, protocol_id: str) -> TrialData:
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine)() as session:
+            return load_trial(session, protocol_id)
+    except TrialError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+
+
+@report_app.command("dsmb")
+def dsmb(
+    trial: TrialOption,
+    output: OutputOption,
+    database: DatabaseOption = None,
+    figure: FigureOption = DEFAULT_PRIMARY_FIGURE,
+) -> None:
+    """Write the DSMB report: safety tables, listings, stopping rule, efficacy overview."""
+    _check_output(output)
+    data = _load(_url(database), trial)
+    try:
+        report = build_dsmb_report(data, figure_id=figure)
+        write_report(report, output)
+    except AnalysisInputError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"DSMB report: {output} (data snapshot {report.snapshot_hash})")
+
+
+@report_app.command("efficacy")
+def efficacy(
+    trial: TrialOption,
+    output: OutputOption,
+    database: DatabaseOption = None,
+    figure: FigureOption = DEFAULT_PRIMARY_FIGURE,
+    include_unconfirmed: UnconfirmedOption = False,
+) -> None:
+    """Write the efficacy report: endpoints against natural recovery, with its limits."""
+    _check_output(output)
+    data = _load(_url(database), trial)
+    try:
+        report = build_efficacy_report(
+            data, figure_id=figure, include_unconfirmed=include_unconfirmed
+        )
+        write_report(report, output)
+    except AnalysisInputError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"efficacy report: {output} (data snapshot {report.snapshot_hash})")
+
+
+def worked_example(data: TrialData) -> list[str]:
+    """The worked example's lines: conversions at each participant's last exam and their
+    comparison with natural recovery (primary source, then every confirmed source)."""
+    lines = []
+    baseline = "screening" if "screening" in set(data.exams["visit"]) else None
+    ep = endpoint_table(data.exams, participants=data.participants, baseline_visit=baseline)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        summary = conversion_summary(ep, LAST).iloc[-1]
+        k, n = int(summary["yes"]), int(summary["assessed"])
+        last = ep[ep["status"] == "observed"].groupby("participant").tail(1)
+        lines.append(f"{data.protocol_id}: {data.title}")
+        lines.append("AIS at each participant's last exam (baseline = screening):")
+        for r in last.itertuples(index=False):
+            shift = f"{r.ais_shift} at {r.visit}"
+            lines.append(f"  {r.participant}: {shift} (converted: {r.converted})")
+        c = compare_with_natural_history(k, n, figure=DEFAULT_PRIMARY_FIGURE, prior=DEFAULT_PRIOR)
+        f = c.figure
+        lines += [
+            f"converted (>= 1 AIS grade): {k} of {n}",
+            f"natural rate: {f.proportion:.1%} ({f.source}; {f.levels}; n={f.n})",
+            f"expected without treatment: {c.expected:.2f}",
+            f"exact binomial test, one-sided: p = {c.test.p_value:.4f}",
+            f"observed rate {c.test.estimate:.2f}, Clopper-Pearson 95% CI "
+            f"{c.test.ci_low:.4f} to {c.test.ci_high:.4f}",
+            f"posterior P(treated rate > natural rate), prior Beta(1, 1): "
+            f"{c.posterior.prob_exceeds:.4f}",
+            "sensitivity across confirmed sources (natural rate -> p, P(exceeds)):",
+        ]
+        sens = sensitivity(k, n)
+        for r in sens.itertuples(index=False):
+            lines.append(
+                f"  {r.natural_rate:6.1%}  p = {r.p_value:.3f}  P = {r.prob_exceeds:.3f}  "
+                f"{r.source} ({r.levels}, {r.timing})"
+            )
+    lines.append(
+        "4 participants, no control group, spontaneous recovery common: these numbers cannot "
+        "show that the cells caused the recovery (see docs/analysis.md)."
+    )
+    lines += [f"caveat: {m}" for m in dict.fromkeys(str(w.message) for w in caught)]
+    lines.append(f"data snapshot: {data.snapshot_hash} (synthetic demo data)")
+    return lines
+
+
+@report_app.command("example")
+def example(
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Also write the efficacy report (.pdf or .html)"),
+    ] = None,
+    today: Annotated[
+        str | None,
+        typer.Option(help="The day the demo is seen from (YYYY-MM-DD; default today)"),
+    ] = None,
+) -> None:
+    """The four-participant worked example on the synthetic demo trial (a fresh SQLite store)."""
+    from cordtrial.trial.demo import DEMO_PROTOCOL_ID, seed_demo
+
+    if output is not None:
+        _check_output(output)
+    try:
+        day = date.fromisoformat(today) if today else date.today()
+    except ValueError as exc:
+        typer.echo(f"error: --today: {today!r} is not a date (YYYY-MM-DD)", err=True)
+        raise typer.Exit(2) from exc
+    with tempfile.TemporaryDirectory(prefix="cordtrial-example-") as tmp:
+        url = f"sqlite:///{Path(tmp) / 'demo.db'}"
+        upgrade(url)
+        engine = make_engine(url)
+        try:
+            seed_demo(make_session_factory(engine), today=day)
+        finally:
+            engine.dispose()
+        data = _load(url, DEMO_PROTOCOL_ID)
+    for line in worked_example(data):
+        typer.echo(line)
+    if output is not None:
+        write_report(build_efficacy_report(data), output)
+        typer.echo(f"efficacy report: {output}")
