@@ -289,6 +289,9 @@ class IsncsciExam(Record):
     classification_note: Mapped[str] = mapped_column(Text)
     engine_version: Mapped[str | None] = mapped_column(String(32))
     isncsci_revision: Mapped[str | None] = mapped_column(String(16))
+    #: The examiner's ``comments`` and ``flag_reasons`` (cell column -> why it carries ``*`` or
+    #: ``**``), or None when there are none (see rules.exam_cells.check_exam_notes).
+    notes: Mapped[Json | None]
 
 
 class _Measure(Record):

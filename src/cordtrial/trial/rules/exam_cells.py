@@ -26,6 +26,7 @@ __all__ = [
     "CELL_COLUMNS",
     "NKM_COLUMNS",
     "ExamOutcome",
+    "check_exam_notes",
     "classify_cells",
     "merge_cells",
     "normalize_cells",
@@ -87,6 +88,56 @@ def merge_cells(
     merged: dict[str, Any] = dict(current)
     merged.update(changes)
     return normalize_cells(merged)
+
+
+#: The longest comment and flag reason accepted (characters).
+MAX_COMMENTS = 2000
+MAX_FLAG_REASON = 500
+
+
+def check_exam_notes(notes: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The examiner's notes on an exam: ``comments`` (text) and ``flag_reasons`` (cell column ->
+    why the value carries ``*`` or ``**``, ISNCSCI 2019 worksheet: "describe in comments").
+    Blank entries are dropped; ``None`` when nothing is left.
+
+    Raises
+    ------
+    InvalidValueError
+        For an unknown key, a column that is not a cell, or text too long or not text.
+    """
+    if notes is None:
+        return None
+    unknown = sorted(set(notes) - {"comments", "flag_reasons"})
+    if unknown:
+        raise InvalidValueError("notes", unknown[0], "comments, flag_reasons", "is not a note")
+    out: dict[str, Any] = {}
+    comments = notes.get("comments")
+    if comments is not None:
+        if not isinstance(comments, str) or len(comments) > MAX_COMMENTS:
+            raise InvalidValueError(
+                "notes.comments", comments, f"text of at most {MAX_COMMENTS} characters"
+            )
+        if comments.strip():
+            out["comments"] = comments.strip()
+    reasons = notes.get("flag_reasons") or {}
+    if not isinstance(reasons, Mapping):
+        raise InvalidValueError("notes.flag_reasons", reasons, "cell column -> reason")
+    kept: dict[str, str] = {}
+    for column, reason in reasons.items():
+        if column not in _CELL_SET:
+            raise InvalidValueError(
+                "notes.flag_reasons", column, "canonical ISNCSCI columns", "is not a cell"
+            )
+        if not isinstance(reason, str) or len(reason) > MAX_FLAG_REASON:
+            raise InvalidValueError(
+                f"notes.flag_reasons.{column}", reason,
+                f"text of at most {MAX_FLAG_REASON} characters",
+            )  # fmt: skip
+        if reason.strip():
+            kept[column] = reason.strip()
+    if kept:
+        out["flag_reasons"] = kept
+    return out or None
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,9 +29,12 @@ def exam_content_hash(
     examined_on: date,
     examiner: str,
     cells: Mapping[str, str | None],
+    notes: Mapping[str, object] | None = None,
 ) -> str:
-    """SHA-256 (hex) of an exam's entered data, in canonical JSON (keys sorted)."""
-    content = {
+    """SHA-256 (hex) of an exam's entered data, in canonical JSON (keys sorted). The examiner's
+    notes (comments, flag reasons) count when there are any; an exam without notes hashes as
+    before they existed, so earlier signatures stay valid."""
+    content: dict[str, object] = {
         "exam_id": exam_id,
         "participant_id": participant_id,
         "visit_id": visit_id,
@@ -39,6 +42,8 @@ def exam_content_hash(
         "examiner": examiner,
         "cells": dict(cells),
     }
+    if notes:
+        content["notes"] = dict(notes)
     payload = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(payload.encode()).hexdigest()
 

@@ -13,7 +13,12 @@ from cordtrial.isncsci import ENGINE_VERSION, ISNCSCI_REVISION
 from cordtrial.trial.audit import unit_of_work
 from cordtrial.trial.models import IsncsciExam, Participant
 from cordtrial.trial.rules.checks import check_date, check_text
-from cordtrial.trial.rules.exam_cells import classify_cells, merge_cells, normalize_cells
+from cordtrial.trial.rules.exam_cells import (
+    check_exam_notes,
+    classify_cells,
+    merge_cells,
+    normalize_cells,
+)
 from cordtrial.trial.services.common import check_version, get_by_id
 from cordtrial.trial.services.visits import find_visit
 
@@ -38,12 +43,15 @@ def record_exam(
     examiner: str,
     cells: Mapping[str, Any],
     visit_name: str | None = None,
+    notes: Mapping[str, Any] | None = None,
 ) -> IsncsciExam:
     """Record an ISNCSCI exam: the cells as entered (missing or blank: not recorded) and, once
-    every cell is recorded, its classification with engine version and ISNCSCI revision."""
+    every cell is recorded, its classification with engine version and ISNCSCI revision;
+    ``notes``: the examiner's comments and flag reasons (see ``check_exam_notes``)."""
     check_date("examined_on", examined_on)
     examiner = check_text("examiner", examiner, max_length=100)
     normalized = normalize_cells(cells)
+    checked_notes = check_exam_notes(notes)
     participant = get_by_id(session, Participant, participant_id)
     visit = find_visit(participant, visit_name) if visit_name is not None else None
     with unit_of_work(session, actor):
@@ -52,6 +60,7 @@ def record_exam(
             visit_id=visit.id if visit is not None else None,
             examined_on=examined_on,
             examiner=examiner,
+            notes=checked_notes,
         )
         _classify_into(exam, normalized)
         session.add(exam)
@@ -68,9 +77,12 @@ def correct_exam(
     examined_on: date | None = None,
     examiner: str | None = None,
     expected_version: int | None = None,
+    notes: Mapping[str, Any] | None = None,
 ) -> IsncsciExam:
     """Change cells (``None`` or ``""`` un-records one), the date or the examiner of an exam, and
-    recompute its classification. The reason is required; each changed cell is audited."""
+    recompute its classification; ``notes`` (when given) replace the comments and flag reasons.
+    The reason is required; each changed cell is audited."""
+    checked_notes = check_exam_notes(notes) if notes is not None else None
     if examined_on is not None:
         check_date("examined_on", examined_on)
     if examiner is not None:
@@ -83,6 +95,8 @@ def correct_exam(
             exam.examined_on = examined_on
         if examiner is not None:
             exam.examiner = examiner
+        if notes is not None:
+            exam.notes = checked_notes
         _classify_into(exam, merged)
     return exam
 

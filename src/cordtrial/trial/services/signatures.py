@@ -33,6 +33,7 @@ def current_exam_hash(exam: IsncsciExam) -> str:
         examined_on=exam.examined_on,
         examiner=exam.examiner,
         cells=exam.cells,
+        notes=exam.notes,
     )
 
 
