@@ -276,11 +276,22 @@ def test_saving_a_flagged_value_without_reason_saves_nothing(world: World) -> No
     assert "reason_r_c5_motor: a reason is required" in html.unescape(response.text)
     assert _exam_count(world) == before
     form["reason_r_c5_motor"] = "plexus injury"
+    form["comments"] = "right arm in a sling"
     ok = world.client.post(
         f"/participants/{world.participant_id}/exams", data=form, follow_redirects=False
     )
     assert ok.status_code == 303
     assert _exam_count(world) == before + 1
+    exam_id = int(ok.headers["location"].split("/")[2].split("?")[0])
+    exam = world.session.get(IsncsciExam, exam_id)
+    assert exam is not None
+    assert exam.notes == {
+        "comments": "right arm in a sling",
+        "flag_reasons": {"r_c5_motor": "plexus injury"},
+    }
+    page = world.client.get(f"/exams/{exam_id}").text
+    assert 'value="plexus injury"' in page
+    assert "right arm in a sling</textarea>" in page
 
 
 def test_saving_without_csrf_token_is_refused(world: World) -> None:

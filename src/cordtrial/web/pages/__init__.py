@@ -7,7 +7,7 @@ site the user may not see is 404, exactly like one that does not exist).
 
 from fastapi import APIRouter
 
-from cordtrial.web.pages import auth, calculator, workspace, worksheet
+from cordtrial.web.pages import auth, calculator, worksheet, workspace
 from cordtrial.web.pages.errors import install_page_error_handlers
 from cordtrial.web.pages.rendering import STATIC_DIR, TEMPLATES_DIR, render, templates
 

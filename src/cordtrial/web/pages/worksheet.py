@@ -52,7 +52,14 @@ from cordtrial.web.pages.worksheet_model import (
 )
 from cordtrial.web.pages.worksheet_pdf import worksheet_pdf
 
-__all__ = ["KEYS", "entry_errors", "flag_reasons_from", "router", "worksheet_context"]
+__all__ = [
+    "KEYS",
+    "entry_errors",
+    "exam_notes",
+    "flag_reasons_from",
+    "router",
+    "worksheet_context",
+]
 
 router = APIRouter(include_in_schema=False)
 
@@ -109,6 +116,21 @@ def flag_reasons_from(form: Mapping[str, object]) -> dict[str, str]:
 def _text(form: Mapping[str, object], name: str) -> str:
     value = form.get(name)
     return value.strip() if isinstance(value, str) else ""
+
+
+def exam_notes(check: WorksheetCheck, form: Mapping[str, object]) -> dict[str, Any]:
+    """The notes to store with an exam: the comments, and the reasons of the values flagged
+    now (a reason typed for a value since unflagged is dropped)."""
+    reasons = flag_reasons_from(form)
+    return {
+        "comments": _text(form, "comments"),
+        "flag_reasons": {name: reasons[name] for name in check.flagged if name in reasons},
+    }
+
+
+def _stored_notes(exam: IsncsciExam) -> tuple[str, dict[str, str]]:
+    notes = exam.notes or {}
+    return str(notes.get("comments", "")), dict(notes.get("flag_reasons", {}))
 
 
 def entry_errors(check: WorksheetCheck, reasons: Mapping[str, str]) -> list[str]:
@@ -227,6 +249,7 @@ async def create_exam(
                 examiner=_text(form, "examiner"),
                 cells={k: v for k, v in cells.items() if v},
                 visit_name=_text(form, "visit_name") or None,
+                notes=exam_notes(check, form),
             )
         except TrialError as exc:
             errors.append(str(exc))
@@ -350,7 +373,8 @@ def _exam_page(
         reasons = flag_reasons_from(form)
         comments = _text(form, "comments")
     else:
-        cells, reasons, comments = _exam_cells(exam), {}, ""
+        cells = _exam_cells(exam)
+        comments, reasons = _stored_notes(exam)
     return render(
         request,
         "worksheet_exam.html",
@@ -420,6 +444,7 @@ async def correct_exam_page(
                 examined_on=examined_on,
                 examiner=_text(form, "examiner"),
                 expected_version=version,
+                notes=exam_notes(check, form),
             )
         except ConflictError as exc:
             errors.append(f"{exc} -- reload the exam to see the current values")
@@ -491,8 +516,11 @@ def exam_pdf(exam_id: int, user: PageUser, session: SessionDep) -> Response:
         if exam.classification
         else f"Not classified: {exam.classification_note}"
     )
+    comments, reasons = _stored_notes(exam)
     content = worksheet_pdf(
         _exam_cells(exam),
+        comments=comments,
+        flag_reasons=reasons,
         title=f"ISNCSCI exam {exam.id} -- participant {participant.study_id}",
         details=[
             ("Visit", _visit_name(participant, exam) or "-"),
