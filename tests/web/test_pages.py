@@ -162,12 +162,21 @@ def test_api_keeps_json_errors(demo: Demo) -> None:
     assert response.headers["content-type"].startswith("application/json")
 
 
-def test_audit_log_is_for_monitors_only(demo: Demo) -> None:
+def test_audit_log_is_for_monitors_and_admins_only(demo: Demo) -> None:
     assert demo.client("coordinator_a").get("/audit").status_code == 403
-    page = demo.client("monitor").get("/audit?entity=lot")
+    page = demo.client("admin").get("/audit?entity=lot")
     assert page.status_code == 200
     assert "DEMO-LOT-001" in page.text
-    assert "<td>participant" not in page.text
+    assert "participant 1<" not in page.text
+
+
+def test_audit_log_filters_by_record(demo: Demo) -> None:
+    pid = demo.participant_ids["B-001"]
+    page = demo.client("monitor").get(f"/audit?entity=participant&entity_id={pid}").text
+    assert f"participant {pid}<" in page
+    assert "B-001" in page
+    other = demo.participant_ids["A-001"]
+    assert f"participant {other}<" not in page
 
 
 def test_nav_shows_audit_only_to_roles_that_read_it(demo: Demo) -> None:

@@ -12,7 +12,7 @@ from markupsafe import Markup
 __all__ = ["Series", "line_chart"]
 
 _W, _H = 420, 200
-_LEFT, _RIGHT, _TOP, _BOTTOM = 40, 12, 12, 30
+_LEFT, _RIGHT, _TOP, _BOTTOM = 40, 12, 26, 30
 _COLOURS = ("#1f5fa8", "#c0392b", "#1c7c3c")
 
 
@@ -77,10 +77,13 @@ def line_chart(
         colour = _COLOURS[index % len(_COLOURS)]
         points = sorted(s.points)
         coords = [(_x(d, d_low, d_high), _y(v, low, high)) for d, v in points]
+        # later series dashed, so one lying on another stays visible
+        dash = ' stroke-dasharray="6 4"' if index else ""
         if len(coords) > 1:
             path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
             parts.append(
-                f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>'
+                f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"'
+                f'{dash}/>'
             )
         for x, y in coords:
             parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour}"/>')
@@ -92,8 +95,8 @@ def line_chart(
             colour = _COLOURS[index % len(_COLOURS)]
             x = _LEFT + 8 + index * 90
             parts.append(
-                f'<rect x="{x}" y="{_TOP - 2}" width="10" height="10" fill="{colour}"/>'
-                f'<text x="{x + 14}" y="{_TOP + 7}" fill="#1d2433">{escape(s.name)}</text>'
+                f'<rect x="{x}" y="4" width="10" height="10" fill="{colour}"/>'
+                f'<text x="{x + 14}" y="13" fill="#1d2433">{escape(s.name)}</text>'
             )
     if not days:
         parts.append(

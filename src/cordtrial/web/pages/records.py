@@ -26,6 +26,7 @@ from cordtrial.trial.rules.vocabulary import (
 )
 from cordtrial.trial.services.product import release_lot
 from cordtrial.trial.services.reads import (
+    audit_scope,
     list_adverse_events,
     list_audit,
     list_lots,
@@ -291,7 +292,8 @@ def audit_page(
     after: int = 0,
 ) -> Response:
     """The audit trail (needs ``read_audit``: monitors and admins), optionally of one entity
-    and record, 100 entries a page."""
+    and record, 100 entries a page; a user scoped to sites sees the entries of their sites'
+    records only (as in the API)."""
     require_permission(user, "read_audit")
     entries = list_audit(
         session,
@@ -299,6 +301,7 @@ def audit_page(
         entity_id=entity_id.strip() or None,
         after_seq=after,
         limit=100,
+        scope=audit_scope(session, user),
     )
     entities = session.scalars(select(AuditEntry.entity).distinct().order_by(AuditEntry.entity))
     return render(

@@ -144,9 +144,19 @@ def _number(value: object) -> float | None:
         return None  # ND, or a range left open by NT
 
 
+def _chart(
+    title: str,
+    series: list[Series],
+    *,
+    y_range: tuple[float, float],
+    y_ticks: Sequence[tuple[float, str]],
+) -> tuple[str, Markup]:
+    return title, line_chart(title, series, y_range=y_range, y_ticks=y_ticks)
+
+
 def _charts(
     session: Session, user: User, participant: Participant, exams: Sequence[IsncsciExam]
-) -> list[Markup]:
+) -> list[tuple[str, Markup]]:
     classified = [(e.examined_on, e.classification) for e in exams if e.classification]
 
     def points(field: str) -> list[tuple[int, float]]:
@@ -174,38 +184,39 @@ def _charts(
         if isinstance(m, WisciAssessment)
     ]
     ticks50 = [(v, str(v)) for v in (0, 10, 20, 30, 40, 50)]
-    return [
-        line_chart(
+    charts = [
+        _chart(
             "AIS grade",
             [Series("AIS", ais_points)],
             y_range=(0, 4),
             y_ticks=[(float(v), k) for k, v in _AIS_Y.items()],
         ),
-        line_chart(
+        _chart(
             "Motor scores: UEMS and LEMS (0-50)",
             [Series("UEMS", points("uems")), Series("LEMS", points("lems"))],
             y_range=(0, 50),
             y_ticks=ticks50,
         ),
-        line_chart(
+        _chart(
             "Sensory scores: light touch and pin prick (0-112)",
             [Series("LT", points("lt")), Series("PP", points("pp"))],
             y_range=(0, 112),
             y_ticks=[(v, str(v)) for v in (0, 28, 56, 84, 112)],
         ),
-        line_chart(
+        _chart(
             "SCIM III total (0-100)",
             [Series("SCIM III", scim)],
             y_range=(0, 100),
             y_ticks=[(v, str(v)) for v in (0, 25, 50, 75, 100)],
         ),
-        line_chart(
+        _chart(
             "WISCI II level (0-20)",
             [Series("WISCI II", wisci)],
             y_range=(0, 20),
             y_ticks=[(v, str(v)) for v in (0, 5, 10, 15, 20)],
         ),
     ]
+    return charts
 
 
 @router.get("/participants/{participant_id}", response_class=HTMLResponse, include_in_schema=False)
