@@ -1,0 +1,174 @@
+"""Endpoints from classified exams: AIS shifts and conversion, score and level changes, NT ranges,
+missing visits, functional measures. Expected answers are worked by hand from the exam cells."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from analysis.conftest import classified
+from builders import lesion_flat
+from cordtrial.analysis.endpoints import (
+    ais_shift_table,
+    conversion_summary,
+    endpoint_table,
+    last_observed,
+    measure_changes,
+    parse_grades,
+    parse_levels,
+    score_range,
+)
+from cordtrial.analysis.errors import AnalysisInputError
+from cordtrial.isncsci import Level
+
+A_C5 = lesion_flat(Level.C5)  # AIS A, NLI C5: UEMS 10, LEMS 0
+B_C5 = lesion_flat(Level.C5, sacral="1", dap="Yes")  # sensory sparing, no motor below: AIS B
+C_C5 = lesion_flat(Level.C5, motor_below="1", sensory_below="1", sacral="1", vac="Yes", dap="Yes")
+A_C6 = lesion_flat(Level.C6)  # one segment lower: UEMS 20 (C5, C6 at 5 on both sides)
+
+
+def _exams() -> pd.DataFrame:
+    return classified(
+        [
+            ("P1", "screening", A_C5),
+            ("P1", "week 52", C_C5),
+            ("P2", "screening", A_C5),
+            ("P2", "week 52", A_C6),
+            ("P3", "screening", A_C5),  # no week 52 exam: missing
+        ],
+        day=[-7, 364, -7, 364, -7],
+    )
+
+
+def test_conversion_to_c_is_two_grades_and_motor_incomplete():
+    """A -> C: grade change 2, converted, motor incomplete (ISNCSCI grades A < B < C)."""
+    ep = endpoint_table(_exams(), baseline_visit="screening")
+    p1 = ep[(ep["participant"] == "P1")].iloc[0]
+    assert (p1["ais_shift"], p1["grade_change_min"], p1["grade_change_max"]) == ("A->C", 2, 2)
+    assert (p1["converted"], p1["motor_incomplete"]) == ("yes", "yes")
+
+
+def test_lems_change_counts_every_key_muscle_below_the_level():
+    """C_C5 has grade 1 in L2-S1 on both sides: LEMS 10, UEMS 10 + 4 x 2 x 1 = 18."""
+    ep = endpoint_table(_exams(), baseline_visit="screening")
+    p1 = ep[ep["participant"] == "P1"].iloc[0]
+    assert (p1["lems_change_min"], p1["lems_change_max"]) == (10, 10)
+    assert p1["uems_change_min"] == 8
+    assert p1["total_motor_change_min"] == 18
+
+
+def test_level_descending_one_segment_is_plus_one():
+    """C5 -> C6 NLI: +1 segment (caudal = recovery); AIS unchanged, not converted."""
+    ep = endpoint_table(_exams(), baseline_visit="screening")
+    p2 = ep[ep["participant"] == "P2"].iloc[0]
+    assert (p2["nli_change_min"], p2["nli_change_max"]) == (1, 1)
+    assert p2["converted"] == "no"
+    assert p2["uems_change_min"] == 10
+
+
+def test_participant_without_the_visit_is_missing_not_dropped():
+    ep = endpoint_table(_exams(), baseline_visit="screening")
+    p3 = ep[ep["participant"] == "P3"]
+    assert list(p3["status"]) == ["missing"]
+    assert p3.iloc[0]["converted"] == ""
+    assert math.isnan(p3.iloc[0]["lems_change_min"])
+
+
+def test_expected_participant_without_any_exam_is_missing():
+    people = pd.DataFrame({"participant": ["P1", "P2", "P3", "P4"], "arm": ["x"] * 4})
+    ep = endpoint_table(_exams(), participants=people, baseline_visit="screening")
+    p4 = ep[ep["participant"] == "P4"]
+    assert list(p4["status"]) == ["missing"]
+    assert p4.iloc[0]["ais_baseline"] == ""
+
+
+def test_nt_cell_reports_a_range_of_totals_and_an_undetermined_conversion():
+    """An NT key muscle (r_l2_motor) below C5 leaves AIS open (A,C per the engine's NT rules
+    with VAC NT); the LEMS range is 0..5 from the cells, and conversion is undetermined."""
+    open_exam = dict(A_C5, r_l2_motor="NT", vac="NT")
+    exams = classified([("P1", "screening", A_C5), ("P1", "week 52", open_exam)])
+    ep = endpoint_table(exams, baseline_visit="screening")
+    row = ep.iloc[0]
+    assert len(parse_grades(row["ais"])) > 1
+    assert (row["lems_min"], row["lems_max"]) == (0, 5)
+    assert row["converted"] == "undetermined"
+    summary = conversion_summary(ep, "week 52")
+    assert (summary.loc[0, "yes_min"], summary.loc[0, "yes_max"]) == (0, 1)
+
+
+def test_score_range_uses_the_record_when_it_has_a_number():
+    assert score_range({"uems": "14"}, "uems") == (14, 14)
+    cells = {f"{s}_{m}_motor": "5" for s in "rl" for m in ("c5", "c6", "c7", "c8", "t1")}
+    assert score_range({**cells, "uems": "ND", "r_c5_motor": "NT"}, "uems") == (45, 50)
+    assert all(math.isnan(v) for v in score_range({"uems": "ND", "r_c5_motor": "NT"}, "uems"))
+
+
+def test_shift_table_counts_baseline_by_visit_grade_with_missing_column():
+    ep = endpoint_table(_exams(), baseline_visit="screening")
+    table = ais_shift_table(ep, "week 52")
+    assert table.loc["A", "C"] == 1
+    assert table.loc["A", "A"] == 1
+    assert table.loc["A", "missing"] == 1
+    assert table.loc["total", "total"] == 3
+
+
+def test_conversion_summary_counts_yes_no_and_missing():
+    ep = endpoint_table(_exams(), baseline_visit="screening")
+    s = conversion_summary(ep, "week 52").iloc[0]
+    assert (s["expected"], s["assessed"], s["yes"], s["no"], s["missing"]) == (3, 2, 1, 1, 1)
+
+
+def test_last_observed_takes_each_participants_latest_observed_visit():
+    exams = classified(
+        [("P1", "screening", A_C5), ("P1", "week 4", B_C5), ("P2", "screening", A_C5)],
+        day=[-7, 28, -7],
+    )
+    ep = endpoint_table(exams, baseline_visit="screening")
+    last = last_observed(ep).set_index("participant")
+    assert last.loc["P1", "visit"] == "week 4" and last.loc["P1", "ais"] == "B"
+    assert last.loc["P2", "status"] == "missing"
+
+
+def test_default_baseline_is_each_participants_earliest_exam():
+    exams = classified([("P1", "day -3", A_C5), ("P1", "week 52", C_C5)],
+                       examined_on=[pd.Timestamp("2026-01-01").date(),
+                                    pd.Timestamp("2027-01-01").date()])  # fmt: skip
+    ep = endpoint_table(exams)
+    assert list(ep["visit"]) == ["week 52"]
+    assert ep.iloc[0]["baseline_visit"] == "day -3"
+
+
+def test_parse_levels_orders_intact_below_s4_5():
+    assert parse_levels("INT") == {29}
+    assert parse_levels("C5,C6*") == {4, 5}
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda: endpoint_table(pd.DataFrame({"participant": ["P1"]})), "exams.columns"),
+        (lambda: endpoint_table(_exams(), baseline_visit="week 99"), "baseline_visit"),
+        (lambda: parse_grades("A,F"), "ais"),
+        (lambda: conversion_summary(endpoint_table(_exams()), "week 52", outcome="x"), "outcome"),
+    ],
+)
+def test_bad_input_names_the_field(call, field: str):
+    with pytest.raises(AnalysisInputError) as info:
+        call()
+    assert info.value.field == field
+
+
+def test_measure_changes_from_baseline_with_missing_visits():
+    measures = pd.DataFrame(
+        {
+            "participant": ["P1", "P1", "P2"],
+            "visit": ["screening", "week 52", "screening"],
+            "measure": ["scim_total", "scim_total", "scim_total"],
+            "value": [18.0, 81.0, 20.0],
+        }
+    )
+    out = measure_changes(measures, baseline_visit="screening").set_index("participant")
+    assert out.loc["P1", "change"] == 63
+    assert out.loc["P2", "status"] == "missing"
