@@ -82,5 +82,9 @@ def serve(
             typer.echo(f"  {name:<14} {password}   ({role}, {where})")
     typer.echo(f"database: {target.database_url}")
     typer.echo(f"open http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
+    # the dashboard's stopping rule needs pandas and scipy: load them now, not on the first page
+    import cordtrial.analysis.safety
+    import cordtrial.analysis.store  # noqa: F401
+
     app = create_app(WebSettings(database_url=target.database_url, demo=demo))
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -125,6 +125,14 @@ def test_dashboard_shows_visits_serious_events_and_lots(demo: Demo) -> None:
     assert "DEMO-LOT-001" in page.text and "released" in page.text
 
 
+def test_dashboard_shows_safety_stopping_rule_status(demo: Demo) -> None:
+    """Expected: the demo's one serious related event (B-001) of four treated, evaluated by
+    cordtrial.analysis.safety's default rule (not crossed)."""
+    page = demo.client("coordinator_a").get("/").text
+    assert "Safety stopping rule: not crossed" in page
+    assert "1 of 4 treated participants (all sites)" in page
+
+
 def test_dashboard_lists_only_own_site_for_site_coordinator(demo: Demo) -> None:
     page = demo.client("coordinator_b").get("/").text
     assert "B-001" in page and "B-002" in page

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -42,6 +43,9 @@ from cordtrial.web.pages import records
 from cordtrial.web.pages.auth import PageUser
 from cordtrial.web.pages.charts import Series, line_chart
 from cordtrial.web.pages.rendering import render
+
+if TYPE_CHECKING:
+    from cordtrial.analysis.safety import StoppingRuleStatus
 
 __all__ = ["router"]
 
@@ -100,6 +104,16 @@ def _open_serious(
     return sorted(rows, key=lambda r: (r.days_left is None, r.days_left or 0))
 
 
+def _stopping_rule(session: Session, protocol_id: str) -> StoppingRuleStatus:
+    # Trial-wide: the rule concerns every treated participant, whatever the viewer's sites
+    # (only the aggregate is shown). Imported here: pandas and scipy load on first use.
+    from cordtrial.analysis.safety import evaluate_stopping_rule
+    from cordtrial.analysis.store import load_trial
+
+    data = load_trial(session, protocol_id)
+    return evaluate_stopping_rule(data.adverse_events, data.participants)
+
+
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def dashboard(
     request: Request,
@@ -108,8 +122,9 @@ def dashboard(
     now: Clock,
     trial: str | None = None,
 ) -> Response:
-    """The trial dashboard: enrolment, visits due and overdue, open serious adverse events with
-    their expedited-report deadlines, lots and their status."""
+    """The trial dashboard: the safety stopping rule (:mod:`cordtrial.analysis.safety`),
+    enrolment, visits due and overdue, open serious adverse events with their expedited-report
+    deadlines, lots and their status."""
     today = now.date()
     current = _trial(session, user, trial)
     participants = list_participants(session, user, current.protocol_id) if current else []
@@ -129,6 +144,7 @@ def dashboard(
         open_serious=_open_serious(session, user, participants, today),
         lots=list_lots(session),
         today=today,
+        stopping=_stopping_rule(session, current.protocol_id) if current else None,
     )
 
 
