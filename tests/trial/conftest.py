@@ -94,7 +94,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A URL of an empty database (no tables), on each backend."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'cordtrial.db'}"
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
         return
     databases: PostgresDatabases = request.getfixturevalue("pg_databases")
     name = databases.create()

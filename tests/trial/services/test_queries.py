@@ -63,8 +63,10 @@ def test_closed_query_cannot_be_answered_or_closed_again(
 def test_answer_with_a_stale_version_conflicts(
     session: Session, participant: Participant, exam: IsncsciExam
 ) -> None:
-    query = raise_query(session, actor="mon", participant_id=participant.id,
-                        entity="participant", entity_id=participant.id, text="?", now=NOW)  # fmt: skip
+    query = raise_query(
+        session, actor="mon", participant_id=participant.id, entity="participant",
+        entity_id=participant.id, text="?", now=NOW,
+    )  # fmt: skip
     with pytest.raises(ConflictError):
         answer_query(session, actor="c", query_id=query.id, answer="a", now=NOW,
                      expected_version=7)  # fmt: skip
