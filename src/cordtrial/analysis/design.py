@@ -213,7 +213,10 @@ def two_mean_power(
     df = 2 * n - 2
     nc = abs(difference) / sd * math.sqrt(n / 2)
     t = stats.t.ppf(1 - alpha / 2, df)
-    return float(stats.nct.sf(t, df, nc) + stats.nct.cdf(-t, df, nc))
+    power = float(stats.nct.sf(t, df, nc) + stats.nct.cdf(-t, df, nc))
+    if math.isnan(power):  # scipy's noncentral t fails far in the tail: power is ~1 there
+        power = float(stats.norm.sf(t - nc) + stats.norm.cdf(-t - nc))
+    return power
 
 
 def two_mean_sample_size(
