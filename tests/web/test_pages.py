@@ -104,6 +104,17 @@ def test_login_form_sets_http_only_session_cookie(demo: Demo) -> None:
     assert SESSION_COOKIE in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
 
 
+def test_logout_revokes_the_session(demo: Demo) -> None:
+    client = demo.client("monitor")
+    token = client.cookies[SESSION_COOKIE]
+    assert client.get("/").status_code == 200
+    response = client.post("/logout", data={"csrf_token": _csrf(client)})
+    assert response.status_code == 303 and response.headers["location"] == "/login"
+    stolen = demo.client(None)
+    stolen.cookies.set(SESSION_COOKIE, token)
+    assert stolen.get("/").status_code == 303  # the token was revoked
+
+
 def test_login_refuses_form_without_csrf_token(demo: Demo) -> None:
     response = demo.client(None).post(
         "/login", data={"username": "monitor", "password": "synthetic-demo"}
