@@ -101,6 +101,31 @@ def registry_tables(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def simulation_tables(data: dict[str, Any]) -> str:
+    lines = [_machine(data["machine"]), ""]
+    lines += [
+        "| design | simulated trials | numpy `simulate` | trials/s | Python loop (subset, "
+        "extrapolated) | ratio | power / type I error |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for d in data["designs"]:
+        v, loop = d["vectorized"], d["python_loop"]
+        lines.append(
+            f"| {d['design']} | {d['trials_simulated']:,} | {v['seconds']:.2f} s "
+            f"| {v['trials_per_s']:,.0f} | {loop['extrapolated_seconds']:.1f} s "
+            f"(timed on {loop['trials_timed']:,}) | **{d['speedup']:.0f}x** "
+            f"| {d['power']:.3f} / {d['type_i_error']:.4f} |"
+        )
+    lines.append("")
+    for d in data["designs"]:
+        lines.append(
+            f"* {d['design']}: load average (1, 5, 15 min) {d['load_before']} before, "
+            f"{d['load_after']} after; Python loop on its subset: power {d['loop_power']:.3f}, "
+            f"type I error {d['loop_type_i_error']:.4f}"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     classify = _load("classify")
     if classify:
@@ -111,6 +136,10 @@ def main() -> None:
     if registry:
         print("### 10 million exams from Parquet\n")
         print(registry_tables(registry))
+    simulation = _load("simulation")
+    if simulation:
+        print("\n### Trial simulation: 100,000 trials per scenario\n")
+        print(simulation_tables(simulation))
 
 
 if __name__ == "__main__":
