@@ -27,7 +27,7 @@ from cordtrial.trial.services.participants import enroll_participant
 from .conftest import INJURY, PROTOCOL
 
 CORDTRIAL = str(Path(sys.executable).with_name("cordtrial"))
-ROWS, BATCH = 240, 20
+ROWS, BATCH = 100, 10
 
 
 def _exam_file(path: Path, participants: int = 4, per_participant: int = ROWS // 4) -> Path:

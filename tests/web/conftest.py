@@ -18,6 +18,7 @@ from cordtrial.trial.services.exams import record_exam
 from cordtrial.trial.services.measures import record_wisci
 from cordtrial.trial.services.participants import enroll_participant
 from cordtrial.trial.services.product import add_ipsc_line, add_specification, register_lot
+from cordtrial.trial.services.queries import raise_query
 from cordtrial.trial.services.safety import report_adverse_event
 from cordtrial.trial.services.tokens import issue_token
 from cordtrial.trial.services.trials import ArmSpec, add_site, create_trial
@@ -60,6 +61,7 @@ class World:
     lot_number: str
     tokens: dict[str, str]
     user_ids: dict[str, int]
+    query_id: int
 
     def headers(self, username: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[username]}"}
@@ -119,8 +121,12 @@ def _populate(session: Session) -> dict[str, int]:
         manufactured_on=date(2026, 1, 2),
         expiry_date=date(2026, 6, 30),
     )
+    query = raise_query(
+        session, actor="setup", participant_id=p1.id, entity="isncsci_exam", entity_id=exam.id,
+        field="cells.r_c5_motor", text="Source says 4, not 5?", now=NOW,
+    )  # fmt: skip
     return {"s1": s1, "s2": s2, "p1": p1.id, "p2": p2.id, "exam": exam.id, "ae": ae.id,
-            "wisci": wisci.id}  # fmt: skip
+            "wisci": wisci.id, "query": query.id}  # fmt: skip
 
 
 @pytest.fixture
@@ -167,5 +173,6 @@ def world(engine: Engine, database_url: str) -> Iterator[World]:  # noqa: F811 (
             "L001",
             tokens,
             user_ids,
+            ids["query"],
         )
     session.close()

@@ -170,11 +170,67 @@ def test_administration_from_a_quarantined_lot_is_refused_with_reasons(world: Wo
     assert any("quarantine" in item["msg"] for item in detail)
 
 
-def test_audit_trail_is_read_by_admins_and_all_site_monitors(world: World) -> None:
+def test_audit_trail_is_read_whole_by_admins(world: World) -> None:
     response = world.client.get(
         "/api/audit", params={"entity": "participant", "limit": 5}, headers=world.headers("admin")
     )
     assert response.status_code == 200
     assert {e["entity"] for e in response.json()} == {"participant"}
     assert world.client.get("/api/audit/verify", headers=world.headers("admin")).json()["ok"]
-    assert world.client.get("/api/audit", headers=world.headers("monitor")).status_code == 403
+
+
+def test_site_monitor_reads_only_the_audit_of_its_sites_records(world: World) -> None:
+    entries = world.client.get(
+        "/api/audit", params={"limit": 1000}, headers=world.headers("monitor")
+    ).json()
+    keys = {(e["entity"], e["entity_id"]) for e in entries}
+    assert ("participant", str(world.participant_id)) in keys
+    assert ("isncsci_exam", str(world.exam_id)) in keys
+    assert ("participant", str(world.other_participant_id)) not in keys
+    assert ("site", str(world.site_ids["S02"])) not in keys
+    assert not {entity for entity, _ in keys} & {"trial", "lot", "app_user", "api_token"}
+    assert (
+        world.client.get("/api/audit/verify", headers=world.headers("monitor")).status_code == 403
+    )
+
+
+def test_all_sites_monitor_reads_the_whole_audit_trail(world: World) -> None:
+    admin = world.headers("admin")
+    me = world.client.get("/api/users", headers=admin).json()
+    monitor = next(u for u in me if u["username"] == "monitor")
+    patched = world.client.patch(
+        f"/api/users/{monitor['id']}",
+        json={"version": monitor["version"], "reason": "central monitoring", "all_sites": True},
+        headers=admin,
+    )
+    assert patched.status_code == 200, patched.text
+    entries = world.client.get(
+        "/api/audit", params={"limit": 1000}, headers=world.headers("monitor")
+    ).json()
+    assert ("participant", str(world.other_participant_id)) in {
+        (e["entity"], e["entity_id"]) for e in entries
+    }
+    assert world.client.get("/api/audit/verify", headers=world.headers("monitor")).json()["ok"]
+
+
+def test_patch_user_is_atomic(world: World) -> None:
+    """A refused site leaves the role unchanged too: one transaction for role, sites, active."""
+    admin = world.headers("admin")
+    user_id = world.user_ids["coordinator"]
+    response = world.client.patch(
+        f"/api/users/{user_id}",
+        json={"version": 1, "reason": "r", "role": "monitor", "site_ids": [9999], "active": False},
+        headers=admin,
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "site_ids"]
+    users = {u["id"]: u for u in world.client.get("/api/users", headers=admin).json()}
+    assert users[user_id]["role"] == "coordinator" and users[user_id]["active"] is True
+    assert users[user_id]["version"] == 1
+    ok = world.client.patch(
+        f"/api/users/{user_id}",
+        json={"version": 1, "reason": "r", "role": "monitor", "active": False},
+        headers=admin,
+    )
+    assert ok.status_code == 200 and ok.json()["version"] == 2
+    assert (ok.json()["role"], ok.json()["active"]) == ("monitor", False)

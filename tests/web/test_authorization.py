@@ -13,7 +13,10 @@ ALL = frozenset(ROLES)
 CLINICAL = frozenset({"admin", "investigator", "coordinator"})
 INVESTIGATOR = frozenset({"admin", "investigator"})
 ADMIN = frozenset({"admin"})
-P, E, A, W, L = "{p}", "{exam}", "{ae}", "{wisci}", "{lot}"
+AUDIT = frozenset({"admin", "monitor"})  # a monitor scoped to sites reads its sites' entries
+QUERY_RAISERS = frozenset({"admin", "investigator", "coordinator", "monitor"})
+QUERY_CLOSERS = frozenset({"admin", "monitor"})
+P, E, A, W, L, Q = "{p}", "{exam}", "{ae}", "{wisci}", "{lot}", "{query}"
 MEASURE = {"assessed_on": "2026-02-09", "assessor": "PT"}
 
 #: (method, path, JSON body, roles allowed). Order matters only in that logout comes last.
@@ -36,8 +39,11 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, frozenset[str]]] = [
     ("GET", "/api/lots", None, ALL),
     ("GET", f"/api/lots/{L}", None, ALL),
     ("GET", f"/api/lots/{L}/custody", None, ALL),
-    ("GET", "/api/audit", None, ADMIN),  # monitors too, when they see every site
-    ("GET", "/api/audit/verify", None, ADMIN),
+    ("GET", f"/api/trials/{PROTOCOL}/queries", None, ALL),
+    ("GET", f"/api/participants/{P}/queries", None, ALL),
+    ("GET", f"/api/queries/{Q}", None, ALL),
+    ("GET", "/api/audit", None, AUDIT),
+    ("GET", "/api/audit/verify", None, ADMIN),  # monitors too, when they see every site
     ("GET", "/api/users", None, ADMIN),
     ("POST", "/api/trials", {"protocol_id": "T2", "title": "t", "phase": "1",
                              "arms": [{"code": "a", "name": "A"}],
@@ -92,6 +98,11 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, frozenset[str]]] = [
       "administered_at": "2026-01-26T09:00:00Z", "operator": "Dr S",
       "identity_checked_by": "RN C", "participant_identity_confirmed": True,
       "product_identity_confirmed": True}, INVESTIGATOR),
+    ("POST", f"/api/participants/{P}/queries",
+     {"entity": "isncsci_exam", "entity_id": E, "field": "examiner", "text": "Who?"},
+     QUERY_RAISERS),
+    ("POST", f"/api/queries/{Q}/answer", {"version": 1, "answer": "Dr Exam"}, CLINICAL),
+    ("POST", f"/api/queries/{Q}/close", {"version": 1}, QUERY_CLOSERS),
     ("POST", "/api/users", {"username": "new-{role}", "password": PASSWORD, "role": "monitor"},
      ADMIN),
     ("PATCH", "/api/users/{monitor_id}", {"version": 1, "reason": "r", "active": True}, ADMIN),
@@ -104,7 +115,7 @@ def _fill(world: World, role: str, value: Any) -> Any:
         return value.format(
             p=world.participant_id, exam=world.exam_id, ae=world.adverse_event_id,
             wisci=world.measure_id, lot=world.lot_number, role=role,
-            monitor_id=world.user_ids["monitor"],
+            monitor_id=world.user_ids["monitor"], query=world.query_id,
         )  # fmt: skip
     if isinstance(value, dict):
         return {k: _fill(world, role, v) for k, v in value.items()}

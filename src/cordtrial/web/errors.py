@@ -22,6 +22,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 
 from cordtrial.trial.errors import (
     AccessDeniedError,
@@ -34,7 +35,48 @@ from cordtrial.trial.errors import (
     TrialError,
 )
 
-__all__ = ["install_error_handlers"]
+__all__ = ["ERROR_RESPONSES", "ConflictRead", "ErrorRead", "InvalidRead", "install_error_handlers"]
+
+
+class ErrorRead(BaseModel):
+    """The body of a 401, 403 or 404 answer."""
+
+    detail: str
+
+
+class ConflictRead(BaseModel):
+    """The body of a 409 answer: the version the client sent and the stored one."""
+
+    detail: str
+    entity: str
+    expected_version: int | None
+    current_version: int | None
+
+
+class InvalidItem(BaseModel):
+    """One problem of a 422 answer (FastAPI's own items, or the store's with ``allowed``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class InvalidRead(BaseModel):
+    """The body of a 422 answer: field-level items (or, for another refusal, a message)."""
+
+    detail: list[InvalidItem] | str
+
+
+#: The error answers of every route, for the OpenAPI schema.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorRead, "description": "No valid bearer token (or login refused)"},
+    403: {"model": ErrorRead, "description": "The role does not allow it"},
+    404: {"model": ErrorRead, "description": "Not found, or at a site the user may not see"},
+    409: {"model": ConflictRead, "description": "The record changed since that version"},
+    422: {"model": InvalidRead, "description": "A value, a reason or a trial rule refused"},
+}
 
 
 def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:

@@ -22,6 +22,10 @@ __all__ = [
     "AuditReportRead",
     "CustodyEventCreate",
     "CustodyEventRead",
+    "DataQueryAnswer",
+    "DataQueryClose",
+    "DataQueryCreate",
+    "DataQueryRead",
     "EligibilityAssessmentCreate",
     "EligibilityAssessmentRead",
     "ExamCreate",
@@ -498,6 +502,45 @@ class AdverseEventRead(_Out):
     outcome: str
     expedited_report_required: bool
     expedited_report_due: date | None
+
+
+# --- monitor queries ---------------------------------------------------------------------------
+
+
+class DataQueryCreate(_In):
+    entity: str = Field(description="The record's table, e.g. isncsci_exam, adverse_event")
+    entity_id: int
+    field: str = Field("", description="The field queried, e.g. cells.r_c5_motor; empty: all")
+    text: str = Field(min_length=1)
+
+
+class DataQueryAnswer(_In):
+    version: int = Field(description="The version of the query the client read")
+    answer: str = Field(min_length=1)
+
+
+class DataQueryClose(_In):
+    version: int = Field(description="The version of the query the client read")
+    note: str | None = None
+
+
+class DataQueryRead(_Out):
+    id: int
+    version: int
+    participant_id: int
+    entity: str
+    entity_id: int
+    field: str
+    text: str
+    status: str
+    raised_by: str
+    raised_at: datetime
+    answer: str | None
+    answered_by: str | None
+    answered_at: datetime | None
+    closed_by: str | None
+    closed_at: datetime | None
+    close_note: str | None
 
 
 # --- audit -------------------------------------------------------------------------------------

@@ -10,12 +10,16 @@ from cordtrial.web.api import (
     measures,
     participants,
     product,
+    queries,
     trials,
     users,
 )
+from cordtrial.web.errors import ERROR_RESPONSES
 
 __all__ = ["api_router"]
 
 api_router = APIRouter()
-for _module in (auth, users, trials, participants, exams, measures, product, adverse_events, audit):
-    api_router.include_router(_module.router)
+for _module in (
+    auth, users, trials, participants, exams, measures, product, adverse_events, queries, audit
+):  # fmt: skip
+    api_router.include_router(_module.router, responses=ERROR_RESPONSES)

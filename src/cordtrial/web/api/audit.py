@@ -1,4 +1,5 @@
-"""The audit trail (admins and monitors who see every site: it spans all sites)."""
+"""The audit trail. Admins and users of every site read all of it (and verify the chain);
+users with ``read_audit`` scoped to sites read the entries of their sites' records only."""
 
 from typing import Annotated
 
@@ -7,7 +8,7 @@ from fastapi import APIRouter, Query
 from cordtrial.trial.audit import verify_audit
 from cordtrial.trial.errors import AccessDeniedError
 from cordtrial.trial.models import User
-from cordtrial.trial.services.reads import list_audit
+from cordtrial.trial.services.reads import audit_scope, list_audit
 from cordtrial.trial.services.users import require_permission
 from cordtrial.web.deps import CurrentUser, SessionDep
 from cordtrial.web.schemas import AuditEntryRead, AuditReportRead
@@ -30,15 +31,24 @@ def get_audit(
     after_seq: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditEntryRead]:
-    """Audit entries in chain order (page with ``after_seq``)."""
-    _require_audit_reader(user)
-    rows = list_audit(session, entity=entity, entity_id=entity_id, after_seq=after_seq, limit=limit)
+    """Audit entries in chain order (page with ``after_seq``); for a user scoped to sites, only
+    those of the records of their sites."""
+    require_permission(user, "read_audit")
+    rows = list_audit(
+        session,
+        entity=entity,
+        entity_id=entity_id,
+        after_seq=after_seq,
+        limit=limit,
+        scope=audit_scope(session, user),
+    )
     return [AuditEntryRead.model_validate(r) for r in rows]
 
 
 @router.get("/verify", response_model=AuditReportRead)
 def get_verify(user: CurrentUser, session: SessionDep) -> AuditReportRead:
-    """Walk the hash chain and reconcile it with the tables."""
+    """Walk the hash chain and reconcile it with the tables (every site: admins and users of
+    all sites only)."""
     _require_audit_reader(user)
     report = verify_audit(session)
     return AuditReportRead(

@@ -2,17 +2,8 @@
 
 from fastapi import APIRouter, status
 
-from cordtrial.trial.errors import InvalidValueError
-from cordtrial.trial.models import User
-from cordtrial.trial.services.common import check_version, get_by_id
 from cordtrial.trial.services.reads import list_users
-from cordtrial.trial.services.users import (
-    add_user,
-    assign_sites,
-    change_role,
-    require_permission,
-    set_active,
-)
+from cordtrial.trial.services.users import add_user, require_permission, update_user
 from cordtrial.web.deps import CurrentUser, SessionDep
 from cordtrial.web.schemas import UserCreate, UserRead, UserUpdate
 
@@ -43,30 +34,18 @@ def create_user(body: UserCreate, user: CurrentUser, session: SessionDep) -> Use
 
 
 @router.patch("/{user_id}", response_model=UserRead)
-def update_user(user_id: int, body: UserUpdate, user: CurrentUser, session: SessionDep) -> UserRead:
-    """Change a user's role, sites or active state."""
+def patch_user(user_id: int, body: UserUpdate, user: CurrentUser, session: SessionDep) -> UserRead:
+    """Change a user's role, sites, all-sites flag or active state, all in one transaction."""
     require_permission(user, "manage_users")
-    target = get_by_id(session, User, user_id)
-    check_version(target, body.version)
-    changes = body.model_dump(exclude_unset=True, exclude={"version", "reason"})
-    if not changes:
-        raise InvalidValueError("changes", {}, "role, site_ids, all_sites or active", "is empty")
-    if body.role is not None:
-        change_role(
-            session, actor=user.username, user_id=user_id, role=body.role, reason=body.reason
-        )
-    if body.site_ids is not None or body.all_sites is not None:
-        target = get_by_id(session, User, user_id)
-        assign_sites(
-            session,
-            actor=user.username,
-            user_id=user_id,
-            site_ids=body.site_ids if body.site_ids is not None else target.site_ids,
-            all_sites=body.all_sites if body.all_sites is not None else target.all_sites,
-            reason=body.reason,
-        )
-    if body.active is not None:
-        set_active(
-            session, actor=user.username, user_id=user_id, active=body.active, reason=body.reason
-        )
-    return UserRead.model_validate(get_by_id(session, User, user_id))
+    updated = update_user(
+        session,
+        actor=user.username,
+        user_id=user_id,
+        reason=body.reason,
+        role=body.role,
+        site_ids=body.site_ids,
+        all_sites=body.all_sites,
+        active=body.active,
+        expected_version=body.version,
+    )
+    return UserRead.model_validate(updated)
