@@ -46,6 +46,13 @@ from cordtrial.analysis.natural_history import (
     figure_by_id,
     natural_history_figures,
 )
+from cordtrial.analysis.report import (
+    build_dsmb_report,
+    build_efficacy_report,
+    render_html,
+    render_pdf,
+    write_report,
+)
 from cordtrial.analysis.safety import (
     StoppingRule,
     ae_incidence,
@@ -60,6 +67,7 @@ from cordtrial.analysis.stats import (
     clopper_pearson,
     exact_binomial_test,
 )
+from cordtrial.analysis.store import TrialData, load_trial
 from cordtrial.analysis.walking import walking_score
 
 __all__ = [
@@ -70,9 +78,12 @@ __all__ = [
     "SimulationDesign",
     "SmallSampleWarning",
     "StoppingRule",
+    "TrialData",
     "ae_incidence",
     "ais_shift_table",
     "beta_binomial_posterior",
+    "build_dsmb_report",
+    "build_efficacy_report",
     "clopper_pearson",
     "compare_with_natural_history",
     "conversion_summary",
@@ -80,8 +91,11 @@ __all__ = [
     "evaluate_stopping_rule",
     "exact_binomial_test",
     "figure_by_id",
+    "load_trial",
     "measure_changes",
     "natural_history_figures",
+    "render_html",
+    "render_pdf",
     "sensitivity",
     "serious_listing",
     "simulate",
@@ -94,4 +108,5 @@ __all__ = [
     "two_proportion_power",
     "two_proportion_sample_size",
     "walking_score",
+    "write_report",
 ]
