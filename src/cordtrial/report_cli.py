@@ -19,17 +19,17 @@ import tempfile
 import warnings
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cordtrial.analysis.cohort import DEFAULT_PRIOR, compare_with_natural_history, sensitivity
-from cordtrial.analysis.endpoints import LAST, conversion_summary, endpoint_table
-from cordtrial.analysis.errors import AnalysisInputError
-from cordtrial.analysis.natural_history import DEFAULT_PRIMARY_FIGURE
-from cordtrial.analysis.report import build_dsmb_report, build_efficacy_report, write_report
-from cordtrial.analysis.store import TrialData, load_trial
 from cordtrial.trial import TrialError, load_settings, make_engine, make_session_factory, upgrade
+
+if TYPE_CHECKING:
+    from cordtrial.analysis.store import TrialData
+
+# cordtrial.analysis (scipy, matplotlib) is imported inside the commands: every other `cordtrial`
+# command starts without it.
 
 __all__ = ["report_app", "worked_example"]
 
@@ -47,8 +47,12 @@ DatabaseOption = Annotated[
     typer.Option("--database", help="Database URL (default: CORDTRIAL_DATABASE_URL / data dir)"),
 ]
 FigureOption = Annotated[
-    str,
-    typer.Option("--figure", help="Natural-history figure id of the primary comparison"),
+    str | None,
+    typer.Option(
+        "--figure",
+        help="Natural-history figure id of the primary comparison "
+        "(default vanmiddendorp2009_above_t11)",
+    ),
 ]
 UnconfirmedOption = Annotated[
     bool,
@@ -80,6 +84,8 @@ def _check_output(output: Path) -> None:
 
 
 def _load(url: str, protocol_id: str) -> TrialData:
+    from cordtrial.analysis.store import load_trial
+
     engine = make_engine(url)
     try:
         with make_session_factory(engine)() as session:
@@ -96,13 +102,17 @@ def dsmb(
     trial: TrialOption,
     output: OutputOption,
     database: DatabaseOption = None,
-    figure: FigureOption = DEFAULT_PRIMARY_FIGURE,
+    figure: FigureOption = None,
 ) -> None:
     """Write the DSMB report: safety tables, listings, stopping rule, efficacy overview."""
+    from cordtrial.analysis.errors import AnalysisInputError
+    from cordtrial.analysis.natural_history import DEFAULT_PRIMARY_FIGURE
+    from cordtrial.analysis.report import build_dsmb_report, write_report
+
     _check_output(output)
     data = _load(_url(database), trial)
     try:
-        report = build_dsmb_report(data, figure_id=figure)
+        report = build_dsmb_report(data, figure_id=figure or DEFAULT_PRIMARY_FIGURE)
         write_report(report, output)
     except AnalysisInputError as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -115,15 +125,21 @@ def efficacy(
     trial: TrialOption,
     output: OutputOption,
     database: DatabaseOption = None,
-    figure: FigureOption = DEFAULT_PRIMARY_FIGURE,
+    figure: FigureOption = None,
     include_unconfirmed: UnconfirmedOption = False,
 ) -> None:
     """Write the efficacy report: endpoints against natural recovery, with its limits."""
+    from cordtrial.analysis.errors import AnalysisInputError
+    from cordtrial.analysis.natural_history import DEFAULT_PRIMARY_FIGURE
+    from cordtrial.analysis.report import build_efficacy_report, write_report
+
     _check_output(output)
     data = _load(_url(database), trial)
     try:
         report = build_efficacy_report(
-            data, figure_id=figure, include_unconfirmed=include_unconfirmed
+            data,
+            figure_id=figure or DEFAULT_PRIMARY_FIGURE,
+            include_unconfirmed=include_unconfirmed,
         )
         write_report(report, output)
     except AnalysisInputError as exc:
@@ -135,6 +151,14 @@ def efficacy(
 def worked_example(data: TrialData) -> list[str]:
     """The worked example's lines: conversions at each participant's last exam and their
     comparison with natural recovery (primary source, then every confirmed source)."""
+    from cordtrial.analysis.cohort import (
+        DEFAULT_PRIOR,
+        compare_with_natural_history,
+        sensitivity,
+    )
+    from cordtrial.analysis.endpoints import LAST, conversion_summary, endpoint_table
+    from cordtrial.analysis.natural_history import DEFAULT_PRIMARY_FIGURE
+
     lines = []
     baseline = "screening" if "screening" in set(data.exams["visit"]) else None
     ep = endpoint_table(data.exams, participants=data.participants, baseline_visit=baseline)
@@ -188,6 +212,7 @@ def example(
     ] = None,
 ) -> None:
     """The four-participant worked example on the synthetic demo trial (a fresh SQLite store)."""
+    from cordtrial.analysis.report import build_efficacy_report, write_report
     from cordtrial.trial.demo import DEMO_PROTOCOL_ID, seed_demo
 
     if output is not None:
