@@ -117,6 +117,10 @@
         }
       });
       showInlineError(document.activeElement);
+      root.querySelectorAll("[data-quick]").forEach(function (out) {
+        var source = panel.querySelector('[data-result="' + out.getAttribute("data-quick") + '"]');
+        out.textContent = source ? source.textContent : "\u2014";
+      });
       root.querySelectorAll("[data-total]").forEach(function (out) {
         var source = panel.querySelector('[data-result="' + out.getAttribute("data-total") + '"]');
         out.textContent = source ? source.textContent : "";
