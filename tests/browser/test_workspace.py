@@ -89,3 +89,34 @@ def test_pages_fit_a_tablet_width(page: Page, login: LoginFn) -> None:
         page.goto(path)
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at 768px"
+
+
+_UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea')]
+    .filter(el => el.type !== 'hidden' && el.labels.length === 0 && !el.getAttribute('aria-label'))
+    .map(el => el.name || el.id)"""
+
+
+def test_every_input_has_a_label(page: Page, login: LoginFn) -> None:
+    page.goto("/login")
+    assert page.evaluate(_UNLABELLED) == []
+    login(page, "admin")
+    _open_participant(page, "A-001")
+    for path in (page.url + "/adverse-events/new", "/audit", "/lots"):
+        page.goto(path)
+        assert page.evaluate(_UNLABELLED) == [], path
+
+
+def test_keyboard_focus_follows_the_form_order(page: Page, login: LoginFn) -> None:
+    login(page, "coordinator_a")
+    _open_participant(page, "A-002")
+    page.get_by_role("link", name="Report adverse event").click()
+    page.get_by_label("Event term").focus()
+    order: list[str] = []
+    for _ in range(20):  # a date input takes one Tab per part (month, day, year)
+        page.keyboard.press("Tab")
+        name = page.evaluate("document.activeElement.name")
+        if not order or order[-1] != name:
+            order.append(name)
+    assert order[:5] == [
+        "category", "onset_date", "awareness_date", "ctcae_grade", "serious_criteria"
+    ]
