@@ -134,3 +134,9 @@ def test_bad_input_names_the_field(call, field: str):
     with pytest.raises(AnalysisInputError) as info:
         call()
     assert info.value.field == field
+
+
+def test_treated_on_is_preferred_to_the_planned_transplant_date():
+    """A planned transplant date does not put a participant at risk; the administration does."""
+    people = PEOPLE.assign(treated_on=[date(2026, 1, 1), None, None, None])
+    assert evaluate_stopping_rule(AES, people).treated == 1

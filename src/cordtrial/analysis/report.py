@@ -250,13 +250,14 @@ def build_dsmb_report(
         aes = data.adverse_events
         ep, _ = _common(data)
         status = ReportSection(DSMB_SECTIONS[0])
+        treated_column = "treated_on" if "treated_on" in people.columns else "transplant_date"
         enrol = people.groupby(["site"], dropna=False).agg(
             participants=("participant", "count"),
-            treated=("transplant_date", lambda s: int(s.notna().sum())),
+            treated=(treated_column, lambda s: int(s.notna().sum())),
         ).reset_index()  # fmt: skip
         status.paragraphs.append(
             f"{len(people)} participants enrolled, "
-            f"{int(people['transplant_date'].notna().sum())} treated; data cut "
+            f"{int(people[treated_column].notna().sum())} treated; data cut "
             f"{_fmt(data.last_data_date) or 'n/a'} (latest exam, measure or adverse event)."
         )
         status.tables.append(("Enrolment by site", enrol))

@@ -300,18 +300,20 @@ def evaluate_stopping_rule(
 ) -> StoppingRuleStatus:
     """Evaluate the rule as the data arrived, up to ``as_of`` (default: all data).
 
-    ``participants`` gives who was treated and when (``participant``, ``transplant_date``);
-    a participant without a transplant date is not yet at risk. Events count from their
-    ``onset_date``.
+    ``participants`` gives who was treated and when: ``treated_on`` (the date of the first cell
+    administration, as the store gives it) or else ``transplant_date``; a participant without
+    one is not yet at risk. Events count from their ``onset_date``.
     """
     _check(aes)
     people = _people(participants)
-    if "transplant_date" not in people.columns:
+    column = "treated_on" if "treated_on" in people.columns else "transplant_date"
+    if column not in people.columns:
         raise AnalysisInputError(
-            "participants.columns", sorted(people.columns), "a transplant_date column"
-        )
+            "participants.columns", sorted(people.columns),
+            "a treated_on or transplant_date column",
+        )  # fmt: skip
     treated_on = {
-        p: d for p, d in zip(people["participant"], people["transplant_date"], strict=True)
+        p: d for p, d in zip(people["participant"], people[column], strict=True)
         if isinstance(d, date)
     }  # fmt: skip
     events = qualifying_events(aes)

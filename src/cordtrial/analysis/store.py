@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from cordtrial import __version__
 from cordtrial.isncsci import ENGINE_VERSION, ISNCSCI_REVISION
 from cordtrial.trial.models import (
+    Administration,
     AdverseEvent,
     IsncsciExam,
     Participant,
@@ -142,9 +143,11 @@ def load_trial(session: Session, protocol_id: str, *, user: User | None = None) 
     -------
     TrialData
         ``participants`` (participant, arm, site, age_at_injury, sex, injury_level, region,
-        injury_date, transplant_date), ``exams`` (participant, arm, visit, visit_day,
-        examined_on, day, the classification record fields and the exam cells), ``measures``
-        (participant, arm, visit, assessed_on, day, measure, value) and ``adverse_events``
+        injury_date, transplant_date -- planned, then actual -- and treated_on, the date of the
+        first recorded cell administration, empty until then), ``exams`` (participant, arm, visit,
+        visit_day, examined_on, day, the classification record fields and the exam cells),
+        ``measures`` (participant, arm, visit, assessed_on, day, measure, value) and
+        ``adverse_events``
         (participant, arm, term, category, onset_date, onset_day, ctcae_grade, serious,
         serious_criteria, related, related_to_*, expectedness, outcome, special_interest,
         expedited_report_required).
@@ -161,6 +164,13 @@ def load_trial(session: Session, protocol_id: str, *, user: User | None = None) 
             )
         )
     by_id = {p.id: p for p in people}
+    treated_on: dict[int, date] = {}
+    if by_id:
+        for given in session.scalars(
+            select(Administration).where(Administration.participant_id.in_(list(by_id)))
+        ):
+            day = given.administered_at.date()
+            treated_on[given.participant_id] = min(day, treated_on.get(given.participant_id, day))
     participants = pd.DataFrame(
         [
             {
@@ -173,11 +183,12 @@ def load_trial(session: Session, protocol_id: str, *, user: User | None = None) 
                 "region": _region(p.injury_level),
                 "injury_date": p.injury_date,
                 "transplant_date": p.transplant_date,
+                "treated_on": treated_on.get(p.id),
             }
             for p in people
         ],
         columns=["participant", "arm", "site", "age_at_injury", "sex", "injury_level", "region",
-                 "injury_date", "transplant_date"],
+                 "injury_date", "transplant_date", "treated_on"],
     )  # fmt: skip
     ids = list(by_id)
     visits = {
