@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cordtrial.trial.database import make_engine, make_session_factory
 from cordtrial.trial.demo import seed_demo
 from cordtrial.trial.models import AdverseEvent, Lot, User
+from cordtrial.trial.services.safety import report_adverse_event
 from cordtrial.trial.services.tokens import issue_token
 from cordtrial.web import WebSettings, create_app
 from cordtrial.web.pages.security import SESSION_COOKIE, session_csrf_token
@@ -303,3 +304,26 @@ def test_adverse_events_listing_is_site_scoped(demo: Demo) -> None:
 def test_static_htmx_is_served(demo: Demo) -> None:
     response = demo.client(None).get("/static/htmx.min.js")
     assert response.status_code == 200 and "htmx" in response.text[:2000]
+
+
+def test_dashboard_alerts_when_stopping_rule_crossed(database_url: str) -> None:
+    """Expected: any tumour / graft-overgrowth finding crosses the default rule by itself
+    (cordtrial.analysis.safety, tumour_stops)."""
+    engine = make_engine(database_url)
+    factory = make_session_factory(engine)
+    try:
+        seeded = seed_demo(factory, today=NOW.date())
+        with factory() as session:
+            report_adverse_event(
+                session, actor="test", participant_id=seeded.participant_ids["B-002"],
+                term="Graft overgrowth on MRI (synthetic)", category="tumour_or_graft_overgrowth",
+                onset_date=NOW.date(), awareness_date=NOW.date(), ctcae_grade=2,
+                serious_criteria=[], related_to_cells="probable",
+                related_to_procedure="not_related", related_to_immunosuppression="not_related",
+                expectedness="unexpected", outcome="not_recovered",
+            )  # fmt: skip
+        page = Demo(factory, seeded.participant_ids, database_url).client("coordinator_a").get("/")
+        assert "Safety stopping rule: CROSSED" in page.text
+        assert 'role="alert"' in page.text
+    finally:
+        engine.dispose()
