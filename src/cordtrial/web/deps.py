@@ -5,7 +5,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Annotated, cast
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -14,7 +14,7 @@ from cordtrial.trial.models import User
 from cordtrial.trial.services.tokens import user_for_token
 from cordtrial.web.settings import WebSettings
 
-__all__ = ["Bearer", "Clock", "CurrentUser", "SessionDep", "SettingsDep"]
+__all__ = ["Bearer", "Clock", "CurrentUser", "PathId", "SessionDep", "SettingsDep"]
 
 _bearer = HTTPBearer(auto_error=False, description="A token from POST /api/auth/login")
 
@@ -37,6 +37,8 @@ def get_settings(request: Request) -> WebSettings:
     return cast(WebSettings, request.app.state.settings)
 
 
+#: A record's id in a path: a positive 32-bit integer (what the database's ids are).
+PathId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The record's id")]
 SessionDep = Annotated[Session, Depends(get_session)]
 Clock = Annotated[datetime, Depends(get_now)]
 SettingsDep = Annotated[WebSettings, Depends(get_settings)]

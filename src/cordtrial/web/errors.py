@@ -14,6 +14,8 @@ ReasonRequiredError        422   ``detail``: ``[{loc: ["body", "reason"], ...}]`
 RuleViolationError         422   ``detail``: one ``{loc: ["body"], type: "rule_violation",
                                  rule, msg}`` per reason
 other TrialError           422   ``detail``
+a number the database      422   ``detail``: ``[{loc: ["body"], type: "out_of_range"}]``
+cannot store (overflow)
 =========================  ====  ==========================================================
 """
 
@@ -23,6 +25,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.exc import DataError
 
 from cordtrial.trial.errors import (
     AccessDeniedError,
@@ -145,6 +148,17 @@ async def _trial_error(request: Request, exc: Exception) -> JSONResponse:
     return _json(422, {"detail": str(exc)})
 
 
+async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
+    # A safety net: the schemas bound every integer, so a value the database's columns cannot
+    # hold (SQLite: 64-bit, PostgreSQL: 32-bit integers) should not get this far.
+    item = {
+        "loc": ["body"],
+        "msg": "a number is out of the range the database stores",
+        "type": "out_of_range",
+    }
+    return _json(422, {"detail": [item]})
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map the trial store's errors to responses (the most specific class wins)."""
     app.add_exception_handler(AuthenticationError, _authentication)
@@ -155,3 +169,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ReasonRequiredError, _reason_required)
     app.add_exception_handler(RuleViolationError, _rule_violation)
     app.add_exception_handler(TrialError, _trial_error)
+    app.add_exception_handler(OverflowError, _out_of_range)
+    app.add_exception_handler(DataError, _out_of_range)

@@ -7,7 +7,7 @@ record has changed since) and the ``reason`` for the change (required after firs
 """
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -66,6 +66,13 @@ __all__ = [
 ]
 
 
+#: The integers the store keeps (a 32-bit INTEGER column on PostgreSQL): a larger number is
+#: refused as a 422 naming the field, never passed to the database.
+Int32 = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
+#: A record's id.
+RecordId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -75,7 +82,7 @@ class _Out(BaseModel):
 
 
 class _Update(_In):
-    version: int = Field(description="The version of the record the client edited")
+    version: Int32 = Field(description="The version of the record the client edited")
     reason: str = Field(min_length=1, description="Why the record is changed")
 
 
@@ -97,13 +104,13 @@ class UserCreate(_In):
     username: str
     password: str
     role: str
-    site_ids: list[int] = []
+    site_ids: list[RecordId] = []
     all_sites: bool = False
 
 
 class UserUpdate(_Update):
     role: str | None = None
-    site_ids: list[int] | None = None
+    site_ids: list[RecordId] | None = None
     all_sites: bool | None = None
     active: bool | None = None
 
@@ -125,14 +132,14 @@ class UserRead(_Out):
 class ArmCreate(_In):
     code: str
     name: str
-    ratio: int = 1
+    ratio: Int32 = 1
 
 
 class VisitSpecCreate(_In):
     name: str
-    target_day: int
-    window_minus: int = 0
-    window_plus: int = 0
+    target_day: Int32
+    window_minus: Int32 = 0
+    window_plus: Int32 = 0
 
 
 class TrialCreate(_In):
@@ -192,7 +199,7 @@ class ParticipantCreate(_In):
     injury_date: date
     injury_level: str
     injury_mechanism: str
-    age_at_injury: int
+    age_at_injury: Int32
     sex: str
     transplant_date: date | None = None
 
@@ -201,7 +208,7 @@ class ParticipantUpdate(_Update):
     injury_date: date | None = None
     injury_level: str | None = None
     injury_mechanism: str | None = None
-    age_at_injury: int | None = None
+    age_at_injury: Int32 | None = None
     sex: str | None = None
     transplant_date: date | None = None
 
@@ -222,7 +229,7 @@ class ParticipantRead(_Out):
 
 class EligibilityAssessmentCreate(_In):
     assessed_on: date
-    exam_id: int | None = None
+    exam_id: RecordId | None = None
 
 
 class EligibilityAssessmentRead(_Out):
@@ -271,7 +278,7 @@ class ExamUpdate(_Update):
 
 class SignatureCreate(_In):
     password: str = Field(description="The signer re-enters their password")
-    version: int = Field(description="The version of the exam the signer reviewed")
+    version: Int32 = Field(description="The version of the exam the signer reviewed")
     meaning: str | None = None
 
 
@@ -310,13 +317,13 @@ class _MeasureCreate(_In):
 
 
 class ScimCreate(_MeasureCreate):
-    self_care: int
-    respiration_sphincter: int
-    mobility: int
+    self_care: Int32
+    respiration_sphincter: Int32
+    mobility: Int32
 
 
 class WisciCreate(_MeasureCreate):
-    level: int
+    level: Int32
 
 
 class TenMetreWalkCreate(_MeasureCreate):
@@ -412,7 +419,7 @@ class ReleaseDecisionRead(BaseModel):
 
 class AdministrationCreate(_In):
     lot_number: str
-    dose_cells: int
+    dose_cells: Int32
     volume_ml: float
     injection_site: str
     administered_at: AwareDatetime
@@ -459,7 +466,7 @@ class AdverseEventCreate(_In):
     category: str
     onset_date: date
     awareness_date: date
-    ctcae_grade: int
+    ctcae_grade: Int32
     serious_criteria: list[str] = []
     related_to_cells: str
     related_to_procedure: str
@@ -475,7 +482,7 @@ class AdverseEventUpdate(_Update):
     onset_date: date | None = None
     awareness_date: date | None = None
     resolution_date: date | None = None
-    ctcae_grade: int | None = None
+    ctcae_grade: Int32 | None = None
     serious_criteria: list[str] | None = None
     related_to_cells: str | None = None
     related_to_procedure: str | None = None
@@ -509,18 +516,18 @@ class AdverseEventRead(_Out):
 
 class DataQueryCreate(_In):
     entity: str = Field(description="The record's table, e.g. isncsci_exam, adverse_event")
-    entity_id: int
+    entity_id: RecordId
     field: str = Field("", description="The field queried, e.g. cells.r_c5_motor; empty: all")
     text: str = Field(min_length=1)
 
 
 class DataQueryAnswer(_In):
-    version: int = Field(description="The version of the query the client read")
+    version: Int32 = Field(description="The version of the query the client read")
     answer: str = Field(min_length=1)
 
 
 class DataQueryClose(_In):
-    version: int = Field(description="The version of the query the client read")
+    version: Int32 = Field(description="The version of the query the client read")
     note: str | None = None
 
 

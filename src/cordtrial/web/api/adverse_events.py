@@ -10,7 +10,7 @@ from cordtrial.trial.services.reads import (
 )
 from cordtrial.trial.services.safety import report_adverse_event, update_adverse_event
 from cordtrial.trial.services.users import require_permission
-from cordtrial.web.deps import CurrentUser, SessionDep
+from cordtrial.web.deps import CurrentUser, PathId, SessionDep
 from cordtrial.web.schemas import AdverseEventCreate, AdverseEventRead, AdverseEventUpdate
 
 router = APIRouter(tags=["adverse events"])
@@ -18,7 +18,7 @@ router = APIRouter(tags=["adverse events"])
 
 @router.get("/participants/{participant_id}/adverse-events", response_model=list[AdverseEventRead])
 def get_adverse_events(
-    participant_id: int, user: CurrentUser, session: SessionDep
+    participant_id: PathId, user: CurrentUser, session: SessionDep
 ) -> list[AdverseEventRead]:
     """The participant's adverse events."""
     require_permission(user, "read")
@@ -32,7 +32,7 @@ def get_adverse_events(
     status_code=status.HTTP_201_CREATED,
 )
 def post_adverse_event(
-    participant_id: int, body: AdverseEventCreate, user: CurrentUser, session: SessionDep
+    participant_id: PathId, body: AdverseEventCreate, user: CurrentUser, session: SessionDep
 ) -> AdverseEventRead:
     """Report an adverse event."""
     participant = visible_participant(session, user, participant_id)
@@ -44,7 +44,7 @@ def post_adverse_event(
 
 
 @router.get("/adverse-events/{event_id}", response_model=AdverseEventRead)
-def get_adverse_event(event_id: int, user: CurrentUser, session: SessionDep) -> AdverseEventRead:
+def get_adverse_event(event_id: PathId, user: CurrentUser, session: SessionDep) -> AdverseEventRead:
     """An adverse event."""
     require_permission(user, "read")
     event = visible_participant_record(session, user, AdverseEvent, event_id)
@@ -53,7 +53,7 @@ def get_adverse_event(event_id: int, user: CurrentUser, session: SessionDep) -> 
 
 @router.patch("/adverse-events/{event_id}", response_model=AdverseEventRead)
 def patch_adverse_event(
-    event_id: int, body: AdverseEventUpdate, user: CurrentUser, session: SessionDep
+    event_id: PathId, body: AdverseEventUpdate, user: CurrentUser, session: SessionDep
 ) -> AdverseEventRead:
     """Follow up an adverse event (version and reason required; the expedited-report flag and
     deadline are recomputed)."""

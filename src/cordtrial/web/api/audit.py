@@ -28,7 +28,7 @@ def get_audit(
     session: SessionDep,
     entity: str | None = None,
     entity_id: str | None = None,
-    after_seq: Annotated[int, Query(ge=0)] = 0,
+    after_seq: Annotated[int, Query(ge=0, le=2**62)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditEntryRead]:
     """Audit entries in chain order (page with ``after_seq``); for a user scoped to sites, only

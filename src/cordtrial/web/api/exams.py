@@ -13,7 +13,7 @@ from cordtrial.trial.services.reads import (
 )
 from cordtrial.trial.services.signatures import SignatureStatus, exam_signatures, sign_exam
 from cordtrial.trial.services.users import require_permission
-from cordtrial.web.deps import Clock, CurrentUser, SessionDep
+from cordtrial.web.deps import Clock, CurrentUser, PathId, SessionDep
 from cordtrial.web.schemas import (
     ExamCreate,
     ExamRead,
@@ -44,13 +44,13 @@ def _exam(session: Session, exam: IsncsciExam) -> ExamRead:
     return read
 
 
-def _visible_exam(session: Session, user: User, exam_id: int) -> tuple[IsncsciExam, int]:
+def _visible_exam(session: Session, user: User, exam_id: PathId) -> tuple[IsncsciExam, int]:
     exam = visible_participant_record(session, user, IsncsciExam, exam_id)
     return exam, visible_participant(session, user, exam.participant_id).site_id
 
 
 @router.get("/participants/{participant_id}/exams", response_model=list[ExamRead])
-def get_exams(participant_id: int, user: CurrentUser, session: SessionDep) -> list[ExamRead]:
+def get_exams(participant_id: PathId, user: CurrentUser, session: SessionDep) -> list[ExamRead]:
     """The participant's exams with their classifications and signatures."""
     require_permission(user, "read")
     return [_exam(session, e) for e in list_exams(session, user, participant_id)]
@@ -62,7 +62,7 @@ def get_exams(participant_id: int, user: CurrentUser, session: SessionDep) -> li
     status_code=status.HTTP_201_CREATED,
 )
 def post_exam(
-    participant_id: int, body: ExamCreate, user: CurrentUser, session: SessionDep
+    participant_id: PathId, body: ExamCreate, user: CurrentUser, session: SessionDep
 ) -> ExamRead:
     """Record an exam; it is classified once every cell is recorded."""
     participant = visible_participant(session, user, participant_id)
@@ -80,7 +80,7 @@ def post_exam(
 
 
 @router.get("/exams/{exam_id}", response_model=ExamRead)
-def get_exam(exam_id: int, user: CurrentUser, session: SessionDep) -> ExamRead:
+def get_exam(exam_id: PathId, user: CurrentUser, session: SessionDep) -> ExamRead:
     """An exam with its classification and signatures (void ones marked)."""
     exam, site_id = _visible_exam(session, user, exam_id)
     require_permission(user, "read", site_id)
@@ -88,7 +88,9 @@ def get_exam(exam_id: int, user: CurrentUser, session: SessionDep) -> ExamRead:
 
 
 @router.patch("/exams/{exam_id}", response_model=ExamRead)
-def patch_exam(exam_id: int, body: ExamUpdate, user: CurrentUser, session: SessionDep) -> ExamRead:
+def patch_exam(
+    exam_id: PathId, body: ExamUpdate, user: CurrentUser, session: SessionDep
+) -> ExamRead:
     """Correct cells, date or examiner; the classification is recomputed and any signature of
     the earlier data becomes void."""
     _, site_id = _visible_exam(session, user, exam_id)
@@ -107,7 +109,7 @@ def patch_exam(exam_id: int, body: ExamUpdate, user: CurrentUser, session: Sessi
 
 
 @router.get("/exams/{exam_id}/signatures", response_model=list[SignatureRead])
-def get_signatures(exam_id: int, user: CurrentUser, session: SessionDep) -> list[SignatureRead]:
+def get_signatures(exam_id: PathId, user: CurrentUser, session: SessionDep) -> list[SignatureRead]:
     """The exam's signatures, each marked void when the exam changed after it."""
     _, site_id = _visible_exam(session, user, exam_id)
     require_permission(user, "read", site_id)
@@ -120,7 +122,7 @@ def get_signatures(exam_id: int, user: CurrentUser, session: SessionDep) -> list
     status_code=status.HTTP_201_CREATED,
 )
 def post_signature(
-    exam_id: int, body: SignatureCreate, user: CurrentUser, session: SessionDep, now: Clock
+    exam_id: PathId, body: SignatureCreate, user: CurrentUser, session: SessionDep, now: Clock
 ) -> SignatureRead:
     """Sign the exam version the signer reviewed, re-entering the password (a wrong password
     counts towards the lockout and is answered 401)."""

@@ -21,7 +21,7 @@ from cordtrial.trial.services.reads import (
     visible_participant_record,
 )
 from cordtrial.trial.services.users import require_permission
-from cordtrial.web.deps import CurrentUser, SessionDep
+from cordtrial.web.deps import CurrentUser, PathId, SessionDep
 from cordtrial.web.schemas import (
     MeasureRead,
     MeasureUpdate,
@@ -53,14 +53,14 @@ def _read(kind: str, measure: Measure) -> MeasureRead:
     )
 
 
-def _enter(session: Session, user: User, participant_id: int) -> None:
+def _enter(session: Session, user: User, participant_id: PathId) -> None:
     participant = visible_participant(session, user, participant_id)
     require_permission(user, "enter_data", participant.site_id)
 
 
 @router.get("/participants/{participant_id}/measures/{kind}", response_model=list[MeasureRead])
 def get_measures(
-    participant_id: int, kind: Kind, user: CurrentUser, session: SessionDep
+    participant_id: PathId, kind: Kind, user: CurrentUser, session: SessionDep
 ) -> list[MeasureRead]:
     """The participant's measures of one kind."""
     require_permission(user, "read")
@@ -73,7 +73,7 @@ def get_measures(
     status_code=status.HTTP_201_CREATED,
 )
 def post_scim(
-    participant_id: int, body: ScimCreate, user: CurrentUser, session: SessionDep
+    participant_id: PathId, body: ScimCreate, user: CurrentUser, session: SessionDep
 ) -> MeasureRead:
     """Record a SCIM III assessment (the total is computed)."""
     _enter(session, user, participant_id)
@@ -89,7 +89,7 @@ def post_scim(
     status_code=status.HTTP_201_CREATED,
 )
 def post_wisci(
-    participant_id: int, body: WisciCreate, user: CurrentUser, session: SessionDep
+    participant_id: PathId, body: WisciCreate, user: CurrentUser, session: SessionDep
 ) -> MeasureRead:
     """Record a WISCI II level."""
     _enter(session, user, participant_id)
@@ -105,7 +105,7 @@ def post_wisci(
     status_code=status.HTTP_201_CREATED,
 )
 def post_ten_metre_walk(
-    participant_id: int, body: TenMetreWalkCreate, user: CurrentUser, session: SessionDep
+    participant_id: PathId, body: TenMetreWalkCreate, user: CurrentUser, session: SessionDep
 ) -> MeasureRead:
     """Record a 10-metre walk test."""
     _enter(session, user, participant_id)
@@ -121,7 +121,7 @@ def post_ten_metre_walk(
     status_code=status.HTTP_201_CREATED,
 )
 def post_six_minute_walk(
-    participant_id: int, body: SixMinuteWalkCreate, user: CurrentUser, session: SessionDep
+    participant_id: PathId, body: SixMinuteWalkCreate, user: CurrentUser, session: SessionDep
 ) -> MeasureRead:
     """Record a 6-minute walk test."""
     _enter(session, user, participant_id)
@@ -133,7 +133,7 @@ def post_six_minute_walk(
 
 @router.patch("/measures/{kind}/{measure_id}", response_model=MeasureRead)
 def patch_measure(
-    kind: Kind, measure_id: int, body: MeasureUpdate, user: CurrentUser, session: SessionDep
+    kind: Kind, measure_id: PathId, body: MeasureUpdate, user: CurrentUser, session: SessionDep
 ) -> MeasureRead:
     """Correct a measure's values (re-validated as a whole; version and reason required)."""
     cls: Any = MEASURE_KINDS[kind]

@@ -17,7 +17,7 @@ from cordtrial.trial.services.reads import (
 )
 from cordtrial.trial.services.users import require_permission
 from cordtrial.trial.services.visits import record_visit_done, visit_schedule
-from cordtrial.web.deps import Clock, CurrentUser, SessionDep
+from cordtrial.web.deps import Clock, CurrentUser, PathId, SessionDep
 from cordtrial.web.schemas import (
     ArmRead,
     EligibilityAssessmentCreate,
@@ -55,7 +55,9 @@ def post_participant(
 
 
 @router.get("/participants/{participant_id}", response_model=ParticipantRead)
-def get_participant(participant_id: int, user: CurrentUser, session: SessionDep) -> ParticipantRead:
+def get_participant(
+    participant_id: PathId, user: CurrentUser, session: SessionDep
+) -> ParticipantRead:
     """A participant."""
     participant = visible_participant(session, user, participant_id)
     require_permission(user, "read", participant.site_id)
@@ -64,7 +66,7 @@ def get_participant(participant_id: int, user: CurrentUser, session: SessionDep)
 
 @router.patch("/participants/{participant_id}", response_model=ParticipantRead)
 def patch_participant(
-    participant_id: int, body: ParticipantUpdate, user: CurrentUser, session: SessionDep
+    participant_id: PathId, body: ParticipantUpdate, user: CurrentUser, session: SessionDep
 ) -> ParticipantRead:
     """Correct a participant's data (version and reason required)."""
     participant = visible_participant(session, user, participant_id)
@@ -83,7 +85,7 @@ def patch_participant(
 
 @router.get("/participants/{participant_id}/visits", response_model=list[VisitRead])
 def get_visits(
-    participant_id: int, user: CurrentUser, session: SessionDep, now: Clock
+    participant_id: PathId, user: CurrentUser, session: SessionDep, now: Clock
 ) -> list[VisitRead]:
     """The participant's visit schedule with target dates, windows and status today."""
     participant = visible_participant(session, user, participant_id)
@@ -104,7 +106,7 @@ def get_visits(
 
 @router.put("/participants/{participant_id}/visits/{visit_name}", response_model=list[VisitRead])
 def put_visit_done(
-    participant_id: int,
+    participant_id: PathId,
     visit_name: str,
     body: VisitDoneUpdate,
     user: CurrentUser,
@@ -130,7 +132,7 @@ def put_visit_done(
     response_model=list[EligibilityAssessmentRead],
 )
 def get_eligibility(
-    participant_id: int, user: CurrentUser, session: SessionDep
+    participant_id: PathId, user: CurrentUser, session: SessionDep
 ) -> list[EligibilityAssessmentRead]:
     """The participant's eligibility assessments, with every criterion's reason."""
     require_permission(user, "read")
@@ -144,7 +146,10 @@ def get_eligibility(
     status_code=status.HTTP_201_CREATED,
 )
 def post_eligibility(
-    participant_id: int, body: EligibilityAssessmentCreate, user: CurrentUser, session: SessionDep
+    participant_id: PathId,
+    body: EligibilityAssessmentCreate,
+    user: CurrentUser,
+    session: SessionDep,
 ) -> EligibilityAssessmentRead:
     """Evaluate the trial's eligibility criteria and record the decision with its reasons."""
     participant = visible_participant(session, user, participant_id)
@@ -160,7 +165,7 @@ def post_eligibility(
 
 
 @router.post("/participants/{participant_id}/randomization", response_model=ArmRead)
-def post_randomization(participant_id: int, user: CurrentUser, session: SessionDep) -> ArmRead:
+def post_randomization(participant_id: PathId, user: CurrentUser, session: SessionDep) -> ArmRead:
     """Assign an eligible participant to the next concealed allocation of their stratum."""
     participant = visible_participant(session, user, participant_id)
     require_permission(user, "randomize", participant.site_id)

@@ -19,7 +19,7 @@ from cordtrial.trial.services.reads import (
     visible_participant,
 )
 from cordtrial.trial.services.users import require_permission
-from cordtrial.web.deps import Clock, CurrentUser, SessionDep
+from cordtrial.web.deps import Clock, CurrentUser, PathId, SessionDep
 from cordtrial.web.schemas import (
     AdministrationCreate,
     AdministrationRead,
@@ -128,7 +128,7 @@ def post_custody(
     "/participants/{participant_id}/administrations", response_model=list[AdministrationRead]
 )
 def get_administrations(
-    participant_id: int, user: CurrentUser, session: SessionDep
+    participant_id: PathId, user: CurrentUser, session: SessionDep
 ) -> list[AdministrationRead]:
     """The cells a participant received."""
     require_permission(user, "read")
@@ -142,7 +142,7 @@ def get_administrations(
     status_code=_CREATED,
 )
 def post_administration(
-    participant_id: int, body: AdministrationCreate, user: CurrentUser, session: SessionDep
+    participant_id: PathId, body: AdministrationCreate, user: CurrentUser, session: SessionDep
 ) -> AdministrationRead:
     """Record an administration: refused (422) unless the lot is released and unexpired and a
     second person confirmed both identities."""

@@ -15,14 +15,14 @@ from cordtrial.trial.services.queries import (
 )
 from cordtrial.trial.services.reads import list_participants, visible_participant
 from cordtrial.trial.services.users import require_permission
-from cordtrial.web.deps import Clock, CurrentUser, SessionDep
+from cordtrial.web.deps import Clock, CurrentUser, PathId, SessionDep
 from cordtrial.web.schemas import DataQueryAnswer, DataQueryClose, DataQueryCreate, DataQueryRead
 
 router = APIRouter(tags=["queries"])
 StatusFilter = Annotated[str | None, Query(description="open, answered or closed")]
 
 
-def _visible_query(session: Session, user: User, query_id: int) -> tuple[DataQuery, int]:
+def _visible_query(session: Session, user: User, query_id: PathId) -> tuple[DataQuery, int]:
     query = session.get(DataQuery, query_id)
     if query is None:
         raise NotFoundError("data_query", query_id)
@@ -46,7 +46,7 @@ def get_trial_queries(
 
 @router.get("/participants/{participant_id}/queries", response_model=list[DataQueryRead])
 def get_participant_queries(
-    participant_id: int, user: CurrentUser, session: SessionDep, status: StatusFilter = None
+    participant_id: PathId, user: CurrentUser, session: SessionDep, status: StatusFilter = None
 ) -> list[DataQueryRead]:
     """The participant's queries."""
     require_permission(user, "read")
@@ -61,7 +61,11 @@ def get_participant_queries(
     status_code=status.HTTP_201_CREATED,
 )
 def post_query(
-    participant_id: int, body: DataQueryCreate, user: CurrentUser, session: SessionDep, now: Clock
+    participant_id: PathId,
+    body: DataQueryCreate,
+    user: CurrentUser,
+    session: SessionDep,
+    now: Clock,
 ) -> DataQueryRead:
     """Raise a query about a record of the participant (or one field of it)."""
     participant = visible_participant(session, user, participant_id)
@@ -74,7 +78,7 @@ def post_query(
 
 
 @router.get("/queries/{query_id}", response_model=DataQueryRead)
-def get_query(query_id: int, user: CurrentUser, session: SessionDep) -> DataQueryRead:
+def get_query(query_id: PathId, user: CurrentUser, session: SessionDep) -> DataQueryRead:
     """A query."""
     query, site_id = _visible_query(session, user, query_id)
     require_permission(user, "read", site_id)
@@ -83,7 +87,7 @@ def get_query(query_id: int, user: CurrentUser, session: SessionDep) -> DataQuer
 
 @router.post("/queries/{query_id}/answer", response_model=DataQueryRead)
 def post_answer(
-    query_id: int, body: DataQueryAnswer, user: CurrentUser, session: SessionDep, now: Clock
+    query_id: PathId, body: DataQueryAnswer, user: CurrentUser, session: SessionDep, now: Clock
 ) -> DataQueryRead:
     """Answer an open query (a data correction is made on the record itself, with a reason)."""
     _, site_id = _visible_query(session, user, query_id)
@@ -95,7 +99,7 @@ def post_answer(
 
 @router.post("/queries/{query_id}/close", response_model=DataQueryRead)
 def post_close(
-    query_id: int, body: DataQueryClose, user: CurrentUser, session: SessionDep, now: Clock
+    query_id: PathId, body: DataQueryClose, user: CurrentUser, session: SessionDep, now: Clock
 ) -> DataQueryRead:
     """Close an answered query, or withdraw an open one."""
     _, site_id = _visible_query(session, user, query_id)

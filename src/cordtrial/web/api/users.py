@@ -4,7 +4,7 @@ from fastapi import APIRouter, status
 
 from cordtrial.trial.services.reads import list_users
 from cordtrial.trial.services.users import add_user, require_permission, update_user
-from cordtrial.web.deps import CurrentUser, SessionDep
+from cordtrial.web.deps import CurrentUser, PathId, SessionDep
 from cordtrial.web.schemas import UserCreate, UserRead, UserUpdate
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -34,7 +34,9 @@ def create_user(body: UserCreate, user: CurrentUser, session: SessionDep) -> Use
 
 
 @router.patch("/{user_id}", response_model=UserRead)
-def patch_user(user_id: int, body: UserUpdate, user: CurrentUser, session: SessionDep) -> UserRead:
+def patch_user(
+    user_id: PathId, body: UserUpdate, user: CurrentUser, session: SessionDep
+) -> UserRead:
     """Change a user's role, sites, all-sites flag or active state, all in one transaction."""
     require_permission(user, "manage_users")
     updated = update_user(
