@@ -145,9 +145,13 @@ def import_exams_command(
     ] = None,
     actor: Annotated[str, typer.Option(help="Who imports (for the audit trail)")] = "cli",
 ) -> None:
-    """Import ISNCSCI exams: columns participant, visit, examined_on, examiner and the exam
-    cells. Rows already stored (same participant, visit and date) are not imported twice;
-    rejected rows go to the error report (row, participant, field, value, reason)."""
+    """Import ISNCSCI exams from a file, one transaction per batch.
+
+    Columns: participant (study id), visit (blank: unscheduled), examined_on (YYYY-MM-DD),
+    examiner and the exam cells. Rows already stored (same participant, visit and date) are not
+    imported twice; rejected rows go to the error report (row, participant, field, value,
+    reason). Exit 1 when a row was rejected.
+    """
     url = _url()
     try:
         frame = read_frame(file)
@@ -202,9 +206,12 @@ def export_command(
     ] = None,
     pseudonymize: Annotated[bool, typer.Option(help="Pseudonymize the export")] = False,
 ) -> None:
-    """Export a trial: one tidy table per entity (CSV or Parquet), CDISC Dataset-JSON v1.1 in
-    DIR/dataset-json/, and DIR/manifest.json. The pseudonyms' key is read from
-    CORDTRIAL_PSEUDONYM_KEY (else a random key, used once)."""
+    """Export a trial: tidy tables per entity, CDISC Dataset-JSON v1.1, a manifest.
+
+    Writes DIR/<table>.csv (or .parquet), DIR/dataset-json/<table>.json and DIR/manifest.json.
+    With --user the export holds that user's sites and a statistician's is pseudonymized; the
+    pseudonyms' key is read from CORDTRIAL_PSEUDONYM_KEY (else a random key, used once).
+    """
     engine = make_engine(_url())
     key = os.environ.get("CORDTRIAL_PSEUDONYM_KEY")
     try:
@@ -236,8 +243,11 @@ def export_command(
 def backup_command(
     output: Annotated[Path, typer.Option("--output", "-o", help="The backup file (new)")],
 ) -> None:
-    """Write a consistent snapshot of the database (SQLite: online backup API; PostgreSQL: a
-    portable logical dump)."""
+    """Write a consistent snapshot of the database to a new file.
+
+    SQLite: the online backup API (the backup is a SQLite file). PostgreSQL: a portable logical
+    dump (gzip JSON Lines) read in one snapshot.
+    """
     try:
         info = backup(_url(), output)
     except BackupError as exc:
@@ -249,7 +259,11 @@ def restore_command(
     file: Annotated[Path, typer.Argument(help="A file written by `cordtrial backup`")],
     force: Annotated[bool, typer.Option(help="Replace a database that holds data")] = False,
 ) -> None:
-    """Restore a backup into the (empty) database, then verify the audit trail."""
+    """Restore a backup into an empty database, then verify the audit trail.
+
+    A database that holds data is replaced only with --force. Exit 1 when the restored audit
+    trail does not verify.
+    """
     try:
         info, report = restore(_url(), file, force=force)
     except BackupError as exc:
