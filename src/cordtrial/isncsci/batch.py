@@ -849,16 +849,73 @@ def _column(df: pd.DataFrame, name: str) -> pd.Series[Any]:
     return pd.Series([None] * len(df), index=df.index, dtype=object)
 
 
+def _one_byte_cells(series: pd.Series[Any]) -> Any:
+    """The bytes of an Arrow string column whose every cell is one character, else ``None``.
+
+    Most registry cells are one digit: their bytes, in row order, are the column's data buffer,
+    and many such columns are coded by a single look-up (:func:`_encode_matrix`)."""
+    arrow = getattr(series.array, "_pa_array", None)
+    if arrow is None or arrow.num_chunks != 1 or arrow.null_count:
+        return None
+    chunk = arrow.chunk(0)
+    if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+        return None
+    n = len(chunk)
+    buffers = chunk.buffers()
+    if buffers[2] is None:
+        return None
+    offset_type = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+    offsets: Any = np.frombuffer(buffers[1], dtype=offset_type)[chunk.offset : chunk.offset + n + 1]
+    start, end = int(offsets[0]), int(offsets[-1])
+    if end - start != n or not (np.diff(offsets) == 1).all():
+        return None
+    return np.frombuffer(buffers[2], dtype=np.uint8)[start:end]
+
+
+def _encode_matrix(
+    columns: list[pd.Series[Any]], table: dict[str, int], lut: tuple[Any, Any], n: int
+) -> Any:
+    """Codes of several cell columns as one (columns, n) matrix: one-character Arrow columns by
+    one look-up over all their bytes at once, any other column by :func:`_encode`."""
+    byte_index, codes = lut
+    one_char = codes[10**4 + byte_index * 1000]
+    result = np.empty((len(columns), n), dtype=np.int8)
+    fast_rows, fast_bytes = [], []
+    for row, series in enumerate(columns):
+        cells = _one_byte_cells(series)
+        if cells is None:
+            result[row] = _encode(series, table, lut)
+        else:
+            fast_rows.append(row)
+            fast_bytes.append(cells)
+    if fast_rows:
+        result[fast_rows] = np.take(one_char, np.stack(fast_bytes))
+    return result
+
+
 def _side_arrays(df: pd.DataFrame, prefix: str) -> tuple[_Side, Bool]:
     n = len(df)
-    motor = np.empty((10, n), dtype=np.int8)
-    for i, lv in enumerate(KEY_MUSCLES):
-        motor[i] = _encode(_column(df, f"{prefix}_{lv.column}_motor"), _MOTOR_CODES, _MOTOR_LUT)
+    motor = _encode_matrix(
+        [_column(df, f"{prefix}_{lv.column}_motor") for lv in KEY_MUSCLES],
+        _MOTOR_CODES,
+        _MOTOR_LUT,
+        n,
+    )
+    sensory = _encode_matrix(
+        [
+            _column(df, f"{prefix}_{lv.column}_{kind}")
+            for kind in ("lt", "pp")
+            for lv in SENSORY_LEVELS
+        ],
+        _SENSORY_CODES,
+        _SENSORY_LUT,
+        n,
+    )
     lt = np.full((29, n), NORMAL_SENSORY_CODE, dtype=np.int8)
     pp = np.full((29, n), NORMAL_SENSORY_CODE, dtype=np.int8)
-    for lv in SENSORY_LEVELS:
-        lt[lv] = _encode(_column(df, f"{prefix}_{lv.column}_lt"), _SENSORY_CODES, _SENSORY_LUT)
-        pp[lv] = _encode(_column(df, f"{prefix}_{lv.column}_pp"), _SENSORY_CODES, _SENSORY_LUT)
+    levels = [int(lv) for lv in SENSORY_LEVELS]
+    lt[levels] = sensory[: len(levels)]
+    pp[levels] = sensory[len(levels) :]
     column = f"{prefix}_nkm"
     nkm = _nkm_codes(df[column]) if column in df.columns else np.full(n, -1, dtype=np.int64)
     bad = (motor < 0).any(axis=0) | (lt < 0).any(axis=0) | (pp < 0).any(axis=0) | (nkm < -1)

@@ -361,7 +361,9 @@ class _ParquetSource:
             if new in _CANONICAL_COLUMNS and pa.types.is_string(schema.field(old).type)
         ]
         try:
-            parquet = pq.ParquetFile(self._file, read_dictionary=cells)
+            # pre_buffer=False: with Arrow's read-ahead cache, iter_batches keeps every row
+            # group's buffers until the end of the file (the resident size grew with the input)
+            parquet = pq.ParquetFile(self._file, read_dictionary=cells, pre_buffer=False)
             batches = parquet.iter_batches(batch_size=rows, columns=needed)
             yield from _rebatch((pa.Table.from_batches([batch]) for batch in batches), rows)
         except (pa.ArrowException, OSError) as err:
