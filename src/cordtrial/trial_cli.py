@@ -64,6 +64,14 @@ def _url() -> str:
         raise typer.Exit(2) from exc
 
 
+def _migrated_url() -> str:
+    url = _url()
+    if current_revision(url) is None:
+        typer.echo("error: the database has no schema (run `cordtrial db upgrade` first)", err=True)
+        raise typer.Exit(2)
+    return url
+
+
 @db_app.command("init")
 def db_init() -> None:
     """Create the database schema (or bring it to the latest revision)."""
@@ -88,8 +96,9 @@ def user_add(
     actor: Annotated[str, typer.Option(help="Who adds the user (for the audit trail)")] = "cli",
 ) -> None:
     """Add a user; the password is asked for twice (never an argument)."""
+    url = _migrated_url()
     password: str = typer.prompt("password", hide_input=True, confirmation_prompt=True)
-    engine = make_engine(_url())
+    engine = make_engine(url)
     try:
         with make_session_factory(engine)() as session:
             user = add_user(
@@ -152,7 +161,7 @@ def import_exams_command(
     imported twice; rejected rows go to the error report (row, participant, field, value,
     reason). Exit 1 when a row was rejected.
     """
-    url = _url()
+    url = _migrated_url()
     try:
         frame = read_frame(file)
     except FileFormatError as exc:
@@ -212,7 +221,7 @@ def export_command(
     With --user the export holds that user's sites and a statistician's is pseudonymized; the
     pseudonyms' key is read from CORDTRIAL_PSEUDONYM_KEY (else a random key, used once).
     """
-    engine = make_engine(_url())
+    engine = make_engine(_migrated_url())
     key = os.environ.get("CORDTRIAL_PSEUDONYM_KEY")
     try:
         with make_session_factory(engine)() as session:

@@ -82,7 +82,7 @@ PERSON_COLUMNS = frozenset(
      "holder", "raised_by", "answered_by", "closed_by"}
 )  # fmt: skip
 #: Free text about a participant, left out of a pseudonymized export.
-FREE_TEXT_COLUMNS = frozenset({"text", "answer", "close_note", "classification_note"})
+FREE_TEXT_COLUMNS = frozenset({"text", "answer", "close_note", "classification_note", "notes"})
 _LABELS = {
     "trial": "Trial", "arms": "Treatment arms", "visit_definitions": "Visit schedule",
     "sites": "Sites", "participants": "Participants",
@@ -254,7 +254,7 @@ def build_export(
     result_columns = [f for f in RESULT_FIELDS if f != "id"]
     exam_columns = ["study_id", "id", "visit", "examined_on", "examiner", *CELL_COLUMNS,
                     *result_columns, "classification_note", "engine_version",
-                    "isncsci_revision"]  # fmt: skip
+                    "isncsci_revision", "notes"]  # fmt: skip
     exam_rows = []
     for exam in of_participants(IsncsciExam):
         row = {"study_id": study_ids[exam.participant_id], "id": exam.id,
@@ -262,6 +262,7 @@ def build_export(
                "examined_on": exam.examined_on, "examiner": exam.examiner,
                "classification_note": exam.classification_note,
                "engine_version": exam.engine_version, "isncsci_revision": exam.isncsci_revision,
+               "notes": _json_text(exam.notes) if getattr(exam, "notes", None) else None,
                **dict(exam.cells), **(exam.classification or {})}  # fmt: skip
         row["id"] = exam.id
         exam_rows.append(row)
