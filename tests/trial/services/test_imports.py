@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -11,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from builders import lesion_flat
-from cordtrial.isncsci import Level
+from cordtrial.isncsci import Level, read_frame
 from cordtrial.trial import InvalidValueError, verify_audit
 from cordtrial.trial.models import AuditEntry, IsncsciExam, Participant, Trial
 from cordtrial.trial.services.exams import record_exam
@@ -143,3 +144,28 @@ def test_import_needs_its_columns_and_a_positive_batch_size(session: Session, tr
     with pytest.raises(InvalidValueError, match="batch_size"):
         import_exams(session, actor="i", protocol_id=PROTOCOL, frame=_frame([_row()]),
                      batch_size=0)  # fmt: skip
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".json"])
+def test_import_reads_parquet_and_json_through_read_frame(
+    session: Session, participant: Participant, tmp_path: Path, suffix: str
+) -> None:
+    frame = pd.DataFrame([_row(day=0), _row(day=1)])
+    frame["examined_on"] = pd.to_datetime(frame["examined_on"]).dt.date
+    path = tmp_path / f"exams{suffix}"
+    if suffix == ".parquet":
+        frame.to_parquet(path)
+    else:
+        frame.to_json(path, orient="records", date_format="iso")  # midnight timestamps
+    report = import_exams(session, actor="i", protocol_id=PROTOCOL, frame=read_frame(path))
+    assert (report.inserted, report.rejected) == (2, 0)
+    dates = sorted(session.scalars(select(IsncsciExam.examined_on)))
+    assert dates == [date(2026, 2, 9), date(2026, 2, 10)]
+
+
+def test_a_timestamp_that_is_not_midnight_is_not_an_exam_date(
+    session: Session, participant: Participant
+) -> None:
+    row = _row() | {"examined_on": "2026-02-09T10:30:00"}
+    report = import_exams(session, actor="i", protocol_id=PROTOCOL, frame=_frame([row]))
+    assert report.rejected == 1 and report.errors[0].field == "examined_on"

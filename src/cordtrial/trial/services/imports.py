@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pandas as pd
@@ -128,6 +128,24 @@ def _text(value: Any) -> str | None:
     return value or None
 
 
+def _exam_date(text: str | None) -> date | None:
+    """``YYYY-MM-DD``; also a midnight timestamp, as JSON writers render dates
+    (``2026-02-09T00:00:00.000``)."""
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.time() != time(0) or (moment.utcoffset() or timedelta(0)) != timedelta(0):
+        return None
+    return moment.date()
+
+
 class _Participants:
     """Study ids -> participant id and visit ids, read once per import."""
 
@@ -180,11 +198,9 @@ def _check_row(
         if visit_id is None:
             allowed = ", ".join(schedule) or "none"
             refuse("visit", f"visit: {visit_name!r} is not in the schedule (one of {allowed})")
-    examined_on: date | None = None
     raw_date = _text(values.get("examined_on"))
-    try:
-        examined_on = date.fromisoformat(raw_date or "")
-    except ValueError:
+    examined_on = _exam_date(raw_date)
+    if examined_on is None:
         refuse("examined_on", f"examined_on: {raw_date!r} is not a date (YYYY-MM-DD)")
     examiner = ""
     try:
