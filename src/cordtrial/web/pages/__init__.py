@@ -7,7 +7,7 @@ site the user may not see is 404, exactly like one that does not exist).
 
 from fastapi import APIRouter
 
-from cordtrial.web.pages import auth, calculator, worksheet, workspace
+from cordtrial.web.pages import analysis, auth, calculator, worksheet, workspace
 from cordtrial.web.pages.errors import install_page_error_handlers
 from cordtrial.web.pages.rendering import STATIC_DIR, TEMPLATES_DIR, render, templates
 
@@ -26,3 +26,5 @@ router.include_router(workspace.router)
 # the ISNCSCI worksheet, its live classification and the calculator (worksheet engineer)
 router.include_router(worksheet.router)
 router.include_router(calculator.router)
+# the analysis page and the DSMB / efficacy report downloads (issue 6)
+router.include_router(analysis.router)

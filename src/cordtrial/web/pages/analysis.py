@@ -1,0 +1,393 @@
+"""The analysis page: AIS shift, motor trajectories against natural history, adverse-event
+timeline, the comparison with natural recovery, the safety stopping rule and the DSMB / efficacy
+reports, for one trial (issue 6: "figures are also on the web pages").
+
+Who: :data:`ANALYSIS_ROLES` (admin, investigator, monitor, statistician -- the roles of
+:mod:`cordtrial.trial.rules.access` that read and oversee or analyse the whole trial); a
+coordinator, who enters data at a site, is refused (403).
+
+Site scoping: the cohort analysis is a trial-wide aggregate, like the dashboard's stopping rule
+-- a conversion rate of one site's participants is not the trial's result -- so the shift tables,
+the AIS shift diagram, the comparison with natural recovery and the stopping rule are computed
+over every site. What names participants (the motor-score trajectories and the adverse-event
+timeline) is drawn from the participants at the user's sites only, and the reports (which list
+participants and their events) can be downloaded only by users who see every site of the trial.
+
+Everything is computed from the store on each request; the computed page is kept in memory only
+under the SHA-256 of the data it was computed from (:func:`cordtrial.analysis.store.snapshot_hash`),
+so any change of the data gives a new key and a fresh computation -- nothing stale is shown.
+Figures are matplotlib ``Figure`` objects (no pyplot) rendered to inline SVG, on the non-GUI
+Agg backend.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import warnings
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
+from sqlalchemy.orm import Session
+
+from cordtrial.trial.errors import AccessDeniedError
+from cordtrial.trial.models import User
+from cordtrial.trial.rules.access import can
+from cordtrial.trial.services.common import get_trial
+from cordtrial.trial.services.reads import list_trials
+from cordtrial.web.deps import SessionDep
+from cordtrial.web.pages.auth import PageUser
+from cordtrial.web.pages.rendering import render, templates
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from cordtrial.analysis.cohort import CohortComparison
+    from cordtrial.analysis.safety import StoppingRuleStatus
+    from cordtrial.analysis.store import TrialData
+
+__all__ = ["ANALYSIS_ROLES", "AnalysisView", "may_read_analysis", "router"]
+
+router = APIRouter()
+
+#: Roles that may open the analysis page and download the reports.
+ANALYSIS_ROLES: Final = frozenset({"admin", "investigator", "monitor", "statistician"})
+_CACHE_SIZE: Final = 8
+_CACHE: OrderedDict[tuple[str, ...], AnalysisView] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+_MEDIA: Final = {"pdf": "application/pdf", "html": "text/html; charset=utf-8"}
+
+
+def may_read_analysis(user: User | None) -> bool:
+    """True when ``user`` may open the analysis page (a role in :data:`ANALYSIS_ROLES` that may
+    read trial data)."""
+    return user is not None and user.role in ANALYSIS_ROLES and can(user.role, "read")
+
+
+# the navigation bar (base.html) shows the link to the roles that may open the page
+templates.env.globals["may_read_analysis"] = may_read_analysis
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A table ready for the template: caption, column names, rows of strings."""
+
+    caption: str
+    columns: list[str]
+    rows: list[list[str]]
+    id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PageFigure:
+    """An inline SVG figure with its caption and a text description for screen readers."""
+
+    id: str
+    caption: str
+    svg: Markup
+    description: str
+
+
+@dataclass
+class AnalysisView:
+    """Everything the analysis page shows, computed from one snapshot of the data."""
+
+    protocol_id: str
+    title: str
+    data_cut: date | None
+    snapshot_hash: str
+    scoped: bool
+    assessed: int = 0
+    expected_participants: int = 0
+    converted_min: int = 0
+    converted_max: int = 0
+    missing: int = 0
+    comparisons: list[CohortComparison] = field(default_factory=list)
+    prior: tuple[float, float] = (1.0, 1.0)
+    sensitivity: Table | None = None
+    shift_tables: list[Table] = field(default_factory=list)
+    figures: list[PageFigure] = field(default_factory=list)
+    stopping: StoppingRuleStatus | None = None
+    limitations: list[str] = field(default_factory=list)
+    caveats: list[str] = field(default_factory=list)
+    not_analysable: str = ""
+
+
+def _require(user: User) -> None:
+    if not may_read_analysis(user):
+        raise AccessDeniedError(user.username, "read the trial analysis")
+
+
+def _sees_every_site(session: Session, user: User, protocol_id: str) -> bool:
+    if user.role == "admin" or user.all_sites:
+        return True
+    return {s.id for s in get_trial(session, protocol_id).sites} <= user.site_ids
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        return str(int(value)) if value.is_integer() else f"{value:.3f}"
+    return str(value)
+
+
+def _table(caption: str, frame: pd.DataFrame, *, id: str = "", index: bool = False) -> Table:
+    shown = frame.reset_index() if index else frame
+    return Table(
+        caption,
+        [str(c) for c in shown.columns],
+        [[_cell(v) for v in row] for row in shown.itertuples(index=False)],
+        id,
+    )
+
+
+def _svg(fig: Any) -> Markup:
+    from cordtrial.analysis.plots import figure_svg
+
+    text = figure_svg(fig)
+    start = text.find("<svg")
+    # the SVG is matplotlib's own output (no user text but study ids and AE terms, which
+    # matplotlib escapes), inlined so the page needs no second request
+    return Markup(text[start:] if start >= 0 else text)
+
+
+def _limitations(assessed: int) -> list[str]:
+    from cordtrial.analysis.report import LIMITATIONS
+
+    first = (
+        f"Few participants: with {assessed} participants assessed one participant moves the "
+        f"observed rate by {100 / assessed:.0f} percentage points, and the 95% interval is wide."
+        if assessed
+        else "No participant has a follow-up exam yet."
+    )
+    return [first, *LIMITATIONS[1:]]
+
+
+def _efficacy(view: AnalysisView, data: TrialData, mine: TrialData) -> None:
+    from cordtrial.analysis.cohort import DEFAULT_PRIOR, compare_with_natural_history, sensitivity
+    from cordtrial.analysis.endpoints import (
+        LAST,
+        ais_shift_table,
+        conversion_summary,
+        endpoint_table,
+        last_observed,
+    )
+    from cordtrial.analysis.plots import ais_shift_figure, motor_trajectories_figure
+
+    visits = set(data.exams["visit"]) if "visit" in data.exams.columns else set()
+    baseline = "screening" if "screening" in visits else None
+    ep = endpoint_table(data.exams, participants=data.participants, baseline_visit=baseline)
+    row = conversion_summary(ep, LAST).iloc[-1]
+    view.assessed, view.expected_participants = int(row["assessed"]), int(row["expected"])
+    view.converted_min, view.converted_max = int(row["yes_min"]), int(row["yes_max"])
+    view.missing = int(row["missing"])
+    view.prior = DEFAULT_PRIOR
+    view.limitations = _limitations(view.assessed)
+    shift = ais_shift_table(ep, LAST)
+    view.shift_tables.append(
+        _table("Baseline (rows) -> each participant's last observed exam (columns)", shift,
+               id="shift-last", index=True)
+    )  # fmt: skip
+    follow_ups = [v for v in dict.fromkeys(ep["visit"]) if v]
+    if follow_ups:
+        final = follow_ups[-1]
+        view.shift_tables.append(
+            _table(f"Baseline (rows) -> {final} (columns), strictly by visit",
+                   ais_shift_table(ep, final), id="shift-final", index=True)
+        )  # fmt: skip
+    if view.assessed:
+        for k in sorted({view.converted_min, view.converted_max}):
+            view.comparisons.append(compare_with_natural_history(k, view.assessed))
+        sens = sensitivity(view.converted_min, view.assessed)
+        if len(sens):
+            view.sensitivity = _table(
+                "Sensitivity: the same comparison against every confirmed published source",
+                sens[["source", "levels", "timing", "source_n", "natural_rate", "expected",
+                      "p_value", "prob_exceeds"]],
+                id="sensitivity",
+            )  # fmt: skip
+    last = last_observed(ep)
+    counts: dict[tuple[str, str], int] = {}
+    for base, ais, status in zip(last["ais_baseline"], last["ais"], last["status"], strict=True):
+        pair = (str(base), str(ais) if status == "observed" else str(status))
+        counts[pair] = counts.get(pair, 0) + 1
+    pairs = [f"{n} {b} to {v}" for (b, v), n in sorted(counts.items())]
+    view.figures.append(
+        PageFigure(
+            "fig-ais-shift", "AIS shift diagram: baseline to last observed exam",
+            _svg(ais_shift_figure(ep, LAST)),
+            "AIS grade at baseline joined to the grade at each participant's last observed "
+            "exam, line width = participants: " + "; ".join(pairs) + ".",
+        )
+    )  # fmt: skip
+    # participant-level: only the user's sites (the same table when they see every site)
+    mine_ep = ep
+    if view.scoped:
+        mine_ep = endpoint_table(
+            mine.exams, participants=mine.participants, baseline_visit=baseline
+        ) if len(mine.exams) and len(mine.participants) else ep.iloc[0:0]  # fmt: skip
+    if len(mine_ep):
+        latest = last_observed(mine_ep)
+        changes = [
+            f"{r['participant']} at {r['visit']}: UEMS {_change(r, 'uems')}, "
+            f"LEMS {_change(r, 'lems')}"
+            for r in latest.to_dict(orient="records")
+            if r["status"] == "observed"
+        ]
+        view.figures.append(
+            PageFigure(
+                "fig-motor",
+                "Motor scores: change from baseline with the natural-history band",
+                _svg(motor_trajectories_figure(mine_ep)),
+                "Change of UEMS and LEMS from baseline over days since transplant, one line per "
+                "participant; grey band: published spontaneous one-year change of cervical "
+                "AIS A (Kirshblum 2022, mean +/- SD). Latest: " + "; ".join(changes) + ".",
+            )
+        )
+
+
+def _change(rec: dict[Any, Any], score: str) -> str:
+    from cordtrial.analysis.endpoints import format_range
+
+    text = format_range(rec[f"{score}_change_min"], rec[f"{score}_change_max"])
+    return text if text.startswith("-") or not text else "+" + text
+
+
+def _compute(data: TrialData, scoped: TrialData | None) -> AnalysisView:
+    from cordtrial.analysis.errors import AnalysisInputError
+    from cordtrial.analysis.plots import ae_timeline_figure
+    from cordtrial.analysis.safety import evaluate_stopping_rule
+
+    mine = scoped if scoped is not None else data
+    view = AnalysisView(
+        protocol_id=data.protocol_id, title=data.title, data_cut=data.last_data_date,
+        snapshot_hash=data.snapshot_hash, scoped=scoped is not None,
+    )  # fmt: skip
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        view.stopping = evaluate_stopping_rule(data.adverse_events, data.participants)
+        try:
+            if len(data.exams) and len(data.participants):
+                _efficacy(view, data, mine)
+            else:
+                view.not_analysable = "No ISNCSCI exam recorded yet."
+        except AnalysisInputError as exc:
+            view.not_analysable = str(exc)
+        if len(mine.participants):
+            aes = mine.adverse_events
+            view.figures.append(
+                PageFigure(
+                    "fig-ae-timeline", "Adverse-event timeline",
+                    _svg(ae_timeline_figure(aes, mine.participants)),
+                    f"{len(aes)} adverse events over days since transplant, one row per "
+                    f"participant; {int(aes['serious'].sum()) if len(aes) else 0} serious: "
+                    + "; ".join(f"{r['participant']} day {_cell(r['onset_day'])} {r['term']}"
+                                for r in aes.to_dict(orient="records")) + ".",
+                )
+            )  # fmt: skip
+    view.caveats = list(dict.fromkeys(str(w.message) for w in caught))
+    return view
+
+
+def analysis_view(session: Session, user: User, protocol_id: str) -> AnalysisView:
+    """The analysis of a trial as ``user`` may see it (trial-wide aggregates; participant-level
+    figures at the user's sites), computed afresh unless the same data were just analysed."""
+    import matplotlib
+
+    from cordtrial.analysis.store import load_trial
+
+    matplotlib.use("Agg")  # never a GUI backend in a server
+    data = load_trial(session, protocol_id)
+    scoped = None
+    if not _sees_every_site(session, user, protocol_id):
+        scoped = load_trial(session, protocol_id, user=user)
+    key = (protocol_id, data.snapshot_hash, scoped.snapshot_hash if scoped is not None else "")
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    view = _compute(data, scoped)
+    with _CACHE_LOCK:
+        _CACHE[key] = view
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return view
+
+
+@router.get("/analysis", response_class=HTMLResponse, include_in_schema=False)
+def analysis_home(
+    request: Request, user: PageUser, session: SessionDep, trial: str | None = None
+) -> Response:
+    """The analysis of the trial the dashboard shows (``?trial=`` or the first trial)."""
+    _require(user)
+    trials = list_trials(session, user)
+    chosen = next((t for t in trials if t.protocol_id == trial), trials[0] if trials else None)
+    if chosen is None:
+        return render(request, "analysis.html", user=user, view=None, trials=[])
+    return RedirectResponse(f"/trials/{chosen.protocol_id}/analysis", status_code=303)
+
+
+@router.get("/trials/{protocol_id}/analysis", response_class=HTMLResponse, include_in_schema=False)
+def analysis_page(
+    request: Request, protocol_id: str, user: PageUser, session: SessionDep
+) -> Response:
+    """The analysis page of one trial (403 for roles outside :data:`ANALYSIS_ROLES`, 404 for a
+    trial that does not exist)."""
+    _require(user)
+    view = analysis_view(session, user, protocol_id)
+    return render(
+        request,
+        "analysis.html",
+        user=user,
+        view=view,
+        trials=list_trials(session, user),
+        reports=not view.scoped,
+    )
+
+
+@router.get("/trials/{protocol_id}/reports/{kind}.{fmt}", include_in_schema=False)
+def report_download(
+    protocol_id: str,
+    kind: Literal["dsmb", "efficacy"],
+    fmt: Literal["pdf", "html"],
+    user: PageUser,
+    session: SessionDep,
+) -> Response:
+    """The DSMB or efficacy report (:mod:`cordtrial.analysis.report`) of the whole trial, as a
+    PDF or HTML file; for users who see every site of the trial (the reports list participants
+    and their events)."""
+    from cordtrial.analysis.report import (
+        build_dsmb_report,
+        build_efficacy_report,
+        render_html,
+        render_pdf,
+    )
+    from cordtrial.analysis.store import load_trial
+
+    _require(user)
+    if not _sees_every_site(session, user, protocol_id):
+        raise AccessDeniedError(
+            user.username, "download reports", "a trial with sites outside theirs"
+        )
+    data = load_trial(session, protocol_id)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the report lists its caveats itself
+        report = build_dsmb_report(data) if kind == "dsmb" else build_efficacy_report(data)
+        body: bytes = render_pdf(report) if fmt == "pdf" else render_html(report).encode("utf-8")
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in data.protocol_id)
+    name = f"{safe}-{kind}-{data.snapshot_hash[:12]}.{fmt}"
+    return Response(
+        content=body,
+        media_type=_MEDIA[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
