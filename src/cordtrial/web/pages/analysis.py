@@ -210,6 +210,10 @@ def _efficacy(view: AnalysisView, data: TrialData, mine: TrialData) -> None:
             view.comparisons.append(compare_with_natural_history(k, view.assessed))
         sens = sensitivity(view.converted_min, view.assessed)
         if len(sens):
+            sens = sens.assign(
+                natural_rate=[f"{r:.1%}" for r in sens["natural_rate"]],
+                source_n=[_cell(v) or "not reported" for v in sens["source_n"]],
+            )
             view.sensitivity = _table(
                 "Sensitivity: the same comparison against every confirmed published source",
                 sens[["source", "levels", "timing", "source_n", "natural_rate", "expected",
