@@ -215,7 +215,8 @@ def _efficacy(view: AnalysisView, data: TrialData, mine: TrialData) -> None:
                 source_n=[_cell(v) or "not reported" for v in sens["source_n"]],
             )
             view.sensitivity = _table(
-                "Sensitivity: the same comparison against every confirmed published source",
+                "The comparison above repeated against every confirmed published source, by "
+                "natural rate.",
                 sens[["source", "levels", "timing", "source_n", "natural_rate", "expected",
                       "p_value", "prob_exceeds"]],
                 id="sensitivity",
@@ -229,7 +230,7 @@ def _efficacy(view: AnalysisView, data: TrialData, mine: TrialData) -> None:
     view.figures.append(
         PageFigure(
             "fig-ais-shift", "AIS shift diagram: baseline to last observed exam",
-            _svg(ais_shift_figure(ep, LAST)),
+            _svg(_room_for_right_labels(ais_shift_figure(ep, LAST))),
             "AIS grade at baseline joined to the grade at each participant's last observed "
             "exam, line width = participants: " + "; ".join(pairs) + ".",
         )
@@ -252,12 +253,26 @@ def _efficacy(view: AnalysisView, data: TrialData, mine: TrialData) -> None:
             PageFigure(
                 "fig-motor",
                 "Motor scores: change from baseline with the natural-history band",
-                _svg(motor_trajectories_figure(mine_ep)),
+                _svg(_legend_off_the_data(motor_trajectories_figure(mine_ep))),
                 "Change of UEMS and LEMS from baseline over days since transplant, one line per "
                 "participant; grey band: published spontaneous one-year change of cervical "
                 "AIS A (Kirshblum 2022, mean +/- SD). Latest: " + "; ".join(changes) + ".",
             )
         )
+
+
+def _room_for_right_labels(fig: Any) -> Any:
+    # the diagram's right-hand grade labels ("missing") need more than the default margin
+    fig.subplots_adjust(right=0.85)
+    return fig
+
+
+def _legend_off_the_data(fig: Any) -> Any:
+    # the trajectories rise into the upper left, where the default legend sits
+    for ax in fig.axes:
+        if ax.get_legend() is not None:
+            ax.legend(fontsize=7, loc="best")
+    return fig
 
 
 def _change(rec: dict[Any, Any], score: str) -> str:
