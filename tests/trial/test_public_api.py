@@ -7,6 +7,7 @@ import pickle
 import cordtrial.trial as trial
 from cordtrial.trial.errors import (
     AdministrationRefusedError,
+    BackupError,
     ConflictError,
     InvalidValueError,
     NotFoundError,
@@ -17,11 +18,11 @@ from cordtrial.trial.errors import (
 
 EXPECTED = {
     "AccessDeniedError", "AdministrationRefusedError", "AuditError", "AuditReport",
-    "AuthenticationError", "ConflictError",
+    "AuthenticationError", "BackupError", "ConflictError",
     "InvalidValueError", "NotFoundError", "RandomizationError", "ReasonRequiredError",
-    "RuleViolationError", "Settings", "TrialError", "audit_head", "current_revision",
+    "RuleViolationError", "Settings", "TrialError", "audit_head", "backup", "current_revision",
     "downgrade", "head_revision", "load_settings", "make_engine", "make_session_factory",
-    "unit_of_work", "upgrade", "verify_audit",
+    "restore", "unit_of_work", "upgrade", "verify_audit",
 }  # fmt: skip
 
 
@@ -47,6 +48,7 @@ def test_errors_survive_pickling() -> None:
         RuleViolationError("rule", ["a", "b"]),
         ConflictError("participant", 3, 1, 2),
         ReasonRequiredError("participant", 3, "change"),
+        BackupError("the target database is not empty"),
     ):
         copy = pickle.loads(pickle.dumps(error))
         assert str(copy) == str(error)

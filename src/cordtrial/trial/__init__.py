@@ -10,6 +10,9 @@
   :mod:`~cordtrial.trial.services.users` (Argon2id passwords, lockout, permission checks).
 * :mod:`~cordtrial.trial.database` / :mod:`~cordtrial.trial.settings` -- engines, migrations,
   settings from the environment.
+* :mod:`~cordtrial.trial.backup` -- consistent backups and verified restores.
+* Bulk import and export: :mod:`~cordtrial.trial.services.imports`,
+  :mod:`~cordtrial.trial.services.exports`.
 
 The names below are the stable surface; rules and use cases are imported from their modules.
 """
@@ -17,6 +20,7 @@ The names below are the stable surface; rules and use cases are imported from th
 from __future__ import annotations
 
 from cordtrial.trial.audit import AuditReport, audit_head, unit_of_work, verify_audit
+from cordtrial.trial.backup import backup, restore
 from cordtrial.trial.database import (
     current_revision,
     downgrade,
@@ -30,6 +34,7 @@ from cordtrial.trial.errors import (
     AdministrationRefusedError,
     AuditError,
     AuthenticationError,
+    BackupError,
     ConflictError,
     InvalidValueError,
     NotFoundError,
@@ -46,6 +51,7 @@ __all__ = [
     "AuditError",
     "AuditReport",
     "AuthenticationError",
+    "BackupError",
     "ConflictError",
     "InvalidValueError",
     "NotFoundError",
@@ -55,12 +61,14 @@ __all__ = [
     "Settings",
     "TrialError",
     "audit_head",
+    "backup",
     "current_revision",
     "downgrade",
     "head_revision",
     "load_settings",
     "make_engine",
     "make_session_factory",
+    "restore",
     "unit_of_work",
     "upgrade",
     "verify_audit",

@@ -58,7 +58,7 @@ from cordtrial.trial.database import (
     make_session_factory,
     upgrade,
 )
-from cordtrial.trial.errors import TrialError
+from cordtrial.trial.errors import BackupError
 from cordtrial.trial.models import Base
 from cordtrial.trial.settings import normalize_database_url
 from cordtrial.trial.types import UtcDateTime
@@ -69,6 +69,7 @@ __all__ = [
     "BackupInfo",
     "backup",
     "backup_kind",
+    "read_info",
     "restore",
 ]
 
@@ -77,10 +78,6 @@ DUMP_FORMAT = "cordtrial-dump"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _GZIP_MAGIC = b"\x1f\x8b"
 _INSERT_ROWS = 1000
-
-
-class BackupError(TrialError):
-    """A backup that cannot be written or read, or a restore refused."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ Error tree::
           ├── ConflictError            someone else changed the record first (optimistic locking)
           ├── AuthenticationError      login refused (wrong name or password, locked, inactive)
           ├── AccessDeniedError        role or sites do not allow it (also PermissionError)
+          ├── BackupError              a backup not written or not readable; a restore refused
           └── AuditError               a change that cannot be audited (no actor, append-only rows)
                └── ReasonRequiredError a change after first entry without a reason
 
@@ -28,6 +29,7 @@ __all__ = [
     "AdministrationRefusedError",
     "AuditError",
     "AuthenticationError",
+    "BackupError",
     "ConflictError",
     "InvalidValueError",
     "NotFoundError",
@@ -157,6 +159,10 @@ class AccessDeniedError(TrialError, PermissionError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.username, self.action, self.where))
+
+
+class BackupError(TrialError):
+    """A backup that cannot be written or read, or a restore refused (a target with data)."""
 
 
 class AuditError(TrialError):
