@@ -3,8 +3,11 @@ PostgreSQL: real subprocesses of the installed ``cordtrial`` command, real datab
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -183,3 +186,23 @@ def test_backup_never_overwrites_and_restore_refuses_other_files(
     assert existing.read_text() == "keep me"
     with pytest.raises(BackupError, match="not a cordtrial backup"):
         restore(database_url, existing)
+
+
+def test_restore_refuses_a_backup_of_an_unknown_revision(
+    database_url: str, empty_database_url: str, tmp_path: Path
+) -> None:
+    """A backup written by a newer cordtrial (a later migration) is refused, not half-restored."""
+    output = tmp_path / "backup.bin"
+    backup(database_url, output)
+    if backup_kind(output) == "sqlite":
+        with sqlite3.connect(output) as connection:
+            connection.execute("UPDATE alembic_version SET version_num = '9999'")
+        connection.close()
+    else:
+        with gzip.open(output, "rt", encoding="utf-8") as stream:
+            lines = stream.readlines()
+        header = json.loads(lines[0]) | {"revision": "9999"}
+        with gzip.open(output, "wt", encoding="utf-8") as stream:
+            stream.writelines([json.dumps(header) + "\n", *lines[1:]])
+    with pytest.raises(BackupError, match="9999"):
+        restore(empty_database_url, output)

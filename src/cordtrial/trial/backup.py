@@ -35,6 +35,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from alembic.script import ScriptDirectory
 from sqlalchemy import (
     Connection,
     Date,
@@ -52,8 +53,10 @@ from sqlalchemy.engine import make_url
 from cordtrial import __version__
 from cordtrial.trial.audit import AuditReport, verify_audit
 from cordtrial.trial.database import (
+    alembic_config,
     current_revision,
     downgrade,
+    head_revision,
     make_engine,
     make_session_factory,
     upgrade,
@@ -308,6 +311,12 @@ def restore(url: str, source: str | Path, *, force: bool = False) -> tuple[Backu
     info = read_info(source)
     if info.revision is None:
         raise BackupError(f"{source}: the backup has no migration revision")
+    known = {s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+    if info.revision not in known:
+        raise BackupError(
+            f"{source}: made at migration revision {info.revision}, which this cordtrial does not "
+            f"know (it is at {head_revision()}): restore it with the version that wrote it"
+        )
     if _has_rows(url):
         if not force:
             raise BackupError(
