@@ -242,7 +242,7 @@ def _efficacy(view: AnalysisView, data: TrialData, mine: TrialData) -> None:
             mine.exams, participants=mine.participants, baseline_visit=baseline
         ) if len(mine.exams) and len(mine.participants) else ep.iloc[0:0]  # fmt: skip
     if len(mine_ep):
-        latest = last_observed(mine_ep)
+        latest = last_observed(mine_ep) if view.scoped else last
         changes = [
             f"{r['participant']} at {r['visit']}: UEMS {_change(r, 'uems')}, "
             f"LEMS {_change(r, 'lems')}"
@@ -282,7 +282,7 @@ def _change(rec: dict[Any, Any], score: str) -> str:
     return text if text.startswith("-") or not text else "+" + text
 
 
-def _compute(data: TrialData, scoped: TrialData | None) -> AnalysisView:
+def _compute(data: TrialData, scoped: TrialData | None, snapshot: str) -> AnalysisView:
     from cordtrial.analysis.errors import AnalysisInputError
     from cordtrial.analysis.plots import ae_timeline_figure
     from cordtrial.analysis.safety import evaluate_stopping_rule
@@ -290,7 +290,7 @@ def _compute(data: TrialData, scoped: TrialData | None) -> AnalysisView:
     mine = scoped if scoped is not None else data
     view = AnalysisView(
         protocol_id=data.protocol_id, title=data.title, data_cut=data.last_data_date,
-        snapshot_hash=data.snapshot_hash, scoped=scoped is not None,
+        snapshot_hash=snapshot, scoped=scoped is not None,
     )  # fmt: skip
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -330,12 +330,13 @@ def analysis_view(session: Session, user: User, protocol_id: str) -> AnalysisVie
     scoped = None
     if not _sees_every_site(session, user, protocol_id):
         scoped = load_trial(session, protocol_id, user=user)
-    key = (protocol_id, data.snapshot_hash, scoped.snapshot_hash if scoped is not None else "")
+    snapshot = data.snapshot_hash
+    key = (protocol_id, snapshot, scoped.snapshot_hash if scoped is not None else "")
     with _CACHE_LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key]
-    view = _compute(data, scoped)
+    view = _compute(data, scoped, snapshot)
     with _CACHE_LOCK:
         _CACHE[key] = view
         while len(_CACHE) > _CACHE_SIZE:
