@@ -261,3 +261,23 @@ def test_empty_frame_gives_empty_results_with_every_column() -> None:
         result = classify_frame(frame)
         assert list(result.columns) == list(BATCH_FIELDS)
         assert len(result) == 0
+
+
+def test_threaded_chunks_equal_one_chunk_rows_numbered_in_order() -> None:
+    """Threads split a frame into equal chunks; results, row numbers and rejections as one chunk."""
+    base = pd.DataFrame(generate_exams(2_000, 914), dtype=object)
+    frame = pd.concat([base] * 20, ignore_index=True)  # 40,000 rows: two thread chunks
+    frame.loc[[5, 20_001, 39_999], "r_c5_motor"] = "9"
+    one = classify_frame(frame, workers=1)
+    two = classify_frame(frame, workers=2)
+    assert len(two) == len(frame)
+    assert two.index.equals(frame.index)
+    assert list(two["id"])[:2] == ["1", "2"] and list(two["id"])[-1] == "40000"
+    for field in BATCH_FIELDS:
+        assert list(two[field]) == list(one[field]), field
+    assert list(two.index[two["error"] != ""]) == [5, 20_001, 39_999]
+
+
+def test_workers_below_one_is_refused_naming_the_value() -> None:
+    with pytest.raises(ValueError, match="workers: 0"):
+        classify_frame(pd.DataFrame(generate_exams(3, 915)), workers=0)

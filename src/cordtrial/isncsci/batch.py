@@ -18,6 +18,7 @@ Rows that are not valid exams are never dropped: their result fields are empty a
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -952,6 +953,8 @@ def _rejections(df: pd.DataFrame, rows: Ints) -> tuple[list[str], list[str]]:
 
 #: Rows classified together; big enough to amortize numpy's per-call cost, small enough for cache.
 CHUNK_ROWS = 65_536
+#: Fewest rows worth a thread of their own.
+MIN_THREAD_ROWS = 16_384
 
 
 def classify_frame(df: pd.DataFrame, workers: int | None = None) -> pd.DataFrame:
@@ -972,13 +975,23 @@ def classify_frame(df: pd.DataFrame, workers: int | None = None) -> pd.DataFrame
         exam keeps its place, with empty results and the reason it was rejected. Result columns
         are categorical (a registry repeats a few hundred distinct values).
     workers:
-        Threads classifying chunks of :data:`CHUNK_ROWS` rows at once (numpy releases the GIL);
-        default 1 (a second thread gains little: the steps are many short numpy calls).
+        Threads classifying chunks at once (numpy releases the GIL); default: one per core
+        (``os.cpu_count()``). A frame of fewer than ``2 * MIN_THREAD_ROWS`` rows is classified
+        in one chunk; a larger one in chunks of at most :data:`CHUNK_ROWS` rows, at least one
+        per worker, of equal size. Pass ``workers=1`` where the caller already runs one
+        classification per core (Dask workers, a process pool).
     """
-    if len(df) <= CHUNK_ROWS:
+    n = len(df)
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    if workers < 1:
+        raise ValueError(f"workers: {workers!r} is not a number of threads (1 or more)")
+    count = -(-n // CHUNK_ROWS)
+    if n >= 2 * MIN_THREAD_ROWS:
+        count = max(count, min(workers, n // MIN_THREAD_ROWS))
+    if count <= 1:
         return _classify_chunk(df)
-    chunks = [df.iloc[i : i + CHUNK_ROWS] for i in range(0, len(df), CHUNK_ROWS)]
-    workers = workers or 1
+    size = -(-n // count)
+    chunks = [df.iloc[i : i + size] for i in range(0, n, size)]
     if workers > 1:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             parts = list(pool.map(_classify_chunk, chunks))

@@ -96,7 +96,7 @@ def classify_partition(
         number = partition_info["number"] if partition_info else 0
         first = first_ids[number]
         df = df.assign(id=np.arange(first, first + len(df)).astype(str))
-    result = classify_frame(df)
+    result = classify_frame(df, workers=1)  # one classification per Dask worker thread
     return pd.DataFrame(
         {name: _strings(result[name]) for name in BATCH_FIELDS},
         index=result.index,
