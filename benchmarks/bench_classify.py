@@ -77,8 +77,8 @@ def _scenario(name: str, exams: list[dict[str, str]], args: argparse.Namespace) 
     assert len(result) == n and (result["error"] == "").all()
     load_before = load()
     ours = {
-        "object_workers1": _best(lambda: classify_frame(frame), args.repeat),
-        "arrow_workers1": _best(lambda: classify_frame(arrow), args.repeat),
+        "object_workers1": _best(lambda: classify_frame(frame, workers=1), args.repeat),
+        "arrow_workers1": _best(lambda: classify_frame(arrow, workers=1), args.repeat),
         "arrow_workers2": _best(lambda: classify_frame(arrow, workers=2), args.repeat),
     }
     reference = min(bench_reference(exams)["seconds"] for _ in range(args.repeat))
