@@ -118,7 +118,7 @@ def test_import_exams_reports_rejected_rows_and_is_idempotent(env: str, tmp_path
     assert first.exit_code == 1
     assert "3 rows: 2 exams imported, 0 already present, 1 rejected" in first.output
     errors = pd.read_csv(tmp_path / "exams.import-errors.csv")
-    assert list(errors.columns) == ["row", "participant", "field", "value", "reason"]
+    assert list(errors.columns) == ["row", "participant", "field", "value", "reason", "severity"]
     assert (errors.loc[0, "row"], errors.loc[0, "field"]) == (2, "cells.r_c5_motor")
     again = runner.invoke(_data_app(), ["import", "exams", str(source), "--trial", "T1"])
     assert "0 exams imported, 2 already present, 1 rejected" in again.output

@@ -159,7 +159,9 @@ def import_exams_command(
     Columns: participant (study id), visit (blank: unscheduled), examined_on (YYYY-MM-DD),
     examiner and the exam cells. Rows already stored (same participant, visit and date) are not
     imported twice; rejected rows go to the error report (row, participant, field, value,
-    reason). Exit 1 when a row was rejected.
+    reason, severity). Optional columns comments and flag_reasons (JSON object, cell -> reason);
+    a flagged value without a reason is imported with a warning in the report. Exit 1 when a row
+    was rejected.
     """
     url = _migrated_url()
     try:
@@ -198,6 +200,8 @@ def import_exams_command(
     except OSError as exc:
         raise _fail(f"cannot write {report_path}: {exc.strerror}", 2) from exc
     typer.echo(str(report))
+    if report.warnings and not report.errors:
+        typer.echo(f"warnings (rows imported all the same): {report_path}")
     if report.errors:
         typer.echo(f"{len(report.errors)} problem(s) in {report.rejected} row(s): {report_path}")
         for error in report.errors[:5]:
