@@ -1,5 +1,6 @@
 """The examiner's notes on an exam (comments, a reason per flagged value) and what a signature
-binds to: rules.exam_cells.check_exam_notes and rules.signatures.exam_content_hash."""
+binds to: rules.exam_cells.check_exam_notes, check_flag_reasons and
+rules.signatures.exam_content_hash."""
 
 from __future__ import annotations
 
@@ -10,7 +11,14 @@ from datetime import date
 import pytest
 
 from cordtrial.trial.errors import InvalidValueError
-from cordtrial.trial.rules.exam_cells import check_exam_notes
+from cordtrial.trial.rules.exam_cells import (
+    check_exam_notes,
+    check_flag_reasons,
+    flagged_cells,
+    missing_flag_reasons,
+    normalize_cells,
+    prune_flag_reasons,
+)
 from cordtrial.trial.rules.signatures import exam_content_hash
 
 
@@ -74,3 +82,48 @@ def test_a_signature_covers_the_notes() -> None:
     noted = _hash({"flag_reasons": {"r_c5_motor": "fracture"}})
     other = _hash({"flag_reasons": {"r_c5_motor": "cast"}})
     assert len({_hash(), noted, other}) == 3
+
+
+FLAGGED = normalize_cells({"r_c5_motor": "3*", "l_t1_lt": "NT**", "r_c6_motor": "4"})
+
+
+def test_flagged_cells_are_those_with_a_star_in_worksheet_order() -> None:
+    assert flagged_cells(FLAGGED) == ["r_c5_motor", "l_t1_lt"]
+    assert flagged_cells(normalize_cells({"r_c5_motor": "NT"})) == []
+
+
+def test_every_flagged_value_needs_a_reason_naming_the_cell() -> None:
+    notes = check_exam_notes({"flag_reasons": {"r_c5_motor": "humerus fracture"}})
+    assert missing_flag_reasons(FLAGGED, notes) == ["l_t1_lt"]
+    with pytest.raises(
+        InvalidValueError, match=r"notes\.flag_reasons\.l_t1_lt: \(missing\)"
+    ) as err:
+        check_flag_reasons(FLAGGED, notes)
+    assert err.value.field == "notes.flag_reasons.l_t1_lt"
+    assert "'NT**'" in err.value.allowed and "ISNCSCI 2019" in err.value.allowed
+    with pytest.raises(InvalidValueError, match=r"notes\.flag_reasons\.r_c5_motor"):
+        check_flag_reasons(FLAGGED, None)
+
+
+def test_flag_reasons_complete_pass() -> None:
+    notes = {"flag_reasons": {"r_c5_motor": "fracture", "l_t1_lt": "burn dressing"}}
+    check_flag_reasons(FLAGGED, check_exam_notes(notes))
+    check_flag_reasons(normalize_cells({"r_c5_motor": "4"}), None)
+
+
+def test_a_reason_for_a_value_not_flagged_is_refused() -> None:
+    notes = {"flag_reasons": {"r_c5_motor": "x", "l_t1_lt": "y", "r_c6_motor": "why?"}}
+    with pytest.raises(InvalidValueError, match=r"r_c6_motor: 'why\?' is given for '4'") as err:
+        check_flag_reasons(FLAGGED, check_exam_notes(notes))
+    assert err.value.field == "notes.flag_reasons.r_c6_motor"
+
+
+def test_prune_drops_the_reasons_of_values_no_longer_flagged() -> None:
+    notes = {"comments": "c", "flag_reasons": {"r_c5_motor": "x", "l_t1_lt": "y"}}
+    unflagged = normalize_cells({"r_c5_motor": "3", "l_t1_lt": "NT**"})
+    assert prune_flag_reasons(unflagged, notes) == {
+        "comments": "c",
+        "flag_reasons": {"l_t1_lt": "y"},
+    }
+    assert prune_flag_reasons(normalize_cells({}), {"flag_reasons": {"r_c5_motor": "x"}}) is None
+    assert prune_flag_reasons(FLAGGED, None) is None

@@ -78,7 +78,8 @@ def test_import_reports_bad_rows_and_keeps_the_good_ones_of_the_batch(
     assert report.inserted == 2 and _exams(session) == 2
     assert report.rejected == 5
     errors = report.error_frame()
-    assert list(errors.columns) == ["row", "participant", "field", "value", "reason"]
+    assert list(errors.columns) == ["row", "participant", "field", "value", "reason", "severity"]
+    assert set(errors["severity"]) == {"error"}
     by_row = {(r.row, r.field): r for r in report.errors}
     assert by_row[(2, "cells.r_c5_motor")].value == "7"
     assert "cells.l_t1_lt" in {f for (r, f) in by_row if r == 2}
@@ -169,3 +170,66 @@ def test_a_timestamp_that_is_not_midnight_is_not_an_exam_date(
     row = _row() | {"examined_on": "2026-02-09T10:30:00"}
     report = import_exams(session, actor="i", protocol_id=PROTOCOL, frame=_frame([row]))
     assert report.rejected == 1 and report.errors[0].field == "examined_on"
+
+
+def test_import_stores_comments_and_flag_reasons(
+    session: Session, participant: Participant
+) -> None:
+    row = _row(r_c5_motor="3*") | {
+        "comments": " cooperative ",
+        "flag_reasons": '{"r_c5_motor": "humerus fracture"}',
+    }
+    report = import_exams(session, actor="i", protocol_id=PROTOCOL, frame=_frame([row]))
+    assert (report.inserted, report.errors, report.warnings) == (1, [], [])
+    exam = session.scalars(select(IsncsciExam)).one()
+    assert exam.notes == {
+        "comments": "cooperative",
+        "flag_reasons": {"r_c5_motor": "humerus fracture"},
+    }
+    again = import_exams(session, actor="i", protocol_id=PROTOCOL, frame=_frame([row]))
+    assert (again.inserted, again.already_present) == (0, 1)
+
+
+def test_import_keeps_a_flagged_value_without_a_reason_and_warns(
+    session: Session, participant: Participant
+) -> None:
+    """A registry without a notes column: the finding is imported as recorded (the reason is
+    not ours to invent) and the report says which flags lack a reason (docs/trial.md)."""
+    rows = [_row(day=0, r_c5_motor="3*", l_t1_pp="NT**"), _row(day=1)]
+    report = import_exams(session, actor="i", protocol_id=PROTOCOL, frame=_frame(rows))
+    assert (report.inserted, report.rejected) == (2, 0)
+    assert [(w.row, w.field, w.value) for w in report.warnings] == [
+        (1, "notes.flag_reasons.l_t1_pp", "NT**"),
+        (1, "notes.flag_reasons.r_c5_motor", "3*"),
+    ]
+    assert "2 flagged value(s) imported without a reason" in str(report)
+    frame = report.error_frame()
+    assert list(frame["severity"]) == ["warning", "warning"]
+    assert frame.loc[0, "reason"].startswith("l_t1_pp: 'NT**' is flagged but has no reason")
+    exam = session.scalars(select(IsncsciExam).order_by(IsncsciExam.id)).first()
+    assert exam is not None and exam.cells["r_c5_motor"] == "3*" and exam.notes is None
+
+
+def test_import_rejects_bad_notes_naming_the_field(
+    session: Session, participant: Participant
+) -> None:
+    rows = [
+        _row(day=0, r_c5_motor="3*") | {"flag_reasons": "fracture"},
+        _row(day=1) | {"flag_reasons": '{"r_c5_motor": "fracture"}'},
+        _row(day=2) | {"flag_reasons": '{"r_c4_motor": "x"}'},
+        _row(day=3) | {"comments": "x" * 2001},
+        _row(day=4, r_c5_motor="3*") | {"flag_reasons": "[]"},
+    ]
+    report = import_exams(session, actor="i", protocol_id=PROTOCOL, frame=_frame(rows))
+    assert (report.inserted, report.rejected, report.warnings) == (0, 5, [])
+    fields = {(e.row, e.field) for e in report.errors}
+    assert fields == {
+        (1, "flag_reasons"),
+        (2, "notes.flag_reasons.r_c5_motor"),
+        (3, "notes.flag_reasons"),
+        (4, "notes.comments"),
+        (5, "flag_reasons"),
+    }
+    by_row = {e.row: e for e in report.errors}
+    assert "a JSON object" in by_row[1].reason and by_row[1].value == "fracture"
+    assert "is not flagged" in by_row[2].reason

@@ -24,12 +24,18 @@ from cordtrial.trial.errors import InvalidValueError
 
 __all__ = [
     "CELL_COLUMNS",
+    "MAX_COMMENTS",
+    "MAX_FLAG_REASON",
     "NKM_COLUMNS",
     "ExamOutcome",
     "check_exam_notes",
+    "check_flag_reasons",
     "classify_cells",
+    "flagged_cells",
     "merge_cells",
+    "missing_flag_reasons",
     "normalize_cells",
+    "prune_flag_reasons",
 ]
 
 NKM_COLUMNS: tuple[str, ...] = ("r_nkm", "l_nkm")
@@ -137,6 +143,84 @@ def check_exam_notes(notes: Mapping[str, Any] | None) -> dict[str, Any] | None:
             kept[column] = reason.strip()
     if kept:
         out["flag_reasons"] = kept
+    return out or None
+
+
+def flagged_cells(cells: Mapping[str, str | None]) -> list[str]:
+    """The columns whose value carries the ISNCSCI 2019 flag ``*`` or ``**`` (``3*``, ``NT**``):
+    a value that may not reflect the spinal cord injury, and must be explained by the examiner,
+    in worksheet order."""
+    return [c for c in CELL_COLUMNS if (cells.get(c) or "").endswith("*")]
+
+
+def missing_flag_reasons(
+    cells: Mapping[str, str | None], notes: Mapping[str, Any] | None
+) -> list[str]:
+    """The flagged columns of ``cells`` (see :func:`flagged_cells`) with no reason in
+    ``notes`` (checked notes, as :func:`check_exam_notes` returns them)."""
+    reasons = (notes or {}).get("flag_reasons") or {}
+    return [c for c in flagged_cells(cells) if not reasons.get(c)]
+
+
+def check_flag_reasons(cells: Mapping[str, str | None], notes: Mapping[str, Any] | None) -> None:
+    """Require a reason for every flagged value, and only for flagged values.
+
+    ISNCSCI 2019 (International Standards for Neurological Classification of Spinal Cord
+    Injury, revised 2019, worksheet and booklet: "if an impairment not due to SCI is present,
+    the examiner should document the reason in the comments box" together with the ``*``):
+    a ``*`` or ``**`` without its reason cannot be judged by anyone reading the exam later.
+
+    Parameters
+    ----------
+    cells : mapping
+        Normalized cells (:func:`normalize_cells`).
+    notes : mapping or None
+        Checked notes (:func:`check_exam_notes`).
+
+    Raises
+    ------
+    InvalidValueError
+        Field ``notes.flag_reasons.<column>``: the first flagged value with no reason, or a
+        reason given for a value that is not flagged.
+    """
+    reasons = (notes or {}).get("flag_reasons") or {}
+    for column in reasons:
+        value = cells.get(column)
+        if not (value or "").endswith("*"):
+            raise InvalidValueError(
+                f"notes.flag_reasons.{column}",
+                reasons[column],
+                "a reason only for a value flagged * or **",
+                f"is given for {value!r}, which is not flagged",
+            )
+    missing = missing_flag_reasons(cells, notes)
+    if missing:
+        column = missing[0]
+        raise InvalidValueError(
+            f"notes.flag_reasons.{column}",
+            None,
+            f"why the value {cells[column]!r} of {column} is flagged: the impairment, not due to "
+            "the spinal cord injury, it marks (ISNCSCI 2019)",
+            "is missing",
+        )
+
+
+def prune_flag_reasons(
+    cells: Mapping[str, str | None], notes: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    """``notes`` without the reasons of values no longer flagged in ``cells`` (a correction
+    that removes a ``*`` takes its reason with it); ``None`` when nothing is left."""
+    if not notes:
+        return None
+    out = dict(notes)
+    reasons = {
+        c: r for c, r in (notes.get("flag_reasons") or {}).items()
+        if (cells.get(c) or "").endswith("*")
+    }  # fmt: skip
+    if reasons:
+        out["flag_reasons"] = reasons
+    else:
+        out.pop("flag_reasons", None)
     return out or None
 
 

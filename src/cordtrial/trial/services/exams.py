@@ -15,9 +15,11 @@ from cordtrial.trial.models import IsncsciExam, Participant
 from cordtrial.trial.rules.checks import check_date, check_text
 from cordtrial.trial.rules.exam_cells import (
     check_exam_notes,
+    check_flag_reasons,
     classify_cells,
     merge_cells,
     normalize_cells,
+    prune_flag_reasons,
 )
 from cordtrial.trial.services.common import check_version, get_by_id
 from cordtrial.trial.services.visits import find_visit
@@ -47,11 +49,22 @@ def record_exam(
 ) -> IsncsciExam:
     """Record an ISNCSCI exam: the cells as entered (missing or blank: not recorded) and, once
     every cell is recorded, its classification with engine version and ISNCSCI revision;
-    ``notes``: the examiner's comments and flag reasons (see ``check_exam_notes``)."""
+    ``notes``: the examiner's comments and flag reasons (see ``check_exam_notes``).
+
+    Every value flagged ``*`` or ``**`` needs its reason in ``notes["flag_reasons"]``, and only
+    flagged values may have one (``check_flag_reasons``, ISNCSCI 2019).
+
+    Raises
+    ------
+    InvalidValueError
+        For a bad date, examiner, cell or note; field ``notes.flag_reasons.<column>`` for a
+        flagged value without a reason.
+    """
     check_date("examined_on", examined_on)
     examiner = check_text("examiner", examiner, max_length=100)
     normalized = normalize_cells(cells)
     checked_notes = check_exam_notes(notes)
+    check_flag_reasons(normalized, checked_notes)
     participant = get_by_id(session, Participant, participant_id)
     visit = find_visit(participant, visit_name) if visit_name is not None else None
     with unit_of_work(session, actor):
@@ -81,7 +94,22 @@ def correct_exam(
 ) -> IsncsciExam:
     """Change cells (``None`` or ``""`` un-records one), the date or the examiner of an exam, and
     recompute its classification; ``notes`` (when given) replace the comments and flag reasons.
-    The reason is required; each changed cell is audited."""
+    The reason is required; each changed cell is audited.
+
+    When ``notes`` are not given the stored ones stay, less the reasons of values no longer
+    flagged. Either way the exam as corrected must have a reason for every flagged value
+    (``check_flag_reasons``), also one imported without (see ``services.imports``): whoever
+    corrects an exam documents its flags, as the worksheet page asks.
+
+    Raises
+    ------
+    InvalidValueError
+        As :func:`record_exam`.
+    ReasonRequiredError
+        Without a reason for the change.
+    ConflictError
+        When ``expected_version`` is not the stored version.
+    """
     checked_notes = check_exam_notes(notes) if notes is not None else None
     if examined_on is not None:
         check_date("examined_on", examined_on)
@@ -90,13 +118,15 @@ def correct_exam(
     exam = get_by_id(session, IsncsciExam, exam_id)
     check_version(exam, expected_version)
     merged = merge_cells(exam.cells, cells or {})
+    new_notes = checked_notes if notes is not None else prune_flag_reasons(merged, exam.notes)
+    check_flag_reasons(merged, new_notes)
     with unit_of_work(session, actor, reason):
         if examined_on is not None:
             exam.examined_on = examined_on
         if examiner is not None:
             exam.examiner = examiner
-        if notes is not None:
-            exam.notes = checked_notes
+        if new_notes != exam.notes:
+            exam.notes = new_notes
         _classify_into(exam, merged)
     return exam
 

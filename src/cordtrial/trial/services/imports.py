@@ -3,23 +3,40 @@
 The table has one row per exam: the participant's study id (``participant``), the visit's name
 in the schedule (``visit``; blank for an unscheduled exam), the exam date (``examined_on``,
 ``YYYY-MM-DD``), the examiner (``examiner``) and the canonical exam columns (``r_c5_motor`` ...,
-``vac``, ``dap``, ``r_nkm``, ``l_nkm``; see :func:`cordtrial.isncsci.read_frame`). Every exam is
-stored exactly as :func:`~cordtrial.trial.services.exams.record_exam` stores one: the cells as
-entered, the classification computed, every field audited.
+``vac``, ``dap``, ``r_nkm``, ``l_nkm``; see :func:`cordtrial.isncsci.read_frame`). Two optional
+columns carry the examiner's notes: ``comments`` (text) and ``flag_reasons`` (a JSON object,
+cell column -> why its value carries ``*`` or ``**``, as the API's ``notes.flag_reasons`` and the
+identified export's ``flag_reasons`` column). Every exam is stored as
+:func:`~cordtrial.trial.services.exams.record_exam` stores one: the cells as entered, the notes,
+the classification computed, every field audited.
+
+Flagged values without a reason
+-------------------------------
+ISNCSCI 2019 asks the examiner to document the reason for a ``*`` in the comments, and entry
+through the worksheet page or the API refuses a flagged value without one
+(:func:`~cordtrial.trial.rules.exam_cells.check_flag_reasons`). A bulk import is different: it
+transcribes exams already made, often from a registry with no notes column, and the reason is
+not ours to invent. Rejecting those rows would lose real findings; so the row is imported as it
+is, and the report gets a **warning** (severity ``warning``, field
+``notes.flag_reasons.<column>``) for each flagged value without a reason. The stored exam keeps
+no reason (the API shows it in ``flags_without_reason``), and whoever corrects it later must
+supply them. A reason given for a value that is not flagged, or ``flag_reasons`` that are not a
+JSON object of cell columns, rejects the row like any other bad value.
 
 How a batch is written
 ----------------------
-1. Each row is checked on its own, before any transaction: participant, visit, date, examiner
-   and every cell. A bad row goes to the error report (row number, field, value, reason) and
-   never stops or shrinks the batch.
+1. Each row is checked on its own, before any transaction: participant, visit, date, examiner,
+   every cell and the notes. A bad row goes to the error report (row number, field, value,
+   reason) and never stops or shrinks the batch.
 2. The batch's good rows are written in **one unit of work** (one transaction with its audit
    rows): a batch is stored whole or not at all. A process killed in the middle leaves the
    batches committed before it and nothing of the one it was writing.
 3. The natural key of an exam is (participant, visit, exam date). A row whose key is already
-   stored with the same examiner and cells counts as *already present* and is not written again;
-   so an interrupted import is completed by running it again, with nothing lost or duplicated.
-   A stored exam with the same key but other values is not overwritten: the row is rejected
-   (a correction is a change with a reason: :func:`~cordtrial.trial.services.exams.correct_exam`).
+   stored with the same examiner, cells and notes counts as *already present* and is not
+   written again; so an interrupted import is completed by running it again, with nothing lost
+   or duplicated. A stored exam with the same key but other values is not overwritten: the
+   row is rejected (a correction is a change with a reason:
+   :func:`~cordtrial.trial.services.exams.correct_exam`).
    The check runs inside the batch's transaction; on PostgreSQL the batch also takes an advisory
    lock so two imports cannot both insert the same key.
 4. Should the batch's transaction fail all the same (a database error), its rows are retried one
@@ -28,11 +45,12 @@ How a batch is written
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 from sqlalchemy import select, text
@@ -43,13 +61,21 @@ from cordtrial.trial.audit import unit_of_work
 from cordtrial.trial.errors import InvalidValueError, NotFoundError, TrialError
 from cordtrial.trial.models import IsncsciExam, Participant, Visit, VisitDefinition
 from cordtrial.trial.rules.checks import check_text
-from cordtrial.trial.rules.exam_cells import CELL_COLUMNS, classify_cells, normalize_cells
+from cordtrial.trial.rules.exam_cells import (
+    CELL_COLUMNS,
+    check_exam_notes,
+    check_flag_reasons,
+    classify_cells,
+    missing_flag_reasons,
+    normalize_cells,
+)
 from cordtrial.trial.services.common import get_trial
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
     "ERROR_COLUMNS",
     "IMPORT_COLUMNS",
+    "NOTE_COLUMNS",
     "ImportReport",
     "RowError",
     "import_exams",
@@ -57,8 +83,11 @@ __all__ = [
 
 #: The columns an import needs besides the exam cells.
 IMPORT_COLUMNS: tuple[str, ...] = ("participant", "visit", "examined_on", "examiner")
-#: The columns of the error report.
-ERROR_COLUMNS: tuple[str, ...] = ("row", "participant", "field", "value", "reason")
+#: The optional columns of the examiner's notes (``flag_reasons``: a JSON object).
+NOTE_COLUMNS: tuple[str, ...] = ("comments", "flag_reasons")
+#: The columns of the error report (``severity``: ``error``, the row was not imported, or
+#: ``warning``, it was imported as it is).
+ERROR_COLUMNS: tuple[str, ...] = ("row", "participant", "field", "value", "reason", "severity")
 DEFAULT_BATCH_SIZE = 500
 # Any constant: the advisory lock that serializes the key check and insert of imports.
 _PG_IMPORT_LOCK = 0x696D706F
@@ -66,24 +95,28 @@ _PG_IMPORT_LOCK = 0x696D706F
 
 @dataclass(frozen=True, slots=True)
 class RowError:
-    """Why a row of the input was not imported; ``row`` counts data rows from 1."""
+    """Why a row of the input was not imported (``severity`` ``error``), or what is missing in
+    a row imported all the same (``warning``); ``row`` counts data rows from 1."""
 
     row: int
     participant: str
     field: str
     value: str
     reason: str
+    severity: Literal["error", "warning"] = "error"
 
 
 @dataclass(slots=True)
 class ImportReport:
-    """What an import did: rows read, exams inserted, rows already stored, rows rejected."""
+    """What an import did: rows read, exams inserted, rows already stored, rows rejected, and
+    warnings about rows imported (flagged values without a reason)."""
 
     rows: int = 0
     inserted: int = 0
     already_present: int = 0
     batches: int = 0
     errors: list[RowError] = field(default_factory=list)
+    warnings: list[RowError] = field(default_factory=list)
 
     @property
     def rejected(self) -> int:
@@ -91,9 +124,11 @@ class ImportReport:
         return len({e.row for e in self.errors})
 
     def error_frame(self) -> pd.DataFrame:
-        """The error report as a table with :data:`ERROR_COLUMNS`."""
+        """The error report as a table with :data:`ERROR_COLUMNS`: errors and warnings, by
+        row."""
+        entries = sorted([*self.errors, *self.warnings], key=lambda e: (e.row, e.field))
         frame = pd.DataFrame(
-            [(e.row, e.participant, e.field, e.value, e.reason) for e in self.errors],
+            [(e.row, e.participant, e.field, e.value, e.reason, e.severity) for e in entries],
             columns=list(ERROR_COLUMNS),
             dtype=object,
         )
@@ -101,10 +136,13 @@ class ImportReport:
         return frame
 
     def __str__(self) -> str:
-        return (
+        text = (
             f"{self.rows} rows: {self.inserted} exams imported, {self.already_present} already "
             f"present, {self.rejected} rejected ({self.batches} batches)"
         )
+        if self.warnings:
+            text += f"; {len(self.warnings)} flagged value(s) imported without a reason"
+        return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +153,7 @@ class _Row:
     examined_on: date
     examiner: str
     cells: dict[str, str | None]
+    notes: dict[str, Any] | None
 
     @property
     def key(self) -> tuple[int, int | None, date]:
@@ -213,9 +252,56 @@ def _check_row(
         cells = normalize_cells(cells_in)
     except InvalidValueError:
         errors.extend(_cell_errors(row, who, cells_in))
-    if errors or participant_id is None or examined_on is None or cells is None:
+    notes = _notes(row, who, values, errors)
+    if cells is not None and notes is not False:
+        try:
+            check_flag_reasons(cells, notes)
+        except InvalidValueError as exc:
+            if exc.value is not None:  # a reason for a value not flagged; a missing one: warning
+                errors.append(RowError(row, who, exc.field, _text(exc.value) or "", str(exc)))
+    if errors or participant_id is None or examined_on is None or cells is None or notes is False:
         return errors
-    return _Row(row, participant_id, visit_id, examined_on, examiner, cells)
+    return _Row(row, participant_id, visit_id, examined_on, examiner, cells, notes)
+
+
+def _notes(
+    row: int, who: str, values: Mapping[str, Any], errors: list[RowError]
+) -> dict[str, Any] | Literal[False] | None:
+    """The row's checked notes (``None``: none), or ``False`` after adding why to ``errors``."""
+    raw_reasons = _text(values.get("flag_reasons"))
+    reasons: Any = None
+    if raw_reasons is not None:
+        try:
+            reasons = json.loads(raw_reasons)
+        except ValueError:
+            reasons = raw_reasons
+        if not isinstance(reasons, dict):
+            allowed = 'a JSON object, cell column -> reason, e.g. {"r_c5_motor": "fracture"}'
+            problem = f"flag_reasons: {raw_reasons!r} is not allowed ({allowed})"
+            errors.append(RowError(row, who, "flag_reasons", raw_reasons, problem))
+            return False
+    comments = _text(values.get("comments"))
+    try:
+        return check_exam_notes({"comments": comments, "flag_reasons": reasons})
+    except InvalidValueError as exc:
+        errors.append(RowError(row, who, exc.field, _text(exc.value) or "", str(exc)))
+        return False
+
+
+def _warnings(row: _Row, who: str) -> list[RowError]:
+    """A warning per flagged value imported without its reason (see the module's docstring)."""
+    return [
+        RowError(
+            row.row,
+            who,
+            f"notes.flag_reasons.{column}",
+            row.cells[column] or "",
+            f"{column}: {row.cells[column]!r} is flagged but has no reason; imported without "
+            "(ISNCSCI 2019 asks for one: add it when correcting the exam)",
+            "warning",
+        )
+        for column in missing_flag_reasons(row.cells, row.notes)
+    ]
 
 
 def _stored(session: Session, rows: list[_Row]) -> dict[tuple[int, int | None, date], IsncsciExam]:
@@ -237,6 +323,7 @@ def _exam(row: _Row) -> IsncsciExam:
         examined_on=row.examined_on,
         examiner=row.examiner,
         cells=row.cells,
+        notes=row.notes,
         classification=outcome.record,
         classification_note=outcome.note,
         engine_version=outcome.engine_version,
@@ -262,7 +349,11 @@ def _write_batch(
                 session.add(exam)
                 stored[row.key] = exam
                 inserted += 1
-            elif existing.examiner == row.examiner and dict(existing.cells) == row.cells:
+            elif (
+                existing.examiner == row.examiner
+                and dict(existing.cells) == row.cells
+                and (existing.notes or None) == row.notes
+            ):
                 present += 1
             else:
                 where = f"exam {existing.id}" if existing.id is not None else "an earlier row"
@@ -343,6 +434,7 @@ def import_exams(
             who[row] = _text(values.get("participant")) or ""
             if isinstance(checked, _Row):
                 good.append(checked)
+                report.warnings.extend(_warnings(checked, who[row]))
             else:
                 report.errors.extend(checked)
         if good:
@@ -354,6 +446,10 @@ def import_exams(
         if progress is not None:
             progress(min(start + batch_size, total), total)
     report.errors.sort(key=lambda e: (e.row, e.field))
+    rejected = {e.row for e in report.errors}
+    report.warnings = sorted(
+        (w for w in report.warnings if w.row not in rejected), key=lambda e: (e.row, e.field)
+    )
     return report
 
 
