@@ -112,3 +112,46 @@ def test_written_export_has_tables_dataset_json_and_a_manifest(
     assert all(len(row) == len(names) for row in document["rows"])
     types = {c["name"]: c["dataType"] for c in document["columns"]}
     assert (types["examined_day"], types["ais"], types["id"]) == ("integer", "string", "integer")
+
+
+NOTES = {
+    "comments": "Seen in bed; Mrs Jones present",
+    "flag_reasons": {"r_c6_motor": "cast, R arm"},
+}
+
+
+@pytest.fixture
+def noted_exam(session: Session, records: dict[str, int], participant: Participant) -> int:
+    cells = complete_c5_cells() | {"r_c6_motor": "0*"}
+    exam = record_exam(session, actor="c", participant_id=participant.id, notes=NOTES,
+                       examined_on=date(2026, 2, 3), examiner="Dr Exam", cells=cells,
+                       visit_name="week 2")  # fmt: skip
+    return exam.id
+
+
+def test_identified_export_carries_the_examiners_notes(
+    session: Session, noted_exam: int, tmp_path: Path
+) -> None:
+    exams = build_export(session, protocol_id=PROTOCOL).tables["exams"].set_index("id")
+    assert exams.loc[noted_exam, "comments"] == NOTES["comments"]
+    assert json.loads(exams.loc[noted_exam, "flag_reasons"]) == NOTES["flag_reasons"]
+    assert exams.loc[noted_exam, "r_c6_motor"] == "0*"
+    other = exams.index[exams.index != noted_exam][0]
+    assert exams.loc[other, "comments"] is None and exams.loc[other, "flag_reasons"] is None
+    write_export(build_export(session, protocol_id=PROTOCOL), tmp_path)
+    written = pd.read_csv(tmp_path / "exams.csv").set_index("id")
+    assert written.loc[noted_exam, "comments"] == NOTES["comments"]
+    document = json.loads((tmp_path / "dataset-json" / "exams.json").read_text())
+    assert {"comments", "flag_reasons"} <= {c["name"] for c in document["columns"]}
+
+
+def test_pseudonymized_export_leaves_the_notes_out_but_keeps_the_flags(
+    session: Session, noted_exam: int, tmp_path: Path
+) -> None:
+    export = build_export(session, protocol_id=PROTOCOL, pseudonymize=True, key=KEY)
+    exams = export.tables["exams"]
+    assert "comments" not in exams and "flag_reasons" not in exams
+    assert "0*" in set(exams["r_c6_motor"])  # the coded flag stays; its free-text reason goes
+    write_export(export, tmp_path)
+    written = "".join(p.read_text() for p in tmp_path.rglob("*.*") if p.suffix in {".csv", ".json"})
+    assert "Mrs Jones" not in written and "cast, R arm" not in written

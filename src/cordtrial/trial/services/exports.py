@@ -2,19 +2,21 @@
 
 One table per kind of record, one row per record, one column per field (tidy data, Wickham,
 *J Stat Softw* 2014;59(10)): ``trial``, ``arms``, ``visit_definitions``, ``sites``,
-``participants``, ``eligibility_assessments``, ``visits``, ``exams`` (every cell as entered, then
-the classification's result record), ``scim``, ``wisci``, ``ten_metre_walk``,
-``six_minute_walk``, ``lots``, ``release_tests``, ``custody_events``, ``administrations``,
-``adverse_events`` and ``data_queries``. Records of participants carry the participant's
-``study_id``; only the sites the exporting user may see are exported.
+``participants``, ``eligibility_assessments``, ``visits``, ``exams`` (every cell as entered,
+the classification's result record, and the examiner's ``comments`` and ``flag_reasons``: a
+JSON object, cell column -> why its value carries ``*`` or ``**``), ``scim``, ``wisci``,
+``ten_metre_walk``, ``six_minute_walk``, ``lots``, ``release_tests``, ``custody_events``,
+``administrations``, ``adverse_events`` and ``data_queries``. Records of participants carry the
+participant's ``study_id``; only the sites the exporting user may see are exported.
 
 Pseudonymized export (the statistician's, ISO 25237 "pseudonymization"): study ids are replaced
 by a keyed pseudonym (HMAC-SHA-256 of the study id; the key is not written to the export, so the
 pseudonyms cannot be linked back without it), the names of people (examiners, assessors,
 operators, testers, holders, signers, whoever raised or answered a query) are left out, free
-text about a participant (query texts, notes) is left out, and every calendar date or moment of
-a participant's record becomes a study day: days since the participant's injury (``..._day``).
-Lot data (no participant) are kept as they are.
+text about a participant (query texts, the examiner's comments and flag reasons) is left out,
+and every calendar date or moment of a participant's record becomes a study day: days since the
+participant's injury (``..._day``). Lot data (no participant) are kept as they are. The cells
+keep their ``*`` flags: a flag is a coded value, its reason is the free text.
 
 Exchange format: CDISC Dataset-JSON v1.1 (CDISC, *Dataset-JSON Specification* v1.1, 2024), one
 file per table in ``dataset-json/``: the dataset's metadata (``datasetJSONVersion``,
@@ -82,7 +84,9 @@ PERSON_COLUMNS = frozenset(
      "holder", "raised_by", "answered_by", "closed_by"}
 )  # fmt: skip
 #: Free text about a participant, left out of a pseudonymized export.
-FREE_TEXT_COLUMNS = frozenset({"text", "answer", "close_note", "classification_note", "notes"})
+FREE_TEXT_COLUMNS = frozenset(
+    {"text", "answer", "close_note", "classification_note", "comments", "flag_reasons"}
+)
 _LABELS = {
     "trial": "Trial", "arms": "Treatment arms", "visit_definitions": "Visit schedule",
     "sites": "Sites", "participants": "Participants",
@@ -254,15 +258,18 @@ def build_export(
     result_columns = [f for f in RESULT_FIELDS if f != "id"]
     exam_columns = ["study_id", "id", "visit", "examined_on", "examiner", *CELL_COLUMNS,
                     *result_columns, "classification_note", "engine_version",
-                    "isncsci_revision", "notes"]  # fmt: skip
+                    "isncsci_revision", "comments", "flag_reasons"]  # fmt: skip
     exam_rows = []
     for exam in of_participants(IsncsciExam):
+        notes = exam.notes or {}
+        reasons = notes.get("flag_reasons")
         row = {"study_id": study_ids[exam.participant_id], "id": exam.id,
                "visit": visit_names.get(exam.visit_id) if exam.visit_id else None,
                "examined_on": exam.examined_on, "examiner": exam.examiner,
                "classification_note": exam.classification_note,
                "engine_version": exam.engine_version, "isncsci_revision": exam.isncsci_revision,
-               "notes": _json_text(exam.notes) if getattr(exam, "notes", None) else None,
+               "comments": notes.get("comments"),
+               "flag_reasons": _json_text(reasons) if reasons else None,
                **dict(exam.cells), **(exam.classification or {})}  # fmt: skip
         row["id"] = exam.id
         exam_rows.append(row)
