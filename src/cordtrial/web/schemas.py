@@ -9,7 +9,9 @@ record has changed since) and the ``reason`` for the change (required after firs
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from cordtrial.trial.rules.exam_cells import MAX_COMMENTS, MAX_FLAG_REASON
 
 __all__ = [
     "AdministrationCreate",
@@ -29,6 +31,8 @@ __all__ = [
     "EligibilityAssessmentCreate",
     "EligibilityAssessmentRead",
     "ExamCreate",
+    "ExamNotes",
+    "ExamNotesRead",
     "ExamRead",
     "ExamUpdate",
     "IpscLineCreate",
@@ -261,6 +265,31 @@ class VisitDoneUpdate(_In):
 # --- exams and signatures ----------------------------------------------------------------------
 
 
+FlagReason = Annotated[str, Field(max_length=MAX_FLAG_REASON)]
+
+
+class ExamNotes(_In):
+    """The examiner's notes on an exam (ISNCSCI 2019 worksheet, "comments")."""
+
+    comments: str | None = Field(
+        None, max_length=MAX_COMMENTS, description="The examiner's comments; blank: none"
+    )
+    flag_reasons: dict[str, FlagReason] | None = Field(
+        None,
+        description=(
+            "Cell column -> why its value carries * or ** (the impairment, not due to the "
+            "spinal cord injury, it marks). Required for every flagged value and allowed only "
+            "for flagged values (ISNCSCI 2019); blank reasons are dropped"
+        ),
+        examples=[{"r_c5_motor": "humerus fracture, cast"}],
+    )
+
+
+class ExamNotesRead(_Out):
+    comments: str | None = None
+    flag_reasons: dict[str, str] = {}
+
+
 class ExamCreate(_In):
     examined_on: date
     examiner: str
@@ -268,12 +297,23 @@ class ExamCreate(_In):
         description="Canonical ISNCSCI columns; a missing or empty cell is not recorded"
     )
     visit_name: str | None = None
+    notes: ExamNotes | None = Field(
+        None, description="Comments and a reason for each * / ** value (required when flagged)"
+    )
 
 
 class ExamUpdate(_Update):
     cells: dict[str, str | None] | None = None
     examined_on: date | None = None
     examiner: str | None = None
+    notes: ExamNotes | None = Field(
+        None,
+        description=(
+            "Replaces the stored comments and flag reasons; left out: they stay, less the "
+            "reasons of values no longer flagged. The corrected exam needs a reason for every "
+            "flagged value"
+        ),
+    )
 
 
 class SignatureCreate(_In):
@@ -304,7 +344,22 @@ class ExamRead(_Out):
     classification_note: str
     engine_version: str | None
     isncsci_revision: str | None
+    notes: ExamNotesRead = Field(
+        default_factory=ExamNotesRead, description="The examiner's comments and flag reasons"
+    )
+    flags_without_reason: list[str] = Field(
+        [],
+        description=(
+            "Flagged cells with no reason: only on exams imported in bulk without one "
+            "(docs/trial.md); a correction must supply them"
+        ),
+    )
     signatures: list[SignatureRead] = []
+
+    @field_validator("notes", mode="before")
+    @classmethod
+    def _no_notes(cls, value: Any) -> Any:
+        return {} if value is None else value
 
 
 # --- functional measures -----------------------------------------------------------------------

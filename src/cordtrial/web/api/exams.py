@@ -4,6 +4,7 @@ from fastapi import APIRouter, status
 from sqlalchemy.orm import Session
 
 from cordtrial.trial.models import IsncsciExam, User
+from cordtrial.trial.rules.exam_cells import missing_flag_reasons
 from cordtrial.trial.rules.signatures import DEFAULT_MEANING
 from cordtrial.trial.services.exams import correct_exam, record_exam
 from cordtrial.trial.services.reads import (
@@ -40,6 +41,7 @@ def _signature(status: SignatureStatus) -> SignatureRead:
 
 def _exam(session: Session, exam: IsncsciExam) -> ExamRead:
     read = ExamRead.model_validate(exam)
+    read.flags_without_reason = missing_flag_reasons(exam.cells, exam.notes)
     read.signatures = [_signature(s) for s in exam_signatures(session, exam.id)]
     return read
 
@@ -64,7 +66,9 @@ def get_exams(participant_id: PathId, user: CurrentUser, session: SessionDep) ->
 def post_exam(
     participant_id: PathId, body: ExamCreate, user: CurrentUser, session: SessionDep
 ) -> ExamRead:
-    """Record an exam; it is classified once every cell is recorded."""
+    """Record an exam; it is classified once every cell is recorded. Every value flagged
+    ``*`` or ``**`` needs its reason in ``notes.flag_reasons`` (422 naming
+    ``notes.flag_reasons.<column>`` otherwise)."""
     participant = visible_participant(session, user, participant_id)
     require_permission(user, "enter_data", participant.site_id)
     exam = record_exam(
@@ -75,6 +79,7 @@ def post_exam(
         examiner=body.examiner,
         cells=body.cells,
         visit_name=body.visit_name,
+        notes=body.notes.model_dump(exclude_none=True) if body.notes is not None else None,
     )
     return _exam(session, exam)
 
@@ -91,8 +96,9 @@ def get_exam(exam_id: PathId, user: CurrentUser, session: SessionDep) -> ExamRea
 def patch_exam(
     exam_id: PathId, body: ExamUpdate, user: CurrentUser, session: SessionDep
 ) -> ExamRead:
-    """Correct cells, date or examiner; the classification is recomputed and any signature of
-    the earlier data becomes void."""
+    """Correct cells, date, examiner or notes; the classification is recomputed and any
+    signature of the earlier data becomes void. The corrected exam needs a reason for every
+    flagged value."""
     _, site_id = _visible_exam(session, user, exam_id)
     require_permission(user, "correct_data", site_id)
     exam = correct_exam(
@@ -104,6 +110,7 @@ def patch_exam(
         examined_on=body.examined_on,
         examiner=body.examiner,
         expected_version=body.version,
+        notes=body.notes.model_dump(exclude_none=True) if body.notes is not None else None,
     )
     return _exam(session, exam)
 
