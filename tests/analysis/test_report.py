@@ -132,3 +132,15 @@ def test_figures_render_to_png_and_svg(demo_data):
                 ae_timeline_figure(demo_data.adverse_events, demo_data.participants)):  # fmt: skip
         assert figure_png(fig, dpi=40).startswith(b"\x89PNG")
         assert "<svg" in figure_svg(fig)
+
+
+def test_limitations_weigh_one_participant_in_the_cohort_at_hand() -> None:
+    """One of n participants moves a rate by 100/n percentage points (arithmetic)."""
+    from cordtrial.analysis.report import LIMITATIONS, limitations
+
+    for n in (1, 4, 7, 40):
+        text = limitations(n)
+        assert f"with {n} participant" in text[0]
+        assert f"by {100 / n:.0f} percentage points" in text[0]
+        assert text[1:] == list(LIMITATIONS)
+    assert limitations(0)[0] == "No participant has a follow-up exam yet."

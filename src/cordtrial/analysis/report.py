@@ -205,8 +205,12 @@ def _efficacy_core(
     paragraphs = [
         f"AIS A at baseline: {int(row['expected'])} participants; with a follow-up exam: {n}; "
         f"converted (better by at least one AIS grade) at their last exam: {int(row['yes'])}"
-        + (f" to {int(row['yes_max'])} (NT leaves {int(row['undetermined'])} open)"
-           if row["undetermined"] else "") + "."
+        + (
+            f" to {int(row['yes_max'])} (NT leaves {int(row['undetermined'])} open)"
+            if row["undetermined"]
+            else ""
+        )
+        + "."
     ]
     rows = []
     if n == 0:
@@ -271,9 +275,12 @@ def build_dsmb_report(
             "participants. Participants are counted once per row (for CTCAE grade: at their "
             "worst grade); events are all events."
         )
-        for by, caption in (("category", "By category"), ("ctcae_grade", "By CTCAE grade (v5.0)"),
-                            ("serious", "By seriousness (ICH E2A)"),
-                            ("related", "By relatedness (cells, procedure or immunosuppression)")):
+        for by, caption in (
+            ("category", "By category"),
+            ("ctcae_grade", "By CTCAE grade (v5.0)"),
+            ("serious", "By seriousness (ICH E2A)"),
+            ("related", "By relatedness (cells, procedure or immunosuppression)"),
+        ):
             ae_sec.tables.append((caption, ae_incidence(aes, people, by=by)))  # fmt: skip
         ae_sec.figures.append(_figure("Adverse-event timeline", ae_timeline_figure(aes, people)))
 
@@ -322,8 +329,6 @@ def build_dsmb_report(
 
 
 LIMITATIONS: Final = (
-    "Few participants: with 4 participants one participant moves the observed rate by 25 "
-    "percentage points, and the 95% interval spans most of the range from 0 to 1.",
     "No control group: the comparison is with published cohorts, not with patients randomised "
     "alongside. Those cohorts differ in level, age, timing of the baseline exam, care and era "
     "(conversion of AIS A tetraplegia rose from 17.6% in 1995-97 to 50% in 2013-15, Marino "
@@ -338,6 +343,19 @@ LIMITATIONS: Final = (
     "recovery under the stated assumptions, how uncertain the treated rate is, and the size a "
     "controlled trial needs. What they cannot show: that the cells caused any recovery.",
 )
+
+
+def limitations(assessed: int) -> list[str]:
+    """What a small single-arm cohort can and cannot show: :data:`LIMITATIONS`, led by what
+    one participant weighs in a cohort of ``assessed`` (those with a follow-up exam)."""
+    first = (
+        f"Few participants: with {assessed} participant{'s' if assessed != 1 else ''} assessed "
+        f"one participant moves the observed rate by {100 / assessed:.0f} percentage points, "
+        "and the 95% interval is wide."
+        if assessed
+        else "No participant has a follow-up exam yet."
+    )
+    return [first, *LIMITATIONS]
 
 
 def build_efficacy_report(
@@ -392,8 +410,12 @@ def build_efficacy_report(
         if len(sens):
             nat.paragraphs.append(
                 "Sensitivity: the same comparison against every published source"
-                + (" (secondary-source figures included, marked in 'confidence')"
-                   if include_unconfirmed else " tagged as confirmed") + "."
+                + (
+                    " (secondary-source figures included, marked in 'confidence')"
+                    if include_unconfirmed
+                    else " tagged as confirmed"
+                )
+                + "."
             )
             nat.tables.append(("Sensitivity across sources", sens[
                 ["source", "levels", "timing", "source_n", "confidence", "natural_rate",
@@ -446,7 +468,8 @@ def build_efficacy_report(
                           "score": format_range(score.low, score.high)})  # fmt: skip
         walk.tables.append(("Walking-rule score at baseline", pd.DataFrame(wrows)))
 
-        lim = ReportSection(EFFICACY_SECTIONS[6], paragraphs=list(LIMITATIONS))
+        assessed = int(conversion_summary(ep, LAST).iloc[-1]["assessed"]) if len(ep) else 0
+        lim = ReportSection(EFFICACY_SECTIONS[6], paragraphs=limitations(assessed))
         repro = _reproducibility(
             data,
             {"primary natural-history figure": figure_id,

@@ -162,15 +162,9 @@ def _svg(fig: Any) -> Markup:
 
 
 def _limitations(assessed: int) -> list[str]:
-    from cordtrial.analysis.report import LIMITATIONS
+    from cordtrial.analysis.report import limitations
 
-    first = (
-        f"Few participants: with {assessed} participants assessed one participant moves the "
-        f"observed rate by {100 / assessed:.0f} percentage points, and the 95% interval is wide."
-        if assessed
-        else "No participant has a follow-up exam yet."
-    )
-    return [first, *LIMITATIONS[1:]]
+    return limitations(assessed)
 
 
 def _efficacy(view: AnalysisView, data: TrialData, mine: TrialData) -> None:
