@@ -166,9 +166,9 @@ def check_flag_reasons(cells: Mapping[str, str | None], notes: Mapping[str, Any]
     """Require a reason for every flagged value, and only for flagged values.
 
     ISNCSCI 2019 (International Standards for Neurological Classification of Spinal Cord
-    Injury, revised 2019, worksheet and booklet: "if an impairment not due to SCI is present,
-    the examiner should document the reason in the comments box" together with the ``*``):
-    a ``*`` or ``**`` without its reason cannot be judged by anyone reading the exam later.
+    Injury, revised 2019; worksheet): a value flagged for an impairment not due to the spinal
+    cord injury is to be explained in the comments. A ``*`` or ``**`` without its reason cannot
+    be judged by anyone reading the exam later.
 
     Parameters
     ----------
