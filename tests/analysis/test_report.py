@@ -3,13 +3,17 @@ extracted and pages rendered to images with pypdfium2), figure pages not blank, 
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
+import pandas as pd
 import pypdfium2 as pdfium
 import pytest
 
-from cordtrial.analysis.endpoints import endpoint_table
+from cordtrial.analysis.endpoints import LAST, endpoint_table
 from cordtrial.analysis.errors import AnalysisInputError
 from cordtrial.analysis.plots import (
+    ae_label,
     ae_timeline_figure,
     ais_shift_figure,
     figure_png,
@@ -19,6 +23,8 @@ from cordtrial.analysis.plots import (
 from cordtrial.analysis.report import (
     DSMB_SECTIONS,
     EFFICACY_SECTIONS,
+    Report,
+    ReportSection,
     build_dsmb_report,
     build_efficacy_report,
     render_html,
@@ -144,3 +150,190 @@ def test_limitations_weigh_one_participant_in_the_cohort_at_hand() -> None:
         assert f"by {100 / n:.0f} percentage points" in text[0]
         assert text[1:] == list(LIMITATIONS)
     assert limitations(0)[0] == "No participant has a follow-up exam yet."
+
+
+# --- layout: what a reader sees (no text cut off, nothing over the data) ---------------------
+
+
+def _drawn(fig):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return canvas.get_renderer()
+
+
+def _assert_text_inside(fig) -> None:
+    """Everything drawn (tick labels, titles, legends, annotations) lies inside the figure, so
+    nothing is cut off when it is saved without a tight bounding box."""
+    renderer = _drawn(fig)
+    box = fig.get_tightbbox(renderer)
+    width, height = fig.get_size_inches()
+    tolerance = 0.01  # inches
+    assert box.x0 >= -tolerance and box.y0 >= -tolerance, box
+    assert box.x1 <= width + tolerance and box.y1 <= height + tolerance, (box, width, height)
+
+
+def _overlap(a, b) -> bool:
+    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+def _shift_frame(pairs: list[tuple[str, str, str]]) -> pd.DataFrame:
+    """An endpoint table at one visit from (baseline grade, grade, status) triples."""
+    return pd.DataFrame(
+        [{"participant": f"P{i:02d}", "visit": "week 52", "ais_baseline": b, "ais": v,
+          "status": s} for i, (b, v, s) in enumerate(pairs)]
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("visit", [LAST, "week 52"])
+def test_ais_shift_labels_inside_the_figure_on_the_demo(demo_data, visit):
+    """The right-hand 'missing' label was cut off at the figure's edge."""
+    ep = endpoint_table(demo_data.exams, participants=demo_data.participants,
+                        baseline_visit="screening")  # fmt: skip
+    _assert_text_inside(ais_shift_figure(ep, visit))
+
+
+def test_ais_shift_count_labels_do_not_overlap_when_lines_share_a_baseline():
+    """Five lines from A (to A, B, C, D and missing) and two from B: seven counts, none on
+    another (the counts sat on top of each other near the common start)."""
+    fig = ais_shift_figure(_shift_frame(
+        [("A", "A", "observed"), ("A", "B", "observed"), ("A", "B", "observed"),
+         ("A", "C", "observed"), ("A", "D", "observed"), ("A", "", "missing"),
+         ("B", "B", "observed"), ("B", "C", "observed"), ("A", "A,B", "observed")]
+    ), "week 52")  # fmt: skip
+    renderer = _drawn(fig)
+    counts = [t for t in fig.axes[0].texts if t.get_text().isdigit()]
+    assert len(counts) == 8
+    boxes = [t.get_window_extent(renderer) for t in counts]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert not _overlap(a, b), (a, b)
+    _assert_text_inside(fig)
+
+
+def _trajectories(n: int) -> pd.DataFrame:
+    rows = []
+    for i in range(n):
+        for day, gain in ((0, 0), (90, i % 7), (180, 2 * (i % 7)), (365, 3 * (i % 7))):
+            rows.append({"participant": f"S-{i:03d}", "status": "observed", "day": day,
+                         "uems_change_min": gain, "uems_change_max": gain + (i % 2),
+                         "lems_change_min": gain, "lems_change_max": gain})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("participants", [4, 25])
+def test_motor_legend_is_off_the_data_and_inside_the_figure(participants):
+    """The legends sat inside the panels, over the lines and the natural-history band; now one
+    legend sits beside the panels, overlapping none of them, and is not cut off."""
+    fig = motor_trajectories_figure(_trajectories(participants))
+    renderer = _drawn(fig)
+    assert all(ax.get_legend() is None for ax in fig.axes)
+    (legend,) = fig.legends
+    box = legend.get_window_extent(renderer)
+    for ax in fig.axes:
+        assert not _overlap(box, ax.get_window_extent(renderer))
+    labels = [t.get_text() for t in legend.get_texts()]
+    assert len(labels) == participants + 1 and labels[0].startswith("natural history")
+    _assert_text_inside(fig)
+
+
+def test_motor_participant_has_one_colour_in_every_panel():
+    fig = motor_trajectories_figure(_trajectories(12))
+    colours = [[line.get_color() for line in ax.get_lines() if line.get_marker() == "o"]
+               for ax in fig.axes]  # fmt: skip
+    assert colours[0] == colours[1] and len(set(colours[0])) == 12
+
+
+_LONG_TERMS = (
+    "Neuropathic pain below the level of injury requiring gabapentinoid titration (synthetic)",
+    "Raised serum creatinine on tacrolimus (synthetic)",
+    "Syrinx enlargement at the graft site with new sensory loss (synthetic)",
+    "Headache",
+)
+
+
+def _aes(terms: tuple[str, ...], days: tuple[int, ...]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from datetime import date, timedelta
+
+    start = date(2026, 1, 1)
+    aes = pd.DataFrame(
+        [{"participant": "X-001" if i % 2 else "X-002", "term": t, "onset_day": d,
+          "onset_date": start + timedelta(days=d), "resolution_date": None,
+          "serious": i == 2, "related": True, "ctcae_grade": 1 + i % 3}
+         for i, (t, d) in enumerate(zip(terms, days, strict=True))]
+    )  # fmt: skip
+    return aes, pd.DataFrame({"participant": ["X-001", "X-002"]})
+
+
+def test_ae_label_breaks_only_between_words():
+    """A label is the term's first words, whole, wrapped on at most two lines; a term that does
+    not fit ends in an ellipsis (it was cut at 40 characters, mid-word)."""
+    for term in (*_LONG_TERMS, "Urinary tract infection (synthetic)", "a" * 45 + " b"):
+        label = ae_label(term)
+        assert label.count("\n") <= 1
+        shortened = label.endswith("…")
+        words = label.removesuffix("…").split()
+        assert words == term.split()[: len(words)], (term, label)
+        assert shortened == (len(words) < len(term.split())), (term, label)
+
+
+def test_ae_timeline_labels_whole_words_inside_the_figure():
+    """Events near the end of the time axis with long terms, two in one row close together:
+    every label is the term's :func:`ae_label`, inside the figure, and the two labels of one row
+    do not overlap."""
+    aes, people = _aes(_LONG_TERMS, (200, 5, 190, 196))
+    fig = ae_timeline_figure(aes, people)
+    renderer = _drawn(fig)
+    texts = fig.axes[0].texts
+    assert sorted(t.get_text() for t in texts) == sorted(ae_label(t) for t in _LONG_TERMS)
+    _assert_text_inside(fig)
+    by_row: dict[float, list] = {}
+    for t in texts:
+        by_row.setdefault(round(t.xy[1]), []).append(t.get_window_extent(renderer))
+    for boxes in by_row.values():
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1 :]:
+                assert not _overlap(a, b), (a, b)
+
+
+def test_demo_figures_keep_their_text_inside(demo_data):
+    ep = endpoint_table(demo_data.exams, participants=demo_data.participants,
+                        baseline_visit="screening")  # fmt: skip
+    _assert_text_inside(motor_trajectories_figure(ep))
+    _assert_text_inside(ae_timeline_figure(demo_data.adverse_events, demo_data.participants))
+
+
+def test_dsmb_report_gives_shortened_terms_in_full_under_the_timeline(demo_data):
+    """The demo's terms fit the labels (no note); a longer term is printed in full under the
+    timeline, in the PDF too."""
+    report = build_dsmb_report(demo_data)
+    (timeline,) = report.sections[1].figures
+    assert timeline.note == ""
+    aes = demo_data.adverse_events.copy()
+    aes.loc[aes.index[0], "term"] = _LONG_TERMS[0]
+    longer = build_dsmb_report(dataclasses.replace(demo_data, adverse_events=aes))
+    note = longer.sections[1].figures[0].note
+    assert _LONG_TERMS[0] in note and aes.iloc[1]["term"] not in note
+    pdf_text = " ".join(t for t, _ in _pages(render_pdf(longer))).replace("\r\n", " ")
+    assert "Terms shortened in the figure" in pdf_text
+
+
+def test_pdf_prints_unicode_signs():
+    """≥, → and ± come out of the PDF as themselves (core fonts are Latin-1: they became
+    '>=', '->' and '?')."""
+    report = Report(kind="dsmb", title="Signs → ≥ ±", protocol_id="P", trial_title="T",
+                    data_cut=None, snapshot_hash="0" * 64, versions={},
+                    sections=[ReportSection("1. Signs", ["age ≥ 65; A → C; 7.8 ± 6.5 …"])],
+                    )  # fmt: skip
+    text = "\n".join(t for t, _ in _pages(render_pdf(report)))
+    assert "age ≥ 65; A → C; 7.8 ± 6.5 …" in text
+
+
+def test_pdf_table_leaves_out_empty_columns_and_says_so():
+    frame = pd.DataFrame({"participant": ["A-001"], "arm": [None], "term": ["Headache"]})
+    report = Report(kind="dsmb", title="T", protocol_id="P", trial_title="T", data_cut=None,
+                    snapshot_hash="0" * 64, versions={},
+                    sections=[ReportSection("1. Table", tables=[("Listing", frame)])])  # fmt: skip
+    text = "\n".join(t for t, _ in _pages(render_pdf(report)))
+    assert "Headache" in text and "left out: arm" in text

@@ -10,6 +10,7 @@ figure to bytes / text for embedding.
 from __future__ import annotations
 
 import io
+import itertools
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = [
+    "ae_label",
     "ae_timeline_figure",
     "ais_shift_figure",
     "figure_png",
@@ -32,6 +34,14 @@ __all__ = [
 
 _SERIOUS = "#c0392b"
 _OTHER = "#2c7fb8"
+#: where along a shift line (0 = baseline, 1 = follow-up) its count is written
+_COUNT_AT = 0.72
+#: the least vertical distance between two count labels, in AIS grades (a 9-pt label is about
+#: 0.25 grades high in the 4-inch figure)
+_COUNT_GAP = 0.34
+#: AE terms are wrapped at this many characters, on at most two lines
+_AE_LABEL_WIDTH = 30
+_AE_LABEL_LINES = 2
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -66,6 +76,8 @@ def ais_shift_figure(endpoints: pd.DataFrame, visit: str = LAST, *, title: str =
     if frame.empty:
         raise AnalysisInputError("visit", visit, "a visit present in the endpoint table")
     fig = _figure(5.5, 4.0)
+    # room for the grade labels on both sides ("missing" is the widest)
+    fig.subplots_adjust(left=0.16, right=0.84, top=0.9, bottom=0.1)
     ax = fig.subplots()
     y = {g: i for i, g in enumerate(AIS_GRADES)}
     y_missing = -1.0
@@ -85,11 +97,19 @@ def ais_shift_figure(endpoints: pd.DataFrame, visit: str = LAST, *, title: str =
         yv, open_v = position(value, status)
         key = (yb, yv, open_b or open_v or yv == y_missing)
         pairs[key] = pairs.get(key, 0) + 1
+    labels_at: list[tuple[float, str, str]] = []
     for (yb, yv, dashed), count in sorted(pairs.items()):
         colour = "#999999" if yv == y_missing else (_OTHER if yv > yb else "#555555")
         ax.plot([0, 1], [yb, yv], color=colour, linewidth=1.5 + 2.5 * count,
                 linestyle="--" if dashed else "-", alpha=0.8, solid_capstyle="round")  # fmt: skip
-        ax.annotate(str(count), ((0.15), yb + 0.15 * (yv - yb)), fontsize=9, color=colour)
+        # counts sit near the right-hand end, where lines from one baseline grade have parted
+        labels_at.append((yb + _COUNT_AT * (yv - yb), str(count), colour))
+    for y_label, (_, text, colour) in zip(
+        _spread([y for y, _, _ in labels_at], _COUNT_GAP), labels_at, strict=True
+    ):
+        ax.text(_COUNT_AT, y_label, text, fontsize=9, color=colour, ha="center", va="center",
+                bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": colour,
+                      "linewidth": 0.6})  # fmt: skip
     ticks = [y_missing, *y.values()]
     labels = ["missing", *AIS_GRADES]
     ax.set_yticks(ticks, labels)
@@ -99,8 +119,21 @@ def ais_shift_figure(endpoints: pd.DataFrame, visit: str = LAST, *, title: str =
     ax.set_ylim(-1.5, 4.5)
     ax.set_xlim(-0.1, 1.1)
     ax.set_xticks([0, 1], ["baseline", "last observed" if visit == LAST else visit])
-    ax.set_title(title or "AIS grade: baseline -> follow-up (line width = participants)")
+    ax.set_title(title or "AIS grade: baseline → follow-up (line width = participants)",
+                 fontsize=10)  # fmt: skip
     return fig
+
+
+def _spread(ys: list[float], gap: float) -> list[float]:
+    """``ys`` moved apart, in their order, so that no two are closer than ``gap`` (labels that
+    would overlap are pushed up; the group is then centred on where it started)."""
+    order = sorted(range(len(ys)), key=lambda i: ys[i])
+    out = list(ys)
+    for prev, cur in itertools.pairwise(order):
+        out[cur] = max(out[cur], out[prev] + gap)
+    # shift the labels back down by their mean push, keeping the gaps
+    push = sum(out[i] - ys[i] for i in order) / len(ys) if ys else 0.0
+    return [v - push for v in out]
 
 
 def motor_trajectories_figure(
@@ -110,54 +143,103 @@ def motor_trajectories_figure(
     bands: dict[str, MotorChangeFigure] | None = None,
 ) -> Figure:
     """Change from baseline of motor scores over days since transplant, one line per
-    participant, with the published spontaneous one-year change (mean +/- 1 SD) as a band.
+    participant, with the published spontaneous one-year change (mean ± 1 SD) as a band.
 
     Ranges left open by NT are drawn as vertical bars. The default bands are the cervical AIS A
-    changes of Kirshblum 2022 (UEMS +7.8 +/- 6.5, LEMS +2.3 +/- 7.4 at 377.5 +/- 93.4 days); they
-    are for orientation, not a matched control.
+    changes of Kirshblum 2022 (UEMS +7.8 ± 6.5, LEMS +2.3 ± 7.4 at 377.5 ± 93.4
+    days); they are for orientation, not a matched control. One legend, right of the panels,
+    serves them all: a participant has the same colour in every panel.
     """
     if bands is None:
         bands = {f.score: f for f in motor_change_figures()}
-    fig = _figure(4.2 * len(scores), 3.6)
-    axes = fig.subplots(1, len(scores), squeeze=False)[0]
     observed = endpoints[endpoints["status"] == "observed"]
+    people = sorted({str(p) for p in observed["participant"]})
+    # legend entries are about 0.2 inch high: more than ~14 participants take a second column
+    columns = 1 + (len(people) + 1) // 15
+    # the band's entry is the widest (about 1.9 inch at 7 pt); a participants' column about 0.9
+    legend_width = 1.95 + 0.9 * (columns - 1)
+    width = 4.2 * len(scores) + legend_width
+    fig = _figure(width, 3.6)
+    fig.subplots_adjust(left=0.7 / width, right=1 - (legend_width + 0.15) / width,
+                        bottom=0.16, top=0.9, wspace=0.3)  # fmt: skip
+    axes = fig.subplots(1, len(scores), squeeze=False)[0]
+    palette = _palette(len(people))
+    colour = {p: palette[i % len(palette)] for i, p in enumerate(people)}
+    handles: dict[str, Any] = {}
     for ax, score in zip(axes, scores, strict=True):
         band = bands.get(score)
         if band is not None:
             lo_day, hi_day = band.timing_days
-            ax.fill_between([lo_day, hi_day], band.mean_change - band.sd_change,
-                            band.mean_change + band.sd_change, color="#bbbbbb", alpha=0.5,
-                            label="natural history, mean +/- SD")  # fmt: skip
+            handles["natural history, mean +/- SD"] = ax.fill_between(
+                [lo_day, hi_day], band.mean_change - band.sd_change,
+                band.mean_change + band.sd_change, color="#bbbbbb", alpha=0.5,
+            )  # fmt: skip
             ax.hlines(band.mean_change, lo_day, hi_day, color="#777777", linewidth=1)
         for pid, g in observed.groupby("participant", sort=True):
             days = g["day"].astype(float)
             lo = g[f"{score}_change_min"].astype(float)
             hi = g[f"{score}_change_max"].astype(float)
             mid = (lo + hi) / 2
-            line = ax.plot(days, mid, marker="o", markersize=3, label=str(pid))[0]
+            c = colour[str(pid)]
+            handles[str(pid)] = ax.plot(days, mid, marker="o", markersize=3, color=c)[0]
             open_ = (hi - lo) > 0
             if open_.any():
-                ax.vlines(days[open_], lo[open_], hi[open_], color=line.get_color(), alpha=0.6)
+                ax.vlines(days[open_], lo[open_], hi[open_], color=c, alpha=0.6)
         ax.axhline(0, color="black", linewidth=0.5)
         ax.set_xlabel("days since transplant")
         ax.set_ylabel(f"change in {score.upper()} (points)")
         ax.set_title(score.upper())
-        ax.legend(fontsize=7, loc="upper left")
+    if handles:
+        fig.legend(list(handles.values()), list(handles.keys()), loc="center left",
+                   bbox_to_anchor=(1 - legend_width / width, 0.5), fontsize=7, ncols=columns,
+                   frameon=False)  # fmt: skip
     return fig
+
+
+def _palette(n: int) -> list[str]:
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    cmap = colormaps["tab10" if n <= 10 else "tab20"]
+    return [str(to_hex(cmap(i))) for i in range(cmap.N)]
+
+
+def ae_label(term: str) -> str:
+    """An adverse-event term as the timeline prints it: wrapped at word boundaries on at most
+    two lines of about 30 characters; a longer term is shortened at a word boundary and ends in
+    an ellipsis (the full term is in the report's caption and the page's description)."""
+    import textwrap
+
+    words = " ".join(str(term).split())
+    lines = textwrap.wrap(words, _AE_LABEL_WIDTH, break_long_words=False, break_on_hyphens=False)
+    if len(lines) <= _AE_LABEL_LINES:
+        return "\n".join(lines)
+    kept = lines[:_AE_LABEL_LINES]
+    # the last line loses whole words until the ellipsis fits
+    words_left = kept[-1].split()
+    while words_left and len(" ".join(words_left)) + 2 > _AE_LABEL_WIDTH:
+        words_left.pop()
+    kept[-1] = " ".join([*words_left, "…"])
+    return "\n".join(kept)
 
 
 def ae_timeline_figure(aes: pd.DataFrame, participants: pd.DataFrame) -> Figure:
     """Adverse events over days since transplant, one row per participant: a marker at onset
     (size by CTCAE grade, red when serious, a ring when related) and a line to resolution (to the
-    participant's last event day when unresolved)."""
+    participant's last event day when unresolved). Each marker carries its term
+    (:func:`ae_label`); a label in the right half of the time axis ends at its marker, so that
+    none runs off the figure, and labels of neighbouring events in one row alternate above and
+    below it."""
     people = [str(p) for p in participants["participant"]]
-    fig = _figure(7.0, 0.6 * max(len(people), 2) + 1.4)
+    height = 0.75 * max(len(people), 2) + 1.4
+    fig = _figure(7.0, height)
+    fig.subplots_adjust(left=0.12, right=0.97, bottom=0.65 / height, top=1 - 0.4 / height)
     ax = fig.subplots()
     row = {p: i for i, p in enumerate(people)}
+    events: list[tuple[int, float, float, dict[Any, Any]]] = []
     if len(aes):
         frame = aes[aes["participant"].astype(str).isin(row)]
         for rec in frame.to_dict(orient="records"):
-            yy = row[str(rec["participant"])]
             start = _num(rec.get("onset_day"))
             if math.isnan(start):
                 continue
@@ -167,20 +249,35 @@ def ae_timeline_figure(aes: pd.DataFrame, participants: pd.DataFrame) -> Figure:
                 onset = rec.get("onset_date")
                 if onset is not None:
                     end = start + (resolved - onset).days
-            colour = _SERIOUS if rec.get("serious") else _OTHER
-            ax.hlines(yy, start, max(end, start), color=colour, linewidth=2, alpha=0.6)
-            size = 30 + 25 * int(rec.get("ctcae_grade", 1))
-            ax.scatter([start], [yy], s=size, color=colour, zorder=3,
-                       edgecolors="black" if rec.get("related") else colour,
-                       linewidths=1.5)  # fmt: skip
-            ax.annotate(str(rec.get("term", ""))[:40], (start, yy + 0.18), fontsize=7)
+            events.append((row[str(rec["participant"])], start, max(end, start), rec))
+    days = [d for _, s, e, _ in events for d in (s, e)] or [0.0, 1.0]
+    lo_day, hi_day = min(min(days), 0.0), max(days)
+    span = max(hi_day - lo_day, 1.0)
+    ax.set_xlim(lo_day - 0.05 * span, hi_day + 0.05 * span)
+    middle = lo_day + span / 2
+    last_label: dict[int, tuple[float, bool]] = {}
+    for yy, start, end, rec in sorted(events, key=lambda e: (e[0], e[1])):
+        colour = _SERIOUS if rec.get("serious") else _OTHER
+        ax.hlines(yy, start, end, color=colour, linewidth=2, alpha=0.6)
+        size = 30 + 25 * int(rec.get("ctcae_grade", 1))
+        ax.scatter([start], [yy], s=size, color=colour, zorder=3,
+                   edgecolors="black" if rec.get("related") else colour,
+                   linewidths=1.5)  # fmt: skip
+        # a label spans about 40% of the axis: the next one in the row within that goes below
+        previous = last_label.get(yy)
+        below = previous is not None and not previous[1] and start - previous[0] < 0.4 * span
+        last_label[yy] = (start, below)
+        right_half = start > middle
+        ax.annotate(ae_label(str(rec.get("term", ""))), (start, yy),
+                    xytext=(-4 if right_half else 4, -7 if below else 7),
+                    textcoords="offset points", fontsize=7, linespacing=1.0,
+                    ha="right" if right_half else "left",
+                    va="top" if below else "bottom")  # fmt: skip
     ax.set_yticks(range(len(people)), people)
-    ax.set_ylim(-0.6, len(people) - 0.2)
-    left, right = ax.get_xlim()
-    ax.set_xlim(left, right + 0.25 * (right - left))  # room for the labels
+    ax.set_ylim(-0.7, len(people) - 0.3)
     ax.axvline(0, color="black", linewidth=0.5)
     ax.set_xlabel("days since transplant (marker size: CTCAE grade; red: serious; ring: related)")
-    ax.set_title("Adverse events")
+    ax.set_title("Adverse events", fontsize=10)
     return fig
 
 

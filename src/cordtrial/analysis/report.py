@@ -85,11 +85,13 @@ EFFICACY_SECTIONS: Final = (
 
 @dataclass
 class ReportFigure:
-    """A matplotlib figure with its caption, rendered on demand: PNG for the PDF, SVG for the
+    """A matplotlib figure with its caption and an optional note printed under it (e.g. the
+    full text of labels the figure shortens), rendered on demand: PNG for the PDF, SVG for the
     HTML page (each drawn once, then kept)."""
 
     caption: str
     figure: Any
+    note: str = ""
     _png: bytes | None = None
     _svg: str | None = None
 
@@ -137,8 +139,21 @@ class Report:
     caveats: list[str] = field(default_factory=list)
 
 
-def _figure(caption: str, fig: Any) -> ReportFigure:
-    return ReportFigure(caption=caption, figure=fig)
+def _figure(caption: str, fig: Any, note: str = "") -> ReportFigure:
+    return ReportFigure(caption=caption, figure=fig, note=note)
+
+
+def _shortened_terms(aes: pd.DataFrame) -> str:
+    """The note under the AE timeline: the full terms of the events whose label the figure
+    shortens (:func:`cordtrial.analysis.plots.ae_label`), with participant and onset day."""
+    from cordtrial.analysis.plots import ae_label
+
+    full = [
+        f"{r['participant']} day {_fmt(r.get('onset_day'))}: {r['term']}"
+        for r in aes.to_dict(orient="records")
+        if ae_label(str(r.get("term", ""))).endswith("\u2026")
+    ]
+    return "Terms shortened in the figure, in full: " + "; ".join(full) + "." if full else ""
 
 
 def _fmt(value: Any) -> str:
@@ -282,7 +297,8 @@ def build_dsmb_report(
             ("related", "By relatedness (cells, procedure or immunosuppression)"),
         ):
             ae_sec.tables.append((caption, ae_incidence(aes, people, by=by)))  # fmt: skip
-        ae_sec.figures.append(_figure("Adverse-event timeline", ae_timeline_figure(aes, people)))
+        ae_sec.figures.append(_figure("Adverse-event timeline", ae_timeline_figure(aes, people),
+                                      _shortened_terms(aes)))  # fmt: skip
 
         sae = ReportSection(DSMB_SECTIONS[2])
         listing = serious_listing(aes)
@@ -309,7 +325,7 @@ def build_dsmb_report(
         eff = ReportSection(DSMB_SECTIONS[5])
         paragraphs, _primary, _ = _efficacy_core(data, ep, figure_id, prior, False)
         eff.paragraphs += paragraphs
-        eff.tables.append(("AIS shift, baseline -> last observed exam", ais_shift_table(ep, LAST)))
+        eff.tables.append(("AIS shift, baseline → last observed exam", ais_shift_table(ep, LAST)))
         eff.figures.append(_figure("AIS shift", ais_shift_figure(ep, LAST)))
         eff.figures.append(_figure("Motor scores", motor_trajectories_figure(ep)))
 
@@ -392,11 +408,12 @@ def build_efficacy_report(
             "ones as missing."
         )
         conv.tables.append(("Conversion at the last observed exam", conversion_summary(ep, LAST)))
-        conv.tables.append(("AIS shift, baseline -> last observed exam", ais_shift_table(ep, LAST)))
+        conv.tables.append(("AIS shift, baseline → last observed exam",
+                            ais_shift_table(ep, LAST)))  # fmt: skip
         visits = [v for v in dict.fromkeys(ep["visit"]) if v]
         if visits:
             final = visits[-1]
-            conv.tables.append((f"AIS shift, baseline -> {final}", ais_shift_table(ep, final)))
+            conv.tables.append((f"AIS shift, baseline → {final}", ais_shift_table(ep, final)))
         conv.figures.append(_figure("AIS shift", ais_shift_figure(ep, LAST)))
 
         nat = ReportSection(EFFICACY_SECTIONS[2])
@@ -450,8 +467,8 @@ def build_efficacy_report(
 
         walk = ReportSection(EFFICACY_SECTIONS[5])
         walk.paragraphs.append(
-            "van Middendorp 2011 (Lancet) rule at baseline: -10 for age >= 65, 2 x L3 and S1 "
-            "motor, 5 x L3 and S1 light touch (better side); range -10 to 40. Published "
+            "van Middendorp 2011 (Lancet) rule at baseline: -10 for age ≥ 65, 2 x L3 and S1 motor, "
+            "5 x L3 and S1 light touch (better side); range -10 to 40. Published "
             f"discrimination AUC {DISCRIMINATION['derivation']['auc']} (derivation), "
             f"{DISCRIMINATION['temporal_validation']['auc']} (temporal validation)."
         )
@@ -508,7 +525,8 @@ ISNCSCI engine {{ r.versions.isncsci_engine }} (revision {{ r.versions.isncsci_r
 {% for s in r.sections %}<section><h2>{{ s.title }}</h2>
 {% for p in s.paragraphs %}<p>{{ p }}</p>{% endfor %}
 {% for caption, table in s.tables %}<h3>{{ caption }}</h3>{{ table }}{% endfor %}
-{% for f in s.figures %}<figure>{{ f.svg }}<figcaption>{{ f.caption }}</figcaption></figure>
+{% for f in s.figures %}<figure>{{ f.svg }}<figcaption>{{ f.caption }}
+{%- if f.note %}. {{ f.note }}{% endif %}</figcaption></figure>
 {% endfor %}</section>{% endfor %}
 </body></html>
 """
@@ -526,7 +544,7 @@ def render_html(report: Report) -> str:
             (caption, Markup(_display(t).to_html(index=False, border=0, escape=True)))
             for caption, t in s.tables
         ]
-        svg = [ReportFigure(f.caption, None, _svg=Markup(_strip_xml_header(f.svg)))
+        svg = [ReportFigure(f.caption, None, f.note, _svg=Markup(_strip_xml_header(f.svg)))
                for f in s.figures]  # fmt: skip
         sections.append(ReportSection(s.title, s.paragraphs, tables, svg))  # type: ignore[arg-type]
     view = Report(**{**report.__dict__, "sections": sections})
@@ -539,88 +557,137 @@ def _strip_xml_header(svg: str) -> str:
 
 
 _LATIN1 = str.maketrans({"\u2192": "->", "\u2265": ">=", "\u2264": "<=", "\u2013": "-",
-                         "\u2014": "-", "\u2019": "'", "\u00b7": "-"})  # fmt: skip
+                         "\u2014": "-", "\u2019": "'", "\u00b7": "-", "\u00b1": "+/-",
+                         "\u2026": "...", "\u2212": "-", "\u00d7": "x"})  # fmt: skip
 
 
 def _latin1(text: str) -> str:
     return text.translate(_LATIN1).encode("latin-1", "replace").decode("latin-1")
 
 
+#: the PDF's font: DejaVu Sans as shipped with matplotlib (Unicode: ≥, →, ±), registered under
+#: this family name; Helvetica (a core font, Latin-1 only) where those files are missing
+_FONT: Final = "DejaVu"
+_FONT_FILES: Final = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf",
+                      "I": "DejaVuSans-Oblique.ttf"}  # fmt: skip
+
+
+def _font_dir() -> Path | None:
+    try:
+        import matplotlib
+    except ImportError:  # pragma: no cover - matplotlib is a dependency of the reports
+        return None
+    folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    return folder if all((folder / f).is_file() for f in _FONT_FILES.values()) else None
+
+
+def _column_widths(shown: pd.DataFrame) -> tuple[float, ...]:
+    """Relative column widths from the longest word and the length of each column's text, so
+    that short codes take little room and free text (AE terms, sources) wraps less."""
+    widths = []
+    for column in shown.columns:
+        cells = [str(column), *(str(v) for v in shown[column])]
+        longest_word = max((len(w) for c in cells for w in c.split()), default=1)
+        longest = max(len(c) for c in cells)
+        widths.append(float(min(max(longest_word, min(longest, 28), 3), 40)))
+    return tuple(widths)
+
+
 def render_pdf(report: Report) -> bytes:
-    """The report as PDF (A4 landscape; core fonts, so text is Latin-1)."""
+    """The report as PDF (A4 landscape). Text is set in DejaVu Sans (the TrueType font matplotlib
+    ships), embedded, so that Unicode signs print; without it, in Helvetica (Latin-1). Table
+    columns are as wide as their text needs; columns empty in every row are left out, and the
+    table says which."""
     from fpdf import FPDF
     from fpdf.fonts import FontFace
 
-    footer_text = _latin1(f"{report.title} - data snapshot {report.snapshot_hash[:16]}")
+    fonts = _font_dir()
+    family = _FONT if fonts is not None else "Helvetica"
+    text: Any = (lambda t: t) if fonts is not None else _latin1
+    footer_text = f"{report.title} - data snapshot {report.snapshot_hash[:16]}"
 
     class _Pdf(FPDF):
         def footer(self) -> None:
             self.set_y(-10)
-            self.set_font("Helvetica", "I", 7)
-            self.cell(0, 5, f"{footer_text} - page {self.page_no()}", align="R")
+            self.set_font(family, "I", 7)
+            self.cell(0, 5, text(f"{footer_text} - page {self.page_no()}"), align="R")
 
     pdf = _Pdf(orientation="L", format="A4")
+    if fonts is not None:
+        for style, name in _FONT_FILES.items():
+            pdf.add_font(_FONT, style, str(fonts / name))
     # reproducible: the file's date is the data cut, not the wall clock
     cut = report.data_cut or date(2000, 1, 1)
     pdf.set_creation_date(datetime.combine(cut, time(0), tzinfo=UTC))
     pdf.set_auto_page_break(auto=True, margin=12)
-    pdf.set_title(_latin1(report.title))
+    pdf.set_title(text(report.title))
     pdf.add_page()
-    pdf.set_font("Helvetica", "B", 18)
-    pdf.multi_cell(0, 10, _latin1(report.title), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 10)
+    pdf.set_font(family, "B", 18)
+    pdf.multi_cell(0, 10, text(report.title), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(family, "", 10)
     meta = (
         f"{report.trial_title}\nData cut: {_fmt(report.data_cut) or 'n/a'}\n"
         f"Data snapshot (SHA-256): {report.snapshot_hash}\n"
         + ", ".join(f"{k} {v}" for k, v in report.versions.items())
     )
-    pdf.multi_cell(0, 5, _latin1(meta), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 5, text(meta), new_x="LMARGIN", new_y="NEXT")
     if report.caveats:
         pdf.ln(2)
-        pdf.set_font("Helvetica", "B", 10)
+        pdf.set_font(family, "B", 10)
         pdf.cell(0, 6, "Caveats", new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("Helvetica", "", 9)
+        pdf.set_font(family, "", 9)
         for c in report.caveats:
-            pdf.multi_cell(0, 4.5, _latin1("- " + c), new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(0, 4.5, text("- " + c), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
-    pdf.set_font("Helvetica", "B", 11)
+    pdf.set_font(family, "B", 11)
     pdf.cell(0, 6, "Contents", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 10)
+    pdf.set_font(family, "", 10)
     for s in report.sections:
-        pdf.cell(0, 5, _latin1(s.title), new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 5, text(s.title), new_x="LMARGIN", new_y="NEXT")
     for s in report.sections:
         pdf.add_page()
-        pdf.set_font("Helvetica", "B", 15)
-        pdf.multi_cell(0, 9, _latin1(s.title), new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("Helvetica", "", 10)
+        pdf.set_font(family, "B", 15)
+        pdf.multi_cell(0, 9, text(s.title), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(family, "", 10)
         for p in s.paragraphs:
-            pdf.multi_cell(0, 5, _latin1(p), new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(0, 5, text(p), new_x="LMARGIN", new_y="NEXT")
             pdf.ln(1)
         for caption, table in s.tables:
             shown = _display(table)
+            empty = [c for c in shown.columns if len(shown) and not shown[c].str.strip().any()]
+            shown = shown.drop(columns=empty)
             pdf.ln(2)
-            pdf.set_font("Helvetica", "B", 10)
-            pdf.multi_cell(0, 6, _latin1(caption), new_x="LMARGIN", new_y="NEXT")
+            pdf.set_font(family, "B", 10)
+            pdf.multi_cell(0, 6, text(caption), new_x="LMARGIN", new_y="NEXT")
             if shown.empty:
-                pdf.set_font("Helvetica", "I", 9)
+                pdf.set_font(family, "I", 9)
                 pdf.cell(0, 5, "(none)", new_x="LMARGIN", new_y="NEXT")
                 continue
             size = 8 if len(shown.columns) <= 8 else 6.5 if len(shown.columns) <= 12 else 5.5
-            pdf.set_font("Helvetica", "", size)
+            pdf.set_font(family, "", size)
             with pdf.table(
+                col_widths=_column_widths(shown),
                 headings_style=FontFace(emphasis="BOLD", fill_color=(235, 235, 235)),
                 line_height=size * 0.55,
                 text_align="LEFT",
             ) as t:
-                t.row([_latin1(str(c)) for c in shown.columns])
+                t.row([text(str(c)) for c in shown.columns])
                 for values in shown.itertuples(index=False):
-                    t.row([_latin1(str(v)) for v in values])
+                    t.row([text(str(v)) for v in values])
+            if empty:
+                pdf.set_font(family, "I", 7)
+                pdf.cell(0, 4, text("Empty in every row, left out: " + ", ".join(empty) + "."),
+                         new_x="LMARGIN", new_y="NEXT")  # fmt: skip
         for f in s.figures:
             if pdf.get_y() > 100:
                 pdf.add_page()
-            pdf.set_font("Helvetica", "B", 10)
-            pdf.cell(0, 6, _latin1(f.caption), new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(2)
+            pdf.set_font(family, "B", 10)
+            pdf.cell(0, 6, text(f.caption), new_x="LMARGIN", new_y="NEXT")
             pdf.image(io.BytesIO(f.png), h=min(95.0, pdf.eph - (pdf.get_y() - pdf.t_margin) - 5))
+            if f.note:
+                pdf.set_font(family, "", 8)
+                pdf.multi_cell(0, 4, text(f.note), new_x="LMARGIN", new_y="NEXT")
             pdf.ln(3)
     return bytes(pdf.output())
 

@@ -224,7 +224,7 @@ def _efficacy(view: AnalysisView, data: TrialData, mine: TrialData) -> None:
     view.figures.append(
         PageFigure(
             "fig-ais-shift", "AIS shift diagram: baseline to last observed exam",
-            _svg(_room_for_right_labels(ais_shift_figure(ep, LAST))),
+            _svg(ais_shift_figure(ep, LAST)),
             "AIS grade at baseline joined to the grade at each participant's last observed "
             "exam, line width = participants: " + "; ".join(pairs) + ".",
         )
@@ -247,26 +247,12 @@ def _efficacy(view: AnalysisView, data: TrialData, mine: TrialData) -> None:
             PageFigure(
                 "fig-motor",
                 "Motor scores: change from baseline with the natural-history band",
-                _svg(_legend_off_the_data(motor_trajectories_figure(mine_ep))),
+                _svg(motor_trajectories_figure(mine_ep)),
                 "Change of UEMS and LEMS from baseline over days since transplant, one line per "
                 "participant; grey band: published spontaneous one-year change of cervical "
                 "AIS A (Kirshblum 2022, mean +/- SD). Latest: " + "; ".join(changes) + ".",
             )
         )
-
-
-def _room_for_right_labels(fig: Any) -> Any:
-    # the diagram's right-hand grade labels ("missing") need more than the default margin
-    fig.subplots_adjust(right=0.85)
-    return fig
-
-
-def _legend_off_the_data(fig: Any) -> Any:
-    # the trajectories rise into the upper left, where the default legend sits
-    for ax in fig.axes:
-        if ax.get_legend() is not None:
-            ax.legend(fontsize=7, loc="best")
-    return fig
 
 
 def _change(rec: dict[Any, Any], score: str) -> str:
