@@ -337,3 +337,20 @@ def test_pdf_table_leaves_out_empty_columns_and_says_so():
                     sections=[ReportSection("1. Table", tables=[("Listing", frame)])])  # fmt: skip
     text = "\n".join(t for t, _ in _pages(render_pdf(report)))
     assert "Headache" in text and "left out: arm" in text
+
+
+def test_html_tables_scroll_inside_the_page_and_figures_shrink_to_it(efficacy):
+    """A wide listing scrolls in its own box instead of pushing the page wider, and inline SVG
+    figures are no wider than the text column."""
+    html = render_html(efficacy)
+    assert html.count("<table") == html.count('<div class="table-wrap"><table')
+    assert "figure svg{max-width:100%;height:auto}" in html
+
+
+def test_table_headings_are_words_with_clinical_abbreviations(dsmb_pdf: bytes):
+    """``at_risk`` and ``serious_criteria`` appear only as column names: the PDF shows them as
+    words; ``ctcae_grade`` as a heading becomes ``CTCAE grade``."""
+    text = "\n".join(t for t, _ in _pages(dsmb_pdf))
+    assert "at risk" in text and "at_risk" not in text
+    assert "serious criteria" in text and "serious_criteria" not in text
+    assert "CTCAE grade" in text

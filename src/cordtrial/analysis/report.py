@@ -178,8 +178,19 @@ def _display(frame: pd.DataFrame) -> pd.DataFrame:
     )  # fmt: skip
     return pd.DataFrame(
         [[_fmt(v) for v in row] for row in out.itertuples(index=False)],
-        columns=[str(c) for c in out.columns],
+        columns=[_heading(str(c)) for c in out.columns],
     )
+
+
+#: column headings a reader knows in capitals (the glossary of cordtrial.isncsci)
+_ABBREVIATIONS: Final = {"uems": "UEMS", "lems": "LEMS", "lt": "LT", "pp": "PP", "nli": "NLI",
+                         "ais": "AIS", "ctcae": "CTCAE", "n": "n", "ci": "CI"}  # fmt: skip
+
+
+def _heading(column: str) -> str:
+    """A column name as a table heading: words instead of snake_case, clinical abbreviations
+    in capitals (``ctcae_grade`` -> ``CTCAE grade``, ``nli_baseline`` -> ``NLI baseline``)."""
+    return " ".join(_ABBREVIATIONS.get(w.lower(), w) for w in column.split("_"))
 
 
 def _common(data: TrialData) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -302,11 +313,15 @@ def build_dsmb_report(
 
         sae = ReportSection(DSMB_SECTIONS[2])
         listing = serious_listing(aes)
-        sae.paragraphs.append(f"{len(listing)} serious adverse events.")
+        sae.paragraphs.append(
+            f"{len(listing)} serious adverse event{'' if len(listing) == 1 else 's'}."
+        )
         sae.tables.append(("Serious adverse events", listing))
         aesi = ReportSection(DSMB_SECTIONS[3])
         special = special_interest_listing(aes)
-        aesi.paragraphs.append(f"{len(special)} adverse events of special interest.")
+        aesi.paragraphs.append(
+            f"{len(special)} adverse event{'' if len(special) == 1 else 's'} of special interest."
+        )
         aesi.tables.append(("Adverse events of special interest", special))
 
         rule_sec = ReportSection(DSMB_SECTIONS[4])
@@ -514,6 +529,8 @@ body{font-family:system-ui,sans-serif;max-width:64rem;margin:2rem auto;padding:0
 table{border-collapse:collapse;margin:.5rem 0 1.2rem;font-size:.85rem}
 th,td{border:1px solid #ccc;padding:.2rem .45rem;text-align:left}th{background:#f2f2f2}
 figure{margin:1rem 0}figcaption{font-size:.85rem;color:#555}.meta{color:#555;font-size:.9rem}
+figure svg{max-width:100%;height:auto}.table-wrap{overflow-x:auto;margin:.5rem 0 1.2rem}
+.table-wrap table{margin:0}
 .caveat{background:#fff6e0;border-left:4px solid #e0a800;padding:.4rem .8rem}
 </style></head><body>
 <h1>{{ r.title }}</h1>
@@ -524,7 +541,8 @@ ISNCSCI engine {{ r.versions.isncsci_engine }} (revision {{ r.versions.isncsci_r
 {% for c in r.caveats %}<li>{{ c }}</li>{% endfor %}</ul></div>{% endif %}
 {% for s in r.sections %}<section><h2>{{ s.title }}</h2>
 {% for p in s.paragraphs %}<p>{{ p }}</p>{% endfor %}
-{% for caption, table in s.tables %}<h3>{{ caption }}</h3>{{ table }}{% endfor %}
+{% for caption, table in s.tables %}<h3>{{ caption }}</h3>
+<div class="table-wrap">{{ table }}</div>{% endfor %}
 {% for f in s.figures %}<figure>{{ f.svg }}<figcaption>{{ f.caption }}
 {%- if f.note %}. {{ f.note }}{% endif %}</figcaption></figure>
 {% endfor %}</section>{% endfor %}
