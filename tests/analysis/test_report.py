@@ -354,3 +354,20 @@ def test_table_headings_are_words_with_clinical_abbreviations(dsmb_pdf: bytes):
     assert "at risk" in text and "at_risk" not in text
     assert "serious criteria" in text and "serious_criteria" not in text
     assert "CTCAE grade" in text
+
+
+def test_pdf_figures_print_at_their_own_size_unless_the_page_is_smaller():
+    """A figure prints at its own size (so 7-pt labels print at 7 pt); a timeline of 30
+    participants is shrunk to one landscape page (it was squeezed to 95 mm whatever its size)."""
+    from cordtrial.analysis.report import ReportFigure, _figure_size
+
+    people = pd.DataFrame({"participant": [f"P-{i:03d}" for i in range(30)]})
+    small = ReportFigure("AIS shift", ais_shift_figure(_shift_frame([("A", "C", "observed")]),
+                                                       "week 52"))  # fmt: skip
+    tall = ReportFigure("timeline", ae_timeline_figure(pd.DataFrame(), people))
+    page_width, page_height = 277.0, 178.0  # A4 landscape less margins and a caption, mm
+    assert _figure_size(small, page_width, page_height) == pytest.approx((5.5 * 25.4, 4 * 25.4))
+    width, height = _figure_size(tall, page_width, page_height)
+    inches = tall.figure.get_size_inches()
+    assert height == pytest.approx(page_height)
+    assert width / height == pytest.approx(inches[0] / inches[1])

@@ -98,9 +98,11 @@ def ais_shift_figure(endpoints: pd.DataFrame, visit: str = LAST, *, title: str =
         key = (yb, yv, open_b or open_v or yv == y_missing)
         pairs[key] = pairs.get(key, 0) + 1
     labels_at: list[tuple[float, str, str]] = []
+    most = max(pairs.values())
     for (yb, yv, dashed), count in sorted(pairs.items()):
         colour = "#999999" if yv == y_missing else (_OTHER if yv > yb else "#555555")
-        ax.plot([0, 1], [yb, yv], color=colour, linewidth=1.5 + 2.5 * count,
+        # width grows with the count up to 9 pt for the largest group, whatever the cohort size
+        ax.plot([0, 1], [yb, yv], color=colour, linewidth=1.5 + 7.5 * count / most,
                 linestyle="--" if dashed else "-", alpha=0.8, solid_capstyle="round")  # fmt: skip
         # counts sit near the right-hand end, where lines from one baseline grade have parted
         labels_at.append((yb + _COUNT_AT * (yv - yb), str(count), colour))
@@ -231,7 +233,8 @@ def ae_timeline_figure(aes: pd.DataFrame, participants: pd.DataFrame) -> Figure:
     none runs off the figure, and labels of neighbouring events in one row alternate above and
     below it."""
     people = [str(p) for p in participants["participant"]]
-    height = 0.75 * max(len(people), 2) + 1.4
+    # two-line labels need about 0.45 inch above a marker; a few rows get more air
+    height = (0.75 if len(people) <= 6 else 0.5) * max(len(people), 2) + 1.4
     fig = _figure(7.0, height)
     fig.subplots_adjust(left=0.12, right=0.97, bottom=0.65 / height, top=1 - 0.4 / height)
     ax = fig.subplots()

@@ -611,6 +611,14 @@ def _column_widths(shown: pd.DataFrame) -> tuple[float, ...]:
     return tuple(widths)
 
 
+def _figure_size(f: ReportFigure, max_width: float, max_height: float) -> tuple[float, float]:
+    """Width and height (mm) of a figure on the page: its own size (1 inch = 25.4 mm, so a 7-pt
+    label prints at 7 pt), shrunk to fit the text width and one page."""
+    width_in, height_in = (float(v) for v in f.figure.get_size_inches())
+    scale = min(1.0, max_width / (width_in * 25.4), max_height / (height_in * 25.4))
+    return width_in * 25.4 * scale, height_in * 25.4 * scale
+
+
 def render_pdf(report: Report) -> bytes:
     """The report as PDF (A4 landscape). Text is set in DejaVu Sans (the TrueType font matplotlib
     ships), embedded, so that Unicode signs print; without it, in Helvetica (Latin-1). Table
@@ -697,12 +705,13 @@ def render_pdf(report: Report) -> bytes:
                 pdf.cell(0, 4, text("Empty in every row, left out: " + ", ".join(empty) + "."),
                          new_x="LMARGIN", new_y="NEXT")  # fmt: skip
         for f in s.figures:
-            if pdf.get_y() > 100:
+            width, height = _figure_size(f, pdf.epw, pdf.eph - 12)
+            if pdf.get_y() + 8 + height + (8 if f.note else 0) > pdf.page_break_trigger:
                 pdf.add_page()
             pdf.ln(2)
             pdf.set_font(family, "B", 10)
             pdf.cell(0, 6, text(f.caption), new_x="LMARGIN", new_y="NEXT")
-            pdf.image(io.BytesIO(f.png), h=min(95.0, pdf.eph - (pdf.get_y() - pdf.t_margin) - 5))
+            pdf.image(io.BytesIO(f.png), w=width, h=height)
             if f.note:
                 pdf.set_font(family, "", 8)
                 pdf.multi_cell(0, 4, text(f.note), new_x="LMARGIN", new_y="NEXT")
