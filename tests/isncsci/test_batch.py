@@ -7,22 +7,29 @@ categoricals, no non-key-muscle columns, no id, a custom index, invalid rows, no
 batch path, 20,000 seeded exams (the mixes in full) are also compared with the npm reference
 (``-m oracle``); the one-exam engine checks the first 3,000 of each mix, which keeps this file
 under a minute.
+
+Exams with NT or flags take the general path, which exists twice: compiled with Numba
+(``batch_jit``, used from ``JIT_MIN_ROWS`` such exams on) and in numpy (smaller frames, or no
+Numba). The drawn exams run through both (``general_path``); the seeded mixes are large enough for
+the compiled path, and the numpy path must give every one of their 20,000 results too.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa  # type: ignore[import-untyped]
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cordtrial.isncsci import RESULT_FIELDS, Exam, InvalidExamError, classify
+from cordtrial.isncsci import RESULT_FIELDS, Exam, InvalidExamError, batch, classify
 from cordtrial.isncsci.batch import BATCH_FIELDS, classify_frame
 from oracle.oracle import ALL_COLUMNS, CELL_COLUMNS, NKM_COLUMNS, classify_reference
 from strategies import exams, generate_exams
@@ -82,9 +89,31 @@ def _disagreements(
     return "\n".join([f"classify_frame disagrees with {what} ({counts})", *shown])
 
 
+@contextmanager
+def general_path(path: str) -> Iterator[None]:
+    """Classify exams with NT or flags by the ``compiled`` walk whatever their number, or by
+    ``numpy`` (as without Numba)."""
+    saved_rows, saved = batch.JIT_MIN_ROWS, dict(batch._JIT)
+    if path == "compiled":
+        batch.JIT_MIN_ROWS = 0
+        assert batch._compiled("general_keys") is not None, "Numba is a dependency"
+    else:
+        batch._JIT["module"] = None
+    try:
+        yield
+    finally:
+        batch.JIT_MIN_ROWS = saved_rows
+        batch._JIT.clear()
+        batch._JIT.update(saved)
+
+
+GENERAL_PATHS = ("compiled", "numpy")
+
+
 # --- equal to the one-exam engine ----------------------------------------------------------------
 
 
+@pytest.mark.parametrize("path", GENERAL_PATHS)
 @settings(
     max_examples=50,
     deadline=None,
@@ -92,14 +121,16 @@ def _disagreements(
 )
 @given(st.lists(exams(), min_size=1, max_size=20), st.sampled_from(INPUT_DTYPES))
 def test_classify_frame_equals_classify_on_drawn_exams(
-    batch: list[dict[str, str]], dtype: str
+    path: str, drawn: list[dict[str, str]], dtype: str
 ) -> None:
-    """Every field of every drawn exam equals the one-exam engine's, whatever the input dtype."""
-    frame = pd.DataFrame(batch, columns=list(ALL_COLUMNS)).astype(dtype)
-    ours = _records(classify_frame(frame))
-    report = _disagreements(batch, ours, [_scalar(f) for f in batch], BATCH_FIELDS[1:], "classify")
+    """Every field of every drawn exam equals the one-exam engine's, whatever the input dtype,
+    by either general path."""
+    frame = pd.DataFrame(drawn, columns=list(ALL_COLUMNS)).astype(dtype)
+    with general_path(path):
+        ours = _records(classify_frame(frame))
+    report = _disagreements(drawn, ours, [_scalar(f) for f in drawn], BATCH_FIELDS[1:], "classify")
     assert not report, report
-    assert [r["id"] for r in ours] == [str(i) for i in range(1, len(batch) + 1)]
+    assert [r["id"] for r in ours] == [str(i) for i in range(1, len(drawn) + 1)]
 
 
 @pytest.fixture(scope="module")
@@ -112,6 +143,22 @@ def seeded() -> dict[str, list[dict[str, str]]]:
 def seeded_results(seeded: dict[str, list[dict[str, str]]]) -> dict[str, list[dict[str, Any]]]:
     """classify_frame's records of each mix, classified as one frame per mix."""
     return {name: _records(classify_frame(pd.DataFrame(flats))) for name, flats in seeded.items()}
+
+
+def test_seeded_mixes_take_the_compiled_path_and_numpy_agrees(
+    seeded: dict[str, list[dict[str, str]]],
+    seeded_results: dict[str, list[dict[str, Any]]],
+) -> None:
+    """Each mix holds more exams with NT or flags than JIT_MIN_ROWS, so its results above came
+    from the compiled walk; the numpy steps give every field of all 20,000 exactly the same."""
+    for name, flats in seeded.items():
+        frame = pd.DataFrame(flats)
+        right, _ = batch._side_arrays(frame, "r")
+        left, _ = batch._side_arrays(frame, "l")
+        assert (~(batch._is_clean(right) & batch._is_clean(left))).sum() >= batch.JIT_MIN_ROWS
+        with general_path("numpy"):
+            by_numpy = _records(classify_frame(frame))
+        assert by_numpy == seeded_results[name], name
 
 
 @pytest.mark.parametrize("mix", [name for name, *_ in MIXES])
@@ -281,3 +328,36 @@ def test_threaded_chunks_equal_one_chunk_rows_numbered_in_order() -> None:
 def test_workers_below_one_is_refused_naming_the_value() -> None:
     with pytest.raises(ValueError, match="workers: 0"):
         classify_frame(pd.DataFrame(generate_exams(3, 915)), workers=0)
+
+
+# --- the compiled path ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("large", [False, True])
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.one_of(st.none(), st.text(alphabet="012345NT* x\u00e9", max_size=6)), max_size=40),
+    st.integers(min_value=0, max_value=3),
+)
+def test_compiled_cell_coder_codes_as_the_numpy_coder(
+    large: bool, cells: list[str | None], offset: int
+) -> None:
+    """Cell codes straight from Arrow buffers (also of a slice, whose offsets start later): the
+    compiled coder gives the numpy coder's code for every cell, junk and missing ones too."""
+    arrow = pa.array(cells, type=pa.large_string() if large else pa.string()).slice(offset)
+    for lut in (batch._MOTOR_LUT, batch._SENSORY_LUT):
+        with general_path("numpy"):
+            expected = batch._encode_arrow(arrow, lut)
+        with general_path("compiled"):
+            compiled = batch._encode_arrow(arrow, lut)
+        assert compiled.tolist() == expected.tolist()
+        assert len(compiled) == len(arrow)
+
+
+def test_cordtrial_jit_0_turns_the_compiled_path_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(batch, "_JIT", {})
+    monkeypatch.setenv("CORDTRIAL_JIT", "0")
+    assert batch._compiled("general_keys") is None
+    batch._JIT.clear()
+    monkeypatch.setenv("CORDTRIAL_JIT", "1")
+    assert batch._compiled("general_keys") is not None

@@ -17,16 +17,18 @@ Rows that are not valid exams are never dropped: their result fields are empty a
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa  # type: ignore[import-untyped]
-from pandas.api.types import union_categoricals
 
 from cordtrial.isncsci import outcome as o
 from cordtrial.isncsci.classification import RESULT_FIELDS
@@ -190,6 +192,12 @@ def _encode_arrow(arrow: Any, lut: tuple[Any, Any]) -> Any:
     offset_type = np.int64 if pa.types.is_large_string(arrow.type) else np.int32
     offsets: Any = np.frombuffer(buffers[1], dtype=offset_type)[arrow.offset : arrow.offset + n + 1]
     data: Any = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else None
+    coder = _compiled("code_strings") if n >= JIT_MIN_ROWS else None
+    if coder is not None and data is not None:
+        result = coder(offsets, data, lut)
+        if arrow.null_count:
+            result[~np.asarray(arrow.is_valid())] = MISSING
+        return result
     start = offsets[:-1]
     length = np.diff(offsets)
     if data is None or len(data) == 0:
@@ -326,12 +334,13 @@ def _before_key_formula(first: Any, relied: Bool) -> Step:
     return ~np.take(LOW, first), here, relied, relied | np.take(LOW_NORMAL, first)
 
 
-def _compile(formula: Callable[..., Step], arity: int) -> Any:
-    """Evaluate a step formula once on every combination of codes (and ``relied``): the batch
-    then takes each step as one look-up, bits 1 proceed, 2 here, 4 starred, 8 relied."""
-    grids = np.meshgrid(*([np.arange(N_CODES)] * arity), np.array([False, True]), indexing="ij")
-    flat = [g.ravel() for g in grids]
-    proceed, here, starred, relied = formula(*flat[:-1], flat[-1].astype(bool))
+def _compile(formula: Callable[..., Step], arity: int, flags: int = 0) -> Any:
+    """Evaluate a step formula once on every combination of ``arity`` codes, ``flags`` other
+    booleans and ``relied``: the batch then takes each step as one look-up (index in C order of
+    the arguments), bits 1 proceed, 2 here, 4 starred, 8 relied."""
+    axes = [np.arange(N_CODES)] * arity + [np.array([False, True])] * (flags + 1)
+    flat = [g.ravel() for g in np.meshgrid(*axes, indexing="ij")]
+    proceed, here, starred, relied = formula(*flat[:arity], *(f.astype(bool) for f in flat[arity:]))
     packed = (
         proceed.astype(np.uint8)
         | (here.astype(np.uint8) << 1)
@@ -368,17 +377,10 @@ def _before_key_step(first: Any, relied: Bool) -> Step:
     return _unpack(np.take(_BEFORE_LUT_STEP, first.astype(np.int32) * 2 + relied))
 
 
-def _end_of_key_step(side: _Side, last: Level, relied: Bool) -> Step:
-    first = Level.C5 if last is Level.T1 else Level.L2
-    n = len(relied)
-    proceed_s, any_here, any_relied = np.ones(n, bool), np.zeros(n, bool), np.zeros(n, bool)
-    never = np.zeros(n, bool)
-    for level in range(first - 1, last + 1):
-        p, h, _, r = _sensory_step(side, level + 1, never)
-        proceed_s &= p
-        any_here |= h
-        any_relied |= r
-    m = side.muscle(last)
+def _end_of_key_formula(
+    m: Any, proceed_s: Bool, any_here: Bool, any_relied: Bool, relied: Bool
+) -> Step:
+    """The last key muscle of a limb (T1, S1), given what its dermatomes C5-T1 / L2-S1 allow."""
     flagged_weak = np.take(LOW_NOT_NORMAL, m) | np.take(NT_STAR, m)
     proceed = proceed_s & ~(flagged_weak | np.take(MID, m))
     here = np.take(NT_PLAIN, m) | ~(np.take(NORMAL5, m) & proceed_s & ~any_here)
@@ -393,6 +395,20 @@ def _end_of_key_step(side: _Side, last: Level, relied: Bool) -> Step:
     return proceed, here, starred, now_relied
 
 
+def _end_of_key_step(side: _Side, last: Level, relied: Bool) -> Step:
+    first = Level.C5 if last is Level.T1 else Level.L2
+    n = len(relied)
+    proceed_s, any_here, any_relied = np.ones(n, bool), np.zeros(n, bool), np.zeros(n, bool)
+    never = np.zeros(n, bool)
+    for level in range(first - 1, last + 1):
+        p, h, _, r = _sensory_step(side, level + 1, never)
+        proceed_s &= p
+        any_here |= h
+        any_relied |= r
+    return _end_of_key_formula(side.muscle(last), proceed_s, any_here, any_relied, relied)
+
+
+_END_LUT_STEP = _compile(_end_of_key_formula, 1, flags=3)
 _NEXT_MUSCLE = dict(itertools.pairwise(KEY_MUSCLES))
 
 
@@ -760,43 +776,64 @@ _LEVEL_ORDER = list(range(N_COLS))
 _ZPP_ORDER = [NA_COL, *range(29)]
 
 
-_RENDERED: dict[tuple[int, int], str] = {}
-_RENDERED_MAX = 200_000
+class _Notation:
+    """Worksheet text of packed results, remembered: a registry's results repeat a few thousand
+    distinct values, so each is written once and then found by one vectorized look-up."""
 
+    #: Most texts remembered per notation (a bound on memory for pathological inputs).
+    LIMIT = 200_000
 
-def _render_keys(keys: Any, names: list[str], order: list[int]) -> Any:
-    codes, uniques = pd.factorize(keys)
-    first = order[0] if order[0] != 0 else None  # a column listed first out of turn (NA)
-    notation = id(names)
-    texts = []
-    for key in uniques.tolist():
-        known = _RENDERED.get((notation, key))
-        if known is not None:
-            texts.append(known)
-            continue
+    def __init__(self, names: list[str], order: list[int]):
+        self.names, self.order = names, order
+        self._known: tuple[pd.Index, list[str]] = (pd.Index(np.empty(0, np.uint64)), [])
+        self._lock = threading.Lock()
+
+    def text(self, key: int) -> str:
+        first = self.order[0] if self.order[0] != 0 else None  # listed first out of turn (NA)
         here = key & 0xFFFFFFFF
         parts = []
         if first is not None and here >> first & 1:
-            parts.append(names[first] + ("*" if key >> (32 + first) & 1 else ""))
+            parts.append(self.names[first] + ("*" if key >> (32 + first) & 1 else ""))
             here &= ~(1 << first)
         while here:
             low = here & -here
             c = low.bit_length() - 1
-            parts.append(names[c] + ("*" if key >> (32 + c) & 1 else ""))
+            parts.append(self.names[c] + ("*" if key >> (32 + c) & 1 else ""))
             here ^= low
-        text = ",".join(parts)
-        if len(_RENDERED) < _RENDERED_MAX:
-            _RENDERED[(notation, key)] = text
-        texts.append(text)
-    return _categorical(codes, texts)
+        return ",".join(parts)
+
+    def texts(self, uniques: Any) -> list[str]:
+        """The text of each distinct key."""
+        index, known = self._known
+        where = index.get_indexer(pd.Index(uniques)) if len(index) else np.full(len(uniques), -1)
+        missing = np.nonzero(where < 0)[0]
+        if not len(missing):
+            return [known[i] for i in where.tolist()]
+        new = {k: self.text(k) for k in uniques[missing].tolist()}
+        with self._lock:  # another thread may have added some meanwhile
+            index, known = self._known
+            fresh = np.array(list(new), dtype=np.uint64)
+            if len(index):
+                fresh = fresh[index.get_indexer(pd.Index(fresh)) < 0]
+            if len(known) + len(fresh) <= self.LIMIT:
+                self._known = (
+                    index.append(pd.Index(fresh)),
+                    known + [new[k] for k in fresh.tolist()],
+                )
+        return [
+            known[i] if i >= 0 else new[k]
+            for i, k in zip(where.tolist(), uniques.tolist(), strict=True)
+        ]
+
+
+def _render_keys(keys: Any, notation: _Notation) -> Any:
+    codes, uniques = pd.factorize(keys)
+    return _categorical(codes, notation.texts(uniques))
 
 
 def _categorical(codes: Any, texts: list[str]) -> Any:
-    """A string column as a Categorical: a registry's results repeat a few hundred values."""
-    unique_texts = list(dict.fromkeys(texts))
-    if len(unique_texts) != len(texts):
-        remap = np.array([unique_texts.index(t) for t in texts], dtype=np.int64)
-        codes, texts = remap[codes], unique_texts
+    """A string column as a Categorical (``texts`` distinct): a registry's results repeat a few
+    thousand values."""
     return pd.Categorical.from_codes(codes, categories=pd.Index(texts))
 
 
@@ -994,22 +1031,11 @@ def classify_frame(df: pd.DataFrame, workers: int | None = None) -> pd.DataFrame
     chunks = [df.iloc[i : i + size] for i in range(0, n, size)]
     if workers > 1:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            parts = list(pool.map(_classify_chunk, chunks))
+            parts = list(pool.map(_classify_codes, chunks))
     else:
-        parts = [_classify_chunk(chunk) for chunk in chunks]
-    return _concat(parts)
-
-
-def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    columns: dict[str, Any] = {}
-    for name in BATCH_FIELDS:
-        values = [part[name] for part in parts]
-        if isinstance(values[0].dtype, pd.CategoricalDtype):
-            columns[name] = union_categoricals([v.array for v in values])
-        else:
-            columns[name] = np.concatenate([v.to_numpy(dtype=object) for v in values])
-    index = parts[0].index.append([part.index for part in parts[1:]])
-    return pd.DataFrame(columns, index=index, columns=list(BATCH_FIELDS))
+        parts = [_classify_codes(chunk) for chunk in chunks]
+    keys, totals, bad = (np.concatenate(p, axis=-1) for p in zip(*parts, strict=True))
+    return _frame(df, keys, totals, bad)
 
 
 def _position(df: pd.DataFrame) -> int:
@@ -1021,6 +1047,12 @@ def _position(df: pd.DataFrame) -> int:
 
 
 def _classify_chunk(df: pd.DataFrame) -> pd.DataFrame:
+    return _frame(df, *_classify_codes(df))
+
+
+def _classify_codes(df: pd.DataFrame) -> tuple[Any, Any, Bool]:
+    """The results of a frame's rows as codes: packed possible values of the keyed fields
+    (11, n), totals as indices into ``_TOTAL_TEXT`` (13, n), and the rejected rows."""
     n = len(df)
     right, r_bad = _side_arrays(df, "r")
     left, l_bad = _side_arrays(df, "l")
@@ -1039,14 +1071,6 @@ def _classify_chunk(df: pd.DataFrame) -> pd.DataFrame:
         elif len(rows):
             keys[:, rows] = path(right.take(rows), left.take(rows), vac[rows], dap[rows])
 
-    out: dict[str, Any] = {}
-    if "id" in df.columns:
-        out["id"] = df["id"].to_numpy(dtype=object)
-    else:
-        out["id"] = (np.arange(n) + _position(df)).astype(str).astype(object)
-    for i, field in enumerate(_KEYED_FIELDS):
-        names, order = _NOTATION[field]
-        out[field] = _render_keys(keys[i], names, order)
     totals: dict[str, Ints] = {}
     for name, side in (("right", right), ("left", left)):
         totals[f"uems_{name}"] = _total(side.motor[:5])
@@ -1056,8 +1080,21 @@ def _classify_chunk(df: pd.DataFrame) -> pd.DataFrame:
         totals[f"pp_{name}"] = _total(side.pp[1:])
     for both in ("uems", "lems", "lt", "pp"):
         totals[both] = _add_totals(totals[f"{both}_right"], totals[f"{both}_left"])
-    for field in RESULT_FIELDS[12:]:
-        out[field] = pd.Categorical.from_codes(totals[field], categories=pd.Index(_TOTAL_TEXT))
+    return keys, np.stack([totals[f] for f in _TOTAL_FIELDS]).astype(np.int16), bad
+
+
+def _frame(df: pd.DataFrame, keys: Any, totals: Any, bad: Bool) -> pd.DataFrame:
+    """The result frame of ``df`` from its codes: worksheet notation, rejections explained."""
+    n = len(df)
+    out: dict[str, Any] = {}
+    if "id" in df.columns:
+        out["id"] = df["id"].to_numpy(dtype=object)
+    else:
+        out["id"] = (np.arange(n) + _position(df)).astype(str).astype(object)
+    for i, field in enumerate(_KEYED_FIELDS):
+        out[field] = _render_keys(keys[i], _NOTATION[field])
+    for i, field in enumerate(_TOTAL_FIELDS):
+        out[field] = pd.Categorical.from_codes(totals[i], categories=_TOTAL_CATEGORIES)
     no_error = pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=pd.Index([""]))
     out["error_field"] = no_error
     out["error"] = no_error.copy()
@@ -1079,26 +1116,58 @@ def _classify_chunk(df: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+_TOTAL_FIELDS = RESULT_FIELDS[12:]
+_TOTAL_CATEGORIES = pd.Index(_TOTAL_TEXT)
 _KEYED_FIELDS = RESULT_FIELDS[1:12]
-_LEVELS_NOTATION = (_LEVEL_NAMES[: INT_COL + 1], _LEVEL_ORDER)
-_ZPP_NOTATION = (_LEVEL_NAMES, _ZPP_ORDER)
-_NOTATION: dict[str, tuple[list[str], list[int]]] = {
-    "sensory_right": _LEVELS_NOTATION,
-    "sensory_left": _LEVELS_NOTATION,
-    "motor_right": _LEVELS_NOTATION,
-    "motor_left": _LEVELS_NOTATION,
-    "nli": _LEVELS_NOTATION,
-    "ais": (["A", "B", "C", "D", "E"], list(range(5))),
-    "complete": (["C", "I"], [0, 1]),
-    "zpp_sensory_right": _ZPP_NOTATION,
-    "zpp_sensory_left": _ZPP_NOTATION,
-    "zpp_motor_right": _ZPP_NOTATION,
-    "zpp_motor_left": _ZPP_NOTATION,
+_LEVELS = (_LEVEL_NAMES[: INT_COL + 1], _LEVEL_ORDER)
+_ZPP = (_LEVEL_NAMES, _ZPP_ORDER)
+_NOTATION: dict[str, _Notation] = {
+    "sensory_right": _Notation(*_LEVELS),
+    "sensory_left": _Notation(*_LEVELS),
+    "motor_right": _Notation(*_LEVELS),
+    "motor_left": _Notation(*_LEVELS),
+    "nli": _Notation(*_LEVELS),
+    "ais": _Notation(["A", "B", "C", "D", "E"], list(range(5))),
+    "complete": _Notation(["C", "I"], [0, 1]),
+    "zpp_sensory_right": _Notation(*_ZPP),
+    "zpp_sensory_left": _Notation(*_ZPP),
+    "zpp_motor_right": _Notation(*_ZPP),
+    "zpp_motor_left": _Notation(*_ZPP),
 }
 
 
 def _general_keys(right: _Side, left: _Side, vac: Any, dap: Any) -> Any:
-    """Every result, by the level-by-level steps (any exam: NT, flags, non-key muscles)."""
+    """Every result, by the level-by-level steps (any exam: NT, flags, non-key muscles): the
+    compiled walk of :mod:`cordtrial.isncsci.batch_jit` where Numba is available, else numpy."""
+    kernel = _compiled("general_keys") if len(vac) >= JIT_MIN_ROWS else None
+    if kernel is not None:
+        return kernel(right, left, vac, dap)
+    return _general_keys_numpy(right, left, vac, dap)
+
+
+#: Fewest exams worth the compiled code: below it numpy takes a few milliseconds, less than
+#: loading (or, on first use, compiling) the kernel.
+JIT_MIN_ROWS = 2048
+_JIT: dict[str, Any] = {}
+
+
+def _compiled(name: str) -> Callable[..., Any] | None:
+    """A function of :mod:`cordtrial.isncsci.batch_jit`, or ``None`` where Numba is not
+    installed or ``CORDTRIAL_JIT=0`` is set (then numpy does the same work, slower)."""
+    if "module" not in _JIT:
+        module: ModuleType | None = None
+        if os.environ.get("CORDTRIAL_JIT", "1") != "0":
+            try:
+                module = importlib.import_module("cordtrial.isncsci.batch_jit")
+            except ImportError:  # pragma: no cover - Numba is a dependency; this is the fallback
+                module = None
+        _JIT["module"] = module
+    module = _JIT["module"]
+    return None if module is None else getattr(module, name)
+
+
+def _general_keys_numpy(right: _Side, left: _Side, vac: Any, dap: Any) -> Any:
+    """Every result by the level-by-level steps in numpy: each step over all exams at once."""
     n = len(vac)
     motor_right = _motor_level(right, vac, n)
     motor_left = _motor_level(left, vac, n)
