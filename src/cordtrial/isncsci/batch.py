@@ -61,6 +61,20 @@ def _table(predicate: Callable[[Cell], bool]) -> Bool:
     return np.array([predicate(c) for c in _CELLS], dtype=bool)
 
 
+def _byte_table(values: Any) -> bytes:
+    """A look-up of up to 256 small values (index = a code's byte) for :func:`_translate`."""
+    table = np.zeros(256, dtype=np.uint8)
+    table[: len(values)] = np.asarray(values).astype(np.uint8)
+    return table.tobytes()
+
+
+def _translate(table: bytes, codes: Any) -> Any:
+    """``table[codes]`` for a matrix of one-byte codes, by ``bytes.translate``: several times
+    faster than ``np.take``, which first widens every index to 64 bits."""
+    out = np.frombuffer(np.ascontiguousarray(codes).tobytes().translate(table), dtype=np.uint8)
+    return out.reshape(codes.shape)
+
+
 # value categories, computed from the one-exam engine's own predicates
 SENS_NORMAL = _table(lambda c: c.grade == 2 and c.flag is Flag.NONE)
 SENS_ABNORMAL = _table(lambda c: c.grade is not None and c.grade < 2 and c.flag is not Flag.NORMAL)
@@ -842,10 +856,11 @@ _ND = 113
 
 
 GRADE_OR_ND = np.array([g if g >= 0 else 64 for g in GRADE_OF], dtype=np.int16)
+_GRADE_OR_ND_BYTES = _byte_table(GRADE_OR_ND)
 
 
 def _total(cells: Any) -> Ints:
-    total = np.take(GRADE_OR_ND, cells).sum(axis=0, dtype=np.int16)
+    total = _translate(_GRADE_OR_ND_BYTES, cells).sum(axis=0, dtype=np.int16)
     return np.where(total >= 64, _ND, total)
 
 
@@ -916,7 +931,7 @@ def _encode_matrix(
     """Codes of several cell columns as one (columns, n) matrix: one-character Arrow columns by
     one look-up over all their bytes at once, any other column by :func:`_encode`."""
     byte_index, codes = lut
-    one_char = codes[10**4 + byte_index * 1000]
+    one_char = np.asarray(codes[10**4 + byte_index * 1000], dtype=np.int8).view(np.uint8).tobytes()
     result = np.empty((len(columns), n), dtype=np.int8)
     fast_rows, fast_bytes = [], []
     for row, series in enumerate(columns):
@@ -927,7 +942,7 @@ def _encode_matrix(
             fast_rows.append(row)
             fast_bytes.append(cells)
     if fast_rows:
-        result[fast_rows] = np.take(one_char, np.stack(fast_bytes))
+        result[fast_rows] = _translate(one_char, np.stack(fast_bytes)).view(np.int8)
     return result
 
 
@@ -1090,7 +1105,8 @@ def _frame(df: pd.DataFrame, keys: Any, totals: Any, bad: Bool) -> pd.DataFrame:
     if "id" in df.columns:
         out["id"] = df["id"].to_numpy(dtype=object)
     else:
-        out["id"] = (np.arange(n) + _position(df)).astype(str).astype(object)
+        numbers = pa.array(np.arange(n, dtype=np.int64) + _position(df)).cast(pa.string())
+        out["id"] = numbers.to_numpy(zero_copy_only=False)  # 4x numpy's astype(str)
     for i, field in enumerate(_KEYED_FIELDS):
         out[field] = _render_keys(keys[i], _NOTATION[field])
     for i, field in enumerate(_TOTAL_FIELDS):
@@ -1202,14 +1218,15 @@ def _general_keys_numpy(right: _Side, left: _Side, vac: Any, dap: Any) -> Any:
 # engine) by tests/isncsci/test_batch.py.
 
 _PLAIN_CODE = np.array([c % 3 == 0 and c // 3 < NT_GRADE for c in range(N_CODES)], dtype=bool)
+_PLAIN_BYTES = _byte_table(_PLAIN_CODE)
 
 
 def _is_clean(side: _Side) -> Bool:
     """Exams whose cells on this side are all plain grades: no NT, no flag."""
     return (
-        _all_levels(np.take(_PLAIN_CODE, side.motor))
-        & _all_levels(np.take(_PLAIN_CODE, side.lt))
-        & _all_levels(np.take(_PLAIN_CODE, side.pp))
+        _all_levels(_translate(_PLAIN_BYTES, side.motor))
+        & _all_levels(_translate(_PLAIN_BYTES, side.lt))
+        & _all_levels(_translate(_PLAIN_BYTES, side.pp))
     )
 
 

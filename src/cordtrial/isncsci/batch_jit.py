@@ -640,8 +640,10 @@ def warm_up() -> None:
     ``scripts/setup`` calls this so that no classification pays for compiling."""
     from cordtrial.isncsci.batch import _Side
 
-    cells = [np.full((k, 1), b.NORMAL_SENSORY_CODE, dtype=np.int8) for k in (10, 29, 29)]
-    side = _Side(*cells, np.full(1, -1, dtype=np.int64))
+    def cells(levels: int) -> Any:
+        return np.full((levels, 1), b.NORMAL_SENSORY_CODE, dtype=np.int8)
+
+    side = _Side(cells(10), cells(29), cells(29), np.full(1, -1, dtype=np.int64))
     general_keys(side, side, np.zeros(1, np.int8), np.zeros(1, np.int8))
     for data in (np.frombuffer(b"5", np.uint8), np.array([53], np.uint8)):  # read-only or not
         code_strings(np.array([0, 1]), data, b._MOTOR_LUT)
