@@ -40,6 +40,7 @@ def cpu_model() -> str:
 
 def machine() -> dict[str, Any]:
     """What the numbers were measured on, and with which code."""
+    import numba
     import numpy
     import pandas
     import pyarrow
@@ -49,6 +50,7 @@ def machine() -> dict[str, Any]:
         "numpy": numpy.__version__,
         "pandas": pandas.__version__,
         "pyarrow": pyarrow.__version__,
+        "numba": numba.__version__,
         "node": _run("node", "--version"),
     }
     try:
