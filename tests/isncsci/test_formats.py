@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from cordtrial.isncsci import EXAM_COLUMNS, RESULT_FIELDS
+from cordtrial.isncsci import EXAM_COLUMNS, RESULT_FIELDS, classify_frame
 from cordtrial.isncsci.exam import KEY_MUSCLES, NKM_COLUMNS, SENSORY_LEVELS
 from cordtrial.isncsci.formats import (
     EXTENSIONS,
@@ -32,6 +32,7 @@ from cordtrial.isncsci.formats import (
     write_results,
 )
 from cordtrial.isncsci.streaming import classify_table
+from strategies import generate_exams
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 ALL_EXAM_COLUMNS = (*EXAM_COLUMNS, *NKM_COLUMNS)
@@ -114,6 +115,38 @@ def test_read_frame_keeps_short_row_of_truncated_csv(tmp_path: Path) -> None:
     frame = read_frame(path)
     assert len(frame) == 10
     assert frame.iloc[-1]["l_s1_motor"] is None
+
+
+# --- Arrow strings ---
+
+
+@pytest.mark.parametrize("extension", EXTENSIONS)
+def test_read_frame_arrow_gives_the_same_cells_as_arrow_strings(
+    exams: pd.DataFrame, tmp_path: Path, extension: str
+) -> None:
+    """``arrow=True``: the same columns, rows and values, as ``string[pyarrow]`` (None -> NA)."""
+    source = exams.copy()
+    source.loc[1, "r_c5_motor"] = None
+    path = tmp_path / f"exams{extension}"
+    write_frame(source.drop(columns=["l_nkm"]), path)
+    plain, arrow = read_frame(path), read_frame(path, arrow=True)
+    assert list(arrow.columns) == list(plain.columns)
+    assert all(dtype == "string[pyarrow]" for dtype in arrow.dtypes)
+    assert all(isinstance(arrow[c].array, pd.arrays.ArrowStringArray) for c in arrow.columns)
+    assert arrow.astype(object).where(arrow.notna(), None).equals(plain)
+    assert arrow["r_c5_motor"].isna().tolist() == [row == 1 for row in range(len(arrow))]
+    assert arrow["l_nkm"].isna().all()  # absent from the file: added, empty
+
+
+def test_read_frame_arrow_parquet_classifies_as_the_object_frame(tmp_path: Path) -> None:
+    """The point of ``arrow=True``: ``classify_frame`` gives the same results, from Arrow memory."""
+    path = tmp_path / "exams.parquet"
+    pd.DataFrame(generate_exams(3000, 4242, nt_rate=0.05, star_rate=0.05)).to_parquet(path)
+    arrow = read_frame(path, arrow=True)
+    assert all(dtype == "string[pyarrow]" for dtype in arrow.dtypes)
+    pd.testing.assert_frame_equal(
+        classify_frame(arrow).astype(object), classify_frame(read_frame(path)).astype(object)
+    )
 
 
 # --- round trips ---
