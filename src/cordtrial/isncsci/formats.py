@@ -49,7 +49,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Literal, get_args
+from typing import IO, Any, Final, Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -300,7 +300,7 @@ def read_frame(
 
 
 #: The dtype of the columns of ``read_frame(..., arrow=True)``.
-_ARROW_STRINGS = "string[pyarrow]"
+_ARROW_STRINGS: Final = "string[pyarrow]"
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
