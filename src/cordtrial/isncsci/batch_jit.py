@@ -133,6 +133,12 @@ def _nli_motor_step(motor: Any, level: int, relied: int) -> int:
 # --- levels (batch._sensory_level, _motor_level, _nli): (here bits, starred bits) ----------------
 
 
+@_step
+def _intact(here: int, star: int, relied: int) -> tuple[int, int]:
+    """A walk that reached S4_5 with normal function: ``INT``, starred if it relied on a flag."""
+    return here | (1 << _INT), star | (relied << _INT)
+
+
 @_jit
 def _sensory_level(lt: Any, pp: Any) -> tuple[int, int]:
     here, star, relied = 0, 0, 0
@@ -143,10 +149,7 @@ def _sensory_level(lt: Any, pp: Any) -> tuple[int, int]:
         relied = (bits >> 3) & 1
         if not bits & 1:
             return here, star
-    here |= 1 << _INT
-    if relied:
-        star |= 1 << _INT
-    return here, star
+    return _intact(here, star, relied)
 
 
 @_jit
@@ -197,10 +200,7 @@ def _nli(r_motor: Any, r_lt: Any, r_pp: Any, l_motor: Any, l_lt: Any, l_pp: Any)
         relied = now_relied
         if not proceed:
             return here, star
-    here |= 1 << _INT
-    if relied:
-        star |= 1 << _INT
-    return here, star
+    return _intact(here, star, relied)
 
 
 # --- completeness and AIS (batch._completeness, _ais and their helpers) ------------------------
