@@ -29,7 +29,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cordtrial.isncsci import RESULT_FIELDS, Exam, InvalidExamError, batch, classify
+from cordtrial.isncsci import RESULT_FIELDS, Exam, InvalidExamError, batch, batch_jit, classify
 from cordtrial.isncsci.batch import BATCH_FIELDS, classify_frame
 from oracle.oracle import ALL_COLUMNS, CELL_COLUMNS, NKM_COLUMNS, classify_reference
 from strategies import exams, generate_exams
@@ -361,3 +361,18 @@ def test_cordtrial_jit_0_turns_the_compiled_path_off(monkeypatch: pytest.MonkeyP
     batch._JIT.clear()
     monkeypatch.setenv("CORDTRIAL_JIT", "1")
     assert batch._compiled("general_keys") is not None
+
+
+def test_compiled_kernel_reads_rule_tables_from_its_argument_not_from_globals() -> None:
+    """Numba freezes the globals a function reads into its on-disk cache, which it keys on
+    batch_jit.py alone: a rule table read from a global would outlive a rule changed in batch.py
+    or outcome.py. Only the level structure (which key muscle sits at which level) may be global."""
+    module = vars(batch_jit)
+    kernels = {name: f for name, f in module.items() if hasattr(f, "py_func")}
+    assert {"_general_keys", "_motor_level", "_ais", "_motor_zpp"} <= set(kernels)
+    for name, kernel in kernels.items():
+        arrays = {
+            n for n in kernel.py_func.__code__.co_names if isinstance(module.get(n), np.ndarray)
+        }
+        assert arrays <= {"_KEY_AT", "_KEY_LEVEL"}, (name, arrays)
+    assert batch_jit._TABLES[batch_jit._ZERO, : batch.N_CODES].tolist() == batch.ZERO.tolist()

@@ -11,7 +11,9 @@ same packed result (bit ``c`` = column ``c`` possible, bit ``32 + c`` = that val
 Each function below mirrors the numpy function of the same name in ``batch.py``; the property
 tests hold both, and the one-exam engine, equal on generated exams. The kernel releases the GIL,
 so ``classify_frame``'s threads classify their chunks in parallel. Compiled code is cached on disk
-(Numba's ``cache=True``): the first use in a fresh installation compiles for a few seconds.
+(Numba's ``cache=True``): the first use in a fresh installation compiles for about 15 seconds
+(``scripts/setup`` does it once, :func:`warm_up`). The rule tables travel as an argument, never
+as globals, so that a cached kernel cannot outlive a rule change made in another file.
 """
 
 from __future__ import annotations
@@ -34,35 +36,73 @@ _MISSING, _INVALID = b.MISSING, b.INVALID
 _C4, _T1, _L1, _S1, _S2, _S3 = 3, 8, 20, 25, 26, 27
 
 
-def _u8(table: Any) -> Any:
-    return np.asarray(table, dtype=np.uint8)
+# Every kernel function takes the rule tables as an argument, ``t``: one uint8 matrix whose rows
+# are the step tables (indexed by codes and ``relied``; bits 1 proceed, 2 here, 4 starred,
+# 8 relied), the value categories (one entry per cell code) and the first key muscle below each
+# level. Not globals: Numba freezes globals into its on-disk cache, which is keyed on this file
+# alone, so a rule changed in batch.py or outcome.py would otherwise run with stale tables.
+_ROWS = (
+    ("_SENS", b._SENSORY_LUT_STEP),
+    ("_MOTOR", b._MOTOR_LUT_STEP),
+    ("_BEFORE", b._BEFORE_LUT_STEP),
+    ("_END", b._END_LUT_STEP),
+    ("_ZERO", b.ZERO),
+    ("_GRADE1", b.GRADE_OF + 1),  # the grade plus one (NT: 0)
+    ("_FLAG_NORMAL", b.FLAG_NORMAL),
+    ("_MAY_BE_ABSENT", b.MAY_BE_ABSENT),
+    ("_ZERO_FLAGGED", b.ZERO_FLAGGED),
+    ("_ZERO_NORMAL_FLAG", b.ZERO_NORMAL_FLAG),
+    ("_WEAK", b.WEAK),
+    ("_FLAGGED_WEAK", b.FLAGGED_WEAK),
+    ("_STRONG", b.STRONG),
+    ("_FLAGGED_LOW", b.FLAGGED_LOW),
+    ("_STARRED", b.STARRED),
+    ("_NORMAL2", b.NORMAL2),
+    ("_NORMAL5", b.NORMAL5),
+    ("_ZPP_FUNCTION", b.ZPP_FUNCTION),
+    ("_ZPP_MAYBE", b.ZPP_MAYBE),
+    ("_GRADED_STARRED", b.GRADED_STARRED),
+    ("_STRIP", b.STRIP),
+    ("_START_MORE_THAN_THREE", b._START_MORE_THAN_THREE),
+    ("_START_BELOW", b._START_BELOW),
+)
+(
+    _SENS,
+    _MOTOR,
+    _BEFORE,
+    _END,
+    _ZERO,
+    _GRADE1,
+    _FLAG_NORMAL,
+    _MAY_BE_ABSENT,
+    _ZERO_FLAGGED,
+    _ZERO_NORMAL_FLAG,
+    _WEAK,
+    _FLAGGED_WEAK,
+    _STRONG,
+    _FLAGGED_LOW,
+    _STARRED,
+    _NORMAL2,
+    _NORMAL5,
+    _ZPP_FUNCTION,
+    _ZPP_MAYBE,
+    _GRADED_STARRED,
+    _STRIP,
+    _START_MORE_THAN_THREE,
+    _START_BELOW,
+) = range(len(_ROWS))
 
 
-# the step tables: index by codes and ``relied``; bits 1 proceed, 2 here, 4 starred, 8 relied
-_SENS = _u8(b._SENSORY_LUT_STEP)
-_MOTOR = _u8(b._MOTOR_LUT_STEP)
-_BEFORE = _u8(b._BEFORE_LUT_STEP)
-_END = _u8(b._END_LUT_STEP)
-# value categories (one entry per cell code)
-_ZERO = _u8(b.ZERO)
-_GRADE_OF = np.asarray(b.GRADE_OF, dtype=np.int64)
-_FLAG_NORMAL = _u8(b.FLAG_NORMAL)
-_MAY_BE_ABSENT = _u8(b.MAY_BE_ABSENT)
-_ZERO_FLAGGED = _u8(b.ZERO_FLAGGED)
-_ZERO_NORMAL_FLAG = _u8(b.ZERO_NORMAL_FLAG)
-_WEAK = _u8(b.WEAK)
-_FLAGGED_WEAK = _u8(b.FLAGGED_WEAK)
-_STRONG = _u8(b.STRONG)
-_FLAGGED_LOW = _u8(b.FLAGGED_LOW)
-_STARRED = _u8(b.STARRED)
-_NORMAL2 = _u8(b.NORMAL2)
-_NORMAL5 = _u8(b.NORMAL5)
-_ZPP_FUNCTION = _u8(b.ZPP_FUNCTION)
-_ZPP_MAYBE = _u8(b.ZPP_MAYBE)
-_GRADED_STARRED = _u8(b.GRADED_STARRED)
-_STRIP = np.asarray(b.STRIP, dtype=np.int8)
-_START_MORE_THAN_THREE = np.asarray(b._START_MORE_THAN_THREE, dtype=np.int64)
-_START_BELOW = np.asarray(b._START_BELOW, dtype=np.int64)
+def _table_matrix() -> Any:
+    width = max(len(values) for _, values in _ROWS)
+    matrix = np.zeros((len(_ROWS), width), dtype=np.uint8)
+    for row, (_, values) in enumerate(_ROWS):
+        matrix[row, : len(values)] = np.asarray(values).astype(np.uint8)
+    return matrix
+
+
+_TABLES = _table_matrix()
+
 #: per level: its key muscle's index (0-9), or -1
 _KEY_AT = np.full(29, -1, dtype=np.int64)
 for _i, _lv in enumerate(KEY_MUSCLES):
@@ -82,52 +122,52 @@ _step = cast(Callable[[F], F], njit(**_OPTIONS, inline="always"))
 
 
 @_step
-def _sensory_step(lt: Any, pp: Any, dermatome: int, relied: int) -> int:
-    return int(_SENS[(np.int64(lt[dermatome]) * _N + pp[dermatome]) * 2 + relied])
+def _sensory_step(t: Any, lt: Any, pp: Any, dermatome: int, relied: int) -> int:
+    return int(t[_SENS, (np.int64(lt[dermatome]) * _N + pp[dermatome]) * 2 + relied])
 
 
 @_step
-def _motor_step(m: int, below: int, relied: int) -> int:
-    return int(_MOTOR[(np.int64(m) * _N + below) * 2 + relied])
+def _motor_step(t: Any, m: int, below: int, relied: int) -> int:
+    return int(t[_MOTOR, (np.int64(m) * _N + below) * 2 + relied])
 
 
 @_step
-def _before_key_step(first: int, relied: int) -> int:
-    return int(_BEFORE[np.int64(first) * 2 + relied])
+def _before_key_step(t: Any, first: int, relied: int) -> int:
+    return int(t[_BEFORE, np.int64(first) * 2 + relied])
 
 
 @_step
-def _end_of_key_step(motor: Any, lt: Any, pp: Any, last: int, relied: int) -> int:
+def _end_of_key_step(t: Any, motor: Any, lt: Any, pp: Any, last: int, relied: int) -> int:
     first = 4 if last == _T1 else 21
     proceed_s, any_here, any_relied = 1, 0, 0
     for level in range(first - 1, last + 1):
-        bits = _sensory_step(lt, pp, level + 1, 0)
+        bits = _sensory_step(t, lt, pp, level + 1, 0)
         proceed_s &= bits & 1
         any_here |= (bits >> 1) & 1
         any_relied |= (bits >> 3) & 1
     m = np.int64(motor[_KEY_AT[last]])
-    return int(_END[(((m * 2 + proceed_s) * 2 + any_here) * 2 + any_relied) * 2 + relied])
+    return int(t[_END, (((m * 2 + proceed_s) * 2 + any_here) * 2 + any_relied) * 2 + relied])
 
 
 @_step
-def _motor_level_step(motor: Any, lt: Any, pp: Any, level: int, relied: int) -> int:
+def _motor_level_step(t: Any, motor: Any, lt: Any, pp: Any, level: int, relied: int) -> int:
     if level in (_C4, _L1):
-        return _before_key_step(motor[_KEY_AT[level + 1]], relied)
+        return _before_key_step(t, motor[_KEY_AT[level + 1]], relied)
     if level in (_T1, _S1):
-        return _end_of_key_step(motor, lt, pp, level, relied)
+        return _end_of_key_step(t, motor, lt, pp, level, relied)
     k = _KEY_AT[level]
     if k >= 0:
-        return _motor_step(motor[k], motor[k + 1], relied)
-    return _sensory_step(lt, pp, level + 1, relied)
+        return _motor_step(t, motor[k], motor[k + 1], relied)
+    return _sensory_step(t, lt, pp, level + 1, relied)
 
 
 @_step
-def _nli_motor_step(motor: Any, level: int, relied: int) -> int:
+def _nli_motor_step(t: Any, motor: Any, level: int, relied: int) -> int:
     if level in (_C4, _L1):
-        return _before_key_step(motor[_KEY_AT[level + 1]], relied)
+        return _before_key_step(t, motor[_KEY_AT[level + 1]], relied)
     k = _KEY_AT[level]
     below = k if level in (_T1, _S1) else k + 1
-    return _motor_step(motor[k], motor[below], relied)
+    return _motor_step(t, motor[k], motor[below], relied)
 
 
 # --- levels (batch._sensory_level, _motor_level, _nli): (here bits, starred bits) ----------------
@@ -140,10 +180,10 @@ def _intact(here: int, star: int, relied: int) -> tuple[int, int]:
 
 
 @_jit
-def _sensory_level(lt: Any, pp: Any) -> tuple[int, int]:
+def _sensory_level(t: Any, lt: Any, pp: Any) -> tuple[int, int]:
     here, star, relied = 0, 0, 0
     for level in range(28):
-        bits = _sensory_step(lt, pp, level + 1, relied)
+        bits = _sensory_step(t, lt, pp, level + 1, relied)
         here |= ((bits >> 1) & 1) << level
         star |= ((bits >> 1) & (bits >> 2) & 1) << level
         relied = (bits >> 3) & 1
@@ -153,10 +193,10 @@ def _sensory_level(lt: Any, pp: Any) -> tuple[int, int]:
 
 
 @_jit
-def _motor_level(motor: Any, lt: Any, pp: Any, vac: int) -> tuple[int, int]:
+def _motor_level(t: Any, motor: Any, lt: Any, pp: Any, vac: int) -> tuple[int, int]:
     here, star, relied = 0, 0, 0
     for level in range(28):
-        bits = _motor_level_step(motor, lt, pp, level, relied)
+        bits = _motor_level_step(t, motor, lt, pp, level, relied)
         here |= ((bits >> 1) & 1) << level
         star |= ((bits >> 1) & (bits >> 2) & 1) << level
         relied = (bits >> 3) & 1
@@ -174,18 +214,20 @@ def _motor_level(motor: Any, lt: Any, pp: Any, vac: int) -> tuple[int, int]:
 
 
 @_jit
-def _nli(r_motor: Any, r_lt: Any, r_pp: Any, l_motor: Any, l_lt: Any, l_pp: Any) -> tuple[int, int]:
+def _nli(
+    t: Any, r_motor: Any, r_lt: Any, r_pp: Any, l_motor: Any, l_lt: Any, l_pp: Any
+) -> tuple[int, int]:
     here, star, relied = 0, 0, 0
     for level in range(28):
-        rb = _sensory_step(r_lt, r_pp, level + 1, relied)
-        lb = _sensory_step(l_lt, l_pp, level + 1, relied)
+        rb = _sensory_step(t, r_lt, r_pp, level + 1, relied)
+        lb = _sensory_step(t, l_lt, l_pp, level + 1, relied)
         s_proceed = rb & lb & 1
         s_here = ((rb | lb) >> 1) & 1
         s_starred = relied | ((rb & lb) >> 1 & (rb & lb) >> 2 & 1)
         s_relied = relied | (((rb | lb) >> 3) & 1)
         if _C4 <= level <= _T1 or _L1 <= level <= _S1:
-            mr = _nli_motor_step(r_motor, level, relied)
-            ml = _nli_motor_step(l_motor, level, relied)
+            mr = _nli_motor_step(t, r_motor, level, relied)
+            ml = _nli_motor_step(t, l_motor, level, relied)
             now_here = ((mr | ml) >> 1) & 1 | s_here
             starred = relied | ((mr & ml) >> 1 & ((mr | ml) >> 2) & 1)
             proceed = s_proceed & mr & ml & 1
@@ -207,15 +249,15 @@ def _nli(r_motor: Any, r_lt: Any, r_pp: Any, l_motor: Any, l_lt: Any, l_pp: Any)
 
 
 @_step
-def _completeness(sacral: Any, vac: int, dap: int) -> tuple[int, int, int, int]:
+def _completeness(t: Any, sacral: Any, vac: int, dap: int) -> tuple[int, int, int, int]:
     """(C possible, C starred, I possible, I starred)."""
     all_zero, zero_not_normal, zero_not_star, may_be_absent = 1, 1, 1, 1
     for c in sacral:
-        all_zero &= _ZERO[c]
-        zero = _GRADE_OF[c] == 0
-        zero_not_normal &= zero and not _FLAG_NORMAL[c]
+        all_zero &= t[_ZERO, c]
+        zero = t[_GRADE1, c] == 1
+        zero_not_normal &= zero and not t[_FLAG_NORMAL, c]
         zero_not_star &= zero and c % 3 != 1
-        may_be_absent &= _MAY_BE_ABSENT[c]
+        may_be_absent &= t[_MAY_BE_ABSENT, c]
     no_no = vac == 1 and dap == 1
     complete = no_no and all_zero
     c_star = no_no and not all_zero and zero_not_normal
@@ -226,18 +268,18 @@ def _completeness(sacral: Any, vac: int, dap: int) -> tuple[int, int, int, int]:
 
 
 @_step
-def _per_start(motor: Any, nkm: int, motor_below: bool) -> tuple[int, int]:
+def _per_start(t: Any, motor: Any, nkm: int, motor_below: bool) -> tuple[int, int]:
     """Bits s (0-10): any breaker in s..9 (found), any flagged muscle in s..break (flagged)."""
     found, flagged = 0, 0
     f_next, fl_next = 0, 0
     for s in range(9, -1, -1):
         m = motor[s]
         if motor_below:
-            brk = (not _ZERO[m]) or nkm == _KEY_LEVEL[s]
-            flag = _ZERO_NORMAL_FLAG[m]
+            brk = (not t[_ZERO, m]) or nkm == _KEY_LEVEL[s]
+            flag = t[_ZERO_NORMAL_FLAG, m]
         else:
-            brk = (not _MAY_BE_ABSENT[m]) or nkm == _KEY_LEVEL[s]
-            flag = _ZERO_FLAGGED[m]
+            brk = (not t[_MAY_BE_ABSENT, m]) or nkm == _KEY_LEVEL[s]
+            flag = t[_ZERO_FLAGGED, m]
         f = 1 if brk or f_next else 0
         fl = 1 if flag or (not brk and fl_next) else 0
         found |= f << s
@@ -247,12 +289,12 @@ def _per_start(motor: Any, nkm: int, motor_below: bool) -> tuple[int, int]:
 
 
 @_step
-def _over_candidates(here: int, found: int, flagged: int) -> tuple[int, int, int]:
+def _over_candidates(t: Any, here: int, found: int, flagged: int) -> tuple[int, int, int]:
     """(hit, starred at the hit, starred overall) over a motor level's possible values."""
     starred_acc = 0
     for column in range(_INT + 1):
         if (here >> column) & 1:
-            s = _START_MORE_THAN_THREE[column]
+            s = t[_START_MORE_THAN_THREE, column]
             starred_acc |= (flagged >> s) & 1
             if (found >> s) & 1:
                 return 1, starred_acc, starred_acc
@@ -260,50 +302,50 @@ def _over_candidates(here: int, found: int, flagged: int) -> tuple[int, int, int
 
 
 @_step
-def _no_motor_below(motor: Any, nkm: int, motor_level: int) -> tuple[int, int]:
-    found, flagged = _per_start(motor, nkm, False)
-    hit, starred, _ = _over_candidates(motor_level, ~found & 0x7FF, flagged)
+def _no_motor_below(t: Any, motor: Any, nkm: int, motor_level: int) -> tuple[int, int]:
+    found, flagged = _per_start(t, motor, nkm, False)
+    hit, starred, _ = _over_candidates(t, motor_level, ~found & 0x7FF, flagged)
     return hit, starred
 
 
 @_step
-def _motor_below(motor: Any, nkm: int, motor_level: int) -> tuple[int, int]:
-    found, flagged = _per_start(motor, nkm, True)
-    hit, starred_at_hit, starred_acc = _over_candidates(motor_level, found, flagged)
+def _motor_below(t: Any, motor: Any, nkm: int, motor_level: int) -> tuple[int, int]:
+    found, flagged = _per_start(t, motor, nkm, True)
+    hit, starred_at_hit, starred_acc = _over_candidates(t, motor_level, found, flagged)
     return hit | starred_acc, starred_at_hit if hit else starred_acc
 
 
 @_step
-def _count_from(r_motor: Any, l_motor: Any, table: Any, s: int) -> int:
+def _count_from(t: Any, r_motor: Any, l_motor: Any, row: int, s: int) -> int:
     count = 0
     for k in range(s, 10):
-        count += table[r_motor[k]] + table[l_motor[k]]
+        count += t[row, r_motor[k]] + t[row, l_motor[k]]
     return count
 
 
 @_step
-def _fewer_than_half(r_motor: Any, l_motor: Any, nli: int) -> tuple[int, int]:
+def _fewer_than_half(t: Any, r_motor: Any, l_motor: Any, nli: int) -> tuple[int, int]:
     for column in range(_INT + 1):
         if (nli >> column) & 1:
-            s = _START_BELOW[column]
+            s = t[_START_BELOW, column]
             half = 10 - s
-            weak = _count_from(r_motor, l_motor, _WEAK, s)
+            weak = _count_from(t, r_motor, l_motor, _WEAK, s)
             if weak > half:
                 return 1, 0
-            if weak + _count_from(r_motor, l_motor, _FLAGGED_WEAK, s) > half:
+            if weak + _count_from(t, r_motor, l_motor, _FLAGGED_WEAK, s) > half:
                 return 1, 1
     return 0, 0
 
 
 @_step
-def _at_least_half(r_motor: Any, l_motor: Any, nli: int) -> tuple[int, int]:
+def _at_least_half(t: Any, r_motor: Any, l_motor: Any, nli: int) -> tuple[int, int]:
     possible, starred = 0, 0
     for column in range(_INT):
         if (nli >> column) & 1:
-            s = _START_BELOW[column]
+            s = t[_START_BELOW, column]
             half = 10 - s
-            strong = _count_from(r_motor, l_motor, _STRONG, s)
-            flagged = _count_from(r_motor, l_motor, _FLAGGED_LOW, s)
+            strong = _count_from(t, r_motor, l_motor, _STRONG, s)
+            flagged = _count_from(t, r_motor, l_motor, _FLAGGED_LOW, s)
             if half == 0 or strong - flagged >= half:
                 return 1, 0
             if strong >= half:
@@ -314,25 +356,26 @@ def _at_least_half(r_motor: Any, l_motor: Any, nli: int) -> tuple[int, int]:
 
 
 @_step
-def _sensory_preserved(sacral: Any, dap: int) -> tuple[int, int]:
+def _sensory_preserved(t: Any, sacral: Any, dap: int) -> tuple[int, int]:
     all_zero, all_grade_zero = 1, 1
     for c in sacral:
-        all_zero &= _ZERO[c]
-        all_grade_zero &= _GRADE_OF[c] == 0
+        all_zero &= t[_ZERO, c]
+        all_grade_zero &= t[_GRADE1, c] == 1
     possible = dap != 1 or not all_zero
     starred = dap == 1 and not all_zero and all_grade_zero
     return int(possible), int(starred)
 
 
 @_step
-def _strip(cells: Any, out: Any) -> Any:
+def _strip(t: Any, cells: Any, out: Any) -> Any:
     for i in range(len(cells)):
-        out[i] = _STRIP[cells[i]]
+        out[i] = t[_STRIP, cells[i]]
     return out
 
 
 @_jit
 def _ais(
+    t: Any,
     r_motor: Any,
     r_lt: Any,
     r_pp: Any,
@@ -359,35 +402,35 @@ def _ais(
     if rest and c_possible:
         here |= 1
         star |= c_star | i_star
-    sensory, sensory_star = _sensory_preserved(sacral, dap)
-    r_none, r_star = _no_motor_below(r_motor, r_nkm, motor_right)
-    l_none, l_star = _no_motor_below(l_motor, l_nkm, motor_left)
+    sensory, sensory_star = _sensory_preserved(t, sacral, dap)
+    r_none, r_star = _no_motor_below(t, r_motor, r_nkm, motor_right)
+    l_none, l_star = _no_motor_below(t, l_motor, l_nkm, motor_left)
     if rest and sensory and vac != 0 and r_none and l_none:
         here |= 1 << 1
         if sensory_star or (vac == 1 and (r_star or l_star)):
             star |= 1 << 1
-    r_below, r_bstar = _motor_below(r_motor, r_nkm, motor_right)
-    l_below, l_bstar = _motor_below(l_motor, l_nkm, motor_left)
+    r_below, r_bstar = _motor_below(t, r_motor, r_nkm, motor_right)
+    l_below, l_bstar = _motor_below(t, l_motor, l_nkm, motor_left)
     vac_present = vac != 1
     below = sensory and (r_below or l_below)
     incomplete = rest and (vac_present or below)
     incomplete_star = not vac_present and below and (r_bstar or l_bstar)
-    c, c_flag = _fewer_than_half(r_motor, l_motor, nli_here)
+    c, c_flag = _fewer_than_half(t, r_motor, l_motor, nli_here)
     if incomplete and c:
         # is C possible at face value too (every flag removed)?
         pr_m, pr_lt, pr_pp, pl_m, pl_lt, pl_pp = plain
-        _strip(r_motor, pr_m)
-        _strip(r_lt, pr_lt)
-        _strip(r_pp, pr_pp)
-        _strip(l_motor, pl_m)
-        _strip(l_lt, pl_lt)
-        _strip(l_pp, pl_pp)
-        plain_nli, _ = _nli(pr_m, pr_lt, pr_pp, pl_m, pl_lt, pl_pp)
-        c_plain, _ = _fewer_than_half(pr_m, pl_m, plain_nli)
+        _strip(t, r_motor, pr_m)
+        _strip(t, r_lt, pr_lt)
+        _strip(t, r_pp, pr_pp)
+        _strip(t, l_motor, pl_m)
+        _strip(t, l_lt, pl_lt)
+        _strip(t, l_pp, pl_pp)
+        plain_nli, _ = _nli(t, pr_m, pr_lt, pr_pp, pl_m, pl_lt, pl_pp)
+        c_plain, _ = _fewer_than_half(t, pr_m, pl_m, plain_nli)
         here |= 1 << 2
         if c_flag or incomplete_star or not c_plain:
             star |= 1 << 2
-    d, d_flag = _at_least_half(r_motor, l_motor, nli_here)
+    d, d_flag = _at_least_half(t, r_motor, l_motor, nli_here)
     if incomplete and d:
         here |= 1 << 3
         if d_flag or incomplete_star:
@@ -402,11 +445,11 @@ def _ais(
 
 
 @_jit
-def _sensory_zpp(lt: Any, pp: Any, dap: int) -> tuple[int, int]:
+def _sensory_zpp(t: Any, lt: Any, pp: Any, dap: int) -> tuple[int, int]:
     here, star = 0, 0
     s45_lt, s45_pp = lt[28], pp[28]
-    applies = dap != 0 and _MAY_BE_ABSENT[s45_lt] and _MAY_BE_ABSENT[s45_pp]
-    sacral_open = not (_ZERO[s45_lt] and _ZERO[s45_pp])
+    applies = dap != 0 and t[_MAY_BE_ABSENT, s45_lt] and t[_MAY_BE_ABSENT, s45_pp]
+    sacral_open = not (t[_ZERO, s45_lt] and t[_ZERO, s45_pp])
     if not applies or dap == 2 or sacral_open:
         here |= 1 << _NA
     if not applies:
@@ -414,10 +457,10 @@ def _sensory_zpp(lt: Any, pp: Any, dap: int) -> tuple[int, int]:
     relied = 0
     for level in range(_S3, 0, -1):
         a, p = lt[level], pp[level]
-        if _ZERO[a] and _ZERO[p]:
+        if t[_ZERO, a] and t[_ZERO, p]:
             continue
-        stop = not (_MAY_BE_ABSENT[a] and _MAY_BE_ABSENT[p])
-        flagged = not stop and _GRADE_OF[a] >= 0 and _GRADE_OF[p] >= 0
+        stop = not (t[_MAY_BE_ABSENT, a] and t[_MAY_BE_ABSENT, p])
+        flagged = not stop and t[_GRADE1, a] >= 1 and t[_GRADE1, p] >= 1
         here |= 1 << level
         if flagged or relied:
             star |= 1 << level
@@ -430,7 +473,7 @@ def _sensory_zpp(lt: Any, pp: Any, dap: int) -> tuple[int, int]:
 
 @_jit
 def _motor_zpp(
-    motor: Any, lt: Any, pp: Any, nkm: int, vac: int, c_possible: int, motor_level: int
+    t: Any, motor: Any, lt: Any, pp: Any, nkm: int, vac: int, c_possible: int, motor_level: int
 ) -> tuple[int, int]:
     here, star = 0, 0
     if vac != 1:
@@ -454,9 +497,9 @@ def _motor_zpp(
     bottom = (_S3 if lowest == _INT else lowest) if sacral else _S1
     first_flagged = 99
     for level in range(bottom + 1):
-        flag = _STARRED[lt[level]] or _STARRED[pp[level]]
+        flag = t[_STARRED, lt[level]] or t[_STARRED, pp[level]]
         k = _KEY_AT[level]
-        if k >= 0 and _STARRED[motor[k]]:
+        if k >= 0 and t[_STARRED, motor[k]]:
             flag = True
         if flag:
             first_flagged = level
@@ -465,7 +508,9 @@ def _motor_zpp(
     last_normal = bottom
     for level in range(top + 1, bottom + 1):
         k = _KEY_AT[level]
-        consec = k >= 0 and _NORMAL2[lt[level]] and _NORMAL2[pp[level]] and _NORMAL5[motor[k]]
+        consec = (
+            k >= 0 and t[_NORMAL2, lt[level]] and t[_NORMAL2, pp[level]] and t[_NORMAL5, motor[k]]
+        )
         if not consec:
             last_normal = level - 1
             break
@@ -477,13 +522,13 @@ def _motor_zpp(
         k = _KEY_AT[level]
         if k >= 0:
             m = motor[k]
-            function = _ZPP_FUNCTION[m]
-            if function or _ZPP_MAYBE[m]:
+            function = t[_ZPP_FUNCTION, m]
+            if function or t[_ZPP_MAYBE, m]:
                 if overridden:
                     add_nkm = True
                 else:
                     here |= 1 << level
-                    if has_flag and _ZERO_FLAGGED[m]:
+                    if has_flag and t[_ZERO_FLAGGED, m]:
                         star |= 1 << level
                     if nkm == level:
                         nkm_added = True
@@ -494,7 +539,7 @@ def _motor_zpp(
                 add_nkm = True
             else:
                 here |= 1 << level
-                digit = _GRADED_STARRED[lt[level]] or _GRADED_STARRED[pp[level]]
+                digit = t[_GRADED_STARRED, lt[level]] or t[_GRADED_STARRED, pp[level]]
                 if has_flag and (digit or (first_flagged <= level and level <= last_normal)):
                     star |= 1 << level
     if add_nkm and not nkm_added and nkm >= 0:
@@ -512,6 +557,7 @@ def _key(result: tuple[int, int]) -> np.int64:
 
 @_jit
 def _general_keys(
+    t: Any,
     r_motor: Any,
     r_lt: Any,
     r_pp: Any,
@@ -530,11 +576,12 @@ def _general_keys(
         rm, rlt, rpp, lm, llt, lpp = r_motor[i], r_lt[i], r_pp[i], l_motor[i], l_lt[i], l_pp[i]
         v, d = int(vac[i]), int(dap[i])
         sacral[0], sacral[1], sacral[2], sacral[3] = rlt[28], rpp[28], llt[28], lpp[28]
-        motor_right = _motor_level(rm, rlt, rpp, v)
-        motor_left = _motor_level(lm, llt, lpp, v)
-        nli = _nli(rm, rlt, rpp, lm, llt, lpp)
-        completeness = _completeness(sacral, v, d)
+        motor_right = _motor_level(t, rm, rlt, rpp, v)
+        motor_left = _motor_level(t, lm, llt, lpp, v)
+        nli = _nli(t, rm, rlt, rpp, lm, llt, lpp)
+        completeness = _completeness(t, sacral, v, d)
         ais = _ais(
+            t,
             rm,
             rlt,
             rpp,
@@ -557,18 +604,18 @@ def _general_keys(
             c_possible | (i_possible << 1),
             (c_star & c_possible) | ((i_star & i_possible) << 1),
         )
-        out[0, i] = _key(_sensory_level(rlt, rpp))
-        out[1, i] = _key(_sensory_level(llt, lpp))
+        out[0, i] = _key(_sensory_level(t, rlt, rpp))
+        out[1, i] = _key(_sensory_level(t, llt, lpp))
         out[2, i] = _key(motor_right)
         out[3, i] = _key(motor_left)
         out[4, i] = _key(nli)
         out[5, i] = _key(ais)
         out[6, i] = _key(complete)
-        out[7, i] = _key(_sensory_zpp(rlt, rpp, d))
-        out[8, i] = _key(_sensory_zpp(llt, lpp, d))
+        out[7, i] = _key(_sensory_zpp(t, rlt, rpp, d))
+        out[8, i] = _key(_sensory_zpp(t, llt, lpp, d))
         c_possible_ais = (ais[0] >> 2) & 1
-        out[9, i] = _key(_motor_zpp(rm, rlt, rpp, r_nkm[i], v, c_possible_ais, motor_right[0]))
-        out[10, i] = _key(_motor_zpp(lm, llt, lpp, l_nkm[i], v, c_possible_ais, motor_left[0]))
+        out[9, i] = _key(_motor_zpp(t, rm, rlt, rpp, r_nkm[i], v, c_possible_ais, motor_right[0]))
+        out[10, i] = _key(_motor_zpp(t, lm, llt, lpp, l_nkm[i], v, c_possible_ais, motor_left[0]))
 
 
 def general_keys(right: Any, left: Any, vac: Any, dap: Any) -> Any:
@@ -581,6 +628,7 @@ def general_keys(right: Any, left: Any, vac: Any, dap: Any) -> Any:
             for a in (right.motor, right.lt, right.pp, left.motor, left.lt, left.pp)
         ]
         _general_keys(
+            _TABLES,
             exam_major[0],
             exam_major[1],
             exam_major[2],
