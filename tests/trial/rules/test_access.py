@@ -83,3 +83,27 @@ def test_lockout_starts_at_the_fifth_failure_and_lasts_15_minutes() -> None:
     assert is_locked(until, NOW + timedelta(minutes=14))
     assert not is_locked(until, NOW + timedelta(minutes=15))
     assert not is_locked(None, NOW)
+
+
+def test_production_password_hash_cost_is_rfc9106_low_memory() -> None:
+    """RFC 9106 section 4, second recommended option: Argon2id, t=3, m=64 MiB, p=4."""
+    from argon2 import Type
+
+    from cordtrial.trial.rules.access import (
+        PASSWORD_HASH_PROFILES,
+        password_hash_parameters,
+        set_password_hash_profile,
+    )
+
+    production = PASSWORD_HASH_PROFILES["production"]
+    assert (production.type, production.time_cost, production.memory_cost) == (Type.ID, 3, 65536)
+    assert production.parallelism == 4
+    set_password_hash_profile("production")
+    try:
+        assert password_hash_parameters() == production
+        assert "$m=65536,t=3,p=4$" in hash_password("correct horse battery")
+    finally:
+        set_password_hash_profile("test")
+    assert password_hash_parameters().time_cost == 1
+    with pytest.raises(InvalidValueError, match="password_hash_profile"):
+        set_password_hash_profile("fastest")

@@ -18,7 +18,7 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Final, Literal, get_args
 
-from argon2 import PasswordHasher
+from argon2 import Parameters, PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from cordtrial.trial.errors import InvalidValueError
@@ -28,6 +28,7 @@ __all__ = [
     "LOCKOUT_MINUTES",
     "MAX_FAILED_LOGINS",
     "MIN_PASSWORD_LENGTH",
+    "PASSWORD_HASH_PROFILES",
     "PERMISSIONS",
     "ROLES",
     "Action",
@@ -37,6 +38,8 @@ __all__ = [
     "check_password_policy",
     "check_username",
     "export_mode",
+    "password_hash_parameters",
+    "set_password_hash_profile",
     "hash_password",
     "is_locked",
     "lockout_after_failure",
@@ -85,7 +88,40 @@ MIN_PASSWORD_LENGTH = 12
 MAX_FAILED_LOGINS = 5
 LOCKOUT_MINUTES = 15
 
-_HASHER = PasswordHasher()  # argon2id with argon2-cffi's RFC 9106 low-memory defaults
+#: Argon2id cost profiles. ``production`` is RFC 9106's second recommended option (low memory:
+#: t=3, m=64 MiB, p=4), argon2-cffi's default; ``test`` is the cheapest the library allows, for
+#: test suites only (it makes a hash in microseconds, so it must never protect a real store).
+PASSWORD_HASH_PROFILES: Final[dict[str, Parameters]] = {
+    "production": profiles.RFC_9106_LOW_MEMORY,
+    "test": profiles.CHEAPEST,
+}
+
+_HASHER = PasswordHasher.from_parameters(PASSWORD_HASH_PROFILES["production"])
+
+
+def set_password_hash_profile(name: str) -> None:
+    """Hash new passwords with the named cost profile (``production`` or ``test``).
+
+    Verification reads the cost from each stored hash, so hashes made under either profile keep
+    verifying; a hash made under a cheaper profile than the current one needs a rehash.
+    """
+    global _HASHER
+    if name not in PASSWORD_HASH_PROFILES:
+        raise InvalidValueError("password_hash_profile", name, " or ".join(PASSWORD_HASH_PROFILES))
+    _HASHER = PasswordHasher.from_parameters(PASSWORD_HASH_PROFILES[name])
+
+
+def password_hash_parameters() -> Parameters:
+    """The Argon2 parameters new password hashes are made with."""
+    return Parameters(
+        type=_HASHER.type,
+        version=19,
+        salt_len=_HASHER.salt_len,
+        hash_len=_HASHER.hash_len,
+        time_cost=_HASHER.time_cost,
+        memory_cost=_HASHER.memory_cost,
+        parallelism=_HASHER.parallelism,
+    )
 
 
 def can(role: str, action: str) -> bool:
