@@ -32,6 +32,7 @@ from cordtrial.trial import (
     upgrade,
     verify_audit,
 )
+from cordtrial.trial.audit import audit_head, check_anchor
 from cordtrial.trial.backup import BackupError, backup, restore
 from cordtrial.trial.models import User
 from cordtrial.trial.rules.access import ROLES
@@ -119,17 +120,45 @@ def user_add(
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Walk the hash chain and reconcile it with the tables; exit 1 on any problem."""
+def audit_verify(
+    anchor: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A head hash kept elsewhere (printed by `audit verify`/`audit head` earlier); "
+            "it must still be in the chain (repeatable)"
+        ),
+    ] = None,
+) -> None:
+    """Walk the hash chain and reconcile it with the tables; exit 1 on any problem.
+
+    With --anchor, also prove that the chain still leads through each head hash recorded
+    earlier: a trail rewritten with recomputed hashes no longer holds it.
+    """
+    try:
+        anchors = [check_anchor(a) for a in anchor or []]
+    except TrialError as exc:
+        raise _fail(str(exc), 2) from exc
     engine = make_engine(_url())
     try:
         with make_session_factory(engine)() as session:
-            report = verify_audit(session)
+            report = verify_audit(session, anchors)
     finally:
         engine.dispose()
     typer.echo(str(report))
     if not report.ok:
         raise typer.Exit(1)
+
+
+@audit_app.command("head")
+def audit_head_command() -> None:
+    """Print the head of the chain (sequence number and hash) to keep as an anchor elsewhere."""
+    engine = make_engine(_url())
+    try:
+        with make_session_factory(engine)() as session:
+            seq, row_hash = audit_head(session)
+    finally:
+        engine.dispose()
+    typer.echo(f"{seq} {row_hash}")
 
 
 def _fail(message: str, code: int) -> typer.Exit:

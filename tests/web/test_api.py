@@ -234,3 +234,22 @@ def test_patch_user_is_atomic(world: World) -> None:
     )
     assert ok.status_code == 200 and ok.json()["version"] == 2
     assert (ok.json()["role"], ok.json()["active"]) == ("monitor", False)
+
+
+def test_audit_verify_checks_anchors_kept_elsewhere(world: World) -> None:
+    """Issue 12: the API proves the chain still leads through a head hash recorded earlier."""
+    admin = world.headers("admin")
+    head = world.client.get("/api/audit/verify", headers=admin).json()["head_hash"]
+    kept = world.client.get("/api/audit/verify", params={"anchor": head}, headers=admin).json()
+    assert kept["ok"] and kept["problems"] == []
+    elsewhere = world.client.get(
+        "/api/audit/verify", params={"anchor": [head, "ab" * 32]}, headers=admin
+    ).json()
+    assert not elsewhere["ok"]
+    assert elsewhere["problems"] == [
+        "anchor: the recorded head abababababab... is not in the chain (the trail was "
+        "rewritten, or the anchor belongs to another store)"
+    ]
+    refused = world.client.get("/api/audit/verify", params={"anchor": "abc"}, headers=admin)
+    assert refused.status_code == 422
+    assert "64 hexadecimal digits" in refused.text

@@ -7,12 +7,14 @@ site (trials, lots, lines, specifications) are visible to every user who may ``r
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import TypeVar, cast
 
 from sqlalchemy import and_, false, or_, select
 from sqlalchemy.orm import Session
 
+from cordtrial.trial.audit import REKEY
 from cordtrial.trial.errors import NotFoundError
 from cordtrial.trial.models import (
     Administration,
@@ -240,17 +242,40 @@ def list_audit(
     scope: dict[str, list[int]] | None = None,
 ) -> Sequence[AuditEntry]:
     """Audit entries in chain order, optionally of one entity (and record), after ``after_seq``;
-    with a ``scope`` (see :func:`audit_scope`) only those of the records it lists."""
+    with a ``scope`` (see :func:`audit_scope`) only those of the records it lists.
+
+    A record's entries include those written under an id the trail later corrected (a
+    ``rekey`` row, see :mod:`cordtrial.trial.audit`): its history is whole under its right id.
+    """
+    aliases = _rekeyed(session)
     query = select(AuditEntry).where(AuditEntry.seq > after_seq)
     if scope is not None:
-        allowed = [
-            and_(AuditEntry.entity == name, AuditEntry.entity_id.in_([str(i) for i in ids]))
-            for name, ids in scope.items()
-            if ids
-        ]
+        allowed = []
+        for name, ids in scope.items():
+            keys = [str(i) for i in ids]
+            keys += [old for i in keys for old in aliases.get((name, i), ())]
+            if keys:
+                allowed.append(and_(AuditEntry.entity == name, AuditEntry.entity_id.in_(keys)))
         query = query.where(or_(*allowed) if allowed else false())
     if entity is not None:
         query = query.where(AuditEntry.entity == entity)
     if entity_id is not None:
-        query = query.where(AuditEntry.entity_id == entity_id)
+        old_ids = sorted(
+            {old for (name, key), olds in aliases.items() if key == entity_id
+             for old in olds if entity is None or name == entity}
+        )  # fmt: skip
+        query = query.where(AuditEntry.entity_id.in_([entity_id, *old_ids]))
     return session.scalars(query.order_by(AuditEntry.seq).limit(limit)).all()
+
+
+def _rekeyed(session: Session) -> dict[tuple[str, str], list[str]]:
+    """(entity, right id) -> the ids its entries were recorded under before a ``rekey``."""
+    aliases: dict[tuple[str, str], list[str]] = {}
+    rows = session.execute(
+        select(AuditEntry.entity, AuditEntry.entity_id, AuditEntry.old_value).where(
+            AuditEntry.action == REKEY
+        )
+    )
+    for entity, entity_id, old_value in rows:
+        aliases.setdefault((entity, entity_id), []).append(json.loads(old_value or "null"))
+    return aliases
