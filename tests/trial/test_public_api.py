@@ -76,6 +76,7 @@ def test_errors_survive_pickling() -> None:
         ConflictError("participant", 3, 1, 2),
         ReasonRequiredError("participant", 3, "change"),
         BackupError("the target database is not empty"),
+        AccessDeniedError("coord", "enter_data", because="the account is inactive"),
     ):
         copy = pickle.loads(pickle.dumps(error))
         assert str(copy) == str(error)

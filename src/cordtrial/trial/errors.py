@@ -157,15 +157,21 @@ class AuthenticationError(TrialError):
 class AccessDeniedError(TrialError):
     """An action the user's role or sites do not allow."""
 
-    def __init__(self, username: str, action: str, where: str = ""):
+    def __init__(self, username: str, action: str, where: str = "", *, because: str = ""):
         self.username = username
         self.action = action
         self.where = where
+        self.because = because
         suffix = f" at {where}" if where else ""
-        super().__init__(f"{username} may not {action.replace('_', ' ')}{suffix}")
+        why = f" ({because})" if because else ""
+        super().__init__(f"{username} may not {action.replace('_', ' ')}{suffix}{why}")
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.username, self.action, self.where))
+        return (_access_denied, (self.username, self.action, self.where, self.because))
+
+
+def _access_denied(username: str, action: str, where: str, because: str) -> AccessDeniedError:
+    return AccessDeniedError(username, action, where, because=because)
 
 
 class BackupError(TrialError):
