@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TypeVar, cast
 
 from sqlalchemy import and_, false, or_, select
@@ -37,11 +39,14 @@ from cordtrial.trial.models import (
     WisciAssessment,
 )
 from cordtrial.trial.rules.access import can_see_site
+from cordtrial.trial.rules.disclosure import OTHER_SITE_PARTICIPANT, Scrubber
 from cordtrial.trial.services.common import get_trial
 
 __all__ = [
     "MEASURE_KINDS",
+    "CustodyView",
     "audit_scope",
+    "hidden_participants",
     "list_administrations",
     "list_adverse_events",
     "list_audit",
@@ -189,12 +194,46 @@ def visible_lot(session: Session, lot_number: str) -> Lot:
     return lot
 
 
-def list_custody(session: Session, lot_number: str) -> Sequence[CustodyEvent]:
-    """A lot's chain of custody, in order."""
+@dataclass(frozen=True, slots=True)
+class CustodyView:
+    """A custody event as one reader may see it (see :func:`list_custody`)."""
+
+    id: int
+    version: int
+    lot_id: int
+    event: str
+    holder: str
+    location: str
+    at: datetime
+    note: str
+
+
+def hidden_participants(session: Session, user: User | None) -> Scrubber:
+    """Replaces, in text, the study id of every participant of a site ``user`` may not see
+    (``None``: whoever runs a command with the database's credentials sees every site)."""
+    if user is None or user.role == "admin" or user.all_sites:
+        return Scrubber({})
+    rows = session.execute(select(Participant.study_id, Participant.site_id))
+    return Scrubber(
+        {study_id: OTHER_SITE_PARTICIPANT for study_id, site in rows if not _sees(user, site)}
+    )
+
+
+def list_custody(
+    session: Session, lot_number: str, user: User | None = None
+) -> Sequence[CustodyView]:
+    """A lot's chain of custody, in order. A lot goes to participants of several sites: for a
+    ``user`` scoped to sites, the recipients of other sites are not named (their study ids in
+    a note read ``(a participant of another site)``)."""
     lot = visible_lot(session, lot_number)
-    return session.scalars(
+    scrub = hidden_participants(session, user)
+    events = session.scalars(
         select(CustodyEvent).where(CustodyEvent.lot_id == lot.id).order_by(CustodyEvent.id)
     ).all()
+    return [
+        CustodyView(e.id, e.version, e.lot_id, e.event, e.holder, e.location, e.at, scrub(e.note))
+        for e in events
+    ]
 
 
 def list_users(session: Session) -> Sequence[User]:
