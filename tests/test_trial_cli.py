@@ -268,3 +268,24 @@ def test_backup_then_restore_into_an_empty_database(env: str, tmp_path: Path) ->
     assert "chain intact" in restored.output
     forced = runner.invoke(_data_app(), ["restore", str(output), "--force"])
     assert forced.exit_code == 0 and "chain intact" in forced.output
+
+
+def test_import_error_report_is_owner_only_and_neutralizes_formulas(
+    env: str, tmp_path: Path
+) -> None:
+    """Issue 12: the rejected value goes into FILE.import-errors.csv; a spreadsheet must not run
+    it, and the report (participant data) is readable by its owner only."""
+    _seed(env)
+    source = tmp_path / "exams.csv"
+    row = {"participant": "P001", "visit": "", "examined_on": "2026-02-10", "examiner": "Dr X",
+           **lesion_flat(Level.C5), "r_c5_motor": "=1+1"}  # fmt: skip
+    pd.DataFrame([row]).to_csv(source, index=False)
+    result = CliRunner().invoke(
+        _data_app(), ["import", "exams", str(source), "--trial", "T1", "--user", "coord1"]
+    )
+    assert result.exit_code == 1
+    report = tmp_path / "exams.import-errors.csv"
+    errors = pd.read_csv(report, dtype=str)
+    assert errors.loc[0, "field"] == "cells.r_c5_motor"
+    assert errors.loc[0, "value"] == "'=1+1"
+    assert report.stat().st_mode & 0o777 == 0o600

@@ -36,6 +36,7 @@ from cordtrial.trial import (
 )
 from cordtrial.trial.audit import audit_head, check_anchor
 from cordtrial.trial.backup import BackupError, backup, restore
+from cordtrial.trial.files import write_csv
 from cordtrial.trial.rules.access import ROLES
 from cordtrial.trial.services.acting import acting_user, has_users
 from cordtrial.trial.services.exports import build_export, write_export
@@ -259,7 +260,7 @@ def import_exams_command(
     finally:
         engine.dispose()
     try:
-        report.error_frame().to_csv(report_path, index=False)
+        write_csv(report.error_frame(), report_path)
     except OSError as exc:
         raise _fail(f"cannot write {report_path}: {exc.strerror}", 2) from exc
     typer.echo(str(report))

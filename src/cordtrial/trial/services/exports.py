@@ -51,6 +51,7 @@ from sqlalchemy.orm import Session
 from cordtrial import __version__
 from cordtrial.isncsci import ENGINE_VERSION, ISNCSCI_REVISION, RESULT_FIELDS
 from cordtrial.trial.errors import AccessDeniedError, InvalidValueError
+from cordtrial.trial.files import open_private, private_directory, write_csv
 from cordtrial.trial.models import (
     Administration,
     AdverseEvent,
@@ -511,25 +512,30 @@ def write_export(
     on_table: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """Write every table as ``DIR/<table>.csv`` (or ``.parquet``), its Dataset-JSON as
-    ``DIR/dataset-json/<table>.json`` and the manifest as ``DIR/manifest.json``."""
+    ``DIR/dataset-json/<table>.json`` and the manifest as ``DIR/manifest.json``.
+
+    Files are owner-only (``0600``; directories created ``0700``) and CSV text cells that a
+    spreadsheet would run as a formula are neutralized (see :mod:`cordtrial.trial.files`)."""
     if fmt not in EXPORT_FORMATS:
         raise InvalidValueError("format", fmt, "one of " + ", ".join(EXPORT_FORMATS))
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "dataset-json").mkdir(exist_ok=True)
+    private_directory(directory / "dataset-json")
     written = []
     for name, frame in export.tables.items():
         path = directory / f"{name}.{fmt}"
         if fmt == "csv":
-            frame.to_csv(path, index=False)
+            write_csv(frame, path)
         else:
-            _for_parquet(frame).to_parquet(path, index=False)
+            with open_private(path, "wb") as stream:
+                _for_parquet(frame).to_parquet(stream, index=False)
         document = directory / "dataset-json" / f"{name}.json"
-        document.write_text(json.dumps(dataset_json(export, name), ensure_ascii=False))
+        with open_private(document, "w", encoding="utf-8") as stream:
+            stream.write(json.dumps(dataset_json(export, name), ensure_ascii=False))
         written += [path, document]
         if on_table is not None:
             on_table(name)
     manifest = directory / "manifest.json"
-    manifest.write_text(json.dumps(export.manifest(), indent=2) + "\n")
+    with open_private(manifest, "w", encoding="utf-8") as stream:
+        stream.write(json.dumps(export.manifest(), indent=2) + "\n")
     return [*written, manifest]
 
 
