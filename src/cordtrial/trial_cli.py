@@ -37,7 +37,7 @@ from cordtrial.trial import (
 from cordtrial.trial.audit import audit_head, check_anchor
 from cordtrial.trial.backup import BackupError, backup, restore
 from cordtrial.trial.files import write_csv
-from cordtrial.trial.rules.access import ROLES
+from cordtrial.trial.rules.access import ROLES, check_username
 from cordtrial.trial.services.acting import acting_user, has_users
 from cordtrial.trial.services.exports import build_export, write_export
 from cordtrial.trial.services.imports import DEFAULT_BATCH_SIZE, import_exams
@@ -122,7 +122,7 @@ def user_add(
             elif role != "admin":
                 raise _fail(f"the store has no user yet: add an admin first, not a {role}", 1)
             else:
-                actor = username.strip()
+                actor = check_username(username)  # the first admin is its own creator
             password: str = typer.prompt("password", hide_input=True, confirmation_prompt=True)
             added = add_user(
                 session,
