@@ -17,6 +17,7 @@ from cordtrial.trial import make_engine, make_session_factory, upgrade
 from cordtrial.trial.rules.schedule import VisitSpec
 from cordtrial.trial.services.participants import enroll_participant
 from cordtrial.trial.services.trials import ArmSpec, add_site, create_trial
+from cordtrial.trial.services.users import add_user
 from cordtrial.trial_cli import audit_app, db_app, mount_data_commands, user_app
 
 PASSWORD = "a long enough passphrase"
@@ -65,9 +66,61 @@ def test_user_add_refuses_a_short_password(env: str) -> None:
     runner = CliRunner()
     runner.invoke(_app(), ["db", "upgrade"])
     result = runner.invoke(
-        _app(), ["user", "add", "bob", "--role", "monitor"], input="short\nshort\n"
+        _app(), ["user", "add", "bob", "--role", "admin"], input="short\nshort\n"
     )
     assert result.exit_code == 1
+
+
+def _admin_and_coordinator(runner: CliRunner) -> None:
+    runner.invoke(_app(), ["db", "upgrade"])
+    first = runner.invoke(
+        _app(), ["user", "add", "admin1", "--role", "admin"], input=f"{PASSWORD}\n{PASSWORD}\n"
+    )
+    assert first.exit_code == 0, first.output
+    second = runner.invoke(
+        _app(), ["user", "add", "coord1", "--role", "coordinator", "--user", "admin1"],
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+    )  # fmt: skip
+    assert second.exit_code == 0, second.output
+
+
+def test_user_add_acts_as_an_existing_administrator(env: str) -> None:
+    """Issue 12: the trail names a real account, never free text (``--actor cli`` before)."""
+    runner = CliRunner()
+    _admin_and_coordinator(runner)
+    engine = make_engine(env)
+    with engine.connect() as connection:
+        actors = dict(
+            connection.execute(
+                text(
+                    "SELECT u.username, a.actor FROM audit_entry a JOIN app_user u "
+                    "ON a.entity = 'app_user' AND a.entity_id = CAST(u.id AS TEXT) "
+                    "AND a.field = 'username'"
+                )
+            ).all()
+        )
+    engine.dispose()
+    assert actors == {"admin1": "admin1", "coord1": "admin1"}
+    missing = runner.invoke(
+        _app(), ["user", "add", "mon1", "--role", "monitor"], input=f"{PASSWORD}\n{PASSWORD}\n"
+    )
+    assert missing.exit_code == 2 and "--user" in missing.output
+    for who, why in [("nobody", "user 'nobody' does not exist"),
+                     ("coord1", "coord1 may not manage users (the role coordinator does not)")]:
+        refused = runner.invoke(
+            _app(), ["user", "add", "mon1", "--role", "monitor", "--user", who],
+            input=f"{PASSWORD}\n{PASSWORD}\n",
+        )  # fmt: skip
+        assert refused.exit_code == 1 and why in refused.output, refused.output
+
+
+def test_first_user_must_be_an_admin(env: str) -> None:
+    runner = CliRunner()
+    runner.invoke(_app(), ["db", "upgrade"])
+    result = runner.invoke(
+        _app(), ["user", "add", "mon1", "--role", "monitor"], input=f"{PASSWORD}\n{PASSWORD}\n"
+    )
+    assert result.exit_code == 1 and "add an admin first" in result.output
 
 
 # --- import, export, backup, restore -------------------------------------------------------------
@@ -84,6 +137,8 @@ def _seed(url: str) -> None:
     engine = make_engine(url)
     try:
         with make_session_factory(engine)() as session:
+            add_user(session, actor="coord1", username="coord1", password=PASSWORD,
+                     role="coordinator", all_sites=True)  # fmt: skip
             create_trial(session, actor="a", protocol_id="T1", title="t", phase="1",
                          arms=[ArmSpec("cells", "c")],
                          visits=[VisitSpec("day 0", 0), VisitSpec("week 2", 14, 3, 3)])  # fmt: skip
@@ -114,25 +169,64 @@ def test_import_exams_reports_rejected_rows_and_is_idempotent(env: str, tmp_path
     _seed(env)
     source = _exams_csv(tmp_path / "exams.csv")
     runner = CliRunner()
-    first = runner.invoke(_data_app(), ["import", "exams", str(source), "--trial", "T1"])
+    command = ["import", "exams", str(source), "--trial", "T1", "--user", "coord1"]
+    first = runner.invoke(_data_app(), command)
     assert first.exit_code == 1
     assert "3 rows: 2 exams imported, 0 already present, 1 rejected" in first.output
     errors = pd.read_csv(tmp_path / "exams.import-errors.csv")
     assert list(errors.columns) == ["row", "participant", "field", "value", "reason", "severity"]
     assert (errors.loc[0, "row"], errors.loc[0, "field"]) == (2, "cells.r_c5_motor")
-    again = runner.invoke(_data_app(), ["import", "exams", str(source), "--trial", "T1"])
+    again = runner.invoke(_data_app(), command)
     assert "0 exams imported, 2 already present, 1 rejected" in again.output
     assert runner.invoke(_app(), ["audit", "verify"]).exit_code == 0
+
+
+def test_import_acts_as_an_active_account_allowed_to_enter_data(
+    env: str, tmp_path: Path
+) -> None:
+    """Issue 12: ``--actor importer`` wrote rows under a name that was no account."""
+    _seed(env)
+    engine = make_engine(env)
+    with make_session_factory(engine)() as session:
+        add_user(session, actor="coord1", username="stat1", password=PASSWORD,
+                 role="statistician", all_sites=True)  # fmt: skip
+    source = _exams_csv(tmp_path / "exams.csv")
+    runner = CliRunner()
+    base = ["import", "exams", str(source), "--trial", "T1"]
+    no_user = runner.invoke(_data_app(), base)
+    assert no_user.exit_code == 2 and "--user" in no_user.output
+    for who, why in [("importer", "user 'importer' does not exist"),
+                     ("stat1", "stat1 may not enter data (the role statistician does not)")]:
+        refused = runner.invoke(_data_app(), [*base, "--user", who])
+        assert refused.exit_code == 1 and why in refused.output, refused.output
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT COUNT(*) FROM isncsci_exam")).scalar() == 0
+        connection.execute(text("UPDATE app_user SET active = false WHERE username = 'coord1'"))
+        connection.commit()
+    inactive = runner.invoke(_data_app(), [*base, "--user", "coord1"])
+    assert inactive.exit_code == 1 and "the account is inactive" in inactive.output
+    with engine.connect() as connection:
+        connection.execute(text("UPDATE app_user SET active = true WHERE username = 'coord1'"))
+        connection.commit()
+    assert runner.invoke(_data_app(), [*base, "--user", "coord1"]).exit_code == 1  # a bad row
+    with engine.connect() as connection:
+        actors = connection.execute(
+            text("SELECT DISTINCT actor FROM audit_entry WHERE entity = 'isncsci_exam'")
+        ).scalars().all()
+    engine.dispose()
+    assert actors == ["coord1"]
 
 
 def test_import_of_an_unreadable_file_or_unknown_trial_exits_2(env: str, tmp_path: Path) -> None:
     _seed(env)
     runner = CliRunner()
     missing = runner.invoke(_data_app(), ["import", "exams", str(tmp_path / "no.csv"),
-                                          "--trial", "T1"])  # fmt: skip
+                                          "--trial", "T1", "--user", "coord1"])  # fmt: skip
     assert missing.exit_code == 2 and "cannot read" in missing.output
     source = _exams_csv(tmp_path / "exams.csv")
-    unknown = runner.invoke(_data_app(), ["import", "exams", str(source), "--trial", "T9"])
+    unknown = runner.invoke(
+        _data_app(), ["import", "exams", str(source), "--trial", "T9", "--user", "coord1"]
+    )
     assert unknown.exit_code == 2 and "T9" in unknown.output
 
 
@@ -140,7 +234,7 @@ def test_export_writes_tables_and_refuses_a_monitor(env: str, tmp_path: Path) ->
     _seed(env)
     runner = CliRunner()
     runner.invoke(_data_app(), ["import", "exams", str(_exams_csv(tmp_path / "e.csv")),
-                                "--trial", "T1"])  # fmt: skip
+                                "--trial", "T1", "--user", "coord1"])  # fmt: skip
     out = tmp_path / "export"
     result = runner.invoke(_data_app(), ["export", "--trial", "T1", "-o", str(out),
                                          "--format", "parquet"])  # fmt: skip
@@ -148,8 +242,11 @@ def test_export_writes_tables_and_refuses_a_monitor(env: str, tmp_path: Path) ->
     assert "identified export" in result.output
     assert len(pd.read_parquet(out / "exams.parquet")) == 2
     assert (out / "dataset-json" / "participants.json").exists()
-    runner.invoke(_app(), ["user", "add", "mon1", "--role", "monitor", "--all-sites"],
-                  input=f"{PASSWORD}\n{PASSWORD}\n")  # fmt: skip
+    engine = make_engine(env)
+    with make_session_factory(engine)() as session:
+        add_user(session, actor="coord1", username="mon1", password=PASSWORD, role="monitor",
+                 all_sites=True)  # fmt: skip
+    engine.dispose()
     refused = runner.invoke(_data_app(), ["export", "--trial", "T1", "-o", str(tmp_path / "m"),
                                           "--user", "mon1"])  # fmt: skip
     assert refused.exit_code == 1 and "export" in refused.output
@@ -171,3 +268,24 @@ def test_backup_then_restore_into_an_empty_database(env: str, tmp_path: Path) ->
     assert "chain intact" in restored.output
     forced = runner.invoke(_data_app(), ["restore", str(output), "--force"])
     assert forced.exit_code == 0 and "chain intact" in forced.output
+
+
+def test_import_error_report_is_owner_only_and_neutralizes_formulas(
+    env: str, tmp_path: Path
+) -> None:
+    """Issue 12: the rejected value goes into FILE.import-errors.csv; a spreadsheet must not run
+    it, and the report (participant data) is readable by its owner only."""
+    _seed(env)
+    source = tmp_path / "exams.csv"
+    row = {"participant": "P001", "visit": "", "examined_on": "2026-02-10", "examiner": "Dr X",
+           **lesion_flat(Level.C5), "r_c5_motor": "=1+1"}  # fmt: skip
+    pd.DataFrame([row]).to_csv(source, index=False)
+    result = CliRunner().invoke(
+        _data_app(), ["import", "exams", str(source), "--trial", "T1", "--user", "coord1"]
+    )
+    assert result.exit_code == 1
+    report = tmp_path / "exams.import-errors.csv"
+    errors = pd.read_csv(report, dtype=str)
+    assert errors.loc[0, "field"] == "cells.r_c5_motor"
+    assert errors.loc[0, "value"] == "'=1+1"
+    assert report.stat().st_mode & 0o777 == 0o600

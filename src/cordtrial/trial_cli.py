@@ -5,8 +5,11 @@ Mounted into :mod:`cordtrial.cli` (``app.add_typer(db_app, name="db")`` ...,
 :func:`mount_data_commands`). Each command reads the settings (``CORDTRIAL_DATABASE_URL`` /
 ``CORDTRIAL_DATA_DIR``), calls a library function and prints the result. Exit codes: 0 success,
 1 the store refused (a problem found by ``audit verify`` or after ``restore``, a value refused by
-``user add``, rows rejected by ``import exams``, an export the user may not make), 2 unusable
-settings, input or output.
+``user add``, rows rejected by ``import exams``, an export the user may not make, a ``--user``
+that is no active account allowed to do it), 2 unusable settings, input or output.
+
+Commands that change data act as a user account (``--user USERNAME``): it must exist, be active
+and be allowed the change; the audit trail names it. Free text is never an actor.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
-from sqlalchemy import select
 
 from cordtrial.isncsci.formats import FileFormatError, read_frame
 from cordtrial.trial import (
@@ -32,9 +34,11 @@ from cordtrial.trial import (
     upgrade,
     verify_audit,
 )
+from cordtrial.trial.audit import audit_head, check_anchor
 from cordtrial.trial.backup import BackupError, backup, restore
-from cordtrial.trial.models import User
-from cordtrial.trial.rules.access import ROLES
+from cordtrial.trial.files import write_csv
+from cordtrial.trial.rules.access import ROLES, check_username
+from cordtrial.trial.services.acting import acting_user, has_users
 from cordtrial.trial.services.exports import build_export, write_export
 from cordtrial.trial.services.imports import DEFAULT_BATCH_SIZE, import_exams
 from cordtrial.trial.services.users import add_user
@@ -93,15 +97,34 @@ def user_add(
     role: Annotated[str, typer.Option(help="One of " + ", ".join(sorted(ROLES)))],
     site: Annotated[list[int] | None, typer.Option(help="Site id (repeatable)")] = None,
     all_sites: Annotated[bool, typer.Option(help="Sees every site")] = False,
-    actor: Annotated[str, typer.Option(help="Who adds the user (for the audit trail)")] = "cli",
+    user: Annotated[
+        str | None,
+        typer.Option(
+            "--user",
+            help="The administrator who adds the user (an active account allowed to manage "
+            "users); not needed for the store's first user, who must be an admin",
+        ),
+    ] = None,
 ) -> None:
-    """Add a user; the password is asked for twice (never an argument)."""
+    """Add a user; the password is asked for twice (never an argument).
+
+    The audit trail names the account given by --user. The first user of an empty store is
+    added by nobody else: it must be an admin, and the trail names it as its own creator.
+    """
     url = _migrated_url()
-    password: str = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     engine = make_engine(url)
     try:
         with make_session_factory(engine)() as session:
-            user = add_user(
+            if has_users(session):
+                if user is None:
+                    raise _fail("--user: name the administrator who adds the user", 2)
+                actor = acting_user(session, user, "manage_users").username
+            elif role != "admin":
+                raise _fail(f"the store has no user yet: add an admin first, not a {role}", 1)
+            else:
+                actor = check_username(username)  # the first admin is its own creator
+            password: str = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+            added = add_user(
                 session,
                 actor=actor,
                 username=username,
@@ -110,7 +133,7 @@ def user_add(
                 site_ids=site or [],
                 all_sites=all_sites,
             )
-            typer.echo(f"user {user.username} ({user.role}) added, id {user.id}")
+            typer.echo(f"user {added.username} ({added.role}) added, id {added.id}")
     except TrialError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
@@ -119,17 +142,45 @@ def user_add(
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Walk the hash chain and reconcile it with the tables; exit 1 on any problem."""
+def audit_verify(
+    anchor: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A head hash kept elsewhere (printed by `audit verify`/`audit head` earlier); "
+            "it must still be in the chain (repeatable)"
+        ),
+    ] = None,
+) -> None:
+    """Walk the hash chain and reconcile it with the tables; exit 1 on any problem.
+
+    With --anchor, also prove that the chain still leads through each head hash recorded
+    earlier: a trail rewritten with recomputed hashes no longer holds it.
+    """
+    try:
+        anchors = [check_anchor(a) for a in anchor or []]
+    except TrialError as exc:
+        raise _fail(str(exc), 2) from exc
     engine = make_engine(_url())
     try:
         with make_session_factory(engine)() as session:
-            report = verify_audit(session)
+            report = verify_audit(session, anchors)
     finally:
         engine.dispose()
     typer.echo(str(report))
     if not report.ok:
         raise typer.Exit(1)
+
+
+@audit_app.command("head")
+def audit_head_command() -> None:
+    """Print the head of the chain (sequence number and hash) to keep as an anchor elsewhere."""
+    engine = make_engine(_url())
+    try:
+        with make_session_factory(engine)() as session:
+            seq, row_hash = audit_head(session)
+    finally:
+        engine.dispose()
+    typer.echo(f"{seq} {row_hash}")
 
 
 def _fail(message: str, code: int) -> typer.Exit:
@@ -146,13 +197,20 @@ class FormatOption(enum.StrEnum):
 def import_exams_command(
     file: Annotated[Path, typer.Argument(help="A .csv, .json, .jsonl or .parquet file")],
     trial: Annotated[str, typer.Option("--trial", help="The trial's protocol id")],
+    user: Annotated[
+        str,
+        typer.Option(
+            "--user",
+            help="The account that imports: active, allowed to enter data; only participants "
+            "of its sites are imported; the audit trail names it",
+        ),
+    ],
     batch_size: Annotated[
         int, typer.Option(min=1, help="Rows per transaction (a batch is stored whole or not)")
     ] = DEFAULT_BATCH_SIZE,
     errors: Annotated[
         Path | None, typer.Option(help="Error report (CSV); default FILE.import-errors.csv")
     ] = None,
-    actor: Annotated[str, typer.Option(help="Who imports (for the audit trail)")] = "cli",
 ) -> None:
     """Import ISNCSCI exams from a file, one transaction per batch.
 
@@ -181,11 +239,17 @@ def import_exams_command(
         disable=not console.is_terminal,
     )
     try:
+        with make_session_factory(engine)() as session:
+            importer = acting_user(session, user, "enter_data")
+    except TrialError as exc:
+        engine.dispose()
+        raise _fail(str(exc), 1) from exc
+    try:
         with progress, make_session_factory(engine)() as session:
             task = progress.add_task("import", total=len(frame))
             report = import_exams(
                 session,
-                actor=actor,
+                user=importer,
                 protocol_id=trial,
                 frame=frame,
                 batch_size=batch_size,
@@ -196,7 +260,7 @@ def import_exams_command(
     finally:
         engine.dispose()
     try:
-        report.error_frame().to_csv(report_path, index=False)
+        write_csv(report.error_frame(), report_path)
     except OSError as exc:
         raise _fail(f"cannot write {report_path}: {exc.strerror}", 2) from exc
     typer.echo(str(report))
@@ -231,9 +295,7 @@ def export_command(
         with make_session_factory(engine)() as session:
             who = None
             if user is not None:
-                who = session.scalars(select(User).where(User.username == user)).first()
-                if who is None:
-                    raise _fail(f"no user {user!r}", 1)
+                who = acting_user(session, user, "read")
             export = build_export(
                 session,
                 protocol_id=trial,

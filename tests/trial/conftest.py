@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from builders import lesion_flat
 from cordtrial.isncsci import Level
+from cordtrial.trial.audit import verify_audit
 from cordtrial.trial.database import make_engine, make_session_factory, upgrade
 from cordtrial.trial.models import Participant, Trial
 from cordtrial.trial.rules.schedule import VisitSpec
@@ -118,10 +119,20 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
+def engine(database_url: str, request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """An engine on a fresh database. After the test, the audit trail must verify: every
+    scenario of the store's tests (and the web tests, which use this fixture) leaves a chain
+    that is intact and accounts for every stored value. Tests that damage the trail on purpose
+    say so with ``@pytest.mark.audit_tampered``."""
     engine = make_engine(database_url)
     yield engine
-    engine.dispose()
+    try:
+        if request.node.get_closest_marker("audit_tampered") is None:
+            with make_session_factory(engine)() as session:
+                report = verify_audit(session)
+            assert report.ok, f"the audit trail does not verify after the test:\n{report}"
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture

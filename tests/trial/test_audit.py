@@ -64,7 +64,8 @@ def test_create_writes_one_entry_per_field(session: Session, participant: Partic
     assert fields["age_at_injury"].new_value == "34"
     assert fields["arm_id"].new_value == "null"
     assert all(r.old_value is None and r.actor == "coordinator" for r in rows)
-    assert "id" not in fields and "version" not in fields
+    assert "id" not in fields
+    assert fields["version"].new_value == "1"
 
 
 def test_update_writes_old_and_new_value_and_reason(
@@ -77,7 +78,8 @@ def test_update_writes_old_and_new_value_and_reason(
         reason="source document says 35",
         age_at_injury=35,
     )
-    (row,) = _entries(session, action="update")
+    row, version = _entries(session, action="update")
+    assert (version.field, version.old_value, version.new_value) == ("version", "1", "2")
     assert (row.entity, row.entity_id, row.field) == (
         "participant",
         str(participant.id),
@@ -126,6 +128,7 @@ def test_delete_writes_every_old_value(session: Session, trial: Trial) -> None:
         "trial_id": str(trial.id),
         "code": '"S01"',
         "name": '"University Hospital"',
+        "version": "1",
     }
     assert all(r.new_value is None and r.reason == "created by mistake" for r in rows)
 
@@ -245,6 +248,7 @@ def test_truncate_is_refused_on_postgresql(pg_databases: PostgresDatabases) -> N
         pg_databases.drop(name)
 
 
+@pytest.mark.audit_tampered
 def test_altered_row_is_detected(
     engine: Engine, session: Session, participant: Participant
 ) -> None:
@@ -258,6 +262,7 @@ def test_altered_row_is_detected(
     assert any(p.kind == "unaudited" and "age_at_injury" in p.detail for p in problems)
 
 
+@pytest.mark.audit_tampered
 def test_deleted_row_in_the_middle_is_detected(
     engine: Engine, session: Session, participant: Participant
 ) -> None:
@@ -268,6 +273,7 @@ def test_deleted_row_in_the_middle_is_detected(
     assert "row(s) 3 before it are gone" in str(problems[0])
 
 
+@pytest.mark.audit_tampered
 def test_deleted_rows_at_the_end_are_detected(
     engine: Engine, session: Session, participant: Participant
 ) -> None:
@@ -280,6 +286,7 @@ def test_deleted_rows_at_the_end_are_detected(
     assert {p.kind for p in report.problems} == {"unaudited"}
 
 
+@pytest.mark.audit_tampered
 def test_inserted_row_is_detected(
     engine: Engine, session: Session, participant: Participant
 ) -> None:
@@ -298,6 +305,7 @@ def test_inserted_row_is_detected(
     assert ("broken link", head + 1) in [(p.kind, p.seq) for p in problems]
 
 
+@pytest.mark.audit_tampered
 def test_rewritten_chain_is_caught_by_a_recorded_anchor(
     engine: Engine, session: Session, participant: Participant
 ) -> None:
@@ -327,6 +335,7 @@ def test_rewritten_chain_is_caught_by_a_recorded_anchor(
     assert [p.kind for p in anchored.problems] == ["anchor"]
 
 
+@pytest.mark.audit_tampered
 def test_data_changed_without_audit_is_detected(
     engine: Engine, session: Session, participant: Participant
 ) -> None:
@@ -336,6 +345,7 @@ def test_data_changed_without_audit_is_detected(
     assert "age_at_injury: stored 70, the trail says 34" in problems[0].detail
 
 
+@pytest.mark.audit_tampered
 def test_row_inserted_without_audit_is_detected(
     engine: Engine, session: Session, trial: Trial
 ) -> None:
@@ -349,6 +359,7 @@ def test_row_inserted_without_audit_is_detected(
     assert problems[0].detail.endswith("exists but has no audit entry")
 
 
+@pytest.mark.audit_tampered
 def test_report_says_which_rows(engine: Engine, session: Session, participant: Participant) -> None:
     _drop_append_only_guard(engine)
     _raw(engine, "UPDATE audit_entry SET actor = 'x' WHERE seq = 2")

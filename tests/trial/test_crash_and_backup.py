@@ -26,6 +26,7 @@ from cordtrial.trial.backup import BackupError, backup, backup_kind, restore
 from cordtrial.trial.models import AuditEntry, IsncsciExam, Participant
 from cordtrial.trial.services.imports import import_exams
 from cordtrial.trial.services.participants import enroll_participant
+from cordtrial.trial.services.users import add_user
 
 from .conftest import INJURY, PROTOCOL
 
@@ -62,9 +63,11 @@ def test_import_killed_mid_batch_leaves_whole_batches_and_rerun_completes_it(
     session: Session, participant: Participant, engine: Engine, database_url: str, tmp_path: Path
 ) -> None:
     _enrol(session)
+    add_user(session, actor="admin", username="importer", password="a long enough passphrase",
+             role="coordinator", all_sites=True)  # fmt: skip
     session.close()
     source = _exam_file(tmp_path / "exams.csv")
-    command = [CORDTRIAL, "import", "exams", str(source), "--trial", PROTOCOL,
+    command = [CORDTRIAL, "import", "exams", str(source), "--trial", PROTOCOL, "--user", "importer",
                "--batch-size", str(BATCH), "--errors", str(tmp_path / "errors.csv")]  # fmt: skip
     env = {**os.environ, "CORDTRIAL_DATABASE_URL": database_url}
     log = tmp_path / "import.log"

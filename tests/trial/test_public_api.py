@@ -6,7 +6,10 @@ import pickle
 
 import cordtrial.trial as trial
 from cordtrial.trial.errors import (
+    AccessDeniedError,
     AdministrationRefusedError,
+    AuditError,
+    AuthenticationError,
     BackupError,
     ConflictError,
     InvalidValueError,
@@ -41,6 +44,30 @@ def test_errors_are_value_errors_with_context() -> None:
     assert issubclass(AdministrationRefusedError, RuleViolationError)
 
 
+def test_trial_error_is_an_exception_not_a_value_error() -> None:
+    """Issue 12: only bad input is a ValueError; a conflict, a refused login, an audit refusal
+    or an access denial must not be caught by a caller's ``except ValueError``."""
+    assert TrialError.__bases__ == (Exception,)
+    assert not issubclass(TrialError, ValueError)
+    for cls in (ConflictError, AuthenticationError, AccessDeniedError, AuditError, BackupError):
+        assert not issubclass(cls, ValueError | LookupError), cls
+    assert issubclass(RuleViolationError, ValueError)
+    assert not issubclass(NotFoundError, ValueError)
+
+
+def test_access_denied_is_not_an_os_error() -> None:
+    """Issue 12: ``except OSError`` in file-handling code (backup.py) must not swallow it."""
+    error = AccessDeniedError("stat", "export_identified")
+    assert not isinstance(error, OSError)
+    try:
+        try:
+            raise error
+        except OSError:  # what backup.py and the CLI catch around file writes
+            raise AssertionError("access denial swallowed as an I/O error") from None
+    except AccessDeniedError as caught:
+        assert caught is error
+
+
 def test_errors_survive_pickling() -> None:
     for error in (
         InvalidValueError("f", 1, "x"),
@@ -49,6 +76,7 @@ def test_errors_survive_pickling() -> None:
         ConflictError("participant", 3, 1, 2),
         ReasonRequiredError("participant", 3, "change"),
         BackupError("the target database is not empty"),
+        AccessDeniedError("coord", "enter_data", because="the account is inactive"),
     ):
         copy = pickle.loads(pickle.dumps(error))
         assert str(copy) == str(error)

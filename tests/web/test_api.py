@@ -234,3 +234,51 @@ def test_patch_user_is_atomic(world: World) -> None:
     )
     assert ok.status_code == 200 and ok.json()["version"] == 2
     assert (ok.json()["role"], ok.json()["active"]) == ("monitor", False)
+
+
+def test_audit_verify_checks_anchors_kept_elsewhere(world: World) -> None:
+    """Issue 12: the API proves the chain still leads through a head hash recorded earlier."""
+    admin = world.headers("admin")
+    head = world.client.get("/api/audit/verify", headers=admin).json()["head_hash"]
+    kept = world.client.get("/api/audit/verify", params={"anchor": head}, headers=admin).json()
+    assert kept["ok"] and kept["problems"] == []
+    elsewhere = world.client.get(
+        "/api/audit/verify", params={"anchor": [head, "ab" * 32]}, headers=admin
+    ).json()
+    assert not elsewhere["ok"]
+    assert elsewhere["problems"] == [
+        "anchor: the recorded head abababababab... is not in the chain (the trail was "
+        "rewritten, or the anchor belongs to another store)"
+    ]
+    refused = world.client.get("/api/audit/verify", params={"anchor": "abc"}, headers=admin)
+    assert refused.status_code == 422
+    assert "64 hexadecimal digits" in refused.text
+
+
+def test_lot_custody_names_only_recipients_of_the_readers_sites(world: World) -> None:
+    """Issue 12: a lot goes to participants of several sites; its custody notes named every
+    recipient to any reader."""
+    from cordtrial.trial.services.product import record_custody_event
+
+    for note in ("administered to participant P002", "thawed for P001 and P002; P0021 spare"):
+        record_custody_event(
+            world.session, actor="setup", lot_number="L001", event="shipped",
+            holder="Pharmacy", location="Ward 3", at=NOW, note=note,
+        )  # fmt: skip
+
+    def notes(username: str) -> list[str]:
+        response = world.client.get("/api/lots/L001/custody", headers=world.headers(username))
+        assert response.status_code == 200
+        return [e["note"] for e in response.json()]
+
+    assert notes("coordinator") == [
+        "administered to participant (a participant of another site)",
+        "thawed for P001 and (a participant of another site); P0021 spare",
+    ]
+    assert notes("other_site") == [
+        "administered to participant P002",
+        "thawed for (a participant of another site) and P002; P0021 spare",
+    ]
+    assert notes("admin") == [
+        "administered to participant P002", "thawed for P001 and P002; P0021 spare"
+    ]

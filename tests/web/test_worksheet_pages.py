@@ -428,3 +428,15 @@ def test_exam_pdf_renders_the_worksheet(world: World) -> None:
     assert response.status_code == 200
     assert response.content.startswith(b"%PDF")
     assert _dark_share(response.content) > 0.01
+
+
+def test_calculator_csv_neutralizes_formula_cells(anonymous: TestClient) -> None:
+    """Issue 12 (OWASP CSV injection): a typed value that a spreadsheet would run as a formula
+    is written with a leading quote; valid values are written as they are."""
+    flat = {**lesion_flat(Level.C6), "r_c5_motor": '=HYPERLINK("http://x","5")',
+            "l_c5_motor": "@SUM(1)"}  # fmt: skip
+    response = anonymous.post("/calculator/export.csv", data=flat)
+    row = next(csv.DictReader(io.StringIO(response.text)))
+    assert row["r_c5_motor"] == '\'=HYPERLINK("http://x","5")'
+    assert row["l_c5_motor"] == "'@SUM(1)"
+    assert row["r_c6_motor"] == flat["r_c6_motor"]

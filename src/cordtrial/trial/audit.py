@@ -14,8 +14,10 @@ the change itself:
   field that changed: ``create`` (old value empty), ``update`` and ``delete`` (new value empty).
   Values are canonical JSON text; a JSON object column is audited key by key
   (``cells.r_c5_motor``); columns in ``__audit_concealed__`` are audited as a salted SHA-256 (a
-  concealed allocation must not be readable in the trail); ``id``, ``version`` and
-  ``__audit_exclude__`` are not audited.
+  concealed allocation must not be readable in the trail); the row ``version`` is audited like
+  any field (a record's history shows which version each change made); ``id`` (it is the
+  ``entity_id``) and ``__audit_exclude__`` are not audited. ``entity_id`` is the record's integer
+  id as decimal digits (``"12"``), never anything else.
 * ORM bulk ``insert``/``update``/``delete`` statements on audited tables are refused: they would
   bypass the events.
 
@@ -34,7 +36,17 @@ predecessor (inserted, or a neighbour deleted); it then replays the trail and co
 tables, reporting data changed without an audit row (which also catches rows deleted from the end
 of the trail). A chain without a secret can be rewritten whole by someone who recomputes every hash:
 keep the head (:func:`audit_head`) somewhere else -- the trial master file, a report -- and pass
-it back as an anchor to prove the trail has not been rewritten since.
+it back as an anchor to prove the trail has not been rewritten since: a recomputed chain has other
+hashes, so the recorded head is no longer in it.
+
+Rows written by migrations
+--------------------------
+Two actions are written only by migrations, never by a use case: ``rekey`` (the record's id was
+recorded wrongly; ``entity_id`` is the right id, ``old_value`` the id as it was recorded) and
+``baseline`` (a field the trail did not cover until then, with its stored value, e.g. ``version``
+when migration 0008 began auditing it). Replaying the trail applies them like the rows of users:
+a ``rekey`` moves the record's replayed state to its right id, a ``baseline`` sets the field.
+Older rows are never changed: the chain stays verifiable and every anchor stays in it.
 """
 
 from __future__ import annotations
@@ -46,7 +58,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from sqlalchemy import Table, event, insert, select, text
 from sqlalchemy.engine import Connection, RowMapping
@@ -63,12 +75,16 @@ from cordtrial.trial.errors import (
 from cordtrial.trial.models import AuditEntry, Base, Record
 
 __all__ = [
+    "BASELINE",
     "GENESIS_HASH",
+    "REKEY",
     "WRITE_OPTION",
+    "Anchor",
     "AuditContext",
     "AuditProblem",
     "AuditReport",
     "audit_head",
+    "check_anchor",
     "entry_hash",
     "record_fields",
     "to_text",
@@ -81,10 +97,15 @@ WRITE_OPTION = "cordtrial_unit_of_work"
 #: ``prev_hash`` of the first row.
 GENESIS_HASH = "0" * 64
 Action = Literal["create", "update", "delete"]
+#: Actions of rows that migrations append to repair the trail (see the module docstring).
+REKEY: Final = "rekey"
+BASELINE: Final = "baseline"
+#: Anchors: a head hash, or ``(seq, row_hash)``.
+Anchor = str | tuple[int, str]
 
 _CONTEXT = "cordtrial.audit.context"
 _PENDING = "cordtrial.audit.pending"
-_NOT_AUDITED = frozenset({"id", "version"})
+_NOT_AUDITED = frozenset({"id"})
 # Any constant: the key of the PostgreSQL advisory lock that serializes appends to the chain.
 _PG_LOCK_KEY = 0x636F7264
 
@@ -350,6 +371,8 @@ def _append(
     at = datetime.now(UTC)
     rows = []
     for action, entity, key, field, old, new in changes:
+        if type(key) is not int:
+            raise AuditError(f"{entity}: record id {key!r} is not an integer; nothing was stored")
         seq += 1
         row: dict[str, Any] = {
             "seq": seq,
@@ -393,8 +416,8 @@ class AuditProblem:
     ``kind`` is ``altered`` (a row's content no longer matches its hash), ``missing`` (rows
     deleted: a gap in ``seq``), ``broken link`` (a row does not follow the one before it: a row
     inserted, or its predecessor replaced), ``anchor`` (a recorded head is no longer in the
-    chain: the trail was rewritten) or ``unaudited`` (stored data that the trail does not
-    account for).
+    chain: the trail was rewritten, its hashes recomputed) or ``unaudited`` (stored data that
+    the trail does not account for).
     """
 
     kind: ProblemKind
@@ -436,8 +459,18 @@ def audit_head(session: Session) -> tuple[int, str]:
     return (0, GENESIS_HASH) if last is None else (last.seq, last.row_hash)
 
 
+def check_anchor(anchor: str) -> str:
+    """A head hash as given (any case, surrounding blanks), or InvalidValueError."""
+    value = anchor.strip().lower() if isinstance(anchor, str) else anchor
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9a-f]{64}", value):
+        raise InvalidValueError(
+            "anchor", anchor, "a head hash of the audit trail: 64 hexadecimal digits"
+        )
+    return value
+
+
 def verify_audit(
-    session: Session, anchors: Iterable[tuple[int, str]] = (), *, reconcile: bool = True
+    session: Session, anchors: Iterable[Anchor] = (), *, reconcile: bool = True
 ) -> AuditReport:
     """Check the hash chain, recorded anchors and (by default) the tables against the trail.
 
@@ -445,8 +478,10 @@ def verify_audit(
     ----------
     session : Session
         Any session; only reads.
-    anchors : iterable of (seq, row_hash)
-        Heads recorded earlier (see :func:`audit_head`); each must still be in the chain.
+    anchors : iterable of str or (seq, row_hash)
+        Heads recorded earlier (see :func:`audit_head`): a row hash, which must still be the
+        hash of a row of the chain, or ``(seq, row_hash)``, which must be the hash of row
+        ``seq``. A chain rewritten and recomputed since loses its old hashes.
     reconcile : bool
         Also replay the trail and compare it with every audited table.
     """
@@ -476,10 +511,22 @@ def verify_audit(
         hashes[seq] = row["row_hash"]
         expected_seq, prev_hash = seq + 1, row["row_hash"]
         _replay(state, deleted, row)
-    for seq, expected in anchors:
-        if hashes.get(seq) != expected:
+    known = {GENESIS_HASH, *hashes.values()}
+    for anchor in anchors:
+        if isinstance(anchor, str):
+            anchor_seq, expected = None, check_anchor(anchor)
+            found = expected in known
+        else:
+            anchor_seq, expected = anchor
+            found = hashes.get(anchor_seq) == expected
+        if not found:
             problems.append(
-                AuditProblem("anchor", seq, f"the recorded head {expected[:12]}... is not there")
+                AuditProblem(
+                    "anchor",
+                    anchor_seq,
+                    f"the recorded head {expected[:12]}... is not in the chain (the trail was "
+                    "rewritten, or the anchor belongs to another store)",
+                )
             )
     if reconcile:
         problems.extend(_reconcile(session, state, deleted))
@@ -493,6 +540,14 @@ def _replay(
     row: RowMapping,
 ) -> None:
     key = (row["entity"], row["entity_id"])
+    if row["action"] == REKEY:
+        old_key = (row["entity"], json.loads(row["old_value"]))
+        if old_key in state:
+            state[key] = state.pop(old_key)
+        if old_key in deleted:
+            deleted.discard(old_key)
+            deleted.add(key)
+        return
     if row["action"] == "delete":
         state.pop(key, None)
         deleted.add(key)

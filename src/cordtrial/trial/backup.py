@@ -62,6 +62,7 @@ from cordtrial.trial.database import (
     upgrade,
 )
 from cordtrial.trial.errors import BackupError
+from cordtrial.trial.files import create_private_file, open_private, private_directory
 from cordtrial.trial.models import Base
 from cordtrial.trial.settings import normalize_database_url
 from cordtrial.trial.types import UtcDateTime
@@ -129,10 +130,12 @@ def backup(url: str, output: str | Path) -> BackupInfo:
     revision = current_revision(url)
     if revision is None:
         raise BackupError("the database has no schema (run `cordtrial db upgrade` first)")
-    output.parent.mkdir(parents=True, exist_ok=True)
+    private_directory(output.parent)
     path = _sqlite_path(url)
     if path is not None:
         partial = output.with_name(output.name + ".partial")
+        partial.unlink(missing_ok=True)  # left by a backup that was killed
+        create_private_file(partial, exclusive=True)
         with sqlite3.connect(path) as source, sqlite3.connect(partial) as target:
             source.backup(target)
         target.close()
@@ -144,7 +147,10 @@ def backup(url: str, output: str | Path) -> BackupInfo:
         with engine.connect() as connection:
             connection.exec_driver_sql("SET TRANSACTION READ ONLY")
             partial = output.with_name(output.name + ".partial")
-            with gzip.open(partial, "wt", encoding="utf-8") as stream:
+            with (
+                open_private(partial, "wb") as raw,
+                gzip.open(raw, "wt", encoding="utf-8") as stream,
+            ):
                 info = _dump(connection, revision, stream)
             partial.replace(output)
             return info

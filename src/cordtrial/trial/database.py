@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from cordtrial.trial.audit import WRITE_OPTION  # importing it registers the audit events
+from cordtrial.trial.files import create_private_file, private_directory
 from cordtrial.trial.settings import normalize_database_url
 
 __all__ = [
@@ -62,7 +63,8 @@ def _sqlite_on_begin(connection: Any) -> None:
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url`` (``sqlite:///PATH`` or ``postgresql+psycopg://...``).
 
-    For SQLite the file's directory is created if missing. Keyword arguments go to
+    For SQLite a missing file is created owner-only (``0600``), in a directory created ``0700``
+    if missing (see :mod:`cordtrial.trial.files`). Keyword arguments go to
     :func:`sqlalchemy.create_engine`.
     """
     url = normalize_database_url(url)
@@ -70,8 +72,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if parsed.get_backend_name() != "sqlite":
         kwargs.setdefault("pool_pre_ping", True)
         return create_engine(url, **kwargs)
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    in_memory = parsed.database in (None, "", ":memory:")
+    if parsed.database and not in_memory and not parsed.database.startswith("file:"):
+        # Owner-only: a new database file 0600 in a directory created 0700 (SQLite gives its
+        # -wal and -shm files the database file's mode).
+        database = Path(parsed.database).expanduser()
+        private_directory(database.parent)
+        create_private_file(database)
     engine = create_engine(url, **kwargs)
     event.listen(engine, "connect", _sqlite_on_connect)
     event.listen(engine, "begin", _sqlite_on_begin)

@@ -56,7 +56,9 @@ __all__ = [
 
 #: The demo trial's protocol id (the analysis and the pages find the demo by it).
 DEMO_PROTOCOL_ID: Final = "DEMO-IPSC-SCI"
-_ACTOR = "demo-seed"
+#: The demo's administrator account: it adds itself first (as the first user of a store does,
+#: see ``cordtrial user add``), then everything else; the trail names no one who is not a user.
+_ACTOR = "admin"
 #: The one password of every demo user (synthetic data: nothing to protect).
 DEMO_PASSWORD: Final = "synthetic-demo"
 #: Demo users: user name -> (role, site codes, password). An empty site tuple means all sites.
@@ -204,7 +206,7 @@ SessionSource = Session | Callable[[], Session]
 
 def seed_demo(source: SessionSource, *, today: date) -> DemoTrial:
     """Build the synthetic demo trial (see the module docstring) through the use cases, audited
-    as ``demo-seed``; if a trial with :data:`DEMO_PROTOCOL_ID` exists, write nothing.
+    as the demo's ``admin`` account; if a trial with :data:`DEMO_PROTOCOL_ID` exists, write nothing.
 
     Parameters
     ----------
@@ -235,6 +237,8 @@ def _seed(session: Session, today: date) -> DemoTrial:
     existing = _existing(session)
     if existing is not None:
         return existing
+    role, _, password = DEMO_USERS[_ACTOR]
+    add_user(session, actor=_ACTOR, username=_ACTOR, password=password, role=role, all_sites=True)
     create_trial(
         session,
         actor=_ACTOR,
@@ -251,6 +255,8 @@ def _seed(session: Session, today: date) -> DemoTrial:
         for code, name in (("A", "Site A (synthetic)"), ("B", "Site B (synthetic)"))
     }
     for username, (role, sites, password) in DEMO_USERS.items():
+        if username == _ACTOR:
+            continue
         add_user(
             session,
             actor=_ACTOR,

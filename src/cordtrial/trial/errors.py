@@ -1,20 +1,27 @@
 """Errors of the trial store.
 
-Error tree::
+Error tree (the builtin each error also is, in brackets)::
 
-    ValueError
+    Exception
      └── TrialError                    anything the trial store refuses
           ├── InvalidValueError        a field's value is not allowed (field, value, allowed)
-          ├── NotFoundError            a record named by a caller does not exist (also LookupError)
+          │                            [ValueError]
+          ├── NotFoundError            a record named by a caller does not exist [LookupError]
           ├── RuleViolationError       valid values that a trial rule refuses (rule, reasons)
+          │    │                       [ValueError]
           │    ├── AdministrationRefusedError   cells may not be given from this lot now
           │    └── RandomizationError           no allocation for this participant
           ├── ConflictError            someone else changed the record first (optimistic locking)
           ├── AuthenticationError      login refused (wrong name or password, locked, inactive)
-          ├── AccessDeniedError        role or sites do not allow it (also PermissionError)
+          ├── AccessDeniedError        role or sites do not allow it
           ├── BackupError              a backup not written or not readable; a restore refused
           └── AuditError               a change that cannot be audited (no actor, append-only rows)
                └── ReasonRequiredError a change after first entry without a reason
+
+Only bad input is a ``ValueError`` and only a missing record a ``LookupError``: a caller's
+``except ValueError`` never hides a conflict, a refused login or an access denial. Access denial
+is deliberately *not* ``PermissionError``: that is an ``OSError``, and the ``except OSError`` of
+file-handling code (backup, export, import error reports) would swallow it as an I/O failure.
 
 Each error carries the context a caller needs; the message names it, e.g.
 ``ctcae_grade: 6 is not allowed (an integer 1-5)``.
@@ -40,11 +47,11 @@ __all__ = [
 ]
 
 
-class TrialError(ValueError):
+class TrialError(Exception):
     """Base class of the trial store's errors."""
 
 
-class InvalidValueError(TrialError):
+class InvalidValueError(TrialError, ValueError):
     """A value is missing, of the wrong kind or out of range.
 
     Attributes
@@ -81,7 +88,7 @@ class NotFoundError(TrialError, LookupError):
         return (type(self), (self.entity, self.key))
 
 
-class RuleViolationError(TrialError):
+class RuleViolationError(TrialError, ValueError):
     """Values that are each valid, but which a trial rule refuses together.
 
     Attributes
@@ -147,18 +154,24 @@ class AuthenticationError(TrialError):
         return (type(self), (self.reason,))
 
 
-class AccessDeniedError(TrialError, PermissionError):
+class AccessDeniedError(TrialError):
     """An action the user's role or sites do not allow."""
 
-    def __init__(self, username: str, action: str, where: str = ""):
+    def __init__(self, username: str, action: str, where: str = "", *, because: str = ""):
         self.username = username
         self.action = action
         self.where = where
+        self.because = because
         suffix = f" at {where}" if where else ""
-        super().__init__(f"{username} may not {action.replace('_', ' ')}{suffix}")
+        why = f" ({because})" if because else ""
+        super().__init__(f"{username} may not {action.replace('_', ' ')}{suffix}{why}")
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.username, self.action, self.where))
+        return (_access_denied, (self.username, self.action, self.where, self.because))
+
+
+def _access_denied(username: str, action: str, where: str, because: str) -> AccessDeniedError:
+    return AccessDeniedError(username, action, where, because=because)
 
 
 class BackupError(TrialError):

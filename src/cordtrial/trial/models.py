@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 
-from cordtrial.trial.types import JsonValue, UtcDateTime
+from cordtrial.trial.types import IntegerId, JsonValue, UtcDateTime
 
 __all__ = [
     "Administration",
@@ -95,7 +95,7 @@ class Record(Base):
     __audit_concealed__: ClassVar[frozenset[str]] = frozenset()
     __append_only__: ClassVar[bool] = False
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(IntegerId, primary_key=True)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     @declared_attr.directive
@@ -576,7 +576,8 @@ class AuditEntry(Base):
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     at: Mapped[datetime]
     actor: Mapped[str] = mapped_column(String(100))
-    action: Mapped[str] = mapped_column(String(8))
+    #: Indexed: the rare ``rekey`` rows are looked up on every history read.
+    action: Mapped[str] = mapped_column(String(8), index=True)
     entity: Mapped[str] = mapped_column(String(64))
     entity_id: Mapped[str] = mapped_column(String(64))
     field: Mapped[str] = mapped_column(String(100))

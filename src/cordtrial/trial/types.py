@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Dialect
+from sqlalchemy import JSON, DateTime, Dialect, Integer
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-__all__ = ["JsonValue", "UtcDateTime"]
+__all__ = ["IntegerId", "JsonValue", "UtcDateTime"]
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -36,6 +36,26 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class IntegerId(TypeDecorator[int]):
+    """A record id: an ``int`` in Python whatever the driver hands back.
+
+    SQLite before 3.41 gives a ``RETURNING`` column the type affinity of the table's *first*
+    column: on a table whose first column is FLOAT (``ten_metre_walk``, ``six_minute_walk``)
+    ``INSERT ... RETURNING id`` answered ``1.0``, and the audit trail recorded
+    ``entity_id="1.0"`` (issue 12). A non-integral id is refused rather than rounded.
+    """
+
+    impl = Integer
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> int | None:
+        if value is None or isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise ValueError(f"record id {value!r} is not an integer")
 
 
 def _json_type() -> TypeEngine[Any]:

@@ -233,3 +233,44 @@ def test_import_rejects_bad_notes_naming_the_field(
     by_row = {e.row: e for e in report.errors}
     assert "a JSON object" in by_row[1].reason and by_row[1].value == "fracture"
     assert "is not flagged" in by_row[2].reason
+
+
+def test_import_as_a_site_user_finds_only_participants_of_its_sites(
+    session: Session, participant: Participant
+) -> None:
+    """Issue 12: the command line imports as an account (``--user``); a coordinator of one site
+    cannot write exams of another site's participant (refused like an unknown participant)."""
+    from cordtrial.trial.errors import AccessDeniedError
+    from cordtrial.trial.services.participants import enroll_participant
+    from cordtrial.trial.services.trials import add_site
+    from cordtrial.trial.services.users import add_user
+
+    from ..conftest import INJURY
+
+    other = add_site(session, actor="admin", protocol_id=PROTOCOL, code="S02", name="Other")
+    enroll_participant(
+        session, actor="c", protocol_id=PROTOCOL, site_code="S02", study_id="P002",
+        injury_date=INJURY, injury_level="C5", injury_mechanism="fall", age_at_injury=40, sex="F",
+    )  # fmt: skip
+    coordinator = add_user(
+        session, actor="admin", username="coord_s02", password="a long enough passphrase",
+        role="coordinator", site_ids=[other.id],
+    )  # fmt: skip
+    report = import_exams(
+        session, user=coordinator, protocol_id=PROTOCOL,
+        frame=_frame([_row("P001", visit=None), _row("P002", visit=None)]),
+    )  # fmt: skip
+    assert (report.inserted, report.rejected) == (1, 1)
+    (error,) = report.errors
+    assert (error.participant, error.field) == ("P001", "participant")
+    assert error.reason == f"participant '{PROTOCOL}/P001' does not exist"
+    actors = set(
+        session.scalars(select(AuditEntry.actor).where(AuditEntry.entity == "isncsci_exam"))
+    )
+    assert actors == {"coord_s02"}
+    monitor = add_user(
+        session, actor="admin", username="mon", password="a long enough passphrase",
+        role="monitor", all_sites=True,
+    )  # fmt: skip
+    with pytest.raises(AccessDeniedError, match="mon may not enter data"):
+        import_exams(session, user=monitor, protocol_id=PROTOCOL, frame=_frame([_row()]))

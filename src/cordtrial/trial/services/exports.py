@@ -7,7 +7,9 @@ the classification's result record, and the examiner's ``comments`` and ``flag_r
 JSON object, cell column -> why its value carries ``*`` or ``**``), ``scim``, ``wisci``,
 ``ten_metre_walk``, ``six_minute_walk``, ``lots``, ``release_tests``, ``custody_events``,
 ``administrations``, ``adverse_events`` and ``data_queries``. Records of participants carry the
-participant's ``study_id``; only the sites the exporting user may see are exported.
+participant's ``study_id``; only the sites the exporting user may see are exported, and in text
+(a custody note names the lot's recipient) the study id of a participant of another site reads
+``(a participant of another site)``.
 
 Pseudonymized export (the statistician's, ISO 25237 "pseudonymization"): study ids are replaced
 by a keyed pseudonym (HMAC-SHA-256 of the study id; the key is not written to the export, so the
@@ -15,8 +17,14 @@ pseudonyms cannot be linked back without it), the names of people (examiners, as
 operators, testers, holders, signers, whoever raised or answered a query) are left out, free
 text about a participant (query texts, the examiner's comments and flag reasons) is left out,
 and every calendar date or moment of a participant's record becomes a study day: days since the
-participant's injury (``..._day``). Lot data (no participant) are kept as they are. The cells
-keep their ``*`` flags: a flag is a coded value, its reason is the free text.
+participant's injury (``..._day``). Lot data have no participant: their dates become days since
+the lot's manufacture (``expiry_day``, ``tested_day``, custody ``day``), so that no calendar date
+is left to link a pseudonym back to a person. Sites are pseudonyms too (``SITE-`` and a keyed
+hash; names left out). Any study id or site name left in text is replaced by its pseudonym (or
+``(a participant of another site)``); site codes of one letter are replaced in the code columns
+only (in text they would replace ordinary letters). The cells keep their ``*`` flags: a flag is a
+coded value, its reason is the free text. The test searches every file of such an export for
+every real study id and site name.
 
 Exchange format: CDISC Dataset-JSON v1.1 (CDISC, *Dataset-JSON Specification* v1.1, 2024), one
 file per table in ``dataset-json/``: the dataset's metadata (``datasetJSONVersion``,
@@ -43,6 +51,7 @@ from sqlalchemy.orm import Session
 from cordtrial import __version__
 from cordtrial.isncsci import ENGINE_VERSION, ISNCSCI_REVISION, RESULT_FIELDS
 from cordtrial.trial.errors import AccessDeniedError, InvalidValueError
+from cordtrial.trial.files import open_private, private_directory, write_csv
 from cordtrial.trial.models import (
     Administration,
     AdverseEvent,
@@ -60,6 +69,7 @@ from cordtrial.trial.models import (
     VisitDefinition,
 )
 from cordtrial.trial.rules.access import can_see_site, export_mode
+from cordtrial.trial.rules.disclosure import OTHER_SITE_PARTICIPANT, Scrubber
 from cordtrial.trial.rules.exam_cells import CELL_COLUMNS
 from cordtrial.trial.services.common import get_trial
 from cordtrial.trial.services.reads import MEASURE_KINDS
@@ -72,6 +82,7 @@ __all__ = [
     "build_export",
     "dataset_json",
     "pseudonym",
+    "site_pseudonym",
     "write_export",
 ]
 
@@ -85,8 +96,11 @@ PERSON_COLUMNS = frozenset(
 )  # fmt: skip
 #: Free text about a participant, left out of a pseudonymized export.
 FREE_TEXT_COLUMNS = frozenset(
-    {"text", "answer", "close_note", "classification_note", "comments", "flag_reasons"}
+    {"text", "answer", "close_note", "classification_note", "comments", "flag_reasons", "note"}
 )
+#: Coded columns that never hold free text (not searched for study ids: the exam cells and the
+#: classification's result record are most of a large export).
+_CODED_COLUMNS = frozenset({*CELL_COLUMNS, *RESULT_FIELDS, "study_id", "id"})
 _LABELS = {
     "trial": "Trial", "arms": "Treatment arms", "visit_definitions": "Visit schedule",
     "sites": "Sites", "participants": "Participants",
@@ -127,6 +141,11 @@ class TrialExport:
 def pseudonym(key: bytes, study_id: str) -> str:
     """A participant's pseudonym: ``PS-`` and 12 hex digits of HMAC-SHA-256 (RFC 2104)."""
     return "PS-" + hmac.new(key, study_id.encode(), hashlib.sha256).hexdigest()[:12]
+
+
+def site_pseudonym(key: bytes, site_code: str) -> str:
+    """A site's pseudonym: ``SITE-`` and 8 hex digits of HMAC-SHA-256 (RFC 2104)."""
+    return "SITE-" + hmac.new(key, f"site:{site_code}".encode(), hashlib.sha256).hexdigest()[:8]
 
 
 def _fields(obj: Any, skip: Iterable[str] = ("version",)) -> dict[str, Any]:
@@ -303,8 +322,21 @@ def build_export(
     events["serious_criteria"] = events["serious_criteria"].map(lambda v: ";".join(v or []))
     tables["adverse_events"] = events
     tables["data_queries"] = table(DataQuery)
+    everyone = session.execute(
+        select(Participant.study_id, Participant.site_id).where(Participant.trial_id == trial.id)
+    ).all()
+    hidden = {study_id: OTHER_SITE_PARTICIPANT for study_id, site in everyone if not sees(site)}
     if pseudonymize:
-        _pseudonymize(export, participants, key or secrets.token_bytes(32))
+        key = key or secrets.token_bytes(32)
+        _pseudonymize(export, participants, trial.sites, key)
+        visible = {p.study_id: pseudonym(key, p.study_id) for p in participants}
+        site_names = {s.name: site_pseudonym(key, s.code) for s in trial.sites}
+        site_codes_in_text = {
+            s.code: site_pseudonym(key, s.code) for s in trial.sites if len(s.code) > 1
+        }
+        _scrub(export, Scrubber(hidden | visible | site_names | site_codes_in_text))
+    elif hidden:
+        _scrub(export, Scrubber(hidden))
     for name, frame in tables.items():
         tables[name] = _typed(frame)
     return export
@@ -331,12 +363,59 @@ def _json_text(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
 
 
-def _pseudonymize(export: TrialExport, participants: Sequence[Participant], key: bytes) -> None:
+def _scrub(export: TrialExport, scrub: Scrubber) -> None:
+    """Replace study ids (and site names) in every text column."""
+    for frame in export.tables.values():
+        for column in frame.columns:
+            if column in _CODED_COLUMNS:
+                continue
+            values = frame[column].tolist()
+            if any(isinstance(v, str) for v in values):
+                frame[column] = pd.Series(
+                    [scrub(v) if isinstance(v, str) else v for v in values],
+                    index=frame.index,
+                    dtype=object,
+                )
+
+
+def _lot_days(export: TrialExport) -> None:
+    """Lot dates as days since the lot's manufacture (a pseudonymized export keeps no date)."""
+    lots = export.tables["lots"]
+    made = dict(zip(lots["lot_number"], lots["manufactured_on"], strict=True))
+    for name in ("lots", "release_tests", "custody_events"):
+        frame = export.tables[name]
+        columns: dict[str, list[Any]] = {}
+        numbers = frame["lot_number"].tolist()
+        for column in frame.columns:
+            values = frame[column].tolist()
+            if column == "manufactured_on":
+                continue
+            if any(isinstance(v, date) for v in values):
+                day = column.removesuffix("_date").removesuffix("_on").removesuffix("_at")
+                columns["day" if day == "at" else f"{day}_day"] = [
+                    _study_day(v, made[n]) for v, n in zip(values, numbers, strict=True)
+                ]
+            else:
+                columns[column] = values
+        export.tables[name] = pd.DataFrame(columns, index=frame.index, dtype=object)
+
+
+def _pseudonymize(
+    export: TrialExport, participants: Sequence[Participant], sites: Sequence[Site], key: bytes
+) -> None:
     injury = {p.study_id: p.injury_date for p in participants}
     aliases = {p.study_id: pseudonym(key, p.study_id) for p in participants}
-    left_out = PERSON_COLUMNS | FREE_TEXT_COLUMNS | {"injury_date"}
+    site_aliases = {s.code: site_pseudonym(key, s.code) for s in sites}
+    # A lot's release decision quotes its dates ("expiry 2027-08-22 (not expired on ...)").
+    left_out = PERSON_COLUMNS | FREE_TEXT_COLUMNS | {"injury_date", "decision_reasons"}
+    _lot_days(export)
+    export.tables["sites"] = pd.DataFrame(
+        {"code": [site_aliases[c] for c in export.tables["sites"]["code"]]}, dtype=object
+    )
     for name, frame in export.tables.items():
         if "study_id" not in frame.columns:
+            kept = [c for c in frame.columns if c not in left_out]
+            export.tables[name] = frame[kept]
             continue
         study_ids = frame["study_id"].tolist()
         columns: dict[str, list[Any]] = {}
@@ -344,6 +423,8 @@ def _pseudonymize(export: TrialExport, participants: Sequence[Participant], key:
             values = frame[column].tolist()
             if column == "study_id":
                 columns[column] = [aliases[s] for s in study_ids]
+            elif column == "site_code":
+                columns[column] = [site_aliases[c] for c in values]
             elif column in left_out:
                 continue
             elif any(isinstance(v, date) for v in values):
@@ -431,25 +512,30 @@ def write_export(
     on_table: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """Write every table as ``DIR/<table>.csv`` (or ``.parquet``), its Dataset-JSON as
-    ``DIR/dataset-json/<table>.json`` and the manifest as ``DIR/manifest.json``."""
+    ``DIR/dataset-json/<table>.json`` and the manifest as ``DIR/manifest.json``.
+
+    Files are owner-only (``0600``; directories created ``0700``) and CSV text cells that a
+    spreadsheet would run as a formula are neutralized (see :mod:`cordtrial.trial.files`)."""
     if fmt not in EXPORT_FORMATS:
         raise InvalidValueError("format", fmt, "one of " + ", ".join(EXPORT_FORMATS))
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "dataset-json").mkdir(exist_ok=True)
+    private_directory(directory / "dataset-json")
     written = []
     for name, frame in export.tables.items():
         path = directory / f"{name}.{fmt}"
         if fmt == "csv":
-            frame.to_csv(path, index=False)
+            write_csv(frame, path)
         else:
-            _for_parquet(frame).to_parquet(path, index=False)
+            with open_private(path, "wb") as stream:
+                _for_parquet(frame).to_parquet(stream, index=False)
         document = directory / "dataset-json" / f"{name}.json"
-        document.write_text(json.dumps(dataset_json(export, name), ensure_ascii=False))
+        with open_private(document, "w", encoding="utf-8") as stream:
+            stream.write(json.dumps(dataset_json(export, name), ensure_ascii=False))
         written += [path, document]
         if on_table is not None:
             on_table(name)
     manifest = directory / "manifest.json"
-    manifest.write_text(json.dumps(export.manifest(), indent=2) + "\n")
+    with open_private(manifest, "w", encoding="utf-8") as stream:
+        stream.write(json.dumps(export.manifest(), indent=2) + "\n")
     return [*written, manifest]
 
 

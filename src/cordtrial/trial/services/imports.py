@@ -59,7 +59,8 @@ from sqlalchemy.orm import Session
 
 from cordtrial.trial.audit import unit_of_work
 from cordtrial.trial.errors import InvalidValueError, NotFoundError, TrialError
-from cordtrial.trial.models import IsncsciExam, Participant, Visit, VisitDefinition
+from cordtrial.trial.models import IsncsciExam, Participant, User, Visit, VisitDefinition
+from cordtrial.trial.rules.access import can_see_site
 from cordtrial.trial.rules.checks import check_text
 from cordtrial.trial.rules.exam_cells import (
     CELL_COLUMNS,
@@ -70,6 +71,7 @@ from cordtrial.trial.rules.exam_cells import (
     normalize_cells,
 )
 from cordtrial.trial.services.common import get_trial
+from cordtrial.trial.services.users import require_permission
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
@@ -188,13 +190,19 @@ def _exam_date(text: str | None) -> date | None:
 class _Participants:
     """Study ids -> participant id and visit ids, read once per import."""
 
-    def __init__(self, session: Session, trial_id: int):
+    def __init__(self, session: Session, trial_id: int, user: User | None = None):
         self.ids: dict[str, int] = {}
         self.visits: dict[int, dict[str, int]] = {}
         rows = session.execute(
-            select(Participant.study_id, Participant.id).where(Participant.trial_id == trial_id)
+            select(Participant.study_id, Participant.id, Participant.site_id).where(
+                Participant.trial_id == trial_id
+            )
         )
-        self.ids = {study_id: pid for study_id, pid in rows}
+        self.ids = {
+            study_id: pid
+            for study_id, pid, site_id in rows
+            if user is None or can_see_site(user.role, user.all_sites, user.site_ids, site_id)
+        }
         visits = session.execute(
             select(Visit.participant_id, VisitDefinition.name, Visit.id)
             .join(VisitDefinition, Visit.visit_definition_id == VisitDefinition.id)
@@ -375,7 +383,8 @@ def _write_batch(
 def import_exams(
     session: Session,
     *,
-    actor: str,
+    actor: str | None = None,
+    user: User | None = None,
     protocol_id: str,
     frame: pd.DataFrame,
     batch_size: int = DEFAULT_BATCH_SIZE,
@@ -387,8 +396,12 @@ def import_exams(
     ----------
     session : Session
         A session without pending changes; each batch is its own unit of work.
-    actor : str
-        Who imports (written to the audit trail).
+    actor : str, optional
+        Who imports (written to the audit trail), when no ``user`` is given.
+    user : User, optional
+        The account that imports (the command line's ``--user``): it must be allowed to enter
+        data, the trail names it, and only participants of its sites are found (a row of another
+        site is refused like an unknown participant).
     protocol_id : str
         The trial the participants belong to.
     frame : pandas.DataFrame
@@ -418,8 +431,15 @@ def import_exams(
         raise InvalidValueError(
             "columns", missing[0], "columns " + ", ".join(IMPORT_COLUMNS), "is missing"
         )
+    if user is not None:
+        require_permission(user, "enter_data")
+        if actor is not None and actor != user.username:
+            raise InvalidValueError("actor", actor, f"the importing user {user.username!r}")
+        actor = user.username
+    if actor is None:
+        raise InvalidValueError("user", None, "the account that imports")
     trial = get_trial(session, protocol_id)
-    participants = _Participants(session, trial.id)
+    participants = _Participants(session, trial.id, user)
     session.rollback()  # end the read: each batch starts from a fresh snapshot
     report = ImportReport(rows=len(frame))
     columns = [str(c) for c in frame.columns]

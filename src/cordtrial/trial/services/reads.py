@@ -7,12 +7,16 @@ site (trials, lots, lines, specifications) are visible to every user who may ``r
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TypeVar, cast
 
 from sqlalchemy import and_, false, or_, select
 from sqlalchemy.orm import Session
 
+from cordtrial.trial.audit import REKEY
 from cordtrial.trial.errors import NotFoundError
 from cordtrial.trial.models import (
     Administration,
@@ -35,11 +39,14 @@ from cordtrial.trial.models import (
     WisciAssessment,
 )
 from cordtrial.trial.rules.access import can_see_site
+from cordtrial.trial.rules.disclosure import OTHER_SITE_PARTICIPANT, Scrubber
 from cordtrial.trial.services.common import get_trial
 
 __all__ = [
     "MEASURE_KINDS",
+    "CustodyView",
     "audit_scope",
+    "hidden_participants",
     "list_administrations",
     "list_adverse_events",
     "list_audit",
@@ -187,12 +194,46 @@ def visible_lot(session: Session, lot_number: str) -> Lot:
     return lot
 
 
-def list_custody(session: Session, lot_number: str) -> Sequence[CustodyEvent]:
-    """A lot's chain of custody, in order."""
+@dataclass(frozen=True, slots=True)
+class CustodyView:
+    """A custody event as one reader may see it (see :func:`list_custody`)."""
+
+    id: int
+    version: int
+    lot_id: int
+    event: str
+    holder: str
+    location: str
+    at: datetime
+    note: str
+
+
+def hidden_participants(session: Session, user: User | None) -> Scrubber:
+    """Replaces, in text, the study id of every participant of a site ``user`` may not see
+    (``None``: whoever runs a command with the database's credentials sees every site)."""
+    if user is None or user.role == "admin" or user.all_sites:
+        return Scrubber({})
+    rows = session.execute(select(Participant.study_id, Participant.site_id))
+    return Scrubber(
+        {study_id: OTHER_SITE_PARTICIPANT for study_id, site in rows if not _sees(user, site)}
+    )
+
+
+def list_custody(
+    session: Session, lot_number: str, user: User | None = None
+) -> Sequence[CustodyView]:
+    """A lot's chain of custody, in order. A lot goes to participants of several sites: for a
+    ``user`` scoped to sites, the recipients of other sites are not named (their study ids in
+    a note read ``(a participant of another site)``)."""
     lot = visible_lot(session, lot_number)
-    return session.scalars(
+    scrub = hidden_participants(session, user)
+    events = session.scalars(
         select(CustodyEvent).where(CustodyEvent.lot_id == lot.id).order_by(CustodyEvent.id)
     ).all()
+    return [
+        CustodyView(e.id, e.version, e.lot_id, e.event, e.holder, e.location, e.at, scrub(e.note))
+        for e in events
+    ]
 
 
 def list_users(session: Session) -> Sequence[User]:
@@ -240,17 +281,40 @@ def list_audit(
     scope: dict[str, list[int]] | None = None,
 ) -> Sequence[AuditEntry]:
     """Audit entries in chain order, optionally of one entity (and record), after ``after_seq``;
-    with a ``scope`` (see :func:`audit_scope`) only those of the records it lists."""
+    with a ``scope`` (see :func:`audit_scope`) only those of the records it lists.
+
+    A record's entries include those written under an id the trail later corrected (a
+    ``rekey`` row, see :mod:`cordtrial.trial.audit`): its history is whole under its right id.
+    """
+    aliases = _rekeyed(session)
     query = select(AuditEntry).where(AuditEntry.seq > after_seq)
     if scope is not None:
-        allowed = [
-            and_(AuditEntry.entity == name, AuditEntry.entity_id.in_([str(i) for i in ids]))
-            for name, ids in scope.items()
-            if ids
-        ]
+        allowed = []
+        for name, ids in scope.items():
+            keys = [str(i) for i in ids]
+            keys += [old for i in keys for old in aliases.get((name, i), ())]
+            if keys:
+                allowed.append(and_(AuditEntry.entity == name, AuditEntry.entity_id.in_(keys)))
         query = query.where(or_(*allowed) if allowed else false())
     if entity is not None:
         query = query.where(AuditEntry.entity == entity)
     if entity_id is not None:
-        query = query.where(AuditEntry.entity_id == entity_id)
+        old_ids = sorted(
+            {old for (name, key), olds in aliases.items() if key == entity_id
+             for old in olds if entity is None or name == entity}
+        )  # fmt: skip
+        query = query.where(AuditEntry.entity_id.in_([entity_id, *old_ids]))
     return session.scalars(query.order_by(AuditEntry.seq).limit(limit)).all()
+
+
+def _rekeyed(session: Session) -> dict[tuple[str, str], list[str]]:
+    """(entity, right id) -> the ids its entries were recorded under before a ``rekey``."""
+    aliases: dict[tuple[str, str], list[str]] = {}
+    rows = session.execute(
+        select(AuditEntry.entity, AuditEntry.entity_id, AuditEntry.old_value).where(
+            AuditEntry.action == REKEY
+        )
+    )
+    for entity, entity_id, old_value in rows:
+        aliases.setdefault((entity, entity_id), []).append(json.loads(old_value or "null"))
+    return aliases

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from cordtrial.trial.audit import verify_audit
+from cordtrial.trial.audit import check_anchor, verify_audit
 from cordtrial.trial.errors import AccessDeniedError
 from cordtrial.trial.models import User
 from cordtrial.trial.services.reads import audit_scope, list_audit
@@ -46,11 +46,21 @@ def get_audit(
 
 
 @router.get("/verify", response_model=AuditReportRead)
-def get_verify(user: CurrentUser, session: SessionDep) -> AuditReportRead:
+def get_verify(
+    user: CurrentUser,
+    session: SessionDep,
+    anchor: Annotated[
+        list[str] | None,
+        Query(description="A head hash kept elsewhere; the chain must still hold it (repeatable)"),
+    ] = None,
+) -> AuditReportRead:
     """Walk the hash chain and reconcile it with the tables (every site: admins and users of
-    all sites only)."""
+    all sites only). Each ``anchor`` -- a head hash recorded earlier -- must still be in the
+    chain: a trail rewritten with recomputed hashes fails (``ok`` false, an ``anchor``
+    problem)."""
     _require_audit_reader(user)
-    report = verify_audit(session)
+    anchors = [check_anchor(a) for a in anchor or []]
+    report = verify_audit(session, anchors)
     return AuditReportRead(
         ok=report.ok,
         entries=report.entries,

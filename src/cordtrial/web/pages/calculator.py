@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from cordtrial.isncsci import ENGINE_VERSION, ISNCSCI_REVISION, RESULT_FIELDS
+from cordtrial.isncsci.io.csv_safety import neutralize_csv_row
 from cordtrial.web.pages.auth import OptionalPageUser
 from cordtrial.web.pages.rendering import render
 from cordtrial.web.pages.worksheet import flag_reasons_from, worksheet_context
@@ -40,8 +41,9 @@ async def export_csv(request: Request) -> Response:
     writer = csv.writer(out, lineterminator="\n")
     result_fields = [f for f in RESULT_FIELDS if f != "id"]
     writer.writerow(["id", *ALL_COLUMNS, *result_fields])
-    writer.writerow(["calculator", *(check.cells[c] for c in ALL_COLUMNS),
-                     *(record.get(f, "") for f in result_fields)])  # fmt: skip
+    # Values typed by anyone: a cell a spreadsheet would run as a formula is neutralized.
+    writer.writerow(neutralize_csv_row(["calculator", *(check.cells[c] for c in ALL_COLUMNS),
+                                        *(record.get(f, "") for f in result_fields)]))  # fmt: skip
     return Response(
         out.getvalue(),
         media_type="text/csv; charset=utf-8",

@@ -312,7 +312,7 @@ def _history(session: Session, exam: IsncsciExam) -> list[HistoryRow]:
             out.append(HistoryRow(r.seq, r.at.strftime("%Y-%m-%d %H:%M UTC"), r.actor, "create",
                                   f"{what} ({count} fields)", "", "", r.reason or ""))  # fmt: skip
             continue
-        name = r.field
+        name = "record version" if r.field == "version" else r.field
         if r.entity == "exam_signature":
             name = f"signature {r.entity_id}: {name}"
         out.append(
