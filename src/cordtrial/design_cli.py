@@ -37,8 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["design_app"]
 
 design_app = typer.Typer(
-    help="Trial designs (Simon, Fleming, Thall-Simon, Lee-Liu, two-arm exact) with exact "
-    "operating characteristics.",
+    help="Trial designs with exact operating characteristics (Simon, Fleming, Bayes, two-arm).",
     no_args_is_help=True,
 )
 
@@ -131,7 +130,9 @@ def _emit(document: dict[str, Any], stdout_document: dict[str, Any] | None, as_j
         typer.echo(json.dumps(document if stdout_document is None else stdout_document, indent=2))
         return
     console = Console()
-    for table in tables():
+    for i, table in enumerate(tables()):
+        if i:
+            console.print()
         console.print(table)
     if output is not None:
         console.print(f"written: {output}")
