@@ -129,3 +129,21 @@ def test_cordtrial_help_lists_design_and_does_not_import_the_analysis_package():
     assert out.stdout.split() == ["False", "False"]
     result = runner.invoke(app, ["--help"])
     assert "design" in result.stdout
+
+
+def test_safety_rule_boundary_and_operating_characteristics():
+    """Source: StoppingRule.boundary and safety_rule_operating_characteristics called directly
+    (the latter checked by enumeration in tests/analysis)."""
+    from cordtrial.analysis.designs.safety_rule import safety_rule_operating_characteristics
+    from cordtrial.analysis.safety import DEFAULT_STOPPING_RULE
+
+    result = _run("safety-rule", "--n-max", "12", "--rates", "0.1,0.3", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["stop_if_at_least"] == [int(b) for b in DEFAULT_STOPPING_RULE.boundary(12)[1:]]
+    oc = safety_rule_operating_characteristics(DEFAULT_STOPPING_RULE, 12, [0.1, 0.3])
+    assert [r["p_stop"] for r in data["operating_characteristics"]] == pytest.approx(
+        list(oc["p_stop"]), abs=1e-6
+    )
+    bad = _run("safety-rule", "--max-rate", "2")
+    assert bad.exit_code == 2 and "--max-rate" in bad.stderr

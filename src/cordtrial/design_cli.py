@@ -6,7 +6,8 @@ Mounted into :mod:`cordtrial.cli` (``app.add_typer(design_app, name="design")``)
 * ``fleming`` -- Fleming (1982) multi-stage;
 * ``bayes-monitor`` -- Thall and Simon (1994) continuous Bayesian monitoring;
 * ``predictive`` -- Lee and Liu (2008) predictive-probability monitoring;
-* ``two-arm`` -- two arms, Fisher's or Boschloo's exact test, exact power and sample size.
+* ``two-arm`` -- two arms, Fisher's or Boschloo's exact test, exact power and sample size;
+* ``safety-rule`` -- the Bayesian safety stopping rule's boundary and operating characteristics.
 
 Each prints the design and its operating characteristics (computed exactly) as tables, and writes
 JSON with ``--json`` (standard output, tables left out) and/or ``-o FILE.json``. For ``simon``,
@@ -50,6 +51,8 @@ _OPTIONS = {
     "n_min": "--n-min", "cohort": "--cohort", "theta_l": "--theta-l", "theta_t": "--theta-t",
     "theta_u": "--theta-u", "n_range": "--n-max", "rate_treated": "--treated",
     "rate_control": "--control", "test": "--test", "alternative": "--sided",
+    "max_rate": "--max-rate", "posterior_threshold": "--threshold", "prior[0]": "--prior",
+    "prior[1]": "--prior",
 }  # fmt: skip
 
 P0 = Annotated[float, typer.Option("--p0", help="Response rate of no interest (natural rate).")]
@@ -446,5 +449,59 @@ def two_arm_command(
         labels = {"n_per_arm": "Per arm", "power": "Exact power",
                   "attained_alpha": "Attained size"}  # fmt: skip
         return [_frame_table(design.table.round(4), title, labels)]
+
+    _emit(document, None, as_json, output, tables)
+
+
+@design_app.command("safety-rule")
+def safety_rule_command(
+    n_max: Annotated[int, typer.Option("--n-max", help="Participants to be treated.")] = 12,
+    max_rate: Annotated[float, typer.Option("--max-rate", help="Largest acceptable rate of "
+                        "participants with a counting event.")] = 0.2,
+    threshold: Annotated[float, typer.Option("--threshold", help="Stop when P(rate > "
+                         "max-rate) exceeds this.")] = 0.8,
+    prior: Annotated[str, typer.Option("--prior", help="Beta prior a,b of the event "
+                     "rate.")] = "0.2,1.8",
+    rates: Annotated[str, typer.Option("--rates", help="True event rates, comma-separated.")] = (
+        "0.05,0.1,0.2,0.3,0.4"
+    ),
+    as_json: JsonFlag = False,
+    output: Output = None,
+) -> None:  # fmt: skip
+    """The safety stopping rule's boundary by number treated and its exact operating
+    characteristics (P(the rule stops the trial), expected number treated)."""
+    _check_output(output)
+    beta_prior = _pair("--prior", prior)
+    grid = _numbers("--rates", rates, float)
+    with _usable():
+        from cordtrial.analysis.designs.safety_rule import (
+            safety_rule_boundaries,
+            safety_rule_operating_characteristics,
+        )
+        from cordtrial.analysis.safety import StoppingRule
+
+        rule = StoppingRule(max_rate=max_rate, posterior_threshold=threshold, prior=beta_prior)
+        bounds = safety_rule_boundaries(rule, n_max)
+        oc = safety_rule_operating_characteristics(rule, n_max, grid)
+    document = {
+        "rule": rule.describe(), "n_max": n_max,
+        "treated": list(bounds.looks), "stop_if_at_least": list(bounds.efficacy),
+        "operating_characteristics": _oc_records(oc),
+    }  # fmt: skip
+
+    def tables() -> list[Table]:
+        frame = bounds.table[["participants", "active_if_at_least"]]
+        frame = frame.astype(object).where(frame.notna(), None)
+        labels = {"participants": "Treated", "active_if_at_least": "Stop if participants "
+                  "with a counting event >="}  # fmt: skip
+        oc_labels = {"true_rate": "True event rate", "p_stop": "P(rule stops the trial)",
+                     "p_stop_early": "P(stops before the last)",
+                     "expected_treated": "Expected treated"}  # fmt: skip
+        table = _frame_table(oc, "Operating characteristics (exact)", oc_labels)
+        table.caption = (
+            "Events known before the next participant is treated; a tumour finding, which "
+            "stops by itself, is not modelled (it only adds stops)."
+        )
+        return [_frame_table(frame, f"Safety stopping rule: {rule.describe()}", labels), table]
 
     _emit(document, None, as_json, output, tables)

@@ -166,3 +166,29 @@ def test_boundaries_refuse_crossed_bounds():
     with pytest.raises(AnalysisInputError) as info:
         StoppingBoundaries(looks=(10, 20), futility=(5, 9), efficacy=(4, 10))
     assert info.value.field == "futility"
+
+
+def test_safety_rule_stop_probability_equals_a_direct_enumeration():
+    """Source: every sequence of 6 participants' events enumerated (2**6 cases), the default
+    rule checked after each participant against StoppingRule.posterior directly."""
+    from itertools import product
+
+    from cordtrial.analysis.designs.safety_rule import safety_rule_operating_characteristics
+    from cordtrial.analysis.safety import DEFAULT_STOPPING_RULE as rule
+
+    n = 6
+    for rate in (0.1, 0.3):
+        stop = expected = 0.0
+        for events in product((0, 1), repeat=n):
+            p = math.prod(rate if e else 1 - rate for e in events)
+            k, size = 0, n
+            for i, e in enumerate(events, start=1):
+                k += e
+                if rule.posterior(k, i) > rule.posterior_threshold:
+                    stop += p
+                    size = i
+                    break
+            expected += p * size
+        oc = safety_rule_operating_characteristics(rule, n, [rate])
+        assert oc["p_stop"][0] == pytest.approx(stop, abs=1e-12)
+        assert oc["expected_treated"][0] == pytest.approx(expected, abs=1e-12)

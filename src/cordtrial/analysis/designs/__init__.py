@@ -7,6 +7,8 @@
 * :mod:`~cordtrial.analysis.designs.fleming` -- Fleming (1982) multi-stage;
 * :mod:`~cordtrial.analysis.designs.bayesian` -- Thall and Simon (1994) posterior monitoring and
   Lee and Liu (2008) predictive-probability monitoring;
+* :mod:`~cordtrial.analysis.designs.safety_rule` -- the safety stopping rule's operating
+  characteristics;
 * :mod:`~cordtrial.analysis.designs.two_arm` -- two arms, Fisher's or Boschloo's exact test,
   exact power and sample size.
 
@@ -32,6 +34,10 @@ from cordtrial.analysis.designs.boundaries import (
     rate_grid,
 )
 from cordtrial.analysis.designs.fleming import FlemingDesign, fleming_design, fleming_search
+from cordtrial.analysis.designs.safety_rule import (
+    safety_rule_boundaries,
+    safety_rule_operating_characteristics,
+)
 from cordtrial.analysis.designs.simon import (
     SIMON_CONVENTION,
     SimonDesign,
@@ -65,6 +71,8 @@ __all__ = [
     "predictive_probability",
     "rate_grid",
     "rejection_region",
+    "safety_rule_boundaries",
+    "safety_rule_operating_characteristics",
     "simon_design",
     "simon_two_stage",
     "thall_simon_design",
