@@ -8,6 +8,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import integrate, stats
 
 from cordtrial.analysis.designs.bayesian import (
@@ -192,3 +194,47 @@ def test_safety_rule_stop_probability_equals_a_direct_enumeration():
         oc = safety_rule_operating_characteristics(rule, n, [rate])
         assert oc["p_stop"][0] == pytest.approx(stop, abs=1e-12)
         assert oc["expected_treated"][0] == pytest.approx(expected, abs=1e-12)
+
+
+@st.composite
+def _small_boundaries(draw: st.DrawFn) -> StoppingBoundaries:
+    looks = sorted(draw(st.sets(st.integers(1, 8), min_size=1, max_size=4)))
+    futility, efficacy = [], []
+    for n in looks:
+        a = draw(st.integers(-1, n))
+        b = draw(st.integers(a + 1, n + 1))
+        futility.append(a)
+        efficacy.append(b)
+    return StoppingBoundaries(
+        looks=tuple(looks), futility=tuple(futility), efficacy=tuple(efficacy)
+    )
+
+
+@given(_small_boundaries(), st.floats(0.0, 1.0))
+@settings(max_examples=60, deadline=None)
+def test_operating_characteristics_equal_an_enumeration_of_every_sequence(bounds, rate):
+    """Source: every sequence of responses of the n_max participants (at most 2**8),
+    the boundaries applied at each analysis in plain Python."""
+    from itertools import product
+
+    totals = dict.fromkeys(("active", "inactive", "early_active", "early_inactive", "n"), 0.0)
+    last = len(bounds.looks) - 1
+    for seq in product((0, 1), repeat=bounds.n_max):
+        p = math.prod(rate if x else 1 - rate for x in seq)
+        for j, (n, a, b) in enumerate(zip(bounds.looks, bounds.futility, bounds.efficacy,
+                                          strict=True)):  # fmt: skip
+            s = sum(seq[:n])
+            if s <= a or s >= b or j == last:
+                kind = "active" if s >= b else "inactive" if s <= a else None
+                if kind:
+                    totals[kind] += p
+                    if j < last:
+                        totals[f"early_{kind}"] += p
+                totals["n"] += p * n
+                break
+    oc = operating_characteristics(bounds, [rate])
+    assert oc["p_active"][0] == pytest.approx(totals["active"], abs=1e-12)
+    assert oc["p_inactive"][0] == pytest.approx(totals["inactive"], abs=1e-12)
+    assert oc["p_early_active"][0] == pytest.approx(totals["early_active"], abs=1e-12)
+    assert oc["p_early_inactive"][0] == pytest.approx(totals["early_inactive"], abs=1e-12)
+    assert oc["expected_n"][0] == pytest.approx(totals["n"], abs=1e-9)
