@@ -481,6 +481,9 @@ def _mount_trial_commands() -> None:
     from cordtrial.report_cli import report_app
 
     app.add_typer(report_app, name="report")
+    from cordtrial.design_cli import design_app
+
+    app.add_typer(design_app, name="design")
 
 
 _mount_trial_commands()

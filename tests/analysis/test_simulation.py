@@ -91,3 +91,30 @@ def test_unknown_backend_names_the_field():
     with pytest.raises(AnalysisInputError) as info:
         array_module("jax")
     assert info.value.field == "backend"
+
+
+def test_simulate_boundaries_single_look_gives_the_binomial_tail():
+    """Source: scipy.stats.binom -- one analysis at 20, active when >= 8: P = P(X >= 8)."""
+    from scipy import stats
+
+    from cordtrial.analysis.designs.boundaries import StoppingBoundaries
+    from cordtrial.analysis.simulation import simulate_boundaries
+
+    bounds = StoppingBoundaries(looks=(20,), futility=(7,), efficacy=(8,))
+    result = simulate_boundaries(bounds, [0.3], trials=40_000, seed=11)
+    exact = float(stats.binom.sf(7, 20, 0.3))
+    assert _close(float(result["p_active"][0]), exact, exact, 40_000)
+    assert result["expected_n"][0] == 20
+    assert result["p_early_stop"][0] == 0
+    again = simulate_boundaries(bounds, [0.3], trials=40_000, seed=11)
+    assert again.equals(result)
+
+
+def test_simulate_boundaries_refuses_a_rate_outside_0_1():
+    from cordtrial.analysis.designs.boundaries import StoppingBoundaries
+    from cordtrial.analysis.simulation import simulate_boundaries
+
+    bounds = StoppingBoundaries(looks=(10,), futility=(2,), efficacy=(3,))
+    with pytest.raises(AnalysisInputError) as info:
+        simulate_boundaries(bounds, [1.5], trials=10)
+    assert info.value.field == "true_rate"

@@ -22,6 +22,10 @@ well under a second (see docs/benchmarks.md). ``backend="cupy"`` runs the same a
 CuPy on a GPU where CuPy and a device are present; nothing in cordtrial needs it, and the tests
 never use it. :func:`simulate_python` is the same model as a plain Python loop, the baseline of
 the benchmark and a cross-check in the tests.
+
+:func:`simulate_boundaries` runs the stopping boundaries of any single-arm design of
+:mod:`cordtrial.analysis.designs` (Simon, Fleming, Thall-Simon, Lee-Liu) by Monte Carlo: the
+tests check every design's exact operating characteristics against it.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from cordtrial.analysis.design import single_arm_design
+from cordtrial.analysis.designs.boundaries import OC_COLUMNS, StoppingBoundaries
 from cordtrial.analysis.errors import AnalysisInputError, BackendUnavailableError
 from cordtrial.analysis.safety import DEFAULT_STOPPING_RULE, StoppingRule
 from cordtrial.analysis.stats import check_count, check_probability
@@ -48,6 +53,7 @@ __all__ = [
     "array_module",
     "decision_bounds",
     "simulate",
+    "simulate_boundaries",
     "simulate_python",
 ]
 
@@ -338,3 +344,53 @@ def simulate_python(
         early_stop=(eff_n + fut_n + safe_n) / trials, stop_efficacy=eff_n / trials,
         stop_futility=fut_n / trials, stop_safety=safe_n / trials,
     )  # fmt: skip
+
+
+def simulate_boundaries(
+    bounds: StoppingBoundaries,
+    rates: tuple[float, ...] | list[float],
+    *,
+    trials: int = 100_000,
+    seed: int = 20_261_204,
+) -> pd.DataFrame:
+    """Monte Carlo of a single-arm design's stopping boundaries, one row per true rate.
+
+    Each simulated trial draws its participants' responses one by one (numpy), and the
+    boundaries are applied at each analysis exactly as
+    :func:`cordtrial.analysis.designs.boundaries.operating_characteristics` defines them; the
+    columns are the same (:data:`~cordtrial.analysis.designs.boundaries.OC_COLUMNS`), so the two
+    can be compared within Monte Carlo error (SE of a probability p: sqrt(p(1-p)/trials)).
+    """
+    trials = check_count("trials", trials, 1, 100_000_000)
+    rng = np.random.default_rng(seed)
+    n = bounds.n_max
+    looks = np.asarray(bounds.looks) - 1
+    fut = np.asarray(bounds.futility)[None, :]
+    eff = np.asarray(bounds.efficacy)[None, :]
+    last = len(bounds.looks) - 1
+    rows = []
+    for rate in rates:
+        p = check_probability("true_rate", rate, open_interval=False)
+        totals = dict.fromkeys(OC_COLUMNS[1:], 0.0)
+        batch = max(1, _CELLS_PER_BATCH // n)
+        done = 0
+        while done < trials:
+            t = min(batch, trials - done)
+            done += t
+            at_looks = np.cumsum(rng.random((t, n)) < p, axis=1, dtype=np.int32)[:, looks]
+            stops = (at_looks <= fut) | (at_looks >= eff)
+            stops[:, last] = True
+            first = np.argmax(stops, axis=1)
+            s = at_looks[np.arange(t), first]
+            active = s >= eff[0, first]
+            inactive = s <= fut[0, first]
+            early = first < last
+            totals["p_active"] += float(active.sum())
+            totals["p_inactive"] += float(inactive.sum())
+            totals["p_inconclusive"] += float((~active & ~inactive).sum())
+            totals["p_early_stop"] += float(early.sum())
+            totals["p_early_active"] += float((early & active).sum())
+            totals["p_early_inactive"] += float((early & inactive).sum())
+            totals["expected_n"] += float(np.asarray(bounds.looks)[first].sum())
+        rows.append({"true_rate": p, **{k: v / trials for k, v in totals.items()}})
+    return pd.DataFrame(rows, columns=list(OC_COLUMNS))

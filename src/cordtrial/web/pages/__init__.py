@@ -7,7 +7,7 @@ site the user may not see is 404, exactly like one that does not exist).
 
 from fastapi import APIRouter
 
-from cordtrial.web.pages import analysis, auth, calculator, worksheet, workspace
+from cordtrial.web.pages import analysis, auth, calculator, design, worksheet, workspace
 from cordtrial.web.pages.errors import install_page_error_handlers
 from cordtrial.web.pages.rendering import STATIC_DIR, TEMPLATES_DIR, render, templates
 
@@ -28,3 +28,4 @@ router.include_router(worksheet.router)
 router.include_router(calculator.router)
 # the analysis page and the DSMB / efficacy report downloads (issue 6)
 router.include_router(analysis.router)
+router.include_router(design.router)  # the trial-design tools (issue 13)
