@@ -38,12 +38,12 @@ __all__ = [
     "check_password_policy",
     "check_username",
     "export_mode",
-    "password_hash_parameters",
-    "set_password_hash_profile",
     "hash_password",
     "is_locked",
     "lockout_after_failure",
     "needs_rehash",
+    "password_hash_parameters",
+    "set_password_hash_profile",
     "verify_password",
 ]
 
