@@ -325,8 +325,12 @@ class SignatureCreate(_In):
 class SignatureRead(BaseModel):
     id: int
     signer: str
+    signer_name: str = Field(description="The signer's printed name at signing")
     signed_at: datetime
     meaning: str
+    manifestation: str = Field(
+        description="The signature as shown: printed name, date and time, meaning (21 CFR 11.50)"
+    )
     exam_version: int
     content_sha256: str
     void: bool = Field(description="True when the exam's data changed after signing")

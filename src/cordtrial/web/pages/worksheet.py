@@ -27,7 +27,7 @@ from cordtrial.trial.errors import (
 )
 from cordtrial.trial.models import IsncsciExam, Participant, User
 from cordtrial.trial.rules.access import can, can_see_site
-from cordtrial.trial.rules.signatures import DEFAULT_MEANING
+from cordtrial.trial.rules.signatures import DEFAULT_MEANING, signature_manifestation
 from cordtrial.trial.services.exams import correct_exam, record_exam
 from cordtrial.trial.services.reads import (
     list_audit,
@@ -506,8 +506,13 @@ def exam_pdf(exam_id: int, user: PageUser, session: SessionDep) -> Response:
     """The exam as a printable worksheet (PDF)."""
     exam, participant = _visible_exam(session, user, exam_id)
     signed = [
-        f"Signed by {s.signature.signer} at {s.signature.signed_at:%Y-%m-%d %H:%M} UTC"
-        f" (version {s.signature.exam_version})"
+        signature_manifestation(
+            signer_name=s.signature.signer_name,
+            signer=s.signature.signer,
+            signed_at=s.signature.signed_at,
+            meaning=s.signature.meaning,
+        )
+        + f" (version {s.signature.exam_version})"
         + (" -- VOID: the exam changed after this signature" if s.void else "")
         for s in exam_signatures(session, exam.id)
     ]
