@@ -25,7 +25,7 @@ from confusable_homoglyphs import categories
 
 from cordtrial.trial.errors import InvalidValueError
 
-__all__ = ["check_identifier", "confusable_skeletons", "find_confusable"]
+__all__ = ["check_identifier", "check_path_id", "confusable_skeletons", "find_confusable"]
 
 # Unicode general categories refused anywhere in an identifier: controls, format characters
 # (zero-width space and joiners, bidi marks), surrogates, private use, unassigned, and line or
@@ -114,3 +114,19 @@ def find_confusable(value: str, existing: Iterable[str]) -> str | None:
         if confusable_skeletons(other) & skeletons:
             return other
     return None
+
+
+def check_path_id(field: str, value: str) -> str:
+    """An identifier that is also a URL path segment (lot numbers in ``/lots/{lot_number}``,
+    protocol ids in ``/trials/{protocol_id}``): as :func:`check_identifier`, made only of
+    letters, digits, ``-``, ``_`` and ``.``, starting with a letter or digit, so that it
+    round-trips through a URL path unchanged (no ``/``, ``?``, ``#``, ``%``, space, ``.``/``..``).
+    """
+    normalized = check_identifier(field, value)
+    allowed = "letters, digits, '-', '_' or '.', starting with a letter or digit"
+    if not normalized or not normalized[0].isalnum():
+        raise InvalidValueError(field, value, allowed, "does not start with a letter or digit")
+    bad = next((c for c in normalized if not (c.isalnum() or c in "-_.")), None)
+    if bad is not None:
+        raise InvalidValueError(field, value, allowed, f"holds {bad!r}, which a URL path changes")
+    return normalized
