@@ -22,6 +22,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from sqlalchemy import select
 
 from cordtrial.isncsci.formats import FileFormatError, read_frame
+from cordtrial.password_cli import passwd_command, reset_password_command, unlock_command
 from cordtrial.trial import (
     TrialError,
     current_revision,
@@ -94,6 +95,9 @@ def user_add(
     site: Annotated[list[int] | None, typer.Option(help="Site id (repeatable)")] = None,
     all_sites: Annotated[bool, typer.Option(help="Sees every site")] = False,
     actor: Annotated[str, typer.Option(help="Who adds the user (for the audit trail)")] = "cli",
+    full_name: Annotated[
+        str | None, typer.Option(help="Printed name shown with signatures (default: user name)")
+    ] = None,
 ) -> None:
     """Add a user; the password is asked for twice (never an argument)."""
     url = _migrated_url()
@@ -109,6 +113,7 @@ def user_add(
                 role=role,
                 site_ids=site or [],
                 all_sites=all_sites,
+                full_name=full_name,
             )
             typer.echo(f"user {user.username} ({user.role}) added, id {user.id}")
     except TrialError as exc:
@@ -293,3 +298,9 @@ def mount_data_commands(app: typer.Typer) -> None:
     app.command("export")(export_command)
     app.command("backup")(backup_command)
     app.command("restore")(restore_command)
+
+
+# passwords and lockouts (issue 12): cordtrial.password_cli
+user_app.command("passwd")(passwd_command)
+user_app.command("reset-password")(reset_password_command)
+user_app.command("unlock")(unlock_command)
