@@ -333,3 +333,23 @@ def test_lot_number_round_trips_through_its_url(world: World) -> None:
     )  # fmt: skip
     response = world.client.get(f"/api/lots/{lot.lot_number}", headers=world.headers("admin"))
     assert response.status_code == 200 and response.json()["lot_number"] == "LOT-2026.07_b"
+
+
+@pytest.mark.parametrize("name", ["week 2/3", "week\\2", "..", "."])
+def test_visit_names_that_cannot_be_a_path_segment_are_refused(name: str) -> None:
+    from cordtrial.trial.rules.schedule import VisitSpec
+
+    with pytest.raises(InvalidValueError) as error:
+        VisitSpec(name, 14)
+    assert error.value.field == "visit.name"
+
+
+def test_visit_name_with_a_space_round_trips_through_its_url(world: World) -> None:
+    response = world.client.put(
+        f"/api/participants/{world.participant_id}/visits/day%200",
+        json={"done_on": "2026-01-26", "reason": "done"},
+        headers=world.headers("coordinator"),
+    )
+    assert response.status_code == 200, response.text
+    done = [v for v in response.json() if v["done_on"] == "2026-01-26"]
+    assert [v["name"] for v in done] == ["day 0"]
