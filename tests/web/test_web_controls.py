@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -96,6 +97,21 @@ def test_body_limit_is_a_setting(world: World) -> None:
     client = _app_client(world, max_body_bytes=2048)
     response = client.post("/api/auth/login", json={"username": "a" * 3000, "password": "p"})
     assert response.status_code == 413
+    assert response.headers["x-frame-options"] == "DENY"
+
+
+def test_streamed_body_over_the_limit_is_refused_with_413(world: World) -> None:
+    """No Content-Length (chunked): counted as it arrives."""
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(10):
+            yield b"x" * 1000
+
+    client = _app_client(world, max_body_bytes=2048)
+    for path, kind in [("/api/auth/login", "application/json"),
+                       ("/login", "application/x-www-form-urlencoded")]:  # fmt: skip
+        response = client.post(path, content=chunks(), headers={"content-type": kind})
+        assert response.status_code == 413, (path, response.text)
 
 
 def test_long_reason_is_refused_with_a_clear_error(world: World) -> None:

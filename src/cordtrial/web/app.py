@@ -68,9 +68,10 @@ def create_app(
     app.include_router(docs_router)
     app.mount("/static/swagger-ui", StaticFiles(directory=SWAGGER_STATIC_DIR), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    # outermost last: the access log sees every answer, 413s and security headers included
-    app.add_middleware(SecurityHeadersMiddleware)
+    # each added one wraps the ones before: the access log sees every answer, and the 413s of
+    # the body limit get the security headers too
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)
     if settings.trusted_proxies:
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 

@@ -59,10 +59,6 @@ def _printable(text: str) -> str:
     return "".join(c if c.isprintable() and c != " " else f"\\x{ord(c):02x}" for c in text)
 
 
-class _BodyTooLarge(Exception):
-    pass
-
-
 async def _send_413(send: Send, limit: int) -> None:
     body = (
         f'{{"detail": "The request body is larger than the {limit} bytes this server '
@@ -104,28 +100,35 @@ class BodyLimitMiddleware:
                     await _send_413(send, limit)
                     return
         received = 0
-        started = False
+        started = refused = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > limit:
-                    raise _BodyTooLarge
+                if received > limit and not started:
+                    # answer now; the app sees the client gone and its answer is dropped
+                    refused = True
+                    await _send_413(send, limit)
+                    return {"type": "http.disconnect"}
             return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
+            if refused:
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
         try:
             await self.app(scope, limited_receive, tracking_send)
-        except _BodyTooLarge:
-            if not started:
-                await _send_413(send, limit)
+        except Exception:
+            if not refused:
+                raise
 
 
 class SecurityHeadersMiddleware:
