@@ -18,10 +18,15 @@ from cordtrial.trial.errors import (
     RuleViolationError,
 )
 from cordtrial.trial.models import ExamSignature, IsncsciExam, Participant, User
-from cordtrial.trial.rules.signatures import exam_content_hash, is_signature_void
+from cordtrial.trial.rules.signatures import (
+    DEFAULT_MEANING,
+    exam_content_hash,
+    is_signature_void,
+    signature_manifestation,
+)
 from cordtrial.trial.services.exams import correct_exam, record_exam
 from cordtrial.trial.services.signatures import exam_signatures, sign_exam
-from cordtrial.trial.services.users import add_user
+from cordtrial.trial.services.users import add_user, update_user
 
 from ..conftest import complete_c5_cells
 
@@ -143,9 +148,6 @@ def test_signature_shows_printed_name_date_time_and_meaning(
 ) -> None:
     """21 CFR 11.50(a): the printed name of the signer, the date and time, and the meaning;
     the name is kept as signed, whatever the user's name becomes."""
-    from cordtrial.trial.rules.signatures import DEFAULT_MEANING, signature_manifestation
-    from cordtrial.trial.services.users import update_user
-
     signature = _sign(session, exam)
     update_user(session, actor="admin", user_id=investigator.id, full_name="Ivan P.", reason="x")
     session.expire_all()
