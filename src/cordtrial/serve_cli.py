@@ -3,6 +3,10 @@
 Mounted into :mod:`cordtrial.cli`. ``--demo`` runs on a separate SQLite store,
 ``DATA_DIR/demo/cordtrial.db``, seeded once with the synthetic demo trial
 (:func:`cordtrial.trial.demo.seed_demo`); running it again reuses that store as it is.
+
+The web settings come from the environment (:func:`cordtrial.web.settings.load_web_settings`:
+``CORDTRIAL_TOKEN_MINUTES``, ``CORDTRIAL_MAX_BODY_BYTES``, ``CORDTRIAL_SECURE_COOKIES``,
+``CORDTRIAL_TRUSTED_PROXIES``); the access log (one line per request) goes to standard error.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -18,7 +22,10 @@ from cordtrial.trial.database import make_engine, make_session_factory, upgrade
 from cordtrial.trial.demo import DEMO_USERS, DemoTrial, seed_demo
 from cordtrial.trial.settings import DATABASE_FILE, load_settings
 
-__all__ = ["ServeTarget", "prepare_store", "serve"]
+if TYPE_CHECKING:
+    from cordtrial.web import WebSettings
+
+__all__ = ["ServeTarget", "prepare_store", "serve", "serve_settings"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +77,7 @@ def serve(
     """Run the web application: pages for people, the REST API under /api."""
     import uvicorn
 
-    from cordtrial.web import WebSettings, create_app
+    from cordtrial.web import create_app
 
     target = prepare_store(data_dir, demo=demo, today=date.today())
     if target.demo is not None:
@@ -86,5 +93,39 @@ def serve(
     import cordtrial.analysis.safety
     import cordtrial.analysis.store  # noqa: F401
 
-    app = create_app(WebSettings(database_url=target.database_url, demo=demo))
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    settings = serve_settings(target, demo=demo)
+    _log_access_to_stderr()
+    app = create_app(settings)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        # the app's middleware handles forwarded headers, from the trusted proxies only
+        proxy_headers=False,
+    )
+
+
+def serve_settings(target: ServeTarget, *, demo: bool) -> WebSettings:
+    """The web settings of ``cordtrial serve``: the environment's, on the prepared store."""
+    from cordtrial.web import load_web_settings
+
+    try:
+        settings = load_web_settings()
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    return settings.model_copy(update={"database_url": target.database_url, "demo": demo})
+
+
+def _log_access_to_stderr() -> None:
+    import logging
+    import sys
+
+    from cordtrial.web.middleware import ACCESS_LOGGER
+
+    logger = logging.getLogger(ACCESS_LOGGER)
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s access %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)

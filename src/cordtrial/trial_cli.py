@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from cordtrial.isncsci.formats import FileFormatError, read_frame
+from cordtrial.password_cli import passwd_command, reset_password_command, unlock_command
 from cordtrial.trial import (
     TrialError,
     current_revision,
@@ -105,6 +106,9 @@ def user_add(
             "users); not needed for the store's first user, who must be an admin",
         ),
     ] = None,
+    full_name: Annotated[
+        str | None, typer.Option(help="Printed name shown with signatures (default: user name)")
+    ] = None,
 ) -> None:
     """Add a user; the password is asked for twice (never an argument).
 
@@ -132,6 +136,7 @@ def user_add(
                 role=role,
                 site_ids=site or [],
                 all_sites=all_sites,
+                full_name=full_name,
             )
             typer.echo(f"user {added.username} ({added.role}) added, id {added.id}")
     except TrialError as exc:
@@ -355,3 +360,9 @@ def mount_data_commands(app: typer.Typer) -> None:
     app.command("export")(export_command)
     app.command("backup")(backup_command)
     app.command("restore")(restore_command)
+
+
+# passwords and lockouts (issue 12): cordtrial.password_cli
+user_app.command("passwd")(passwd_command)
+user_app.command("reset-password")(reset_password_command)
+user_app.command("unlock")(unlock_command)

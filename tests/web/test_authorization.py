@@ -106,6 +106,12 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, frozenset[str]]] = [
     ("POST", "/api/users", {"username": "new-{role}", "password": PASSWORD, "role": "monitor"},
      ADMIN),
     ("PATCH", "/api/users/{monitor_id}", {"version": 1, "reason": "r", "active": True}, ADMIN),
+    # the other site's investigator: a reset revokes the target's tokens
+    ("POST", "/api/users/{other_id}/password-reset",
+     {"password": "temporary granite harbour", "reason": "r"}, ADMIN),
+    ("POST", "/api/users/{other_id}/unlock", {"reason": "r"}, ADMIN),
+    ("POST", "/api/auth/password",
+     {"current_password": PASSWORD, "new_password": "my own quiet lighthouse"}, ALL),
     ("POST", "/api/auth/logout", None, ALL),
 ]  # fmt: skip
 
@@ -116,6 +122,7 @@ def _fill(world: World, role: str, value: Any) -> Any:
             p=world.participant_id, exam=world.exam_id, ae=world.adverse_event_id,
             wisci=world.measure_id, lot=world.lot_number, role=role,
             monitor_id=world.user_ids["monitor"], query=world.query_id,
+            other_id=world.user_ids["other_site"],
         )  # fmt: skip
     if isinstance(value, dict):
         return {k: _fill(world, role, v) for k, v in value.items()}

@@ -73,6 +73,7 @@ from cordtrial.trial.errors import (
     ReasonRequiredError,
 )
 from cordtrial.trial.models import AuditEntry, Base, Record
+from cordtrial.trial.rules.checks import MAX_REASON_LENGTH, check_text
 
 __all__ = [
     "BASELINE",
@@ -141,6 +142,8 @@ def unit_of_work(session: Session, actor: str, reason: str | None = None) -> Ite
         raise InvalidValueError("actor", actor, "the name of who makes the change", "is empty")
     if reason is not None and (not isinstance(reason, str) or not reason.strip()):
         raise InvalidValueError("reason", reason, "a reason in words, or none", "is empty")
+    if reason is not None:
+        check_text("reason", reason, max_length=MAX_REASON_LENGTH)
     if _CONTEXT in session.info:
         raise AuditError("a unit of work is already open on this session")
     if session.new or session.dirty or session.deleted:

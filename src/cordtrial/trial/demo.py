@@ -70,6 +70,15 @@ DEMO_USERS: Final[dict[str, tuple[str, tuple[str, ...], str]]] = {
     "monitor": ("monitor", ("A", "B"), DEMO_PASSWORD),
     "statistician": ("statistician", ("A", "B"), DEMO_PASSWORD),
 }
+#: Their printed names (invented, shown with signatures).
+DEMO_FULL_NAMES: Final[dict[str, str]] = {
+    "admin": "Alex Moreau",
+    "investigator": "Ines Kovac",
+    "coordinator_a": "Carla Ruiz",
+    "coordinator_b": "Ben Okafor",
+    "monitor": "Mona Lind",
+    "statistician": "Sam Tanaka",
+}
 
 #: Visit schedule of the study (screening, day 0 = transplant, weeks 2, 4, 12, 24, 52) with
 #: windows in days (synthetic choices).
@@ -265,6 +274,7 @@ def _seed(session: Session, today: date) -> DemoTrial:
             role=role,
             site_ids=[site_ids[s] for s in sites],
             all_sites=not sites,
+            full_name=DEMO_FULL_NAMES[username],
         )
     _product(session, today)
     ids = {p.study_id: _participant(session, p, today) for p in _PEOPLE}

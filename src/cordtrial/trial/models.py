@@ -39,6 +39,7 @@ __all__ = [
     "ApiToken",
     "Arm",
     "AuditEntry",
+    "AuthEvent",
     "Base",
     "CustodyEvent",
     "DataQuery",
@@ -464,8 +465,13 @@ class User(Record):
     __audit_concealed__ = frozenset({"password_hash"})
 
     username: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The person's printed name, shown with their signatures (21 CFR 11.50(a)(1)).
+    full_name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(200))
+    #: Set by an administrator's password reset: the user must choose a new password at the
+    #: next login before doing anything else.
+    must_change_password: Mapped[bool] = mapped_column(Boolean)
     #: Sees every site (otherwise only those in ``site_links``; admins always see all).
     all_sites: Mapped[bool] = mapped_column(Boolean)
     active: Mapped[bool] = mapped_column(Boolean)
@@ -510,6 +516,25 @@ class ApiToken(Record):
     user: Mapped[User] = relationship()
 
 
+class AuthEvent(Record):
+    """One authentication event, so that the audit trail holds every one of them: a login
+    refused (unknown user, inactive or locked account, wrong password), a lockout, an unlock, a
+    token issued or revoked, a password changed or reset. Append-only.
+
+    ``username`` is the name as typed (bounded: it may be no account); ``user_id`` is set when
+    it names one.
+    """
+
+    __tablename__ = "auth_event"
+    __append_only__ = True
+
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(32))
+    username: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
+    detail: Mapped[str] = mapped_column(String(200))
+
+
 # --- signatures --------------------------------------------------------------------------------
 
 
@@ -527,6 +552,9 @@ class ExamSignature(Record):
     exam_id: Mapped[int] = mapped_column(ForeignKey("isncsci_exam.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
     signer: Mapped[str] = mapped_column(String(64))
+    #: The signer's printed name at signing (21 CFR 11.50(a)(1)); kept with the signature, so a
+    #: later change of the user's name does not change what was signed.
+    signer_name: Mapped[str] = mapped_column(String(200))
     signed_at: Mapped[datetime]
     #: What the signature means, in the words shown to the signer (21 CFR 11.50(a)(3)).
     meaning: Mapped[str] = mapped_column(Text)

@@ -10,7 +10,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from cordtrial import __version__
 from cordtrial.trial.database import make_engine, make_session_factory
 from cordtrial.web.api import api_router
+from cordtrial.web.docs import SWAGGER_STATIC_DIR
+from cordtrial.web.docs import router as docs_router
 from cordtrial.web.errors import install_error_handlers
+from cordtrial.web.middleware import (
+    AccessLogMiddleware,
+    BodyLimitMiddleware,
+    SecurityHeadersMiddleware,
+)
 from cordtrial.web.pages import STATIC_DIR, install_page_error_handlers
 from cordtrial.web.pages import router as pages_router
 from cordtrial.web.settings import WebSettings, load_web_settings
@@ -47,6 +54,9 @@ def create_app(
         title="cordtrial",
         version=__version__,
         summary="Trial store of cell therapies for spinal cord injury: REST API",
+        # /docs is served from local assets by cordtrial.web.docs (no CDN, no inline script)
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.session_factory = session_factory
@@ -55,5 +65,16 @@ def create_app(
     install_page_error_handlers(app)
     app.include_router(api_router, prefix="/api")
     app.include_router(pages_router)
+    app.include_router(docs_router)
+    app.mount("/static/swagger-ui", StaticFiles(directory=SWAGGER_STATIC_DIR), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    # each added one wraps the ones before: the access log sees every answer, and the 413s of
+    # the body limit get the security headers too
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)
+    if settings.trusted_proxies:
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
+    app.add_middleware(AccessLogMiddleware)
     return app

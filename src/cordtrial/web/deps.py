@@ -9,12 +9,20 @@ from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
-from cordtrial.trial.errors import AuthenticationError
+from cordtrial.trial.errors import AccessDeniedError, AuthenticationError
 from cordtrial.trial.models import User
 from cordtrial.trial.services.tokens import user_for_token
 from cordtrial.web.settings import WebSettings
 
-__all__ = ["Bearer", "Clock", "CurrentUser", "PathId", "SessionDep", "SettingsDep"]
+__all__ = [
+    "Bearer",
+    "Clock",
+    "CurrentUser",
+    "PasswordChangeUser",
+    "PathId",
+    "SessionDep",
+    "SettingsDep",
+]
 
 _bearer = HTTPBearer(auto_error=False, description="A token from POST /api/auth/login")
 
@@ -45,11 +53,28 @@ SettingsDep = Annotated[WebSettings, Depends(get_settings)]
 Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def get_current_user(session: SessionDep, now: Clock, credentials: Bearer) -> User:
-    """The active user whose token came with the request (401 otherwise)."""
+def get_token_user(
+    request: Request, session: SessionDep, now: Clock, credentials: Bearer
+) -> User:
+    """The active user whose token came with the request (401 otherwise), even one who must
+    change a password reset by an administrator. Named in the access log."""
     if credentials is None:
         raise AuthenticationError("no bearer token")
-    return user_for_token(session, credentials.credentials, now)
+    user = user_for_token(session, credentials.credentials, now)
+    request.state.username = user.username
+    return user
 
 
+def get_current_user(user: Annotated[User, Depends(get_token_user)]) -> User:
+    """The token's user, refused (403) until they change a password reset by an administrator
+    (``POST /api/auth/password``)."""
+    if user.must_change_password:
+        raise AccessDeniedError(
+            user.username, "work before changing the password an administrator set"
+        )
+    return user
+
+
+#: The token's user, for the routes open to one who must change their password first.
+PasswordChangeUser = Annotated[User, Depends(get_token_user)]
 CurrentUser = Annotated[User, Depends(get_current_user)]

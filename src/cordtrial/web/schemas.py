@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from cordtrial.trial.rules.checks import MAX_REASON_LENGTH
 from cordtrial.trial.rules.exam_cells import MAX_COMMENTS, MAX_FLAG_REASON
 
 __all__ = [
@@ -45,6 +46,8 @@ __all__ = [
     "ParticipantCreate",
     "ParticipantRead",
     "ParticipantUpdate",
+    "PasswordChange",
+    "PasswordReset",
     "ReleaseDecisionRead",
     "ReleaseTestCreate",
     "ReleaseTestRead",
@@ -62,6 +65,7 @@ __all__ = [
     "TrialRead",
     "UserCreate",
     "UserRead",
+    "UserUnlock",
     "UserUpdate",
     "VisitDoneUpdate",
     "VisitRead",
@@ -85,17 +89,40 @@ class _Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+#: A reason for a change, bounded like the store's (cordtrial.trial.rules.checks).
+Reason = Annotated[
+    str,
+    Field(min_length=1, max_length=MAX_REASON_LENGTH, description="Why the record is changed"),
+]
+
+
 class _Update(_In):
     version: Int32 = Field(description="The version of the record the client edited")
-    reason: str = Field(min_length=1, description="Why the record is changed")
+    reason: Reason
 
 
 # --- auth and users ----------------------------------------------------------------------------
 
 
 class LoginCreate(_In):
-    username: str
-    password: str
+    username: str = Field(max_length=256)
+    password: str = Field(max_length=256)
+
+
+class PasswordChange(_In):
+    current_password: str = Field(max_length=256)
+    new_password: str = Field(max_length=256)
+
+
+class PasswordReset(_In):
+    password: str = Field(
+        max_length=256, description="A temporary password the user must change at next login"
+    )
+    reason: Reason
+
+
+class UserUnlock(_In):
+    reason: Reason
 
 
 class TokenRead(BaseModel):
@@ -105,11 +132,15 @@ class TokenRead(BaseModel):
 
 
 class UserCreate(_In):
-    username: str
-    password: str
+    username: str = Field(max_length=256)
+    password: str = Field(max_length=256)
     role: str
     site_ids: list[RecordId] = []
     all_sites: bool = False
+    full_name: str | None = Field(
+        None, max_length=200, description="The printed name shown with signatures (default: "
+        "the user name)"
+    )  # fmt: skip
 
 
 class UserUpdate(_Update):
@@ -117,12 +148,15 @@ class UserUpdate(_Update):
     site_ids: list[RecordId] | None = None
     all_sites: bool | None = None
     active: bool | None = None
+    full_name: str | None = Field(None, max_length=200)
 
 
 class UserRead(_Out):
     id: int
     version: int
     username: str
+    full_name: str
+    must_change_password: bool
     role: str
     all_sites: bool
     active: bool
@@ -259,7 +293,7 @@ class VisitRead(BaseModel):
 
 class VisitDoneUpdate(_In):
     done_on: date
-    reason: str | None = None
+    reason: str | None = Field(None, max_length=MAX_REASON_LENGTH)
 
 
 # --- exams and signatures ----------------------------------------------------------------------
@@ -325,8 +359,12 @@ class SignatureCreate(_In):
 class SignatureRead(BaseModel):
     id: int
     signer: str
+    signer_name: str = Field(description="The signer's printed name at signing")
     signed_at: datetime
     meaning: str
+    manifestation: str = Field(
+        description="The signature as shown: printed name, date and time, meaning (21 CFR 11.50)"
+    )
     exam_version: int
     content_sha256: str
     void: bool = Field(description="True when the exam's data changed after signing")

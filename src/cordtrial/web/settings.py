@@ -1,17 +1,32 @@
 """Settings of the web application, read from the environment when asked, never at import.
 
 * the trial store's settings (``CORDTRIAL_DATABASE_URL``, ``CORDTRIAL_DATA_DIR``);
-* ``CORDTRIAL_TOKEN_MINUTES`` -- how long an API token lasts (default 480, a working day).
+* ``CORDTRIAL_TOKEN_MINUTES`` -- how long an API token or page session lasts (default 480, a
+  working day);
+* ``CORDTRIAL_MAX_BODY_BYTES`` -- the largest request body accepted (default 1048576, 1 MiB;
+  larger ones are answered 413);
+* ``CORDTRIAL_SECURE_COOKIES`` -- ``auto`` (default: cookies are ``Secure`` when the request came
+  over HTTPS, directly or through a trusted proxy), ``always`` or ``never``;
+* ``CORDTRIAL_TRUSTED_PROXIES`` -- comma-separated addresses of reverse proxies whose
+  ``X-Forwarded-Proto`` and ``X-Forwarded-For`` are believed (``*``: any); empty: none.
 """
 
 from collections.abc import Mapping
 from datetime import timedelta
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cordtrial.trial.settings import load_settings
 
 __all__ = ["WebSettings", "load_web_settings"]
+
+_ENVIRONMENT = {
+    "token_minutes": "CORDTRIAL_TOKEN_MINUTES",
+    "max_body_bytes": "CORDTRIAL_MAX_BODY_BYTES",
+    "secure_cookies": "CORDTRIAL_SECURE_COOKIES",
+    "trusted_proxies": "CORDTRIAL_TRUSTED_PROXIES",
+}
 
 
 class WebSettings(BaseModel):
@@ -23,6 +38,11 @@ class WebSettings(BaseModel):
     token_minutes: int = Field(default=480, ge=1, le=7 * 24 * 60)
     #: The app runs on the synthetic demo trial (pages show a banner and the demo logins).
     demo: bool = False
+    #: The largest request body accepted, in bytes.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=1024**3)
+    secure_cookies: Literal["auto", "always", "never"] = "auto"
+    #: Reverse proxies whose forwarded headers are trusted ("" none, "*" any).
+    trusted_proxies: str = ""
 
     @property
     def token_lifetime(self) -> timedelta:
@@ -31,12 +51,27 @@ class WebSettings(BaseModel):
 
 
 def load_web_settings(environ: Mapping[str, str] | None = None) -> WebSettings:
-    """Build the settings from ``environ`` (default: the process environment)."""
+    """Build the settings from ``environ`` (default: the process environment).
+
+    Raises
+    ------
+    ValueError
+        When a variable holds an unusable value; the message names the variable.
+    """
     import os
 
     env = os.environ if environ is None else environ
     store = load_settings(env)
-    minutes = env.get("CORDTRIAL_TOKEN_MINUTES")
-    if minutes:
-        return WebSettings(database_url=store.database_url, token_minutes=int(minutes))
-    return WebSettings(database_url=store.database_url)
+    values: dict[str, object] = {"database_url": store.database_url}
+    for field, variable in _ENVIRONMENT.items():
+        if env.get(variable):
+            values[field] = env[variable].strip()
+    try:
+        return WebSettings.model_validate(values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{_ENVIRONMENT.get(str(e['loc'][0]), e['loc'][0])}={values.get(str(e['loc'][0]))!r}: "
+            f"{e['msg']}"
+            for e in exc.errors()
+        )
+        raise ValueError(f"web settings: {problems}") from exc

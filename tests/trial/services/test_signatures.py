@@ -18,10 +18,15 @@ from cordtrial.trial.errors import (
     RuleViolationError,
 )
 from cordtrial.trial.models import ExamSignature, IsncsciExam, Participant, User
-from cordtrial.trial.rules.signatures import exam_content_hash, is_signature_void
+from cordtrial.trial.rules.signatures import (
+    DEFAULT_MEANING,
+    exam_content_hash,
+    is_signature_void,
+    signature_manifestation,
+)
 from cordtrial.trial.services.exams import correct_exam, record_exam
 from cordtrial.trial.services.signatures import exam_signatures, sign_exam
-from cordtrial.trial.services.users import add_user
+from cordtrial.trial.services.users import add_user, update_user
 
 from ..conftest import complete_c5_cells
 
@@ -33,7 +38,7 @@ NOW = datetime(2026, 2, 12, 10, 0, tzinfo=UTC)
 def investigator(session: Session, participant: Participant) -> User:
     return add_user(
         session, actor="admin", username="ivan", password=PASSWORD, role="investigator",
-        site_ids=[participant.site_id],
+        site_ids=[participant.site_id], full_name="Ivan Petrov",
     )  # fmt: skip
 
 
@@ -136,3 +141,20 @@ def test_signatures_are_append_only(
     with pytest.raises(Exception, match="append-only"), session.begin():
         session.execute(text("UPDATE exam_signature SET signer = 'x'"))
     assert session.scalars(select(ExamSignature.signer)).all() == ["ivan"]
+
+
+def test_signature_shows_printed_name_date_time_and_meaning(
+    session: Session, investigator: User, exam: IsncsciExam
+) -> None:
+    """21 CFR 11.50(a): the printed name of the signer, the date and time, and the meaning;
+    the name is kept as signed, whatever the user's name becomes."""
+    signature = _sign(session, exam)
+    update_user(session, actor="admin", user_id=investigator.id, full_name="Ivan P.", reason="x")
+    session.expire_all()
+    shown = signature_manifestation(
+        signer_name=signature.signer_name, signer=signature.signer,
+        signed_at=signature.signed_at, meaning=signature.meaning,
+    )  # fmt: skip
+    assert shown == (
+        f"Signed by Ivan Petrov (ivan) on 2026-02-12 at 10:00 UTC: '{DEFAULT_MEANING}'"
+    )

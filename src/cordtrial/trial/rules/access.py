@@ -7,27 +7,36 @@ data, assess eligibility, randomize, record administrations and adverse events, 
 (read-only, pseudonymized export). Every role but ``admin`` sees only the sites it is assigned
 to, unless the user is given all sites.
 
-Passwords are hashed with Argon2id (RFC 9106) through argon2-cffi; a password has at least 12
-characters (NIST SP 800-63B 5.1.1.2 asks for at least 8, and for no composition rules). After
-``MAX_FAILED_LOGINS`` failures in a row an account is locked for ``LOCKOUT_MINUTES``.
+Passwords are hashed with Argon2id (RFC 9106) through argon2-cffi. A password has 12 to 256
+characters (NIST SP 800-63B 5.1.1.2 asks for at least 8 and for no composition rules, but for a
+check against lists of common, expected or compromised values): it must not hold the user name,
+the person's name or a trial's protocol id, and the zxcvbn strength estimator (Wheeler 2016,
+USENIX Security) must rate it at least ``MIN_PASSWORD_SCORE`` (3: "safely unguessable", more than
+10^8 guesses) with those words as known user inputs. After ``MAX_FAILED_LOGINS`` failures in a row
+an account is locked for ``LOCKOUT_MINUTES``.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Final, Literal, get_args
 
 from argon2 import Parameters, PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
+from zxcvbn import zxcvbn
 
 from cordtrial.trial.errors import InvalidValueError
 from cordtrial.trial.rules.checks import check_text
+from cordtrial.trial.rules.identifiers import check_identifier
 
 __all__ = [
     "LOCKOUT_MINUTES",
     "MAX_FAILED_LOGINS",
+    "MAX_PASSWORD_LENGTH",
     "MIN_PASSWORD_LENGTH",
+    "MIN_PASSWORD_SCORE",
     "PASSWORD_HASH_PROFILES",
     "PERMISSIONS",
     "ROLES",
@@ -35,8 +44,10 @@ __all__ = [
     "Role",
     "can",
     "can_see_site",
+    "check_full_name",
     "check_password_policy",
     "check_username",
+    "dummy_password_hash",
     "export_mode",
     "hash_password",
     "is_locked",
@@ -85,6 +96,11 @@ PERMISSIONS: Final[dict[Role, frozenset[Action]]] = {
 }
 
 MIN_PASSWORD_LENGTH = 12
+#: Longer passwords are refused before hashing (a megabyte "password" costs the server, not the
+#: attacker).
+MAX_PASSWORD_LENGTH = 256
+#: The least zxcvbn score accepted (0-4).
+MIN_PASSWORD_SCORE = 3
 MAX_FAILED_LOGINS = 5
 LOCKOUT_MINUTES = 15
 
@@ -147,32 +163,91 @@ def export_mode(role: str) -> Literal["identified", "pseudonymized"] | None:
 
 
 def check_username(value: object) -> str:
-    """A user name: 3-64 characters of letters, digits, ``.``, ``_`` or ``-``."""
-    name = check_text("username", value, max_length=64)
+    """A user name: 3-64 letters, digits, ``.``, ``_`` or ``-``, NFKC-normalized, of one script,
+    with no invisible character (see :mod:`.identifiers`)."""
+    name = check_identifier("username", check_text("username", value, max_length=64))
     allowed = "3-64 letters, digits, '.', '_' or '-'"
-    if len(name) < 3 or not all(c.isalnum() or c in "._-" for c in name):
+    if len(name) < 3 or len(name) > 64 or not all(c.isalnum() or c in "._-" for c in name):
         raise InvalidValueError("username", value, allowed)
     return name
 
 
-def check_password_policy(password: object) -> str:
-    """At least 12 characters, not blank. The value is never echoed in the error."""
-    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH or not password.strip():
+def check_full_name(value: object) -> str:
+    """A person's printed name: 1-200 visible characters."""
+    name = check_text("full_name", value, max_length=200)
+    if any(not c.isprintable() for c in name):
         raise InvalidValueError(
-            "password", "(hidden)", f"at least {MIN_PASSWORD_LENGTH} characters", "is too short"
+            "full_name", value, "a name of visible characters", "holds a control character"
         )
+    return name
+
+
+def check_password_policy(password: object, context: Collection[str] = ()) -> str:
+    """A password people cannot guess, or InvalidValueError (the value is never echoed).
+
+    Parameters
+    ----------
+    password : str
+        12-256 characters, not blank.
+    context : collection of str
+        Words the password must not hold and that make it guessable: the user name, the
+        person's name, the trials' protocol ids (compared case-insensitively, words of 3 or more
+        characters).
+    """
+    allowed = (
+        f"{MIN_PASSWORD_LENGTH}-{MAX_PASSWORD_LENGTH} characters, not a common or guessable "
+        "password, without the user name, the person's name or a study name"
+    )
+    if not isinstance(password, str) or not password.strip():
+        raise InvalidValueError("password", "(hidden)", allowed, "is empty")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidValueError("password", "(hidden)", allowed, "is too short")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise InvalidValueError("password", "(hidden)", allowed, "is too long")
+    words = sorted({w.strip() for w in context if len(w.strip()) >= 3})
+    lowered = password.casefold()
+    for word in words:
+        if word.casefold() in lowered:
+            raise InvalidValueError(
+                "password", "(hidden)", allowed, "holds the user name, the person's name or a "
+                "study name"
+            )  # fmt: skip
+    if zxcvbn(password, user_inputs=words)["score"] < MIN_PASSWORD_SCORE:
+        raise InvalidValueError("password", "(hidden)", allowed, "is too easy to guess")
     return password
 
 
 def hash_password(password: str) -> str:
-    """An Argon2id hash of a password that meets the policy."""
-    return _HASHER.hash(check_password_policy(password))
+    """An Argon2id hash of a password (check it with :func:`check_password_policy` first)."""
+    if not isinstance(password, str) or not password or len(password) > MAX_PASSWORD_LENGTH:
+        raise InvalidValueError(
+            "password", "(hidden)", f"1-{MAX_PASSWORD_LENGTH} characters", "is not allowed"
+        )
+    return _HASHER.hash(password)
+
+
+_DUMMY_HASHES: dict[str, str] = {}
+
+
+def dummy_password_hash() -> str:
+    """A hash of a random password made with the current cost: a login for an unknown,
+    inactive or locked user is verified against it, so that every refusal costs the same time
+    as a wrong password (no timing oracle for which user names exist)."""
+    parameters = password_hash_parameters()
+    key = repr(parameters)
+    if key not in _DUMMY_HASHES:
+        hasher = PasswordHasher.from_parameters(parameters)
+        _DUMMY_HASHES[key] = hasher.hash(secrets.token_urlsafe(16))
+    return _DUMMY_HASHES[key]
 
 
 def verify_password(password_hash: str, password: str) -> bool:
-    """True when ``password`` matches ``password_hash`` (False for a malformed hash)."""
+    """True when ``password`` matches ``password_hash`` (False for a malformed hash, or a
+    password longer than any allowed, which is verified cut short so as to take the same time)."""
     try:
-        return _HASHER.verify(password_hash, password)
+        return _HASHER.verify(password_hash, password[:MAX_PASSWORD_LENGTH]) and (
+            len(password) <= MAX_PASSWORD_LENGTH
+        )
     except (VerificationError, InvalidHashError):
         return False
 

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from cordtrial.trial.errors import InvalidValueError
 
 __all__ = [
+    "MAX_REASON_LENGTH",
     "check_choice",
     "check_date",
     "check_int",
@@ -18,8 +19,13 @@ __all__ = [
 ]
 
 
+#: The longest reason for a change (audit trail) accepted: a paragraph.
+MAX_REASON_LENGTH = 1000
+
+
 def check_text(field: str, value: object, *, max_length: int = 200, required: bool = True) -> str:
-    """A non-blank string of at most ``max_length`` characters (surrounding spaces removed)."""
+    """A non-blank string of at most ``max_length`` characters (surrounding spaces removed).
+    A text too long is shown in the error by its start and length, not whole."""
     allowed = f"text of 1-{max_length} characters"
     if value is None and not required:
         return ""
@@ -29,7 +35,8 @@ def check_text(field: str, value: object, *, max_length: int = 200, required: bo
     if not text and required:
         raise InvalidValueError(field, value, allowed, "is empty")
     if len(text) > max_length:
-        raise InvalidValueError(field, value, allowed, "is too long")
+        shown = f"{text[:20]}... ({len(text)} characters)"
+        raise InvalidValueError(field, shown, allowed, "is too long")
     return text
 
 

@@ -36,7 +36,13 @@ class VisitSpec:
     window_plus: int = 0
 
     def __post_init__(self) -> None:
-        check_text("visit.name", self.name, max_length=64)
+        name = check_text("visit.name", self.name, max_length=64)
+        # the name is a URL path segment (PUT /api/participants/{id}/visits/{visit_name})
+        if "/" in name or "\\" in name or name in {".", ".."}:
+            raise InvalidValueError(
+                "visit.name", self.name, "a name without '/' or '\\', other than '.' and '..'",
+                "cannot be a URL path segment",
+            )  # fmt: skip
         check_int("visit.target_day", self.target_day, -365, 3650)
         check_int("visit.window_minus", self.window_minus, 0, 365)
         check_int("visit.window_plus", self.window_plus, 0, 365)

@@ -13,9 +13,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 
-__all__ = ["DEFAULT_MEANING", "exam_content_hash", "is_signature_void"]
+__all__ = ["DEFAULT_MEANING", "exam_content_hash", "is_signature_void", "signature_manifestation"]
 
 #: What an exam signature means unless the signer is shown another statement.
 DEFAULT_MEANING = "I have reviewed this ISNCSCI exam and confirm the values as entered."
@@ -51,3 +51,16 @@ def exam_content_hash(
 def is_signature_void(signed_hash: str, current_hash: str) -> bool:
     """True when the exam's data changed since it was signed."""
     return signed_hash != current_hash
+
+
+def signature_manifestation(
+    *, signer_name: str, signer: str, signed_at: datetime, meaning: str
+) -> str:
+    """How a signature reads wherever it is shown (21 CFR 11.50(a)): the signer's printed name,
+    the date and time of signing, and its meaning, e.g. ``Signed by Ivan Petrov (ivan) on
+    2026-02-12 at 10:00 UTC: 'I have reviewed ...'``."""
+    moment = signed_at.astimezone(UTC)
+    return (
+        f"Signed by {signer_name} ({signer}) on {moment:%Y-%m-%d} at {moment:%H:%M} UTC: "
+        f"'{meaning}'"
+    )

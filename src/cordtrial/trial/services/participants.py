@@ -24,6 +24,7 @@ from cordtrial.trial.rules.eligibility import (
     evaluate_eligibility,
     parse_level,
 )
+from cordtrial.trial.rules.identifiers import check_identifier, find_confusable
 from cordtrial.trial.rules.vocabulary import INJURY_MECHANISMS, SEXES
 from cordtrial.trial.services.common import check_version, get_by_id, get_trial, set_fields
 
@@ -75,9 +76,11 @@ def enroll_participant(
 ) -> Participant:
     """Enrol a participant under a pseudonymous study id, with one visit per scheduled visit.
 
-    No name, initials, birth date or contact data: the study id is the only identifier.
+    No name, initials, birth date or contact data: the study id is the only identifier. It is
+    NFKC-normalized and refused when it holds an invisible character, mixes scripts or could be
+    mistaken for a study id of the trial (``A-001`` beside ``A-00l``: same confusable skeleton).
     """
-    study_id = check_text("study_id", study_id, max_length=32)
+    study_id = check_identifier("study_id", check_text("study_id", study_id, max_length=32))
     fields = {
         "injury_date": injury_date,
         "injury_level": injury_level,
@@ -98,13 +101,17 @@ def enroll_participant(
         ).first()
         if site is None:
             raise NotFoundError("site", f"{protocol_id}/{site_code}")
-        taken = session.scalars(
-            select(Participant.id).where(
-                Participant.trial_id == trial.id, Participant.study_id == study_id
+        existing = session.scalars(
+            select(Participant.study_id).where(Participant.trial_id == trial.id)
+        ).all()
+        twin = find_confusable(study_id, existing)
+        if twin is not None:
+            raise InvalidValueError(
+                "study_id",
+                study_id,
+                "a study id not yet used, nor one that looks like it",
+                "exists" if twin == study_id else f"looks like the study id {twin!r}",
             )
-        ).first()
-        if taken is not None:
-            raise InvalidValueError("study_id", study_id, "a study id not yet used", "exists")
         participant = Participant(trial=trial, site=site, study_id=study_id, **checked)
         participant.visits = [Visit(definition=d) for d in trial.visit_definitions]
         session.add(participant)

@@ -33,6 +33,7 @@ from cordtrial.trial.rules.checks import (
     check_number,
     check_text,
 )
+from cordtrial.trial.rules.identifiers import check_path_id
 from cordtrial.trial.rules.product import (
     FINDINGS,
     UNITS,
@@ -113,7 +114,7 @@ def register_lot(
     expiry_date: date,
 ) -> Lot:
     """Register a manufactured lot; it starts in quarantine."""
-    lot_number = check_text("lot_number", lot_number, max_length=64)
+    lot_number = check_path_id("lot_number", check_text("lot_number", lot_number, max_length=64))
     check_date("manufactured_on", manufactured_on)
     check_date("expiry_date", expiry_date, not_before=manufactured_on)
     with unit_of_work(session, actor):

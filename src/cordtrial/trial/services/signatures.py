@@ -69,6 +69,7 @@ def sign_exam(
             exam_id=exam.id,
             user_id=user.id,
             signer=user.username,
+            signer_name=user.full_name,
             signed_at=now,
             meaning=meaning,
             exam_version=exam.version,

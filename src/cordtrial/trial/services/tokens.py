@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session
 from cordtrial.trial.audit import unit_of_work
 from cordtrial.trial.errors import AuthenticationError, InvalidValueError
 from cordtrial.trial.models import ApiToken, User
+from cordtrial.trial.rules.access import is_locked
 from cordtrial.trial.rules.checks import check_moment
+from cordtrial.trial.services.auth_events import add_auth_event
 from cordtrial.trial.services.common import get_by_id
 from cordtrial.trial.services.users import authenticate
 
@@ -72,6 +74,10 @@ def issue_token(
             revoked_at=None,
         )
         session.add(record)
+        add_auth_event(
+            session, kind="token_issued", username=user.username, user=user, now=now,
+            detail=f"expires {record.expires_at.isoformat(timespec='minutes')}",
+        )  # fmt: skip
     return IssuedToken(token, record)
 
 
@@ -94,7 +100,7 @@ def user_for_token(session: Session, token: str, now: datetime) -> User:
     Raises
     ------
     AuthenticationError
-        When the token is unknown, expired or revoked, or its user inactive.
+        When the token is unknown, expired or revoked, or its user inactive or locked.
     """
     record = session.scalars(
         select(ApiToken).where(ApiToken.token_sha256 == token_digest(token))
@@ -108,6 +114,8 @@ def user_for_token(session: Session, token: str, now: datetime) -> User:
     user = record.user
     if not user.active:
         raise AuthenticationError(f"user {user.username!r} is inactive")
+    if is_locked(user.locked_until, now):
+        raise AuthenticationError(f"user {user.username!r} is locked")
     return user
 
 
@@ -119,5 +127,10 @@ def revoke_token(session: Session, *, token: str, now: datetime) -> None:
     ).first()
     if record is None or record.revoked_at is not None:
         return
-    with unit_of_work(session, record.user.username, "logout"):
+    user = record.user
+    with unit_of_work(session, user.username, "logout"):
         record.revoked_at = now
+        add_auth_event(
+            session, kind="token_revoked", username=user.username, user=user, now=now,
+            detail="logout",
+        )  # fmt: skip

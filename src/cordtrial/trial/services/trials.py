@@ -12,6 +12,7 @@ from cordtrial.trial.errors import InvalidValueError
 from cordtrial.trial.models import Arm, Site, Trial, VisitDefinition
 from cordtrial.trial.rules.checks import check_choice, check_int, check_text
 from cordtrial.trial.rules.eligibility import EligibilityCriteria
+from cordtrial.trial.rules.identifiers import check_path_id
 from cordtrial.trial.rules.schedule import VisitSpec, check_schedule
 from cordtrial.trial.rules.vocabulary import PHASES
 from cordtrial.trial.services.common import check_version, get_trial
@@ -56,7 +57,9 @@ def create_trial(
 ) -> Trial:
     """Create a trial with its arms, visit schedule and eligibility criteria (default: those of
     :class:`EligibilityCriteria`)."""
-    protocol_id = check_text("protocol_id", protocol_id, max_length=64)
+    protocol_id = check_path_id(
+        "protocol_id", check_text("protocol_id", protocol_id, max_length=64)
+    )
     title = check_text("title", title, max_length=500)
     check_choice("phase", phase, PHASES)
     if not arms:

@@ -5,7 +5,7 @@ from sqlalchemy.orm import Session
 
 from cordtrial.trial.models import IsncsciExam, User
 from cordtrial.trial.rules.exam_cells import missing_flag_reasons
-from cordtrial.trial.rules.signatures import DEFAULT_MEANING
+from cordtrial.trial.rules.signatures import DEFAULT_MEANING, signature_manifestation
 from cordtrial.trial.services.exams import correct_exam, record_exam
 from cordtrial.trial.services.reads import (
     list_exams,
@@ -31,8 +31,12 @@ def _signature(status: SignatureStatus) -> SignatureRead:
     return SignatureRead(
         id=s.id,
         signer=s.signer,
+        signer_name=s.signer_name,
         signed_at=s.signed_at,
         meaning=s.meaning,
+        manifestation=signature_manifestation(
+            signer_name=s.signer_name, signer=s.signer, signed_at=s.signed_at, meaning=s.meaning
+        ),
         exam_version=s.exam_version,
         content_sha256=s.content_sha256,
         void=status.void,

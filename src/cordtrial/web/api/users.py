@@ -3,9 +3,15 @@
 from fastapi import APIRouter, status
 
 from cordtrial.trial.services.reads import list_users
-from cordtrial.trial.services.users import add_user, require_permission, update_user
-from cordtrial.web.deps import CurrentUser, PathId, SessionDep
-from cordtrial.web.schemas import UserCreate, UserRead, UserUpdate
+from cordtrial.trial.services.users import (
+    add_user,
+    require_permission,
+    reset_password,
+    unlock_user,
+    update_user,
+)
+from cordtrial.web.deps import Clock, CurrentUser, PathId, SessionDep
+from cordtrial.web.schemas import PasswordReset, UserCreate, UserRead, UserUnlock, UserUpdate
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -29,15 +35,17 @@ def create_user(body: UserCreate, user: CurrentUser, session: SessionDep) -> Use
         role=body.role,
         site_ids=body.site_ids,
         all_sites=body.all_sites,
+        full_name=body.full_name,
     )
     return UserRead.model_validate(created)
 
 
 @router.patch("/{user_id}", response_model=UserRead)
 def patch_user(
-    user_id: PathId, body: UserUpdate, user: CurrentUser, session: SessionDep
+    user_id: PathId, body: UserUpdate, user: CurrentUser, session: SessionDep, now: Clock
 ) -> UserRead:
-    """Change a user's role, sites, all-sites flag or active state, all in one transaction."""
+    """Change a user's role, sites, all-sites flag, active state or printed name, all in one
+    transaction. Deactivating a user revokes their tokens and page sessions."""
     require_permission(user, "manage_users")
     updated = update_user(
         session,
@@ -48,6 +56,38 @@ def patch_user(
         site_ids=body.site_ids,
         all_sites=body.all_sites,
         active=body.active,
+        full_name=body.full_name,
         expected_version=body.version,
+        now=now,
     )
     return UserRead.model_validate(updated)
+
+
+@router.post("/{user_id}/password-reset", response_model=UserRead)
+def post_password_reset(
+    user_id: PathId, body: PasswordReset, user: CurrentUser, session: SessionDep, now: Clock
+) -> UserRead:
+    """Set a temporary password: the user must change it at the next login. Lifts a lockout
+    and revokes the user's tokens. Audited."""
+    require_permission(user, "manage_users")
+    reset = reset_password(
+        session,
+        actor=user.username,
+        user_id=user_id,
+        password=body.password,
+        reason=body.reason,
+        now=now,
+    )
+    return UserRead.model_validate(reset)
+
+
+@router.post("/{user_id}/unlock", response_model=UserRead)
+def post_unlock(
+    user_id: PathId, body: UserUnlock, user: CurrentUser, session: SessionDep, now: Clock
+) -> UserRead:
+    """Lift a lockout. Audited."""
+    require_permission(user, "manage_users")
+    unlocked = unlock_user(
+        session, actor=user.username, user_id=user_id, reason=body.reason, now=now
+    )
+    return UserRead.model_validate(unlocked)

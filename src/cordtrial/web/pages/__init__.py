@@ -7,7 +7,7 @@ site the user may not see is 404, exactly like one that does not exist).
 
 from fastapi import APIRouter
 
-from cordtrial.web.pages import analysis, auth, calculator, design, worksheet, workspace
+from cordtrial.web.pages import accounts, analysis, auth, calculator, design, worksheet, workspace
 from cordtrial.web.pages.errors import install_page_error_handlers
 from cordtrial.web.pages.rendering import STATIC_DIR, TEMPLATES_DIR, render, templates
 
@@ -22,6 +22,8 @@ __all__ = [
 
 router = APIRouter()
 router.include_router(auth.router)
+# own password change; administrators' password reset and unlock (issue 12)
+router.include_router(accounts.router)
 router.include_router(workspace.router)
 # the ISNCSCI worksheet, its live classification and the calculator (worksheet engineer)
 router.include_router(worksheet.router)

@@ -1,7 +1,9 @@
-"""Log in and out of the pages, and ``PageUser``: the logged-in user, or a redirect to /login.
+"""Log in and out of the pages, and ``PageUser``: the logged-in user, or a redirect to /login
+(or, for a user whose password an administrator reset, to /account/password).
 
 A login goes through :func:`cordtrial.trial.services.tokens.login` (the lockout after five
-failures included); the issued token is the session cookie (see :mod:`.security`).
+failures included); the issued token is the session cookie (see :mod:`.security`), lasting
+``CORDTRIAL_TOKEN_MINUTES``.
 """
 
 from __future__ import annotations
@@ -18,9 +20,17 @@ from cordtrial.trial.models import User
 from cordtrial.trial.services.tokens import login, revoke_token, user_for_token
 from cordtrial.web.deps import Clock, SessionDep, SettingsDep
 from cordtrial.web.pages.rendering import render
-from cordtrial.web.pages.security import SESSION_COOKIE, check_csrf, session_token
+from cordtrial.web.pages.security import (
+    SESSION_COOKIE,
+    check_csrf,
+    cookie_secure,
+    session_token,
+)
 
-__all__ = ["CsrfChecked", "OptionalPageUser", "PageUser", "router"]
+__all__ = ["CsrfChecked", "OptionalPageUser", "PageUser", "PasswordPageUser", "router"]
+
+#: Where a user whose password was reset must go first.
+PASSWORD_PAGE = "/account/password"
 
 router = APIRouter()
 
@@ -38,22 +48,43 @@ def get_optional_page_user(request: Request, session: SessionDep, now: Clock) ->
     if token is None:
         return None
     try:
-        return user_for_token(session, token, now)
+        user = user_for_token(session, token, now)
     except AuthenticationError:
         return None
+    request.state.username = user.username
+    return user
 
 
 OptionalPageUser = Annotated[User | None, Depends(get_optional_page_user)]
 
 
-def get_page_user(request: Request, user: OptionalPageUser) -> User:
-    """The logged-in user; otherwise a 303 redirect to the login page (then back here)."""
+def _here(request: Request) -> str:
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+
+
+def get_password_page_user(request: Request, user: OptionalPageUser) -> User:
+    """The logged-in user (even one who must change their password); otherwise a 303 redirect
+    to the login page (then back here)."""
     if user is None:
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise HTTPException(
             status.HTTP_303_SEE_OTHER,
             "login required",
-            headers={"Location": f"/login?next={quote(target, safe='')}"},
+            headers={"Location": f"/login?next={quote(_here(request), safe='')}"},
+        )
+    return user
+
+
+PasswordPageUser = Annotated[User, Depends(get_password_page_user)]
+
+
+def get_page_user(request: Request, user: PasswordPageUser) -> User:
+    """The logged-in user; a user whose password an administrator reset is sent (303) to the
+    password page first."""
+    if user.must_change_password:
+        raise HTTPException(
+            status.HTTP_303_SEE_OTHER,
+            "password change required",
+            headers={"Location": f"{PASSWORD_PAGE}?next={quote(_here(request), safe='')}"},
         )
     return user
 
@@ -112,13 +143,17 @@ def login_submit(
             username=username,
             demo_users=DEMO_USERS if settings.demo else {},
         )
-    response = RedirectResponse(_safe_next(next), status.HTTP_303_SEE_OTHER)
+    target = _safe_next(next)
+    if issued.record.user.must_change_password:
+        target = f"{PASSWORD_PAGE}?next={quote(target, safe='')}"
+    response = RedirectResponse(target, status.HTTP_303_SEE_OTHER)
     response.set_cookie(
         SESSION_COOKIE,
         issued.token,
         max_age=int(settings.token_lifetime.total_seconds()),
         httponly=True,
         samesite="lax",
+        secure=cookie_secure(request),
     )
     return response
 

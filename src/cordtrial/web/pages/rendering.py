@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 
 from cordtrial.trial.models import User
 from cordtrial.trial.rules.access import can
-from cordtrial.web.pages.security import CSRF_COOKIE, csrf_token_for
+from cordtrial.web.pages.security import CSRF_COOKIE, cookie_secure, csrf_token_for
 from cordtrial.web.settings import WebSettings
 
 __all__ = ["STATIC_DIR", "TEMPLATES_DIR", "NavItem", "nav_items", "render", "templates"]
@@ -44,6 +44,8 @@ def nav_items(user: User | None) -> list[NavItem]:
         ]
     if user is not None and can(user.role, "read_audit"):
         items.append(NavItem("Audit log", "/audit"))
+    if user is not None and can(user.role, "manage_users"):
+        items.append(NavItem("Users", "/users"))
     items.append(NavItem("Calculator", "/calculator"))
     return items
 
@@ -72,5 +74,7 @@ def render(
     )
     fresh = getattr(request.state, "new_csrf", None)
     if fresh:
-        response.set_cookie(CSRF_COOKIE, fresh, httponly=True, samesite="lax")
+        response.set_cookie(
+            CSRF_COOKIE, fresh, httponly=True, samesite="lax", secure=cookie_secure(request)
+        )
     return response

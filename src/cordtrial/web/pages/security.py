@@ -1,7 +1,8 @@
 """Session cookie and CSRF protection of the pages.
 
 The session cookie holds an API token of :mod:`cordtrial.trial.services.tokens` (only its
-SHA-256 is stored; logout revokes it), ``HttpOnly`` and ``SameSite=Lax``. Every POST form carries
+SHA-256 is stored; logout revokes it), ``HttpOnly``, ``SameSite=Lax`` and ``Secure`` over HTTPS
+(:func:`cookie_secure`). Every POST form carries
 a CSRF token in a hidden field ``csrf_token``: with a session, an HMAC of the session token (so a
 page of another origin, which cannot read the cookie, cannot forge it); before login (the login
 form), a random value also set as a cookie (double submit).
@@ -20,6 +21,7 @@ __all__ = [
     "CSRF_FIELD",
     "SESSION_COOKIE",
     "check_csrf",
+    "cookie_secure",
     "csrf_token_for",
     "session_csrf_token",
     "session_token",
@@ -28,6 +30,14 @@ __all__ = [
 SESSION_COOKIE = "cordtrial_session"
 CSRF_COOKIE = "cordtrial_csrf"
 CSRF_FIELD = "csrf_token"
+
+
+def cookie_secure(request: Request) -> bool:
+    """Whether cookies get the ``Secure`` flag: setting ``secure_cookies`` ``always``; ``auto``
+    when the request came over HTTPS (directly, or through a trusted proxy that says so with
+    ``X-Forwarded-Proto``, see ``CORDTRIAL_TRUSTED_PROXIES``)."""
+    mode = getattr(request.app.state.settings, "secure_cookies", "auto")
+    return mode == "always" or (mode == "auto" and request.url.scheme == "https")
 
 
 def session_token(request: Request) -> str | None:

@@ -23,11 +23,12 @@ from cordtrial.isncsci import ENGINE_VERSION, ISNCSCI_REVISION
 from cordtrial.trial.errors import (
     AuthenticationError,
     ConflictError,
+    InvalidValueError,
     TrialError,
 )
 from cordtrial.trial.models import IsncsciExam, Participant, User
 from cordtrial.trial.rules.access import can, can_see_site
-from cordtrial.trial.rules.signatures import DEFAULT_MEANING
+from cordtrial.trial.rules.signatures import DEFAULT_MEANING, signature_manifestation
 from cordtrial.trial.services.exams import correct_exam, record_exam
 from cordtrial.trial.services.reads import (
     list_audit,
@@ -432,6 +433,9 @@ async def correct_exam_page(
         errors.append("reason: a reason is required to correct an exam after its first entry")
     version_text = _text(form, "version")
     version = int(version_text) if version_text.isdigit() else None
+    if version is None:
+        # without it the optimistic lock would be skipped and a newer version overwritten
+        errors.append(f"version: {version_text!r} is not an exam version (reload the exam)")
     status_code = status.HTTP_422_UNPROCESSABLE_CONTENT
     if not errors:
         try:
@@ -477,13 +481,16 @@ async def sign_exam_page(
     version_text = _text(form, "version")
     password = form.get("password")
     try:
+        if not version_text.isdigit():
+            # a signature must name the version the signer reviewed
+            raise InvalidValueError("version", version_text, "the exam version shown (reload)")
         sign_exam(
             session,
             username=user.username,
             password=password if isinstance(password, str) else "",
             exam_id=exam.id,
             now=now,
-            expected_version=int(version_text) if version_text.isdigit() else None,
+            expected_version=int(version_text),
         )
     except AuthenticationError:
         message = "Password wrong (five failures in a row lock the account for 15 minutes)."
@@ -506,8 +513,13 @@ def exam_pdf(exam_id: int, user: PageUser, session: SessionDep) -> Response:
     """The exam as a printable worksheet (PDF)."""
     exam, participant = _visible_exam(session, user, exam_id)
     signed = [
-        f"Signed by {s.signature.signer} at {s.signature.signed_at:%Y-%m-%d %H:%M} UTC"
-        f" (version {s.signature.exam_version})"
+        signature_manifestation(
+            signer_name=s.signature.signer_name,
+            signer=s.signature.signer,
+            signed_at=s.signature.signed_at,
+            meaning=s.signature.meaning,
+        )
+        + f" (version {s.signature.exam_version})"
         + (" -- VOID: the exam changed after this signature" if s.void else "")
         for s in exam_signatures(session, exam.id)
     ]
