@@ -82,3 +82,12 @@ def test_other_extension_exits_2(tmp_path: Path):
     )
     assert result.exit_code == 2
     assert "--output" in result.output and ".pdf or .html" in result.output
+
+
+def test_docs_worked_example_shows_the_current_snapshot_hash():
+    """docs/analysis.md prints the worked example's output; its data snapshot line is the hash
+    the example gives today (issue 13: it was stale)."""
+    result = CliRunner().invoke(app, ["report", "example", "--today", "2026-11-25"])
+    line = next(x for x in result.output.splitlines() if x.startswith("data snapshot:"))
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "analysis.md").read_text("utf-8")
+    assert line in docs

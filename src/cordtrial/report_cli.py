@@ -154,6 +154,7 @@ def worked_example(data: TrialData) -> list[str]:
     from cordtrial.analysis.cohort import (
         DEFAULT_PRIOR,
         compare_with_natural_history,
+        schedule_window_since_injury,
         sensitivity,
     )
     from cordtrial.analysis.endpoints import LAST, conversion_summary, endpoint_table
@@ -183,9 +184,11 @@ def worked_example(data: TrialData) -> list[str]:
             f"{c.test.ci_low:.4f} to {c.test.ci_high:.4f}",
             f"posterior P(treated rate > natural rate), prior Beta(1, 1): "
             f"{c.posterior.prob_exceeds:.4f}",
-            "sensitivity across confirmed sources (natural rate -> p, P(exceeds)):",
+            "sensitivity across the confirmed sources whose outcome time matches the final "
+            "visit (natural rate -> p, P(exceeds)):",
         ]
-        sens = sensitivity(k, n)
+        window = schedule_window_since_injury(data.participants, data.schedule)
+        sens = sensitivity(k, n, outcome_window=window)
         for r in sens.itertuples(index=False):
             lines.append(
                 f"  {r.natural_rate:6.1%}  p = {r.p_value:.3f}  P = {r.prob_exceeds:.3f}  "

@@ -31,6 +31,7 @@ from cordtrial.analysis import (
     load_trial,
     sensitivity,
 )
+from cordtrial.analysis.cohort import schedule_window_since_injury
 from cordtrial.analysis.endpoints import LAST
 from cordtrial.analysis.safety import StoppingRuleStatus
 from cordtrial.trial.database import make_engine, make_session_factory
@@ -126,15 +127,19 @@ class Direct:
 def _direct(demo: Demo) -> Direct:
     with demo.factory() as session:
         data = load_trial(session, DEMO_PROTOCOL_ID)
-    ep = endpoint_table(data.exams, participants=data.participants, baseline_visit="screening")
+    ep = endpoint_table(data.exams, participants=data.participants, baseline_visit="screening",
+                        schedule=data.schedule, data_cut=data.last_data_date)  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # small-sample caveats
         row = conversion_summary(ep, LAST).iloc[-1]
         k, n = int(row["yes"]), int(row["assessed"])
         return Direct(
             k, n, ais_shift_table(ep, LAST), ais_shift_table(ep, "week 52"),
-            compare_with_natural_history(k, n), sensitivity(k, n),
-            evaluate_stopping_rule(data.adverse_events, data.participants), data.snapshot_hash,
+            compare_with_natural_history(k, n),
+            sensitivity(k, n, outcome_window=schedule_window_since_injury(data.participants,
+                                                                          data.schedule)),
+            evaluate_stopping_rule(data.adverse_events, data.participants,
+                                   as_of=data.last_data_date), data.snapshot_hash,
         )  # fmt: skip
 
 
@@ -150,7 +155,8 @@ def test_analysis_page_shows_the_three_figures_as_inline_svg(demo: Demo) -> None
     for figure_id in ("fig-ais-shift", "fig-motor", "fig-ae-timeline"):
         figure = re.search(rf'<figure[^>]*id="{figure_id}".*?</figure>', page.text, re.S)
         assert figure is not None and "<svg" in figure.group(0), figure_id
-    assert "natural history, mean +/- SD" in page.text  # the band's legend in the motor figure
+    # the published change's legend, drawn for the cervical AIS A participants (issue 13)
+    assert "published mean change" in page.text
     assert "What these data can and cannot show" in page.text
 
 
@@ -184,7 +190,7 @@ def test_analysis_numbers_equal_cordtrial_analysis_on_the_same_store(demo: Demo)
     assert [r[6] for r in rows] == [f"{p:.3f}" for p in sens["p_value"]]
     stopping = direct.stopping
     assert _by_id(page, "stopping-counting") == str(stopping.counting)
-    assert _by_id(page, "stopping-posterior") == f"{stopping.posterior:.2f}"
+    assert _by_id(page, "stopping-posterior") == stopping.posterior_text
     assert direct.snapshot_hash[:16] in page
 
 

@@ -26,7 +26,12 @@ from typing import Any, Final, Literal
 
 import pandas as pd
 
-from cordtrial.analysis.cohort import DEFAULT_PRIOR, compare_with_natural_history, sensitivity
+from cordtrial.analysis.cohort import (
+    DEFAULT_PRIOR,
+    compare_with_natural_history,
+    schedule_window_since_injury,
+    sensitivity,
+)
 from cordtrial.analysis.endpoints import (
     LAST,
     ais_shift_table,
@@ -47,7 +52,7 @@ from cordtrial.analysis.safety import (
     special_interest_listing,
 )
 from cordtrial.analysis.store import TrialData, engine_versions
-from cordtrial.analysis.walking import DISCRIMINATION, walking_score
+from cordtrial.analysis.walking import DISCRIMINATION, walking_rule_applies, walking_score
 
 __all__ = [
     "DSMB_SECTIONS",
@@ -182,6 +187,12 @@ def _display(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+#: the endpoint statuses in words
+STATUS_WORDS: Final = {
+    "observed": "observed", "missing": "missing", "not_due": "not yet due",
+    "not_classified": "not classified", "no_baseline": "no baseline",
+}  # fmt: skip
+
 #: column headings a reader knows in capitals (the glossary of cordtrial.isncsci)
 _ABBREVIATIONS: Final = {"uems": "UEMS", "lems": "LEMS", "lt": "LT", "pp": "PP", "nli": "NLI",
                          "ais": "AIS", "ctcae": "CTCAE", "n": "n", "ci": "CI"}  # fmt: skip
@@ -195,7 +206,9 @@ def _heading(column: str) -> str:
 
 def _common(data: TrialData) -> tuple[pd.DataFrame, pd.DataFrame]:
     baseline = "screening" if "screening" in set(data.exams.get("visit", [])) else None
-    ep = endpoint_table(data.exams, participants=data.participants, baseline_visit=baseline)
+    ep = endpoint_table(data.exams, participants=data.participants, baseline_visit=baseline,
+                        schedule=data.schedule if len(data.schedule) else None,
+                        data_cut=data.last_data_date)  # fmt: skip
     return ep, last_observed(ep)
 
 
@@ -255,8 +268,10 @@ def _efficacy_core(
             "prior."
         )
     primary = pd.concat(rows, ignore_index=True)
+    window = schedule_window_since_injury(data.participants, data.schedule)
     sens = sensitivity(int(row["yes_min"]), n, prior=prior,
-                       include_unconfirmed=include_unconfirmed)  # fmt: skip
+                       include_unconfirmed=include_unconfirmed,
+                       outcome_window=window)  # fmt: skip
     return paragraphs, primary, sens
 
 
@@ -291,9 +306,10 @@ def build_dsmb_report(
             f"{_fmt(data.last_data_date) or 'n/a'} (latest exam, measure or adverse event)."
         )
         status.tables.append(("Enrolment by site", enrol))
-        visits = ep.pivot_table(index="participant", columns="visit", values="status",
-                                aggfunc="first", sort=False)  # fmt: skip
-        status.tables.append(("ISNCSCI exams by visit (observed / missing)", visits))
+        visits = ep.assign(status=ep["status"].map(lambda v: STATUS_WORDS.get(v, v))).pivot_table(
+            index="participant", columns="visit", values="status", aggfunc="first", sort=False)
+        status.tables.append(("ISNCSCI exams by visit (observed / missing / not yet due at the "
+                              "data cut)", visits))  # fmt: skip
 
         ae_sec = ReportSection(DSMB_SECTIONS[1])
         ae_sec.paragraphs.append(
@@ -325,16 +341,18 @@ def build_dsmb_report(
         aesi.tables.append(("Adverse events of special interest", special))
 
         rule_sec = ReportSection(DSMB_SECTIONS[4])
-        verdict = evaluate_stopping_rule(aes, people, rule)
+        verdict = evaluate_stopping_rule(aes, people, rule, as_of=data.last_data_date)
         rule_sec.paragraphs += [
             "Rule (predefined): " + rule.describe() + ".",
             verdict.message + ".",
         ]
-        boundary = pd.DataFrame(
-            {"treated": range(1, len(verdict.boundary)),
-             "counting participants that cross": list(verdict.boundary[1:])}
-        )  # fmt: skip
-        rule_sec.tables.append(("Stopping boundary by participants treated", boundary))
+        rule_sec.tables.append(("Events the rule counted", verdict.counted))
+        rule_sec.tables.append(("Serious events the rule did not count, and why",
+                                verdict.not_counted))  # fmt: skip
+        n_max = max(len(people), verdict.treated, 12)
+        rule_sec.tables.append(("Stopping boundary by participants treated and followed "
+                                "(numbers at which the rule cannot be crossed left out)",
+                                rule.boundary_table(n_max)))  # fmt: skip
         rule_sec.tables.append(("The rule evaluated as the data arrived", verdict.history))
 
         eff = ReportSection(DSMB_SECTIONS[5])
@@ -342,7 +360,8 @@ def build_dsmb_report(
         eff.paragraphs += paragraphs
         eff.tables.append(("AIS shift, baseline → last observed exam", ais_shift_table(ep, LAST)))
         eff.figures.append(_figure("AIS shift", ais_shift_figure(ep, LAST)))
-        eff.figures.append(_figure("Motor scores", motor_trajectories_figure(ep)))
+        eff.figures.append(_figure("Motor scores",
+                                   motor_trajectories_figure(ep, participants=people)))  # fmt: skip
 
         repro = _reproducibility(data, {"stopping rule": rule.describe()})
         repro.title = DSMB_SECTIONS[6]
@@ -466,7 +485,8 @@ def build_efficacy_report(
                 r[s] = format_range(rec[f"{s}_change_min"], rec[f"{s}_change_max"])
             rows.append(r)
         motor.tables.append(("Score and level changes", pd.DataFrame(rows)))
-        motor.figures.append(_figure("Motor scores", motor_trajectories_figure(ep)))
+        motor_fig = motor_trajectories_figure(ep, participants=people)
+        motor.figures.append(_figure("Motor scores", motor_fig))
 
         func = ReportSection(EFFICACY_SECTIONS[4])
         if len(data.measures):
@@ -487,6 +507,14 @@ def build_efficacy_report(
             f"discrimination AUC {DISCRIMINATION['derivation']['auc']} (derivation), "
             f"{DISCRIMINATION['temporal_validation']['auc']} (temporal validation)."
         )
+        injured = dict(zip(people["participant"], people.get("injury_date", [None] * len(people)),
+                           strict=True))  # fmt: skip
+        walk.paragraphs.append(
+            "No probability of walking is given: the paper's own score-to-probability model "
+            "could not be checked, and the formula that circulates under its name is a later "
+            "recalibration on another population and outcome (Hicks et al. 2017). The rule was "
+            "derived on exams within 15 days of injury; a later exam is marked as outside it."
+        )
         wrows = []
         ages = dict(zip(people["participant"], people["age_at_injury"], strict=True))
         exams = data.exams
@@ -496,7 +524,12 @@ def build_efficacy_report(
                 continue
             first = sel.sort_values("examined_on").iloc[0].to_dict()
             score = walking_score({str(k): v for k, v in first.items()}, int(ages[pid]))
+            on, hurt = first.get("examined_on"), injured.get(pid)
+            since = (on - hurt).days if isinstance(on, date) and isinstance(hurt, date) else None
+            applies = walking_rule_applies(since)
             wrows.append({"participant": pid, "exam": first.get("visit", ""),
+                          "days since injury": since if since is not None else "",
+                          "rule applies": "yes" if applies.applies else "no: " + applies.reason,
                           "score": format_range(score.low, score.high)})  # fmt: skip
         walk.tables.append(("Walking-rule score at baseline", pd.DataFrame(wrows)))
 
