@@ -27,19 +27,25 @@ def demo_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def test_example_prints_the_worked_example_matching_scipy():
-    """Source of the expected numbers: scipy.stats.binomtest, statsmodels' Clopper-Pearson and
-    scipy.stats.beta for 2 of 4 against 26.1% (van Middendorp 2009)."""
+    """Primary endpoint at week 52: 2 of 2 assessed converted, B-001 and B-002 pending. Source of
+    the expected numbers: scipy.stats.binomtest, statsmodels' Clopper-Pearson and
+    scipy.stats.beta for 2 of 2 against 26.1% (van Middendorp 2009); by hand p = 0.261^2."""
     result = CliRunner().invoke(app, ["report", "example", "--today", "2026-11-25"])
     assert result.exit_code == 0, result.output
     out = result.output
-    assert "converted (>= 1 AIS grade): 2 of 4" in out
-    p = stats.binomtest(2, 4, 0.261, alternative="greater").pvalue
+    assert "at week 52: 2 of 2 assessed; 2 pending (B-001, B-002)" in out
+    p = stats.binomtest(2, 2, 0.261, alternative="greater").pvalue
+    assert p == pytest.approx(0.261**2)
     assert f"p = {p:.4f}" in out
-    low, high = proportion_confint(2, 4, method="beta")
+    low, high = proportion_confint(2, 2, method="beta")
     assert f"{low:.4f} to {high:.4f}" in out
-    assert f"{stats.beta.sf(0.261, 3, 3):.4f}" in out
+    assert f"{stats.beta.sf(0.261, 3, 1):.4f}" in out
     assert "A-001: A->D" in out and "A-002: A->C" in out
+    assert "B-001: pending" in out
+    assert "last observation (not the endpoint" in out and "2 of 4 converted" in out
     assert "cannot show that the cells caused" in out
+    # 3- and 6-month sources are not compared with a week-52 endpoint
+    assert "Ariji" not in out and "Aimetti" not in out
 
 
 def test_dsmb_report_pdf_from_the_store(demo_url: str, tmp_path: Path):
