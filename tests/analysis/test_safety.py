@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 import pandas as pd
@@ -228,3 +229,51 @@ def test_message_never_rounds_a_probability_onto_its_threshold():
         history=pd.DataFrame(), rule=DEFAULT_STOPPING_RULE,
     )  # fmt: skip
     assert "0.80 " not in status.message and "0.797" in status.message
+
+
+def _oc_by_enumeration(rule: StoppingRule, n_max: int, rate: float) -> tuple[float, float]:
+    """First principles: every one of the 2^n_max sequences of counting / not counting
+    participants, the rule checked after each; P(stop) and the expected number treated."""
+    import itertools
+
+    bound = rule.boundary(n_max)
+    stop = expected = 0.0
+    for seq in itertools.product((0, 1), repeat=n_max):
+        prob = math.prod(rate if x else 1 - rate for x in seq)
+        k = 0
+        for n, x in enumerate(seq, start=1):
+            k += x
+            if k >= bound[n]:
+                stop += prob
+                expected += prob * n
+                break
+        else:
+            expected += prob * n_max
+    return stop, expected
+
+
+@pytest.mark.parametrize("rate", [0.05, 0.2, 0.5])
+def test_operating_characteristics_equal_brute_force_enumeration(rate: float):
+    rule = StoppingRule()
+    oc = rule.operating_characteristics(10, [rate]).iloc[0]
+    stop, expected = _oc_by_enumeration(rule, 10, rate)
+    assert oc["P(stop)"] == pytest.approx(stop, abs=1e-12)
+    assert oc["expected number treated"] == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize("rate", [0.1, 0.3])
+def test_operating_characteristics_agree_with_the_simulator(rate: float):
+    """The Monte Carlo simulator (cordtrial.analysis.simulation, 200,000 trials, the rule
+    checked after every participant) agrees with the exact P(stop) within 4 standard errors."""
+    import warnings as _w
+
+    from cordtrial.analysis.simulation import SimulationDesign, simulate
+
+    design = SimulationDesign(n_max=12, null_rate=0.2, treated_rate=0.3, safety_rate=rate,
+                              futility_threshold=0.0)  # fmt: skip
+    with _w.catch_warnings():
+        _w.simplefilter("ignore")
+        result = simulate(design, trials=200_000, seed=7)
+    exact = DEFAULT_STOPPING_RULE.operating_characteristics(12, [rate]).iloc[0]["P(stop)"]
+    se = math.sqrt(exact * (1 - exact) / 200_000)
+    assert abs(result.alternative.stop_safety - exact) < 4 * se

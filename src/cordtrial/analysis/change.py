@@ -90,9 +90,8 @@ def motor_level_responders(endpoints: pd.DataFrame, visit: str) -> pd.DataFrame:
         )
     return pd.DataFrame(
         rows,
-        columns=["participant", "motor level change right", "motor level change left",
-                 "responder"],
-    )  # fmt: skip
+        columns=["participant", "motor level change right", "motor level change left", "responder"],
+    )
 
 
 def _range(low: float, high: float) -> str:
@@ -135,13 +134,17 @@ class ShiftTest:
         return pd.DataFrame(
             [
                 {
-                    "visit": self.visit, "better": self.better, "same": self.same,
-                    "worse": self.worse, "undetermined": self.undetermined,
-                    "p (one-sided, better)": self.p_value, "p (two-sided)": self.p_two_sided,
+                    "visit": self.visit,
+                    "better": self.better,
+                    "same": self.same,
+                    "worse": self.worse,
+                    "undetermined": self.undetermined,
+                    "p (one-sided, better)": self.p_value,
+                    "p (two-sided)": self.p_two_sided,
                     "method": self.method,
                 }
             ]
-        )  # fmt: skip
+        )
 
 
 def ais_shift_test(endpoints: pd.DataFrame, visit: str) -> ShiftTest:
@@ -172,11 +175,17 @@ def ais_shift_test(endpoints: pd.DataFrame, visit: str) -> ShiftTest:
         one = float(stats.binomtest(better, n, 0.5, alternative="greater").pvalue)
         two = float(stats.binomtest(better, n, 0.5, alternative="two-sided").pvalue)
     return ShiftTest(
-        visit, better, same, worse, undetermined, one, two,
+        visit,
+        better,
+        same,
+        worse,
+        undetermined,
+        one,
+        two,
         "exact sign test (binomial, p = 1/2) on participants better vs worse than baseline; "
         "unchanged and undetermined left out",
         caveats,
-    )  # fmt: skip
+    )
 
 
 def change_summary(endpoints: pd.DataFrame, visit: str) -> pd.DataFrame:
@@ -203,19 +212,33 @@ def change_summary(endpoints: pd.DataFrame, visit: str) -> pd.DataFrame:
         row: dict[str, object] = {"score": score, "n": len(known), "undetermined": undetermined}
         if len(known):
             q1, med, q3 = np.percentile(known, [25, 50, 75])
-            row.update({"median": float(med), "lower quartile": float(q1),
-                        "upper quartile": float(q3), "minimum": float(known.min()),
-                        "maximum": float(known.max())})  # fmt: skip
+            row.update(
+                {
+                    "median": float(med),
+                    "lower quartile": float(q1),
+                    "upper quartile": float(q3),
+                    "minimum": float(known.min()),
+                    "maximum": float(known.max()),
+                }
+            )
         nonzero = known[known != 0]
         if len(nonzero) == 1:
             row["Wilcoxon p"] = 1.0  # both sign assignments are as extreme
         elif len(nonzero):
             # every one of the 2^n sign assignments (exact, midranks for ties) up to n = 20
-            method = (stats.PermutationMethod(n_resamples=np.inf) if len(nonzero) <= 20
-                      else "approx")  # fmt: skip
+            method = stats.PermutationMethod(n_resamples=np.inf) if len(nonzero) <= 20 else "approx"
             result = stats.wilcoxon(nonzero, method=method, zero_method="wilcox")
             row["Wilcoxon p"] = float(result.pvalue)
         rows.append(row)
-    columns = ["score", "n", "undetermined", "median", "lower quartile", "upper quartile",
-               "minimum", "maximum", "Wilcoxon p"]  # fmt: skip
+    columns = [
+        "score",
+        "n",
+        "undetermined",
+        "median",
+        "lower quartile",
+        "upper quartile",
+        "minimum",
+        "maximum",
+        "Wilcoxon p",
+    ]
     return pd.DataFrame(rows, columns=columns)

@@ -74,7 +74,8 @@ def follow_up_table(
     if adverse_events is not None and len(adverse_events):
         for rec in adverse_events.to_dict(orient="records"):
             fatal = str(rec.get("outcome", "")) == "fatal" or "death" in str(
-                rec.get("serious_criteria", ""))  # fmt: skip
+                rec.get("serious_criteria", "")
+            )
             onset = rec.get("onset_date")
             if fatal and isinstance(onset, date):
                 pid = rec["participant"]
@@ -86,20 +87,29 @@ def follow_up_table(
             continue
         pid = rec["participant"]
         died = deaths.get(pid)
-        end, reason = (died, "death") if died is not None and died <= data_cut else (
-            data_cut, "data cut")  # fmt: skip
+        end, reason = (
+            (died, "death") if died is not None and died <= data_cut else (data_cut, "data cut")
+        )
         days = (end - start).days
-        rows.append({"participant": pid, "treated on": start, "follow-up ends": end,
-                     "end reason": reason, "days": days,
-                     "years": days / DAYS_PER_YEAR})  # fmt: skip
+        rows.append(
+            {
+                "participant": pid,
+                "treated on": start,
+                "follow-up ends": end,
+                "end reason": reason,
+                "days": days,
+                "years": days / DAYS_PER_YEAR,
+            }
+        )
     return pd.DataFrame(
-        rows, columns=["participant", "treated on", "follow-up ends", "end reason", "days",
-                       "years"],
-    )  # fmt: skip
+        rows,
+        columns=["participant", "treated on", "follow-up ends", "end reason", "days", "years"],
+    )
 
 
-def poisson_exact_ci(count: int, exposure: float = 1.0, confidence: float = 0.95) -> tuple[
-        float, float]:  # fmt: skip
+def poisson_exact_ci(
+    count: int, exposure: float = 1.0, confidence: float = 0.95
+) -> tuple[float, float]:
     """Exact two-sided interval of a Poisson rate, ``count`` events over ``exposure``
     (Garwood 1936): lower ``chi2.ppf(alpha/2, 2k) / 2`` (0 when k = 0), upper
     ``chi2.ppf(1 - alpha/2, 2k + 2) / 2``, each divided by the exposure. For 5 events the 95%
@@ -146,10 +156,13 @@ def exposure_adjusted_incidence(
     """
     years = float(follow_up["years"].sum()) if len(follow_up) else 0.0
     if years <= 0:
-        raise AnalysisInputError("follow_up", years, "participants with follow-up time > 0",
-                                 "has no follow-up time")  # fmt: skip
-    window = {r["participant"]: (r["treated on"], r["follow-up ends"])
-              for r in follow_up.to_dict(orient="records")}  # fmt: skip
+        raise AnalysisInputError(
+            "follow_up", years, "participants with follow-up time > 0", "has no follow-up time"
+        )
+    window = {
+        r["participant"]: (r["treated on"], r["follow-up ends"])
+        for r in follow_up.to_dict(orient="records")
+    }
     frame = adverse_events
     if serious_only:
         frame = frame[frame["serious"].astype(bool)]
@@ -165,11 +178,20 @@ def exposure_adjusted_incidence(
         people, events = int(g["participant"].nunique()), len(g)
         lo, hi = poisson_exact_ci(people, years, confidence)
         elo, ehi = poisson_exact_ci(events, years, confidence)
-        rows.append({"group": name, "participants": people, "events": events,
-                     "participant-years": years, "EAIR": per * people / years,
-                     "EAIR low": per * lo, "EAIR high": per * hi,
-                     "EAER": per * events / years, "EAER low": per * elo,
-                     "EAER high": per * ehi})  # fmt: skip
+        rows.append(
+            {
+                "group": name,
+                "participants": people,
+                "events": events,
+                "participant-years": years,
+                "EAIR": per * people / years,
+                "EAIR low": per * lo,
+                "EAIR high": per * hi,
+                "EAER": per * events / years,
+                "EAER low": per * elo,
+                "EAER high": per * ehi,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -253,18 +275,28 @@ def time_to_first_event(
     rows = []
     for rec in follow_up.to_dict(orient="records"):
         start, end = rec["treated on"], rec["follow-up ends"]
-        onsets = [d for p, d in zip(frame["participant"], frame["onset_date"], strict=True)
-                  if p == rec["participant"] and start <= d <= end]  # fmt: skip
+        onsets = [
+            d
+            for p, d in zip(frame["participant"], frame["onset_date"], strict=True)
+            if p == rec["participant"] and start <= d <= end
+        ]
         if onsets:
-            rows.append({"participant": rec["participant"], "days": (min(onsets) - start).days,
-                         "event": True})  # fmt: skip
+            rows.append(
+                {
+                    "participant": rec["participant"],
+                    "days": (min(onsets) - start).days,
+                    "event": True,
+                }
+            )
         else:
             rows.append({"participant": rec["participant"], "days": rec["days"], "event": False})
     people = pd.DataFrame(rows, columns=["participant", "days", "event"])
     caveats: tuple[str, ...] = ()
     if len(people) < 10:
-        message = (f"Kaplan-Meier ({label}): {len(people)} participants; each event moves the "
-                   "curve by a large step and the interval is wide")  # fmt: skip
+        message = (
+            f"Kaplan-Meier ({label}): {len(people)} participants; each event moves the "
+            "curve by a large step and the interval is wide"
+        )
         warnings.warn(message, SmallSampleWarning, stacklevel=2)
         caveats = (message,)
     fitter = KaplanMeierFitter()

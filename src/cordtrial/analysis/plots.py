@@ -31,6 +31,7 @@ __all__ = [
     "ais_shift_figure",
     "figure_png",
     "figure_svg",
+    "kaplan_meier_figure",
     "motor_trajectories_figure",
 ]
 
@@ -369,6 +370,35 @@ def ae_timeline_description(aes: pd.DataFrame) -> str:
     if other:
         text += f"; {len(other)} not serious: " + ", ".join(other)
     return text + "."
+
+
+def kaplan_meier_figure(km: Any) -> Figure:
+    """A Kaplan-Meier curve of event-free follow-up (:class:`~cordtrial.analysis.exposure.
+    KaplanMeier`): the step function with its 95% pointwise band, censoring marks, and the
+    numbers at risk written under the axis at each event or censoring day."""
+    fig = _figure(6.0, 3.4)
+    fig.subplots_adjust(left=0.12, right=0.96, bottom=0.3, top=0.88)
+    ax = fig.subplots()
+    table = km.table
+    days = [0.0, *table["day"].astype(float)]
+    surv = [1.0, *table["event-free"].astype(float)]
+    low = [1.0, *table["low 95%"].astype(float)]
+    high = [1.0, *table["high 95%"].astype(float)]
+    ax.step(days, surv, where="post", color=_OTHER, linewidth=1.8)
+    ax.fill_between(days, low, high, step="post", color=_OTHER, alpha=0.15, linewidth=0)
+    censored = km.participants[~km.participants["event"].astype(bool)]
+    for d in censored["days"].astype(float):
+        at = max(i for i, x in enumerate(days) if x <= d)
+        ax.plot([d], [surv[at]], marker="|", color="black", markersize=9)
+    ax.set_ylim(-0.02, 1.05)
+    ax.set_xlim(0, max(days) * 1.05 if max(days) > 0 else 1)
+    ax.set_xlabel("days since treatment (|: censored at the data cut)")
+    ax.set_ylabel(f"free of {km.label}")
+    ax.set_title(f"Kaplan-Meier: time to first {km.label} (shaded: 95% interval)", fontsize=9)
+    at_risk = "at risk: " + ", ".join(
+        f"day {int(d)}: {int(n)}" for d, n in zip(table["day"], table["at risk"], strict=True))
+    fig.text(0.12, 0.04, at_risk, fontsize=6, wrap=True)
+    return fig
 
 
 def _num(value: Any) -> float:

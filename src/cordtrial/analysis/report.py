@@ -6,9 +6,7 @@ then rendered. Every report prints the data snapshot hash (SHA-256 of the data i
 and the versions of cordtrial, the ISNCSCI engine and the numerical libraries, so that it can be
 reproduced; small-sample and other caveats raised while it was computed are listed in it.
 
-DSMB report sections: trial status; adverse events (incidence by category, CTCAE grade,
-seriousness, relatedness; timeline); serious adverse events; adverse events of special
-interest; safety stopping rule; efficacy overview; reproducibility.
+DSMB report: :mod:`cordtrial.analysis.dsmb` (re-exported here).
 Efficacy report sections: cohort; AIS conversion; comparison with natural recovery (primary
 source and sensitivity across sources); motor and sensory scores; functional measures; walking
 rule; what these data can and cannot show; reproducibility.
@@ -18,6 +16,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -43,20 +42,13 @@ from cordtrial.analysis.endpoints import (
 )
 from cordtrial.analysis.errors import AnalysisInputError
 from cordtrial.analysis.natural_history import DEFAULT_PRIMARY_FIGURE, figure_by_id
-from cordtrial.analysis.safety import (
-    DEFAULT_STOPPING_RULE,
-    StoppingRule,
-    ae_incidence,
-    evaluate_stopping_rule,
-    serious_listing,
-    special_interest_listing,
-)
 from cordtrial.analysis.store import TrialData, engine_versions
 from cordtrial.analysis.walking import DISCRIMINATION, walking_rule_applies, walking_score
 
 __all__ = [
     "DSMB_SECTIONS",
     "EFFICACY_SECTIONS",
+    "STATUS_WORDS",
     "Report",
     "ReportFigure",
     "ReportSection",
@@ -64,18 +56,11 @@ __all__ = [
     "build_efficacy_report",
     "render_html",
     "render_pdf",
+    "reproducibility_table",
+    "shortened_terms",
     "write_report",
 ]
 
-DSMB_SECTIONS: Final = (
-    "1. Trial status",
-    "2. Adverse events",
-    "3. Serious adverse events",
-    "4. Adverse events of special interest",
-    "5. Safety stopping rule",
-    "6. Efficacy overview",
-    "7. Reproducibility",
-)
 EFFICACY_SECTIONS: Final = (
     "1. Cohort",
     "2. AIS conversion",
@@ -148,7 +133,7 @@ def _figure(caption: str, fig: Any, note: str = "") -> ReportFigure:
     return ReportFigure(caption=caption, figure=fig, note=note)
 
 
-def _shortened_terms(aes: pd.DataFrame) -> str:
+def shortened_terms(aes: pd.DataFrame) -> str:
     """The note under the AE timeline: the full terms of the events whose label the figure
     shortens (:func:`cordtrial.analysis.plots.ae_label`), with participant and onset day."""
     from cordtrial.analysis.plots import ae_label
@@ -177,12 +162,31 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+_ENUM = re.compile(r"^[a-z]+(?:_[a-z0-9]+)+$")
+#: machine values with a clinical name (scores, engine versions)
+_VALUE_WORDS: Final = {
+    "uems": "UEMS", "lems": "LEMS", "total_motor": "total motor score", "lt": "light touch",
+    "pp": "pin prick", "version: isncsci_engine": "version: ISNCSCI engine",
+    "version: isncsci_revision": "version: ISNCSCI revision",
+}  # fmt: skip
+
+
+def _words(text: str) -> str:
+    """A vocabulary value in words: ``neuropathic_pain`` -> ``neuropathic pain``,
+    ``not_related`` -> ``not related``, ``not_due`` -> ``not yet due``."""
+    if text in STATUS_WORDS:
+        return STATUS_WORDS[text]
+    if text in _VALUE_WORDS:
+        return _VALUE_WORDS[text]
+    return text.replace("_", " ") if _ENUM.match(text) else text
+
+
 def _display(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.reset_index() if frame.index.name or isinstance(frame.index, pd.MultiIndex) else (
         frame
     )  # fmt: skip
     return pd.DataFrame(
-        [[_fmt(v) for v in row] for row in out.itertuples(index=False)],
+        [[_words(_fmt(v)) for v in row] for row in out.itertuples(index=False)],
         columns=[_heading(str(c)) for c in out.columns],
     )
 
@@ -198,9 +202,29 @@ _ABBREVIATIONS: Final = {"uems": "UEMS", "lems": "LEMS", "lt": "LT", "pp": "PP",
                          "ais": "AIS", "ctcae": "CTCAE", "n": "n", "ci": "CI"}  # fmt: skip
 
 
+#: column names whose heading is not just their words
+_LABELS: Final = {
+    "onset_day": "onset (days after treatment)", "onset_date": "onset",
+    "resolution_date": "resolved", "serious_criteria": "seriousness criteria",
+    "related_to_cells": "related to cells", "related_to_procedure": "related to procedure",
+    "related_to_immunosuppression": "related to immunosuppression",
+    "expedited_report_required": "expedited report required",
+    "expedited_report_due": "expedited report due", "special_interest": "special interest",
+    "p_value": "p-value", "prob_exceeds": "P(treated rate > natural rate)",
+    "ci_low": "95% CI low", "ci_high": "95% CI high", "natural_rate": "natural rate",
+    "source_n": "source n", "ais_shift": "AIS shift", "examined_on": "examined on",
+    "window_closes": "window closes", "age_at_injury": "age at injury",
+    "injury_level": "level of injury", "baseline_visit": "baseline visit",
+    "ais_baseline": "AIS at baseline", "nli_baseline": "NLI at baseline",
+    "total_motor": "total motor", "at_risk": "at risk", "why": "why counted",
+}  # fmt: skip
+
+
 def _heading(column: str) -> str:
     """A column name as a table heading: words instead of snake_case, clinical abbreviations
-    in capitals (``ctcae_grade`` -> ``CTCAE grade``, ``nli_baseline`` -> ``NLI baseline``)."""
+    in capitals (``ctcae_grade`` -> ``CTCAE grade``, ``nli_baseline`` -> ``NLI at baseline``)."""
+    if column in _LABELS:
+        return _LABELS[column]
     return " ".join(_ABBREVIATIONS.get(w.lower(), w) for w in column.split("_"))
 
 
@@ -212,12 +236,17 @@ def _common(data: TrialData) -> tuple[pd.DataFrame, pd.DataFrame]:
     return ep, last_observed(ep)
 
 
-def _reproducibility(data: TrialData, parameters: dict[str, str]) -> ReportSection:
+def reproducibility_table(data: TrialData, parameters: dict[str, str]) -> pd.DataFrame:
+    """The data snapshot hash, the software versions and the analysis parameters, as a table."""
     versions = engine_versions()
     rows = [("data snapshot (SHA-256)", data.snapshot_hash)]
     rows += [(f"version: {k}", v) for k, v in versions.items()]
     rows += [("classifications stored by", "; ".join(data.stored_engine_versions) or "none")]
     rows += list(parameters.items())
+    return pd.DataFrame(rows, columns=["item", "value"])
+
+
+def _reproducibility(data: TrialData, parameters: dict[str, str]) -> ReportSection:
     return ReportSection(
         title="",
         paragraphs=[
@@ -225,7 +254,7 @@ def _reproducibility(data: TrialData, parameters: dict[str, str]) -> ReportSecti
             "events this report was computed from; the same data give the same hash. All data "
             "of the demo trial are synthetic.",
         ],
-        tables=[("Snapshot and versions", pd.DataFrame(rows, columns=["item", "value"]))],
+        tables=[("Snapshot and versions", reproducibility_table(data, parameters))],
     )
 
 
@@ -273,109 +302,6 @@ def _efficacy_core(
                        include_unconfirmed=include_unconfirmed,
                        outcome_window=window)  # fmt: skip
     return paragraphs, primary, sens
-
-
-def build_dsmb_report(
-    data: TrialData,
-    *,
-    rule: StoppingRule = DEFAULT_STOPPING_RULE,
-    figure_id: str = DEFAULT_PRIMARY_FIGURE,
-    prior: tuple[float, float] = DEFAULT_PRIOR,
-) -> Report:
-    """The data safety monitoring board's report (sections :data:`DSMB_SECTIONS`)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        from cordtrial.analysis.plots import (
-            ae_timeline_figure,
-            ais_shift_figure,
-            motor_trajectories_figure,
-        )
-
-        people = data.participants
-        aes = data.adverse_events
-        ep, _ = _common(data)
-        status = ReportSection(DSMB_SECTIONS[0])
-        treated_column = "treated_on" if "treated_on" in people.columns else "transplant_date"
-        enrol = people.groupby(["site"], dropna=False).agg(
-            participants=("participant", "count"),
-            treated=(treated_column, lambda s: int(s.notna().sum())),
-        ).reset_index()  # fmt: skip
-        status.paragraphs.append(
-            f"{len(people)} participants enrolled, "
-            f"{int(people[treated_column].notna().sum())} treated; data cut "
-            f"{_fmt(data.last_data_date) or 'n/a'} (latest exam, measure or adverse event)."
-        )
-        status.tables.append(("Enrolment by site", enrol))
-        visits = ep.assign(status=ep["status"].map(lambda v: STATUS_WORDS.get(v, v))).pivot_table(
-            index="participant", columns="visit", values="status", aggfunc="first", sort=False)
-        status.tables.append(("ISNCSCI exams by visit (observed / missing / not yet due at the "
-                              "data cut)", visits))  # fmt: skip
-
-        ae_sec = ReportSection(DSMB_SECTIONS[1])
-        ae_sec.paragraphs.append(
-            f"{len(aes)} adverse events in {aes['participant'].nunique()} of {len(people)} "
-            "participants. Participants are counted once per row (for CTCAE grade: at their "
-            "worst grade); events are all events."
-        )
-        for by, caption in (
-            ("category", "By category"),
-            ("ctcae_grade", "By CTCAE grade (v5.0)"),
-            ("serious", "By seriousness (ICH E2A)"),
-            ("related", "By relatedness (cells, procedure or immunosuppression)"),
-        ):
-            ae_sec.tables.append((caption, ae_incidence(aes, people, by=by)))  # fmt: skip
-        ae_sec.figures.append(_figure("Adverse-event timeline", ae_timeline_figure(aes, people),
-                                      _shortened_terms(aes)))  # fmt: skip
-
-        sae = ReportSection(DSMB_SECTIONS[2])
-        listing = serious_listing(aes)
-        sae.paragraphs.append(
-            f"{len(listing)} serious adverse event{'' if len(listing) == 1 else 's'}."
-        )
-        sae.tables.append(("Serious adverse events", listing))
-        aesi = ReportSection(DSMB_SECTIONS[3])
-        special = special_interest_listing(aes)
-        aesi.paragraphs.append(
-            f"{len(special)} adverse event{'' if len(special) == 1 else 's'} of special interest."
-        )
-        aesi.tables.append(("Adverse events of special interest", special))
-
-        rule_sec = ReportSection(DSMB_SECTIONS[4])
-        verdict = evaluate_stopping_rule(aes, people, rule, as_of=data.last_data_date)
-        rule_sec.paragraphs += [
-            "Rule (predefined): " + rule.describe() + ".",
-            verdict.message + ".",
-        ]
-        rule_sec.tables.append(("Events the rule counted", verdict.counted))
-        rule_sec.tables.append(("Serious events the rule did not count, and why",
-                                verdict.not_counted))  # fmt: skip
-        n_max = max(len(people), verdict.treated, 12)
-        rule_sec.tables.append(("Stopping boundary by participants treated and followed "
-                                "(numbers at which the rule cannot be crossed left out)",
-                                rule.boundary_table(n_max)))  # fmt: skip
-        rule_sec.tables.append(("The rule evaluated as the data arrived", verdict.history))
-
-        eff = ReportSection(DSMB_SECTIONS[5])
-        paragraphs, _primary, _ = _efficacy_core(data, ep, figure_id, prior, False)
-        eff.paragraphs += paragraphs
-        eff.tables.append(("AIS shift, baseline → last observed exam", ais_shift_table(ep, LAST)))
-        eff.figures.append(_figure("AIS shift", ais_shift_figure(ep, LAST)))
-        eff.figures.append(_figure("Motor scores",
-                                   motor_trajectories_figure(ep, participants=people)))  # fmt: skip
-
-        repro = _reproducibility(data, {"stopping rule": rule.describe()})
-        repro.title = DSMB_SECTIONS[6]
-    return Report(
-        kind="dsmb",
-        title=f"DSMB report: {data.protocol_id}",
-        protocol_id=data.protocol_id,
-        trial_title=data.title,
-        data_cut=data.last_data_date,
-        snapshot_hash=data.snapshot_hash,
-        versions=engine_versions(),
-        sections=[status, ae_sec, sae, aesi, rule_sec, eff, repro],
-        caveats=_caught(caught),
-    )
 
 
 LIMITATIONS: Final = (
@@ -687,7 +613,7 @@ def render_pdf(report: Report) -> bytes:
     meta = (
         f"{report.trial_title}\nData cut: {_fmt(report.data_cut) or 'n/a'}\n"
         f"Data snapshot (SHA-256): {report.snapshot_hash}\n"
-        + ", ".join(f"{k} {v}" for k, v in report.versions.items())
+        + ", ".join(f"{_words('version: ' + k)[9:]} {v}" for k, v in report.versions.items())
     )
     pdf.multi_cell(0, 5, text(meta), new_x="LMARGIN", new_y="NEXT")
     if report.caveats:
@@ -763,3 +689,7 @@ def write_report(report: Report, path: str | Path) -> Path:
     else:
         raise AnalysisInputError("output", str(path), "a file name ending in .pdf or .html")
     return path
+
+
+# The DSMB report lives in its own module (it imports the model and renderers above).
+from cordtrial.analysis.dsmb import DSMB_SECTIONS, build_dsmb_report  # noqa: E402

@@ -177,7 +177,9 @@ def load_trial(session: Session, protocol_id: str, *, user: User | None = None) 
         ``adverse_events``
         (participant, arm, term, category, onset_date, onset_day, ctcae_grade, serious,
         serious_criteria, related, related_to_*, expectedness, outcome, special_interest,
-        expedited_report_required).
+        expedited_report_required, expedited_report_due), ``schedule`` (the protocol's visits and
+        windows), ``administrations`` (date, lot, dose) and ``screened`` (participants with an
+        eligibility assessment).
     """
     trial = get_trial(session, protocol_id)
     if user is not None:
@@ -326,13 +328,14 @@ def load_trial(session: Session, protocol_id: str, *, user: User | None = None) 
                 "expectedness": a.expectedness, "outcome": a.outcome,
                 "special_interest": a.category in SPECIAL_INTEREST_CATEGORIES,
                 "expedited_report_required": a.expedited_report_required,
+                "expedited_report_due": a.expedited_report_due,
             }
         )  # fmt: skip
     ae_columns = [
         "participant", "arm", "term", "category", "onset_date", "onset_day", "resolution_date",
         "ctcae_grade", "serious", "serious_criteria", "related", "related_to_cells",
         "related_to_procedure", "related_to_immunosuppression", "expectedness", "outcome",
-        "special_interest", "expedited_report_required",
+        "special_interest", "expedited_report_required", "expedited_report_due",
     ]  # fmt: skip
     adverse_events = pd.DataFrame(ae_rows, columns=ae_columns)
     return TrialData(

@@ -42,8 +42,12 @@ __all__ = [
 ]
 
 TIME_POINT_STATUSES: Final = (
-    "assessed", "pending", "outside window", "missing", "not assessable",
-)  # fmt: skip
+    "assessed",
+    "pending",
+    "outside window",
+    "missing",
+    "not assessable",
+)
 #: A gain of this many AIS grades or more between consecutive exams is flagged for review.
 JUMP_UP: Final = 3
 #: A loss of this many grades or more is flagged for review.
@@ -208,9 +212,16 @@ def time_point_endpoint(
         )
     table = pd.DataFrame(
         rows,
-        columns=["participant", "arm", "status", "ais_shift", "outcome", "examined_on",
-                 "window_closes"],
-    )  # fmt: skip
+        columns=[
+            "participant",
+            "arm",
+            "status",
+            "ais_shift",
+            "outcome",
+            "examined_on",
+            "window_closes",
+        ],
+    )
     return TimePointEndpoint(visit, outcome, baseline_grade, table, uncertain)
 
 
@@ -247,10 +258,18 @@ def implausible_jumps(endpoints: pd.DataFrame) -> pd.DataFrame:
                 change = high
             else:
                 continue
-            rows.append({"participant": pid, "from visit": v0, "to visit": v1, "from AIS": a0,
-                         "to AIS": a1, "change": change, "reason": reason})  # fmt: skip
+            rows.append(
+                {
+                    "participant": pid,
+                    "from visit": v0,
+                    "to visit": v1,
+                    "from AIS": a0,
+                    "to AIS": a1,
+                    "change": change,
+                    "reason": reason,
+                }
+            )
     return pd.DataFrame(
         rows,
-        columns=["participant", "from visit", "to visit", "from AIS", "to AIS", "change",
-                 "reason"],
-    )  # fmt: skip
+        columns=["participant", "from visit", "to visit", "from AIS", "to AIS", "change", "reason"],
+    )
