@@ -177,7 +177,7 @@ def test_efficacy_report_sections_and_limits(efficacy):
     limits = next(s for s in efficacy.sections if s.title == EFFICACY_SECTIONS[6])
     text = " ".join(limits.paragraphs)
     assert "No control group" in text and "cannot show" in text
-    assert any("n=4" in c for c in efficacy.caveats)
+    assert any("n=2" in c for c in efficacy.caveats)  # 2 assessed at week 52, 2 pending
 
 
 def test_efficacy_html_is_complete_and_self_contained(efficacy):

@@ -158,6 +158,8 @@ def test_analysis_page_shows_the_three_figures_as_inline_svg(demo: Demo) -> None
     # the published change's legend, drawn for the cervical AIS A participants (issue 13)
     assert "published mean change" in page.text
     assert "What these data can and cannot show" in page.text
+    # the protocol time point, with the participants who have not reached it (issue 13)
+    assert "pending (not yet at week 52): B-001, B-002" in page.text
 
 
 def test_analysis_numbers_equal_cordtrial_analysis_on_the_same_store(demo: Demo) -> None:

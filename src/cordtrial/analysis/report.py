@@ -262,31 +262,49 @@ def _caught(caught: list[warnings.WarningMessage]) -> list[str]:
     return list(dict.fromkeys(str(w.message) for w in caught))
 
 
+def _final_visit(data: TrialData, ep: pd.DataFrame) -> str | None:
+    if len(data.schedule):
+        return str(data.schedule.sort_values("target_day", kind="stable").iloc[-1]["visit"])
+    visits = [v for v in dict.fromkeys(ep["visit"]) if v]
+    return visits[-1] if visits else None
+
+
 def _efficacy_core(
     data: TrialData, ep: pd.DataFrame, figure_id: str, prior: tuple[float, float],
     include_unconfirmed: bool,
 ) -> tuple[list[str], pd.DataFrame, pd.DataFrame]:  # fmt: skip
-    summary = conversion_summary(ep, LAST)
-    row = summary.iloc[-1]
-    n = int(row["assessed"])
+    """The primary comparison: conversion at the protocol's final visit, inside its window,
+    against natural recovery (both NT bounds), and the sensitivity across time-matched sources."""
+    from cordtrial.analysis.timepoint import time_point_endpoint
+
+    visit = _final_visit(data, ep)
+    if visit is None or not (ep["visit"] == visit).any():
+        return ["No follow-up visit recorded: nothing to compare."], pd.DataFrame(), \
+            pd.DataFrame()  # fmt: skip
+    end = time_point_endpoint(ep, visit)
+    n, yes, und = end.assessed, end.yes, end.undetermined
     figure = figure_by_id(figure_id, include_unconfirmed=include_unconfirmed)
     paragraphs = [
-        f"AIS A at baseline: {int(row['expected'])} participants; with a follow-up exam: {n}; "
-        f"converted (better by at least one AIS grade) at their last exam: {int(row['yes'])}"
-        + (
-            f" to {int(row['yes_max'])} (NT leaves {int(row['undetermined'])} open)"
-            if row["undetermined"]
-            else ""
-        )
+        f"Primary endpoint at {visit} (inside the visit's window), AIS A at baseline: "
+        f"{len(end.participants)} participants; assessed: {n}; converted (better by at least "
+        f"one AIS grade): {yes}"
+        + (f" to {yes + und} (NT leaves {und} open)" if und else "")
+        + f"; pending (not yet at {visit} at the data cut): {', '.join(end.pending) or 'none'}"
+        + f"; missing: {', '.join(end.missing) or 'none'}"
+        + f"; exams outside the window (not counted): {', '.join(end.outside_window) or 'none'}"
+        + ("; uncertain baselines (not counted): "
+           + ", ".join(f"{r['participant']} ({r['ais_baseline']})"
+                       for r in end.uncertain.to_dict(orient="records"))
+           if len(end.uncertain) else "")
         + "."
-    ]
+    ]  # fmt: skip
     rows = []
     if n == 0:
-        return [*paragraphs, "No participant has a follow-up exam: nothing to compare."], \
+        return [*paragraphs, f"No participant has reached {visit}: nothing to compare."], \
             pd.DataFrame(), pd.DataFrame()  # fmt: skip
-    for k in sorted({int(row["yes_min"]), int(row["yes_max"])}):
+    for k in sorted({yes, yes + und}):
         c = compare_with_natural_history(k, n, figure=figure, prior=prior)
-        rows.append(c.summary.assign(bound="converted" if k == row["yes_min"] else "max (NT)"))
+        rows.append(c.summary.assign(bound="converted" if k == yes else "max (NT)"))
         paragraphs.append(
             f"Against {figure.source} ({figure.levels}, {figure.timing}; natural rate "
             f"{figure.proportion:.1%}, n={figure.n or 'not reported'}): observed {k} of {n}, "
@@ -298,8 +316,7 @@ def _efficacy_core(
         )
     primary = pd.concat(rows, ignore_index=True)
     window = schedule_window_since_injury(data.participants, data.schedule)
-    sens = sensitivity(int(row["yes_min"]), n, prior=prior,
-                       include_unconfirmed=include_unconfirmed,
+    sens = sensitivity(yes, n, prior=prior, include_unconfirmed=include_unconfirmed,
                        outcome_window=window)  # fmt: skip
     return paragraphs, primary, sens
 
@@ -360,21 +377,35 @@ def build_efficacy_report(
         cohort.tables.append(("Participants", cohort_table))
 
         conv = ReportSection(EFFICACY_SECTIONS[1])
-        conv.paragraphs.append(
-            "Conversion = AIS better by at least one grade than at baseline. 'Last observed' "
-            "counts each participant at their latest exam: participants whose later visits are "
-            "not yet due are counted at an earlier visit, when recovery may still come. The "
-            "table at the final visit shows the same participants strictly by visit, missing "
-            "ones as missing."
+        from cordtrial.analysis.change import (
+            ais_shift_test,
+            change_summary,
+            motor_level_responders,
         )
-        conv.tables.append(("Conversion at the last observed exam", conversion_summary(ep, LAST)))
-        conv.tables.append(("AIS shift, baseline → last observed exam",
-                            ais_shift_table(ep, LAST)))  # fmt: skip
-        visits = [v for v in dict.fromkeys(ep["visit"]) if v]
-        if visits:
-            final = visits[-1]
+        from cordtrial.analysis.timepoint import implausible_jumps, time_point_endpoint
+
+        final = _final_visit(data, ep)
+        conv.paragraphs.append(
+            "Conversion = AIS better by at least one grade than at baseline. The endpoint is "
+            f"taken at the protocol's final visit ({final or 'n/a'}), inside its window; a "
+            "participant who has not reached it is pending, not 'not converted'. The "
+            "last-observation tables are labelled as such: they count participants whose later "
+            "visits are not yet due at an earlier visit, when recovery may still come."
+        )
+        if final is not None and (ep["visit"] == final).any():
+            end = time_point_endpoint(ep, final)
+            conv.tables.append((f"Primary endpoint at {final}", end.summary))
+            conv.tables.append((f"Primary endpoint by participant ({final})", end.participants))
             conv.tables.append((f"AIS shift, baseline → {final}", ais_shift_table(ep, final)))
-        conv.figures.append(_figure("AIS shift", ais_shift_figure(ep, LAST)))
+            conv.tables.append((f"AIS shift at {final}, exact sign test",
+                                ais_shift_test(ep, final).summary))  # fmt: skip
+        conv.tables.append(("Grade changes flagged for source-data review", implausible_jumps(ep)))
+        conv.tables.append(("Last observation (not the endpoint): conversion",
+                            conversion_summary(ep, LAST)))  # fmt: skip
+        conv.tables.append(("Last observation (not the endpoint): AIS shift",
+                            ais_shift_table(ep, LAST)))  # fmt: skip
+        conv.figures.append(_figure("AIS shift, baseline → last observed exam",
+                                    ais_shift_figure(ep, LAST)))  # fmt: skip
 
         nat = ReportSection(EFFICACY_SECTIONS[2])
         paragraphs, primary, sens = _efficacy_core(data, ep, figure_id, prior,
@@ -400,9 +431,16 @@ def build_efficacy_report(
 
         motor = ReportSection(EFFICACY_SECTIONS[3])
         motor.paragraphs.append(
-            "Change from baseline at the last observed exam. A range 'a..b' is left open by "
-            "not-testable (NT) cells; level changes are in segments, positive = caudal."
+            "Change from baseline at the last observed exam (last observation, not the "
+            "endpoint). A range 'a..b' is left open by not-testable (NT) cells; level changes "
+            "are in segments, positive = caudal. At the protocol's final visit: the median, "
+            "quartiles and exact Wilcoxon test of each change (skewed scores), and the ICCP "
+            "motor-level responders (>= 2 levels on one side)."
         )
+        if final is not None and (ep["visit"] == final).any():
+            motor.tables.append((f"Score changes at {final}", change_summary(ep, final)))
+            motor.tables.append((f"Motor-level responders at {final}",
+                                 motor_level_responders(ep, final)))  # fmt: skip
         rows = []
         for rec in last.to_dict(orient="records"):
             r = {"participant": rec["participant"], "visit": rec["visit"],
@@ -410,7 +448,8 @@ def build_efficacy_report(
             for s in ("uems", "lems", "total_motor", "lt", "pp", "nli"):
                 r[s] = format_range(rec[f"{s}_change_min"], rec[f"{s}_change_max"])
             rows.append(r)
-        motor.tables.append(("Score and level changes", pd.DataFrame(rows)))
+        motor.tables.append(("Last observation (not the endpoint): score and level changes",
+                             pd.DataFrame(rows)))  # fmt: skip
         motor_fig = motor_trajectories_figure(ep, participants=people)
         motor.figures.append(_figure("Motor scores", motor_fig))
 

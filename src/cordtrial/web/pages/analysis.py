@@ -116,6 +116,7 @@ class AnalysisView:
     limitations: list[str] = field(default_factory=list)
     caveats: list[str] = field(default_factory=list)
     not_analysable: str = ""
+    endpoint_line: str = ""
 
 
 def _require(user: User) -> None:
@@ -194,6 +195,17 @@ def _efficacy(view: AnalysisView, data: TrialData, mine: TrialData) -> None:
     view.missing = int(row["missing"])
     view.prior = DEFAULT_PRIOR
     view.limitations = _limitations(view.assessed)
+    if schedule is not None:
+        from cordtrial.analysis.timepoint import time_point_endpoint
+
+        final = str(schedule.sort_values("target_day", kind="stable").iloc[-1]["visit"])
+        if (ep["visit"] == final).any():
+            end = time_point_endpoint(ep, final)
+            view.endpoint_line = (
+                f"Primary endpoint at {final} (inside its window): {end.yes} of {end.assessed} "
+                f"assessed converted; pending (not yet at {final}): "
+                f"{', '.join(end.pending) or 'none'}; missing: {', '.join(end.missing) or 'none'}."
+            )
     shift = ais_shift_table(ep, LAST)
     view.shift_tables.append(
         _table("Baseline (rows) -> each participant's last observed exam (columns)", shift,
