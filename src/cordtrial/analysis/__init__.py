@@ -15,6 +15,9 @@ Usable on plain pandas DataFrames or on a trial store (:mod:`~cordtrial.analysis
   when it applies.
 * :mod:`~cordtrial.analysis.stats` -- exact binomial test, Clopper-Pearson, beta-binomial posterior.
 * :mod:`~cordtrial.analysis.cohort` -- observed vs expected conversions, sensitivity across sources.
+* :mod:`~cordtrial.analysis.historical` -- the natural rate as a distribution: the source's counts
+  as a second sample (Fisher, Boschloo, Bayesian with a robust mixture), level strata, secular
+  trend.
 * :mod:`~cordtrial.analysis.safety` -- AE incidence, listings, the safety stopping rule and its
   exact operating characteristics.
 * :mod:`~cordtrial.analysis.exposure` -- follow-up, exposure-adjusted incidence (exact Poisson),
@@ -22,7 +25,8 @@ Usable on plain pandas DataFrames or on a trial store (:mod:`~cordtrial.analysis
 * :mod:`~cordtrial.analysis.design` -- sample size and power.
 * :mod:`~cordtrial.analysis.simulation` -- Monte Carlo of a proposed trial (numpy; CuPy optional).
 * :mod:`~cordtrial.analysis.plots` -- figures (matplotlib, imported when a figure is drawn).
-* :mod:`~cordtrial.analysis.report` -- DSMB and efficacy reports, HTML and PDF.
+* :mod:`~cordtrial.analysis.report` -- efficacy report, rendering to HTML and PDF;
+  :mod:`~cordtrial.analysis.dsmb` -- the DSMB report.
 
 Results are objects with a ``summary`` DataFrame; nothing is printed.
 """
@@ -56,6 +60,11 @@ from cordtrial.analysis.exposure import (
     poisson_exact_ci,
     time_to_first_event,
     upper_bound_no_events,
+)
+from cordtrial.analysis.historical import (
+    compare_with_source_counts,
+    secular_trend_sensitivity,
+    stratified_comparisons,
 )
 from cordtrial.analysis.natural_history import (
     NaturalHistoryFigure,
@@ -112,6 +121,7 @@ __all__ = [
     "change_summary",
     "clopper_pearson",
     "compare_with_natural_history",
+    "compare_with_source_counts",
     "conversion_summary",
     "endpoint_table",
     "evaluate_stopping_rule",
@@ -127,6 +137,7 @@ __all__ = [
     "poisson_exact_ci",
     "render_html",
     "render_pdf",
+    "secular_trend_sensitivity",
     "sensitivity",
     "serious_listing",
     "simulate",
@@ -134,6 +145,7 @@ __all__ = [
     "single_arm_sample_size",
     "special_interest_listing",
     "stopping_rule_crossed",
+    "stratified_comparisons",
     "time_point_endpoint",
     "time_to_first_event",
     "two_mean_power",

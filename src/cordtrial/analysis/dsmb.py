@@ -258,6 +258,18 @@ def build_dsmb_report(
                     f"{c.test.ci_low:.0%} to {c.test.ci_high:.0%}. With {n} assessed and no "
                     "control group this cannot show that the cells caused any recovery."
                 )
+                if figure.n is not None:
+                    from cordtrial.analysis.historical import compare_with_source_counts
+
+                    counts = compare_with_source_counts(k, n, figure)
+                    eff.paragraphs.append(
+                        f"With the source's own counts ({counts.source_events} of "
+                        f"{counts.source_n}) as a second sample: Fisher p = "
+                        f"{counts.fisher_p:.3f}, Boschloo p = {counts.boschloo_p:.3f}; "
+                        "P(treated rate > natural rate) = "
+                        f"{counts.prob_exceeds_informative:.3f} (robust mixture: "
+                        f"{counts.prob_exceeds_robust:.3f})."
+                    )
                 efficacy_line += (
                     f" (natural recovery alone: p = {c.test.p_value:.3f}; no "
                     "control group, cannot show causation)"

@@ -38,6 +38,7 @@ __all__ = [
     "figures_frame",
     "motor_change_figures",
     "natural_history_figures",
+    "secular_trend_figures",
 ]
 
 Outcome = Literal["improved_1_grade", "to_motor_incomplete"]
@@ -297,3 +298,9 @@ def figures_frame(*, include_unconfirmed: bool = True) -> pd.DataFrame:
         if include_unconfirmed or f.confirmed
     ]
     return pd.DataFrame(rows)
+
+
+def secular_trend_figures() -> list[dict[str, Any]]:
+    """The era-specific conversion rates of AIS A tetraplegia (Marino 2020, NSCID 1995-2015):
+    dicts with ``era``, ``outcome``, ``outcome_words``, ``proportion``, ``levels``, ``source``."""
+    return [dict(f) for f in _data()["secular_trend"]]

@@ -321,6 +321,54 @@ def _efficacy_core(
     return paragraphs, primary, sens
 
 
+def _natural_distribution(
+    nat: ReportSection, data: TrialData, ep: pd.DataFrame, visit: str, figure_id: str,
+    include_unconfirmed: bool,
+) -> None:  # fmt: skip
+    """The natural rate as a distribution: the source's counts in the test, level strata, the
+    secular trend (:mod:`cordtrial.analysis.historical`)."""
+    from cordtrial.analysis.historical import (
+        DEFAULT_ROBUST_WEIGHT,
+        compare_with_source_counts,
+        secular_trend_sensitivity,
+        stratified_comparisons,
+    )
+    from cordtrial.analysis.natural_history import applicable_figures
+    from cordtrial.analysis.timepoint import time_point_endpoint
+
+    end = time_point_endpoint(ep, visit)
+    k, n = end.yes, end.assessed
+    if n == 0:
+        return
+    window = schedule_window_since_injury(data.participants, data.schedule)
+    figures = [figure_by_id(figure_id, include_unconfirmed=include_unconfirmed)]
+    figures += [f for f in applicable_figures("A", window=window) if f.id != figure_id]
+    rows = [compare_with_source_counts(k, n, f).summary for f in figures
+            if f.n is not None and 0 < f.proportion < 1]  # fmt: skip
+    nat.paragraphs.append(
+        "The natural rate is itself an estimate from a finite cohort (Makuch and Simon 1980): "
+        "below, the trial's conversions against each source's counts as a second sample "
+        "(Fisher's and Boschloo's exact tests, one-sided), and the probability that the treated "
+        "rate exceeds the natural rate when the natural rate has the posterior of the source's "
+        f"counts, alone and as a robust mixture ({DEFAULT_ROBUST_WEIGHT:.0%} on the source, the "
+        "rest on a uniform Beta(1, 1): the trial's population may differ). Counts marked "
+        "'reconstructed' come from a published percentage and n."
+    )
+    if rows:
+        nat.tables.append(("Natural rate from the sources' counts", pd.concat(rows,
+                                                                           ignore_index=True)))
+    strata = stratified_comparisons(end.participants, data.participants, outcome_window=window)
+    if len(strata):
+        nat.tables.append(("By level stratum, against the sources covering its levels", strata))
+    nat.paragraphs.append(
+        "Secular trend: conversion of AIS A tetraplegia rose from 17.6% (1995-97) to 50% "
+        "(2013-15) (Marino 2020); the comparison at each era's rate shows how much the era of "
+        "the source matters."
+    )
+    nat.tables.append(("Secular-trend sensitivity (tetraplegia, Marino 2020)",
+                       secular_trend_sensitivity(k, n)))  # fmt: skip
+
+
 LIMITATIONS: Final = (
     "No control group: the comparison is with published cohorts, not with patients randomised "
     "alongside. Those cohorts differ in level, age, timing of the baseline exam, care and era "
@@ -428,6 +476,10 @@ def build_efficacy_report(
             nat.tables.append(("Sensitivity across sources", sens[
                 ["source", "levels", "timing", "source_n", "confidence", "natural_rate",
                  "expected", "p_value", "prob_exceeds"]]))  # fmt: skip
+
+        final_visit = _final_visit(data, ep)
+        if final_visit is not None and (ep["visit"] == final_visit).any():
+            _natural_distribution(nat, data, ep, final_visit, figure_id, include_unconfirmed)
 
         motor = ReportSection(EFFICACY_SECTIONS[3])
         motor.paragraphs.append(
