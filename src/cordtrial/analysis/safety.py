@@ -3,19 +3,26 @@
 Adverse events come as a tidy frame (see :mod:`cordtrial.analysis.store`): one row per event with
 ``participant``, ``term``, ``category``, ``onset_date``, ``ctcae_grade`` (CTCAE v5.0, 1-5),
 ``serious`` (ICH E2A criteria met), ``related`` (cells, procedure or immunosuppression possibly,
-probably or definitely causal -- ICH E2A II.A.2) and ``special_interest`` (an AESI category of
-:mod:`cordtrial.trial.rules.vocabulary`); optional ``onset_day``, ``outcome``, ``expectedness``.
+probably or definitely causal -- ICH E2A II.A.2), the relatedness to each cause
+(``related_to_cells``, ``related_to_procedure``, ``related_to_immunosuppression``) and
+``special_interest`` (an AESI category of :mod:`cordtrial.trial.rules.vocabulary`); optional
+``onset_day``, ``outcome``, ``expectedness``.
 
-**The stopping rule** (:class:`StoppingRule`) is Bayesian, evaluated each time a participant is
-treated or an event arrives. A participant *counts* when they have a serious related event, or any
-tumour / graft-overgrowth finding (category ``tumour_or_graft_overgrowth``, whatever its
-seriousness: tumours of undifferentiated cells are the feared harm of iPSC grafts, Nori et al.
-Stem Cell Reports 2015;4:360-373). With ``k`` counting participants of ``n`` treated and a
-Beta(a, b) prior on their rate, the rule is crossed when P(rate > ``max_rate`` | k, n) exceeds
-``posterior_threshold`` (Thall PF, Simon R, Estey EH. Stat Med 1995;14:357-379, the monitoring
-form used here). By default any tumour finding also crosses it by itself (``tumour_stops``).
-The defaults -- prior Beta(0.2, 1.8) (an anticipated 10% worth two participants), ``max_rate``
-0.20, threshold 0.80 -- are an illustration to be fixed in each protocol, not a recommendation.
+**The stopping rule** (:class:`StoppingRule`) is Bayesian, evaluated each time a participant
+becomes evaluable or an event arrives. A treated participant *counts* when they have a serious
+event related to the cell product (``related_to_cells`` possible or above; ``causes`` widens it),
+with onset on or after their first administration, or any tumour / graft-overgrowth finding
+(category ``tumour_or_graft_overgrowth``, whatever its seriousness: tumours of undifferentiated
+cells are the feared harm of iPSC grafts, Nori et al. Stem Cell Reports 2015;4:360-373). The
+denominator is the participants treated *and followed* ``evaluable_after_days`` (or with a
+counted event). With ``k`` counting participants of ``n`` and a Beta(a, b) prior on their rate,
+the rule is crossed when P(rate > ``max_rate`` | k, n) exceeds ``posterior_threshold`` (Thall PF,
+Simon R, Estey EH. Stat Med 1995;14:357-379, the monitoring form used here). By default any
+tumour finding also crosses it by itself (``tumour_stops``). The defaults -- prior Beta(0.2, 1.8)
+(an anticipated 10% worth two participants), ``max_rate`` 0.20, threshold 0.80, 28 days -- are an
+illustration to be fixed in each protocol, not a recommendation. The status lists the events the
+rule counted and those it did not, with the reason; :meth:`StoppingRule.operating_characteristics`
+gives the rule's exact probability of stopping and expected size for a grid of true rates.
 """
 
 from __future__ import annotations
