@@ -92,3 +92,12 @@ def test_timeline_description_lists_only_serious_events_as_serious(demo_data):
     assert "Syrinx" in serious_part
     assert "Urinary" not in text.split("not serious:")[0]
     assert "3 not serious:" in text and "Urinary tract infection" in text
+
+
+def test_motor_figure_with_the_band_keeps_its_text_inside(demo_data):
+    from analysis.test_report import _assert_text_inside
+
+    fig = motor_trajectories_figure(_ep(demo_data, ["A-001", "A-002", "B-001", "B-002"]),
+                                    participants=demo_data.participants)  # fmt: skip
+    assert _band_artists(fig)
+    _assert_text_inside(fig)

@@ -197,8 +197,9 @@ def motor_trajectories_figure(
         inside = {p for p in people if band is not None and in_population(p, band)}
         if band is not None and inside:
             lo_day, hi_day = band.timing_days
-            label = (f"published mean change, {band.source.split(' et al')[0]} "
-                     f"{band.source.split(';')[0][-4:]}: cervical AIS A")  # fmt: skip
+            author = band.source.split(" ")[0]
+            year = band.source.split(";")[0][-4:]
+            label = f"published mean change\n({author} {year}, cervical AIS A)"
             handles[label] = ax.hlines(band.mean_change, lo_day, hi_day, color="#555555",
                                        linewidth=2, gid="natural-history-mean")  # fmt: skip
             if band.mean_change - band.sd_change >= 0:
@@ -220,7 +221,7 @@ def motor_trajectories_figure(
             mid = (lo + hi) / 2
             c = colour[str(pid)]
             outside = band is not None and str(pid) not in inside
-            name = str(pid) + (" (outside the published population)" if outside else "")
+            name = str(pid) + (" (not in its population)" if outside else "")
             line = ax.plot(days, mid, marker="o", markersize=3, color=c,
                            linestyle="--" if outside else "-", gid=f"participant {pid}")[0]
             handles.setdefault(name, line)
