@@ -166,7 +166,8 @@ _ENUM = re.compile(r"^[a-z]+(?:_[a-z0-9]+)+$")
 #: machine values with a clinical name (scores, engine versions)
 _VALUE_WORDS: Final = {
     "uems": "UEMS", "lems": "LEMS", "total_motor": "total motor score", "lt": "light touch",
-    "pp": "pin prick", "ctcae_grade": "CTCAE grade", "version: isncsci_engine": "version: ISNCSCI engine",
+    "pp": "pin prick", "ctcae_grade": "CTCAE grade",
+    "version: isncsci_engine": "version: ISNCSCI engine",
     "version: isncsci_revision": "version: ISNCSCI revision",
 }  # fmt: skip
 
