@@ -96,7 +96,12 @@ def test_a_source_without_n_is_refused_by_name():
 def test_secular_trend_rows_equal_scipy_binomtest():
     """Marino 2020: tetraplegia to any incomplete 17.6% (1995-97) and 50% (2013-15)."""
     out = secular_trend_sensitivity(2, 2)
-    any_incomplete = out[out["outcome"] == "any incomplete"].set_index("era")
+    assert set(out["outcome"]) == {"any incomplete"}  # conversions against conversion rates
+    assert set(secular_trend_sensitivity(2, 2, outcome="motor_incomplete")["natural rate"]) == {
+        0.094,
+        0.281,
+    }
+    any_incomplete = out.set_index("era")
     for era, rate in (("1995-1997", 0.176), ("2013-2015", 0.50)):
         assert any_incomplete.loc[era, "natural rate"] == rate
         assert any_incomplete.loc[era, "p"] == pytest.approx(

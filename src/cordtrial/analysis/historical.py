@@ -281,15 +281,25 @@ def stratified_comparisons(
 
 
 def secular_trend_sensitivity(
-    successes: int, n: int, *, prior: tuple[float, float] = (1.0, 1.0)
+    successes: int,
+    n: int,
+    *,
+    outcome: str = "converted",
+    prior: tuple[float, float] = (1.0, 1.0),
 ) -> pd.DataFrame:
-    """The comparison at each era's published rate (Marino 2020, AIS A tetraplegia): one row per
-    era and outcome with ``natural rate``, exact one-sided ``p`` and ``P(exceeds)`` (the
-    treated rate's Beta posterior above the era's rate)."""
+    """The comparison at each era's published rate (Marino 2020, AIS A tetraplegia) for one
+    outcome (``converted``: to any incomplete grade; ``motor_incomplete``: to C, D or E): one
+    row per era with ``natural rate``, exact one-sided ``p`` and ``P(exceeds)`` (the treated
+    rate's Beta posterior above the era's rate)."""
     n = check_count("n", n, 1)
     k = check_count("successes", successes, 0, n)
+    wanted = {"converted": "improved_1_grade", "motor_incomplete": "to_motor_incomplete"}
+    if outcome not in wanted:
+        raise AnalysisInputError("outcome", outcome, "converted or motor_incomplete")
     rows = []
     for f in secular_trend_figures():
+        if f["outcome"] != wanted[outcome]:
+            continue
         rows.append(
             {
                 "era": f["era"],
