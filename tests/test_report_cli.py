@@ -46,6 +46,8 @@ def test_example_prints_the_worked_example_matching_scipy():
     assert "cannot show that the cells caused" in out
     # 3- and 6-month sources are not compared with a week-52 endpoint
     assert "Ariji" not in out and "Aimetti" not in out
+    # nor level-specific sources that do not cover both assessed participants (C5 and T6)
+    assert "(T1-T9," not in out and "(tetraplegia," not in out
 
 
 def test_dsmb_report_pdf_from_the_store(demo_url: str, tmp_path: Path):

@@ -155,6 +155,7 @@ def worked_example(data: TrialData) -> list[str]:
     outcome time matches), and the last-observation view, labelled as such."""
     from cordtrial.analysis.cohort import (
         DEFAULT_PRIOR,
+        cohort_levels,
         compare_with_natural_history,
         schedule_window_since_injury,
         sensitivity,
@@ -194,6 +195,9 @@ def worked_example(data: TrialData) -> list[str]:
             f"{len(end.pending)} pending ({', '.join(end.pending) or 'none'}), "
             f"{len(end.missing)} missing"
         )
+        window = schedule_window_since_injury(data.participants, data.schedule)
+        assessed = end.participants.loc[end.participants["status"] == "assessed", "participant"]
+        levels = cohort_levels(data.participants, list(assessed))
         c = compare_with_natural_history(k, n, figure=DEFAULT_PRIMARY_FIGURE, prior=DEFAULT_PRIOR)
         f = c.figure
         lines += [
@@ -204,11 +208,11 @@ def worked_example(data: TrialData) -> list[str]:
             f"{c.test.ci_low:.4f} to {c.test.ci_high:.4f}",
             f"posterior P(treated rate > natural rate), prior Beta(1, 1): "
             f"{c.posterior.prob_exceeds:.4f}",
-            f"sensitivity across the confirmed sources whose outcome time matches {visit} "
-            "(natural rate -> p, P(exceeds)):",
+            f"sensitivity across the confirmed sources whose outcome time matches {visit} and "
+            f"whose levels cover the assessed ({', '.join(levels)}) (natural rate -> p, "
+            "P(exceeds)):",
         ]
-        window = schedule_window_since_injury(data.participants, data.schedule)
-        sens = sensitivity(k, n, outcome_window=window)
+        sens = sensitivity(k, n, outcome_window=window, levels=levels or None)
         for r in sens.itertuples(index=False):
             lines.append(
                 f"  {r.natural_rate:6.1%}  p = {r.p_value:.3f}  P = {r.prob_exceeds:.3f}  "

@@ -31,7 +31,7 @@ from cordtrial.analysis import (
     load_trial,
     sensitivity,
 )
-from cordtrial.analysis.cohort import schedule_window_since_injury
+from cordtrial.analysis.cohort import cohort_levels, schedule_window_since_injury
 from cordtrial.analysis.endpoints import LAST
 from cordtrial.analysis.safety import StoppingRuleStatus
 from cordtrial.trial.database import make_engine, make_session_factory
@@ -137,7 +137,9 @@ def _direct(demo: Demo) -> Direct:
             k, n, ais_shift_table(ep, LAST), ais_shift_table(ep, "week 52"),
             compare_with_natural_history(k, n),
             sensitivity(k, n, outcome_window=schedule_window_since_injury(data.participants,
-                                                                          data.schedule)),
+                                                                          data.schedule),
+                        levels=cohort_levels(data.participants, list(data.participants[
+                            "participant"]))),
             evaluate_stopping_rule(data.adverse_events, data.participants,
                                    as_of=data.last_data_date), data.snapshot_hash,
         )  # fmt: skip

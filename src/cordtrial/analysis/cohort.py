@@ -39,6 +39,7 @@ from cordtrial.analysis.stats import (
 __all__ = [
     "DEFAULT_PRIOR",
     "CohortComparison",
+    "cohort_levels",
     "compare_with_natural_history",
     "endpoint_window_since_injury",
     "schedule_window_since_injury",
@@ -272,3 +273,12 @@ def schedule_window_since_injury(
         participants, int(last["target_day"]), int(last["window_minus"]),
         int(last["window_plus"]),
     )  # fmt: skip
+
+
+def cohort_levels(participants: pd.DataFrame, who: Sequence[str]) -> list[str]:
+    """The levels of injury (``injury_level``) of the participants ``who``, for selecting the
+    published sources that cover them; empty when the frame has no levels."""
+    if "injury_level" not in participants.columns:
+        return []
+    chosen = participants[participants["participant"].isin(list(who))]
+    return sorted({str(v) for v in chosen["injury_level"] if isinstance(v, str) and v})

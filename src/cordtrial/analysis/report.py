@@ -27,6 +27,7 @@ import pandas as pd
 
 from cordtrial.analysis.cohort import (
     DEFAULT_PRIOR,
+    cohort_levels,
     compare_with_natural_history,
     schedule_window_since_injury,
     sensitivity,
@@ -317,8 +318,10 @@ def _efficacy_core(
         )
     primary = pd.concat(rows, ignore_index=True)
     window = schedule_window_since_injury(data.participants, data.schedule)
+    assessed = end.participants.loc[end.participants["status"] == "assessed", "participant"]
+    levels = cohort_levels(data.participants, list(assessed))
     sens = sensitivity(yes, n, prior=prior, include_unconfirmed=include_unconfirmed,
-                       outcome_window=window)  # fmt: skip
+                       outcome_window=window, levels=levels or None)  # fmt: skip
     return paragraphs, primary, sens
 
 
@@ -466,7 +469,8 @@ def build_efficacy_report(
                  "ci_high", "prob_exceeds", "prior"]]))  # fmt: skip
         if len(sens):
             nat.paragraphs.append(
-                "Sensitivity: the same comparison against every published source"
+                "Sensitivity: the same comparison against every published source whose outcome "
+                "time matches the endpoint and whose levels cover the assessed participants'"
                 + (
                     " (secondary-source figures included, marked in 'confidence')"
                     if include_unconfirmed

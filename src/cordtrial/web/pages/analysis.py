@@ -171,6 +171,7 @@ def _limitations(assessed: int) -> list[str]:
 def _efficacy(view: AnalysisView, data: TrialData, mine: TrialData) -> None:
     from cordtrial.analysis.cohort import (
         DEFAULT_PRIOR,
+        cohort_levels,
         compare_with_natural_history,
         schedule_window_since_injury,
         sensitivity,
@@ -222,7 +223,11 @@ def _efficacy(view: AnalysisView, data: TrialData, mine: TrialData) -> None:
         for k in sorted({view.converted_min, view.converted_max}):
             view.comparisons.append(compare_with_natural_history(k, view.assessed))
         window = schedule_window_since_injury(data.participants, data.schedule)
-        sens = sensitivity(view.converted_min, view.assessed, outcome_window=window)
+        last_seen = last_observed(ep)
+        who = last_seen.loc[last_seen["status"] == "observed", "participant"]
+        levels = cohort_levels(data.participants, list(who))
+        sens = sensitivity(view.converted_min, view.assessed, outcome_window=window,
+                           levels=levels or None)  # fmt: skip
         if len(sens):
             sens = sens.assign(
                 natural_rate=[f"{r:.1%}" for r in sens["natural_rate"]],
@@ -230,7 +235,8 @@ def _efficacy(view: AnalysisView, data: TrialData, mine: TrialData) -> None:
             )
             view.sensitivity = _table(
                 "The comparison above repeated against every confirmed published source whose "
-                "outcome time matches the protocol's final visit, by natural rate.",
+                "outcome time matches the protocol's final visit and whose levels cover the "
+                "participants', by natural rate.",
                 sens[["source", "levels", "timing", "source_n", "natural_rate", "expected",
                       "p_value", "prob_exceeds"]],
                 id="sensitivity",
