@@ -117,6 +117,10 @@ class AnalysisView:
     caveats: list[str] = field(default_factory=list)
     not_analysable: str = ""
     endpoint_line: str = ""
+    endpoint_visit: str = ""
+    pending: list[str] = field(default_factory=list)
+    last_assessed: int = 0
+    last_converted: int = 0
 
 
 def _require(user: User) -> None:
@@ -191,22 +195,30 @@ def _efficacy(view: AnalysisView, data: TrialData, mine: TrialData) -> None:
     ep = endpoint_table(data.exams, participants=data.participants, baseline_visit=baseline,
                         schedule=schedule, data_cut=data.last_data_date)  # fmt: skip
     row = conversion_summary(ep, LAST).iloc[-1]
+    view.last_assessed, view.last_converted = int(row["assessed"]), int(row["yes"])
     view.assessed, view.expected_participants = int(row["assessed"]), int(row["expected"])
     view.converted_min, view.converted_max = int(row["yes_min"]), int(row["yes_max"])
     view.missing = int(row["missing"])
     view.prior = DEFAULT_PRIOR
-    view.limitations = _limitations(view.assessed)
+    compared = list(last_observed(ep).query("status == 'observed'")["participant"])
     if schedule is not None:
         from cordtrial.analysis.timepoint import time_point_endpoint
 
         final = str(schedule.sort_values("target_day", kind="stable").iloc[-1]["visit"])
         if (ep["visit"] == final).any():
+            # the comparison is made at the protocol time point, not at the last observation
             end = time_point_endpoint(ep, final)
+            view.endpoint_visit = final
+            view.assessed, view.expected_participants = end.assessed, len(end.participants)
+            view.converted_min, view.converted_max = end.yes, end.yes + end.undetermined
+            view.missing, view.pending = len(end.missing), end.pending
+            compared = list(end.participants.query("status == 'assessed'")["participant"])
             view.endpoint_line = (
                 f"Primary endpoint at {final} (inside its window): {end.yes} of {end.assessed} "
                 f"assessed converted; pending (not yet at {final}): "
                 f"{', '.join(end.pending) or 'none'}; missing: {', '.join(end.missing) or 'none'}."
             )
+    view.limitations = _limitations(view.assessed)
     shift = ais_shift_table(ep, LAST)
     view.shift_tables.append(
         _table("Baseline (rows) -> each participant's last observed exam (columns)", shift,
@@ -223,9 +235,7 @@ def _efficacy(view: AnalysisView, data: TrialData, mine: TrialData) -> None:
         for k in sorted({view.converted_min, view.converted_max}):
             view.comparisons.append(compare_with_natural_history(k, view.assessed))
         window = schedule_window_since_injury(data.participants, data.schedule)
-        last_seen = last_observed(ep)
-        who = last_seen.loc[last_seen["status"] == "observed", "participant"]
-        levels = cohort_levels(data.participants, list(who))
+        levels = cohort_levels(data.participants, compared)
         sens = sensitivity(view.converted_min, view.assessed, outcome_window=window,
                            levels=levels or None)  # fmt: skip
         if len(sens):
