@@ -241,3 +241,17 @@ def test_demo_has_one_missing_visit_and_four_not_yet_due(demo_data):
     assert missing == [["B-001", "week 24"]]
     assert sorted(map(tuple, not_due)) == [
         ("B-001", "week 52"), ("B-002", "week 12"), ("B-002", "week 24"), ("B-002", "week 52")]
+
+
+def test_conversion_summary_reports_uncertain_baselines_instead_of_dropping_them():
+    """A baseline 'A,C' is not AIS A for certain: left out of the AIS A counts but counted in
+    ``uncertain_baseline`` (issue 13)."""
+    ep = pd.DataFrame(
+        {
+            "participant": ["P1", "P2"], "arm": ["", ""], "visit": ["week 52"] * 2,
+            "status": ["observed"] * 2, "ais_baseline": ["A", "A,C"], "ais": ["B", "C"],
+            "converted": ["yes", "undetermined"], "motor_incomplete": ["no", "yes"],
+        }
+    )  # fmt: skip
+    row = conversion_summary(ep, "week 52").iloc[0]
+    assert (row["expected"], row["yes"], row["uncertain_baseline"]) == (1, 1, 1)

@@ -516,15 +516,20 @@ def conversion_summary(
         Per arm (and ``all``): ``expected`` (participants), ``assessed``, ``yes``, ``no``,
         ``undetermined``, ``pending`` (visit not yet due at the data cut), ``missing`` (no exam
         although due, not classified or no baseline), ``yes_min`` and ``yes_max``
-        (undetermined counted as no / as yes).
+        (undetermined counted as no / as yes), and ``uncertain_baseline``: participants whose
+        baseline the exam leaves open and that include ``baseline_grade`` (``A,C``), outside
+        the counts but reported, never dropped silently.
     """
     if outcome not in {"converted", "motor_incomplete"}:
         raise AnalysisInputError("outcome", outcome, "converted or motor_incomplete")
     frame = _at_visit(endpoints, visit)
     if frame.empty:
         raise AnalysisInputError("visit", visit, "a visit present in the endpoint table")
+    uncertain = frame.iloc[0:0]
     if baseline_grade is not None:
-        frame = frame[frame["ais_baseline"].map(parse_grades) == frozenset({baseline_grade})]
+        grades = frame["ais_baseline"].map(parse_grades)
+        uncertain = frame[grades.map(lambda g: baseline_grade in g and len(g) > 1)]
+        frame = frame[grades == frozenset({baseline_grade})]
     rows = []
     groups: list[tuple[str, pd.DataFrame]] = [(str(a), g) for a, g in frame.groupby("arm")]
     if len(groups) != 1:
@@ -549,6 +554,9 @@ def conversion_summary(
                 "missing": len(g) - len(observed) - int((g["status"] == "not_due").sum()),
                 "yes_min": yes,
                 "yes_max": yes + und,
+                "uncertain_baseline": len(uncertain)
+                if arm == "all"
+                else int((uncertain["arm"].astype(str) == arm).sum()),
             }
         )
     return pd.DataFrame(rows)
