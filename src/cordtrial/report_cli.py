@@ -5,8 +5,10 @@ Mounted into :mod:`cordtrial.cli` (``app.add_typer(report_app, name="report")``)
 * ``cordtrial report dsmb --trial ID -o report.pdf`` -- the DSMB report (``.pdf`` or ``.html``);
 * ``cordtrial report efficacy --trial ID -o report.html`` -- the efficacy report;
 * ``cordtrial report example`` -- the four-participant worked example, run on the synthetic demo
-  trial seeded into a fresh SQLite store: conversions, the exact test, the Clopper-Pearson
-  interval, the posterior probability and the sensitivity across published sources.
+  trial seeded into a fresh SQLite store: the primary endpoint at the protocol's final visit
+  (pending participants named), the exact test, the Clopper-Pearson interval, the posterior
+  probability, the sensitivity across the published sources that match the endpoint's time and
+  the participants' levels, and the last observation, labelled as not the endpoint.
 
 The store is ``CORDTRIAL_DATABASE_URL`` (or the SQLite file in ``CORDTRIAL_DATA_DIR``), or
 ``--database URL``. Exit codes: 0 success, 1 the trial was not found or the data cannot be
@@ -104,7 +106,8 @@ def dsmb(
     database: DatabaseOption = None,
     figure: FigureOption = None,
 ) -> None:
-    """Write the DSMB report: safety tables, listings, stopping rule, efficacy overview."""
+    """Write the DSMB report: executive summary, disposition, exposure, follow-up, serious
+    adverse events, adverse events of special interest, stopping rule, efficacy."""
     from cordtrial.analysis.errors import AnalysisInputError
     from cordtrial.analysis.natural_history import DEFAULT_PRIMARY_FIGURE
     from cordtrial.analysis.report import build_dsmb_report, write_report
