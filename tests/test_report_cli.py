@@ -27,19 +27,27 @@ def demo_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def test_example_prints_the_worked_example_matching_scipy():
-    """Source of the expected numbers: scipy.stats.binomtest, statsmodels' Clopper-Pearson and
-    scipy.stats.beta for 2 of 4 against 26.1% (van Middendorp 2009)."""
+    """Primary endpoint at week 52: 2 of 2 assessed converted, B-001 and B-002 pending. Source of
+    the expected numbers: scipy.stats.binomtest, statsmodels' Clopper-Pearson and
+    scipy.stats.beta for 2 of 2 against 26.1% (van Middendorp 2009); by hand p = 0.261^2."""
     result = CliRunner().invoke(app, ["report", "example", "--today", "2026-11-25"])
     assert result.exit_code == 0, result.output
     out = result.output
-    assert "converted (>= 1 AIS grade): 2 of 4" in out
-    p = stats.binomtest(2, 4, 0.261, alternative="greater").pvalue
+    assert "at week 52: 2 of 2 assessed; 2 pending (B-001, B-002)" in out
+    p = stats.binomtest(2, 2, 0.261, alternative="greater").pvalue
+    assert p == pytest.approx(0.261**2)
     assert f"p = {p:.4f}" in out
-    low, high = proportion_confint(2, 4, method="beta")
+    low, high = proportion_confint(2, 2, method="beta")
     assert f"{low:.4f} to {high:.4f}" in out
-    assert f"{stats.beta.sf(0.261, 3, 3):.4f}" in out
+    assert f"{stats.beta.sf(0.261, 3, 1):.4f}" in out
     assert "A-001: A->D" in out and "A-002: A->C" in out
+    assert "B-001: pending" in out
+    assert "last observation (not the endpoint" in out and "2 of 4 converted" in out
     assert "cannot show that the cells caused" in out
+    # 3- and 6-month sources are not compared with a week-52 endpoint
+    assert "Ariji" not in out and "Aimetti" not in out
+    # nor level-specific sources that do not cover both assessed participants (C5 and T6)
+    assert "(T1-T9," not in out and "(tetraplegia," not in out
 
 
 def test_dsmb_report_pdf_from_the_store(demo_url: str, tmp_path: Path):
@@ -52,7 +60,7 @@ def test_dsmb_report_pdf_from_the_store(demo_url: str, tmp_path: Path):
     doc = pdfium.PdfDocument(output)
     text = "".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
     doc.close()
-    assert "5. Safety stopping rule" in text
+    assert "Stopping rule" in text and "Executive summary" in text
 
 
 def test_efficacy_report_html_from_settings(
@@ -82,3 +90,12 @@ def test_other_extension_exits_2(tmp_path: Path):
     )
     assert result.exit_code == 2
     assert "--output" in result.output and ".pdf or .html" in result.output
+
+
+def test_docs_worked_example_shows_the_current_snapshot_hash():
+    """docs/analysis.md prints the worked example's output; its data snapshot line is the hash
+    the example gives today (issue 13: it was stale)."""
+    result = CliRunner().invoke(app, ["report", "example", "--today", "2026-11-25"])
+    line = next(x for x in result.output.splitlines() if x.startswith("data snapshot:"))
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "analysis.md").read_text("utf-8")
+    assert line in docs

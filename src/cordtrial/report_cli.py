@@ -5,8 +5,10 @@ Mounted into :mod:`cordtrial.cli` (``app.add_typer(report_app, name="report")``)
 * ``cordtrial report dsmb --trial ID -o report.pdf`` -- the DSMB report (``.pdf`` or ``.html``);
 * ``cordtrial report efficacy --trial ID -o report.html`` -- the efficacy report;
 * ``cordtrial report example`` -- the four-participant worked example, run on the synthetic demo
-  trial seeded into a fresh SQLite store: conversions, the exact test, the Clopper-Pearson
-  interval, the posterior probability and the sensitivity across published sources.
+  trial seeded into a fresh SQLite store: the primary endpoint at the protocol's final visit
+  (pending participants named), the exact test, the Clopper-Pearson interval, the posterior
+  probability, the sensitivity across the published sources that match the endpoint's time and
+  the participants' levels, and the last observation, labelled as not the endpoint.
 
 The store is ``CORDTRIAL_DATABASE_URL`` (or the SQLite file in ``CORDTRIAL_DATA_DIR``), or
 ``--database URL``. Exit codes: 0 success, 1 the trial was not found or the data cannot be
@@ -104,7 +106,8 @@ def dsmb(
     database: DatabaseOption = None,
     figure: FigureOption = None,
 ) -> None:
-    """Write the DSMB report: safety tables, listings, stopping rule, efficacy overview."""
+    """Write the DSMB report: executive summary, disposition, exposure, follow-up, serious
+    adverse events, adverse events of special interest, stopping rule, efficacy."""
     from cordtrial.analysis.errors import AnalysisInputError
     from cordtrial.analysis.natural_history import DEFAULT_PRIMARY_FIGURE
     from cordtrial.analysis.report import build_dsmb_report, write_report
@@ -149,51 +152,84 @@ def efficacy(
 
 
 def worked_example(data: TrialData) -> list[str]:
-    """The worked example's lines: conversions at each participant's last exam and their
-    comparison with natural recovery (primary source, then every confirmed source)."""
+    """The worked example's lines: the primary endpoint (conversion at the protocol's final
+    visit, inside its window, with the participants who have not reached it named as pending),
+    its comparison with natural recovery (primary source, then every confirmed source whose
+    outcome time matches), and the last-observation view, labelled as such."""
     from cordtrial.analysis.cohort import (
         DEFAULT_PRIOR,
+        cohort_levels,
         compare_with_natural_history,
+        schedule_window_since_injury,
         sensitivity,
     )
     from cordtrial.analysis.endpoints import LAST, conversion_summary, endpoint_table
     from cordtrial.analysis.natural_history import DEFAULT_PRIMARY_FIGURE
+    from cordtrial.analysis.timepoint import time_point_endpoint
 
     lines = []
     baseline = "screening" if "screening" in set(data.exams["visit"]) else None
-    ep = endpoint_table(data.exams, participants=data.participants, baseline_visit=baseline)
+    schedule = data.schedule.sort_values("target_day", kind="stable")
+    final = schedule.iloc[-1]
+    visit = str(final["visit"])
+    ep = endpoint_table(data.exams, participants=data.participants, baseline_visit=baseline,
+                        schedule=data.schedule, data_cut=data.last_data_date)  # fmt: skip
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        summary = conversion_summary(ep, LAST).iloc[-1]
-        k, n = int(summary["yes"]), int(summary["assessed"])
-        last = ep[ep["status"] == "observed"].groupby("participant").tail(1)
+        end = time_point_endpoint(ep, visit)
+        k, n = end.yes, end.assessed
         lines.append(f"{data.protocol_id}: {data.title}")
-        lines.append("AIS at each participant's last exam (baseline = screening):")
-        for r in last.itertuples(index=False):
-            shift = f"{r.ais_shift} at {r.visit}"
-            lines.append(f"  {r.participant}: {shift} (converted: {r.converted})")
+        lines.append(
+            f"primary endpoint: AIS at {visit} ({int(final['target_day'])} days after treatment, "
+            f"window -{int(final['window_minus'])}/+{int(final['window_plus'])} days), baseline "
+            f"= screening, data cut {data.last_data_date}:"
+        )
+        for rec in end.participants.to_dict(orient="records"):
+            if rec["status"] == "assessed":
+                lines.append(
+                    f"  {rec['participant']}: {rec['ais_shift']} (converted: {rec['outcome']})"
+                )
+            else:
+                when = rec["window_closes"]
+                closes = f", window closes {when}" if when else ""
+                lines.append(f"  {rec['participant']}: {rec['status']}{closes}")
+        lines.append(
+            f"converted (>= 1 AIS grade) at {visit}: {k} of {n} assessed; "
+            f"{len(end.pending)} pending ({', '.join(end.pending) or 'none'}), "
+            f"{len(end.missing)} missing"
+        )
+        window = schedule_window_since_injury(data.participants, data.schedule)
+        assessed = end.participants.loc[end.participants["status"] == "assessed", "participant"]
+        levels = cohort_levels(data.participants, list(assessed))
         c = compare_with_natural_history(k, n, figure=DEFAULT_PRIMARY_FIGURE, prior=DEFAULT_PRIOR)
         f = c.figure
         lines += [
-            f"converted (>= 1 AIS grade): {k} of {n}",
-            f"natural rate: {f.proportion:.1%} ({f.source}; {f.levels}; n={f.n})",
+            f"natural rate: {f.proportion:.1%} ({f.source}; {f.levels}; {f.timing}; n={f.n})",
             f"expected without treatment: {c.expected:.2f}",
             f"exact binomial test, one-sided: p = {c.test.p_value:.4f}",
             f"observed rate {c.test.estimate:.2f}, Clopper-Pearson 95% CI "
             f"{c.test.ci_low:.4f} to {c.test.ci_high:.4f}",
             f"posterior P(treated rate > natural rate), prior Beta(1, 1): "
             f"{c.posterior.prob_exceeds:.4f}",
-            "sensitivity across confirmed sources (natural rate -> p, P(exceeds)):",
+            f"sensitivity across the confirmed sources whose outcome time matches {visit} and "
+            f"whose levels cover the assessed ({', '.join(levels)}) (natural rate -> p, "
+            "P(exceeds)):",
         ]
-        sens = sensitivity(k, n)
+        sens = sensitivity(k, n, outcome_window=window, levels=levels or None)
         for r in sens.itertuples(index=False):
             lines.append(
                 f"  {r.natural_rate:6.1%}  p = {r.p_value:.3f}  P = {r.prob_exceeds:.3f}  "
                 f"{r.source} ({r.levels}, {r.timing})"
             )
+        last = conversion_summary(ep, LAST).iloc[-1]
+        lines.append(
+            f"last observation (not the endpoint: it counts the {len(end.pending)} pending "
+            f"participants at an earlier visit, before recovery may come): "
+            f"{int(last['yes'])} of {int(last['assessed'])} converted"
+        )
     lines.append(
-        "4 participants, no control group, spontaneous recovery common: these numbers cannot "
-        "show that the cells caused the recovery (see docs/analysis.md)."
+        f"{n} participants assessed, no control group, spontaneous recovery common: these "
+        "numbers cannot show that the cells caused the recovery (see docs/analysis.md)."
     )
     lines += [f"caveat: {m}" for m in dict.fromkeys(str(w.message) for w in caught)]
     lines.append(f"data snapshot: {data.snapshot_hash} (synthetic demo data)")

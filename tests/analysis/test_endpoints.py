@@ -172,3 +172,86 @@ def test_measure_changes_from_baseline_with_missing_visits():
     out = measure_changes(measures, baseline_visit="screening").set_index("participant")
     assert out.loc["P1", "change"] == 63
     assert out.loc["P2", "status"] == "missing"
+
+
+def test_measure_changes_keeps_every_measure_taken_at_one_visit():
+    """Issue 13: two measures at a visit (SCIM and WISCI) are two rows, not de-duplicated by
+    (participant, visit) -- the WISCI values 9 and 13 are kept beside SCIM."""
+    measures = pd.DataFrame(
+        {
+            "participant": ["P1"] * 6,
+            "visit": ["screening", "screening", "week 24", "week 24", "week 52", "week 52"],
+            "measure": ["scim_total", "wisci_level"] * 3,
+            "value": [18.0, 0.0, 40.0, 9.0, 60.0, 13.0],
+        }
+    )
+    out = measure_changes(measures, baseline_visit="screening")
+    wisci = out[out["measure"] == "wisci_level"].set_index("visit")
+    assert list(wisci["value"]) == [9.0, 13.0]
+    assert set(wisci["status"]) == {"observed"}
+    assert set(out["measure"]) == {"scim_total", "wisci_level"}
+
+
+def test_demo_measures_keep_wisci_of_a_001_at_weeks_24_and_52(demo_data):
+    """The demo records SCIM and WISCI at weeks 24 and 52 for A-001 (WISCI 9 and 13)."""
+    out = measure_changes(demo_data.measures, participants=demo_data.participants)
+    a1 = out[(out["participant"] == "A-001") & (out["measure"] == "wisci_level")]
+    assert a1.set_index("visit").loc[["week 24", "week 52"], "status"].tolist() == [
+        "observed", "observed"]  # fmt: skip
+    assert a1.set_index("visit").loc[["week 24", "week 52"], "value"].tolist() == [9.0, 13.0]
+
+
+_SCHEDULE = pd.DataFrame(
+    {
+        "visit": ["screening", "week 12", "week 52"],
+        "target_day": [-7, 84, 364],
+        "window_minus": [7, 7, 28],
+        "window_plus": [0, 7, 28],
+    }
+)
+
+
+def test_visit_not_yet_due_at_the_data_cut_is_not_missing():
+    """P1 treated 2026-01-01: week 52's window closes on day 392 (2027-01-28); at a data cut of
+    2026-06-01 it is not yet due. P2 treated 2025-01-01 has no week-52 exam after its window
+    closed (2026-01-28): missing."""
+    from datetime import date
+
+    exams = _exams().iloc[[0, 2]].reset_index(drop=True)  # the screening exams of P1 and P2
+    people = pd.DataFrame(
+        {"participant": ["P1", "P2"], "treated_on": [date(2026, 1, 1), date(2025, 1, 1)]}
+    )
+    ep = endpoint_table(
+        exams, participants=people, baseline_visit="screening", visits=["week 52"],
+        schedule=_SCHEDULE, data_cut=date(2026, 6, 1),
+    )  # fmt: skip
+    status = dict(zip(ep["participant"], ep["status"], strict=True))
+    assert status == {"P1": "not_due", "P2": "missing"}
+
+
+def test_demo_has_one_missing_visit_and_four_not_yet_due(demo_data):
+    """Demo at its data cut 2026-11-19: B-001's week 24 window closed on 2026-11-07 (missing);
+    B-001's week 52 and B-002's weeks 12, 24 and 52 are not yet due."""
+    ep = endpoint_table(
+        demo_data.exams, participants=demo_data.participants, baseline_visit="screening",
+        schedule=demo_data.schedule, data_cut=demo_data.last_data_date,
+    )  # fmt: skip
+    missing = ep[ep["status"] == "missing"][["participant", "visit"]].values.tolist()
+    not_due = ep[ep["status"] == "not_due"][["participant", "visit"]].values.tolist()
+    assert missing == [["B-001", "week 24"]]
+    assert sorted(map(tuple, not_due)) == [
+        ("B-001", "week 52"), ("B-002", "week 12"), ("B-002", "week 24"), ("B-002", "week 52")]
+
+
+def test_conversion_summary_reports_uncertain_baselines_instead_of_dropping_them():
+    """A baseline 'A,C' is not AIS A for certain: left out of the AIS A counts but counted in
+    ``uncertain_baseline`` (issue 13)."""
+    ep = pd.DataFrame(
+        {
+            "participant": ["P1", "P2"], "arm": ["", ""], "visit": ["week 52"] * 2,
+            "status": ["observed"] * 2, "ais_baseline": ["A", "A,C"], "ais": ["B", "C"],
+            "converted": ["yes", "undetermined"], "motor_incomplete": ["no", "yes"],
+        }
+    )  # fmt: skip
+    row = conversion_summary(ep, "week 52").iloc[0]
+    assert (row["expected"], row["yes"], row["uncertain_baseline"]) == (1, 1, 1)

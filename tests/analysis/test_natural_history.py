@@ -76,3 +76,38 @@ def test_bad_selection_names_the_field(kwargs: dict[str, str], field: str):
     with pytest.raises(AnalysisInputError) as info:
         natural_history_figures(**kwargs)
     assert info.value.field == field
+
+
+def test_follow_up_times_as_published():
+    """van Middendorp 2009 assessed at 6 or 12 months; Marino 2020 follow-up 30-730 days
+    (natural-history.md; the old file said "about 1 year" for both)."""
+    vm = figure_by_id("vanmiddendorp2009_above_t11")
+    assert vm.timing == "6 or 12 months" and vm.outcome_days == (180, 365)
+    marino = figure_by_id("marino2020_nscid_all")
+    assert marino.timing == "30-730 days" and marino.outcome_days == (30, 730)
+
+
+def test_every_figure_carries_its_applicability_as_data():
+    from cordtrial.analysis.endpoints import level_index
+
+    for f in natural_history_figures("A", include_unconfirmed=True):
+        assert level_index(f.level_range[0]) <= level_index(f.level_range[1])
+        assert f.baseline_days[0] <= f.baseline_days[1]
+        assert f.outcome_days[0] <= f.outcome_days[1]
+
+
+def test_a_52_week_endpoint_leaves_out_3_and_6_month_sources():
+    """Ariji 2024 (3 months) and Aimetti 2019 (about 6 months) cannot be compared with week 52."""
+    from cordtrial.analysis.natural_history import applicable_figures
+
+    ids = {f.id for f in applicable_figures("A", outcome_day=364, window=(336, 392))}
+    assert "ariji2022_japan" not in ids and "aimetti2019_thoracic" not in ids
+    assert "vanmiddendorp2009_above_t11" in ids
+
+
+def test_level_selection_uses_the_sources_level_range():
+    """A thoracic T6 cohort is covered by 'above T11' and T1-T9 figures, not by tetraplegia."""
+    from cordtrial.analysis.natural_history import applicable_figures
+
+    ids = {f.id for f in applicable_figures("A", levels=["T6"], outcome_day=364)}
+    assert "marino2020_nscid_t1_t9" in ids and "marino2020_nscid_tetra" not in ids

@@ -4,6 +4,7 @@ extracted and pages rendered to images with pypdfium2), figure pages not blank, 
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import numpy as np
 import pandas as pd
@@ -59,15 +60,80 @@ def test_dsmb_pdf_has_every_section_with_its_heading(dsmb_pdf: bytes):
     text = "\n".join(t for t, _ in _pages(dsmb_pdf))
     for heading in DSMB_SECTIONS:
         assert heading in text, heading
-    for table in ("By CTCAE grade", "Serious adverse events", "Stopping boundary",
-                  "AIS shift"):  # fmt: skip
+    for table in ("by CTCAE grade", "Serious adverse events", "Stopping boundary",
+                  "AIS shift", "Operating characteristics", "Participant flow",
+                  "Cell administrations", "Follow-up by participant"):  # fmt: skip
         assert table in text
+
+
+def test_dsmb_pdf_sections_start_pages_in_the_issues_order(dsmb_pdf: bytes):
+    """Issue 13: the headings, exactly and in this order, each opening its page (rendered with
+    pypdfium2): Executive summary, Disposition, Exposure, Follow-up, Serious adverse events,
+    Adverse events of special interest, Stopping rule, Efficacy."""
+    expected = ["Executive summary", "Disposition", "Exposure", "Follow-up",
+                "Serious adverse events", "Adverse events of special interest", "Stopping rule",
+                "Efficacy"]  # fmt: skip
+    assert list(DSMB_SECTIONS) == expected
+    pages = _pages(dsmb_pdf)
+    starts = []
+    for heading in expected:
+        first = next(i for i, (t, _) in enumerate(pages) if i > 0
+                     and t.replace("\r", "").split("\n")[0].strip() == heading)  # fmt: skip
+        starts.append(first)
+    assert starts == sorted(starts) and len(set(starts)) == len(starts)
+
+
+def test_dsmb_html_headings_in_order_and_clinical_words_only(demo_data):
+    """HTML: the h2 headings are exactly the sections; no table heading or cell shows a column or
+    enum name (snake_case)."""
+    html = render_html(build_dsmb_report(demo_data))
+    assert re.findall(r"<h2>([^<]*)</h2>", html) == list(DSMB_SECTIONS)
+    headings = re.findall(r"<th>([^<]*)</th>", html)
+    cells = re.findall(r"<td>([^<]*)</td>", html)
+    assert not [h for h in headings if "_" in h]
+    assert not [c for c in cells if re.fullmatch(r"[a-z]+(_[a-z0-9]+)+", c)]
+    for raw in ("neuropathic_pain", "not_related", "not_recovered", "tumour_or_graft"):
+        assert raw not in html
+
+
+def test_dsmb_stopping_rule_lists_the_counted_event_and_its_operating_characteristics(demo_data):
+    from cordtrial.analysis.safety import DEFAULT_STOPPING_RULE
+
+    report = build_dsmb_report(demo_data)
+    stop = next(s for s in report.sections if s.title == "Stopping rule")
+    tables = dict(stop.tables)
+    counted = tables["Events the rule counted"]
+    assert list(counted["participant"]) == ["B-001"] and "Syrinx" in counted.iloc[0]["term"]
+    oc = tables["Operating characteristics (exact)"]
+    pd.testing.assert_frame_equal(oc, DEFAULT_STOPPING_RULE.operating_characteristics(4))
+
+
+def test_dsmb_executive_summary_names_pending_and_the_tumour_bound(demo_data):
+    summary = build_dsmb_report(demo_data).sections[0]
+    text = " ".join(summary.paragraphs)
+    assert "2 pending" in text and "52.7%" in text and "cannot show causation" in text
+
+
+def test_optional_safety_sections_go_after_aesi(demo_data):
+    """The insertion point for later sections (Tumour surveillance ...): after AESI."""
+    from cordtrial.analysis.dsmb import SAFETY_SECTION_BUILDERS
+
+    def tumour(data):
+        return ReportSection("Tumour surveillance", ["No MRI recorded."])
+
+    SAFETY_SECTION_BUILDERS.append(tumour)
+    try:
+        titles = [s.title for s in build_dsmb_report(demo_data).sections]
+    finally:
+        SAFETY_SECTION_BUILDERS.remove(tumour)
+    i = titles.index("Adverse events of special interest")
+    assert titles[i + 1] == "Tumour surveillance" and titles[i + 2] == "Stopping rule"
 
 
 def test_dsmb_pdf_prints_snapshot_hash_and_engine_versions(dsmb_pdf: bytes, demo_data):
     text = "\n".join(t for t, _ in _pages(dsmb_pdf))
     assert demo_data.snapshot_hash in text.replace("\r", "").replace("\n", "")
-    assert "isncsci_engine" in text and "scipy" in text
+    assert "ISNCSCI engine" in text and "scipy" in text
 
 
 def _coloured(image: np.ndarray) -> float:
@@ -80,16 +146,16 @@ def test_dsmb_figure_pages_are_not_blank(dsmb_pdf: bytes):
     """Pages holding a figure show plotted (coloured) data; a text-only page shows none, so the
     measure tells a drawn figure from an empty frame."""
     doc = pdfium.PdfDocument(dsmb_pdf)
-    captions = ("Adverse-event timeline", "Motor scores", "AIS shift")
+    captions = ("Adverse-event timeline", "Motor scores (published", "last observed exam")
     seen = []
-    for i in range(len(doc)):
+    for i in range(1, len(doc)):  # page 1 holds the contents and caveats
         text = doc[i].get_textpage().get_text_range()
         image = np.asarray(doc[i].render(scale=0.5).to_pil().convert("RGB"))
         found = [c for c in captions if c in text]
         if found:
             seen += found
             assert _coloured(image) > 3e-4, (i, found)
-        elif DSMB_SECTIONS[6] in text:
+        elif text.startswith(DSMB_SECTIONS[6]):
             assert _coloured(image) == 0
     doc.close()
     assert set(seen) == set(captions)
@@ -97,10 +163,13 @@ def test_dsmb_figure_pages_are_not_blank(dsmb_pdf: bytes):
 
 def test_dsmb_reports_the_serious_event_and_the_rule_not_crossed(demo_data):
     report = build_dsmb_report(demo_data)
-    rule = next(s for s in report.sections if s.title == DSMB_SECTIONS[4])
+    rule = next(s for s in report.sections if s.title == "Stopping rule")
     assert any("not crossed" in p and "1 of 4" in p for p in rule.paragraphs)
-    sae = next(s for s in report.sections if s.title == DSMB_SECTIONS[2])
-    assert len(sae.tables[0][1]) == 1
+    sae = next(s for s in report.sections if s.title == "Serious adverse events")
+    listing = sae.tables[0][1]
+    assert len(listing) == 1
+    assert "hospitalisation" in listing.iloc[0]["narrative"]
+    assert listing.iloc[0]["expedited report"].startswith("required")
 
 
 def test_efficacy_report_sections_and_limits(efficacy):
@@ -108,7 +177,7 @@ def test_efficacy_report_sections_and_limits(efficacy):
     limits = next(s for s in efficacy.sections if s.title == EFFICACY_SECTIONS[6])
     text = " ".join(limits.paragraphs)
     assert "No control group" in text and "cannot show" in text
-    assert any("n=4" in c for c in efficacy.caveats)
+    assert any("n=2" in c for c in efficacy.caveats)  # 2 assessed at week 52, 2 pending
 
 
 def test_efficacy_html_is_complete_and_self_contained(efficacy):
@@ -234,7 +303,9 @@ def test_motor_legend_is_off_the_data_and_inside_the_figure(participants):
     for ax in fig.axes:
         assert not _overlap(box, ax.get_window_extent(renderer))
     labels = [t.get_text() for t in legend.get_texts()]
-    assert len(labels) == participants + 1 and labels[0].startswith("natural history")
+    # without the participants' levels the published band's population cannot be checked:
+    # no band, one entry per participant (issue 13)
+    assert labels == [f"S-{i:03d}" for i in range(participants)]
     _assert_text_inside(fig)
 
 
@@ -308,12 +379,14 @@ def test_dsmb_report_gives_shortened_terms_in_full_under_the_timeline(demo_data)
     """The demo's terms fit the labels (no note); a longer term is printed in full under the
     timeline, in the PDF too."""
     report = build_dsmb_report(demo_data)
-    (timeline,) = report.sections[1].figures
+    sae = next(s for s in report.sections if s.title == "Serious adverse events")
+    timeline = next(f for f in sae.figures if f.caption == "Adverse-event timeline")
     assert timeline.note == ""
     aes = demo_data.adverse_events.copy()
     aes.loc[aes.index[0], "term"] = _LONG_TERMS[0]
     longer = build_dsmb_report(dataclasses.replace(demo_data, adverse_events=aes))
-    note = longer.sections[1].figures[0].note
+    sae = next(s for s in longer.sections if s.title == "Serious adverse events")
+    note = next(f for f in sae.figures if f.caption == "Adverse-event timeline").note
     assert _LONG_TERMS[0] in note and aes.iloc[1]["term"] not in note
     pdf_text = " ".join(t for t, _ in _pages(render_pdf(longer))).replace("\r\n", " ")
     assert "Terms shortened in the figure" in pdf_text
@@ -352,7 +425,7 @@ def test_table_headings_are_words_with_clinical_abbreviations(dsmb_pdf: bytes):
     words; ``ctcae_grade`` as a heading becomes ``CTCAE grade``."""
     text = "\n".join(t for t, _ in _pages(dsmb_pdf))
     assert "at risk" in text and "at_risk" not in text
-    assert "serious criteria" in text and "serious_criteria" not in text
+    assert "seriousness criteria" in text and "serious_criteria" not in text
     assert "CTCAE grade" in text
 
 

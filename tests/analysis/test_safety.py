@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 import pandas as pd
@@ -12,6 +13,7 @@ from scipy import stats
 
 from cordtrial.analysis.errors import AnalysisInputError
 from cordtrial.analysis.safety import (
+    DEFAULT_STOPPING_RULE,
     StoppingRule,
     ae_incidence,
     evaluate_stopping_rule,
@@ -33,6 +35,7 @@ def _ae(pid, term, category, onset, grade, serious=False, related=False):
     return {
         "participant": pid, "term": term, "category": category, "onset_date": onset,
         "ctcae_grade": grade, "serious": serious, "related": related,
+        "related_to_cells": "possible" if related else "not_related",
         "special_interest": category != "other",
     }  # fmt: skip
 
@@ -88,7 +91,8 @@ def test_stopping_boundary_never_falls_as_participants_accrue(n_max, limit, thre
 
 
 def test_one_serious_related_event_in_three_treated_does_not_cross():
-    status = evaluate_stopping_rule(AES, PEOPLE)
+    """At 2026-06-01 all three treated participants have been followed over 28 days."""
+    status = evaluate_stopping_rule(AES, PEOPLE, as_of=date(2026, 6, 1))
     assert (status.treated, status.counting, status.crossed) == (3, 1, False)
     assert status.posterior == pytest.approx(stats.beta.sf(0.2, 1.2, 3.8))
     assert not stopping_rule_crossed(AES, PEOPLE)
@@ -101,7 +105,9 @@ def test_two_serious_related_events_in_two_treated_cross_on_the_second_onset():
     status = evaluate_stopping_rule(aes, PEOPLE, as_of=date(2026, 2, 20))
     assert status.crossed and status.crossed_on == date(2026, 2, 15)
     assert "CROSSED" in status.message
-    assert list(status.history["crossed"]) == [False, False, False, True]
+    # P1 enters at its event (2026-01-20: 1 of 1), P2 at its event (2026-02-15: 2 of 2)
+    assert list(status.history["treated and followed"]) == [1, 2]
+    assert list(status.history["crossed"]) == [False, True]
 
 
 def test_any_tumour_finding_crosses_the_rule():
@@ -115,7 +121,7 @@ def test_any_tumour_finding_crosses_the_rule():
 
 
 def test_untreated_participant_is_not_at_risk():
-    status = evaluate_stopping_rule(AES.iloc[0:0], PEOPLE)
+    status = evaluate_stopping_rule(AES.iloc[0:0], PEOPLE, as_of=date(2026, 6, 1))
     assert status.treated == 3
 
 
@@ -140,3 +146,134 @@ def test_treated_on_is_preferred_to_the_planned_transplant_date():
     """A planned transplant date does not put a participant at risk; the administration does."""
     people = PEOPLE.assign(treated_on=[date(2026, 1, 1), None, None, None])
     assert evaluate_stopping_rule(AES, people).treated == 1
+
+
+# --- issue 13: the rule counts events of the cell product, among treated and followed ----------
+
+
+def _cause_ae(pid, term, onset, *, cells="not_related", procedure="not_related",
+              immuno="not_related", serious=True, category="infection"):  # fmt: skip
+    related = any(r in {"possible", "probable", "definite"} for r in (cells, procedure, immuno))
+    return {
+        "participant": pid, "term": term, "category": category, "onset_date": onset,
+        "ctcae_grade": 3, "serious": serious, "related": related,
+        "related_to_cells": cells, "related_to_procedure": procedure,
+        "related_to_immunosuppression": immuno, "special_interest": category != "other",
+    }  # fmt: skip
+
+
+TREATED = pd.DataFrame(
+    {
+        "participant": ["P1", "P2", "P3"],
+        "treated_on": [date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)],
+    }
+)
+
+
+def test_immunosuppression_related_event_does_not_count_toward_the_cell_rule():
+    """A serious pneumonia related to tacrolimus only is not an event of the cell product."""
+    aes = pd.DataFrame([_cause_ae("P1", "Pneumonia", date(2026, 1, 20), immuno="probable")])
+    status = evaluate_stopping_rule(aes, TREATED, as_of=date(2026, 6, 1))
+    assert status.counting == 0
+    assert list(status.counted["term"]) == []
+    assert "not related to the cells" in status.not_counted.iloc[0]["reason"]
+
+
+def test_the_rule_lists_the_events_it_counted():
+    aes = pd.DataFrame(
+        [
+            _cause_ae("P1", "Syrinx enlargement", date(2026, 1, 20), cells="possible",
+                      category="syrinx"),
+            _cause_ae("P2", "Pneumonia", date(2026, 2, 20), immuno="probable"),
+        ]
+    )  # fmt: skip
+    status = evaluate_stopping_rule(aes, TREATED, as_of=date(2026, 6, 1))
+    assert list(status.counted["participant"]) == ["P1"]
+    assert list(status.counted["term"]) == ["Syrinx enlargement"]
+
+
+def test_denominator_is_treated_and_followed_not_enrolled():
+    """P3 treated 10 days before the data cut has not been followed for the rule's 28 days;
+    P4 is enrolled but not treated: 2 treated and followed."""
+    people = pd.concat(
+        [TREATED, pd.DataFrame({"participant": ["P4"], "treated_on": [None]})],
+        ignore_index=True,
+    )
+    status = evaluate_stopping_rule(pd.DataFrame([_cause_ae("P1", "x", date(2026, 1, 2),
+                                                            serious=False)]),
+                                    people, as_of=date(2026, 3, 11))  # fmt: skip
+    assert status.treated == 2
+
+
+def test_event_dated_before_treatment_is_not_counted_and_does_not_crash():
+    """Issue 13: an onset before the first administration gave k > n and an error."""
+    aes = pd.DataFrame([_cause_ae("P2", "Wound infection", date(2026, 1, 15), cells="possible")])
+    status = evaluate_stopping_rule(aes, TREATED, as_of=date(2026, 6, 1))
+    assert status.counting == 0
+    assert "before treatment" in status.not_counted.iloc[0]["reason"]
+
+
+def test_boundary_table_omits_rows_that_cannot_be_crossed():
+    """With one participant treated the default rule needs 2 counting participants: no row."""
+    table = DEFAULT_STOPPING_RULE.boundary_table(6)
+    assert all(table["counting participants that stop"] <= table["treated and followed"])
+    assert 1 not in set(table["treated and followed"])
+
+
+def test_message_never_rounds_a_probability_onto_its_threshold():
+    """0.797 beside "threshold 80%" and "not crossed" must not read "0.80"."""
+    from cordtrial.analysis.safety import StoppingRuleStatus
+
+    status = StoppingRuleStatus(
+        crossed=False, treated=3, counting=1, tumour=False, posterior=0.797, crossed_on=None,
+        history=pd.DataFrame(), rule=DEFAULT_STOPPING_RULE,
+    )  # fmt: skip
+    assert "0.80 " not in status.message and "0.797" in status.message
+
+
+def _oc_by_enumeration(rule: StoppingRule, n_max: int, rate: float) -> tuple[float, float]:
+    """First principles: every one of the 2^n_max sequences of counting / not counting
+    participants, the rule checked after each; P(stop) and the expected number treated."""
+    import itertools
+
+    bound = rule.boundary(n_max)
+    stop = expected = 0.0
+    for seq in itertools.product((0, 1), repeat=n_max):
+        prob = math.prod(rate if x else 1 - rate for x in seq)
+        k = 0
+        for n, x in enumerate(seq, start=1):
+            k += x
+            if k >= bound[n]:
+                stop += prob
+                expected += prob * n
+                break
+        else:
+            expected += prob * n_max
+    return stop, expected
+
+
+@pytest.mark.parametrize("rate", [0.05, 0.2, 0.5])
+def test_operating_characteristics_equal_brute_force_enumeration(rate: float):
+    rule = StoppingRule()
+    oc = rule.operating_characteristics(10, [rate]).iloc[0]
+    stop, expected = _oc_by_enumeration(rule, 10, rate)
+    assert oc["P(stop)"] == pytest.approx(stop, abs=1e-12)
+    assert oc["expected number treated"] == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize("rate", [0.1, 0.3])
+def test_operating_characteristics_agree_with_the_simulator(rate: float):
+    """The Monte Carlo simulator (cordtrial.analysis.simulation, 200,000 trials, the rule
+    checked after every participant) agrees with the exact P(stop) within 4 standard errors."""
+    import warnings as _w
+
+    from cordtrial.analysis.simulation import SimulationDesign, simulate
+
+    design = SimulationDesign(n_max=12, null_rate=0.2, treated_rate=0.3, safety_rate=rate,
+                              futility_threshold=0.0)  # fmt: skip
+    with _w.catch_warnings():
+        _w.simplefilter("ignore")
+        result = simulate(design, trials=200_000, seed=7)
+    exact = DEFAULT_STOPPING_RULE.operating_characteristics(12, [rate]).iloc[0]["P(stop)"]
+    se = math.sqrt(exact * (1 - exact) / 200_000)
+    assert abs(result.alternative.stop_safety - exact) < 4 * se

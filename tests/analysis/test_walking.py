@@ -6,7 +6,7 @@ import pytest
 
 from builders import lesion_flat, normal_flat
 from cordtrial.analysis.errors import AnalysisInputError
-from cordtrial.analysis.walking import DISCRIMINATION, walking_probability, walking_score
+from cordtrial.analysis.walking import DISCRIMINATION, walking_score
 from cordtrial.isncsci import Level
 
 
@@ -42,15 +42,6 @@ def test_published_discrimination():
     assert DISCRIMINATION["temporal_validation"]["ci"] == (0.939, 0.995)
 
 
-def test_probability_mapping_needs_opt_in_and_matches_the_quoted_formula():
-    """Source (secondary, medicalalgorithms.com): ~15% at 0, ~68% at 20, ~96% at 40."""
-    with pytest.raises(AnalysisInputError, match="allow_unconfirmed"):
-        walking_probability(20)
-    assert walking_probability(0, allow_unconfirmed=True) == pytest.approx(0.146, abs=0.005)
-    assert walking_probability(20, allow_unconfirmed=True) == pytest.approx(0.68, abs=0.01)
-    assert walking_probability(40, allow_unconfirmed=True) == pytest.approx(0.96, abs=0.01)
-
-
 @pytest.mark.parametrize(
     ("cells", "age", "field"),
     [({"r_l3_motor": "6"}, 30, "r_l3_motor"), ({}, 30, "r_l3_motor"), ({}, -1, "age")],
@@ -60,3 +51,22 @@ def test_bad_input_names_the_field(cells: dict[str, str], age: int, field: str):
     with pytest.raises(AnalysisInputError) as info:
         walking_score(exam, age)
     assert info.value.field == field
+
+
+def test_no_probability_from_a_model_the_cited_paper_does_not_publish():
+    """Issue 13: 0.125 * score - 1.763 is the Hicks 2017 recalibration (RHSCIR, FIM outcome),
+    not van Middendorp 2011; the Lancet model could not be checked (walking-rule.md), so the
+    probability is not offered at all."""
+    import cordtrial.analysis.walking as walking
+
+    assert not hasattr(walking, "walking_probability")
+
+
+@pytest.mark.parametrize(("days", "applies"), [(0, True), (15, True), (16, False), (40, False)])
+def test_rule_applies_only_to_exams_within_15_days_of_injury(days: int, applies: bool):
+    """van Middendorp 2011 derived the rule on exams "within the first 15 days after injury"."""
+    from cordtrial.analysis.walking import walking_rule_applies
+
+    assert walking_rule_applies(days).applies is applies
+    if not applies:
+        assert "15 days" in walking_rule_applies(days).reason

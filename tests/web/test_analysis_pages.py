@@ -25,14 +25,15 @@ from cordtrial.analysis import (
     CohortComparison,
     ais_shift_table,
     compare_with_natural_history,
-    conversion_summary,
     endpoint_table,
     evaluate_stopping_rule,
     load_trial,
     sensitivity,
 )
+from cordtrial.analysis.cohort import cohort_levels, schedule_window_since_injury
 from cordtrial.analysis.endpoints import LAST
 from cordtrial.analysis.safety import StoppingRuleStatus
+from cordtrial.analysis.timepoint import time_point_endpoint
 from cordtrial.trial.database import make_engine, make_session_factory
 from cordtrial.trial.demo import DEMO_PROTOCOL_ID, seed_demo
 from cordtrial.trial.models import Site, User
@@ -126,15 +127,22 @@ class Direct:
 def _direct(demo: Demo) -> Direct:
     with demo.factory() as session:
         data = load_trial(session, DEMO_PROTOCOL_ID)
-    ep = endpoint_table(data.exams, participants=data.participants, baseline_visit="screening")
+    ep = endpoint_table(data.exams, participants=data.participants, baseline_visit="screening",
+                        schedule=data.schedule, data_cut=data.last_data_date)  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # small-sample caveats
-        row = conversion_summary(ep, LAST).iloc[-1]
-        k, n = int(row["yes"]), int(row["assessed"])
+        # the page compares at the protocol time point (week 52), not the last observation
+        end = time_point_endpoint(ep, "week 52")
+        k, n = end.yes, end.assessed
+        assessed = list(end.participants.query("status == 'assessed'")["participant"])
         return Direct(
             k, n, ais_shift_table(ep, LAST), ais_shift_table(ep, "week 52"),
-            compare_with_natural_history(k, n), sensitivity(k, n),
-            evaluate_stopping_rule(data.adverse_events, data.participants), data.snapshot_hash,
+            compare_with_natural_history(k, n),
+            sensitivity(k, n, outcome_window=schedule_window_since_injury(data.participants,
+                                                                          data.schedule),
+                        levels=cohort_levels(data.participants, assessed)),
+            evaluate_stopping_rule(data.adverse_events, data.participants,
+                                   as_of=data.last_data_date), data.snapshot_hash,
         )  # fmt: skip
 
 
@@ -150,8 +158,11 @@ def test_analysis_page_shows_the_three_figures_as_inline_svg(demo: Demo) -> None
     for figure_id in ("fig-ais-shift", "fig-motor", "fig-ae-timeline"):
         figure = re.search(rf'<figure[^>]*id="{figure_id}".*?</figure>', page.text, re.S)
         assert figure is not None and "<svg" in figure.group(0), figure_id
-    assert "natural history, mean +/- SD" in page.text  # the band's legend in the motor figure
+    # the published change's legend, drawn for the cervical AIS A participants (issue 13)
+    assert "published mean change" in page.text
     assert "What these data can and cannot show" in page.text
+    # the protocol time point, with the participants who have not reached it (issue 13)
+    assert _by_id(page.text, "pending") == "B-001, B-002"
 
 
 def test_analysis_numbers_equal_cordtrial_analysis_on_the_same_store(demo: Demo) -> None:
@@ -184,7 +195,7 @@ def test_analysis_numbers_equal_cordtrial_analysis_on_the_same_store(demo: Demo)
     assert [r[6] for r in rows] == [f"{p:.3f}" for p in sens["p_value"]]
     stopping = direct.stopping
     assert _by_id(page, "stopping-counting") == str(stopping.counting)
-    assert _by_id(page, "stopping-posterior") == f"{stopping.posterior:.2f}"
+    assert _by_id(page, "stopping-posterior") == stopping.posterior_text
     assert direct.snapshot_hash[:16] in page
 
 

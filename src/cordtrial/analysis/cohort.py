@@ -13,7 +13,9 @@ Marino 2020). Reports say so.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Final
 
 import pandas as pd
@@ -22,6 +24,7 @@ from cordtrial.analysis.errors import AnalysisInputError, SmallSampleWarning
 from cordtrial.analysis.natural_history import (
     DEFAULT_PRIMARY_FIGURE,
     NaturalHistoryFigure,
+    applicable_figures,
     figure_by_id,
     natural_history_figures,
 )
@@ -33,7 +36,15 @@ from cordtrial.analysis.stats import (
     exact_binomial_test,
 )
 
-__all__ = ["DEFAULT_PRIOR", "CohortComparison", "compare_with_natural_history", "sensitivity"]
+__all__ = [
+    "DEFAULT_PRIOR",
+    "CohortComparison",
+    "cohort_levels",
+    "compare_with_natural_history",
+    "endpoint_window_since_injury",
+    "schedule_window_since_injury",
+    "sensitivity",
+]
 
 #: The prior of the treated rate in cohort comparisons: uniform, Beta(1, 1).
 DEFAULT_PRIOR: Final = (1.0, 1.0)
@@ -160,6 +171,8 @@ def sensitivity(
     prior: tuple[float, float] = DEFAULT_PRIOR,
     include_unconfirmed: bool = False,
     level_group: str | None = None,
+    levels: Sequence[str] | None = None,
+    outcome_window: tuple[float, float] | None = None,
 ) -> pd.DataFrame:
     """The comparison repeated against every published source (sensitivity analysis).
 
@@ -175,6 +188,12 @@ def sensitivity(
         Also the secondary-source figures (marked in the ``confidence`` column).
     level_group : str, optional
         Only sources of one level group.
+    levels : sequence of str, optional
+        The cohort's levels of injury: only sources covering all of them
+        (:func:`~cordtrial.analysis.natural_history.applicable_figures`).
+    outcome_window : (float, float), optional
+        The endpoint's window in days since injury: only sources whose outcome exams overlap it
+        (a 3- or 6-month source is left out against a one-year endpoint).
 
     Returns
     -------
@@ -190,6 +209,11 @@ def sensitivity(
         level_group=level_group,
         include_unconfirmed=include_unconfirmed,
     )
+    if levels is not None or outcome_window is not None:
+        keep = {f.id for f in applicable_figures(
+            baseline_grade, _OUTCOME_OF[outcome], levels=levels, window=outcome_window,
+            include_unconfirmed=include_unconfirmed)}  # fmt: skip
+        figures = [f for f in figures if f.id in keep]
     frames = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SmallSampleWarning)
@@ -208,3 +232,53 @@ def sensitivity(
         return pd.DataFrame()
     out = pd.concat(frames, ignore_index=True)
     return out.sort_values(["natural_rate", "figure_id"], kind="stable").reset_index(drop=True)
+
+
+def endpoint_window_since_injury(
+    participants: pd.DataFrame, target_day: int, window_minus: int = 0, window_plus: int = 0
+) -> tuple[float, float] | None:
+    """A protocol visit's window (days since treatment) in days since injury, over the
+    cohort: from the earliest to the latest treatment delay (``treated_on`` or
+    ``transplant_date`` minus ``injury_date``). ``None`` when no delay is known. Published
+    natural-history figures are timed from injury; a trial's visits from treatment."""
+    delays = []
+    for rec in participants.to_dict(orient="records"):
+        injured = rec.get("injury_date")
+        day0 = rec.get("treated_on") if isinstance(rec.get("treated_on"), date) else rec.get(
+            "transplant_date")  # fmt: skip
+        if isinstance(injured, date) and isinstance(day0, date):
+            delays.append((day0 - injured).days)
+    if not delays:
+        return None
+    return (float(target_day - window_minus + min(delays)),
+            float(target_day + window_plus + max(delays)))  # fmt: skip
+
+
+def schedule_window_since_injury(
+    participants: pd.DataFrame, schedule: pd.DataFrame, visit: str | None = None
+) -> tuple[float, float] | None:
+    """:func:`endpoint_window_since_injury` for a visit of a schedule (``visit``,
+    ``target_day``, ``window_minus``, ``window_plus``); default its last visit (the protocol
+    time point). ``None`` for an empty schedule or unknown delays."""
+    if schedule is None or not len(schedule):
+        return None
+    rows = schedule.sort_values("target_day", kind="stable")
+    if visit is not None:
+        rows = rows[rows["visit"] == visit]
+        if not len(rows):
+            raise AnalysisInputError("visit", visit, "a visit of the schedule: "
+                                     + ", ".join(map(str, schedule["visit"])))  # fmt: skip
+    last = rows.iloc[-1]
+    return endpoint_window_since_injury(
+        participants, int(last["target_day"]), int(last["window_minus"]),
+        int(last["window_plus"]),
+    )  # fmt: skip
+
+
+def cohort_levels(participants: pd.DataFrame, who: Sequence[str]) -> list[str]:
+    """The levels of injury (``injury_level``) of the participants ``who``, for selecting the
+    published sources that cover them; empty when the frame has no levels."""
+    if "injury_level" not in participants.columns:
+        return []
+    chosen = participants[participants["participant"].isin(list(who))]
+    return sorted({str(v) for v in chosen["injury_level"] if isinstance(v, str) and v})

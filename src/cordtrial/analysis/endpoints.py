@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
 from typing import Any, Final
 
 import pandas as pd
@@ -181,12 +182,15 @@ def _order_visits(exams: pd.DataFrame) -> list[str]:
     return [str(v) for v in first.sort_values(kind="stable").index]
 
 
-def _latest(exams: pd.DataFrame) -> pd.DataFrame:
-    # One exam per participant and visit: the latest (by date, then by row order).
+def _latest(
+    exams: pd.DataFrame, keys: tuple[str, ...] = ("participant", "visit")
+) -> pd.DataFrame:
+    # One row per key (participant and visit; for measures also the measure): the latest (by
+    # date, then by row order).
     frame = exams.reset_index(drop=True).assign(_row=lambda f: range(len(f)))
-    keys = ["examined_on", "_row"] if "examined_on" in frame.columns else ["_row"]
-    frame = frame.sort_values(keys, kind="stable")
-    return frame.drop_duplicates(["participant", "visit"], keep="last").drop(columns="_row")
+    order = ["examined_on", "_row"] if "examined_on" in frame.columns else ["_row"]
+    frame = frame.sort_values(order, kind="stable")
+    return frame.drop_duplicates(list(keys), keep="last").drop(columns="_row")
 
 
 def _participants(exams: pd.DataFrame, participants: pd.DataFrame | None) -> pd.DataFrame:
@@ -207,6 +211,8 @@ def endpoint_table(
     participants: pd.DataFrame | None = None,
     baseline_visit: str | None = None,
     visits: Sequence[str] | None = None,
+    schedule: pd.DataFrame | None = None,
+    data_cut: date | None = None,
 ) -> pd.DataFrame:
     """Endpoints of every participant at every visit, against baseline.
 
@@ -220,12 +226,23 @@ def endpoint_table(
         The baseline visit's name; default: each participant's earliest exam.
     visits : sequence of str, optional
         Visits to report, in order; default: every visit but the baseline, in time order.
+    schedule : DataFrame, optional
+        The protocol's visits: ``visit``, ``target_day`` (days since treatment),
+        ``window_minus``, ``window_plus``. With ``data_cut``, a visit without an exam whose
+        window had not closed by the data cut (or of a participant not yet treated) is
+        ``not_due``, not ``missing``; an exam's ``in_window`` says whether it was done inside
+        its visit's window.
+    data_cut : date, optional
+        The date the data were cut (e.g. :attr:`TrialData.last_data_date`).
 
     Returns
     -------
     DataFrame
-        One row per participant and visit. ``status`` is ``observed``, ``missing`` (no exam),
-        ``not_classified`` (exam without a classification) or ``no_baseline``. AIS:
+        One row per participant and visit. ``status`` is ``observed``, ``missing`` (no exam
+        although the visit's window has closed), ``not_due`` (its window had not closed at the
+        data cut), ``not_classified`` (exam without a classification) or ``no_baseline``.
+        ``window_closes`` is the last day of the visit's window; ``in_window`` is ``yes`` /
+        ``no`` for an exam (empty without a schedule). AIS:
         ``ais_baseline``, ``ais``, ``ais_shift`` (``A->C``), ``grade_change_min/max``,
         ``converted`` (better by >= 1 grade: yes / no / undetermined), ``motor_incomplete`` (C, D
         or E at the visit). For each of ``uems``, ``lems``, ``total_motor``, ``lt``, ``pp``:
@@ -255,11 +272,17 @@ def endpoint_table(
     if visits is None:
         report_visits = [v for v in order if v != baseline_visit and v not in {""}]
     else:
-        unknown = [v for v in visits if v not in set(order)]
+        known = [*order, *(str(v) for v in schedule["visit"] if str(v) not in set(order))] if (
+            schedule is not None and "visit" in schedule.columns) else order  # fmt: skip
+        unknown = [v for v in visits if v not in set(known)]
         if unknown:
-            raise AnalysisInputError("visits", unknown[0], "visits with exams: " + ", ".join(order))
+            raise AnalysisInputError(
+                "visits", unknown[0], "visits with exams or in the schedule: " + ", ".join(known)
+            )
         report_visits = list(visits)
     by_key = {(r["participant"], r["visit"]): r for r in records}
+    windows = _windows(schedule)
+    anchors = _anchors(participants)
     rows: list[dict[str, Any]] = []
     for pid, arm in zip(people["participant"], people["arm"], strict=True):
         base = baseline.get(pid)
@@ -268,14 +291,70 @@ def endpoint_table(
                 continue
             row: dict[str, Any] = {"participant": pid, "arm": arm, "visit": visit}
             row["baseline_visit"] = base["visit"] if base is not None else ""
-            rows.append(_endpoint_row(row, base, by_key.get((pid, visit))))
+            exam = by_key.get((pid, visit))
+            row = _endpoint_row(row, base, exam)
+            _schedule_fields(row, exam, windows.get(visit), anchors.get(pid), data_cut)
+            rows.append(row)
     return pd.DataFrame(rows, columns=_endpoint_columns())
+
+
+def _windows(schedule: pd.DataFrame | None) -> dict[str, tuple[int, int, int]]:
+    if schedule is None:
+        return {}
+    _check_columns(schedule, "schedule", ("visit", "target_day", "window_minus", "window_plus"))
+    return {
+        str(v): (int(t), int(m), int(p))
+        for v, t, m, p in zip(schedule["visit"], schedule["target_day"],
+                              schedule["window_minus"], schedule["window_plus"], strict=True)
+    }  # fmt: skip
+
+
+def _anchors(participants: pd.DataFrame | None) -> dict[Any, date | None]:
+    """Each participant's day 0: the first administration (``treated_on``), else the
+    ``transplant_date``; ``None`` when neither is a date (not yet treated)."""
+    if participants is None:
+        return {}
+    out: dict[Any, date | None] = {}
+    for rec in participants.to_dict(orient="records"):
+        day = None
+        for column in ("treated_on", "transplant_date"):
+            if column in rec and isinstance(rec[column], date):
+                day = rec[column]
+                break
+        out[rec["participant"]] = day
+    return out
+
+
+def _schedule_fields(
+    row: dict[str, Any],
+    exam: dict[str, Any] | None,
+    window: tuple[int, int, int] | None,
+    anchor: date | None,
+    data_cut: date | None,
+) -> None:
+    row["window_closes"] = None
+    row["in_window"] = ""
+    if window is None:
+        return
+    target, minus, plus = window
+    if anchor is not None:
+        row["window_closes"] = anchor + timedelta(days=target + plus)
+    if exam is None:
+        due = row["window_closes"]
+        if data_cut is not None and (due is None or due > data_cut):
+            row["status"] = "not_due"
+        return
+    on = exam.get("examined_on")
+    if anchor is not None and isinstance(on, date):
+        day = (on - anchor).days
+        row["in_window"] = "yes" if target - minus <= day <= target + plus else "no"
 
 
 def _endpoint_columns() -> list[str]:
     cols = ["participant", "arm", "visit", "baseline_visit", "status", "examined_on", "day"]
+    cols += ["window_closes", "in_window"]
     cols += ["ais_baseline", "ais", "ais_shift", "grade_change_min", "grade_change_max"]
-    cols += ["converted", "motor_incomplete"]
+    cols += ["converted", "motor_incomplete", "uems_right_baseline", "uems_left_baseline"]
     for s in SCORE_FIELDS:
         cols += [f"{s}_baseline_min", f"{s}_baseline_max", f"{s}_min", f"{s}_max"]
         cols += [f"{s}_change_min", f"{s}_change_max"]
@@ -291,8 +370,12 @@ def _endpoint_row(
     row.update({"examined_on": None, "day": nan, "ais_baseline": "", "ais": "", "ais_shift": ""})
     row.update({"grade_change_min": nan, "grade_change_max": nan})
     row.update({"converted": "", "motor_incomplete": ""})
+    row["uems_right_baseline"] = row["uems_left_baseline"] = nan
     if base is not None:
         row["ais_baseline"] = _text(base.get("ais"))
+        for side in ("right", "left"):
+            lo, hi = _cell_range(base.get(f"uems_{side}"), 10**6)
+            row[f"uems_{side}_baseline"] = lo if lo == hi else nan
     if exam is None:
         row["status"] = "missing"
     elif base is None:
@@ -384,6 +467,8 @@ def ais_shift_table(endpoints: pd.DataFrame, visit: str, *, arm: str | None = No
     def column(r: pd.Series[Any]) -> str:
         if r["status"] == "missing":
             return "missing"
+        if r["status"] == "not_due":
+            return "not yet due"
         if r["status"] in {"not_classified", "no_baseline"}:
             return "not classified"
         return str(r["ais"]).replace("*", "")
@@ -392,8 +477,10 @@ def ais_shift_table(endpoints: pd.DataFrame, visit: str, *, arm: str | None = No
     rows = frame["ais_baseline"].replace("", "unknown").str.replace("*", "", regex=False)
     table = pd.crosstab(rows, cols)
     known = {*AIS_GRADES, "missing", "not classified"}
-    extra = sorted(c for c in table.columns if c not in known)
+    extra = sorted(c for c in table.columns if c not in {*known, "not yet due"})
     columns = [*AIS_GRADES, *extra, "missing", "not classified"]
+    if "not yet due" in table.columns:
+        columns.insert(-2, "not yet due")
     index = [*AIS_GRADES, *sorted(r for r in table.index if r not in AIS_GRADES)]
     table = table.reindex(index=index, columns=columns, fill_value=0)
     table["total"] = table.sum(axis=1)
@@ -427,16 +514,22 @@ def conversion_summary(
     -------
     DataFrame
         Per arm (and ``all``): ``expected`` (participants), ``assessed``, ``yes``, ``no``,
-        ``undetermined``, ``missing`` (no exam, not classified or no baseline), ``yes_min`` and
-        ``yes_max`` (undetermined counted as no / as yes).
+        ``undetermined``, ``pending`` (visit not yet due at the data cut), ``missing`` (no exam
+        although due, not classified or no baseline), ``yes_min`` and ``yes_max``
+        (undetermined counted as no / as yes), and ``uncertain_baseline``: participants whose
+        baseline the exam leaves open and that include ``baseline_grade`` (``A,C``), outside
+        the counts but reported, never dropped silently.
     """
     if outcome not in {"converted", "motor_incomplete"}:
         raise AnalysisInputError("outcome", outcome, "converted or motor_incomplete")
     frame = _at_visit(endpoints, visit)
     if frame.empty:
         raise AnalysisInputError("visit", visit, "a visit present in the endpoint table")
+    uncertain = frame.iloc[0:0]
     if baseline_grade is not None:
-        frame = frame[frame["ais_baseline"].map(parse_grades) == frozenset({baseline_grade})]
+        grades = frame["ais_baseline"].map(parse_grades)
+        uncertain = frame[grades.map(lambda g: baseline_grade in g and len(g) > 1)]
+        frame = frame[grades == frozenset({baseline_grade})]
     rows = []
     groups: list[tuple[str, pd.DataFrame]] = [(str(a), g) for a, g in frame.groupby("arm")]
     if len(groups) != 1:
@@ -457,9 +550,13 @@ def conversion_summary(
                 "yes": yes,
                 "no": int((observed[outcome] == "no").sum()),
                 "undetermined": und,
-                "missing": len(g) - len(observed),
+                "pending": int((g["status"] == "not_due").sum()),
+                "missing": len(g) - len(observed) - int((g["status"] == "not_due").sum()),
                 "yes_min": yes,
                 "yes_max": yes + und,
+                "uncertain_baseline": len(uncertain)
+                if arm == "all"
+                else int((uncertain["arm"].astype(str) == arm).sum()),
             }
         )
     return pd.DataFrame(rows)
@@ -482,9 +579,8 @@ def measure_changes(
     _check_columns(measures, "measures", ["participant", "visit", "measure", "value"])
     people = _participants(measures, participants)
     frame = measures.assign(visit=measures["visit"].fillna("").astype(str))
-    latest = _latest(frame.rename(columns={"assessed_on": "examined_on"})).drop_duplicates(
-        ["participant", "visit", "measure"], keep="last"
-    )
+    latest = _latest(frame.rename(columns={"assessed_on": "examined_on"}),
+                     keys=("participant", "visit", "measure"))  # fmt: skip
     order = _order_visits(frame.rename(columns={"assessed_on": "examined_on"}))
     rows = []
     for name, g in latest.groupby("measure", sort=True):

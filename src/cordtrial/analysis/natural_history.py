@@ -16,6 +16,7 @@ Outcomes: ``improved_1_grade`` (AIS better by at least one grade at follow-up),
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -23,6 +24,7 @@ from typing import Any, Final, Literal
 
 import pandas as pd
 
+from cordtrial.analysis.endpoints import level_index
 from cordtrial.analysis.errors import AnalysisInputError
 
 __all__ = [
@@ -31,10 +33,12 @@ __all__ = [
     "OUTCOMES",
     "MotorChangeFigure",
     "NaturalHistoryFigure",
+    "applicable_figures",
     "figure_by_id",
     "figures_frame",
     "motor_change_figures",
     "natural_history_figures",
+    "secular_trend_figures",
 ]
 
 Outcome = Literal["improved_1_grade", "to_motor_incomplete"]
@@ -88,6 +92,24 @@ class NaturalHistoryFigure:
     via: str
     confidence: str
     note: str
+    level_range: tuple[str, str] = ("C1", "S4_5")
+    baseline_days: tuple[int, int] = (0, 3650)
+    outcome_days: tuple[int, int] = (0, 3650)
+
+    def covers_levels(self, levels: Iterable[str]) -> bool:
+        """Whether every level of injury in ``levels`` (``C5``, ``T10``) lies in the source's
+        :attr:`level_range`."""
+        low, high = (level_index(v) for v in self.level_range)
+        return all(low <= level_index(v) <= high for v in levels)
+
+    def matches_outcome_time(self, window: tuple[float, float]) -> bool:
+        """Whether the source's outcome exams (:attr:`outcome_days`, days since injury) overlap
+        the endpoint's window ``(first, last)`` in days since injury."""
+        return self.outcome_days[0] <= window[1] and window[0] <= self.outcome_days[1]
+
+    def matches_baseline(self, days: float) -> bool:
+        """Whether a baseline exam ``days`` after injury lies within the source's window."""
+        return self.baseline_days[0] <= days <= self.baseline_days[1]
 
     @property
     def confirmed(self) -> bool:
@@ -109,6 +131,27 @@ class MotorChangeFigure:
     timing: str
     source: str
     confidence: str
+    population: str = ""
+    level_range: tuple[str, str] = ("C1", "C8")
+    baseline_days: tuple[int, int] = (0, 3650)
+    uems_per_side_max: int | None = None
+
+    def applies_to(self, *, level: str, baseline_grade: str, uems_right: float | None = None,
+                   uems_left: float | None = None) -> bool:  # fmt: skip
+        """Whether a participant (level of injury, baseline AIS grade and, where the source
+        limits them, baseline UEMS per side) belongs to the source's population."""
+        low, high = (level_index(v) for v in self.level_range)
+        if not low <= level_index(level) <= high or baseline_grade != self.baseline_grade:
+            return False
+        if self.uems_per_side_max is not None:
+            for side in (uems_right, uems_left):
+                if side is None or side != side or side > self.uems_per_side_max:
+                    return False
+        return True
+
+
+def _tuples(raw: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    return {k: tuple(v) if k in keys and isinstance(v, list) else v for k, v in raw.items()}
 
 
 @cache
@@ -122,7 +165,8 @@ def _data() -> dict[str, Any]:
 
 @cache
 def _all_figures() -> tuple[NaturalHistoryFigure, ...]:
-    return tuple(NaturalHistoryFigure(**f) for f in _data()["figures"])
+    keys = ("level_range", "baseline_days", "outcome_days")
+    return tuple(NaturalHistoryFigure(**_tuples(f, keys)) for f in _data()["figures"])
 
 
 def natural_history_figures(
@@ -167,6 +211,45 @@ def natural_history_figures(
     ]
 
 
+def applicable_figures(
+    baseline_grade: str = "A",
+    outcome: str = "improved_1_grade",
+    *,
+    levels: Iterable[str] | None = None,
+    outcome_day: float | None = None,
+    window: tuple[float, float] | None = None,
+    include_unconfirmed: bool = False,
+) -> list[NaturalHistoryFigure]:
+    """The published figures that apply to a cohort: its levels of injury and the time of its
+    endpoint, selected by each source's applicability data.
+
+    Parameters
+    ----------
+    baseline_grade, outcome, include_unconfirmed
+        As :func:`natural_history_figures`.
+    levels : iterable of str, optional
+        The cohort's neurological levels of injury (``C5``, ``T6``): a source applies when it
+        covers every one (:meth:`NaturalHistoryFigure.covers_levels`).
+    outcome_day : float, optional
+        The endpoint's time in days since injury (e.g. week 52 after a transplant three weeks
+        after injury: about 385).
+    window : (float, float), optional
+        The endpoint's window in days since injury (the protocol window); default
+        ``outcome_day`` +/- 10%. A source applies when its outcome exams overlap it: a
+        3- or 6-month source does not apply to a one-year endpoint.
+    """
+    out = natural_history_figures(baseline_grade, outcome, include_unconfirmed=include_unconfirmed)
+    if levels is not None:
+        wanted = [str(v) for v in levels]
+        out = [f for f in out if f.covers_levels(wanted)]
+    if outcome_day is not None or window is not None:
+        if window is None:
+            assert outcome_day is not None
+            window = (0.9 * outcome_day, 1.1 * outcome_day)
+        out = [f for f in out if f.matches_outcome_time(window)]
+    return out
+
+
 def figure_by_id(figure_id: str, *, include_unconfirmed: bool = False) -> NaturalHistoryFigure:
     """A figure by its id; an unconfirmed one only with ``include_unconfirmed=True``."""
     for f in _all_figures():
@@ -188,7 +271,7 @@ def motor_change_figures(score: str | None = None) -> list[MotorChangeFigure]:
     """Published spontaneous motor-score changes (all confirmed), optionally of one score."""
     out = []
     for raw in _data()["motor_change"]:
-        f = MotorChangeFigure(**{**raw, "timing_days": tuple(raw["timing_days"])})
+        f = MotorChangeFigure(**_tuples(raw, ("timing_days", "level_range", "baseline_days")))
         if score is None or f.score == score:
             out.append(f)
     return out
@@ -215,3 +298,9 @@ def figures_frame(*, include_unconfirmed: bool = True) -> pd.DataFrame:
         if include_unconfirmed or f.confirmed
     ]
     return pd.DataFrame(rows)
+
+
+def secular_trend_figures() -> list[dict[str, Any]]:
+    """The era-specific conversion rates of AIS A tetraplegia (Marino 2020, NSCID 1995-2015):
+    dicts with ``era``, ``outcome``, ``outcome_words``, ``proportion``, ``levels``, ``source``."""
+    return [dict(f) for f in _data()["secular_trend"]]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import itertools
 import math
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -25,10 +26,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ae_label",
+    "ae_timeline_description",
     "ae_timeline_figure",
     "ais_shift_figure",
     "figure_png",
     "figure_svg",
+    "kaplan_meier_figure",
     "motor_trajectories_figure",
 ]
 
@@ -141,25 +144,34 @@ def _spread(ys: list[float], gap: float) -> list[float]:
 def motor_trajectories_figure(
     endpoints: pd.DataFrame,
     *,
+    participants: pd.DataFrame | None = None,
     scores: tuple[str, ...] = ("uems", "lems"),
     bands: dict[str, MotorChangeFigure] | None = None,
 ) -> Figure:
-    """Change from baseline of motor scores over days since transplant, one line per
-    participant, with the published spontaneous one-year change (mean ± 1 SD) as a band.
+    """Change from baseline of motor scores, one line per participant, with the published
+    spontaneous one-year change where it applies.
 
-    Ranges left open by NT are drawn as vertical bars. The default bands are the cervical AIS A
-    changes of Kirshblum 2022 (UEMS +7.8 ± 6.5, LEMS +2.3 ± 7.4 at 377.5 ± 93.4
-    days); they are for orientation, not a matched control. One legend, right of the panels,
-    serves them all: a participant has the same colour in every panel.
+    With ``participants`` (``participant``, ``injury_date``, ``injury_level``) the time axis is
+    days since injury -- the axis of the published figures -- and a published change is drawn
+    only for the participants in its population (:meth:`MotorChangeFigure.applies_to`: the
+    default Kirshblum 2022 figures are cervical AIS A with UEMS <= 20 per side, UEMS +7.8 +/- 6.5
+    and LEMS +2.3 +/- 7.4 at 377.5 +/- 93.4 days); participants outside it are drawn dashed.
+    The mean is a line over the published timing (mean +/- SD days); the +/- 1 SD band is
+    drawn only where mean - SD >= 0 (a larger SD means a skewed change, and a symmetric band
+    below zero would misdescribe it). Without ``participants``, the axis is days since
+    transplant and no published change is drawn (its population cannot be checked).
+    Ranges left open by NT are vertical bars. One legend serves every panel.
     """
     if bands is None:
         bands = {f.score: f for f in motor_change_figures()}
     observed = endpoints[endpoints["status"] == "observed"]
     people = sorted({str(p) for p in observed["participant"]})
-    # legend entries are about 0.2 inch high: more than ~14 participants take a second column
+    info: dict[str, dict[Any, Any]] = {}
+    if participants is not None:
+        info = {str(r["participant"]): r for r in participants.to_dict(orient="records")}
+    base_of = {str(r["participant"]): r for r in observed.to_dict(orient="records")}
     columns = 1 + (len(people) + 1) // 15
-    # the band's entry is the widest (about 1.9 inch at 7 pt); a participants' column about 0.9
-    legend_width = 1.95 + 0.9 * (columns - 1)
+    legend_width = 2.6 + 0.9 * (columns - 1)
     width = 4.2 * len(scores) + legend_width
     fig = _figure(width, 3.6)
     fig.subplots_adjust(left=0.7 / width, right=1 - (legend_width + 0.15) / width,
@@ -168,32 +180,62 @@ def motor_trajectories_figure(
     palette = _palette(len(people))
     colour = {p: palette[i % len(palette)] for i, p in enumerate(people)}
     handles: dict[str, Any] = {}
+
+    def in_population(pid: str, band: MotorChangeFigure) -> bool:
+        rec, base = info.get(pid), base_of.get(pid)
+        if rec is None or base is None or not rec.get("injury_level"):
+            return False
+        grades = parse_grades(base.get("ais_baseline"))
+        return len(grades) == 1 and band.applies_to(
+            level=str(rec["injury_level"]), baseline_grade=next(iter(grades)),
+            uems_right=_num(base.get("uems_right_baseline")),
+            uems_left=_num(base.get("uems_left_baseline")),
+        )  # fmt: skip
+
     for ax, score in zip(axes, scores, strict=True):
-        band = bands.get(score)
-        if band is not None:
+        band = bands.get(score) if participants is not None else None
+        inside = {p for p in people if band is not None and in_population(p, band)}
+        if band is not None and inside:
             lo_day, hi_day = band.timing_days
-            handles["natural history, mean +/- SD"] = ax.fill_between(
-                [lo_day, hi_day], band.mean_change - band.sd_change,
-                band.mean_change + band.sd_change, color="#bbbbbb", alpha=0.5,
-            )  # fmt: skip
-            ax.hlines(band.mean_change, lo_day, hi_day, color="#777777", linewidth=1)
+            author = band.source.split(" ")[0]
+            year = band.source.split(";")[0][-4:]
+            label = f"published mean change\n({author} {year}, cervical AIS A)"
+            handles[label] = ax.hlines(band.mean_change, lo_day, hi_day, color="#555555",
+                                       linewidth=2, gid="natural-history-mean")  # fmt: skip
+            if band.mean_change - band.sd_change >= 0:
+                handles["published +/- 1 SD"] = ax.fill_between(
+                    [lo_day, hi_day], band.mean_change - band.sd_change,
+                    band.mean_change + band.sd_change, color="#bbbbbb", alpha=0.5,
+                    gid="natural-history-band",
+                )  # fmt: skip
         for pid, g in observed.groupby("participant", sort=True):
-            days = g["day"].astype(float)
+            rec = info.get(str(pid))
+            if rec is not None and isinstance(rec.get("injury_date"), date):
+                days = pd.Series([(d - rec["injury_date"]).days if isinstance(d, date)
+                                  else math.nan for d in g["examined_on"]],
+                                 index=g.index, dtype=float)  # fmt: skip
+            else:
+                days = g["day"].astype(float)
             lo = g[f"{score}_change_min"].astype(float)
             hi = g[f"{score}_change_max"].astype(float)
             mid = (lo + hi) / 2
             c = colour[str(pid)]
-            handles[str(pid)] = ax.plot(days, mid, marker="o", markersize=3, color=c)[0]
+            outside = band is not None and str(pid) not in inside
+            name = str(pid) + (" (not in its population)" if outside else "")
+            line = ax.plot(days, mid, marker="o", markersize=3, color=c,
+                           linestyle="--" if outside else "-", gid=f"participant {pid}")[0]
+            handles.setdefault(name, line)
             open_ = (hi - lo) > 0
             if open_.any():
                 ax.vlines(days[open_], lo[open_], hi[open_], color=c, alpha=0.6)
         ax.axhline(0, color="black", linewidth=0.5)
-        ax.set_xlabel("days since transplant")
+        ax.set_xlabel("days since injury" if participants is not None else
+                      "days since transplant")  # fmt: skip
         ax.set_ylabel(f"change in {score.upper()} (points)")
         ax.set_title(score.upper())
     if handles:
         fig.legend(list(handles.values()), list(handles.keys()), loc="center left",
-                   bbox_to_anchor=(1 - legend_width / width, 0.5), fontsize=7, ncols=columns,
+                   bbox_to_anchor=(1 - legend_width / width, 0.5), fontsize=6, ncols=columns,
                    frameon=False)  # fmt: skip
     return fig
 
@@ -230,8 +272,8 @@ def ae_timeline_figure(aes: pd.DataFrame, participants: pd.DataFrame) -> Figure:
     (size by CTCAE grade, red when serious, a ring when related) and a line to resolution (to the
     participant's last event day when unresolved). Each marker carries its term
     (:func:`ae_label`); a label in the right half of the time axis ends at its marker, so that
-    none runs off the figure, and labels of neighbouring events in one row alternate above and
-    below it."""
+    none runs off the figure, and each label is moved above or below its marker, further out
+    if need be, until it overlaps no other label (:func:`_place_labels`)."""
     people = [str(p) for p in participants["participant"]]
     # two-line labels need about 0.45 inch above a marker; a few rows get more air
     height = (0.75 if len(people) <= 6 else 0.5) * max(len(people), 2) + 1.4
@@ -258,7 +300,7 @@ def ae_timeline_figure(aes: pd.DataFrame, participants: pd.DataFrame) -> Figure:
     span = max(hi_day - lo_day, 1.0)
     ax.set_xlim(lo_day - 0.05 * span, hi_day + 0.05 * span)
     middle = lo_day + span / 2
-    last_label: dict[int, tuple[float, bool]] = {}
+    labels = []
     for yy, start, end, rec in sorted(events, key=lambda e: (e[0], e[1])):
         colour = _SERIOUS if rec.get("serious") else _OTHER
         ax.hlines(yy, start, end, color=colour, linewidth=2, alpha=0.6)
@@ -266,21 +308,97 @@ def ae_timeline_figure(aes: pd.DataFrame, participants: pd.DataFrame) -> Figure:
         ax.scatter([start], [yy], s=size, color=colour, zorder=3,
                    edgecolors="black" if rec.get("related") else colour,
                    linewidths=1.5)  # fmt: skip
-        # a label spans about 40% of the axis: the next one in the row within that goes below
-        previous = last_label.get(yy)
-        below = previous is not None and not previous[1] and start - previous[0] < 0.4 * span
-        last_label[yy] = (start, below)
         right_half = start > middle
-        ax.annotate(ae_label(str(rec.get("term", ""))), (start, yy),
-                    xytext=(-4 if right_half else 4, -7 if below else 7),
-                    textcoords="offset points", fontsize=7, linespacing=1.0,
-                    ha="right" if right_half else "left",
-                    va="top" if below else "bottom")  # fmt: skip
+        labels.append(ax.annotate(
+            ae_label(str(rec.get("term", ""))), (start, yy),
+            xytext=(-4 if right_half else 4, 7), textcoords="offset points", fontsize=7,
+            linespacing=1.0, ha="right" if right_half else "left", va="bottom",
+        ))  # fmt: skip
     ax.set_yticks(range(len(people)), people)
     ax.set_ylim(-0.7, len(people) - 0.3)
     ax.axvline(0, color="black", linewidth=0.5)
     ax.set_xlabel("days since transplant (marker size: CTCAE grade; red: serious; ring: related)")
     ax.set_title("Adverse events", fontsize=10)
+    _place_labels(fig, labels)
+    return fig
+
+
+#: vertical offsets (points) tried in turn for an AE label: above, below, then further out
+_LABEL_OFFSETS = (7, -7, 19, -19, 31, -31, 43, -43, 55, -55)
+
+
+def _place_labels(fig: Figure, labels: list[Any]) -> None:
+    """Move each label, in order, to the first offset of :data:`_LABEL_OFFSETS` at which it
+    overlaps no label placed before it and stays inside the figure (measured on the drawn
+    figure)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()  # type: ignore[no-untyped-call]
+    renderer = canvas.get_renderer()  # type: ignore[no-untyped-call]
+    frame = fig.bbox
+    placed: list[Any] = []
+    for label in labels:
+        x = label.xyann[0]
+        for dy in _LABEL_OFFSETS:
+            label.xyann = (x, dy)
+            label.set_va("bottom" if dy > 0 else "top")
+            box = label.get_window_extent(renderer)
+            inside = (box.x0 >= frame.x0 and box.x1 <= frame.x1 and box.y0 >= frame.y0
+                      and box.y1 <= frame.y1)  # fmt: skip
+            if inside and not any(box.overlaps(other) for other in placed):
+                break
+        placed.append(box)
+
+
+def ae_timeline_description(aes: pd.DataFrame) -> str:
+    """The AE timeline in words (for screen readers and the page): the serious events listed
+    under "N serious", the others under "N not serious"."""
+    def item(r: dict[Any, Any]) -> str:
+        day = _num(r.get("onset_day"))
+        when = f"day {int(day)}" if not math.isnan(day) else "day not known"
+        return f"{r['participant']} {when} {r['term']}"
+
+    records = aes.to_dict(orient="records") if len(aes) else []
+    serious = [item(r) for r in records if bool(r.get("serious"))]
+    other = [item(r) for r in records if not bool(r.get("serious"))]
+    text = (f"{len(records)} adverse event{'' if len(records) == 1 else 's'} over days since "
+            "transplant, one row per participant")  # fmt: skip
+    if serious:
+        text += f"; {len(serious)} serious: " + ", ".join(serious)
+    else:
+        text += "; none serious"
+    if other:
+        text += f"; {len(other)} not serious: " + ", ".join(other)
+    return text + "."
+
+
+def kaplan_meier_figure(km: Any) -> Figure:
+    """A Kaplan-Meier curve of event-free follow-up (:class:`~cordtrial.analysis.exposure.
+    KaplanMeier`): the step function with its 95% pointwise band, censoring marks, and the
+    numbers at risk written under the axis at each event or censoring day."""
+    fig = _figure(6.0, 3.4)
+    fig.subplots_adjust(left=0.12, right=0.96, bottom=0.3, top=0.88)
+    ax = fig.subplots()
+    table = km.table
+    days = [0.0, *table["day"].astype(float)]
+    surv = [1.0, *table["event-free"].astype(float)]
+    low = [1.0, *table["low 95%"].astype(float)]
+    high = [1.0, *table["high 95%"].astype(float)]
+    ax.step(days, surv, where="post", color=_OTHER, linewidth=1.8)
+    ax.fill_between(days, low, high, step="post", color=_OTHER, alpha=0.15, linewidth=0)
+    censored = km.participants[~km.participants["event"].astype(bool)]
+    for d in censored["days"].astype(float):
+        at = max(i for i, x in enumerate(days) if x <= d)
+        ax.plot([d], [surv[at]], marker="|", color="black", markersize=9)
+    ax.set_ylim(-0.02, 1.05)
+    ax.set_xlim(0, max(days) * 1.05 if max(days) > 0 else 1)
+    ax.set_xlabel("days since treatment (|: censored at the data cut)")
+    ax.set_ylabel(f"free of {km.label}")
+    ax.set_title(f"Kaplan-Meier: time to first {km.label} (shaded: 95% interval)", fontsize=9)
+    at_risk = "at risk: " + ", ".join(
+        f"day {int(d)}: {int(n)}" for d, n in zip(table["day"], table["at risk"], strict=True))
+    fig.text(0.12, 0.04, at_risk, fontsize=6, wrap=True)
     return fig
 
 

@@ -6,9 +6,7 @@ then rendered. Every report prints the data snapshot hash (SHA-256 of the data i
 and the versions of cordtrial, the ISNCSCI engine and the numerical libraries, so that it can be
 reproduced; small-sample and other caveats raised while it was computed are listed in it.
 
-DSMB report sections: trial status; adverse events (incidence by category, CTCAE grade,
-seriousness, relatedness; timeline); serious adverse events; adverse events of special
-interest; safety stopping rule; efficacy overview; reproducibility.
+DSMB report: :mod:`cordtrial.analysis.dsmb` (re-exported here).
 Efficacy report sections: cohort; AIS conversion; comparison with natural recovery (primary
 source and sensitivity across sources); motor and sensory scores; functional measures; walking
 rule; what these data can and cannot show; reproducibility.
@@ -18,6 +16,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -26,7 +25,13 @@ from typing import Any, Final, Literal
 
 import pandas as pd
 
-from cordtrial.analysis.cohort import DEFAULT_PRIOR, compare_with_natural_history, sensitivity
+from cordtrial.analysis.cohort import (
+    DEFAULT_PRIOR,
+    cohort_levels,
+    compare_with_natural_history,
+    schedule_window_since_injury,
+    sensitivity,
+)
 from cordtrial.analysis.endpoints import (
     LAST,
     ais_shift_table,
@@ -38,20 +43,13 @@ from cordtrial.analysis.endpoints import (
 )
 from cordtrial.analysis.errors import AnalysisInputError
 from cordtrial.analysis.natural_history import DEFAULT_PRIMARY_FIGURE, figure_by_id
-from cordtrial.analysis.safety import (
-    DEFAULT_STOPPING_RULE,
-    StoppingRule,
-    ae_incidence,
-    evaluate_stopping_rule,
-    serious_listing,
-    special_interest_listing,
-)
 from cordtrial.analysis.store import TrialData, engine_versions
-from cordtrial.analysis.walking import DISCRIMINATION, walking_score
+from cordtrial.analysis.walking import DISCRIMINATION, walking_rule_applies, walking_score
 
 __all__ = [
     "DSMB_SECTIONS",
     "EFFICACY_SECTIONS",
+    "STATUS_WORDS",
     "Report",
     "ReportFigure",
     "ReportSection",
@@ -59,18 +57,11 @@ __all__ = [
     "build_efficacy_report",
     "render_html",
     "render_pdf",
+    "reproducibility_table",
+    "shortened_terms",
     "write_report",
 ]
 
-DSMB_SECTIONS: Final = (
-    "1. Trial status",
-    "2. Adverse events",
-    "3. Serious adverse events",
-    "4. Adverse events of special interest",
-    "5. Safety stopping rule",
-    "6. Efficacy overview",
-    "7. Reproducibility",
-)
 EFFICACY_SECTIONS: Final = (
     "1. Cohort",
     "2. AIS conversion",
@@ -143,7 +134,7 @@ def _figure(caption: str, fig: Any, note: str = "") -> ReportFigure:
     return ReportFigure(caption=caption, figure=fig, note=note)
 
 
-def _shortened_terms(aes: pd.DataFrame) -> str:
+def shortened_terms(aes: pd.DataFrame) -> str:
     """The note under the AE timeline: the full terms of the events whose label the figure
     shortens (:func:`cordtrial.analysis.plots.ae_label`), with participant and onset day."""
     from cordtrial.analysis.plots import ae_label
@@ -172,39 +163,92 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+_ENUM = re.compile(r"^[a-z]+(?:_[a-z0-9]+)+$")
+#: machine values with a clinical name (scores, engine versions)
+_VALUE_WORDS: Final = {
+    "uems": "UEMS", "lems": "LEMS", "total_motor": "total motor score", "lt": "light touch",
+    "pp": "pin prick", "ctcae_grade": "CTCAE grade",
+    "version: isncsci_engine": "version: ISNCSCI engine",
+    "version: isncsci_revision": "version: ISNCSCI revision",
+}  # fmt: skip
+
+
+def _words(text: str) -> str:
+    """A vocabulary value in words: ``neuropathic_pain`` -> ``neuropathic pain``,
+    ``not_related`` -> ``not related``, ``not_due`` -> ``not yet due``."""
+    if text in STATUS_WORDS:
+        return STATUS_WORDS[text]
+    if text in _VALUE_WORDS:
+        return _VALUE_WORDS[text]
+    return text.replace("_", " ") if _ENUM.match(text) else text
+
+
 def _display(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.reset_index() if frame.index.name or isinstance(frame.index, pd.MultiIndex) else (
         frame
     )  # fmt: skip
     return pd.DataFrame(
-        [[_fmt(v) for v in row] for row in out.itertuples(index=False)],
+        [[_words(_fmt(v)) for v in row] for row in out.itertuples(index=False)],
         columns=[_heading(str(c)) for c in out.columns],
     )
 
+
+#: the endpoint statuses in words
+STATUS_WORDS: Final = {
+    "observed": "observed", "missing": "missing", "not_due": "not yet due",
+    "not_classified": "not classified", "no_baseline": "no baseline",
+}  # fmt: skip
 
 #: column headings a reader knows in capitals (the glossary of cordtrial.isncsci)
 _ABBREVIATIONS: Final = {"uems": "UEMS", "lems": "LEMS", "lt": "LT", "pp": "PP", "nli": "NLI",
                          "ais": "AIS", "ctcae": "CTCAE", "n": "n", "ci": "CI"}  # fmt: skip
 
 
+#: column names whose heading is not just their words
+_LABELS: Final = {
+    "onset_day": "onset (days after treatment)", "onset_date": "onset",
+    "resolution_date": "resolved", "serious_criteria": "seriousness criteria",
+    "related_to_cells": "related to cells", "related_to_procedure": "related to procedure",
+    "related_to_immunosuppression": "related to immunosuppression",
+    "expedited_report_required": "expedited report required",
+    "expedited_report_due": "expedited report due", "special_interest": "special interest",
+    "p_value": "p-value", "prob_exceeds": "P(treated rate > natural rate)",
+    "ci_low": "95% CI low", "ci_high": "95% CI high", "natural_rate": "natural rate",
+    "source_n": "source n", "ais_shift": "AIS shift", "examined_on": "examined on",
+    "window_closes": "window closes", "age_at_injury": "age at injury",
+    "injury_level": "level of injury", "baseline_visit": "baseline visit",
+    "ais_baseline": "AIS at baseline", "nli_baseline": "NLI at baseline",
+    "total_motor": "total motor", "at_risk": "at risk", "why": "why counted",
+}  # fmt: skip
+
+
 def _heading(column: str) -> str:
     """A column name as a table heading: words instead of snake_case, clinical abbreviations
-    in capitals (``ctcae_grade`` -> ``CTCAE grade``, ``nli_baseline`` -> ``NLI baseline``)."""
+    in capitals (``ctcae_grade`` -> ``CTCAE grade``, ``nli_baseline`` -> ``NLI at baseline``)."""
+    if column in _LABELS:
+        return _LABELS[column]
     return " ".join(_ABBREVIATIONS.get(w.lower(), w) for w in column.split("_"))
 
 
 def _common(data: TrialData) -> tuple[pd.DataFrame, pd.DataFrame]:
     baseline = "screening" if "screening" in set(data.exams.get("visit", [])) else None
-    ep = endpoint_table(data.exams, participants=data.participants, baseline_visit=baseline)
+    ep = endpoint_table(data.exams, participants=data.participants, baseline_visit=baseline,
+                        schedule=data.schedule if len(data.schedule) else None,
+                        data_cut=data.last_data_date)  # fmt: skip
     return ep, last_observed(ep)
 
 
-def _reproducibility(data: TrialData, parameters: dict[str, str]) -> ReportSection:
+def reproducibility_table(data: TrialData, parameters: dict[str, str]) -> pd.DataFrame:
+    """The data snapshot hash, the software versions and the analysis parameters, as a table."""
     versions = engine_versions()
     rows = [("data snapshot (SHA-256)", data.snapshot_hash)]
     rows += [(f"version: {k}", v) for k, v in versions.items()]
     rows += [("classifications stored by", "; ".join(data.stored_engine_versions) or "none")]
     rows += list(parameters.items())
+    return pd.DataFrame(rows, columns=["item", "value"])
+
+
+def _reproducibility(data: TrialData, parameters: dict[str, str]) -> ReportSection:
     return ReportSection(
         title="",
         paragraphs=[
@@ -212,7 +256,7 @@ def _reproducibility(data: TrialData, parameters: dict[str, str]) -> ReportSecti
             "events this report was computed from; the same data give the same hash. All data "
             "of the demo trial are synthetic.",
         ],
-        tables=[("Snapshot and versions", pd.DataFrame(rows, columns=["item", "value"]))],
+        tables=[("Snapshot and versions", reproducibility_table(data, parameters))],
     )
 
 
@@ -220,31 +264,49 @@ def _caught(caught: list[warnings.WarningMessage]) -> list[str]:
     return list(dict.fromkeys(str(w.message) for w in caught))
 
 
+def _final_visit(data: TrialData, ep: pd.DataFrame) -> str | None:
+    if len(data.schedule):
+        return str(data.schedule.sort_values("target_day", kind="stable").iloc[-1]["visit"])
+    visits = [v for v in dict.fromkeys(ep["visit"]) if v]
+    return visits[-1] if visits else None
+
+
 def _efficacy_core(
     data: TrialData, ep: pd.DataFrame, figure_id: str, prior: tuple[float, float],
     include_unconfirmed: bool,
 ) -> tuple[list[str], pd.DataFrame, pd.DataFrame]:  # fmt: skip
-    summary = conversion_summary(ep, LAST)
-    row = summary.iloc[-1]
-    n = int(row["assessed"])
+    """The primary comparison: conversion at the protocol's final visit, inside its window,
+    against natural recovery (both NT bounds), and the sensitivity across time-matched sources."""
+    from cordtrial.analysis.timepoint import time_point_endpoint
+
+    visit = _final_visit(data, ep)
+    if visit is None or not (ep["visit"] == visit).any():
+        return ["No follow-up visit recorded: nothing to compare."], pd.DataFrame(), \
+            pd.DataFrame()  # fmt: skip
+    end = time_point_endpoint(ep, visit)
+    n, yes, und = end.assessed, end.yes, end.undetermined
     figure = figure_by_id(figure_id, include_unconfirmed=include_unconfirmed)
     paragraphs = [
-        f"AIS A at baseline: {int(row['expected'])} participants; with a follow-up exam: {n}; "
-        f"converted (better by at least one AIS grade) at their last exam: {int(row['yes'])}"
-        + (
-            f" to {int(row['yes_max'])} (NT leaves {int(row['undetermined'])} open)"
-            if row["undetermined"]
-            else ""
-        )
+        f"Primary endpoint at {visit} (inside the visit's window), AIS A at baseline: "
+        f"{len(end.participants)} participants; assessed: {n}; converted (better by at least "
+        f"one AIS grade): {yes}"
+        + (f" to {yes + und} (NT leaves {und} open)" if und else "")
+        + f"; pending (not yet at {visit} at the data cut): {', '.join(end.pending) or 'none'}"
+        + f"; missing: {', '.join(end.missing) or 'none'}"
+        + f"; exams outside the window (not counted): {', '.join(end.outside_window) or 'none'}"
+        + ("; uncertain baselines (not counted): "
+           + ", ".join(f"{r['participant']} ({r['ais_baseline']})"
+                       for r in end.uncertain.to_dict(orient="records"))
+           if len(end.uncertain) else "")
         + "."
-    ]
+    ]  # fmt: skip
     rows = []
     if n == 0:
-        return [*paragraphs, "No participant has a follow-up exam: nothing to compare."], \
+        return [*paragraphs, f"No participant has reached {visit}: nothing to compare."], \
             pd.DataFrame(), pd.DataFrame()  # fmt: skip
-    for k in sorted({int(row["yes_min"]), int(row["yes_max"])}):
+    for k in sorted({yes, yes + und}):
         c = compare_with_natural_history(k, n, figure=figure, prior=prior)
-        rows.append(c.summary.assign(bound="converted" if k == row["yes_min"] else "max (NT)"))
+        rows.append(c.summary.assign(bound="converted" if k == yes else "max (NT)"))
         paragraphs.append(
             f"Against {figure.source} ({figure.levels}, {figure.timing}; natural rate "
             f"{figure.proportion:.1%}, n={figure.n or 'not reported'}): observed {k} of {n}, "
@@ -255,108 +317,60 @@ def _efficacy_core(
             "prior."
         )
     primary = pd.concat(rows, ignore_index=True)
-    sens = sensitivity(int(row["yes_min"]), n, prior=prior,
-                       include_unconfirmed=include_unconfirmed)  # fmt: skip
+    window = schedule_window_since_injury(data.participants, data.schedule)
+    assessed = end.participants.loc[end.participants["status"] == "assessed", "participant"]
+    levels = cohort_levels(data.participants, list(assessed))
+    sens = sensitivity(yes, n, prior=prior, include_unconfirmed=include_unconfirmed,
+                       outcome_window=window, levels=levels or None)  # fmt: skip
     return paragraphs, primary, sens
 
 
-def build_dsmb_report(
-    data: TrialData,
-    *,
-    rule: StoppingRule = DEFAULT_STOPPING_RULE,
-    figure_id: str = DEFAULT_PRIMARY_FIGURE,
-    prior: tuple[float, float] = DEFAULT_PRIOR,
-) -> Report:
-    """The data safety monitoring board's report (sections :data:`DSMB_SECTIONS`)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        from cordtrial.analysis.plots import (
-            ae_timeline_figure,
-            ais_shift_figure,
-            motor_trajectories_figure,
-        )
-
-        people = data.participants
-        aes = data.adverse_events
-        ep, _ = _common(data)
-        status = ReportSection(DSMB_SECTIONS[0])
-        treated_column = "treated_on" if "treated_on" in people.columns else "transplant_date"
-        enrol = people.groupby(["site"], dropna=False).agg(
-            participants=("participant", "count"),
-            treated=(treated_column, lambda s: int(s.notna().sum())),
-        ).reset_index()  # fmt: skip
-        status.paragraphs.append(
-            f"{len(people)} participants enrolled, "
-            f"{int(people[treated_column].notna().sum())} treated; data cut "
-            f"{_fmt(data.last_data_date) or 'n/a'} (latest exam, measure or adverse event)."
-        )
-        status.tables.append(("Enrolment by site", enrol))
-        visits = ep.pivot_table(index="participant", columns="visit", values="status",
-                                aggfunc="first", sort=False)  # fmt: skip
-        status.tables.append(("ISNCSCI exams by visit (observed / missing)", visits))
-
-        ae_sec = ReportSection(DSMB_SECTIONS[1])
-        ae_sec.paragraphs.append(
-            f"{len(aes)} adverse events in {aes['participant'].nunique()} of {len(people)} "
-            "participants. Participants are counted once per row (for CTCAE grade: at their "
-            "worst grade); events are all events."
-        )
-        for by, caption in (
-            ("category", "By category"),
-            ("ctcae_grade", "By CTCAE grade (v5.0)"),
-            ("serious", "By seriousness (ICH E2A)"),
-            ("related", "By relatedness (cells, procedure or immunosuppression)"),
-        ):
-            ae_sec.tables.append((caption, ae_incidence(aes, people, by=by)))  # fmt: skip
-        ae_sec.figures.append(_figure("Adverse-event timeline", ae_timeline_figure(aes, people),
-                                      _shortened_terms(aes)))  # fmt: skip
-
-        sae = ReportSection(DSMB_SECTIONS[2])
-        listing = serious_listing(aes)
-        sae.paragraphs.append(
-            f"{len(listing)} serious adverse event{'' if len(listing) == 1 else 's'}."
-        )
-        sae.tables.append(("Serious adverse events", listing))
-        aesi = ReportSection(DSMB_SECTIONS[3])
-        special = special_interest_listing(aes)
-        aesi.paragraphs.append(
-            f"{len(special)} adverse event{'' if len(special) == 1 else 's'} of special interest."
-        )
-        aesi.tables.append(("Adverse events of special interest", special))
-
-        rule_sec = ReportSection(DSMB_SECTIONS[4])
-        verdict = evaluate_stopping_rule(aes, people, rule)
-        rule_sec.paragraphs += [
-            "Rule (predefined): " + rule.describe() + ".",
-            verdict.message + ".",
-        ]
-        boundary = pd.DataFrame(
-            {"treated": range(1, len(verdict.boundary)),
-             "counting participants that cross": list(verdict.boundary[1:])}
-        )  # fmt: skip
-        rule_sec.tables.append(("Stopping boundary by participants treated", boundary))
-        rule_sec.tables.append(("The rule evaluated as the data arrived", verdict.history))
-
-        eff = ReportSection(DSMB_SECTIONS[5])
-        paragraphs, _primary, _ = _efficacy_core(data, ep, figure_id, prior, False)
-        eff.paragraphs += paragraphs
-        eff.tables.append(("AIS shift, baseline → last observed exam", ais_shift_table(ep, LAST)))
-        eff.figures.append(_figure("AIS shift", ais_shift_figure(ep, LAST)))
-        eff.figures.append(_figure("Motor scores", motor_trajectories_figure(ep)))
-
-        repro = _reproducibility(data, {"stopping rule": rule.describe()})
-        repro.title = DSMB_SECTIONS[6]
-    return Report(
-        kind="dsmb",
-        title=f"DSMB report: {data.protocol_id}",
-        protocol_id=data.protocol_id,
-        trial_title=data.title,
-        data_cut=data.last_data_date,
-        snapshot_hash=data.snapshot_hash,
-        versions=engine_versions(),
-        sections=[status, ae_sec, sae, aesi, rule_sec, eff, repro],
-        caveats=_caught(caught),
+def _natural_distribution(
+    nat: ReportSection, data: TrialData, ep: pd.DataFrame, visit: str, figure_id: str,
+    include_unconfirmed: bool,
+) -> None:  # fmt: skip
+    """The natural rate as a distribution: the source's counts in the test, level strata, the
+    secular trend (:mod:`cordtrial.analysis.historical`)."""
+    from cordtrial.analysis.historical import (
+        DEFAULT_ROBUST_WEIGHT,
+        compare_with_source_counts,
+        secular_trend_sensitivity,
+        stratified_comparisons,
     )
+    from cordtrial.analysis.natural_history import applicable_figures
+    from cordtrial.analysis.timepoint import time_point_endpoint
+
+    end = time_point_endpoint(ep, visit)
+    k, n = end.yes, end.assessed
+    if n == 0:
+        return
+    window = schedule_window_since_injury(data.participants, data.schedule)
+    figures = [figure_by_id(figure_id, include_unconfirmed=include_unconfirmed)]
+    figures += [f for f in applicable_figures("A", window=window) if f.id != figure_id]
+    rows = [compare_with_source_counts(k, n, f).summary for f in figures
+            if f.n is not None and 0 < f.proportion < 1]  # fmt: skip
+    nat.paragraphs.append(
+        "The natural rate is itself an estimate from a finite cohort (Makuch and Simon 1980): "
+        "below, the trial's conversions against each source's counts as a second sample "
+        "(Fisher's and Boschloo's exact tests, one-sided), and the probability that the treated "
+        "rate exceeds the natural rate when the natural rate has the posterior of the source's "
+        f"counts, alone and as a robust mixture ({DEFAULT_ROBUST_WEIGHT:.0%} on the source, the "
+        "rest on a uniform Beta(1, 1): the trial's population may differ). Counts marked "
+        "'reconstructed' come from a published percentage and n."
+    )
+    if rows:
+        nat.tables.append(("Natural rate from the sources' counts", pd.concat(rows,
+                                                                           ignore_index=True)))
+    strata = stratified_comparisons(end.participants, data.participants, outcome_window=window)
+    if len(strata):
+        nat.tables.append(("By level stratum, against the sources covering its levels", strata))
+    nat.paragraphs.append(
+        "Secular trend: conversion of AIS A tetraplegia rose from 17.6% (1995-97) to 50% "
+        "(2013-15) (Marino 2020); the comparison at each era's rate shows how much the era of "
+        "the source matters."
+    )
+    nat.tables.append(("Secular-trend sensitivity (tetraplegia, Marino 2020)",
+                       secular_trend_sensitivity(k, n)))  # fmt: skip
 
 
 LIMITATIONS: Final = (
@@ -415,21 +429,35 @@ def build_efficacy_report(
         cohort.tables.append(("Participants", cohort_table))
 
         conv = ReportSection(EFFICACY_SECTIONS[1])
-        conv.paragraphs.append(
-            "Conversion = AIS better by at least one grade than at baseline. 'Last observed' "
-            "counts each participant at their latest exam: participants whose later visits are "
-            "not yet due are counted at an earlier visit, when recovery may still come. The "
-            "table at the final visit shows the same participants strictly by visit, missing "
-            "ones as missing."
+        from cordtrial.analysis.change import (
+            ais_shift_test,
+            change_summary,
+            motor_level_responders,
         )
-        conv.tables.append(("Conversion at the last observed exam", conversion_summary(ep, LAST)))
-        conv.tables.append(("AIS shift, baseline → last observed exam",
-                            ais_shift_table(ep, LAST)))  # fmt: skip
-        visits = [v for v in dict.fromkeys(ep["visit"]) if v]
-        if visits:
-            final = visits[-1]
+        from cordtrial.analysis.timepoint import implausible_jumps, time_point_endpoint
+
+        final = _final_visit(data, ep)
+        conv.paragraphs.append(
+            "Conversion = AIS better by at least one grade than at baseline. The endpoint is "
+            f"taken at the protocol's final visit ({final or 'n/a'}), inside its window; a "
+            "participant who has not reached it is pending, not 'not converted'. The "
+            "last-observation tables are labelled as such: they count participants whose later "
+            "visits are not yet due at an earlier visit, when recovery may still come."
+        )
+        if final is not None and (ep["visit"] == final).any():
+            end = time_point_endpoint(ep, final)
+            conv.tables.append((f"Primary endpoint at {final}", end.summary))
+            conv.tables.append((f"Primary endpoint by participant ({final})", end.participants))
             conv.tables.append((f"AIS shift, baseline → {final}", ais_shift_table(ep, final)))
-        conv.figures.append(_figure("AIS shift", ais_shift_figure(ep, LAST)))
+            conv.tables.append((f"AIS shift at {final}, exact sign test",
+                                ais_shift_test(ep, final).summary))  # fmt: skip
+        conv.tables.append(("Grade changes flagged for source-data review", implausible_jumps(ep)))
+        conv.tables.append(("Last observation (not the endpoint): conversion",
+                            conversion_summary(ep, LAST)))  # fmt: skip
+        conv.tables.append(("Last observation (not the endpoint): AIS shift",
+                            ais_shift_table(ep, LAST)))  # fmt: skip
+        conv.figures.append(_figure("AIS shift, baseline → last observed exam",
+                                    ais_shift_figure(ep, LAST)))  # fmt: skip
 
         nat = ReportSection(EFFICACY_SECTIONS[2])
         paragraphs, primary, sens = _efficacy_core(data, ep, figure_id, prior,
@@ -441,7 +469,8 @@ def build_efficacy_report(
                  "ci_high", "prob_exceeds", "prior"]]))  # fmt: skip
         if len(sens):
             nat.paragraphs.append(
-                "Sensitivity: the same comparison against every published source"
+                "Sensitivity: the same comparison against every published source whose outcome "
+                "time matches the endpoint and whose levels cover the assessed participants'"
                 + (
                     " (secondary-source figures included, marked in 'confidence')"
                     if include_unconfirmed
@@ -453,11 +482,22 @@ def build_efficacy_report(
                 ["source", "levels", "timing", "source_n", "confidence", "natural_rate",
                  "expected", "p_value", "prob_exceeds"]]))  # fmt: skip
 
+        final_visit = _final_visit(data, ep)
+        if final_visit is not None and (ep["visit"] == final_visit).any():
+            _natural_distribution(nat, data, ep, final_visit, figure_id, include_unconfirmed)
+
         motor = ReportSection(EFFICACY_SECTIONS[3])
         motor.paragraphs.append(
-            "Change from baseline at the last observed exam. A range 'a..b' is left open by "
-            "not-testable (NT) cells; level changes are in segments, positive = caudal."
+            "Change from baseline at the last observed exam (last observation, not the "
+            "endpoint). A range 'a..b' is left open by not-testable (NT) cells; level changes "
+            "are in segments, positive = caudal. At the protocol's final visit: the median, "
+            "quartiles and exact Wilcoxon test of each change (skewed scores), and the ICCP "
+            "motor-level responders (>= 2 levels on one side)."
         )
+        if final is not None and (ep["visit"] == final).any():
+            motor.tables.append((f"Score changes at {final}", change_summary(ep, final)))
+            motor.tables.append((f"Motor-level responders at {final}",
+                                 motor_level_responders(ep, final)))  # fmt: skip
         rows = []
         for rec in last.to_dict(orient="records"):
             r = {"participant": rec["participant"], "visit": rec["visit"],
@@ -465,8 +505,10 @@ def build_efficacy_report(
             for s in ("uems", "lems", "total_motor", "lt", "pp", "nli"):
                 r[s] = format_range(rec[f"{s}_change_min"], rec[f"{s}_change_max"])
             rows.append(r)
-        motor.tables.append(("Score and level changes", pd.DataFrame(rows)))
-        motor.figures.append(_figure("Motor scores", motor_trajectories_figure(ep)))
+        motor.tables.append(("Last observation (not the endpoint): score and level changes",
+                             pd.DataFrame(rows)))  # fmt: skip
+        motor_fig = motor_trajectories_figure(ep, participants=people)
+        motor.figures.append(_figure("Motor scores", motor_fig))
 
         func = ReportSection(EFFICACY_SECTIONS[4])
         if len(data.measures):
@@ -487,6 +529,14 @@ def build_efficacy_report(
             f"discrimination AUC {DISCRIMINATION['derivation']['auc']} (derivation), "
             f"{DISCRIMINATION['temporal_validation']['auc']} (temporal validation)."
         )
+        injured = dict(zip(people["participant"], people.get("injury_date", [None] * len(people)),
+                           strict=True))  # fmt: skip
+        walk.paragraphs.append(
+            "No probability of walking is given: the paper's own score-to-probability model "
+            "could not be checked, and the formula that circulates under its name is a later "
+            "recalibration on another population and outcome (Hicks et al. 2017). The rule was "
+            "derived on exams within 15 days of injury; a later exam is marked as outside it."
+        )
         wrows = []
         ages = dict(zip(people["participant"], people["age_at_injury"], strict=True))
         exams = data.exams
@@ -496,7 +546,12 @@ def build_efficacy_report(
                 continue
             first = sel.sort_values("examined_on").iloc[0].to_dict()
             score = walking_score({str(k): v for k, v in first.items()}, int(ages[pid]))
+            on, hurt = first.get("examined_on"), injured.get(pid)
+            since = (on - hurt).days if isinstance(on, date) and isinstance(hurt, date) else None
+            applies = walking_rule_applies(since)
             wrows.append({"participant": pid, "exam": first.get("visit", ""),
+                          "days since injury": since if since is not None else "",
+                          "rule applies": "yes" if applies.applies else "no: " + applies.reason,
                           "score": format_range(score.low, score.high)})  # fmt: skip
         walk.tables.append(("Walking-rule score at baseline", pd.DataFrame(wrows)))
 
@@ -654,7 +709,7 @@ def render_pdf(report: Report) -> bytes:
     meta = (
         f"{report.trial_title}\nData cut: {_fmt(report.data_cut) or 'n/a'}\n"
         f"Data snapshot (SHA-256): {report.snapshot_hash}\n"
-        + ", ".join(f"{k} {v}" for k, v in report.versions.items())
+        + ", ".join(f"{_words('version: ' + k)[9:]} {v}" for k, v in report.versions.items())
     )
     pdf.multi_cell(0, 5, text(meta), new_x="LMARGIN", new_y="NEXT")
     if report.caveats:
@@ -730,3 +785,7 @@ def write_report(report: Report, path: str | Path) -> Path:
     else:
         raise AnalysisInputError("output", str(path), "a file name ending in .pdf or .html")
     return path
+
+
+# The DSMB report lives in its own module (it imports the model and renderers above).
+from cordtrial.analysis.dsmb import DSMB_SECTIONS, build_dsmb_report  # noqa: E402

@@ -3,26 +3,34 @@
 Adverse events come as a tidy frame (see :mod:`cordtrial.analysis.store`): one row per event with
 ``participant``, ``term``, ``category``, ``onset_date``, ``ctcae_grade`` (CTCAE v5.0, 1-5),
 ``serious`` (ICH E2A criteria met), ``related`` (cells, procedure or immunosuppression possibly,
-probably or definitely causal -- ICH E2A II.A.2) and ``special_interest`` (an AESI category of
-:mod:`cordtrial.trial.rules.vocabulary`); optional ``onset_day``, ``outcome``, ``expectedness``.
+probably or definitely causal -- ICH E2A II.A.2), the relatedness to each cause
+(``related_to_cells``, ``related_to_procedure``, ``related_to_immunosuppression``) and
+``special_interest`` (an AESI category of :mod:`cordtrial.trial.rules.vocabulary`); optional
+``onset_day``, ``outcome``, ``expectedness``.
 
-**The stopping rule** (:class:`StoppingRule`) is Bayesian, evaluated each time a participant is
-treated or an event arrives. A participant *counts* when they have a serious related event, or any
-tumour / graft-overgrowth finding (category ``tumour_or_graft_overgrowth``, whatever its
-seriousness: tumours of undifferentiated cells are the feared harm of iPSC grafts, Nori et al.
-Stem Cell Reports 2015;4:360-373). With ``k`` counting participants of ``n`` treated and a
-Beta(a, b) prior on their rate, the rule is crossed when P(rate > ``max_rate`` | k, n) exceeds
-``posterior_threshold`` (Thall PF, Simon R, Estey EH. Stat Med 1995;14:357-379, the monitoring
-form used here). By default any tumour finding also crosses it by itself (``tumour_stops``).
-The defaults -- prior Beta(0.2, 1.8) (an anticipated 10% worth two participants), ``max_rate``
-0.20, threshold 0.80 -- are an illustration to be fixed in each protocol, not a recommendation.
+**The stopping rule** (:class:`StoppingRule`) is Bayesian, evaluated each time a participant
+becomes evaluable or an event arrives. A treated participant *counts* when they have a serious
+event related to the cell product (``related_to_cells`` possible or above; ``causes`` widens it),
+with onset on or after their first administration, or any tumour / graft-overgrowth finding
+(category ``tumour_or_graft_overgrowth``, whatever its seriousness: tumours of undifferentiated
+cells are the feared harm of iPSC grafts, Nori et al. Stem Cell Reports 2015;4:360-373). The
+denominator is the participants treated *and followed* ``evaluable_after_days`` (or with a
+counted event). With ``k`` counting participants of ``n`` and a Beta(a, b) prior on their rate,
+the rule is crossed when P(rate > ``max_rate`` | k, n) exceeds ``posterior_threshold`` (Thall PF,
+Simon R, Estey EH. Stat Med 1995;14:357-379, the monitoring form used here). By default any
+tumour finding also crosses it by itself (``tumour_stops``). The defaults -- prior Beta(0.2, 1.8)
+(an anticipated 10% worth two participants), ``max_rate`` 0.20, threshold 0.80, 28 days -- are an
+illustration to be fixed in each protocol, not a recommendation. The status lists the events the
+rule counted and those it did not, with the reason; :meth:`StoppingRule.operating_characteristics`
+gives the rule's exact probability of stopping and expected size for a grid of true rates.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Final
 
 import numpy as np
@@ -160,10 +168,27 @@ def special_interest_listing(aes: pd.DataFrame) -> pd.DataFrame:
     return _listing(aes[aes["special_interest"].astype(bool)])
 
 
+#: The causes an event can be related to, each a column ``related_to_<cause>`` of the frame.
+CAUSES: Final = ("cells", "procedure", "immunosuppression")
+#: Causality grades that count as related (ICH E2A II.A.2: a reasonable possibility).
+_RELATED: Final = frozenset({"possible", "probable", "definite"})
+
+
+def format_probability(p: float, threshold: float) -> str:
+    """``p`` with as many decimals (2 to 6) as it takes not to print it onto, or across,
+    ``threshold``: 0.797 against 0.80 is "0.797", never "0.80"."""
+    for digits in range(2, 7):
+        text = f"{p:.{digits}f}"
+        shown = float(text)
+        if shown != threshold and (shown > threshold) == (p > threshold):
+            return text
+    return f"{p:.6g}"
+
+
 @dataclass(frozen=True, slots=True)
 class StoppingRule:
-    """A Bayesian stopping rule on the rate of participants with serious related events or
-    tumour findings (see the module docstring).
+    """A Bayesian stopping rule on the rate of treated participants with a serious event
+    related to the cell product, or a tumour finding (see the module docstring).
 
     Attributes
     ----------
@@ -175,12 +200,22 @@ class StoppingRule:
         Beta prior of the rate.
     tumour_stops : bool
         Any tumour / graft-overgrowth finding crosses the rule by itself.
+    causes : tuple of str
+        The causes whose related serious events count (``related_to_<cause>`` possible,
+        probable or definite): by default the cells only -- an infection related to the
+        immunosuppression alone is not an event of the product.
+    evaluable_after_days : int
+        A treated participant enters the denominator once followed this many days after the
+        first administration (or at a counting event, if earlier): a participant treated
+        yesterday cannot yet have shown an event and would dilute the rate.
     """
 
     max_rate: float = 0.20
     posterior_threshold: float = 0.80
     prior: tuple[float, float] = (0.2, 1.8)
     tumour_stops: bool = True
+    causes: tuple[str, ...] = ("cells",)
+    evaluable_after_days: int = 28
 
     def __post_init__(self) -> None:
         check_probability("max_rate", self.max_rate)
@@ -188,6 +223,12 @@ class StoppingRule:
         for i, v in enumerate(self.prior):
             if not v > 0 or math.isinf(v):
                 raise AnalysisInputError(f"prior[{i}]", v, "a positive finite number")
+        for cause in self.causes:
+            if cause not in CAUSES:
+                raise AnalysisInputError("causes", cause, "one of " + ", ".join(CAUSES))
+        if not self.causes:
+            raise AnalysisInputError("causes", self.causes, "at least one of " + ", ".join(CAUSES))
+        check_count("evaluable_after_days", self.evaluable_after_days, 0)
 
     def posterior(self, k: int, n: int) -> float:
         """P(rate > max_rate) after ``k`` counting participants of ``n`` treated."""
@@ -209,18 +250,82 @@ class StoppingRule:
             out[n] = int(over[0]) if len(over) else n + 1
         return out
 
+    def boundary_table(self, n_max: int) -> pd.DataFrame:
+        """The boundary as a table for reports: one row per number treated and followed
+        (1 .. ``n_max``) at which the rule *can* be crossed, with the fewest counting
+        participants that stop; numbers at which it cannot be crossed are left out."""
+        bound = self.boundary(n_max)
+        rows = [(n, int(bound[n])) for n in range(1, n_max + 1) if bound[n] <= n]
+        return pd.DataFrame(
+            rows, columns=["treated and followed", "counting participants that stop"]
+        )
+
+    def operating_characteristics(
+        self, n_max: int, rates: Sequence[float] = (0.05, 0.10, 0.20, 0.30, 0.40, 0.50)
+    ) -> pd.DataFrame:
+        """Exact operating characteristics of the rule checked after every participant, for
+        each true rate of counting participants (the tumour hard stop left aside).
+
+        Participants are treated and followed one at a time up to ``n_max``; each counts with
+        probability ``rate``, independently. The distribution of the number counting among
+        those not yet stopped is carried forward exactly (a forward recursion over k), so
+        ``P(stop)`` and the expected number treated are sums of binomial terms, not a
+        simulation (the simulator, :mod:`cordtrial.analysis.simulation`, agrees within its
+        Monte Carlo error; a test checks it).
+
+        Returns
+        -------
+        DataFrame
+            ``true rate``, ``P(stop)``, ``P(stop by half)`` (stopped at or before n_max // 2),
+            ``expected number treated``.
+        """
+        n_max = check_count("n_max", n_max, 1)
+        bound = self.boundary(n_max)
+        rows = []
+        for rate in rates:
+            p = check_probability("rate", rate, open_interval=False)
+            alive = np.zeros(n_max + 1)
+            alive[0] = 1.0
+            stopped = 0.0
+            stopped_half = 0.0
+            expected = 0.0
+            for n in range(1, n_max + 1):
+                expected += float(alive.sum())
+                nxt = np.zeros(n_max + 1)
+                nxt[: n_max + 1] += alive * (1 - p)
+                nxt[1:] += alive[:-1] * p
+                stop_now = float(nxt[bound[n] :].sum()) if bound[n] <= n else 0.0
+                if bound[n] <= n:
+                    nxt[bound[n] :] = 0.0
+                stopped += stop_now
+                if n <= n_max // 2:
+                    stopped_half += stop_now
+                alive = nxt
+            rows.append(
+                {"true rate": p, "P(stop)": stopped, "P(stop by half)": stopped_half,
+                 "expected number treated": expected}
+            )  # fmt: skip
+        return pd.DataFrame(rows)
+
     def describe(self) -> str:
         """The rule in words, for reports."""
         a, b = self.prior
         tumour = "; any tumour or graft-overgrowth finding stops by itself" * self.tumour_stops
+        causes = " or ".join(
+            {"cells": "the cells", "procedure": "the procedure",
+             "immunosuppression": "the immunosuppression"}[c] for c in self.causes
+        )  # fmt: skip
         return (
-            "stop when P(rate of participants with a serious related adverse event or a tumour "
-            f"finding > {self.max_rate:.0%}) > {self.posterior_threshold:.0%}, prior "
-            f"Beta({a:g}, {b:g}){tumour}"
+            f"stop when P(rate of participants with a serious adverse event related to {causes}"
+            f" or a tumour finding > {self.max_rate:.0%}) > {self.posterior_threshold:.0%}, prior "
+            f"Beta({a:g}, {b:g}); a treated participant counts in the denominator after "
+            f"{self.evaluable_after_days} days of follow-up (or at a counting event){tumour}"
         )
 
 
 DEFAULT_STOPPING_RULE: Final = StoppingRule()
+_EVENT_COLUMNS: Final = ("participant", "term", "category", "onset_date", "onset_day",
+                         "ctcae_grade", "serious")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,18 +336,26 @@ class StoppingRuleStatus:
     ----------
     crossed : bool
     treated : int
-        Participants treated (at risk) so far.
+        Participants treated and followed (the denominator) at the data cut.
     counting : int
-        Participants with a serious related event or a tumour finding.
+        Of them, participants with a counted event.
     tumour : bool
-        Whether a tumour finding was recorded.
+        Whether a tumour finding after treatment was recorded.
     posterior : float
         P(rate > max_rate | data).
     crossed_on : date or None
         The first date the rule was crossed, as the data arrived.
     history : DataFrame
-        One row per date a participant was treated or a counting event began.
+        One row per date a participant became evaluable or a counting event began.
     rule : StoppingRule
+    counted : DataFrame
+        The events the rule counted (participant, term, onset, day, why).
+    not_counted : DataFrame
+        Serious or tumour events it did not count, with the reason.
+    treated_not_followed : int
+        Participants treated but not yet followed ``evaluable_after_days``.
+    as_of : date or None
+        The data cut the rule was evaluated at.
     """
 
     crossed: bool
@@ -254,6 +367,17 @@ class StoppingRuleStatus:
     history: pd.DataFrame
     rule: StoppingRule
     boundary: tuple[int, ...] = field(default=())
+    counted: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=_EVENT_COLUMNS))
+    not_counted: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=[*_EVENT_COLUMNS, "reason"])
+    )
+    treated_not_followed: int = 0
+    as_of: date | None = None
+
+    @property
+    def posterior_text(self) -> str:
+        """The posterior probability, never rounded onto its threshold."""
+        return format_probability(self.posterior, self.rule.posterior_threshold)
 
     @property
     def message(self) -> str:
@@ -261,11 +385,15 @@ class StoppingRuleStatus:
         state = "CROSSED" if self.crossed else "not crossed"
         when = f" on {self.crossed_on.isoformat()}" if self.crossed_on else ""
         tumour = "; tumour finding recorded" if self.tumour else ""
+        waiting = (
+            f" ({self.treated_not_followed} more treated, not yet followed "
+            f"{self.rule.evaluable_after_days} days)" if self.treated_not_followed else ""
+        )  # fmt: skip
         return (
-            f"safety stopping rule {state}{when}: {self.counting} of {self.treated} treated "
-            f"participants with a serious related event or tumour finding{tumour}; "
-            f"P(rate > {self.rule.max_rate:.0%}) = {self.posterior:.2f} "
-            f"(threshold {self.rule.posterior_threshold:.0%})"
+            f"safety stopping rule {state}{when}: {self.counting} of {self.treated} treated and "
+            f"followed participants with a serious event related to the product or a tumour "
+            f"finding{waiting}{tumour}; P(rate > {self.rule.max_rate:.0%}) = "
+            f"{self.posterior_text} (the rule stops above {self.rule.posterior_threshold:.0%})"
         )
 
     @property
@@ -282,13 +410,42 @@ class StoppingRuleStatus:
         )  # fmt: skip
 
 
-def qualifying_events(aes: pd.DataFrame) -> pd.DataFrame:
-    """The events the stopping rule counts: serious and related, or a tumour finding."""
+
+def _related_to(rec: dict[Any, Any], cause: str) -> bool:
+    return str(rec.get(f"related_to_{cause}", "")) in _RELATED
+
+
+def qualifying_events(
+    aes: pd.DataFrame, rule: StoppingRule = DEFAULT_STOPPING_RULE
+) -> pd.DataFrame:
+    """The events the stopping rule counts, treatment dates aside: serious and related to one
+    of the rule's causes (``related_to_<cause>``), or a tumour finding."""
     _check(aes)
-    mask = (aes["serious"].astype(bool) & aes["related"].astype(bool)) | (
-        aes["category"] == TUMOUR_CATEGORY
-    )
-    return aes[mask]
+    needed = [f"related_to_{c}" for c in rule.causes if f"related_to_{c}" not in aes.columns]
+    if needed:
+        raise AnalysisInputError(
+            "adverse_events.columns", sorted(aes.columns),
+            "the relatedness of each event to each cause the rule counts: "
+            + ", ".join(f"related_to_{c}" for c in rule.causes),
+            f"lack {', '.join(needed)}",
+        )  # fmt: skip
+    mask = [
+        (bool(rec["serious"]) and any(_related_to(rec, c) for c in rule.causes))
+        or rec["category"] == TUMOUR_CATEGORY
+        for rec in aes.to_dict(orient="records")
+    ]
+    return aes[pd.Series(mask, index=aes.index, dtype=bool)]
+
+
+def _not_counted_reason(rec: dict[Any, Any], rule: StoppingRule) -> str:
+    causes = [c for c in CAUSES if _related_to(rec, c)]
+    words = {"cells": "the cells", "procedure": "the procedure",
+             "immunosuppression": "the immunosuppression"}  # fmt: skip
+    wanted = " or ".join(words[c] for c in rule.causes)
+    if causes:
+        return (f"serious, not related to {wanted} (related to "
+                + ", ".join(words[c] for c in causes) + ")")  # fmt: skip
+    return f"serious, not related to {wanted}"
 
 
 def evaluate_stopping_rule(
@@ -298,11 +455,15 @@ def evaluate_stopping_rule(
     *,
     as_of: date | None = None,
 ) -> StoppingRuleStatus:
-    """Evaluate the rule as the data arrived, up to ``as_of`` (default: all data).
+    """Evaluate the rule as the data arrived, up to the data cut ``as_of``.
 
     ``participants`` gives who was treated and when: ``treated_on`` (the date of the first cell
     administration, as the store gives it) or else ``transplant_date``; a participant without
-    one is not yet at risk. Events count from their ``onset_date``.
+    one is not at risk. A treated participant enters the denominator after
+    ``rule.evaluable_after_days`` days of follow-up, or at their first counted event. An event
+    counts from its ``onset_date``, only on or after the participant's treatment: an onset
+    before treatment is listed as not counted. ``as_of`` defaults to the latest treatment or
+    onset date in the data (pass the report's data cut).
     """
     _check(aes)
     people = _people(participants)
@@ -316,24 +477,58 @@ def evaluate_stopping_rule(
         p: d for p, d in zip(people["participant"], people[column], strict=True)
         if isinstance(d, date)
     }  # fmt: skip
-    events = qualifying_events(aes)
+    qualifying_events(aes, rule)  # checks the relatedness columns the rule needs
+    if as_of is None:
+        dates = [*treated_on.values(), *(d for d in aes["onset_date"] if isinstance(d, date))]
+        as_of = max(dates) if dates else None
     if as_of is not None:
         treated_on = {p: d for p, d in treated_on.items() if d <= as_of}
-        events = events[events["onset_date"] <= as_of]
+    wait = timedelta(days=rule.evaluable_after_days)
+    counted_rows: list[dict[str, Any]] = []
+    skipped_rows: list[dict[str, Any]] = []
     first: dict[Any, date] = {}
     tumour_on: date | None = None
-    for pid, onset, category in zip(
-        events["participant"], events["onset_date"], events["category"], strict=True
-    ):
-        if pid in treated_on and (pid not in first or onset < first[pid]):
+    for rec in aes.to_dict(orient="records"):
+        onset = rec["onset_date"]
+        if as_of is not None and isinstance(onset, date) and onset > as_of:
+            continue
+        shown = {c: rec.get(c) for c in _EVENT_COLUMNS}
+        qualifies = (bool(rec["serious"]) and any(_related_to(rec, c) for c in rule.causes)) or (
+            rec["category"] == TUMOUR_CATEGORY
+        )
+        if not qualifies:
+            if bool(rec["serious"]):
+                skipped_rows.append({**shown, "reason": _not_counted_reason(rec, rule)})
+            continue
+        pid = rec["participant"]
+        if pid not in treated_on:
+            skipped_rows.append({**shown, "reason": "participant not treated by the data cut"})
+            continue
+        if onset < treated_on[pid]:
+            days = (treated_on[pid] - onset).days
+            skipped_rows.append({**shown, "reason": f"onset {days} days before treatment"})
+            continue
+        counted_rows.append({**shown, "why": (
+            "tumour or graft-overgrowth finding" if rec["category"] == TUMOUR_CATEGORY
+            else "serious, related to " + ", ".join(
+                c for c in rule.causes if _related_to(rec, c)))})  # fmt: skip
+        if pid not in first or onset < first[pid]:
             first[pid] = onset
-        if category == TUMOUR_CATEGORY and (tumour_on is None or onset < tumour_on):
+        if rec["category"] == TUMOUR_CATEGORY and (tumour_on is None or onset < tumour_on):
             tumour_on = onset
-    dates = sorted({*treated_on.values(), *first.values()})
+
+    def evaluable_on(pid: Any) -> date:
+        start = treated_on[pid] + wait
+        return min(start, first[pid]) if pid in first else start
+
+    cut = as_of
+    moments = {evaluable_on(p) for p in treated_on} | set(first.values())
+    if cut is not None:
+        moments = {d for d in moments if d <= cut}
     rows: list[dict[str, Any]] = []
     crossed_on: date | None = None
-    for day in dates:
-        n = sum(d <= day for d in treated_on.values())
+    for day in sorted(moments):
+        n = sum(evaluable_on(p) <= day for p in treated_on)
         k = sum(d <= day for d in first.values())
         post = rule.posterior(k, n)
         tumour = tumour_on is not None and tumour_on <= day
@@ -341,13 +536,15 @@ def evaluate_stopping_rule(
         if crossed and crossed_on is None:
             crossed_on = day
         rows.append(
-            {"date": day, "treated": n, "counting": k, "posterior": post, "tumour": tumour,
-             "crossed": crossed}
+            {"date": day, "treated and followed": n, "counting": k, "posterior": post,
+             "tumour": tumour, "crossed": crossed}
         )  # fmt: skip
     history = pd.DataFrame(
-        rows, columns=["date", "treated", "counting", "posterior", "tumour", "crossed"]
+        rows,
+        columns=["date", "treated and followed", "counting", "posterior", "tumour", "crossed"],
     )
-    n = len(treated_on)
+    followed = [p for p in treated_on if cut is None or evaluable_on(p) <= cut]
+    n = len(followed)
     k = len(first)
     post = rule.posterior(k, n)
     tumour = tumour_on is not None
@@ -362,6 +559,10 @@ def evaluate_stopping_rule(
         history=history,
         rule=rule,
         boundary=tuple(int(x) for x in rule.boundary(max(n, 1))),
+        counted=pd.DataFrame(counted_rows, columns=[*_EVENT_COLUMNS, "why"]),
+        not_counted=pd.DataFrame(skipped_rows, columns=[*_EVENT_COLUMNS, "reason"]),
+        treated_not_followed=len(treated_on) - n,
+        as_of=as_of,
     )
 
 

@@ -15,7 +15,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Final
 
 import pandas as pd
 from sqlalchemy import select
@@ -26,20 +26,35 @@ from cordtrial.isncsci import ENGINE_VERSION, ISNCSCI_REVISION
 from cordtrial.trial.models import (
     Administration,
     AdverseEvent,
+    EligibilityAssessment,
     IsncsciExam,
+    Lot,
     Participant,
     ScimAssessment,
     SixMinuteWalk,
     TenMetreWalk,
     User,
     Visit,
+    VisitDefinition,
     WisciAssessment,
 )
 from cordtrial.trial.rules.vocabulary import RELATED, SPECIAL_INTEREST_CATEGORIES
 from cordtrial.trial.services.common import get_trial
 from cordtrial.trial.services.reads import list_participants
 
-__all__ = ["TrialData", "engine_versions", "load_trial", "snapshot_hash"]
+__all__ = [
+    "ADMINISTRATION_COLUMNS",
+    "SCHEDULE_COLUMNS",
+    "TrialData",
+    "engine_versions",
+    "load_trial",
+    "snapshot_hash",
+]
+
+SCHEDULE_COLUMNS: Final = ("visit", "target_day", "window_minus", "window_plus")
+ADMINISTRATION_COLUMNS: Final = (
+    "participant", "administered_on", "lot", "dose_cells", "volume_ml", "injection_site",
+)  # fmt: skip
 
 
 def engine_versions() -> dict[str, str]:
@@ -94,15 +109,27 @@ class TrialData:
     measures: pd.DataFrame
     adverse_events: pd.DataFrame
     stored_engine_versions: tuple[str, ...] = field(default=())
+    #: The protocol's visits: visit, target_day (days since treatment), window_minus,
+    #: window_plus. Empty when not known (hand-made frames).
+    schedule: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SCHEDULE_COLUMNS))
+    #: Cell administrations: participant, administered_on, lot, dose_cells, volume_ml,
+    #: injection_site. Empty when not known.
+    administrations: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=ADMINISTRATION_COLUMNS)
+    )
+    #: Participants screened for eligibility (assessments recorded), where known.
+    screened: int | None = None
 
     @property
     def frames(self) -> dict[str, pd.DataFrame]:
-        """The four frames by name."""
+        """The frames by name (the data, the schedule and the administrations)."""
         return {
             "participants": self.participants,
             "exams": self.exams,
             "measures": self.measures,
             "adverse_events": self.adverse_events,
+            "schedule": self.schedule,
+            "administrations": self.administrations,
         }
 
     @property
@@ -150,7 +177,9 @@ def load_trial(session: Session, protocol_id: str, *, user: User | None = None) 
         ``adverse_events``
         (participant, arm, term, category, onset_date, onset_day, ctcae_grade, serious,
         serious_criteria, related, related_to_*, expectedness, outcome, special_interest,
-        expedited_report_required).
+        expedited_report_required, expedited_report_due), ``schedule`` (the protocol's visits and
+        windows), ``administrations`` (date, lot, dose) and ``screened`` (participants with an
+        eligibility assessment).
     """
     trial = get_trial(session, protocol_id)
     if user is not None:
@@ -165,12 +194,36 @@ def load_trial(session: Session, protocol_id: str, *, user: User | None = None) 
         )
     by_id = {p.id: p for p in people}
     treated_on: dict[int, date] = {}
+    given_rows = []
+    lots = {lot.id: lot.lot_number for lot in session.scalars(select(Lot))} if by_id else {}
     if by_id:
         for given in session.scalars(
-            select(Administration).where(Administration.participant_id.in_(list(by_id)))
+            select(Administration)
+            .where(Administration.participant_id.in_(list(by_id)))
+            .order_by(Administration.administered_at, Administration.id)
         ):
             day = given.administered_at.date()
             treated_on[given.participant_id] = min(day, treated_on.get(given.participant_id, day))
+            given_rows.append(
+                {"participant": by_id[given.participant_id].study_id, "administered_on": day,
+                 "lot": lots.get(given.lot_id, ""),
+                 "dose_cells": given.dose_cells, "volume_ml": given.volume_ml,
+                 "injection_site": given.injection_site}
+            )  # fmt: skip
+    administrations = pd.DataFrame(given_rows, columns=list(ADMINISTRATION_COLUMNS))
+    schedule = pd.DataFrame(
+        [(d.name, d.target_day, d.window_minus, d.window_plus) for d in session.scalars(
+            select(VisitDefinition).where(VisitDefinition.trial_id == trial.id)
+            .order_by(VisitDefinition.target_day, VisitDefinition.id))],
+        columns=list(SCHEDULE_COLUMNS),
+    )  # fmt: skip
+    screened = (
+        len(set(session.scalars(
+            select(EligibilityAssessment.participant_id)
+            .where(EligibilityAssessment.participant_id.in_(list(by_id)))
+        )))
+        if by_id else 0
+    )  # fmt: skip
     participants = pd.DataFrame(
         [
             {
@@ -275,13 +328,14 @@ def load_trial(session: Session, protocol_id: str, *, user: User | None = None) 
                 "expectedness": a.expectedness, "outcome": a.outcome,
                 "special_interest": a.category in SPECIAL_INTEREST_CATEGORIES,
                 "expedited_report_required": a.expedited_report_required,
+                "expedited_report_due": a.expedited_report_due,
             }
         )  # fmt: skip
     ae_columns = [
         "participant", "arm", "term", "category", "onset_date", "onset_day", "resolution_date",
         "ctcae_grade", "serious", "serious_criteria", "related", "related_to_cells",
         "related_to_procedure", "related_to_immunosuppression", "expectedness", "outcome",
-        "special_interest", "expedited_report_required",
+        "special_interest", "expedited_report_required", "expedited_report_due",
     ]  # fmt: skip
     adverse_events = pd.DataFrame(ae_rows, columns=ae_columns)
     return TrialData(
@@ -293,4 +347,7 @@ def load_trial(session: Session, protocol_id: str, *, user: User | None = None) 
         measures=measures,
         adverse_events=adverse_events,
         stored_engine_versions=tuple(sorted(engines)),
+        schedule=schedule,
+        administrations=administrations,
+        screened=screened,
     )

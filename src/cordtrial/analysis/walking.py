@@ -16,10 +16,19 @@ S1 light touch, 0-2                      5 x score
 ======================================  ============
 
 Total -10 to 40. Published discrimination: AUC 0.956 (95% CI 0.936-0.976) in derivation and
-0.967 (0.939-0.995) in temporal validation (confirmed in the reference notes). The paper's
-score-to-probability curve was not retrieved; the logistic mapping circulating on
-medicalalgorithms.com is from a secondary source and is only available on explicit opt-in
-(:func:`walking_probability` with ``allow_unconfirmed=True``).
+0.967 (0.939-0.995) in temporal validation (confirmed in the reference notes).
+
+**No probability is given.** The paper's own score-to-probability model could not be checked
+(the reference notes, ``walking-rule.md``, had only its abstract). The logistic
+``0.125 * score - 1.763`` that circulates under its name is the Hicks et al. 2017 recalibration
+(Spine J; Canadian RHSCIR, n = 278, FIM locomotor outcome), a different population and outcome;
+``0.267 * score - 3.273``, quoted for van Middendorp by a calculator site, is secondary and
+unchecked. Either would put a number on a participant that the cited paper does not back, so
+cordtrial reports the score only.
+
+**When the rule applies.** It was derived on ISNCSCI exams "within the first 15 days after
+injury" (abstract); :func:`walking_rule_applies` says so for a later exam (a later exam, after
+early recovery, is outside the population the score was validated in).
 
 An ``NT`` cell makes the score a range (each NT at its lowest and highest grade); a value
 flagged ``*`` counts as scored.
@@ -37,9 +46,11 @@ from cordtrial.analysis.errors import AnalysisInputError
 
 __all__ = [
     "DISCRIMINATION",
+    "RULE_EXAM_DAYS",
     "SCORE_RANGE",
+    "RuleApplicability",
     "WalkingScore",
-    "walking_probability",
+    "walking_rule_applies",
     "walking_score",
     "walking_scores",
 ]
@@ -50,6 +61,8 @@ DISCRIMINATION: Final = {
     "temporal_validation": {"auc": 0.967, "ci": (0.939, 0.995)},
 }
 SCORE_RANGE: Final = (-10, 40)
+#: The rule was derived on exams within this many days of injury (van Middendorp 2011).
+RULE_EXAM_DAYS: Final = 15
 _ITEMS = (("l3", "motor", 5, 2), ("s1", "motor", 5, 2), ("l3", "lt", 2, 5), ("s1", "lt", 2, 5))
 
 
@@ -129,23 +142,28 @@ def walking_scores(exams: pd.DataFrame, ages: pd.Series[Any] | dict[str, int]) -
     return pd.DataFrame(rows)
 
 
-def walking_probability(score: int, *, allow_unconfirmed: bool = False) -> float:
-    """Probability of independent indoor walking at one year for a score -- unconfirmed.
+@dataclass(frozen=True, slots=True)
+class RuleApplicability:
+    """Whether the walking rule applies to an exam, and why not."""
 
-    The mapping ``1 / (1 + exp(-(0.125 * score - 1.763)))`` is quoted by medicalalgorithms.com
-    (attributed to "Hicks et al.") and is not confirmed against the Lancet paper; it is refused
-    unless ``allow_unconfirmed=True``. It gives about 5% at -10, 15% at 0, 68% at 20, 96% at 40.
-    """
-    if not allow_unconfirmed:
-        raise AnalysisInputError(
-            "allow_unconfirmed",
-            allow_unconfirmed,
-            "True to use a secondary-source mapping (medicalalgorithms.com); the Lancet paper's "
-            "own curve was not retrieved",
-            "is not set",
-        )
-    if isinstance(score, bool) or not isinstance(score, int):
-        raise AnalysisInputError("score", score, "an integer -10..40")
-    if not SCORE_RANGE[0] <= score <= SCORE_RANGE[1]:
-        raise AnalysisInputError("score", score, "an integer -10..40")
-    return 1.0 / (1.0 + math.exp(-(0.125 * score - 1.763)))
+    applies: bool
+    reason: str
+
+
+def walking_rule_applies(days_since_injury: int | float | None) -> RuleApplicability:
+    """Whether an exam ``days_since_injury`` after injury is one the rule was derived on
+    (within :data:`RULE_EXAM_DAYS` = 15 days, van Middendorp 2011)."""
+    if days_since_injury is None or (
+        isinstance(days_since_injury, float) and math.isnan(days_since_injury)
+    ):
+        return RuleApplicability(False, "the exam's day since injury is not known")
+    days = float(days_since_injury)
+    if days < 0:
+        raise AnalysisInputError("days_since_injury", days_since_injury, "a day >= 0")
+    if days <= RULE_EXAM_DAYS:
+        return RuleApplicability(True, "")
+    return RuleApplicability(
+        False,
+        f"exam {days:g} days after injury; the rule was derived on exams within "
+        f"{RULE_EXAM_DAYS} days of injury",
+    )

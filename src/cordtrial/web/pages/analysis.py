@@ -116,6 +116,11 @@ class AnalysisView:
     limitations: list[str] = field(default_factory=list)
     caveats: list[str] = field(default_factory=list)
     not_analysable: str = ""
+    endpoint_line: str = ""
+    endpoint_visit: str = ""
+    pending: list[str] = field(default_factory=list)
+    last_assessed: int = 0
+    last_converted: int = 0
 
 
 def _require(user: User) -> None:
@@ -168,7 +173,13 @@ def _limitations(assessed: int) -> list[str]:
 
 
 def _efficacy(view: AnalysisView, data: TrialData, mine: TrialData) -> None:
-    from cordtrial.analysis.cohort import DEFAULT_PRIOR, compare_with_natural_history, sensitivity
+    from cordtrial.analysis.cohort import (
+        DEFAULT_PRIOR,
+        cohort_levels,
+        compare_with_natural_history,
+        schedule_window_since_injury,
+        sensitivity,
+    )
     from cordtrial.analysis.endpoints import (
         LAST,
         ais_shift_table,
@@ -180,12 +191,33 @@ def _efficacy(view: AnalysisView, data: TrialData, mine: TrialData) -> None:
 
     visits = set(data.exams["visit"]) if "visit" in data.exams.columns else set()
     baseline = "screening" if "screening" in visits else None
-    ep = endpoint_table(data.exams, participants=data.participants, baseline_visit=baseline)
+    schedule = data.schedule if len(data.schedule) else None
+    ep = endpoint_table(data.exams, participants=data.participants, baseline_visit=baseline,
+                        schedule=schedule, data_cut=data.last_data_date)  # fmt: skip
     row = conversion_summary(ep, LAST).iloc[-1]
+    view.last_assessed, view.last_converted = int(row["assessed"]), int(row["yes"])
     view.assessed, view.expected_participants = int(row["assessed"]), int(row["expected"])
     view.converted_min, view.converted_max = int(row["yes_min"]), int(row["yes_max"])
     view.missing = int(row["missing"])
     view.prior = DEFAULT_PRIOR
+    compared = list(last_observed(ep).query("status == 'observed'")["participant"])
+    if schedule is not None:
+        from cordtrial.analysis.timepoint import time_point_endpoint
+
+        final = str(schedule.sort_values("target_day", kind="stable").iloc[-1]["visit"])
+        if (ep["visit"] == final).any():
+            # the comparison is made at the protocol time point, not at the last observation
+            end = time_point_endpoint(ep, final)
+            view.endpoint_visit = final
+            view.assessed, view.expected_participants = end.assessed, len(end.participants)
+            view.converted_min, view.converted_max = end.yes, end.yes + end.undetermined
+            view.missing, view.pending = len(end.missing), end.pending
+            compared = list(end.participants.query("status == 'assessed'")["participant"])
+            view.endpoint_line = (
+                f"Primary endpoint at {final} (inside its window): {end.yes} of {end.assessed} "
+                f"assessed converted; pending (not yet at {final}): "
+                f"{', '.join(end.pending) or 'none'}; missing: {', '.join(end.missing) or 'none'}."
+            )
     view.limitations = _limitations(view.assessed)
     shift = ais_shift_table(ep, LAST)
     view.shift_tables.append(
@@ -202,15 +234,19 @@ def _efficacy(view: AnalysisView, data: TrialData, mine: TrialData) -> None:
     if view.assessed:
         for k in sorted({view.converted_min, view.converted_max}):
             view.comparisons.append(compare_with_natural_history(k, view.assessed))
-        sens = sensitivity(view.converted_min, view.assessed)
+        window = schedule_window_since_injury(data.participants, data.schedule)
+        levels = cohort_levels(data.participants, compared)
+        sens = sensitivity(view.converted_min, view.assessed, outcome_window=window,
+                           levels=levels or None)  # fmt: skip
         if len(sens):
             sens = sens.assign(
                 natural_rate=[f"{r:.1%}" for r in sens["natural_rate"]],
                 source_n=[_cell(v) or "not reported" for v in sens["source_n"]],
             )
             view.sensitivity = _table(
-                "The comparison above repeated against every confirmed published source, by "
-                "natural rate.",
+                "The comparison above repeated against every confirmed published source whose "
+                "outcome time matches the protocol's final visit and whose levels cover the "
+                "participants', by natural rate.",
                 sens[["source", "levels", "timing", "source_n", "natural_rate", "expected",
                       "p_value", "prob_exceeds"]],
                 id="sensitivity",
@@ -233,7 +269,8 @@ def _efficacy(view: AnalysisView, data: TrialData, mine: TrialData) -> None:
     mine_ep = ep
     if view.scoped:
         mine_ep = endpoint_table(
-            mine.exams, participants=mine.participants, baseline_visit=baseline
+            mine.exams, participants=mine.participants, baseline_visit=baseline,
+            schedule=schedule, data_cut=data.last_data_date,
         ) if len(mine.exams) and len(mine.participants) else ep.iloc[0:0]  # fmt: skip
     if len(mine_ep):
         latest = last_observed(mine_ep) if view.scoped else last
@@ -247,10 +284,12 @@ def _efficacy(view: AnalysisView, data: TrialData, mine: TrialData) -> None:
             PageFigure(
                 "fig-motor",
                 "Motor scores: change from baseline with the natural-history band",
-                _svg(motor_trajectories_figure(mine_ep)),
-                "Change of UEMS and LEMS from baseline over days since transplant, one line per "
-                "participant; grey band: published spontaneous one-year change of cervical "
-                "AIS A (Kirshblum 2022, mean +/- SD). Latest: " + "; ".join(changes) + ".",
+                _svg(motor_trajectories_figure(mine_ep, participants=mine.participants)),
+                "Change of UEMS and LEMS from baseline over days since injury, one line per "
+                "participant; grey line: published mean spontaneous one-year change of cervical "
+                "AIS A with UEMS <= 20 per side (Kirshblum 2022), drawn only where a participant "
+                "is in that population (others dashed); its SD is shaded only where mean - SD "
+                "stays above 0. Latest: " + "; ".join(changes) + ".",
             )
         )
 
@@ -264,7 +303,7 @@ def _change(rec: dict[Any, Any], score: str) -> str:
 
 def _compute(data: TrialData, scoped: TrialData | None, snapshot: str) -> AnalysisView:
     from cordtrial.analysis.errors import AnalysisInputError
-    from cordtrial.analysis.plots import ae_timeline_figure
+    from cordtrial.analysis.plots import ae_timeline_description, ae_timeline_figure
     from cordtrial.analysis.safety import evaluate_stopping_rule
 
     mine = scoped if scoped is not None else data
@@ -274,7 +313,8 @@ def _compute(data: TrialData, scoped: TrialData | None, snapshot: str) -> Analys
     )  # fmt: skip
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        view.stopping = evaluate_stopping_rule(data.adverse_events, data.participants)
+        view.stopping = evaluate_stopping_rule(data.adverse_events, data.participants,
+                                               as_of=data.last_data_date)  # fmt: skip
         try:
             if len(data.exams) and len(data.participants):
                 _efficacy(view, data, mine)
@@ -288,10 +328,7 @@ def _compute(data: TrialData, scoped: TrialData | None, snapshot: str) -> Analys
                 PageFigure(
                     "fig-ae-timeline", "Adverse-event timeline",
                     _svg(ae_timeline_figure(aes, mine.participants)),
-                    f"{len(aes)} adverse events over days since transplant, one row per "
-                    f"participant; {int(aes['serious'].sum()) if len(aes) else 0} serious: "
-                    + "; ".join(f"{r['participant']} day {_cell(r['onset_day'])} {r['term']}"
-                                for r in aes.to_dict(orient="records")) + ".",
+                    ae_timeline_description(aes),
                 )
             )  # fmt: skip
     view.caveats = list(dict.fromkeys(str(w.message) for w in caught))
