@@ -106,9 +106,7 @@ class StoreLocation:
         return f"create it with `cordtrial db upgrade{self.options()}`"
 
 
-def store_location(
-    data_dir: Path | None, *, demo: bool, url: str | None = None
-) -> StoreLocation:
+def store_location(data_dir: Path | None, *, demo: bool, url: str | None = None) -> StoreLocation:
     """The store named by ``--data-dir`` / ``--demo`` (see the module docstring), or by an
     explicit database ``url`` (``report --database``), which excludes both.
 
@@ -139,9 +137,7 @@ def store_location(
     return StoreLocation(url, _sqlite_file(url), False, None)
 
 
-def existing_store(
-    data_dir: Path | None, *, demo: bool, url: str | None = None
-) -> StoreLocation:
+def existing_store(data_dir: Path | None, *, demo: bool, url: str | None = None) -> StoreLocation:
     """The store named by the options, which must exist and be at the code's schema revision.
 
     Checked before anything connects, so a missing SQLite file is never created: the command
