@@ -202,6 +202,14 @@ def test_missing_demo_store_says_how_to_start_the_demo(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("path", sorted(CREATORS - LONG_RUNNING), ids=" ".join)
+def test_store_that_cannot_be_created_is_named(path: Path_, files: Files) -> None:
+    """A creating command given a folder that cannot be made (under a file)."""
+    impossible = files.results / "data"
+    result = _invoke(_invocation(path, files, data_dir=str(impossible)))
+    _clean_error(result, 2, "cannot create the trial store", str(impossible / "cordtrial.db"))
+
+
 def test_missing_store_from_the_environment_is_not_created(
     files: Files, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

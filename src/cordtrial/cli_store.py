@@ -20,6 +20,8 @@ when a command runs, so ``cordtrial --help`` stays fast.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -34,6 +36,7 @@ __all__ = [
     "DemoOption",
     "StoreLocation",
     "check_output_folder",
+    "creating_store",
     "existing_store",
     "fail",
     "store_location",
@@ -163,6 +166,20 @@ def existing_store(data_dir: Path | None, *, demo: bool, url: str | None = None)
             f"cordtrial needs {head}: migrate it with `cordtrial db upgrade{location.options()}`"
         )
     return location
+
+
+@contextmanager
+def creating_store(location: StoreLocation) -> Iterator[None]:
+    """For the commands that create or migrate a store: a folder that cannot be made or a
+    database that cannot be reached ends the command with status 2, naming the store."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        yield
+    except OSError as exc:
+        fail(f"cannot create the trial store {location.shown()}: {exc.strerror or exc}")
+    except SQLAlchemyError as exc:
+        fail(f"cannot open the trial store {location.shown()}: {_reason(exc)}")
 
 
 def check_output_folder(output: Path, option: str = "--output") -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cordtrial.cli_store import DataDirOption, DemoOption, store_location
+from cordtrial.cli_store import DataDirOption, DemoOption, creating_store, store_location
 
 if TYPE_CHECKING:
     from cordtrial.trial.demo import DemoTrial
@@ -68,7 +68,8 @@ def serve(
     from cordtrial.trial.demo import DEMO_USERS
     from cordtrial.web import WebSettings, create_app
 
-    target = prepare_store(data_dir, demo=demo, today=date.today())
+    with creating_store(store_location(data_dir, demo=demo)):
+        target = prepare_store(data_dir, demo=demo, today=date.today())
     if target.demo is not None:
         state = "seeded" if target.demo.created else "already seeded"
         typer.echo(f"demo trial {target.demo.protocol_id} ({state}; SYNTHETIC data)")

@@ -28,6 +28,7 @@ from cordtrial.cli_store import (
     DataDirOption,
     DemoOption,
     check_output_folder,
+    creating_store,
     existing_store,
     store_location,
 )
@@ -76,9 +77,10 @@ def db_upgrade(data_dir: DataDirOption = None, demo: DemoOption = False) -> None
     """Migrate the database to the latest revision (creating it if missing)."""
     from cordtrial.trial.database import current_revision, head_revision, upgrade
 
-    url = store_location(data_dir, demo=demo).url
-    before = current_revision(url)
-    upgrade(url)
+    location = store_location(data_dir, demo=demo)
+    with creating_store(location):
+        before = current_revision(location.url)
+        upgrade(location.url)
     typer.echo(f"database at revision {head_revision()} (was {before or 'empty'})")
 
 
@@ -385,8 +387,10 @@ def restore_command(
 
     if not file.is_file():
         raise _fail(f"cannot read the backup {file}: file not found", 2)
+    location = store_location(data_dir, demo=demo)
     try:
-        info, report = restore(store_location(data_dir, demo=demo).url, file, force=force)
+        with creating_store(location):
+            info, report = restore(location.url, file, force=force)
     except BackupError as exc:
         raise _fail(str(exc), 2) from exc
     typer.echo(f"restored {info.rows} rows (revision {info.revision}) from {file}")
