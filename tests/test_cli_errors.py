@@ -94,6 +94,7 @@ SAMPLES: dict[str, Callable[[Path_, Files], str]] = {
     "trial": lambda path, f: DEMO_PROTOCOL_ID,
     "output": lambda path, f: str(f.root / "out" / OUTPUT_NAMES[path[0]]),
     "user": lambda path, f: COORDINATOR,
+    "reason": lambda path, f: "forgotten password",
     "p0": lambda path, f: "0.2",
     "p1": lambda path, f: "0.4",
     "n_max": lambda path, f: "10",
@@ -128,7 +129,7 @@ def _invocation(path: Path_, files: Files, **overrides: str) -> list[str]:
     return args
 
 
-def _invoke(args: list[str], password: str = "a long enough passphrase\n" * 2) -> Result:
+def _invoke(args: list[str], password: str = "a long enough passphrase\n" * 4) -> Result:
     return CliRunner().invoke(app, args, input=password)
 
 
