@@ -75,12 +75,13 @@ def test_efficacy_report_html_from_settings(
     assert "3. Comparison with natural recovery" in output.read_text(encoding="utf-8")
 
 
-def test_unknown_trial_exits_1(demo_url: str, tmp_path: Path):
+def test_unknown_trial_exits_2(demo_url: str, tmp_path: Path):
+    """An unknown trial is unusable input (status 2), as for import and export."""
     result = CliRunner().invoke(
         app, ["report", "dsmb", "--trial", "NOPE", "-o", str(tmp_path / "r.pdf"),
               "--database", demo_url]
     )  # fmt: skip
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "NOPE" in result.output
 
 

@@ -15,9 +15,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
-import pandas as pd
 import typer
 from rich import box
 from rich.console import Console
@@ -35,34 +34,21 @@ from rich.text import Text
 
 from cordtrial import __version__
 from cordtrial.isncsci import ENGINE_VERSION, ISNCSCI_REVISION, InvalidExamError, classify
-from cordtrial.isncsci.diff import diff_results, read_results
 from cordtrial.isncsci.exam import Exam
-from cordtrial.isncsci.formats import (
-    Dialect,
-    FileFormatError,
-    UnreadableInputError,
-    errors_path,
-    format_of,
-    read_frame,
-    write_results,
-)
-from cordtrial.isncsci.streaming import (
-    DEFAULT_CHUNK_ROWS,
-    Engine,
-    StreamProgress,
-    classify_chunks,
-    classify_file,
-    classify_stream,
-    engine_stamp,
-    meta_path,
-    open_exams,
-)
 
-_ProgressCallback = Callable[[StreamProgress], None]
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from cordtrial.isncsci.formats import Dialect
+    from cordtrial.isncsci.streaming import Engine, StreamProgress
+
+    _ProgressCallback = Callable[[StreamProgress], None]
+
+# pandas, pyarrow and numpy (file formats, the vectorized classifier) are imported inside the
+# commands, so `cordtrial --help` and the commands that do not need them start without them.
+
 #: Inputs with more exams than this get a progress bar (on a terminal).
 PROGRESS_THRESHOLD = 1000
-#: What classifies the chunks of ``classify`` (an ``--engine`` option would choose among these).
-ENGINES: dict[str, Engine] = {"local": classify_chunks}
 
 app = typer.Typer(
     name="cordtrial",
@@ -142,7 +128,7 @@ def classify_command(
             min=1,
             help="Exams read and classified at a time; memory grows with it.",
         ),
-    ] = DEFAULT_CHUNK_ROWS,
+    ] = 65_536,  # streaming.DEFAULT_CHUNK_ROWS (not imported here: a test keeps them equal)
     engine_name: Annotated[
         EngineOption,
         typer.Option(
@@ -160,6 +146,8 @@ def classify_command(
     ] = None,
 ) -> None:
     """Classify every exam of INPUT: one result record per exam, rejected rows reported."""
+    from cordtrial.isncsci.streaming import classify_file
+
     out, err = Console(), Console(stderr=True)
     engine = _engine(ctx, engine_name, scheduler)
     chosen = _dialect(dialect)
@@ -195,6 +183,10 @@ def _classify_in_memory(
     input: Path, dialect: Dialect | None, chunk_rows: int, engine: Engine, err: Console
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every result record and rejected row of INPUT, for printing."""
+    import pandas as pd
+
+    from cordtrial.isncsci.streaming import classify_stream, open_exams
+
     parts = []
     with (
         _progress_bar(err) as on_chunk,
@@ -235,6 +227,9 @@ def diff_command(
     ] = None,
 ) -> None:
     """List the exams whose classification changed between two results files, field by field."""
+    from cordtrial.isncsci.diff import diff_results, read_results
+    from cordtrial.isncsci.streaming import engine_stamp
+
     out, err = Console(), Console(stderr=True)
     if output is not None:
         _check_writable(output, old, new, sidecars=False)
@@ -270,6 +265,8 @@ def explain_command(
     dialect: DialectOpt = None,
 ) -> None:
     """Explain the classification of one exam of INPUT, reason by reason."""
+    import pandas as pd
+
     frame = _read(input, dialect)
     ids = frame["id"] if "id" in frame.columns else pd.Series(range(1, len(frame) + 1)).astype(str)
     matches = [int(i) for i in ids.index[ids == exam_id]]
@@ -286,6 +283,8 @@ def explain_command(
 
 
 def _read(path: Path, dialect: DialectOption | None) -> pd.DataFrame:
+    from cordtrial.isncsci.formats import read_frame
+
     with _unusable():
         return read_frame(path, _dialect(dialect))
 
@@ -299,6 +298,8 @@ def _dialect(option: DialectOption | None) -> Dialect | None:
 @contextmanager
 def _unusable() -> Iterator[None]:
     """Unreadable input or an output that cannot be written: one line, exit status 2."""
+    from cordtrial.isncsci.formats import FileFormatError, UnreadableInputError
+
     try:
         yield
     except UnreadableInputError as error:
@@ -312,7 +313,9 @@ def _engine(ctx: typer.Context, name: EngineOption, scheduler: str | None) -> En
     if name is EngineOption.local:
         if scheduler is not None:
             _fail("--scheduler needs --engine dask", code=2)
-        return ENGINES["local"]
+        from cordtrial.isncsci.streaming import classify_chunks
+
+        return classify_chunks
     try:
         from cordtrial.isncsci.distributed import client_for, dask_engine
     except ImportError as error:
@@ -325,6 +328,9 @@ def _engine(ctx: typer.Context, name: EngineOption, scheduler: str | None) -> En
 
 
 def _check_writable(output: Path, *inputs: Path, sidecars: bool = True) -> None:
+    from cordtrial.isncsci.formats import FileFormatError, errors_path, format_of
+    from cordtrial.isncsci.streaming import meta_path
+
     try:
         format_of(output)
     except FileFormatError as error:
@@ -341,6 +347,8 @@ def _check_writable(output: Path, *inputs: Path, sidecars: bool = True) -> None:
 
 
 def _write(table: pd.DataFrame, path: Path) -> None:
+    from cordtrial.isncsci.formats import FileFormatError, write_results
+
     try:
         write_results(table, path)
     except FileFormatError as error:
@@ -355,6 +363,9 @@ def _fail(message: str, code: int) -> NoReturn:
 
 
 def _summary(classified: int, rejected: int, grades: Counter[str], output: Path | None) -> str:
+    from cordtrial.isncsci.formats import errors_path
+    from cordtrial.isncsci.streaming import meta_path
+
     # single grades A-E first, then the ranges NT leaves open (A,C) and starred grades
     ordered = sorted(grades, key=lambda grade: (len(grade), grade))
     distribution = " ".join(f"{grade}={grades[grade]}" for grade in ordered) or "none"

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
+from cordtrial.cli_store import check_output_folder
+
 if TYPE_CHECKING:
     import pandas as pd
     from rich.table import Table
@@ -118,6 +120,8 @@ def _pair(option: str, text: str) -> tuple[float, float]:
 def _check_output(output: Path | None) -> None:
     if output is not None and output.suffix.lower() != ".json":
         _fail(f"--output: {str(output)!r} is not allowed (a file name ending in .json)")
+    if output is not None:
+        check_output_folder(output)
 
 
 def _emit(document: dict[str, Any], stdout_document: dict[str, Any] | None, as_json: bool,

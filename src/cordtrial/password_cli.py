@@ -12,58 +12,42 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from cordtrial.trial import (
-    TrialError,
-    current_revision,
-    load_settings,
-    make_engine,
-    make_session_factory,
-)
-from cordtrial.trial.errors import NotFoundError
-from cordtrial.trial.models import User
-from cordtrial.trial.services.users import (
-    change_password,
-    require_permission,
-    reset_password,
-    unlock_user,
-)
+from cordtrial.cli_store import DataDirOption, DemoOption, existing_store
+
+# SQLAlchemy and the trial store are imported when a command runs (`cordtrial --help` stays fast)
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from cordtrial.trial.models import User
 
 __all__ = ["passwd_command", "reset_password_command", "unlock_command"]
 
 
-def _session_factory_url() -> str:
-    try:
-        url = load_settings().database_url
-    except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    if current_revision(url) is None:
-        typer.echo("error: the database has no schema (run `cordtrial db upgrade` first)", err=True)
-        raise typer.Exit(2)
-    return url
-
-
 def _user(session: Session, username: str) -> User:
+    from sqlalchemy import select
+
+    from cordtrial.trial.errors import NotFoundError
+    from cordtrial.trial.models import User
+
     user = session.scalars(select(User).where(User.username == username)).first()
     if user is None:
         raise NotFoundError("user", username)
     return user
 
 
-def _run(action: str, work: Callable[[Session], str]) -> None:
-    url = _session_factory_url()
+def _run(action: str, url: str, work: Callable[[Session], str]) -> None:
+    from cordtrial.trial import TrialError, make_engine, make_session_factory
+
     engine = make_engine(url)
     try:
         with make_session_factory(engine)() as session:
             typer.echo(work(session))
     except TrialError as exc:
-        typer.echo(f"error: {action} refused: {exc}", err=True)
+        typer.echo(f"cordtrial: error: {action} refused: {exc}", err=True)
         raise typer.Exit(1) from exc
     finally:
         engine.dispose()
@@ -71,12 +55,17 @@ def _run(action: str, work: Callable[[Session], str]) -> None:
 
 def passwd_command(
     username: Annotated[str, typer.Argument(help="Your user name")],
+    data_dir: DataDirOption = None,
+    demo: DemoOption = False,
 ) -> None:
     """Change your own password (asks for the current one, then the new one twice)."""
+    url = existing_store(data_dir, demo=demo).url
     current: str = typer.prompt("current password", hide_input=True)
     new: str = typer.prompt("new password", hide_input=True, confirmation_prompt=True)
 
     def work(session: Session) -> str:
+        from cordtrial.trial.services.users import change_password
+
         change_password(
             session,
             username=username,
@@ -86,18 +75,23 @@ def passwd_command(
         )
         return f"password of {username} changed"
 
-    _run("password change", work)
+    _run("password change", url, work)
 
 
 def reset_password_command(
     username: Annotated[str, typer.Argument(help="Whose password to reset")],
     user: Annotated[str, typer.Option("--user", help="The administrator who resets it")],
     reason: Annotated[str, typer.Option(help="Why (for the audit trail)")],
+    data_dir: DataDirOption = None,
+    demo: DemoOption = False,
 ) -> None:
     """Set a temporary password (asked twice); the user must change it at the next login."""
+    url = existing_store(data_dir, demo=demo).url
     password: str = typer.prompt("temporary password", hide_input=True, confirmation_prompt=True)
 
     def work(session: Session) -> str:
+        from cordtrial.trial.services.users import require_permission, reset_password
+
         admin = _user(session, user)
         require_permission(admin, "manage_users")
         target = _user(session, username)
@@ -106,21 +100,26 @@ def reset_password_command(
         )
         return f"password of {username} reset: to be changed at the next login"
 
-    _run("password reset", work)
+    _run("password reset", url, work)
 
 
 def unlock_command(
     username: Annotated[str, typer.Argument(help="Whose lockout to lift")],
     user: Annotated[str, typer.Option("--user", help="The administrator who unlocks")],
     reason: Annotated[str, typer.Option(help="Why (for the audit trail)")],
+    data_dir: DataDirOption = None,
+    demo: DemoOption = False,
 ) -> None:
     """Lift a lockout after failed logins."""
+    url = existing_store(data_dir, demo=demo).url
 
     def work(session: Session) -> str:
+        from cordtrial.trial.services.users import require_permission, unlock_user
+
         admin = _user(session, user)
         require_permission(admin, "manage_users")
         target = _user(session, username)
         unlock_user(session, actor=admin.username, user_id=target.id, reason=reason)
         return f"{username} unlocked"
 
-    _run("unlock", work)
+    _run("unlock", url, work)

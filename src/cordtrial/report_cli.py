@@ -10,9 +10,10 @@ Mounted into :mod:`cordtrial.cli` (``app.add_typer(report_app, name="report")``)
   probability, the sensitivity across the published sources that match the endpoint's time and
   the participants' levels, and the last observation, labelled as not the endpoint.
 
-The store is ``CORDTRIAL_DATABASE_URL`` (or the SQLite file in ``CORDTRIAL_DATA_DIR``), or
-``--database URL``. Exit codes: 0 success, 1 the trial was not found or the data cannot be
-analysed, 2 unusable settings or arguments.
+The store is ``CORDTRIAL_DATABASE_URL`` (or the SQLite file in ``CORDTRIAL_DATA_DIR``), or the one
+named by ``--data-dir DIR`` / ``--demo`` (as for every command: :mod:`cordtrial.cli_store`), or
+``--database URL``; it must exist. Exit codes: 0 success, 1 the data cannot be analysed, 2 unusable
+settings or arguments (a missing store, an unknown trial, an output that cannot be written).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cordtrial.trial import TrialError, load_settings, make_engine, make_session_factory, upgrade
+from cordtrial.cli_store import DataDirOption, DemoOption, check_output_folder, existing_store
 
 if TYPE_CHECKING:
     from cordtrial.analysis.store import TrialData
@@ -65,14 +66,8 @@ UnconfirmedOption = Annotated[
 ]
 
 
-def _url(database: str | None) -> str:
-    if database:
-        return database
-    try:
-        return load_settings().database_url
-    except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+def _url(database: str | None, data_dir: Path | None = None, demo: bool = False) -> str:
+    return existing_store(data_dir, demo=demo, url=database or None).url
 
 
 def _check_output(output: Path) -> None:
@@ -83,18 +78,20 @@ def _check_output(output: Path) -> None:
             err=True,
         )
         raise typer.Exit(2)
+    check_output_folder(output)
 
 
 def _load(url: str, protocol_id: str) -> TrialData:
     from cordtrial.analysis.store import load_trial
+    from cordtrial.trial import NotFoundError, TrialError, make_engine, make_session_factory
 
     engine = make_engine(url)
     try:
         with make_session_factory(engine)() as session:
             return load_trial(session, protocol_id)
     except TrialError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+        typer.echo(f"cordtrial: error: {exc}", err=True)
+        raise typer.Exit(2 if isinstance(exc, NotFoundError) else 1) from exc
     finally:
         engine.dispose()
 
@@ -105,6 +102,8 @@ def dsmb(
     output: OutputOption,
     database: DatabaseOption = None,
     figure: FigureOption = None,
+    data_dir: DataDirOption = None,
+    demo: DemoOption = False,
 ) -> None:
     """Write the DSMB report: executive summary, disposition, exposure, follow-up, serious
     adverse events, adverse events of special interest, stopping rule, efficacy."""
@@ -113,7 +112,7 @@ def dsmb(
     from cordtrial.analysis.report import build_dsmb_report, write_report
 
     _check_output(output)
-    data = _load(_url(database), trial)
+    data = _load(_url(database, data_dir, demo), trial)
     try:
         report = build_dsmb_report(data, figure_id=figure or DEFAULT_PRIMARY_FIGURE)
         write_report(report, output)
@@ -130,6 +129,8 @@ def efficacy(
     database: DatabaseOption = None,
     figure: FigureOption = None,
     include_unconfirmed: UnconfirmedOption = False,
+    data_dir: DataDirOption = None,
+    demo: DemoOption = False,
 ) -> None:
     """Write the efficacy report: endpoints against natural recovery, with its limits."""
     from cordtrial.analysis.errors import AnalysisInputError
@@ -137,7 +138,7 @@ def efficacy(
     from cordtrial.analysis.report import build_efficacy_report, write_report
 
     _check_output(output)
-    data = _load(_url(database), trial)
+    data = _load(_url(database, data_dir, demo), trial)
     try:
         report = build_efficacy_report(
             data,
@@ -249,6 +250,7 @@ def example(
 ) -> None:
     """The four-participant worked example on the synthetic demo trial (a fresh SQLite store)."""
     from cordtrial.analysis.report import build_efficacy_report, write_report
+    from cordtrial.trial import make_engine, make_session_factory, upgrade
     from cordtrial.trial.demo import DEMO_PROTOCOL_ID, seed_demo
 
     if output is not None:

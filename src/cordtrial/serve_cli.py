@@ -18,9 +18,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cordtrial.trial.database import make_engine, make_session_factory, upgrade
-from cordtrial.trial.demo import DEMO_USERS, DemoTrial, seed_demo
-from cordtrial.trial.settings import DATABASE_FILE, load_settings
+from cordtrial.cli_store import DataDirOption, DemoOption, creating_store, store_location
+
+if TYPE_CHECKING:
+    from cordtrial.trial.demo import DemoTrial
+
+# the trial store, the web app and uvicorn are imported when `serve` runs, not by `cordtrial --help`
 
 if TYPE_CHECKING:
     from cordtrial.web import WebSettings
@@ -42,14 +45,10 @@ def prepare_store(data_dir: Path | None, *, demo: bool, today: date) -> ServeTar
     Without ``demo``: ``CORDTRIAL_DATABASE_URL``, or the SQLite file in ``data_dir`` (default:
     the settings' data directory). With ``demo``: ``DATA_DIR/demo/cordtrial.db``, always SQLite.
     """
-    settings = load_settings()
-    base = data_dir if data_dir is not None else settings.data_dir
-    if demo:
-        url = f"sqlite:///{base / 'demo' / DATABASE_FILE}"
-    elif data_dir is not None:
-        url = f"sqlite:///{data_dir / DATABASE_FILE}"
-    else:
-        url = settings.database_url
+    from cordtrial.trial.database import make_engine, make_session_factory, upgrade
+    from cordtrial.trial.demo import seed_demo
+
+    url = store_location(data_dir, demo=demo).url
     upgrade(url)
     if not demo:
         return ServeTarget(url, None)
@@ -64,22 +63,20 @@ def prepare_store(data_dir: Path | None, *, demo: bool, today: date) -> ServeTar
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
-    demo: Annotated[
-        bool, typer.Option("--demo", help="Run on the synthetic demo trial (its own store).")
-    ] = False,
-    data_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--data-dir", help="Data directory (default: CORDTRIAL_DATA_DIR or ~/.local/share)."
-        ),
-    ] = None,
+    demo: DemoOption = False,
+    data_dir: DataDirOption = None,
 ) -> None:
-    """Run the web application: pages for people, the REST API under /api."""
+    """Run the web application: pages for people, the REST API under /api.
+
+    Migrates the store first (creating it if missing); with --demo, seeds the demo trial once.
+    """
     import uvicorn
 
+    from cordtrial.trial.demo import DEMO_USERS
     from cordtrial.web import create_app
 
-    target = prepare_store(data_dir, demo=demo, today=date.today())
+    with creating_store(store_location(data_dir, demo=demo)):
+        target = prepare_store(data_dir, demo=demo, today=date.today())
     if target.demo is not None:
         state = "seeded" if target.demo.created else "already seeded"
         typer.echo(f"demo trial {target.demo.protocol_id} ({state}; SYNTHETIC data)")

@@ -3,7 +3,10 @@
 
 Mounted into :mod:`cordtrial.cli` (``app.add_typer(db_app, name="db")`` ...,
 :func:`mount_data_commands`). Each command reads the settings (``CORDTRIAL_DATABASE_URL`` /
-``CORDTRIAL_DATA_DIR``), calls a library function and prints the result. Exit codes: 0 success,
+``CORDTRIAL_DATA_DIR``) or takes ``--data-dir DIR`` / ``--demo`` (:mod:`cordtrial.cli_store`: one
+meaning for every command), calls a library function and prints the result. A store that does not
+exist is an error (status 2), never created, except by ``db upgrade`` and ``restore``, whose job it
+is. Exit codes: 0 success,
 1 the store refused (a problem found by ``audit verify`` or after ``restore``, a value refused by
 ``user add``, rows rejected by ``import exams``, an export the user may not make, a ``--user``
 that is no active account allowed to do it), 2 unusable settings, input or output.
@@ -20,29 +23,18 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-from cordtrial.isncsci.formats import FileFormatError, read_frame
-from cordtrial.password_cli import passwd_command, reset_password_command, unlock_command
-from cordtrial.trial import (
-    TrialError,
-    current_revision,
-    head_revision,
-    load_settings,
-    make_engine,
-    make_session_factory,
-    upgrade,
-    verify_audit,
+from cordtrial.cli_store import (
+    DataDirOption,
+    DemoOption,
+    check_output_folder,
+    creating_store,
+    existing_store,
+    store_location,
 )
-from cordtrial.trial.audit import audit_head, check_anchor
-from cordtrial.trial.backup import BackupError, backup, restore
-from cordtrial.trial.files import write_csv
-from cordtrial.trial.rules.access import ROLES, check_username
-from cordtrial.trial.services.acting import acting_user, has_users
-from cordtrial.trial.services.exports import build_export, write_export
-from cordtrial.trial.services.imports import DEFAULT_BATCH_SIZE, import_exams
-from cordtrial.trial.services.users import add_user
+
+# The trial store (SQLAlchemy, pandas) is imported inside the commands: `cordtrial --help` and the
+# commands that do not use it start without it.
 
 __all__ = [
     "audit_app",
@@ -61,41 +53,43 @@ audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
 import_app = typer.Typer(help="Bulk import into the trial store.", no_args_is_help=True)
 
 
-def _url() -> str:
-    try:
-        return load_settings().database_url
-    except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+#: The roles of :data:`cordtrial.trial.rules.access.ROLES`, for the help text (not imported here,
+#: so `cordtrial --help` starts without the trial package; a test keeps them equal).
+_ROLES_HELP = "admin, coordinator, investigator, monitor, statistician"
 
 
-def _migrated_url() -> str:
-    url = _url()
-    if current_revision(url) is None:
-        typer.echo("error: the database has no schema (run `cordtrial db upgrade` first)", err=True)
-        raise typer.Exit(2)
-    return url
+def _role(value: str) -> str:
+    from cordtrial.trial.rules.access import ROLES
+
+    if value not in ROLES:
+        raise typer.BadParameter(f"{value!r} is not a role (one of {', '.join(sorted(ROLES))})")
+    return value
 
 
 @db_app.command("init")
-def db_init() -> None:
+def db_init(data_dir: DataDirOption = None, demo: DemoOption = False) -> None:
     """Create the database schema (or bring it to the latest revision)."""
-    db_upgrade()
+    db_upgrade(data_dir, demo)
 
 
 @db_app.command("upgrade")
-def db_upgrade() -> None:
-    """Migrate the database to the latest revision."""
-    url = _url()
-    before = current_revision(url)
-    upgrade(url)
+def db_upgrade(data_dir: DataDirOption = None, demo: DemoOption = False) -> None:
+    """Migrate the database to the latest revision (creating it if missing)."""
+    from cordtrial.trial.database import current_revision, head_revision, upgrade
+
+    location = store_location(data_dir, demo=demo)
+    with creating_store(location):
+        before = current_revision(location.url)
+        upgrade(location.url)
     typer.echo(f"database at revision {head_revision()} (was {before or 'empty'})")
 
 
 @user_app.command("add")
 def user_add(
     username: str,
-    role: Annotated[str, typer.Option(help="One of " + ", ".join(sorted(ROLES)))],
+    role: Annotated[
+        str, typer.Option(parser=_role, metavar="ROLE", help=f"One of {_ROLES_HELP}")
+    ],
     site: Annotated[list[int] | None, typer.Option(help="Site id (repeatable)")] = None,
     all_sites: Annotated[bool, typer.Option(help="Sees every site")] = False,
     user: Annotated[
@@ -109,14 +103,20 @@ def user_add(
     full_name: Annotated[
         str | None, typer.Option(help="Printed name shown with signatures (default: user name)")
     ] = None,
+    data_dir: DataDirOption = None,
+    demo: DemoOption = False,
 ) -> None:
     """Add a user; the password is asked for twice (never an argument).
 
     The audit trail names the account given by --user. The first user of an empty store is
     added by nobody else: it must be an admin, and the trail names it as its own creator.
     """
-    url = _migrated_url()
-    engine = make_engine(url)
+    from cordtrial.trial import TrialError, make_engine, make_session_factory
+    from cordtrial.trial.rules.access import check_username
+    from cordtrial.trial.services.acting import acting_user, has_users
+    from cordtrial.trial.services.users import add_user
+
+    engine = make_engine(existing_store(data_dir, demo=demo).url)
     try:
         with make_session_factory(engine)() as session:
             if has_users(session):
@@ -155,17 +155,22 @@ def audit_verify(
             "it must still be in the chain (repeatable)"
         ),
     ] = None,
+    data_dir: DataDirOption = None,
+    demo: DemoOption = False,
 ) -> None:
     """Walk the hash chain and reconcile it with the tables; exit 1 on any problem.
 
     With --anchor, also prove that the chain still leads through each head hash recorded
     earlier: a trail rewritten with recomputed hashes no longer holds it.
     """
+    from cordtrial.trial import TrialError, make_engine, make_session_factory, verify_audit
+    from cordtrial.trial.audit import check_anchor
+
     try:
         anchors = [check_anchor(a) for a in anchor or []]
     except TrialError as exc:
         raise _fail(str(exc), 2) from exc
-    engine = make_engine(_url())
+    engine = make_engine(existing_store(data_dir, demo=demo).url)
     try:
         with make_session_factory(engine)() as session:
             report = verify_audit(session, anchors)
@@ -177,9 +182,12 @@ def audit_verify(
 
 
 @audit_app.command("head")
-def audit_head_command() -> None:
+def audit_head_command(data_dir: DataDirOption = None, demo: DemoOption = False) -> None:
     """Print the head of the chain (sequence number and hash) to keep as an anchor elsewhere."""
-    engine = make_engine(_url())
+    from cordtrial.trial import make_engine, make_session_factory
+    from cordtrial.trial.audit import audit_head
+
+    engine = make_engine(existing_store(data_dir, demo=demo).url)
     try:
         with make_session_factory(engine)() as session:
             seq, row_hash = audit_head(session)
@@ -189,7 +197,7 @@ def audit_head_command() -> None:
 
 
 def _fail(message: str, code: int) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"cordtrial: error: {message}", err=True)
     return typer.Exit(code)
 
 
@@ -212,10 +220,12 @@ def import_exams_command(
     ],
     batch_size: Annotated[
         int, typer.Option(min=1, help="Rows per transaction (a batch is stored whole or not)")
-    ] = DEFAULT_BATCH_SIZE,
+    ] = 500,  # services.imports.DEFAULT_BATCH_SIZE (not imported here: a test keeps them equal)
     errors: Annotated[
         Path | None, typer.Option(help="Error report (CSV); default FILE.import-errors.csv")
     ] = None,
+    data_dir: DataDirOption = None,
+    demo: DemoOption = False,
 ) -> None:
     """Import ISNCSCI exams from a file, one transaction per batch.
 
@@ -226,12 +236,28 @@ def import_exams_command(
     a flagged value without a reason is imported with a warning in the report. Exit 1 when a row
     was rejected.
     """
-    url = _migrated_url()
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from cordtrial.isncsci.formats import FileFormatError, read_frame
+    from cordtrial.trial import TrialError, make_engine, make_session_factory
+    from cordtrial.trial.files import write_csv
+    from cordtrial.trial.services.acting import acting_user
+    from cordtrial.trial.services.imports import import_exams
+
+    report_path = errors or file.with_name(f"{file.stem}.import-errors.csv")
+    check_output_folder(report_path, "--errors")
+    url = existing_store(data_dir, demo=demo).url
     try:
         frame = read_frame(file)
     except FileFormatError as exc:
         raise _fail(f"cannot read {exc}", 2) from exc
-    report_path = errors or file.with_name(f"{file.stem}.import-errors.csv")
     console = Console(stderr=True)
     engine = make_engine(url)
     progress = Progress(
@@ -287,6 +313,8 @@ def export_command(
         typer.Option(help="Export as this user: their sites; a statistician's is pseudonymized"),
     ] = None,
     pseudonymize: Annotated[bool, typer.Option(help="Pseudonymize the export")] = False,
+    data_dir: DataDirOption = None,
+    demo: DemoOption = False,
 ) -> None:
     """Export a trial: tidy tables per entity, CDISC Dataset-JSON v1.1, a manifest.
 
@@ -294,7 +322,12 @@ def export_command(
     With --user the export holds that user's sites and a statistician's is pseudonymized; the
     pseudonyms' key is read from CORDTRIAL_PSEUDONYM_KEY (else a random key, used once).
     """
-    engine = make_engine(_migrated_url())
+    from cordtrial.trial import NotFoundError, TrialError, make_engine, make_session_factory
+    from cordtrial.trial.services.acting import acting_user
+    from cordtrial.trial.services.exports import build_export, write_export
+
+    check_output_folder(output)
+    engine = make_engine(existing_store(data_dir, demo=demo).url)
     key = os.environ.get("CORDTRIAL_PSEUDONYM_KEY")
     try:
         with make_session_factory(engine)() as session:
@@ -309,6 +342,8 @@ def export_command(
                 key=key.encode() if key else None,
             )
         written = write_export(export, output, fmt=fmt.value)
+    except NotFoundError as exc:  # an unknown trial is unusable input; an unknown user, refused
+        raise _fail(str(exc), 2 if exc.entity == "trial" else 1) from exc
     except TrialError as exc:
         raise _fail(str(exc), 1) from exc
     except OSError as exc:
@@ -322,14 +357,20 @@ def export_command(
 
 def backup_command(
     output: Annotated[Path, typer.Option("--output", "-o", help="The backup file (new)")],
+    data_dir: DataDirOption = None,
+    demo: DemoOption = False,
 ) -> None:
     """Write a consistent snapshot of the database to a new file.
 
     SQLite: the online backup API (the backup is a SQLite file). PostgreSQL: a portable logical
     dump (gzip JSON Lines) read in one snapshot.
     """
+    from cordtrial.trial.backup import BackupError, backup
+
+    check_output_folder(output)
+    url = existing_store(data_dir, demo=demo).url
     try:
-        info = backup(_url(), output)
+        info = backup(url, output)
     except BackupError as exc:
         raise _fail(str(exc), 2) from exc
     typer.echo(f"backup of revision {info.revision} ({info.rows} rows) written to {output}")
@@ -338,14 +379,22 @@ def backup_command(
 def restore_command(
     file: Annotated[Path, typer.Argument(help="A file written by `cordtrial backup`")],
     force: Annotated[bool, typer.Option(help="Replace a database that holds data")] = False,
+    data_dir: DataDirOption = None,
+    demo: DemoOption = False,
 ) -> None:
     """Restore a backup into an empty database, then verify the audit trail.
 
     A database that holds data is replaced only with --force. Exit 1 when the restored audit
-    trail does not verify.
+    trail does not verify. The target store is created if missing (in --data-dir DIR, too).
     """
+    from cordtrial.trial.backup import BackupError, restore
+
+    if not file.is_file():
+        raise _fail(f"cannot read the backup {file}: file not found", 2)
+    location = store_location(data_dir, demo=demo)
     try:
-        info, report = restore(_url(), file, force=force)
+        with creating_store(location):
+            info, report = restore(location.url, file, force=force)
     except BackupError as exc:
         raise _fail(str(exc), 2) from exc
     typer.echo(f"restored {info.rows} rows (revision {info.revision}) from {file}")
