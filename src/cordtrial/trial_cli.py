@@ -32,6 +32,7 @@ from cordtrial.cli_store import (
     existing_store,
     store_location,
 )
+from cordtrial.password_cli import passwd_command, reset_password_command, unlock_command
 
 # The trial store (SQLAlchemy, pandas) is imported inside the commands: `cordtrial --help` and the
 # commands that do not use it start without it.
