@@ -142,7 +142,10 @@ def test_dashboard_shows_safety_stopping_rule_status(demo: Demo) -> None:
     cordtrial.analysis.safety's default rule (not crossed)."""
     page = demo.client("coordinator_a").get("/").text
     assert "Safety stopping rule: not crossed" in page
-    assert "1 of 4 treated participants (all sites)" in page
+    assert "1 of 4 participants treated and followed (all sites)" in page
+    assert "related to the cell product" in page
+    # the posterior as analysis.safety prints it (format_probability: never onto the threshold)
+    assert re.search(r"P\(rate &gt; 20%\) = 0\.\d{2,3} \(threshold 80%\)", page), page
 
 
 def test_dashboard_lists_only_own_site_for_site_coordinator(demo: Demo) -> None:

@@ -111,7 +111,7 @@ def _stopping_rule(session: Session, protocol_id: str) -> StoppingRuleStatus:
     from cordtrial.analysis.store import load_trial
 
     data = load_trial(session, protocol_id)
-    return evaluate_stopping_rule(data.adverse_events, data.participants)
+    return evaluate_stopping_rule(data.adverse_events, data.participants, as_of=data.last_data_date)
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
