@@ -35,9 +35,9 @@ from rich.text import Text
 
 from cordtrial import __version__
 from cordtrial.isncsci import ENGINE_VERSION, ISNCSCI_REVISION, InvalidExamError, classify
-from cordtrial.isncsci.diff import diff_results, read_results
 from cordtrial.isncsci.exam import Exam
-from cordtrial.isncsci.formats import (
+from cordtrial.isncsci.io.diff import diff_results, read_results
+from cordtrial.isncsci.io.formats import (
     Dialect,
     FileFormatError,
     UnreadableInputError,
@@ -46,7 +46,7 @@ from cordtrial.isncsci.formats import (
     read_frame,
     write_results,
 )
-from cordtrial.isncsci.streaming import (
+from cordtrial.isncsci.io.streaming import (
     DEFAULT_CHUNK_ROWS,
     Engine,
     StreamProgress,
@@ -314,7 +314,7 @@ def _engine(ctx: typer.Context, name: EngineOption, scheduler: str | None) -> En
             _fail("--scheduler needs --engine dask", code=2)
         return ENGINES["local"]
     try:
-        from cordtrial.isncsci.distributed import client_for, dask_engine
+        from cordtrial.isncsci.io.distributed import client_for, dask_engine
     except ImportError as error:
         _fail(str(error), code=2)
     try:

@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from sqlalchemy import select
 
-from cordtrial.isncsci.formats import FileFormatError, read_frame
+from cordtrial.isncsci.io.formats import FileFormatError, read_frame
 from cordtrial.trial import (
     TrialError,
     current_revision,

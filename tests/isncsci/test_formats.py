@@ -14,7 +14,7 @@ import pytest
 
 from cordtrial.isncsci import EXAM_COLUMNS, RESULT_FIELDS, classify_frame
 from cordtrial.isncsci.exam import KEY_MUSCLES, NKM_COLUMNS, SENSORY_LEVELS
-from cordtrial.isncsci.formats import (
+from cordtrial.isncsci.io.formats import (
     EXTENSIONS,
     PRAXIS_COLUMNS,
     FileFormatError,
@@ -31,7 +31,7 @@ from cordtrial.isncsci.formats import (
     write_frame,
     write_results,
 )
-from cordtrial.isncsci.streaming import classify_table
+from cordtrial.isncsci.io.streaming import classify_table
 from strategies import generate_exams
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

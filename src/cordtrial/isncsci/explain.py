@@ -8,12 +8,15 @@ the result.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from cordtrial.isncsci.classification import Classification
 from cordtrial.isncsci.exam import KEY_MUSCLES, LEVELS, Exam, ExamSide, Level, Side
 from cordtrial.isncsci.impairment import key_muscles_below
 from cordtrial.isncsci.outcome import Candidate, LevelValue, Possible, level_of, render
 from cordtrial.isncsci.values import Cell
+
+if TYPE_CHECKING:  # classification.py imports this module when asked to explain
+    from cordtrial.isncsci.classification import Classification
 
 __all__ = ["Explanation", "Reason", "explain"]
 
