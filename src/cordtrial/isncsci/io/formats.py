@@ -810,9 +810,8 @@ def _write_table(
         with open(path, "w", encoding="utf-8", newline="") as out:
             writer = csv.writer(out)
             writer.writerow(columns)
-            writer.writerows(
-                [neutralize_csv_row(["" if r[c] is None else r[c] for c in columns]) for r in records]
-            )
+            rows = (["" if r[c] is None else r[c] for c in columns] for r in records)
+            writer.writerows(neutralize_csv_row(row) for row in rows)
     elif suffix in (".json", ".jsonl"):
         _write_json_values(path, records, lines=suffix == ".jsonl")
     else:
