@@ -40,6 +40,7 @@ from cordtrial.isncsci.batch import (
 )
 from cordtrial.isncsci.batch import jit as batch_jit
 from oracle.oracle import ALL_COLUMNS, CELL_COLUMNS, NKM_COLUMNS, classify_reference
+from reference_differences import fields_judged_by_category
 from strategies import exams, generate_exams
 
 FIELDS: tuple[str, ...] = tuple(f for f in RESULT_FIELDS if f != "id")
@@ -77,12 +78,15 @@ def _disagreements(
     theirs: Sequence[dict[str, Any]],
     fields: Sequence[str],
     what: str,
+    reference: bool = False,
 ) -> str:
-    """Empty when every field of every row agrees; else counts per field and the first rows."""
+    """Empty when every field of every row agrees; else counts per field and the first rows.
+    Against the ``reference``, fields a documented category leaves to us are not compared."""
     per_field: Counter[str] = Counter()
     shown: list[str] = []
     for row, (flat, mine, other) in enumerate(zip(flats, ours, theirs, strict=True)):
-        diff = [f for f in fields if mine.get(f) != other.get(f)]
+        exempt = fields_judged_by_category(flat, mine) if reference else frozenset()
+        diff = [f for f in fields if f not in exempt and mine.get(f) != other.get(f)]
         per_field.update(diff)
         if diff and len(shown) < SHOWN_ROWS:
             shown.append(
@@ -190,12 +194,13 @@ def test_classify_frame_equals_reference_on_seeded_exams(
     seeded_results: dict[str, list[dict[str, Any]]],
 ) -> None:
     """The differential test on the batch path: 20,000 exams, every field equal to the npm
-    reference's (isncsci 2.0.6, run by tests/oracle/run.js)."""
+    reference's (isncsci 2.0.6, run by tests/oracle/run.js), outside the documented categories
+    (tests/reference_differences.py)."""
     flats = [f for name, *_ in MIXES for f in seeded[name]]
     ours = [r for name, *_ in MIXES for r in seeded_results[name]]
     assert len(flats) >= 20_000
     theirs = classify_reference(flats)
-    report = _disagreements(flats, ours, theirs, FIELDS, "the reference")
+    report = _disagreements(flats, ours, theirs, FIELDS, "the reference", reference=True)
     assert not report, report
 
 
@@ -208,7 +213,7 @@ INVALID_CELLS: tuple[tuple[int, str, object], ...] = (
     (4, "r_c2_pp", ""),
     (7, "vac", "maybe"),
     (8, "dap", None),
-    (11, "r_nkm", "T3"),
+    (11, "r_nkm", "S2"),
     (12, "l_s1_motor", "5*"),
     (13, "r_l2_motor", "NT***"),
     (19, "l_s4_5_pp", "2**"),

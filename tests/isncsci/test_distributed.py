@@ -45,7 +45,7 @@ INVALID_CELLS = (
     (5, "r_c5_motor", "6"),
     (701, "l_t3_lt", None),
     (1200, "vac", "maybe"),
-    (1650, "r_nkm", "T3"),
+    (1650, "r_nkm", "S2"),
     (2222, "l_s1_motor", "5*"),
     (2999, "r_c2_pp", ""),
 )

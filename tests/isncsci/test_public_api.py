@@ -70,3 +70,10 @@ def test_batch_and_io_are_subpackages_of_the_engine() -> None:
     assert isncsci.classify_frame is batch.classify_frame
     assert (Path(io.__file__).parent / "formats.py").exists()
     assert not (Path(isncsci.__file__).parent / "batch_jit.py").exists()
+
+
+def test_changelog_names_the_current_engine_version() -> None:
+    """CHANGELOG.md has an entry for every engine version, saying whether results change."""
+    changelog = (Path(__file__).resolve().parents[2] / "CHANGELOG.md").read_text(encoding="utf-8")
+    heading = f"### Engine {isncsci.ENGINE_VERSION} (results"
+    assert heading in changelog or f"## Engine {isncsci.ENGINE_VERSION} " in changelog

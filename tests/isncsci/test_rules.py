@@ -170,6 +170,28 @@ def test_non_key_muscle_three_levels_below_keeps_b() -> None:
     assert rec(lesion_flat(Level.C5, dap="Yes"), r_nkm="C8")["ais"] == "B"
 
 
+def test_thoracic_non_key_muscle_more_than_three_below_turns_b_into_c() -> None:
+    """2019 AIS C: motor function more than three levels below the motor level, non-key muscles
+    included, at any level (T5 for a C5 motor level; older worksheets record thoracic ones)."""
+    flat = lesion_flat(Level.C5, dap="Yes")
+    assert rec(flat, r_nkm="T5")["ais"] == "C"
+    assert rec(flat, l_nkm="L1")["ais"] == "C"
+
+
+def test_thoracic_non_key_muscle_counts_only_more_than_three_levels_below() -> None:
+    """Motor level T2: T5 is three levels below (AIS B stays), T6 four (AIS C)."""
+    flat = lesion_flat(Level.T2, dap="Yes")
+    assert rec(flat, r_nkm="T5")["ais"] == "B"
+    assert rec(flat, r_nkm="T6")["ais"] == "C"
+
+
+def test_thoracic_non_key_muscle_is_the_motor_zpp_in_ais_c() -> None:
+    """2019: in AIS C the lowest non-key muscle with motor function more than three levels below
+    the motor level is recorded as the motor ZPP (VAC absent), on its own side only."""
+    r = rec(lesion_flat(Level.T6, dap="Yes"), r_nkm="L1")
+    assert (r["ais"], r["zpp_motor_right"], r["zpp_motor_left"]) == ("C", "L1", "T6")
+
+
 # --- zones of partial preservation ------------------------------------------------------------
 
 

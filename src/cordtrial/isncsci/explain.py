@@ -194,9 +194,11 @@ def _weak_count(exam: Exam, nli: LevelValue) -> tuple[int, int]:
 def _motor_below(side: ExamSide, motor_level: Possible[LevelValue]) -> str | None:
     for candidate in motor_level:
         start = level_of(candidate.value) + 4
-        for muscle in KEY_MUSCLES:
+        for muscle in sorted({*KEY_MUSCLES, *([] if side.nkm is None else [side.nkm])}):
             if muscle < start:
                 continue
+            if not muscle.is_key_muscle:
+                return f"non-key muscle function at {muscle}"
             cell = side.motor[muscle]
             if cell.grade is not None and cell.grade > 0:
                 return f"key muscle {muscle} graded {cell}"

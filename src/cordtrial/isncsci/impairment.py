@@ -83,9 +83,15 @@ def key_muscles_below(value: LevelValue) -> tuple[Level, ...]:
     return KEY_MUSCLES[first_key_muscle_from(level_of(value) + 1) :]
 
 
-def _more_than_three_below(value: LevelValue) -> tuple[Level, ...]:
-    index = Level.S4_5 if value == "INT" else level_of(value) + 4
-    return KEY_MUSCLES[first_key_muscle_from(min(index, Level.S4_5 + 1)) :]
+def _more_than_three_below(side: ExamSide, value: LevelValue) -> tuple[Level, ...]:
+    """Muscles more than three levels below a motor level, in level order: the key muscles, and
+    the lowest non-key muscle with motor function when it is not at a key-muscle level (T2-L1)."""
+    start = Level.S4_5 if value == "INT" else min(level_of(value) + 4, Level.S4_5 + 1)
+    muscles = KEY_MUSCLES[first_key_muscle_from(start) :]
+    nkm = side.nkm
+    if nkm is not None and not nkm.is_key_muscle and nkm >= start:
+        return tuple(sorted((*muscles, nkm)))
+    return muscles
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +115,10 @@ def _can_have_no_motor_below(side: ExamSide, motor_level: Possible[LevelValue]) 
     starred = False
     for candidate in motor_level:
         none_found = True
-        for muscle in _more_than_three_below(candidate.value):
+        for muscle in _more_than_three_below(side, candidate.value):
+            if not muscle.is_key_muscle:  # the recorded non-key muscle has motor function
+                none_found = False
+                break
             cell = side.motor[muscle]
             if cell.grade == 0 and cell.flag is not Flag.NONE:
                 starred = True
@@ -124,7 +133,9 @@ def _can_have_no_motor_below(side: ExamSide, motor_level: Possible[LevelValue]) 
 def _can_have_motor_below(side: ExamSide, motor_level: Possible[LevelValue]) -> _Verdict:
     starred = False
     for candidate in motor_level:
-        for muscle in _more_than_three_below(candidate.value):
+        for muscle in _more_than_three_below(side, candidate.value):
+            if not muscle.is_key_muscle:  # the recorded non-key muscle has motor function
+                return _Verdict(True, starred)
             cell = side.motor[muscle]
             if cell.grade == 0 and cell.flag is Flag.NORMAL:
                 starred = True

@@ -150,6 +150,7 @@ def determine_motor_zpp(
                 add_nkm = True
             else:
                 found.append(Candidate(level, starred(level)))
+                nkm_added = nkm_added or level is nkm
     if add_nkm and not nkm_added and nkm is not None:
         found.append(Candidate(nkm))
     found.sort(key=lambda c: c.value)

@@ -24,8 +24,11 @@ from cordtrial.isncsci.batch.codes import (
     byte_table,
     translate,
 )
-from cordtrial.isncsci.batch.steps import START_BELOW, START_MORE_THAN_THREE
-from cordtrial.isncsci.exam import KEY_MUSCLES, Level
+from cordtrial.isncsci.batch.steps import FIRST_LEVEL_MORE_THAN_THREE_BELOW, START_BELOW
+from cordtrial.isncsci.exam import KEY_MUSCLES, LEVELS, Level
+
+_KEY_ROWS = [int(lv) for lv in KEY_MUSCLES]
+_LEVEL_ROWS = np.arange(len(LEVELS))[:, None]
 
 # --- the closed forms for exams without NT or flags ----------------------------------------------
 #
@@ -119,10 +122,13 @@ def clean_keys(right: SideArrays, left: SideArrays, vac: Any, dap: Any) -> Any:
     sensory_spared = (dap != 1) | ~sacral_zero
     found = []
     for grades, side, motor_level in ((r_grades, right, r_motor), (l_grades, left, l_motor)):
-        function = (grades[0] > 0) | (side.nkm[None, :] == np.array(KEY_MUSCLES)[:, None])
-        from_start = np.zeros((11, k), dtype=bool)
-        from_start[:10] = np.logical_or.accumulate(function[::-1], axis=0)[::-1]
-        found.append(np.take_along_axis(from_start, START_MORE_THAN_THREE[motor_level][None], 0)[0])
+        # motor function per level: a key muscle graded above 0, or the lowest non-key muscle
+        function = np.zeros((len(LEVELS) + 1, k), dtype=bool)
+        function[_KEY_ROWS] = grades[0] > 0
+        function[: len(LEVELS)] |= side.nkm[None, :] == _LEVEL_ROWS
+        from_start = np.logical_or.accumulate(function[::-1], axis=0)[::-1]
+        first = FIRST_LEVEL_MORE_THAN_THREE_BELOW[motor_level]
+        found.append(np.take_along_axis(from_start, first[None], 0)[0])
     motor_below = found[0] | found[1]
     start = START_BELOW[nli]
     strong_per = (r_grades[0] >= _M3).astype(np.int16) + (l_grades[0] >= _M3)

@@ -21,7 +21,8 @@ from cordtrial.isncsci.batch.codes import (
     translate,
 )
 from cordtrial.isncsci.batch.compiled import compiled_for
-from cordtrial.isncsci.exam import KEY_MUSCLES, SENSORY_LEVELS, Level
+from cordtrial.isncsci.errors import InvalidExamError
+from cordtrial.isncsci.exam import KEY_MUSCLES, SENSORY_LEVELS, parse_nkm
 
 
 def _encode(series: pd.Series[Any], table: dict[str, int], lut: tuple[Any, Any]) -> Any:
@@ -115,15 +116,13 @@ def binary_codes(series: pd.Series[Any]) -> Any:
 def _nkm_codes(series: pd.Series[Any]) -> Any:
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     mapped = []
-    for value in uniques:
-        text = value.strip().upper() if isinstance(value, str) else None
-        level = Level.__members__.get(text) if text else None
-        if text == "":
-            mapped.append(-1)
-        elif level is None or not level.is_key_muscle:
+    for value in uniques:  # the engine's own parser decides what a non-key muscle level is
+        try:
+            level = parse_nkm("nkm", value)
+        except InvalidExamError:
             mapped.append(-9)
         else:
-            mapped.append(int(level))
+            mapped.append(-1 if level is None else int(level))
     return np.array([*mapped, -1], dtype=np.int64)[codes]
 
 

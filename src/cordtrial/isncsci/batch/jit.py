@@ -42,6 +42,7 @@ _C4, _C5, _T1, _L1, _L2 = int(Level.C4), int(Level.C5), int(Level.T1), int(Level
 _S1, _S2, _S3, _S4_5 = int(Level.S1), int(Level.S2), int(Level.S3), int(Level.S4_5)
 _N_LEVELS = len(LEVELS)
 _N_KEY = len(KEY_MUSCLES)
+_ALL_START_BITS = (1 << (_N_LEVELS + 1)) - 1  # one bit per first level, 0-29
 
 
 # Every kernel function takes the rule tables as an argument, ``t``: one uint8 matrix whose rows
@@ -72,7 +73,7 @@ _ROWS = (
     ("_ZPP_MAYBE", cell_codes.ZPP_MAYBE),
     ("_GRADED_STARRED", cell_codes.GRADED_STARRED),
     ("_STRIP", cell_codes.STRIP),
-    ("_START_MORE_THAN_THREE", step_tables.START_MORE_THAN_THREE),
+    ("_FIRST_LEVEL_MORE_THAN_THREE_BELOW", step_tables.FIRST_LEVEL_MORE_THAN_THREE_BELOW),
     ("_START_BELOW", step_tables.START_BELOW),
 )
 (
@@ -97,7 +98,7 @@ _ROWS = (
     _ZPP_MAYBE,
     _GRADED_STARRED,
     _STRIP,
-    _START_MORE_THAN_THREE,
+    _FIRST_LEVEL_MORE_THAN_THREE_BELOW,
     _START_BELOW,
 ) = range(len(_ROWS))
 
@@ -278,21 +279,27 @@ def _completeness(t: Any, sacral: Any, vac: int, dap: int) -> tuple[int, int, in
 
 @_step
 def _per_start(t: Any, motor: Any, nkm: int, motor_below: bool) -> tuple[int, int]:
-    """Bits s (0-10): any breaker in s..9 (found), any flagged muscle in s..break (flagged)."""
+    """Bits l (0-29), per first level: any muscle with motor function at or below l (a key
+    muscle that breaks, or the lowest non-key muscle at any level), any flagged key muscle from
+    l down to it."""
     found, flagged = 0, 0
     f_next, fl_next = 0, 0
-    for s in range(9, -1, -1):
-        m = motor[s]
-        if motor_below:
-            brk = (not t[_ZERO, m]) or nkm == _KEY_LEVEL[s]
-            flag = t[_ZERO_NORMAL_FLAG, m]
-        else:
-            brk = (not t[_MAY_BE_ABSENT, m]) or nkm == _KEY_LEVEL[s]
-            flag = t[_ZERO_FLAGGED, m]
+    for level in range(_N_LEVELS - 1, -1, -1):
+        brk = nkm == level
+        flag = False
+        k = _KEY_AT[level]
+        if k >= 0:
+            m = motor[k]
+            if motor_below:
+                brk = brk or not t[_ZERO, m]
+                flag = t[_ZERO_NORMAL_FLAG, m] != 0
+            else:
+                brk = brk or not t[_MAY_BE_ABSENT, m]
+                flag = t[_ZERO_FLAGGED, m] != 0
         f = 1 if brk or f_next else 0
         fl = 1 if flag or (not brk and fl_next) else 0
-        found |= f << s
-        flagged |= fl << s
+        found |= f << level
+        flagged |= fl << level
         f_next, fl_next = f, fl
     return found, flagged
 
@@ -303,7 +310,7 @@ def _over_candidates(t: Any, here: int, found: int, flagged: int) -> tuple[int, 
     starred_acc = 0
     for column in range(_INT + 1):
         if (here >> column) & 1:
-            s = t[_START_MORE_THAN_THREE, column]
+            s = t[_FIRST_LEVEL_MORE_THAN_THREE_BELOW, column]
             starred_acc |= (flagged >> s) & 1
             if (found >> s) & 1:
                 return 1, starred_acc, starred_acc
@@ -313,7 +320,7 @@ def _over_candidates(t: Any, here: int, found: int, flagged: int) -> tuple[int, 
 @_step
 def _no_motor_below(t: Any, motor: Any, nkm: int, motor_level: int) -> tuple[int, int]:
     found, flagged = _per_start(t, motor, nkm, False)
-    hit, starred, _ = _over_candidates(t, motor_level, ~found & 0x7FF, flagged)
+    hit, starred, _ = _over_candidates(t, motor_level, ~found & _ALL_START_BITS, flagged)
     return hit, starred
 
 

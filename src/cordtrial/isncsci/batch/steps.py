@@ -31,13 +31,13 @@ from cordtrial.isncsci.batch.codes import (
     SENS_NORMAL,
     Bool,
 )
-from cordtrial.isncsci.exam import Level
+from cordtrial.isncsci.exam import LEVELS, Level
 from cordtrial.isncsci.impairment import first_key_muscle_from
 
-START_MORE_THAN_THREE = np.array(
-    [first_key_muscle_from(min(lv + 4, Level.S4_5 + 1)) for lv in range(29)]
-    + [first_key_muscle_from(Level.S4_5)],
-    dtype=np.int64,
+#: Per result column (a level C1-S4_5, then INT): the first level more than three levels below it
+#: (29, past S4_5, when there is none), where the AIS B/C rule starts looking for motor function.
+FIRST_LEVEL_MORE_THAN_THREE_BELOW = np.array(
+    [min(column + 4, len(LEVELS)) for column in range(len(LEVELS) + 1)], dtype=np.int64
 )
 START_BELOW = np.array(
     [first_key_muscle_from(lv + 1) for lv in range(29)] + [first_key_muscle_from(29)],

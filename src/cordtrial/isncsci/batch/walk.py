@@ -22,6 +22,7 @@ from cordtrial.isncsci.batch.codes import (
     GRADE_OF,
     GRADED_STARRED,
     INT_COL,
+    KEY_INDEX,
     MAY_BE_ABSENT,
     NA_COL,
     NORMAL2,
@@ -38,15 +39,15 @@ from cordtrial.isncsci.batch.codes import (
     Ints,
 )
 from cordtrial.isncsci.batch.steps import (
+    FIRST_LEVEL_MORE_THAN_THREE_BELOW,
     START_BELOW,
-    START_MORE_THAN_THREE,
     Step,
     before_key_step,
     end_of_key_step,
     motor_step,
     sensory_step,
 )
-from cordtrial.isncsci.exam import KEY_MUSCLES, Level
+from cordtrial.isncsci.exam import KEY_MUSCLES, LEVELS, Level
 
 _NEXT_MUSCLE = dict(itertools.pairwise(KEY_MUSCLES))
 
@@ -156,21 +157,24 @@ def _completeness(
     return complete | c_star | open_, c_star, ~complete, c_star | i_star
 
 
-def _per_start(side: SideArrays, brk_of: Callable[[Any, int], Bool], flag: Any) -> tuple[Any, Any]:
-    """For every first muscle s (0-10): any breaker in s..9, and any flagged muscle in s..break."""
+def _per_start(side: SideArrays, breaks: Bool, flag: Any) -> tuple[Any, Any]:
+    """For every first level (0-29): any muscle with motor function at or below it (a key muscle
+    in ``breaks``, or the lowest non-key muscle, at any level), and any key muscle in ``flag``
+    from it down to that one, as impairment._more_than_three_below scans them."""
     n = side.motor.shape[1]
-    found = np.zeros((11, n), dtype=bool)
-    flagged = np.zeros((11, n), dtype=bool)
-    for s in range(9, -1, -1):
-        m = side.motor[s]
-        brk = brk_of(m, s)
-        found[s] = brk | found[s + 1]
-        flagged[s] = flag[m] | (~brk & flagged[s + 1])
+    found = np.zeros((len(LEVELS) + 1, n), dtype=bool)
+    flagged = np.zeros((len(LEVELS) + 1, n), dtype=bool)
+    for level in reversed(LEVELS):
+        brk = side.nkm == level
+        k = KEY_INDEX.get(level)
+        if k is None:
+            flagged[level] = ~brk & flagged[level + 1]
+        else:
+            m = side.motor[k]
+            brk |= np.take(breaks, m)
+            flagged[level] = flag[m] | (~brk & flagged[level + 1])
+        found[level] = brk | found[level + 1]
     return found, flagged
-
-
-def _nkm_at(side: SideArrays, s: int) -> Any:
-    return side.nkm == int(KEY_MUSCLES[s])
 
 
 def _over_candidates(here: Bool, found: Any, flagged: Any, starts: Ints) -> tuple[Bool, Bool, Bool]:
@@ -192,19 +196,17 @@ def _over_candidates(here: Bool, found: Any, flagged: Any, starts: Ints) -> tupl
 
 
 def _no_motor_below(side: SideArrays, motor_level: Possibles) -> tuple[Bool, Bool]:
-    found, flagged = _per_start(
-        side, lambda m, s: ~np.take(MAY_BE_ABSENT, m) | _nkm_at(side, s), ZERO_FLAGGED
+    found, flagged = _per_start(side, ~MAY_BE_ABSENT, ZERO_FLAGGED)
+    hit, starred, _ = _over_candidates(
+        motor_level.here, ~found, flagged, FIRST_LEVEL_MORE_THAN_THREE_BELOW
     )
-    hit, starred, _ = _over_candidates(motor_level.here, ~found, flagged, START_MORE_THAN_THREE)
     return hit, starred
 
 
 def _motor_below(side: SideArrays, motor_level: Possibles) -> tuple[Bool, Bool]:
-    found, flagged = _per_start(
-        side, lambda m, s: ~np.take(ZERO, m) | _nkm_at(side, s), ZERO_NORMAL_FLAG
-    )
+    found, flagged = _per_start(side, ~ZERO, ZERO_NORMAL_FLAG)
     hit, starred_at_hit, starred_acc = _over_candidates(
-        motor_level.here, found, flagged, START_MORE_THAN_THREE
+        motor_level.here, found, flagged, FIRST_LEVEL_MORE_THAN_THREE_BELOW
     )
     return hit | starred_acc, np.where(hit, starred_at_hit, starred_acc)
 
@@ -402,6 +404,7 @@ def _motor_zpp(side: SideArrays, vac: Any, ais: Possibles, motor_level: Possible
             star = has_flag & (digit | ((first_flagged <= level) & (level <= last_normal)))
             candidate = in_window & here[level]
             zpp.add(level, candidate & ~overridden, star)
+            nkm_added |= candidate & ~overridden & (nkm == level)
             add_nkm |= candidate & overridden
     extra = applies & add_nkm & ~nkm_added & (nkm >= 0)
     for level in np.unique(nkm[extra]).tolist():

@@ -43,6 +43,7 @@ from cordtrial.web.pages.worksheet_model import (
     ALL_COLUMNS,
     GRID_COLUMNS,
     KEY_MUSCLE_NAMES,
+    NKM_GROUPS,
     RESULT_LABELS,
     WorksheetCheck,
     cell_label,
@@ -87,6 +88,7 @@ def worksheet_context(
     return {
         "ws": check,
         "ws_columns": GRID_COLUMNS,
+        "ws_nkm_groups": NKM_GROUPS,
         "ws_levels": [(cell_level, KEY_MUSCLE_NAMES.get(cell_level)) for cell_level in _LEVELS],
         "ws_readonly": readonly,
         "ws_comments": comments,

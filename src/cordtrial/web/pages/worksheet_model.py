@@ -15,7 +15,7 @@ from typing import Literal
 
 from cordtrial.isncsci import KEY_MUSCLES, SENSORY_LEVELS, Classification, Exam, Level, classify
 from cordtrial.isncsci.errors import InvalidExamError
-from cordtrial.isncsci.exam import EXAM_COLUMNS, parse_nkm
+from cordtrial.isncsci.exam import EXAM_COLUMNS, NKM_LEVELS, parse_nkm
 from cordtrial.isncsci.explain import Explanation
 from cordtrial.isncsci.values import parse_binary, parse_motor, parse_sensory
 
@@ -23,9 +23,12 @@ __all__ = [
     "ALL_COLUMNS",
     "GRID_COLUMNS",
     "KEY_MUSCLE_NAMES",
+    "NKM_GROUPS",
+    "NON_KEY_MUSCLE_FUNCTIONS",
     "RESULT_LABELS",
     "GridCell",
     "GridColumn",
+    "NkmGroup",
     "WorksheetCheck",
     "cell_label",
     "check_worksheet",
@@ -49,6 +52,62 @@ KEY_MUSCLE_NAMES: dict[Level, str] = {
     Level.L5: "Long toe extensors",
     Level.S1: "Ankle plantar flexors",
 }
+
+#: The non-key muscle functions of the ISNCSCI 2019 worksheet, by root level (worksheet page 2,
+#: "Non Key Muscle Functions (optional): may be used to assign a motor level to differentiate
+#: AIS B vs. C"; International Standards for Neurological Classification of Spinal Cord Injury,
+#: ASIA/ISCoS, revised 2019).
+NON_KEY_MUSCLE_FUNCTIONS: dict[Level, tuple[str, ...]] = {
+    Level.C5: (
+        "Shoulder flexion", "Shoulder extension", "Shoulder abduction", "Shoulder adduction",
+        "Shoulder internal rotation", "Shoulder external rotation", "Elbow supination",
+    ),
+    Level.C6: ("Elbow pronation", "Wrist flexion"),
+    Level.C7: (
+        "Finger flexion at the proximal joint", "Finger extension",
+        "Thumb flexion, extension and abduction in the plane of the thumb",
+    ),
+    Level.C8: (
+        "Finger flexion at the MCP joint", "Thumb opposition",
+        "Thumb adduction and abduction perpendicular to the palm",
+    ),
+    Level.T1: ("Abduction of the index finger",),
+    Level.L2: ("Hip adduction",),
+    Level.L3: ("Hip external rotation",),
+    Level.L4: (
+        "Hip extension, abduction and internal rotation", "Knee flexion",
+        "Ankle inversion and eversion", "Toe MP and IP extension",
+    ),
+    Level.L5: ("Hallux and toe DIP and PIP flexion and abduction",),
+    Level.S1: ("Hallux adduction",),
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class NkmGroup:
+    """One root level of the lowest-non-key-muscle selector and the functions it stands for."""
+
+    level: Level
+    functions: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        """The group's heading (``C5``; ``T7 (trunk)`` where the worksheet lists no function)."""
+        return self.level.name if self.functions else f"{self.level.name} (trunk)"
+
+    @property
+    def options(self) -> tuple[str, ...]:
+        """The option texts: each function with its level, or the level alone."""
+        if not self.functions:
+            return (f"{self.level.name}: motor function at {self.level.name}",)
+        return tuple(f"{self.level.name}: {name}" for name in self.functions)
+
+
+#: The selector's groups, C5 to S1: the worksheet's functions at key-muscle root levels, and the
+#: thoracic levels and L1 (older worksheets and expert cases record motor function there).
+NKM_GROUPS: tuple[NkmGroup, ...] = tuple(
+    NkmGroup(level, NON_KEY_MUSCLE_FUNCTIONS.get(level, ())) for level in NKM_LEVELS
+)
 
 _SIDE_WORD: dict[SideCode, str] = {"r": "Right", "l": "Left"}
 _KIND_WORD: dict[Kind, str] = {"motor": "motor", "lt": "light touch", "pp": "pin prick"}
