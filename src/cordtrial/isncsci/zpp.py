@@ -16,25 +16,28 @@ from __future__ import annotations
 
 import re
 
+from cordtrial.isncsci.categories import (
+    has_zpp_function,
+    is_absent,
+    is_considered_normal,
+    is_zero_flagged,
+    may_be_absent,
+    may_have_zpp_function,
+)
 from cordtrial.isncsci.exam import LEVELS, ExamSide, Level
 from cordtrial.isncsci.outcome import Candidate, Grade, LevelValue, Possible, ZppValue
-from cordtrial.isncsci.values import Binary, Cell, Flag
+from cordtrial.isncsci.values import Binary
 
 __all__ = ["determine_motor_zpp", "determine_sensory_zpp"]
 
-_ZERO = Cell(0)
-
-
-def _may_be_absent(cell: Cell) -> bool:
-    return (cell.grade == 0 or cell.grade is None) and cell.flag is not Flag.NORMAL
 
 
 def _sensory_zpp_step(side: ExamSide, level: Level, relied: bool) -> tuple[bool, bool, bool, bool]:
     """(go on upwards, level is a possible ZPP, starred, relied) for one dermatome."""
     lt, pp = side.lt(level), side.pp(level)
-    if lt == _ZERO and pp == _ZERO:
+    if is_absent(lt) and is_absent(pp):
         return True, False, False, relied
-    if not _may_be_absent(lt) or not _may_be_absent(pp):
+    if not may_be_absent(lt) or not may_be_absent(pp):
         return False, True, relied, relied
     if lt.grade is None or pp.grade is None:
         return True, True, relied, relied
@@ -44,10 +47,10 @@ def _sensory_zpp_step(side: ExamSide, level: Level, relied: bool) -> tuple[bool,
 def determine_sensory_zpp(side: ExamSide, dap: Binary) -> Possible[ZppValue]:
     """Sensory ZPP of one side: the lowest dermatome with some sensation, searched upwards."""
     s45_lt, s45_pp = side.light_touch[Level.S4_5], side.pin_prick[Level.S4_5]
-    if dap == "Yes" or not (_may_be_absent(s45_lt) and _may_be_absent(s45_pp)):
+    if dap == "Yes" or not (may_be_absent(s45_lt) and may_be_absent(s45_pp)):
         return (Candidate("NA"),)
     out: list[Candidate[ZppValue]] = []
-    sacral_open = not (s45_lt == _ZERO and s45_pp == _ZERO)
+    sacral_open = not (is_absent(s45_lt) and is_absent(s45_pp))
     if dap == "NT" or sacral_open:
         out.append(Candidate("NA"))
     found: list[Candidate[ZppValue]] = []
@@ -81,14 +84,10 @@ def _is_consecutive_normal(side: ExamSide, level: Level) -> bool:
     if not level.is_key_muscle:
         return False
     return (
-        _normal_or_flagged_normal(side.lt(level), 2)
-        and _normal_or_flagged_normal(side.pp(level), 2)
-        and _normal_or_flagged_normal(side.motor[level], 5)
+        is_considered_normal(side.lt(level), 2)
+        and is_considered_normal(side.pp(level), 2)
+        and is_considered_normal(side.motor[level], 5)
     )
-
-
-def _normal_or_flagged_normal(cell: Cell, normal: int) -> bool:
-    return cell.grade == normal or cell.flag is Flag.NORMAL
 
 
 def determine_motor_zpp(
@@ -118,7 +117,7 @@ def determine_motor_zpp(
             return False
         if level.is_key_muscle:
             cell = side.motor[level]
-            return cell.grade == 0 and cell.starred
+            return is_zero_flagged(cell)
         if _DIGIT_FLAGGED.search(f"{side.lt(level)} {side.pp(level)}"):
             return True
         return first_flagged <= level <= last_normal
@@ -135,8 +134,8 @@ def determine_motor_zpp(
             break
         if level.is_key_muscle:
             cell = side.motor[level]
-            function = (cell.grade is not None and cell.grade >= 1) or cell.flag is Flag.NORMAL
-            maybe = cell.grade is None or (cell.grade == 0 and cell.flag is Flag.NOT_NORMAL)
+            function = has_zpp_function(cell)
+            maybe = may_have_zpp_function(cell)
             if function or maybe:
                 if overridden(level):
                     add_nkm = True

@@ -1,8 +1,8 @@
 """Cell codes: every legal worksheet cell as a small integer, and the tables over them.
 
 A cell is coded ``grade * 3 + flag`` (grade 6 for NT; flag 0 none, 1 ``*``, 2 ``**``): 21 codes.
-Each value category of the one-exam engine (:mod:`cordtrial.isncsci.outcome`) becomes a boolean
-table indexed by code, computed by calling the engine's own predicate on every code's
+Each value category of the one-exam engine (:mod:`cordtrial.isncsci.categories`) becomes a
+boolean table indexed by code, computed by calling the engine's own predicate on every code's
 :class:`~cordtrial.isncsci.values.Cell`. The spellings each code is written as come from the
 engine's parsers (:func:`~cordtrial.isncsci.values.parse_motor`, ``parse_sensory``).
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from cordtrial.isncsci import outcome as o
+from cordtrial.isncsci import categories as cat
 from cordtrial.isncsci.errors import InvalidExamError
 from cordtrial.isncsci.exam import KEY_MUSCLES
 from cordtrial.isncsci.values import Cell, Flag, parse_motor, parse_sensory
@@ -52,37 +52,32 @@ def translate(table: bytes, codes: Any) -> Any:
     return out.reshape(codes.shape)
 
 
-# value categories, computed from the one-exam engine's own predicates
-SENS_NORMAL = _table(lambda c: c.grade == 2 and c.flag is Flag.NONE)
-SENS_ABNORMAL = _table(lambda c: c.grade is not None and c.grade < 2 and c.flag is not Flag.NORMAL)
-GRADED_NORMAL_FLAG = _table(lambda c: c.grade is not None and c.flag is Flag.NORMAL)
-NT_PLAIN = _table(lambda c: o.is_nt(c))
-NT_STAR = _table(lambda c: o.is_nt(c, Flag.NOT_NORMAL))
-LOW = _table(o.is_low)
-LOW_NOT_NORMAL = _table(o.is_low_not_normal)
-LOW_NORMAL = _table(o.is_low_normal)
-MID = _table(o.is_mid)
-NORMAL5 = _table(lambda c: o.is_considered_normal(c, 5))
-NORMAL2 = _table(lambda c: o.is_considered_normal(c, 2))
+# value categories: each a predicate of cordtrial.isncsci.categories, evaluated on every code
+SENS_NORMAL = _table(cat.is_sensory_normal)
+SENS_ABNORMAL = _table(cat.is_sensory_abnormal)
+GRADED_NORMAL_FLAG = _table(cat.is_graded_considered_normal)
+NT_PLAIN = _table(cat.is_nt)
+NT_STAR = _table(lambda c: cat.is_nt(c, Flag.NOT_NORMAL))
+LOW = _table(cat.is_low)
+LOW_NOT_NORMAL = _table(cat.is_low_not_normal)
+LOW_NORMAL = _table(cat.is_low_normal)
+MID = _table(cat.is_mid)
+NORMAL5 = _table(lambda c: cat.is_considered_normal(c, 5))
+NORMAL2 = _table(lambda c: cat.is_considered_normal(c, 2))
 FLAG_NORMAL = _table(lambda c: c.flag is Flag.NORMAL)
 GRADE5 = _table(lambda c: c.grade == 5)
 STARRED = _table(lambda c: c.starred)
-MAY_BE_ABSENT = _table(lambda c: (c.grade == 0 or c.grade is None) and c.flag is not Flag.NORMAL)
-ZERO = _table(lambda c: c == Cell(0))
-ZERO_FLAGGED = _table(lambda c: c.grade == 0 and c.starred)
-ZERO_NORMAL_FLAG = _table(lambda c: c.grade == 0 and c.flag is Flag.NORMAL)
-WEAK = _table(
-    lambda c: (
-        (c.grade is not None and c.grade <= 2 and c.flag is Flag.NONE)
-        or (c.grade is None and c.flag is not Flag.NORMAL)
-    )
-)
-FLAGGED_WEAK = _table(lambda c: c.grade is not None and c.grade <= 2 and c.flag is Flag.NOT_NORMAL)
-STRONG = _table(lambda c: not (c.grade is not None and c.grade <= 2 and c.flag is Flag.NONE))
-FLAGGED_LOW = _table(lambda c: c.grade is not None and c.grade <= 2 and c.starred)
-GRADED_STARRED = _table(lambda c: c.grade is not None and c.starred)
-ZPP_FUNCTION = _table(lambda c: (c.grade is not None and c.grade >= 1) or c.flag is Flag.NORMAL)
-ZPP_MAYBE = _table(lambda c: c.grade is None or (c.grade == 0 and c.flag is Flag.NOT_NORMAL))
+MAY_BE_ABSENT = _table(cat.may_be_absent)
+ZERO = _table(cat.is_absent)
+ZERO_FLAGGED = _table(cat.is_zero_flagged)
+ZERO_NORMAL_FLAG = _table(cat.is_zero_considered_normal)
+WEAK = _table(cat.is_weak)
+FLAGGED_WEAK = _table(cat.is_low_not_normal)
+STRONG = _table(cat.is_strong)
+FLAGGED_LOW = _table(cat.is_flagged_low)
+GRADED_STARRED = _table(cat.is_graded_flagged)
+ZPP_FUNCTION = _table(cat.has_zpp_function)
+ZPP_MAYBE = _table(cat.may_have_zpp_function)
 GRADE_OF = np.array([c.grade if c.grade is not None else -1 for c in CELLS], dtype=np.int64)
 STRIP = np.array([(code // 3) * 3 for code in range(N_CODES)], dtype=np.int8)
 

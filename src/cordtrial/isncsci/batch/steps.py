@@ -1,38 +1,29 @@
-"""The steps of the level walks as look-up tables over cell codes.
+"""The steps of the level walks as look-up tables over cell codes, derived from the engine.
 
 Each step of :mod:`cordtrial.isncsci.levels` decides, from the cells at one level, whether the
 walk goes on (*proceed*), whether this level is a possible result (*here*), whether that value
 rests on a flagged cell (*starred*) and whether the walk now relies on a flag (*relied*). Here
-each step is evaluated once for every combination of cell codes and packed into a table
-(bits 1 proceed, 2 here, 4 starred, 8 relied); the walks then take a step as one look-up.
+the engine's own step functions (``sensory_cells_step``, ``motor_step``,
+``before_key_muscles_step``, ``end_of_key_muscles_decision``) are called once for every
+combination of cell codes and their answers packed into tables (bits 1 proceed, 2 here,
+4 starred, 8 relied); the numpy and compiled walks then take a step as one look-up. No rule is
+written twice.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from cordtrial.isncsci import levels
 from cordtrial.isncsci.batch.arrays import SideArrays
-from cordtrial.isncsci.batch.codes import (
-    FLAG_NORMAL,
-    GRADE5,
-    GRADED_NORMAL_FLAG,
-    LOW,
-    LOW_NORMAL,
-    LOW_NOT_NORMAL,
-    MID,
-    N_CODES,
-    NORMAL5,
-    NT_PLAIN,
-    NT_STAR,
-    SENS_ABNORMAL,
-    SENS_NORMAL,
-    Bool,
-)
+from cordtrial.isncsci.batch.codes import CELLS, N_CODES, Bool
 from cordtrial.isncsci.exam import LEVELS, Level
 from cordtrial.isncsci.impairment import first_key_muscle_from
+from cordtrial.isncsci.outcome import Step as EngineStep
 
 #: Per result column (a level C1-S4_5, then INT): the first level more than three levels below it
 #: (29, past S4_5, when there is none), where the AIS B/C rule starts looking for motor function.
@@ -47,82 +38,30 @@ START_BELOW = np.array(
 
 Step = tuple[Bool, Bool, Bool, Bool]
 
-# --- the steps, as boolean formulas over value categories (mirroring levels.py) ---------------
+# --- the one-exam engine's step functions, evaluated on every combination of cell codes ---------
 
 
-def _sensory_formula(lt: Any, pp: Any, relied: Bool) -> Step:
-    both_normal = np.take(SENS_NORMAL, lt) & np.take(SENS_NORMAL, pp)
-    abnormal = ~both_normal & (np.take(SENS_ABNORMAL, lt) | np.take(SENS_ABNORMAL, pp))
-    rest = ~both_normal & ~abnormal
-    nt_star = rest & (np.take(NT_STAR, lt) | np.take(NT_STAR, pp))
-    rest &= ~nt_star
-    nt = rest & (np.take(NT_PLAIN, lt) | np.take(NT_PLAIN, pp))
-    flagged_rest = rest & ~nt
-    other = np.take(GRADED_NORMAL_FLAG, lt) | np.take(GRADED_NORMAL_FLAG, pp)
-    proceed = both_normal | nt | flagged_rest
-    here = abnormal | nt_star | nt
-    starred = ((abnormal | nt) & relied) | nt_star
-    now_relied = relied | nt_star | flagged_rest | (nt & other)
-    return proceed, here, starred, now_relied
+def _evaluate(step: Callable[..., EngineStep], arity: int, flags: int = 0) -> Any:
+    """Evaluate one of the one-exam engine's step functions once on every combination of
+    ``arity`` cells (in code order), ``flags`` other booleans and ``relied``: the batch then takes
+    each step as one look-up (index in C order of the arguments), bits 1 proceed, 2 here,
+    4 starred, 8 relied."""
+    axes = [CELLS] * arity + [(False, True)] * (flags + 1)
+    packed = [
+        int(s.proceed) | int(s.here) << 1 | int(s.starred) << 2 | int(s.relied) << 3
+        for s in (step(*args) for args in itertools.product(*axes))
+    ]
+    return np.array(packed, dtype=np.uint8)
 
 
-def _motor_formula(m: Any, b: Any, relied: Bool) -> Step:
-    surely = np.take(NORMAL5, m)
-    below_weak = (
-        np.take(LOW, b) | np.take(LOW_NOT_NORMAL, b) | np.take(NT_PLAIN, b) | np.take(NT_STAR, b)
-    )
-    proceed = (surely | np.take(NT_PLAIN, m)) & ~np.take(LOW, b)
-    here = ~(surely & ~below_weak)
-    flagged_weak = np.take(LOW_NOT_NORMAL, m) | np.take(NT_STAR, m)
-    starred = (
-        flagged_weak
-        | (
-            np.take(LOW_NORMAL, m)
-            & (np.take(LOW_NOT_NORMAL, b) | np.take(NT_PLAIN, b) | np.take(NT_STAR, b))
-        )
-        | relied
-    )
-    now_relied = np.where(
-        flagged_weak,
-        True,
-        np.where(
-            np.take(FLAG_NORMAL, m),
-            relied | ~np.take(LOW, b),
-            relied | (np.take(GRADE5, m) & np.take(LOW_NORMAL, b)),
-        ),
-    )
-    return proceed, here, starred, now_relied
-
-
-def _before_key_formula(first: Any, relied: Bool) -> Step:
-    here = (
-        np.take(LOW, first)
-        | np.take(LOW_NOT_NORMAL, first)
-        | np.take(NT_PLAIN, first)
-        | np.take(NT_STAR, first)
-    )
-    return ~np.take(LOW, first), here, relied, relied | np.take(LOW_NORMAL, first)
-
-
-def _compile(formula: Callable[..., Step], arity: int, flags: int = 0) -> Any:
-    """Evaluate a step formula once on every combination of ``arity`` codes, ``flags`` other
-    booleans and ``relied``: the batch then takes each step as one look-up (index in C order of
-    the arguments), bits 1 proceed, 2 here, 4 starred, 8 relied."""
-    axes = [np.arange(N_CODES)] * arity + [np.array([False, True])] * (flags + 1)
-    flat = [g.ravel() for g in np.meshgrid(*axes, indexing="ij")]
-    proceed, here, starred, relied = formula(*flat[:arity], *(f.astype(bool) for f in flat[arity:]))
-    packed = (
-        proceed.astype(np.uint8)
-        | (here.astype(np.uint8) << 1)
-        | (starred.astype(np.uint8) << 2)
-        | (relied.astype(np.uint8) << 3)
-    )
-    return packed
-
-
-SENSORY_STEP_TABLE = _compile(_sensory_formula, 2)
-MOTOR_STEP_TABLE = _compile(_motor_formula, 2)
-BEFORE_KEY_STEP_TABLE = _compile(_before_key_formula, 1)
+#: levels.sensory_cells_step(lt, pp, relied)
+SENSORY_STEP_TABLE = _evaluate(levels.sensory_cells_step, 2)
+#: levels.motor_step(muscle, below, relied)
+MOTOR_STEP_TABLE = _evaluate(levels.motor_step, 2)
+#: levels.before_key_muscles_step(first_muscle, relied)
+BEFORE_KEY_STEP_TABLE = _evaluate(levels.before_key_muscles_step, 1)
+#: levels.end_of_key_muscles_decision(muscle, proceed_sensory, any_here, any_relied, relied)
+END_OF_KEY_STEP_TABLE = _evaluate(levels.end_of_key_muscles_decision, 1, flags=3)
 
 
 def _unpack(bits: Any) -> Step:
@@ -147,24 +86,6 @@ def before_key_step(first: Any, relied: Bool) -> Step:
     return _unpack(np.take(BEFORE_KEY_STEP_TABLE, first.astype(np.int32) * 2 + relied))
 
 
-def _end_of_key_formula(
-    m: Any, proceed_s: Bool, any_here: Bool, any_relied: Bool, relied: Bool
-) -> Step:
-    """The last key muscle of a limb (T1, S1), given what its dermatomes C5-T1 / L2-S1 allow."""
-    flagged_weak = np.take(LOW_NOT_NORMAL, m) | np.take(NT_STAR, m)
-    proceed = proceed_s & ~(flagged_weak | np.take(MID, m))
-    here = np.take(NT_PLAIN, m) | ~(np.take(NORMAL5, m) & proceed_s & ~any_here)
-    starred = flagged_weak | (np.take(LOW_NORMAL, m) & (any_here | ~proceed_s)) | relied
-    now_relied = (
-        relied
-        | flagged_weak
-        | np.take(LOW_NORMAL, m)
-        | (np.take(FLAG_NORMAL, m) & proceed_s)
-        | ((np.take(GRADE5, m) | np.take(NT_PLAIN, m)) & proceed_s & any_relied & ~any_here)
-    )
-    return proceed, here, starred, now_relied
-
-
 def end_of_key_step(side: SideArrays, last: Level, relied: Bool) -> Step:
     first = Level.C5 if last is Level.T1 else Level.L2
     n = len(relied)
@@ -175,7 +96,6 @@ def end_of_key_step(side: SideArrays, last: Level, relied: Bool) -> Step:
         proceed_s &= p
         any_here |= h
         any_relied |= r
-    return _end_of_key_formula(side.muscle(last), proceed_s, any_here, any_relied, relied)
-
-
-END_OF_KEY_STEP_TABLE = _compile(_end_of_key_formula, 1, flags=3)
+    m = side.muscle(last).astype(np.int32)
+    index = (((m * 2 + proceed_s) * 2 + any_here) * 2 + any_relied) * 2 + relied
+    return _unpack(np.take(END_OF_KEY_STEP_TABLE, index))
