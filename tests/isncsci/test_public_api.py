@@ -12,7 +12,8 @@ import cordtrial.isncsci as isncsci
 EXPECTED = {
     "ENGINE_VERSION", "EXAM_COLUMNS", "ISNCSCI_REVISION", "KEY_MUSCLES", "RESULT_FIELDS",
     "SENSORY_LEVELS", "Cell", "Classification", "Exam", "ExamSide", "Flag", "InvalidExamError",
-    "IsncsciError", "Level", "classify", "classify_dask", "classify_frame", "read_frame",
+    "IsncsciError", "Level", "check_cells", "classify", "classify_dask", "classify_frame",
+    "field_label", "read_frame",
 }  # fmt: skip
 
 

@@ -345,6 +345,17 @@ def test_classify_table_reports_rejected_rows() -> None:
     assert results["id"].tolist() == ["ERR01", "ERR05"]
 
 
+def test_errors_show_the_field_label_beside_the_column_name() -> None:
+    """People read words: each rejected row names its field as a column and as a label."""
+    _, errors = classify_table(read_frame(WITH_ERRORS))
+    assert list(errors.columns[2:4]) == ["field", "label"]
+    assert errors["label"].tolist() == [
+        "Right C6 motor",
+        "Left T4 pin prick",
+        "Voluntary anal contraction (VAC)",
+    ]
+
+
 def test_classify_table_gives_parser_reason() -> None:
     _, errors = classify_table(read_frame(WITH_ERRORS))
     assert errors.loc[0, "reason"].startswith("r_c6_motor: '6' is not a motor grade (0-5 or NT")

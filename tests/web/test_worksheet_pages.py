@@ -109,6 +109,14 @@ def test_fragment_names_the_invalid_field_value_and_allowed(anonymous: TestClien
     assert 'data-result="ais"' not in response.text
 
 
+def test_fragment_shows_the_field_label_beside_each_invalid_value(anonymous: TestClient) -> None:
+    """People read words: 'Right C6 motor' beside the engine's message naming r_c6_motor."""
+    data = {**lesion_flat(Level.C5), "r_c6_motor": "6", "l_nkm": "S2"}
+    fragment = html.unescape(anonymous.post("/worksheet/classify", data=data).text)
+    assert "<strong>Right C6 motor</strong>: r_c6_motor: '6' is not a motor grade" in fragment
+    assert "<strong>Left lowest non-key muscle with motor function</strong>: l_nkm:" in fragment
+
+
 def test_fragment_lists_every_invalid_value_not_only_the_first(anonymous: TestClient) -> None:
     data = {**normal_flat(), "r_c5_motor": "6", "l_t4_pp": "3", "vac": "maybe"}
     response = anonymous.post("/worksheet/classify", data=data)

@@ -32,6 +32,7 @@ from cordtrial.isncsci.classification import (
 )
 from cordtrial.isncsci.errors import InvalidExamError, IsncsciError
 from cordtrial.isncsci.exam import EXAM_COLUMNS, KEY_MUSCLES, SENSORY_LEVELS, Exam, ExamSide, Level
+from cordtrial.isncsci.fields import check_cells, field_label
 from cordtrial.isncsci.values import Cell, Flag
 
 if TYPE_CHECKING:
@@ -54,9 +55,11 @@ __all__ = [
     "InvalidExamError",
     "IsncsciError",
     "Level",
+    "check_cells",
     "classify",
     "classify_dask",
     "classify_frame",
+    "field_label",
     "read_frame",
 ]
 

@@ -93,7 +93,9 @@ DIALECTS: tuple[Dialect, ...] = get_args(Dialect)
 EXTENSIONS: tuple[str, ...] = (".csv", ".json", ".jsonl", ".parquet")
 #: Columns of the rejected-rows table (``OUTPUT.errors.csv``; see
 #: :func:`cordtrial.isncsci.io.streaming.classify_table`).
-ERROR_FIELDS: tuple[str, ...] = ("row", "id", "field", "value", "reason")
+#: Columns of an errors file: the rejected row, its id, the field (column name) and its label in
+#: words (``Right C6 motor``), the value as given and the engine's reason.
+ERROR_FIELDS: tuple[str, ...] = ("row", "id", "field", "label", "value", "reason")
 
 _CANONICAL_COLUMNS: tuple[str, ...] = (*EXAM_COLUMNS, *NKM_COLUMNS)
 _SIDES: tuple[tuple[str, str, str], ...] = (("r", "right", "Right"), ("l", "left", "Left"))

@@ -68,6 +68,7 @@ from cordtrial.isncsci.classification import (
 )
 from cordtrial.isncsci.errors import InvalidExamError
 from cordtrial.isncsci.exam import Exam
+from cordtrial.isncsci.fields import field_label
 from cordtrial.isncsci.io.formats import (
     _CANONICAL_COLUMNS,
     _READERS,
@@ -708,7 +709,7 @@ def split_results(exams: pd.DataFrame, batch: pd.DataFrame, first_row: int = 1) 
     """
     rejected = (batch["error"].astype(object) != "").to_numpy(dtype=bool, copy=True)
     positions = np.flatnonzero(rejected)
-    errors: list[tuple[int, str, str, str, str]] = []
+    errors: list[tuple[int, str, str, str, str, str]] = []
     recovered: dict[int, dict[str, str]] = {}
     if len(positions):
         rows = exams.iloc[positions]
@@ -722,7 +723,8 @@ def split_results(exams: pd.DataFrame, batch: pd.DataFrame, first_row: int = 1) 
             except InvalidExamError as err:
                 row = int(position) + first_row
                 value = _text(err.value) or ""
-                errors.append((row, _text(exam_id) or "", err.field, value, str(err)))
+                label = field_label(err.field)
+                errors.append((row, _text(exam_id) or "", err.field, label, value, str(err)))
             else:
                 recovered[int(position)] = classify(exam).to_record()
     if recovered:

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from cordtrial.isncsci import ENGINE_VERSION, ISNCSCI_REVISION
+from cordtrial.isncsci import ENGINE_VERSION, ISNCSCI_REVISION, field_label
 from cordtrial.trial.errors import (
     AuthenticationError,
     ConflictError,
@@ -96,6 +96,7 @@ def worksheet_context(
         "ws_keys": KEYS,
         "ws_labels": RESULT_LABELS,
         "cell_label": cell_label,
+        "field_label": field_label,
         "reason_field": flag_reason_field,
         "engine_version": ENGINE_VERSION,
         "isncsci_revision": ISNCSCI_REVISION,
@@ -159,7 +160,9 @@ async def classify_fragment(request: Request) -> Response:
     form = await request.form()
     check = check_worksheet(read_worksheet(form))
     return templates.TemplateResponse(
-        request, "worksheet_classification.html", {"ws": check, "ws_labels": RESULT_LABELS}
+        request,
+        "worksheet_classification.html",
+        {"ws": check, "ws_labels": RESULT_LABELS, "field_label": field_label},
     )
 
 

@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from cordtrial.isncsci import KEY_MUSCLES, SENSORY_LEVELS, Classification, Exam, Level, classify
-from cordtrial.isncsci.errors import InvalidExamError
-from cordtrial.isncsci.exam import EXAM_COLUMNS, NKM_LEVELS, parse_nkm
+from cordtrial.isncsci.exam import EXAM_COLUMNS, NKM_LEVELS
 from cordtrial.isncsci.explain import Explanation
-from cordtrial.isncsci.values import parse_binary, parse_motor, parse_sensory
+from cordtrial.isncsci.fields import check_cells, field_label
 
 __all__ = [
     "ALL_COLUMNS",
@@ -213,18 +212,9 @@ RESULT_LABELS: dict[str, str] = {
 
 def cell_label(name: str) -> str:
     """A field's name in words (``r_c5_motor`` -> ``Right C5 motor (elbow flexors)``)."""
-    if name == "vac":
-        return "Voluntary anal contraction (VAC)"
-    if name == "dap":
-        return "Deep anal pressure (DAP)"
-    if name in ("r_nkm", "l_nkm"):
-        side_word = _SIDE_WORD["r" if name[0] == "r" else "l"]
-        return f"{side_word} lowest non-key muscle with motor function"
-    side, rest = name[0], name[2:]
-    level_name, kind = rest.rsplit("_", 1)
-    level = Level[level_name.upper()]
-    words = f"{_SIDE_WORD['r' if side == 'r' else 'l']} {level} {_KIND_WORD[kind]}"  # type: ignore[index]
-    if kind == "motor":
+    words = field_label(name)  # the engine's label, the same in error files
+    if name.endswith("_motor"):
+        level = Level[name[2:].rsplit("_", 1)[0].upper()]
         words += f" ({KEY_MUSCLE_NAMES[level].lower()})"
     return words
 
@@ -241,17 +231,6 @@ def read_worksheet(form: Mapping[str, object]) -> dict[str, str]:
         value = form.get(name)
         cells[name] = value.strip() if isinstance(value, str) else ""
     return cells
-
-
-def _check_one(name: str, value: str) -> None:
-    if name.endswith("_motor"):
-        parse_motor(name, value)
-    elif name.endswith(("_lt", "_pp")):
-        parse_sensory(name, value)
-    elif name in ("vac", "dap"):
-        parse_binary(name, value)
-    else:
-        parse_nkm(name, value)
 
 
 @dataclass(slots=True)
@@ -303,23 +282,19 @@ class WorksheetCheck:
 
 
 def check_worksheet(cells: Mapping[str, str]) -> WorksheetCheck:
-    """Check every field of a worksheet with the engine's parsers and classify it when complete.
+    """Check every field of a worksheet with the engine's validator
+    (:func:`~cordtrial.isncsci.fields.check_cells`, every error) and classify it when complete.
 
     Empty cells are *not recorded* (which is not ``NT``); the lowest non-key muscles may stay
     empty. Each invalid value gets the engine's :class:`InvalidExamError` message.
     """
     check = WorksheetCheck(cells={name: cells.get(name, "") for name in ALL_COLUMNS})
+    check.errors = {err.field: str(err) for err in check_cells(check.cells)}
     for name, value in check.cells.items():
         if not value:
             if name in EXAM_COLUMNS:
                 check.missing.append(name)
-            continue
-        try:
-            _check_one(name, value)
-        except InvalidExamError as exc:
-            check.errors[name] = str(exc)
-            continue
-        if value.endswith("*"):
+        elif name not in check.errors and value.endswith("*"):
             check.flagged.append(name)
     if not check.errors and not check.missing:
         check.classification = classify(Exam.from_flat(check.cells))
