@@ -40,7 +40,7 @@ from cordtrial.isncsci.batch import (
 )
 from cordtrial.isncsci.batch import jit as batch_jit
 from oracle.oracle import ALL_COLUMNS, CELL_COLUMNS, NKM_COLUMNS, classify_reference
-from reference_differences import fields_judged_by_category
+from reference_differences import disagreements
 from strategies import exams, generate_exams
 
 FIELDS: tuple[str, ...] = tuple(f for f in RESULT_FIELDS if f != "id")
@@ -85,8 +85,10 @@ def _disagreements(
     per_field: Counter[str] = Counter()
     shown: list[str] = []
     for row, (flat, mine, other) in enumerate(zip(flats, ours, theirs, strict=True)):
-        exempt = fields_judged_by_category(flat, mine) if reference else frozenset()
-        diff = [f for f in fields if f not in exempt and mine.get(f) != other.get(f)]
+        if reference:
+            diff = disagreements(flat, mine, other, fields)
+        else:
+            diff = [f for f in fields if mine.get(f) != other.get(f)]
         per_field.update(diff)
         if diff and len(shown) < SHOWN_ROWS:
             shown.append(

@@ -37,7 +37,7 @@ from oracle.oracle import (
     run_reference,
     to_reference,
 )
-from reference_differences import fields_judged_by_category
+from reference_differences import disagreements, fields_judged_by_category
 from strategies import (
     MOTOR_VALUES,
     NKM_CHOICES,
@@ -85,8 +85,11 @@ def _compare(
     disagreeing = 0
     for flat, mine, ref in zip(exams_, ours, theirs, strict=True):
         fields = ("error",) if "error" in mine or "error" in ref else FIELDS
-        exempt = fields_judged_by_category(flat, mine)
-        diff = [f for f in fields if f not in exempt and mine.get(f) != ref.get(f)]
+        diff = (
+            [f for f in fields if mine.get(f) != ref.get(f)]
+            if fields == ("error",)
+            else disagreements(flat, mine, ref, fields)
+        )
         if not diff:
             continue
         disagreeing += 1
@@ -251,3 +254,16 @@ def test_reference_ignores_thoracic_and_l1_non_key_muscles_as_documented() -> No
     ]
     report = _compare(without, [_classify_ours(f) for f in without], classify_reference(flats))
     assert not report, report
+
+
+def test_reference_under_reports_motor_zpp_when_nt_decides_ais_c_as_documented() -> None:
+    """docs/isncsci-rules.md (nt_motor_zpp): on the sweep's exam (AIS C,D, right non-key muscle
+    L5), the reference reports the AIS C reading only; ours is wider and contains it, and only
+    that field differs."""
+    flat = generate_exams(39, 5, nt_rate=0.0, star_rate=0.0, nkm_rate=0.9, random_rate=0)[38]
+    flat = {**flat, "l_c4_pp": "NT"}
+    ours = _classify_ours(flat)
+    theirs = classify_reference([flat])[0]
+    assert (ours["zpp_motor_right"], theirs["zpp_motor_right"]) == ("T1,L5", "L5")
+    assert [f for f in FIELDS if ours[f] != theirs[f]] == ["zpp_motor_right"]
+    assert disagreements(flat, ours, theirs, FIELDS) == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from builders import exam, lesion_flat, normal_flat
 from cordtrial.isncsci import Level, classify
+from strategies import generate_exams
 
 
 def rec(flat: dict[str, str], **cells: str) -> dict[str, str]:
@@ -245,3 +246,30 @@ def test_total_not_determinable_when_nt() -> None:
         "50",
         "ND",
     )
+
+
+# --- motor ZPP ranges under NT ---------------------------------------------------------------
+
+
+def test_motor_zpp_range_holds_both_readings_when_nt_leaves_ais_c_open() -> None:
+    """DESIGN.md (complete ranges): found by the seeded sweep -- a right non-key muscle at L5,
+    VAC absent, and a left C4 pin prick NT that leaves AIS open between C and D. Pin prick 2
+    gives AIS C, where L5 replaces the levels more than three above it (motor ZPP L5); 0 or 1
+    give AIS D, where T1 counts (motor ZPP T1). The range must hold both, T1,L5; the reference
+    reports the AIS C reading only, L5 (docs/isncsci-rules.md, category nt_motor_zpp)."""
+    flat = generate_exams(39, 5, nt_rate=0.0, star_rate=0.0, nkm_rate=0.9, random_rate=0)[38]
+    assert flat["r_nkm"] == "L5"
+    ranged = rec(flat, l_c4_pp="NT")
+    assert (ranged["ais"], ranged["zpp_motor_right"]) == ("C,D", "T1,L5")
+    reached = {pp: rec(flat, l_c4_pp=pp)["zpp_motor_right"] for pp in ("0", "1", "2")}
+    assert reached == {"0": "T1", "1": "T1", "2": "L5"}
+    reason = classify(exam(flat, l_c4_pp="NT")).explain().for_field("zpp_motor_right").text
+    assert "AIS is open between C and D (not testable: Left C4 pin prick NT)" in reason
+
+
+def test_motor_zpp_explanation_names_the_nt_that_opens_the_range() -> None:
+    """'C5,L3' is open because the right L3 key muscle was not testable: the reason says so."""
+    c = classify(exam(lesion_flat(Level.C5), r_l3_motor="NT"))
+    reason = c.explain().for_field("zpp_motor_right")
+    assert reason.result == "C5,L3"
+    assert "the range is open because of Right L3 motor NT" in reason.text

@@ -28,7 +28,7 @@ from cordtrial.isncsci.exam import LEVELS, ExamSide, Level
 from cordtrial.isncsci.outcome import Candidate, Grade, LevelValue, Possible, ZppValue
 from cordtrial.isncsci.values import Binary
 
-__all__ = ["determine_motor_zpp", "determine_sensory_zpp"]
+__all__ = ["determine_motor_zpp", "determine_sensory_zpp", "union_of_ranges"]
 
 
 
@@ -94,11 +94,37 @@ def determine_motor_zpp(
     side: ExamSide, vac: Binary, ais: Possible[Grade], motor_level: Possible[LevelValue]
 ) -> Possible[ZppValue]:
     """Motor ZPP of one side: the lowest level with motor function, searched upwards from the
-    bottom of the motor level's range, levels without key muscles taken from the motor level."""
+    bottom of the motor level's range, levels without key muscles taken from the motor level.
+
+    In AIS C the lowest non-key muscle replaces the levels more than three above it. Where NT
+    leaves AIS open between C and another grade, both readings are possible, and the range holds
+    the values of both (the reference algorithm gives only the AIS C reading: it under-reports,
+    docs/isncsci-rules.md)."""
     if vac == "Yes":
         return (Candidate("NA"),)
+    c_possible = any(g.value == "C" for g in ais)
+    if side.nkm is None or not c_possible:
+        return _motor_zpp(side, vac, False, motor_level)
+    with_nkm = _motor_zpp(side, vac, True, motor_level)
+    if all(g.value == "C" for g in ais):
+        return with_nkm
+    return union_of_ranges(with_nkm, _motor_zpp(side, vac, False, motor_level))
+
+
+def union_of_ranges(a: Possible[ZppValue], b: Possible[ZppValue]) -> Possible[ZppValue]:
+    """Every value of two ZPP ranges, ``NA`` first, then levels in order; a value is starred when
+    every range that holds it stars it (reached only through a flagged value)."""
+    starred: dict[ZppValue, bool] = {}
+    for candidate in (*a, *b):
+        starred[candidate.value] = starred.get(candidate.value, True) and candidate.starred
+    order = sorted(starred, key=lambda v: -1 if v == "NA" else int(v))
+    return tuple(Candidate(v, starred[v]) for v in order)
+
+
+def _motor_zpp(
+    side: ExamSide, vac: Binary, consider_nkm: bool, motor_level: Possible[LevelValue]
+) -> Possible[ZppValue]:
     zpp: list[Candidate[ZppValue]] = [Candidate("NA")] if vac == "NT" else []
-    consider_nkm = side.nkm is not None and any(g.value == "C" for g in ais)
     levels = [c.value for c in motor_level]
     top = Level.S4_5 if levels[0] == "INT" else levels[0]
     lowest = levels[-1]

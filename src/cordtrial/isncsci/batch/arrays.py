@@ -55,6 +55,16 @@ class Possibles:
         # the same, packed: bit c of ``key`` = here[c], bit 32 + c = starred[c]
         self.key = np.zeros(n, dtype=np.uint64)
 
+    def union_where(self, rows: Bool, other: Possibles) -> Possibles:
+        """These values, and on ``rows`` also ``other``'s (as ``zpp.union_of_ranges``: a value
+        stays starred only where every range holding it stars it)."""
+        out = Possibles(len(rows))
+        here = self.here | (other.here & rows)
+        starred = here & (self.starred | ~self.here) & (other.starred | ~other.here | ~rows)
+        for column in range(N_COLS):
+            out.add(column, here[column], starred[column])
+        return out
+
     def add(self, column: int, where: Bool, starred: Bool) -> None:
         star = where & starred
         self.here[column] |= where

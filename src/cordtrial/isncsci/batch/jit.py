@@ -488,6 +488,23 @@ def _sensory_zpp(t: Any, lt: Any, pp: Any, dap: int) -> tuple[int, int]:
 
 
 @_jit
+def _motor_zpp_range(
+    t: Any, motor: Any, lt: Any, pp: Any, nkm: int, vac: int, ais_here: int, motor_level: int
+) -> tuple[int, int]:
+    """zpp.determine_motor_zpp: the AIS C reading where C is possible, and the union of both
+    readings where AIS is open between C and another grade (a value stays starred only where
+    both readings star it)."""
+    c_possible = (ais_here >> 2) & 1
+    with_nkm = _motor_zpp(t, motor, lt, pp, nkm, vac, c_possible, motor_level)
+    if nkm < 0 or not c_possible or not ais_here & ~4:
+        return with_nkm
+    h1, s1 = with_nkm
+    h2, s2 = _motor_zpp(t, motor, lt, pp, nkm, vac, 0, motor_level)
+    here = h1 | h2
+    return here, here & (s1 | ~h1) & (s2 | ~h2)
+
+
+@_jit
 def _motor_zpp(
     t: Any, motor: Any, lt: Any, pp: Any, nkm: int, vac: int, c_possible: int, motor_level: int
 ) -> tuple[int, int]:
@@ -629,9 +646,8 @@ def _general_keys(
         out[6, i] = _key(complete)
         out[7, i] = _key(_sensory_zpp(t, rlt, rpp, d))
         out[8, i] = _key(_sensory_zpp(t, llt, lpp, d))
-        c_possible_ais = (ais[0] >> 2) & 1
-        out[9, i] = _key(_motor_zpp(t, rm, rlt, rpp, r_nkm[i], v, c_possible_ais, motor_right[0]))
-        out[10, i] = _key(_motor_zpp(t, lm, llt, lpp, l_nkm[i], v, c_possible_ais, motor_left[0]))
+        out[9, i] = _key(_motor_zpp_range(t, rm, rlt, rpp, r_nkm[i], v, ais[0], motor_right[0]))
+        out[10, i] = _key(_motor_zpp_range(t, lm, llt, lpp, l_nkm[i], v, ais[0], motor_left[0]))
 
 
 def general_keys(right: Any, left: Any, vac: Any, dap: Any) -> Any:

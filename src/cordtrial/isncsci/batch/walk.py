@@ -348,13 +348,26 @@ def first_true(matrix: Bool, default: int) -> Ints:
 
 
 def _motor_zpp(side: SideArrays, vac: Any, ais: Possibles, motor_level: Possibles) -> Possibles:
-    """Motor ZPP (NA column and levels), as zpp.determine_motor_zpp."""
+    """Motor ZPP (NA column and levels), as zpp.determine_motor_zpp: the AIS C reading where a
+    non-key muscle is recorded and C is possible, and both readings where AIS is open between C
+    and another grade."""
+    has_nkm = side.nkm >= 0
+    with_nkm = _motor_zpp_reading(side, vac, has_nkm & ais.here[2], motor_level)
+    mixed = has_nkm & ais.here[2] & ais.here[[0, 1, 3, 4]].any(axis=0)
+    if not mixed.any():
+        return with_nkm
+    without = _motor_zpp_reading(side, vac, np.zeros(len(vac), bool), motor_level)
+    return with_nkm.union_where(mixed, without)
+
+
+def _motor_zpp_reading(
+    side: SideArrays, vac: Any, consider_nkm: Bool, motor_level: Possibles
+) -> Possibles:
     n = len(vac)
     zpp = Possibles(n)
     zpp.add(NA_COL, vac != 1, np.zeros(n, bool))
     applies = vac != 0
     has_nkm = side.nkm >= 0
-    consider_nkm = has_nkm & ais.here[2]
     here = motor_level.here
     candidates = here[: INT_COL + 1]
     top = np.minimum(first_true(candidates, 0), int(Level.S4_5))
