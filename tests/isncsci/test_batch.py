@@ -393,3 +393,15 @@ def test_compiled_kernel_reads_rule_tables_from_its_argument_not_from_globals() 
         }
         assert arrays <= {"_KEY_AT", "_KEY_LEVEL"}, (name, arrays)
     assert batch_jit._TABLES[batch_jit._ZERO, : codes.N_CODES].tolist() == codes.ZERO.tolist()
+
+
+def test_object_text_columns_take_the_arrow_coder() -> None:
+    """read_frame and pd.read_csv(dtype=str) give object columns of text: they are coded from
+    Arrow buffers (converted once), not by hashing Python strings; mixed types fall back."""
+    assert encode.arrow_strings(pd.Series(["5", "NT*", None], dtype=object)) is not None
+    assert encode.arrow_strings(pd.Series(["5", 4], dtype=object)) is None
+    assert encode.arrow_strings(pd.Series(["5", "4"], dtype="category")) is None
+    frame = pd.DataFrame(generate_exams(300, 31, nt_rate=0.05, star_rate=0.05), dtype=object)
+    frame.loc[3, "r_c5_motor"] = " 4 "  # the parser trims; so does the fallback
+    expected = _records(classify_frame(frame.astype("string[pyarrow]")))
+    assert _records(classify_frame(frame)) == expected

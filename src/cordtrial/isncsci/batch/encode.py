@@ -25,17 +25,36 @@ from cordtrial.isncsci.errors import InvalidExamError
 from cordtrial.isncsci.exam import KEY_MUSCLES, SENSORY_LEVELS, parse_nkm
 
 
-def _encode(series: pd.Series[Any], table: dict[str, int], lut: tuple[Any, Any]) -> Any:
+def arrow_strings(series: pd.Series[Any]) -> Any:
+    """The column as Arrow strings, whatever it came as: an Arrow string column as it is, an
+    object column of text (what ``read_frame`` and ``pd.read_csv(dtype=str)`` give) converted
+    once -- coding Arrow's buffers is many times faster than hashing Python strings; ``None``
+    for categoricals (coded by their few categories) and columns holding non-text values."""
+    array = series.array
+    arrow = getattr(array, "_pa_array", None)
+    if arrow is not None:
+        kind = arrow.type
+        return arrow if pa.types.is_string(kind) or pa.types.is_large_string(kind) else None
+    if series.dtype != object:
+        return None
+    try:
+        return pa.chunked_array(
+            [pa.array(series.to_numpy(dtype=object), type=pa.string(), from_pandas=True)]
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # integers and text mixed: code value by value
+        return None
+
+
+def _encode(
+    series: pd.Series[Any], table: dict[str, int], lut: tuple[Any, Any], arrow: Any = None
+) -> Any:
     """Cell codes of a column; ``MISSING`` for empty cells, ``INVALID`` for anything else."""
     array = series.array
     if isinstance(array, pd.Categorical):
         # a dictionary-encoded column (Parquet, registries): code the few categories only
         codes, uniques = array.codes, array.categories
     else:
-        arrow = getattr(array, "_pa_array", None)
-        if arrow is not None and (
-            pa.types.is_large_string(arrow.type) or pa.types.is_string(arrow.type)
-        ):
+        if arrow is not None:
             result = encode_arrow(arrow.combine_chunks(), lut)
             odd = np.nonzero(result == INVALID)[0]
             if len(odd):
@@ -132,12 +151,11 @@ def column_of(df: pd.DataFrame, name: str) -> pd.Series[Any]:
     return pd.Series([None] * len(df), index=df.index, dtype=object)
 
 
-def _one_byte_cells(series: pd.Series[Any]) -> Any:
+def _one_byte_cells(arrow: Any) -> Any:
     """The bytes of an Arrow string column whose every cell is one character, else ``None``.
 
     Most registry cells are one digit: their bytes, in row order, are the column's data buffer,
     and many such columns are coded by a single look-up (:func:`_encode_matrix`)."""
-    arrow = getattr(series.array, "_pa_array", None)
     if arrow is None or arrow.num_chunks != 1 or arrow.null_count:
         return None
     chunk = arrow.chunk(0)
@@ -165,9 +183,10 @@ def _encode_matrix(
     result = np.empty((len(columns), n), dtype=np.int8)
     fast_rows, fast_bytes = [], []
     for row, series in enumerate(columns):
-        cells = _one_byte_cells(series)
+        arrow = arrow_strings(series)
+        cells = _one_byte_cells(arrow)
         if cells is None:
-            result[row] = _encode(series, table, lut)
+            result[row] = _encode(series, table, lut, arrow)
         else:
             fast_rows.append(row)
             fast_bytes.append(cells)
