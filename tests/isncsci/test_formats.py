@@ -335,7 +335,21 @@ def test_nested_to_flat_inverts_flat_to_nested() -> None:
     assert nested_to_flat(flat_to_nested(record)) == record
 
 
-def test_nested_to_flat_refuses_unknown_level() -> None:
+@pytest.mark.parametrize("extension", [".csv", ".json", ".jsonl", ".parquet"])
+def test_thoracic_and_l1_non_key_muscles_are_read_and_classified_in_every_format(
+    tmp_path: Path, extension: str
+) -> None:
+    """Non-key muscles at T2-L1 (older worksheets) pass every reader and the batch classifier."""
+    record = normal_exam(r_nkm="T5", l_nkm="L1")
+    path = tmp_path / f"exams{extension}"
+    if extension == ".json":
+        path.write_text(json.dumps([flat_to_nested(record)]), encoding="utf-8")
+    else:
+        write_frame(pd.DataFrame([record]), path)
+    frame = read_frame(path)
+    assert (frame.loc[0, "r_nkm"], frame.loc[0, "l_nkm"]) == ("T5", "L1")
+    assert classify_frame(frame).loc[0, "error"] == ""
+
     with pytest.raises(ValueError, match=r"'right.motor.C4' is not a level of motor"):
         nested_to_flat({"right": {"motor": {"C4": "5"}}})
 
