@@ -11,7 +11,7 @@
    every 0.1 s: exams/s from the wall time, peak RSS from both;
    then the same with ``--engine dask`` (chunks read and written by the CLI, classified on a
    LocalCluster of one single-threaded worker process per core, started by the CLI);
-3. runs ``classify_parquet`` (``cordtrial.isncsci.distributed``) on a LocalCluster of two worker
+3. runs ``classify_parquet`` (``cordtrial.isncsci.io.distributed``) on a LocalCluster of two worker
    processes with one thread each, reading the same file and writing ``DIR/results-dask/``;
    the wall time of the classification (the cluster already started) and of the whole run, and
    the peak RSS summed over the driver and all worker processes.
@@ -137,7 +137,7 @@ def generate(path: Path, rows: int) -> None:
 
 
 def dask_run(source: Path, destination: Path, workers: int) -> dict[str, Any]:
-    from cordtrial.isncsci.distributed import classify_parquet, client_for
+    from cordtrial.isncsci.io.distributed import classify_parquet, client_for
 
     start = time.perf_counter()
     with client_for(

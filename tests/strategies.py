@@ -18,7 +18,8 @@ legal values, for coverage of the odd corners.
 
 Legal values (docs: DESIGN.md "Cell values"): motor ``0``-``5``, sensory ``0``-``2``, ``NT``, each
 optionally flagged ``*`` / ``**`` except the normal grade (no ``5*``, ``2**``); ``vac`` / ``dap``
-``Yes`` / ``No`` / ``NT``; ``r_nkm`` / ``l_nkm`` a key-muscle level or empty.
+``Yes`` / ``No`` / ``NT``; ``r_nkm`` / ``l_nkm`` a level from C5 to S1 (key-muscle levels, and the
+thoracic levels and L1 that older worksheets record) or empty.
 """
 
 from __future__ import annotations
@@ -61,8 +62,15 @@ SENSORY_VALUES: tuple[str, ...] = (
     "NT", "NT*", "NT**",
 )  # fmt: skip
 BINARY_VALUES: tuple[str, ...] = ("Yes", "No", "NT")
+#: Levels a lowest non-key muscle may be recorded at: C5 to S1, thoracic levels and L1 included.
+NKM_LEVELS: tuple[str, ...] = SENSORY_LEVELS[
+    SENSORY_LEVELS.index("c5") : SENSORY_LEVELS.index("s2")
+]
+#: The thoracic levels and L1 among them (no key muscle there).
+_NKM_TRUNK: tuple[str, ...] = tuple(lv.upper() for lv in NKM_LEVELS if lv not in MOTOR_LEVELS)
+_NKM_KEY: tuple[str, ...] = tuple(lv.upper() for lv in MOTOR_LEVELS)
 #: Values of ``r_nkm`` / ``l_nkm`` (empty: none recorded).
-NKM_CHOICES: tuple[str, ...] = ("", *(lv.upper() for lv in MOTOR_LEVELS))
+NKM_CHOICES: tuple[str, ...] = ("", *(lv.upper() for lv in NKM_LEVELS))
 
 #: C1 then the 28 dermatomes; a lesion index ``i`` means levels[0..i] are normal.
 _LEVELS: tuple[str, ...] = ("c1", *SENSORY_LEVELS)
@@ -304,7 +312,10 @@ def _build_exam(
     exam["vac"] = "NT" if c.chance(nt) else vac
     exam["dap"] = "NT" if c.chance(nt) else dap
     for col in NKM_COLUMNS:
-        exam[col] = c.choice(NKM_CHOICES[1:]) if c.chance(nkm_rate) else ""
+        if c.chance(nkm_rate):  # a quarter of them at a thoracic level or L1
+            exam[col] = c.choice(_NKM_TRUNK) if c.chance(0.25) else c.choice(_NKM_KEY)
+        else:
+            exam[col] = ""
     return exam
 
 

@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 from cordtrial import __version__
 from cordtrial.cli import app
 from cordtrial.isncsci import ENGINE_VERSION, ISNCSCI_REVISION, RESULT_FIELDS
-from cordtrial.isncsci.formats import ERROR_FIELDS, read_frame, write_frame
-from cordtrial.isncsci.streaming import classify_table
+from cordtrial.isncsci.io.formats import ERROR_FIELDS, errors_path, read_frame, write_frame
+from cordtrial.isncsci.io.streaming import classify_table
 from strategies import generate_exams
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -93,6 +93,28 @@ def test_classify_gives_grades_of_examples(runner: CliRunner, tmp_path: Path) ->
     runner.invoke(app, ["isncsci", "classify", EXAMS, "-o", str(out)])
     grades = [row["ais"] for row in read_csv(out)]
     assert grades == ["A", "B", "C", "D", "E", "A", "A,C", "D", "C", "B"]
+
+
+def test_classify_neutralizes_formula_cells_in_results_and_errors_csv(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """OWASP CSV injection: text cells starting with = + - @ tab or CR are written with a leading
+    ' in the results and in OUTPUT.errors.csv; numbers (-3) stay numbers."""
+    exams = read_frame(EXAMS).head(6).copy()
+    ids = ["=HYPERLINK(1)", "+A1", "-3", "@SUM(A1)", "\tx", "\rx"]
+    exams["id"] = ids
+    exams.loc[5, "r_c5_motor"] = "=1+1"  # a rejected row: its value is quoted in the error
+    source = tmp_path / "exams.csv"
+    write_frame(exams, source)
+    out = tmp_path / "out.csv"
+    result = runner.invoke(app, ["isncsci", "classify", str(source), "-o", str(out)])
+    assert result.exit_code == 1, result.output
+    written = [row["id"] for row in read_csv(out)]
+    assert written == ["'=HYPERLINK(1)", "'+A1", "-3", "'@SUM(A1)", "'\tx"]  # the 6th rejected
+    errors = read_csv(errors_path(out))
+    assert len(errors) == 1
+    assert errors[0]["id"] == "'\rx"
+    assert all(not value.startswith(("=", "+", "@", "\t", "\r")) for value in errors[0].values())
 
 
 def test_classify_prints_summary(runner: CliRunner, tmp_path: Path) -> None:

@@ -317,7 +317,7 @@ def test_importing_the_command_loads_no_heavy_module() -> None:
 
 def test_help_defaults_equal_the_library_constants() -> None:
     """Defaults restated in the command (so it need not import the library) stay in step."""
-    from cordtrial.isncsci.streaming import DEFAULT_CHUNK_ROWS
+    from cordtrial.isncsci.io.streaming import DEFAULT_CHUNK_ROWS
     from cordtrial.trial.rules.access import ROLES
     from cordtrial.trial.services.imports import DEFAULT_BATCH_SIZE
     from cordtrial.trial_cli import _ROLES_HELP

@@ -39,8 +39,8 @@ from cordtrial.isncsci.exam import Exam
 if TYPE_CHECKING:
     import pandas as pd
 
-    from cordtrial.isncsci.formats import Dialect
-    from cordtrial.isncsci.streaming import Engine, StreamProgress
+    from cordtrial.isncsci.io.formats import Dialect
+    from cordtrial.isncsci.io.streaming import Engine, StreamProgress
 
     _ProgressCallback = Callable[[StreamProgress], None]
 
@@ -146,7 +146,7 @@ def classify_command(
     ] = None,
 ) -> None:
     """Classify every exam of INPUT: one result record per exam, rejected rows reported."""
-    from cordtrial.isncsci.streaming import classify_file
+    from cordtrial.isncsci.io.streaming import classify_file
 
     out, err = Console(), Console(stderr=True)
     engine = _engine(ctx, engine_name, scheduler)
@@ -185,7 +185,7 @@ def _classify_in_memory(
     """Every result record and rejected row of INPUT, for printing."""
     import pandas as pd
 
-    from cordtrial.isncsci.streaming import classify_stream, open_exams
+    from cordtrial.isncsci.io.streaming import classify_stream, open_exams
 
     parts = []
     with (
@@ -227,8 +227,8 @@ def diff_command(
     ] = None,
 ) -> None:
     """List the exams whose classification changed between two results files, field by field."""
-    from cordtrial.isncsci.diff import diff_results, read_results
-    from cordtrial.isncsci.streaming import engine_stamp
+    from cordtrial.isncsci.io.diff import diff_results, read_results
+    from cordtrial.isncsci.io.streaming import engine_stamp
 
     out, err = Console(), Console(stderr=True)
     if output is not None:
@@ -283,7 +283,7 @@ def explain_command(
 
 
 def _read(path: Path, dialect: DialectOption | None) -> pd.DataFrame:
-    from cordtrial.isncsci.formats import read_frame
+    from cordtrial.isncsci.io.formats import read_frame
 
     with _unusable():
         return read_frame(path, _dialect(dialect))
@@ -298,7 +298,7 @@ def _dialect(option: DialectOption | None) -> Dialect | None:
 @contextmanager
 def _unusable() -> Iterator[None]:
     """Unreadable input or an output that cannot be written: one line, exit status 2."""
-    from cordtrial.isncsci.formats import FileFormatError, UnreadableInputError
+    from cordtrial.isncsci.io.formats import FileFormatError, UnreadableInputError
 
     try:
         yield
@@ -313,11 +313,11 @@ def _engine(ctx: typer.Context, name: EngineOption, scheduler: str | None) -> En
     if name is EngineOption.local:
         if scheduler is not None:
             _fail("--scheduler needs --engine dask", code=2)
-        from cordtrial.isncsci.streaming import classify_chunks
+        from cordtrial.isncsci.io.streaming import classify_chunks
 
         return classify_chunks
     try:
-        from cordtrial.isncsci.distributed import client_for, dask_engine
+        from cordtrial.isncsci.io.distributed import client_for, dask_engine
     except ImportError as error:
         _fail(str(error), code=2)
     try:
@@ -328,8 +328,8 @@ def _engine(ctx: typer.Context, name: EngineOption, scheduler: str | None) -> En
 
 
 def _check_writable(output: Path, *inputs: Path, sidecars: bool = True) -> None:
-    from cordtrial.isncsci.formats import FileFormatError, errors_path, format_of
-    from cordtrial.isncsci.streaming import meta_path
+    from cordtrial.isncsci.io.formats import FileFormatError, errors_path, format_of
+    from cordtrial.isncsci.io.streaming import meta_path
 
     try:
         format_of(output)
@@ -347,7 +347,7 @@ def _check_writable(output: Path, *inputs: Path, sidecars: bool = True) -> None:
 
 
 def _write(table: pd.DataFrame, path: Path) -> None:
-    from cordtrial.isncsci.formats import FileFormatError, write_results
+    from cordtrial.isncsci.io.formats import FileFormatError, write_results
 
     try:
         write_results(table, path)
@@ -363,8 +363,8 @@ def _fail(message: str, code: int) -> NoReturn:
 
 
 def _summary(classified: int, rejected: int, grades: Counter[str], output: Path | None) -> str:
-    from cordtrial.isncsci.formats import errors_path
-    from cordtrial.isncsci.streaming import meta_path
+    from cordtrial.isncsci.io.formats import errors_path
+    from cordtrial.isncsci.io.streaming import meta_path
 
     # single grades A-E first, then the ranges NT leaves open (A,C) and starred grades
     ordered = sorted(grades, key=lambda grade: (len(grade), grade))

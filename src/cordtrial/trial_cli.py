@@ -246,7 +246,7 @@ def import_exams_command(
         TimeElapsedColumn,
     )
 
-    from cordtrial.isncsci.formats import FileFormatError, read_frame
+    from cordtrial.isncsci.io.formats import FileFormatError, read_frame
     from cordtrial.trial import TrialError, make_engine, make_session_factory
     from cordtrial.trial.files import write_csv
     from cordtrial.trial.services.acting import acting_user

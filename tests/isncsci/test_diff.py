@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from cordtrial.isncsci import RESULT_FIELDS
-from cordtrial.isncsci.diff import DIFF_FIELDS, diff_results, read_results
-from cordtrial.isncsci.formats import EXTENSIONS, UnreadableInputError, read_frame, write_results
-from cordtrial.isncsci.streaming import classify_table
+from cordtrial.isncsci.io.diff import DIFF_FIELDS, diff_results, read_results
+from cordtrial.isncsci.io.formats import EXTENSIONS, UnreadableInputError, read_frame, write_results
+from cordtrial.isncsci.io.streaming import classify_table
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -24,13 +24,13 @@ from cordtrial.cli import app
 from cordtrial.isncsci import InvalidExamError, classify
 from cordtrial.isncsci.batch import BATCH_FIELDS, classify_frame
 from cordtrial.isncsci.exam import Exam
-from cordtrial.isncsci.formats import canonical_to_praxis, errors_path
+from cordtrial.isncsci.io.formats import canonical_to_praxis, errors_path
 from strategies import generate_exams
 
 dd = pytest.importorskip("dask.dataframe", reason="the optional dask extra is not installed")
 distributed = pytest.importorskip("distributed")
 
-from cordtrial.isncsci.distributed import (  # noqa: E402 - only once Dask is known present
+from cordtrial.isncsci.io.distributed import (  # noqa: E402 - only once Dask is known present
     RESULT_DTYPE,
     classify_dask,
     classify_parquet,
@@ -45,7 +45,7 @@ INVALID_CELLS = (
     (5, "r_c5_motor", "6"),
     (701, "l_t3_lt", None),
     (1200, "vac", "maybe"),
-    (1650, "r_nkm", "T3"),
+    (1650, "r_nkm", "S2"),
     (2222, "l_s1_motor", "5*"),
     (2999, "r_c2_pp", ""),
 )
@@ -220,9 +220,9 @@ def test_client_for_address_uses_the_running_cluster_and_leaves_it_running(
 
 
 def test_importing_the_engine_and_batch_does_not_import_dask() -> None:
-    """Dask stays optional: only cordtrial.isncsci.distributed imports it."""
+    """Dask stays optional: only cordtrial.isncsci.io.distributed imports it."""
     code = (
-        "import sys, cordtrial.isncsci, cordtrial.isncsci.batch, cordtrial.isncsci.formats;"
+        "import sys, cordtrial.isncsci, cordtrial.isncsci.batch, cordtrial.isncsci.io.formats;"
         "print(sorted(k for k in ('dask', 'distributed') if k in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

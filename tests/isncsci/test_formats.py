@@ -14,7 +14,7 @@ import pytest
 
 from cordtrial.isncsci import EXAM_COLUMNS, RESULT_FIELDS, classify_frame
 from cordtrial.isncsci.exam import KEY_MUSCLES, NKM_COLUMNS, SENSORY_LEVELS
-from cordtrial.isncsci.formats import (
+from cordtrial.isncsci.io.formats import (
     EXTENSIONS,
     PRAXIS_COLUMNS,
     FileFormatError,
@@ -31,7 +31,7 @@ from cordtrial.isncsci.formats import (
     write_frame,
     write_results,
 )
-from cordtrial.isncsci.streaming import classify_table
+from cordtrial.isncsci.io.streaming import classify_table
 from strategies import generate_exams
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -335,7 +335,21 @@ def test_nested_to_flat_inverts_flat_to_nested() -> None:
     assert nested_to_flat(flat_to_nested(record)) == record
 
 
-def test_nested_to_flat_refuses_unknown_level() -> None:
+@pytest.mark.parametrize("extension", [".csv", ".json", ".jsonl", ".parquet"])
+def test_thoracic_and_l1_non_key_muscles_are_read_and_classified_in_every_format(
+    tmp_path: Path, extension: str
+) -> None:
+    """Non-key muscles at T2-L1 (older worksheets) pass every reader and the batch classifier."""
+    record = normal_exam(r_nkm="T5", l_nkm="L1")
+    path = tmp_path / f"exams{extension}"
+    if extension == ".json":
+        path.write_text(json.dumps([flat_to_nested(record)]), encoding="utf-8")
+    else:
+        write_frame(pd.DataFrame([record]), path)
+    frame = read_frame(path)
+    assert (frame.loc[0, "r_nkm"], frame.loc[0, "l_nkm"]) == ("T5", "L1")
+    assert classify_frame(frame).loc[0, "error"] == ""
+
     with pytest.raises(ValueError, match=r"'right.motor.C4' is not a level of motor"):
         nested_to_flat({"right": {"motor": {"C4": "5"}}})
 

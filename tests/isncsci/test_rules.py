@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from builders import exam, lesion_flat, normal_flat
 from cordtrial.isncsci import Level, classify
+from strategies import generate_exams
 
 
 def rec(flat: dict[str, str], **cells: str) -> dict[str, str]:
@@ -170,6 +171,28 @@ def test_non_key_muscle_three_levels_below_keeps_b() -> None:
     assert rec(lesion_flat(Level.C5, dap="Yes"), r_nkm="C8")["ais"] == "B"
 
 
+def test_thoracic_non_key_muscle_more_than_three_below_turns_b_into_c() -> None:
+    """2019 AIS C: motor function more than three levels below the motor level, non-key muscles
+    included, at any level (T5 for a C5 motor level; older worksheets record thoracic ones)."""
+    flat = lesion_flat(Level.C5, dap="Yes")
+    assert rec(flat, r_nkm="T5")["ais"] == "C"
+    assert rec(flat, l_nkm="L1")["ais"] == "C"
+
+
+def test_thoracic_non_key_muscle_counts_only_more_than_three_levels_below() -> None:
+    """Motor level T2: T5 is three levels below (AIS B stays), T6 four (AIS C)."""
+    flat = lesion_flat(Level.T2, dap="Yes")
+    assert rec(flat, r_nkm="T5")["ais"] == "B"
+    assert rec(flat, r_nkm="T6")["ais"] == "C"
+
+
+def test_thoracic_non_key_muscle_is_the_motor_zpp_in_ais_c() -> None:
+    """2019: in AIS C the lowest non-key muscle with motor function more than three levels below
+    the motor level is recorded as the motor ZPP (VAC absent), on its own side only."""
+    r = rec(lesion_flat(Level.T6, dap="Yes"), r_nkm="L1")
+    assert (r["ais"], r["zpp_motor_right"], r["zpp_motor_left"]) == ("C", "L1", "T6")
+
+
 # --- zones of partial preservation ------------------------------------------------------------
 
 
@@ -223,3 +246,30 @@ def test_total_not_determinable_when_nt() -> None:
         "50",
         "ND",
     )
+
+
+# --- motor ZPP ranges under NT ---------------------------------------------------------------
+
+
+def test_motor_zpp_range_holds_both_readings_when_nt_leaves_ais_c_open() -> None:
+    """DESIGN.md (complete ranges): found by the seeded sweep -- a right non-key muscle at L5,
+    VAC absent, and a left C4 pin prick NT that leaves AIS open between C and D. Pin prick 2
+    gives AIS C, where L5 replaces the levels more than three above it (motor ZPP L5); 0 or 1
+    give AIS D, where T1 counts (motor ZPP T1). The range must hold both, T1,L5; the reference
+    reports the AIS C reading only, L5 (docs/isncsci-rules.md, category nt_motor_zpp)."""
+    flat = generate_exams(39, 5, nt_rate=0.0, star_rate=0.0, nkm_rate=0.9, random_rate=0)[38]
+    assert flat["r_nkm"] == "L5"
+    ranged = rec(flat, l_c4_pp="NT")
+    assert (ranged["ais"], ranged["zpp_motor_right"]) == ("C,D", "T1,L5")
+    reached = {pp: rec(flat, l_c4_pp=pp)["zpp_motor_right"] for pp in ("0", "1", "2")}
+    assert reached == {"0": "T1", "1": "T1", "2": "L5"}
+    reason = classify(exam(flat, l_c4_pp="NT")).explain().for_field("zpp_motor_right").text
+    assert "AIS is open between C and D (not testable: Left C4 pin prick NT)" in reason
+
+
+def test_motor_zpp_explanation_names_the_nt_that_opens_the_range() -> None:
+    """'C5,L3' is open because the right L3 key muscle was not testable: the reason says so."""
+    c = classify(exam(lesion_flat(Level.C5), r_l3_motor="NT"))
+    reason = c.explain().for_field("zpp_motor_right")
+    assert reason.result == "C5,L3"
+    assert "the range is open because of Right L3 motor NT" in reason.text

@@ -15,7 +15,7 @@ import pytest
 
 from cordtrial import __version__
 from cordtrial.isncsci import ENGINE_VERSION, ISNCSCI_REVISION, RESULT_FIELDS, Exam, classify
-from cordtrial.isncsci.formats import (
+from cordtrial.isncsci.io.formats import (
     ERROR_FIELDS,
     UnreadableInputError,
     canonical_to_praxis,
@@ -23,7 +23,7 @@ from cordtrial.isncsci.formats import (
     read_table,
     write_frame,
 )
-from cordtrial.isncsci.streaming import (
+from cordtrial.isncsci.io.streaming import (
     PARQUET_METADATA_KEYS,
     StreamProgress,
     classify_chunks,
@@ -152,7 +152,7 @@ def test_open_exams_reads_csv_over_many_arrow_blocks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, quoted: bool
 ) -> None:
     """Arrow reads in small blocks; the csv module checks each in step where quotes appear."""
-    monkeypatch.setattr("cordtrial.isncsci.streaming._CSV_BLOCK_BYTES", 2048)
+    monkeypatch.setattr("cordtrial.isncsci.io.streaming._CSV_BLOCK_BYTES", 2048)
     lines = exam_lines(60)
     if quoted:
         lines = [f'"{line.split(",", 1)[0]}",{line.split(",", 1)[1]}' for line in lines]
@@ -343,6 +343,17 @@ def test_classify_table_reports_rejected_rows() -> None:
         [4, "ERR04", "vac", "maybe"],
     ]
     assert results["id"].tolist() == ["ERR01", "ERR05"]
+
+
+def test_errors_show_the_field_label_beside_the_column_name() -> None:
+    """People read words: each rejected row names its field as a column and as a label."""
+    _, errors = classify_table(read_frame(WITH_ERRORS))
+    assert list(errors.columns[2:4]) == ["field", "label"]
+    assert errors["label"].tolist() == [
+        "Right C6 motor",
+        "Left T4 pin prick",
+        "Voluntary anal contraction (VAC)",
+    ]
 
 
 def test_classify_table_gives_parser_reason() -> None:

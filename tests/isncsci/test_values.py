@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cordtrial.isncsci import Cell, Exam, Flag, InvalidExamError
+from cordtrial.isncsci import Cell, Exam, Flag, InvalidExamError, Level
 from cordtrial.isncsci.values import parse_binary, parse_motor, parse_sensory
 
 LEGAL_MOTOR = [str(g) for g in range(6)] + ["NT"]
@@ -91,11 +91,21 @@ def test_exam_missing_column_names_it(normal: dict[str, str]) -> None:
         Exam.from_flat(normal)
 
 
-@pytest.mark.parametrize("raw", ["T5", "C4", "X", 5])
-def test_exam_nkm_refused_unless_key_muscle_level(normal: dict[str, str], raw: object) -> None:
+@pytest.mark.parametrize("raw", ["C4", "C3", "S2", "S4_5", "X", 5])
+def test_exam_nkm_refused_unless_level_c5_to_s1(normal: dict[str, str], raw: object) -> None:
+    """A non-level, or a level outside C5-S1, names the field and the allowed levels."""
     normal["r_nkm"] = raw  # type: ignore[assignment]
-    with pytest.raises(InvalidExamError, match=r"^r_nkm: .*key-muscle level"):
+    with pytest.raises(InvalidExamError, match=r"^r_nkm: .*not a level from C5 to S1") as caught:
         Exam.from_flat(normal)
+    assert caught.value.field == "r_nkm"
+    assert "C5 to S1" in caught.value.allowed and "T1-T12" in caught.value.allowed
+
+
+@pytest.mark.parametrize("raw", ["C5", "T1", "T2", "t5", " T12 ", "L1", "L2", "S1"])
+def test_exam_nkm_accepts_every_level_c5_to_s1(normal: dict[str, str], raw: str) -> None:
+    """Thoracic and L1 non-key muscles (older worksheets, expert cases) are accepted too."""
+    normal["l_nkm"] = raw
+    assert Exam.from_flat(normal).left.nkm is Level[raw.strip().upper()]
 
 
 def test_exam_to_flat_round_trips(normal: dict[str, str]) -> None:

@@ -109,6 +109,14 @@ def test_fragment_names_the_invalid_field_value_and_allowed(anonymous: TestClien
     assert 'data-result="ais"' not in response.text
 
 
+def test_fragment_shows_the_field_label_beside_each_invalid_value(anonymous: TestClient) -> None:
+    """People read words: 'Right C6 motor' beside the engine's message naming r_c6_motor."""
+    data = {**lesion_flat(Level.C5), "r_c6_motor": "6", "l_nkm": "S2"}
+    fragment = html.unescape(anonymous.post("/worksheet/classify", data=data).text)
+    assert "<strong>Right C6 motor</strong>: r_c6_motor: '6' is not a motor grade" in fragment
+    assert "<strong>Left lowest non-key muscle with motor function</strong>: l_nkm:" in fragment
+
+
 def test_fragment_lists_every_invalid_value_not_only_the_first(anonymous: TestClient) -> None:
     data = {**normal_flat(), "r_c5_motor": "6", "l_t4_pp": "3", "vac": "maybe"}
     response = anonymous.post("/worksheet/classify", data=data)
@@ -149,6 +157,57 @@ def test_calculator_needs_no_login_and_shows_the_whole_worksheet(anonymous: Test
         assert f'name="{column}"' in response.text
     assert "Ctrl+D" in response.text
     assert "nothing is stored" in response.text
+
+
+def _nkm_select(page: str, name: str) -> str:
+    match = re.search(rf'<select name="{name}".*?</select>', page, re.S)
+    assert match, name
+    return match.group(0)
+
+
+def test_nkm_selector_groups_2019_muscle_functions_by_root_level(anonymous: TestClient) -> None:
+    """The 2019 worksheet's non-key muscle functions (page 2), each under its root level, from
+    shoulder flexion (C5) to hallux adduction (S1), and the thoracic levels and L1 besides."""
+    select = _nkm_select(anonymous.get("/calculator").text, "r_nkm")
+    groups = re.findall(r'<optgroup label="([^"]+)">', select)
+    assert groups[0] == "C5" and groups[-1] == "S1"
+    assert "T7 (trunk)" in groups and "L1 (trunk)" in groups
+    assert len(groups) == 22  # C5 to S1
+    options = re.findall(r'<option value="(\w+)"[^>]*>([^<]+)</option>', select)
+    assert ("C5", "C5: Shoulder flexion") in options
+    assert ("C6", "C6: Wrist flexion") in options
+    assert ("S1", "S1: Hallux adduction") in options
+    assert ("T7", "T7: motor function at T7") in options
+
+
+def test_nkm_selector_keeps_a_thoracic_choice_and_classifies_with_it(
+    anonymous: TestClient,
+) -> None:
+    """A non-key muscle at T5 (more than three levels below a C5 motor level) is accepted and
+    makes AIS B into C, as the engine says (ISNCSCI 2019: motor function more than three levels
+    below the motor level)."""
+    data = {**lesion_flat(Level.C5, dap="Yes"), "r_nkm": "T5"}
+    fragment = anonymous.post("/worksheet/classify", data=data).text
+    assert _error_fields(fragment) == []
+    assert _results(fragment)["ais"] == "C" == classify(Exam.from_flat(data)).to_record()["ais"]
+
+
+def test_saved_thoracic_nkm_is_stored_and_shown_selected(world: World) -> None:
+    """The store accepts a thoracic non-key muscle; the exam page selects it again."""
+    _login(world, "coordinator")
+    flat = {**lesion_flat(Level.C5, dap="Yes"), "l_nkm": "T9"}
+    response = world.client.post(
+        f"/participants/{world.participant_id}/exams",
+        data=_new_exam_form(world, flat),
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    exam_id = int(response.headers["location"].split("/")[2].split("?")[0])
+    exam = world.session.get(IsncsciExam, exam_id)
+    assert exam is not None and exam.cells["l_nkm"] == "T9"
+    assert exam.classification is not None and exam.classification["ais"] == "C"
+    select = _nkm_select(world.client.get(response.headers["location"]).text, "l_nkm")
+    assert re.search(r'<option value="T9" selected>T9: motor function at T9</option>', select)
 
 
 def test_calculator_tab_order_follows_the_worksheet(anonymous: TestClient) -> None:

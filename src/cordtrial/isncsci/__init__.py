@@ -3,7 +3,7 @@
 Pure functions on frozen dataclasses: no files, clock, environment, logging or database. The
 engine imports only the standard library; the batch and file helpers (``read_frame``,
 ``classify_frame``) load pandas/numpy when first used, and ``classify_dask`` (the optional
-``dask`` extra, :mod:`cordtrial.isncsci.distributed`) loads Dask when first used.
+``dask`` extra, :mod:`cordtrial.isncsci.io.distributed`) loads Dask when first used.
 
 Glossary (names used everywhere in cordtrial, in snake_case):
 
@@ -32,12 +32,13 @@ from cordtrial.isncsci.classification import (
 )
 from cordtrial.isncsci.errors import InvalidExamError, IsncsciError
 from cordtrial.isncsci.exam import EXAM_COLUMNS, KEY_MUSCLES, SENSORY_LEVELS, Exam, ExamSide, Level
+from cordtrial.isncsci.fields import check_cells, field_label
 from cordtrial.isncsci.values import Cell, Flag
 
 if TYPE_CHECKING:
     from cordtrial.isncsci.batch import classify_frame
-    from cordtrial.isncsci.distributed import classify_dask
-    from cordtrial.isncsci.formats import read_frame
+    from cordtrial.isncsci.io.distributed import classify_dask
+    from cordtrial.isncsci.io.formats import read_frame
 
 __all__ = [
     "ENGINE_VERSION",
@@ -54,9 +55,11 @@ __all__ = [
     "InvalidExamError",
     "IsncsciError",
     "Level",
+    "check_cells",
     "classify",
     "classify_dask",
     "classify_frame",
+    "field_label",
     "read_frame",
 ]
 
@@ -65,7 +68,7 @@ def __getattr__(name: str) -> Any:
     # read_frame and classify_frame need pandas/numpy: load them only when asked, so the engine
     # itself stays standard-library only.
     if name == "read_frame":
-        from cordtrial.isncsci.formats import read_frame
+        from cordtrial.isncsci.io.formats import read_frame
 
         return read_frame
     if name == "classify_frame":
@@ -73,7 +76,7 @@ def __getattr__(name: str) -> Any:
 
         return classify_frame
     if name == "classify_dask":
-        from cordtrial.isncsci.distributed import classify_dask
+        from cordtrial.isncsci.io.distributed import classify_dask
 
         return classify_dask
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

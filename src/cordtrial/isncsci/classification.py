@@ -24,7 +24,7 @@ __all__ = ["ENGINE_VERSION", "ISNCSCI_REVISION", "RESULT_FIELDS", "Classificatio
 #: The revision of the International Standards this engine implements.
 ISNCSCI_REVISION = "2019"
 #: Version of the classification rules; bumped whenever a result can change.
-ENGINE_VERSION = "1.0.0"
+ENGINE_VERSION = "1.1.0"
 
 #: The classification result record (DESIGN.md): CLI output, ``classify_frame`` and API columns.
 RESULT_FIELDS: tuple[str, ...] = (

@@ -23,7 +23,9 @@ __all__ = [
     "BINARY_COLUMNS",
     "EXAM_COLUMNS",
     "KEY_MUSCLES",
+    "NKM_ALLOWED",
     "NKM_COLUMNS",
+    "NKM_LEVELS",
     "SENSORY_LEVELS",
     "Exam",
     "ExamSide",
@@ -95,7 +97,11 @@ KEY_MUSCLES: tuple[Level, ...] = (
 _KEY_MUSCLE_SET = frozenset(KEY_MUSCLES)
 _SIDE_PREFIX: dict[Side, str] = {"right": "r", "left": "l"}
 
-NKM_ALLOWED = "C5-T1 or L2-S1, or empty"
+#: Levels at which a lowest non-key muscle with motor function may be recorded: C5 to S1. The 2019
+#: worksheet lists non-key muscle functions at the key-muscle root levels (C5-T1, L2-S1); older
+#: worksheet exports and expert-curated cases also record thoracic levels and L1.
+NKM_LEVELS: tuple[Level, ...] = tuple(lv for lv in Level if Level.C5 <= lv <= Level.S1)
+NKM_ALLOWED = "a level from C5 to S1 (C5-C8, T1-T12, L1-L5 or S1), or empty"
 
 
 def _side_columns(prefix: str) -> list[str]:
@@ -123,7 +129,8 @@ class ExamSide:
     light_touch, pin_prick:
         Sensory grades by level (C2-S4_5).
     nkm:
-        Lowest non-key muscle with motor function (a key-muscle level), or ``None``.
+        Lowest non-key muscle with motor function (a level from C5 to S1, :data:`NKM_LEVELS`),
+        or ``None``.
     """
 
     motor: Mapping[Level, Cell]
@@ -192,17 +199,17 @@ class Exam:
 
 
 def parse_nkm(field: str, raw: object) -> Level | None:
-    """Parse a lowest non-key muscle: a key-muscle level name (any case) or empty."""
+    """Parse a lowest non-key muscle: a level name from C5 to S1 (any case) or empty."""
     if raw is None or (isinstance(raw, float) and raw != raw):
         return None
     if not isinstance(raw, str):
-        raise InvalidExamError(field, raw, NKM_ALLOWED, problem="is not a key-muscle level")
+        raise InvalidExamError(field, raw, NKM_ALLOWED, problem="is not a level from C5 to S1")
     text = raw.strip().upper()
     if not text:
         return None
     level = Level.__members__.get(text)
-    if level is None or not level.is_key_muscle:
-        raise InvalidExamError(field, raw, NKM_ALLOWED, problem="is not a key-muscle level")
+    if level is None or not Level.C5 <= level <= Level.S1:
+        raise InvalidExamError(field, raw, NKM_ALLOWED, problem="is not a level from C5 to S1")
     return level
 
 

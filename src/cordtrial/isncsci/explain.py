@@ -8,12 +8,16 @@ the result.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from cordtrial.isncsci.classification import Classification
 from cordtrial.isncsci.exam import KEY_MUSCLES, LEVELS, Exam, ExamSide, Level, Side
+from cordtrial.isncsci.fields import field_label
 from cordtrial.isncsci.impairment import key_muscles_below
 from cordtrial.isncsci.outcome import Candidate, LevelValue, Possible, level_of, render
 from cordtrial.isncsci.values import Cell
+
+if TYPE_CHECKING:  # classification.py imports this module when asked to explain
+    from cordtrial.isncsci.classification import Classification
 
 __all__ = ["Explanation", "Reason", "explain"]
 
@@ -191,9 +195,11 @@ def _weak_count(exam: Exam, nli: LevelValue) -> tuple[int, int]:
 def _motor_below(side: ExamSide, motor_level: Possible[LevelValue]) -> str | None:
     for candidate in motor_level:
         start = level_of(candidate.value) + 4
-        for muscle in KEY_MUSCLES:
+        for muscle in sorted({*KEY_MUSCLES, *([] if side.nkm is None else [side.nkm])}):
             if muscle < start:
                 continue
+            if not muscle.is_key_muscle:
+                return f"non-key muscle function at {muscle}"
             cell = side.motor[muscle]
             if cell.grade is not None and cell.grade > 0:
                 return f"key muscle {muscle} graded {cell}"
@@ -284,12 +290,61 @@ def _explain_motor_zpp(c: Classification, side: Side) -> Reason:
         why = "not applicable: VAC present"
     else:
         why = "the most caudal level with motor function below the motor level, VAC absent"
+        grades = {g.value for g in c.ais}
         if nkm is not None and any(cand.value is nkm for cand in possible):
             why += f"; the lowest non-key muscle with motor function ({nkm}) counts, AIS C"
+        if nkm is not None and "C" in grades and len(grades) > 1:
+            why += (
+                f"; AIS is open between C and {', '.join(sorted(grades - {'C'}))} (not testable: "
+                f"{_not_testable(c)}), so both readings are listed: with AIS C the non-key "
+                f"muscle {nkm} replaces the levels more than three above it, otherwise they count"
+            )
         if possible and possible[0].value == "NA":
             why += "; NA is possible because VAC was not testable"
+        opening = _nt_opening_motor_zpp(c, side)
+        if len([p for p in possible if p.value != "NA"]) > 1 and opening:
+            why += "; the range is open because of " + opening
     text = f"Motor ZPP {side} {result}: {why}"
     return Reason(field, result, text + _flag_note(possible))
+
+
+def _not_testable(c: Classification) -> str:
+    """Every not-testable cell of the exam, in worksheet order, in words (at most four)."""
+    flat = c.exam.to_flat()
+    words = [f"{field_label(k)} {v}" for k, v in flat.items() if v.startswith("NT")]
+    if len(words) > 4:
+        words = [*words[:4], f"{len(words) - 4} more"]
+    return ", ".join(words)
+
+
+def _nt_opening_motor_zpp(c: Classification, side: Side) -> str:
+    """The not-testable cells that leave a motor ZPP open: on this side, from the top of the
+    motor level's range down to S1 (the ZPP's search), and those deciding AIS (VAC, DAP, S4-5)."""
+    exam_side = c.exam.side(side)
+    motor = [cand.value for cand in getattr(c, f"motor_{side}")]
+    top = Level.S4_5 if motor[0] == "INT" else level_of(motor[0])
+    prefix = side[0]
+    found = []
+    for level in LEVELS:
+        if level < top or level > Level.S1:
+            continue
+        if level.is_key_muscle and exam_side.motor[level].is_nt:
+            found.append((f"{prefix}_{level.column}_motor", exam_side.motor[level]))
+        if level is not Level.C1:
+            for kind, cell in (("lt", exam_side.lt(level)), ("pp", exam_side.pp(level))):
+                if cell.is_nt:
+                    found.append((f"{prefix}_{level.column}_{kind}", cell))
+    for column, s in (("r_s4_5_lt", "right"), ("r_s4_5_pp", "right"), ("l_s4_5_lt", "left"),
+                      ("l_s4_5_pp", "left")):  # fmt: skip
+        both = c.exam.side(s)  # type: ignore[arg-type]
+        cell = both.light_touch[Level.S4_5] if column.endswith("lt") else both.pin_prick[Level.S4_5]
+        if cell.is_nt:
+            found.append((column, cell))
+    words = [f"{field_label(column)} {cell}" for column, cell in found]
+    words += [f"{field_label(b)} NT" for b in ("vac", "dap") if getattr(c.exam, b) == "NT"]
+    if len(words) > 4:
+        words = [*words[:4], f"{len(words) - 4} more not testable"]
+    return ", ".join(words)
 
 
 def _explain_totals(c: Classification) -> Reason:

@@ -18,6 +18,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cordtrial.isncsci.categories import (
+    is_absent,
+    is_flagged_low,
+    is_low_not_normal,
+    is_strong,
+    is_weak,
+    is_zero_considered_normal,
+    is_zero_flagged,
+    may_be_absent,
+)
 from cordtrial.isncsci.exam import KEY_MUSCLES, Exam, ExamSide, Level
 from cordtrial.isncsci.levels import determine_nli
 from cordtrial.isncsci.outcome import Candidate, Grade, LevelValue, Possible, level_of
@@ -33,12 +43,6 @@ __all__ = [
 
 Completeness = Candidate[str]
 
-_ZERO = Cell(0)
-
-
-def _may_be_absent(cell: Cell) -> bool:
-    # 0, NT, 0* and NT*: the cell can stand for no function at S4-5
-    return (cell.grade == 0 or cell.grade is None) and cell.flag is not Flag.NORMAL
 
 
 def _sacral_sensory(exam: Exam) -> tuple[Cell, Cell, Cell, Cell]:
@@ -54,13 +58,13 @@ def determine_completeness(exam: Exam) -> Possible[str]:
     """Complete (``C``) or incomplete (``I``) from sacral sparing: S4-5 LT/PP, DAP and VAC."""
     sacral = _sacral_sensory(exam)
     if exam.vac == "No" and exam.dap == "No":
-        if all(c == _ZERO for c in sacral):
+        if all(is_absent(c) for c in sacral):
             return (Candidate("C"),)
         if all(c.grade == 0 and c.flag is not Flag.NORMAL for c in sacral):
             return (Candidate("C", True), Candidate("I", True))
         if all(c.grade == 0 and c.flag is not Flag.NOT_NORMAL for c in sacral):
             return (Candidate("I", True),)
-    if exam.vac != "Yes" and exam.dap != "Yes" and all(_may_be_absent(c) for c in sacral):
+    if exam.vac != "Yes" and exam.dap != "Yes" and all(may_be_absent(c) for c in sacral):
         return (Candidate("C"), Candidate("I"))
     return (Candidate("I"),)
 
@@ -83,9 +87,15 @@ def key_muscles_below(value: LevelValue) -> tuple[Level, ...]:
     return KEY_MUSCLES[first_key_muscle_from(level_of(value) + 1) :]
 
 
-def _more_than_three_below(value: LevelValue) -> tuple[Level, ...]:
-    index = Level.S4_5 if value == "INT" else level_of(value) + 4
-    return KEY_MUSCLES[first_key_muscle_from(min(index, Level.S4_5 + 1)) :]
+def _more_than_three_below(side: ExamSide, value: LevelValue) -> tuple[Level, ...]:
+    """Muscles more than three levels below a motor level, in level order: the key muscles, and
+    the lowest non-key muscle with motor function when it is not at a key-muscle level (T2-L1)."""
+    start = Level.S4_5 if value == "INT" else min(level_of(value) + 4, Level.S4_5 + 1)
+    muscles = KEY_MUSCLES[first_key_muscle_from(start) :]
+    nkm = side.nkm
+    if nkm is not None and not nkm.is_key_muscle and nkm >= start:
+        return tuple(sorted((*muscles, nkm)))
+    return muscles
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,10 +106,10 @@ class _Verdict:
 
 def _sensory_preserved(exam: Exam) -> _Verdict:
     sacral = _sacral_sensory(exam)
-    possible = exam.dap != "No" or any(c != _ZERO for c in sacral)
+    possible = exam.dap != "No" or not all(is_absent(c) for c in sacral)
     starred = (
         exam.dap == "No"
-        and not all(c == _ZERO for c in sacral)
+        and not all(is_absent(c) for c in sacral)
         and all(c.grade == 0 for c in sacral)
     )
     return _Verdict(possible, starred)
@@ -109,11 +119,14 @@ def _can_have_no_motor_below(side: ExamSide, motor_level: Possible[LevelValue]) 
     starred = False
     for candidate in motor_level:
         none_found = True
-        for muscle in _more_than_three_below(candidate.value):
+        for muscle in _more_than_three_below(side, candidate.value):
+            if not muscle.is_key_muscle:  # the recorded non-key muscle has motor function
+                none_found = False
+                break
             cell = side.motor[muscle]
-            if cell.grade == 0 and cell.flag is not Flag.NONE:
+            if is_zero_flagged(cell):
                 starred = True
-            if not _may_be_absent(cell) or muscle is side.nkm:
+            if not may_be_absent(cell) or muscle is side.nkm:
                 none_found = False
                 break
         if none_found:
@@ -124,11 +137,13 @@ def _can_have_no_motor_below(side: ExamSide, motor_level: Possible[LevelValue]) 
 def _can_have_motor_below(side: ExamSide, motor_level: Possible[LevelValue]) -> _Verdict:
     starred = False
     for candidate in motor_level:
-        for muscle in _more_than_three_below(candidate.value):
+        for muscle in _more_than_three_below(side, candidate.value):
+            if not muscle.is_key_muscle:  # the recorded non-key muscle has motor function
+                return _Verdict(True, starred)
             cell = side.motor[muscle]
-            if cell.grade == 0 and cell.flag is Flag.NORMAL:
+            if is_zero_considered_normal(cell):
                 starred = True
-            if cell != _ZERO or muscle is side.nkm:
+            if not is_absent(cell) or muscle is side.nkm:
                 return _Verdict(True, starred)
     return _Verdict(starred, starred)
 
@@ -155,15 +170,8 @@ def _fewer_than_half_at_least_3(exam: Exam, nli: Possible[LevelValue]) -> _Verdi
     for candidate in nli:
         cells = _sides_muscles(exam, key_muscles_below(candidate.value))
         half = len(cells) // 2
-        weak = sum(
-            1
-            for c in cells
-            if (c.grade is not None and c.grade <= 2 and c.flag is Flag.NONE)
-            or (c.grade is None and c.flag is not Flag.NORMAL)
-        )
-        flagged_weak = sum(
-            1 for c in cells if c.grade is not None and c.grade <= 2 and c.flag is Flag.NOT_NORMAL
-        )
+        weak = sum(1 for c in cells if is_weak(c))
+        flagged_weak = sum(1 for c in cells if is_low_not_normal(c))
         if weak > half:
             return _Verdict(True)
         if weak + flagged_weak > half:
@@ -180,10 +188,8 @@ def _at_least_half_at_least_3(exam: Exam, nli: Possible[LevelValue]) -> _Verdict
         half = len(cells) // 2
         if half == 0:
             return _Verdict(True)
-        strong = sum(
-            1 for c in cells if not (c.grade is not None and c.grade <= 2 and c.flag is Flag.NONE)
-        )
-        flagged = sum(1 for c in cells if c.grade is not None and c.grade <= 2 and c.starred)
+        strong = sum(1 for c in cells if is_strong(c))
+        flagged = sum(1 for c in cells if is_flagged_low(c))
         if strong - flagged >= half:
             return _Verdict(True)
         if strong >= half:

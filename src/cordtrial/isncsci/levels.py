@@ -18,25 +18,30 @@ from __future__ import annotations
 
 import itertools
 
-from cordtrial.isncsci.exam import BELOW, KEY_MUSCLES, LEVELS, Exam, ExamSide, Level
-from cordtrial.isncsci.outcome import (
-    Candidate,
-    LevelValue,
-    Possible,
-    Step,
+from cordtrial.isncsci.categories import (
     is_considered_normal,
+    is_graded_considered_normal,
     is_low,
     is_low_normal,
     is_low_not_normal,
     is_mid,
     is_nt,
+    is_sensory_abnormal,
+    is_sensory_normal,
 )
+from cordtrial.isncsci.exam import BELOW, KEY_MUSCLES, LEVELS, Exam, ExamSide, Level
+from cordtrial.isncsci.outcome import Candidate, LevelValue, Possible, Step
 from cordtrial.isncsci.values import Binary, Cell, Flag
 
 __all__ = [
+    "before_key_muscles_step",
     "determine_motor_level",
     "determine_nli",
     "determine_sensory_level",
+    "end_of_key_muscles_decision",
+    "end_of_key_muscles_step",
+    "motor_step",
+    "sensory_cells_step",
     "sensory_step",
 ]
 
@@ -44,24 +49,21 @@ _FIRST_KEY = {Level.T1: Level.C5, Level.S1: Level.L2}
 _NEXT_MUSCLE = dict(itertools.pairwise(KEY_MUSCLES))
 
 
-def _is_sensory_abnormal(cell: Cell) -> bool:
-    # 0 or 1, plain or flagged "consider not normal"
-    return cell.grade is not None and cell.grade < 2 and cell.flag is not Flag.NORMAL
-
-
 def sensory_step(side: ExamSide, below: Level, relied: bool) -> Step:
     """Decide whether sensory function stays normal from one level to the next, ``below``."""
-    lt, pp = side.lt(below), side.pp(below)
-    if lt.grade == 2 and pp.grade == 2:
+    return sensory_cells_step(side.lt(below), side.pp(below), relied)
+
+
+def sensory_cells_step(lt: Cell, pp: Cell, relied: bool) -> Step:
+    """:func:`sensory_step` from the light touch and pin prick of the dermatome below."""
+    if is_sensory_normal(lt) and is_sensory_normal(pp):
         return Step(True, False, False, relied)
-    if _is_sensory_abnormal(lt) or _is_sensory_abnormal(pp):
+    if is_sensory_abnormal(lt) or is_sensory_abnormal(pp):
         return Step(False, True, relied, relied)
     if is_nt(lt, Flag.NOT_NORMAL) or is_nt(pp, Flag.NOT_NORMAL):
         return Step(False, True, True, True)
     if is_nt(lt) or is_nt(pp):
-        other_normal_flag = (lt.grade is not None and lt.flag is Flag.NORMAL) or (
-            pp.grade is not None and pp.flag is Flag.NORMAL
-        )
+        other_normal_flag = is_graded_considered_normal(lt) or is_graded_considered_normal(pp)
         return Step(True, True, relied, relied or other_normal_flag)
     # what remains is normal or "consider normal" (**) on both: go on, relying on the flag
     return Step(True, False, False, True)
@@ -129,7 +131,17 @@ def end_of_key_muscles_step(side: ExamSide, last: Level, relied: bool) -> Step:
         proceed_sensory = proceed_sensory and s.proceed
         any_here = any_here or s.here
         any_relied = any_relied or s.relied
-    muscle = side.motor[last]
+    return end_of_key_muscles_decision(
+        side.motor[last], proceed_sensory, any_here, any_relied, relied
+    )
+
+
+def end_of_key_muscles_decision(
+    muscle: Cell, proceed_sensory: bool, any_here: bool, any_relied: bool, relied: bool
+) -> Step:
+    """:func:`end_of_key_muscles_step` from the last key muscle and what the limb's dermatomes
+    allow: all normal so far (``proceed_sensory``), any a possible level (``any_here``), any
+    relying on a flag (``any_relied``)."""
     flagged_weak = is_low_not_normal(muscle) or is_nt(muscle, Flag.NOT_NORMAL)
     proceed = proceed_sensory and not (flagged_weak or is_mid(muscle))
     surely_normal = is_considered_normal(muscle, 5)

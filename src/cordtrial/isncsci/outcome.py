@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Generic, Literal, NamedTuple, TypeVar
 
 from cordtrial.isncsci.exam import Level
-from cordtrial.isncsci.values import Cell, Flag
 
 __all__ = [
     "Candidate",
@@ -72,36 +71,3 @@ class Step(NamedTuple):
     here: bool
     starred: bool
     relied: bool
-
-
-# --- categories of cell values, as the classification rules treat them -------------------------
-
-
-def is_low(cell: Cell) -> bool:
-    """Grade 0-2 with no flag: a key muscle below antigravity strength."""
-    return cell.grade is not None and cell.grade <= 2 and cell.flag is Flag.NONE
-
-
-def is_low_not_normal(cell: Cell) -> bool:
-    """``0*``-``2*``: below antigravity, not due to SCI, considered not normal."""
-    return cell.grade is not None and cell.grade <= 2 and cell.flag is Flag.NOT_NORMAL
-
-
-def is_low_normal(cell: Cell) -> bool:
-    """``0**``-``2**``: below antigravity, not due to SCI, considered normal."""
-    return cell.grade is not None and cell.grade <= 2 and cell.flag is Flag.NORMAL
-
-
-def is_mid(cell: Cell) -> bool:
-    """``3``, ``4``, ``3*``, ``4*``: antigravity but not full strength, counted as impaired."""
-    return cell.grade in (3, 4) and cell.flag is not Flag.NORMAL
-
-
-def is_nt(cell: Cell, flag: Flag = Flag.NONE) -> bool:
-    """``NT`` (or ``NT*`` / ``NT**`` with ``flag``)."""
-    return cell.grade is None and cell.flag is flag
-
-
-def is_considered_normal(cell: Cell, normal: int) -> bool:
-    """The full grade, or any value flagged ``**`` (consider normal), ``NT**`` included."""
-    return cell.grade == normal or cell.flag is Flag.NORMAL

@@ -16,25 +16,28 @@ from __future__ import annotations
 
 import re
 
+from cordtrial.isncsci.categories import (
+    has_zpp_function,
+    is_absent,
+    is_considered_normal,
+    is_zero_flagged,
+    may_be_absent,
+    may_have_zpp_function,
+)
 from cordtrial.isncsci.exam import LEVELS, ExamSide, Level
 from cordtrial.isncsci.outcome import Candidate, Grade, LevelValue, Possible, ZppValue
-from cordtrial.isncsci.values import Binary, Cell, Flag
+from cordtrial.isncsci.values import Binary
 
-__all__ = ["determine_motor_zpp", "determine_sensory_zpp"]
+__all__ = ["determine_motor_zpp", "determine_sensory_zpp", "union_of_ranges"]
 
-_ZERO = Cell(0)
-
-
-def _may_be_absent(cell: Cell) -> bool:
-    return (cell.grade == 0 or cell.grade is None) and cell.flag is not Flag.NORMAL
 
 
 def _sensory_zpp_step(side: ExamSide, level: Level, relied: bool) -> tuple[bool, bool, bool, bool]:
     """(go on upwards, level is a possible ZPP, starred, relied) for one dermatome."""
     lt, pp = side.lt(level), side.pp(level)
-    if lt == _ZERO and pp == _ZERO:
+    if is_absent(lt) and is_absent(pp):
         return True, False, False, relied
-    if not _may_be_absent(lt) or not _may_be_absent(pp):
+    if not may_be_absent(lt) or not may_be_absent(pp):
         return False, True, relied, relied
     if lt.grade is None or pp.grade is None:
         return True, True, relied, relied
@@ -44,10 +47,10 @@ def _sensory_zpp_step(side: ExamSide, level: Level, relied: bool) -> tuple[bool,
 def determine_sensory_zpp(side: ExamSide, dap: Binary) -> Possible[ZppValue]:
     """Sensory ZPP of one side: the lowest dermatome with some sensation, searched upwards."""
     s45_lt, s45_pp = side.light_touch[Level.S4_5], side.pin_prick[Level.S4_5]
-    if dap == "Yes" or not (_may_be_absent(s45_lt) and _may_be_absent(s45_pp)):
+    if dap == "Yes" or not (may_be_absent(s45_lt) and may_be_absent(s45_pp)):
         return (Candidate("NA"),)
     out: list[Candidate[ZppValue]] = []
-    sacral_open = not (s45_lt == _ZERO and s45_pp == _ZERO)
+    sacral_open = not (is_absent(s45_lt) and is_absent(s45_pp))
     if dap == "NT" or sacral_open:
         out.append(Candidate("NA"))
     found: list[Candidate[ZppValue]] = []
@@ -81,25 +84,47 @@ def _is_consecutive_normal(side: ExamSide, level: Level) -> bool:
     if not level.is_key_muscle:
         return False
     return (
-        _normal_or_flagged_normal(side.lt(level), 2)
-        and _normal_or_flagged_normal(side.pp(level), 2)
-        and _normal_or_flagged_normal(side.motor[level], 5)
+        is_considered_normal(side.lt(level), 2)
+        and is_considered_normal(side.pp(level), 2)
+        and is_considered_normal(side.motor[level], 5)
     )
-
-
-def _normal_or_flagged_normal(cell: Cell, normal: int) -> bool:
-    return cell.grade == normal or cell.flag is Flag.NORMAL
 
 
 def determine_motor_zpp(
     side: ExamSide, vac: Binary, ais: Possible[Grade], motor_level: Possible[LevelValue]
 ) -> Possible[ZppValue]:
     """Motor ZPP of one side: the lowest level with motor function, searched upwards from the
-    bottom of the motor level's range, levels without key muscles taken from the motor level."""
+    bottom of the motor level's range, levels without key muscles taken from the motor level.
+
+    In AIS C the lowest non-key muscle replaces the levels more than three above it. Where NT
+    leaves AIS open between C and another grade, both readings are possible, and the range holds
+    the values of both (the reference algorithm gives only the AIS C reading: it under-reports,
+    docs/isncsci-rules.md)."""
     if vac == "Yes":
         return (Candidate("NA"),)
+    c_possible = any(g.value == "C" for g in ais)
+    if side.nkm is None or not c_possible:
+        return _motor_zpp(side, vac, False, motor_level)
+    with_nkm = _motor_zpp(side, vac, True, motor_level)
+    if all(g.value == "C" for g in ais):
+        return with_nkm
+    return union_of_ranges(with_nkm, _motor_zpp(side, vac, False, motor_level))
+
+
+def union_of_ranges(a: Possible[ZppValue], b: Possible[ZppValue]) -> Possible[ZppValue]:
+    """Every value of two ZPP ranges, ``NA`` first, then levels in order; a value is starred when
+    every range that holds it stars it (reached only through a flagged value)."""
+    starred: dict[ZppValue, bool] = {}
+    for candidate in (*a, *b):
+        starred[candidate.value] = starred.get(candidate.value, True) and candidate.starred
+    order = sorted(starred, key=lambda v: -1 if v == "NA" else int(v))
+    return tuple(Candidate(v, starred[v]) for v in order)
+
+
+def _motor_zpp(
+    side: ExamSide, vac: Binary, consider_nkm: bool, motor_level: Possible[LevelValue]
+) -> Possible[ZppValue]:
     zpp: list[Candidate[ZppValue]] = [Candidate("NA")] if vac == "NT" else []
-    consider_nkm = side.nkm is not None and any(g.value == "C" for g in ais)
     levels = [c.value for c in motor_level]
     top = Level.S4_5 if levels[0] == "INT" else levels[0]
     lowest = levels[-1]
@@ -118,7 +143,7 @@ def determine_motor_zpp(
             return False
         if level.is_key_muscle:
             cell = side.motor[level]
-            return cell.grade == 0 and cell.starred
+            return is_zero_flagged(cell)
         if _DIGIT_FLAGGED.search(f"{side.lt(level)} {side.pp(level)}"):
             return True
         return first_flagged <= level <= last_normal
@@ -135,8 +160,8 @@ def determine_motor_zpp(
             break
         if level.is_key_muscle:
             cell = side.motor[level]
-            function = (cell.grade is not None and cell.grade >= 1) or cell.flag is Flag.NORMAL
-            maybe = cell.grade is None or (cell.grade == 0 and cell.flag is Flag.NOT_NORMAL)
+            function = has_zpp_function(cell)
+            maybe = may_have_zpp_function(cell)
             if function or maybe:
                 if overridden(level):
                     add_nkm = True
@@ -150,6 +175,7 @@ def determine_motor_zpp(
                 add_nkm = True
             else:
                 found.append(Candidate(level, starred(level)))
+                nkm_added = nkm_added or level is nkm
     if add_nkm and not nkm_added and nkm is not None:
         found.append(Candidate(nkm))
     found.sort(key=lambda c: c.value)

@@ -42,6 +42,26 @@ def test_invalid_cell_names_the_column(column: str, value: object, message: str)
         normalize_cells({column: value})
 
 
+def test_non_key_muscle_at_a_thoracic_level_or_l1_is_stored_and_classified() -> None:
+    """Any level C5..S1 is a lowest non-key muscle (ISNCSCI worksheets before 2019 record T2-L1);
+    T7 more than three levels below a C5 motor level makes AIS B into C."""
+    cells = normalize_cells({**lesion_flat(Level.C5, dap="Yes"), "r_nkm": "T7", "l_nkm": "L1"})
+    assert (cells["r_nkm"], cells["l_nkm"]) == ("T7", "L1")
+    outcome = classify_cells(cells)
+    assert outcome.record is not None and outcome.record["ais"] == "C"
+
+
+def test_non_key_muscle_outside_c5_to_s1_names_the_field_and_allowed_levels() -> None:
+    with pytest.raises(InvalidValueError, match=r"cells.l_nkm: 'S2' is not a level from C5 to S1"):
+        normalize_cells({"l_nkm": "S2"})
+
+
+def test_first_invalid_cell_in_worksheet_order_is_reported() -> None:
+    """The engine's check_cells judges every recorded cell; the store names the first of them."""
+    with pytest.raises(InvalidValueError, match=r"cells.r_c6_motor"):
+        normalize_cells({"vac": "maybe", "l_c5_motor": "9", "r_c6_motor": "6"})
+
+
 def test_unknown_column_is_refused() -> None:
     with pytest.raises(InvalidValueError, match="cells: 'r_c5_motr' is not a cell"):
         normalize_cells({"r_c5_motr": "5"})

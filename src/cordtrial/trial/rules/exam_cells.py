@@ -17,7 +17,7 @@ from cordtrial.isncsci import (
     EXAM_COLUMNS,
     ISNCSCI_REVISION,
     Exam,
-    InvalidExamError,
+    check_cells,
     classify,
 )
 from cordtrial.trial.errors import InvalidValueError
@@ -42,19 +42,14 @@ NKM_COLUMNS: tuple[str, ...] = ("r_nkm", "l_nkm")
 #: Every cell of a stored exam, in worksheet order.
 CELL_COLUMNS: tuple[str, ...] = (*EXAM_COLUMNS, *NKM_COLUMNS)
 _CELL_SET = frozenset(CELL_COLUMNS)
-_NORMAL = {
-    c: ("5" if c.endswith("_motor") else "2" if c.endswith(("_lt", "_pp")) else "Yes")
-    for c in EXAM_COLUMNS
-}
 
 
 def _validate(cells: Mapping[str, str | None]) -> None:
-    # The engine's own parser judges each recorded cell: put it in an otherwise normal exam.
-    probe: dict[str, object] = dict(_NORMAL)
-    probe.update({k: v for k, v in cells.items() if v is not None})
-    try:
-        Exam.from_flat(probe)
-    except InvalidExamError as exc:
+    # The engine's validator of partly filled exams judges every recorded cell; the first
+    # invalid one (in worksheet order) is reported, as the store reports one field at a time.
+    errors = check_cells(cells)
+    if errors:
+        exc = errors[0]
         raise InvalidValueError(f"cells.{exc.field}", exc.value, exc.allowed, exc.problem) from exc
 
 

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from cordtrial.isncsci import ENGINE_VERSION, ISNCSCI_REVISION
+from cordtrial.isncsci import ENGINE_VERSION, ISNCSCI_REVISION, field_label
 from cordtrial.trial.errors import (
     AuthenticationError,
     ConflictError,
@@ -44,6 +44,7 @@ from cordtrial.web.pages.worksheet_model import (
     ALL_COLUMNS,
     GRID_COLUMNS,
     KEY_MUSCLE_NAMES,
+    NKM_GROUPS,
     RESULT_LABELS,
     WorksheetCheck,
     cell_label,
@@ -88,6 +89,7 @@ def worksheet_context(
     return {
         "ws": check,
         "ws_columns": GRID_COLUMNS,
+        "ws_nkm_groups": NKM_GROUPS,
         "ws_levels": [(cell_level, KEY_MUSCLE_NAMES.get(cell_level)) for cell_level in _LEVELS],
         "ws_readonly": readonly,
         "ws_comments": comments,
@@ -95,6 +97,7 @@ def worksheet_context(
         "ws_keys": KEYS,
         "ws_labels": RESULT_LABELS,
         "cell_label": cell_label,
+        "field_label": field_label,
         "reason_field": flag_reason_field,
         "engine_version": ENGINE_VERSION,
         "isncsci_revision": ISNCSCI_REVISION,
@@ -158,7 +161,9 @@ async def classify_fragment(request: Request) -> Response:
     form = await request.form()
     check = check_worksheet(read_worksheet(form))
     return templates.TemplateResponse(
-        request, "worksheet_classification.html", {"ws": check, "ws_labels": RESULT_LABELS}
+        request,
+        "worksheet_classification.html",
+        {"ws": check, "ws_labels": RESULT_LABELS, "field_label": field_label},
     )
 
 

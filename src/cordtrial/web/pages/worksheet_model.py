@@ -14,18 +14,20 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from cordtrial.isncsci import KEY_MUSCLES, SENSORY_LEVELS, Classification, Exam, Level, classify
-from cordtrial.isncsci.errors import InvalidExamError
-from cordtrial.isncsci.exam import EXAM_COLUMNS, parse_nkm
+from cordtrial.isncsci.exam import EXAM_COLUMNS, NKM_LEVELS
 from cordtrial.isncsci.explain import Explanation
-from cordtrial.isncsci.values import parse_binary, parse_motor, parse_sensory
+from cordtrial.isncsci.fields import check_cells, field_label
 
 __all__ = [
     "ALL_COLUMNS",
     "GRID_COLUMNS",
     "KEY_MUSCLE_NAMES",
+    "NKM_GROUPS",
+    "NON_KEY_MUSCLE_FUNCTIONS",
     "RESULT_LABELS",
     "GridCell",
     "GridColumn",
+    "NkmGroup",
     "WorksheetCheck",
     "cell_label",
     "check_worksheet",
@@ -49,6 +51,62 @@ KEY_MUSCLE_NAMES: dict[Level, str] = {
     Level.L5: "Long toe extensors",
     Level.S1: "Ankle plantar flexors",
 }
+
+#: The non-key muscle functions of the ISNCSCI 2019 worksheet, by root level (worksheet page 2,
+#: "Non Key Muscle Functions (optional): may be used to assign a motor level to differentiate
+#: AIS B vs. C"; International Standards for Neurological Classification of Spinal Cord Injury,
+#: ASIA/ISCoS, revised 2019).
+NON_KEY_MUSCLE_FUNCTIONS: dict[Level, tuple[str, ...]] = {
+    Level.C5: (
+        "Shoulder flexion", "Shoulder extension", "Shoulder abduction", "Shoulder adduction",
+        "Shoulder internal rotation", "Shoulder external rotation", "Elbow supination",
+    ),
+    Level.C6: ("Elbow pronation", "Wrist flexion"),
+    Level.C7: (
+        "Finger flexion at the proximal joint", "Finger extension",
+        "Thumb flexion, extension and abduction in the plane of the thumb",
+    ),
+    Level.C8: (
+        "Finger flexion at the MCP joint", "Thumb opposition",
+        "Thumb adduction and abduction perpendicular to the palm",
+    ),
+    Level.T1: ("Abduction of the index finger",),
+    Level.L2: ("Hip adduction",),
+    Level.L3: ("Hip external rotation",),
+    Level.L4: (
+        "Hip extension, abduction and internal rotation", "Knee flexion",
+        "Ankle inversion and eversion", "Toe MP and IP extension",
+    ),
+    Level.L5: ("Hallux and toe DIP and PIP flexion and abduction",),
+    Level.S1: ("Hallux adduction",),
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class NkmGroup:
+    """One root level of the lowest-non-key-muscle selector and the functions it stands for."""
+
+    level: Level
+    functions: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        """The group's heading (``C5``; ``T7 (trunk)`` where the worksheet lists no function)."""
+        return self.level.name if self.functions else f"{self.level.name} (trunk)"
+
+    @property
+    def options(self) -> tuple[str, ...]:
+        """The option texts: each function with its level, or the level alone."""
+        if not self.functions:
+            return (f"{self.level.name}: motor function at {self.level.name}",)
+        return tuple(f"{self.level.name}: {name}" for name in self.functions)
+
+
+#: The selector's groups, C5 to S1: the worksheet's functions at key-muscle root levels, and the
+#: thoracic levels and L1 (older worksheets and expert cases record motor function there).
+NKM_GROUPS: tuple[NkmGroup, ...] = tuple(
+    NkmGroup(level, NON_KEY_MUSCLE_FUNCTIONS.get(level, ())) for level in NKM_LEVELS
+)
 
 _SIDE_WORD: dict[SideCode, str] = {"r": "Right", "l": "Left"}
 _KIND_WORD: dict[Kind, str] = {"motor": "motor", "lt": "light touch", "pp": "pin prick"}
@@ -154,18 +212,9 @@ RESULT_LABELS: dict[str, str] = {
 
 def cell_label(name: str) -> str:
     """A field's name in words (``r_c5_motor`` -> ``Right C5 motor (elbow flexors)``)."""
-    if name == "vac":
-        return "Voluntary anal contraction (VAC)"
-    if name == "dap":
-        return "Deep anal pressure (DAP)"
-    if name in ("r_nkm", "l_nkm"):
-        side_word = _SIDE_WORD["r" if name[0] == "r" else "l"]
-        return f"{side_word} lowest non-key muscle with motor function"
-    side, rest = name[0], name[2:]
-    level_name, kind = rest.rsplit("_", 1)
-    level = Level[level_name.upper()]
-    words = f"{_SIDE_WORD['r' if side == 'r' else 'l']} {level} {_KIND_WORD[kind]}"  # type: ignore[index]
-    if kind == "motor":
+    words = field_label(name)  # the engine's label, the same in error files
+    if name.endswith("_motor"):
+        level = Level[name[2:].rsplit("_", 1)[0].upper()]
         words += f" ({KEY_MUSCLE_NAMES[level].lower()})"
     return words
 
@@ -182,17 +231,6 @@ def read_worksheet(form: Mapping[str, object]) -> dict[str, str]:
         value = form.get(name)
         cells[name] = value.strip() if isinstance(value, str) else ""
     return cells
-
-
-def _check_one(name: str, value: str) -> None:
-    if name.endswith("_motor"):
-        parse_motor(name, value)
-    elif name.endswith(("_lt", "_pp")):
-        parse_sensory(name, value)
-    elif name in ("vac", "dap"):
-        parse_binary(name, value)
-    else:
-        parse_nkm(name, value)
 
 
 @dataclass(slots=True)
@@ -244,23 +282,19 @@ class WorksheetCheck:
 
 
 def check_worksheet(cells: Mapping[str, str]) -> WorksheetCheck:
-    """Check every field of a worksheet with the engine's parsers and classify it when complete.
+    """Check every field of a worksheet with the engine's validator
+    (:func:`~cordtrial.isncsci.fields.check_cells`, every error) and classify it when complete.
 
     Empty cells are *not recorded* (which is not ``NT``); the lowest non-key muscles may stay
     empty. Each invalid value gets the engine's :class:`InvalidExamError` message.
     """
     check = WorksheetCheck(cells={name: cells.get(name, "") for name in ALL_COLUMNS})
+    check.errors = {err.field: str(err) for err in check_cells(check.cells)}
     for name, value in check.cells.items():
         if not value:
             if name in EXAM_COLUMNS:
                 check.missing.append(name)
-            continue
-        try:
-            _check_one(name, value)
-        except InvalidExamError as exc:
-            check.errors[name] = str(exc)
-            continue
-        if value.endswith("*"):
+        elif name not in check.errors and value.endswith("*"):
             check.flagged.append(name)
     if not check.errors and not check.missing:
         check.classification = classify(Exam.from_flat(check.cells))

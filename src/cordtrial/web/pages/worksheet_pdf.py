@@ -14,7 +14,7 @@ from typing import Any
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from cordtrial.isncsci import ENGINE_VERSION, ISNCSCI_REVISION, SENSORY_LEVELS
+from cordtrial.isncsci import ENGINE_VERSION, ISNCSCI_REVISION, SENSORY_LEVELS, field_label
 from cordtrial.web.pages.worksheet_model import (
     GRID_COLUMNS,
     KEY_MUSCLE_NAMES,
@@ -114,7 +114,7 @@ def _panel(pdf: FPDF, check_record: Mapping[str, str] | None, missing: Sequence[
     pdf.cell(width, 6, "Classification", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     if check_record is None:
         pdf.set_font("Helvetica", "", 8)
-        lines = [f"Invalid: {message}" for message in errors.values()]
+        lines = [f"Invalid: {field_label(name)}: {message}" for name, message in errors.items()]
         if missing:
             lines.append("Not classified: not recorded -- " + "; ".join(missing))
         for line in lines[:12]:
@@ -198,7 +198,7 @@ def worksheet_pdf(
     notes = []
     for name, reason in (flag_reasons or {}).items():
         if reason:
-            notes.append(f"{name} = {check.cells.get(name, '')}: {reason}")
+            notes.append(f"{field_label(name)} ({name}) = {check.cells.get(name, '')}: {reason}")
     width = 277.0
     pdf.set_font("Helvetica", "", 7.5)
     if notes:

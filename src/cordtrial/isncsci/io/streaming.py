@@ -4,7 +4,7 @@
 input a chunk of rows at a time (:func:`open_exams`), classifies each chunk with the vectorized
 :func:`~cordtrial.isncsci.batch.classify_frame` (or another *engine*), and appends the result
 records and rejected rows to their files as it goes; memory holds about one chunk whatever the
-size of the input. Reading follows :func:`~cordtrial.isncsci.formats.read_frame` exactly --
+size of the input. Reading follows :func:`~cordtrial.isncsci.io.formats.read_frame` exactly --
 every value as text, empty cells missing, the same messages for unreadable files -- so a file
 streamed and the same file read whole give the same results:
 
@@ -68,7 +68,8 @@ from cordtrial.isncsci.classification import (
 )
 from cordtrial.isncsci.errors import InvalidExamError
 from cordtrial.isncsci.exam import Exam
-from cordtrial.isncsci.formats import (
+from cordtrial.isncsci.fields import field_label
+from cordtrial.isncsci.io.formats import (
     _CANONICAL_COLUMNS,
     _READERS,
     DIALECTS,
@@ -154,7 +155,7 @@ class ExamChunks:
     has a :class:`pandas.RangeIndex` that continues the previous one (the first exam is 0), the
     ``id`` column when the file has one, and every canonical exam column (empty where the file
     lacks it); other columns are not read. Values are text, missing cells missing, exactly as
-    :func:`~cordtrial.isncsci.formats.read_frame` reads them; CSV and Parquet chunks hold
+    :func:`~cordtrial.isncsci.io.formats.read_frame` reads them; CSV and Parquet chunks hold
     Arrow-backed strings (``pd.ArrowDtype(pa.string())``), JSON and JSON Lines chunks ``str`` /
     ``None`` objects. Iterating raises :class:`UnreadableInputError` where the file turns out
     to be unreadable in mid-stream.
@@ -244,7 +245,7 @@ def open_exams(
     Raises
     ------
     UnreadableInputError
-        As :func:`~cordtrial.isncsci.formats.read_frame` would raise it.
+        As :func:`~cordtrial.isncsci.io.formats.read_frame` would raise it.
     """
     if dialect is not None and dialect not in DIALECTS:
         raise ValueError(f"unknown dialect {dialect!r}; expected one of {', '.join(DIALECTS)}")
@@ -708,7 +709,7 @@ def split_results(exams: pd.DataFrame, batch: pd.DataFrame, first_row: int = 1) 
     """
     rejected = (batch["error"].astype(object) != "").to_numpy(dtype=bool, copy=True)
     positions = np.flatnonzero(rejected)
-    errors: list[tuple[int, str, str, str, str]] = []
+    errors: list[tuple[int, str, str, str, str, str]] = []
     recovered: dict[int, dict[str, str]] = {}
     if len(positions):
         rows = exams.iloc[positions]
@@ -722,7 +723,8 @@ def split_results(exams: pd.DataFrame, batch: pd.DataFrame, first_row: int = 1) 
             except InvalidExamError as err:
                 row = int(position) + first_row
                 value = _text(err.value) or ""
-                errors.append((row, _text(exam_id) or "", err.field, value, str(err)))
+                label = field_label(err.field)
+                errors.append((row, _text(exam_id) or "", err.field, label, value, str(err)))
             else:
                 recovered[int(position)] = classify(exam).to_record()
     if recovered:
@@ -767,7 +769,7 @@ def classify_table(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     Parameters
     ----------
     frame:
-        Exams as :func:`~cordtrial.isncsci.formats.read_frame` gives them.
+        Exams as :func:`~cordtrial.isncsci.io.formats.read_frame` gives them.
 
     Returns
     -------

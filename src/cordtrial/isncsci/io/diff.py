@@ -4,7 +4,7 @@ After an engine update (or a correction of the exams) a data manager classifies 
 to know what moved: :func:`diff_results` matches the exams of two results files by ``id`` and
 lists every field of the result record whose value differs, plus the exams found in only one of
 the files. ``cordtrial isncsci diff OLD NEW`` is a thin shell over it; the engine version behind
-each file comes from :func:`cordtrial.isncsci.streaming.engine_stamp`.
+each file comes from :func:`cordtrial.isncsci.io.streaming.engine_stamp`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from cordtrial.isncsci.classification import RESULT_FIELDS
-from cordtrial.isncsci.formats import UnreadableInputError, read_table
+from cordtrial.isncsci.io.formats import UnreadableInputError, read_table
 
 __all__ = ["CHANGES", "DIFF_FIELDS", "ResultsDiff", "diff_results", "read_results"]
 

@@ -3,12 +3,13 @@
 :func:`cordtrial.isncsci.batch.classify_frame` classifies exams without NT or flags by closed
 forms over whole arrays. Exams with NT or ``*``/``**`` values need the level-by-level walk,
 because a value that *may* be normal leaves several results possible. In numpy that walk is a
-few dozen array operations per level for every exam (``batch._general_keys``); here it is the same
-walk, one exam at a time, compiled to machine code: the same step tables (computed from the
-one-exam engine's predicates in :mod:`cordtrial.isncsci.batch`), the same order of steps, and the
-same packed result (bit ``c`` = column ``c`` possible, bit ``32 + c`` = that value starred).
+few dozen array operations per level for every exam (:mod:`~cordtrial.isncsci.batch.walk`);
+here it is the same walk, one exam at a time, compiled to machine code: the same step tables
+(:mod:`~cordtrial.isncsci.batch.steps`), the same value categories
+(:mod:`~cordtrial.isncsci.batch.codes`), the same order of steps, and the same packed result
+(bit ``c`` = column ``c`` possible, bit ``32 + c`` = that value starred).
 
-Each function below mirrors the numpy function of the same name in ``batch.py``; the property
+Each function below mirrors the numpy function of the same name in ``walk.py``; the property
 tests hold both, and the one-exam engine, equal on generated exams. The kernel releases the GIL,
 so ``classify_frame``'s threads classify their chunks in parallel. Compiled code is cached on disk
 (Numba's ``cache=True``): the first use in a fresh installation compiles for about 15 seconds
@@ -24,47 +25,56 @@ from typing import Any, TypeVar, cast
 import numpy as np
 from numba import njit
 
-from cordtrial.isncsci import batch as b
-from cordtrial.isncsci.exam import KEY_MUSCLES
+from cordtrial.isncsci.batch import codes as cell_codes
+from cordtrial.isncsci.batch import steps as step_tables
+from cordtrial.isncsci.batch.arrays import SideArrays
+from cordtrial.isncsci.exam import KEY_MUSCLES, LEVELS, Level
 
 __all__ = ["general_keys"]
 
-_N = b.N_CODES
-_INT = b.INT_COL
-_NA = b.NA_COL
-_MISSING, _INVALID = b.MISSING, b.INVALID
-_C4, _T1, _L1, _S1, _S2, _S3 = 3, 8, 20, 25, 26, 27
+_N = cell_codes.N_CODES
+_INT = cell_codes.INT_COL
+_NA = cell_codes.NA_COL
+_MISSING, _INVALID = cell_codes.MISSING, cell_codes.INVALID
+# Levels by name (Numba freezes these module-level ints as constants).
+_C1 = int(Level.C1)
+_C4, _C5, _T1, _L1, _L2 = int(Level.C4), int(Level.C5), int(Level.T1), int(Level.L1), int(Level.L2)
+_S1, _S2, _S3, _S4_5 = int(Level.S1), int(Level.S2), int(Level.S3), int(Level.S4_5)
+_N_LEVELS = len(LEVELS)
+_N_KEY = len(KEY_MUSCLES)
+_ALL_START_BITS = (1 << (_N_LEVELS + 1)) - 1  # one bit per first level, 0-29
 
 
 # Every kernel function takes the rule tables as an argument, ``t``: one uint8 matrix whose rows
 # are the step tables (indexed by codes and ``relied``; bits 1 proceed, 2 here, 4 starred,
 # 8 relied), the value categories (one entry per cell code) and the first key muscle below each
 # level. Not globals: Numba freezes globals into its on-disk cache, which is keyed on this file
-# alone, so a rule changed in batch.py or outcome.py would otherwise run with stale tables.
+# alone, so a rule changed in codes.py, steps.py or outcome.py would otherwise run with stale
+# tables.
 _ROWS = (
-    ("_SENS", b._SENSORY_LUT_STEP),
-    ("_MOTOR", b._MOTOR_LUT_STEP),
-    ("_BEFORE", b._BEFORE_LUT_STEP),
-    ("_END", b._END_LUT_STEP),
-    ("_ZERO", b.ZERO),
-    ("_GRADE1", b.GRADE_OF + 1),  # the grade plus one (NT: 0)
-    ("_FLAG_NORMAL", b.FLAG_NORMAL),
-    ("_MAY_BE_ABSENT", b.MAY_BE_ABSENT),
-    ("_ZERO_FLAGGED", b.ZERO_FLAGGED),
-    ("_ZERO_NORMAL_FLAG", b.ZERO_NORMAL_FLAG),
-    ("_WEAK", b.WEAK),
-    ("_FLAGGED_WEAK", b.FLAGGED_WEAK),
-    ("_STRONG", b.STRONG),
-    ("_FLAGGED_LOW", b.FLAGGED_LOW),
-    ("_STARRED", b.STARRED),
-    ("_NORMAL2", b.NORMAL2),
-    ("_NORMAL5", b.NORMAL5),
-    ("_ZPP_FUNCTION", b.ZPP_FUNCTION),
-    ("_ZPP_MAYBE", b.ZPP_MAYBE),
-    ("_GRADED_STARRED", b.GRADED_STARRED),
-    ("_STRIP", b.STRIP),
-    ("_START_MORE_THAN_THREE", b._START_MORE_THAN_THREE),
-    ("_START_BELOW", b._START_BELOW),
+    ("_SENS", step_tables.SENSORY_STEP_TABLE),
+    ("_MOTOR", step_tables.MOTOR_STEP_TABLE),
+    ("_BEFORE", step_tables.BEFORE_KEY_STEP_TABLE),
+    ("_END", step_tables.END_OF_KEY_STEP_TABLE),
+    ("_ZERO", cell_codes.ZERO),
+    ("_GRADE1", cell_codes.GRADE_OF + 1),  # the grade plus one (NT: 0)
+    ("_FLAG_NORMAL", cell_codes.FLAG_NORMAL),
+    ("_MAY_BE_ABSENT", cell_codes.MAY_BE_ABSENT),
+    ("_ZERO_FLAGGED", cell_codes.ZERO_FLAGGED),
+    ("_ZERO_NORMAL_FLAG", cell_codes.ZERO_NORMAL_FLAG),
+    ("_WEAK", cell_codes.WEAK),
+    ("_FLAGGED_WEAK", cell_codes.FLAGGED_WEAK),
+    ("_STRONG", cell_codes.STRONG),
+    ("_FLAGGED_LOW", cell_codes.FLAGGED_LOW),
+    ("_STARRED", cell_codes.STARRED),
+    ("_NORMAL2", cell_codes.NORMAL2),
+    ("_NORMAL5", cell_codes.NORMAL5),
+    ("_ZPP_FUNCTION", cell_codes.ZPP_FUNCTION),
+    ("_ZPP_MAYBE", cell_codes.ZPP_MAYBE),
+    ("_GRADED_STARRED", cell_codes.GRADED_STARRED),
+    ("_STRIP", cell_codes.STRIP),
+    ("_FIRST_LEVEL_MORE_THAN_THREE_BELOW", step_tables.FIRST_LEVEL_MORE_THAN_THREE_BELOW),
+    ("_START_BELOW", step_tables.START_BELOW),
 )
 (
     _SENS,
@@ -88,7 +98,7 @@ _ROWS = (
     _ZPP_MAYBE,
     _GRADED_STARRED,
     _STRIP,
-    _START_MORE_THAN_THREE,
+    _FIRST_LEVEL_MORE_THAN_THREE_BELOW,
     _START_BELOW,
 ) = range(len(_ROWS))
 
@@ -104,7 +114,7 @@ def _table_matrix() -> Any:
 _TABLES = _table_matrix()
 
 #: per level: its key muscle's index (0-9), or -1
-_KEY_AT = np.full(29, -1, dtype=np.int64)
+_KEY_AT = np.full(_N_LEVELS, -1, dtype=np.int64)
 for _i, _lv in enumerate(KEY_MUSCLES):
     _KEY_AT[int(_lv)] = _i
 _KEY_LEVEL = np.array([int(lv) for lv in KEY_MUSCLES], dtype=np.int64)
@@ -118,7 +128,7 @@ _jit = cast(Callable[[F], F], njit(**_OPTIONS))
 _step = cast(Callable[[F], F], njit(**_OPTIONS, inline="always"))
 
 
-# --- steps (batch._sensory_step, _motor_step, _before_key_step, _end_of_key_step) ----------------
+# --- steps (steps.sensory_step, motor_step, before_key_step, end_of_key_step) ------------
 
 
 @_step
@@ -138,7 +148,7 @@ def _before_key_step(t: Any, first: int, relied: int) -> int:
 
 @_step
 def _end_of_key_step(t: Any, motor: Any, lt: Any, pp: Any, last: int, relied: int) -> int:
-    first = 4 if last == _T1 else 21
+    first = _C5 if last == _T1 else _L2
     proceed_s, any_here, any_relied = 1, 0, 0
     for level in range(first - 1, last + 1):
         bits = _sensory_step(t, lt, pp, level + 1, 0)
@@ -170,7 +180,7 @@ def _nli_motor_step(t: Any, motor: Any, level: int, relied: int) -> int:
     return _motor_step(t, motor[k], motor[below], relied)
 
 
-# --- levels (batch._sensory_level, _motor_level, _nli): (here bits, starred bits) ----------------
+# --- levels (walk._sensory_level, _motor_level, _nli): (here bits, starred bits) ----------------
 
 
 @_step
@@ -182,7 +192,7 @@ def _intact(here: int, star: int, relied: int) -> tuple[int, int]:
 @_jit
 def _sensory_level(t: Any, lt: Any, pp: Any) -> tuple[int, int]:
     here, star, relied = 0, 0, 0
-    for level in range(28):
+    for level in range(_S4_5):
         bits = _sensory_step(t, lt, pp, level + 1, relied)
         here |= ((bits >> 1) & 1) << level
         star |= ((bits >> 1) & (bits >> 2) & 1) << level
@@ -195,7 +205,7 @@ def _sensory_level(t: Any, lt: Any, pp: Any) -> tuple[int, int]:
 @_jit
 def _motor_level(t: Any, motor: Any, lt: Any, pp: Any, vac: int) -> tuple[int, int]:
     here, star, relied = 0, 0, 0
-    for level in range(28):
+    for level in range(_S4_5):
         bits = _motor_level_step(t, motor, lt, pp, level, relied)
         here |= ((bits >> 1) & 1) << level
         star |= ((bits >> 1) & (bits >> 2) & 1) << level
@@ -218,7 +228,7 @@ def _nli(
     t: Any, r_motor: Any, r_lt: Any, r_pp: Any, l_motor: Any, l_lt: Any, l_pp: Any
 ) -> tuple[int, int]:
     here, star, relied = 0, 0, 0
-    for level in range(28):
+    for level in range(_S4_5):
         rb = _sensory_step(t, r_lt, r_pp, level + 1, relied)
         lb = _sensory_step(t, l_lt, l_pp, level + 1, relied)
         s_proceed = rb & lb & 1
@@ -245,7 +255,7 @@ def _nli(
     return _intact(here, star, relied)
 
 
-# --- completeness and AIS (batch._completeness, _ais and their helpers) ------------------------
+# --- completeness and AIS (walk._completeness, _ais and their helpers) ------------------------
 
 
 @_step
@@ -269,21 +279,27 @@ def _completeness(t: Any, sacral: Any, vac: int, dap: int) -> tuple[int, int, in
 
 @_step
 def _per_start(t: Any, motor: Any, nkm: int, motor_below: bool) -> tuple[int, int]:
-    """Bits s (0-10): any breaker in s..9 (found), any flagged muscle in s..break (flagged)."""
+    """Bits l (0-29), per first level: any muscle with motor function at or below l (a key
+    muscle that breaks, or the lowest non-key muscle at any level), any flagged key muscle from
+    l down to it."""
     found, flagged = 0, 0
     f_next, fl_next = 0, 0
-    for s in range(9, -1, -1):
-        m = motor[s]
-        if motor_below:
-            brk = (not t[_ZERO, m]) or nkm == _KEY_LEVEL[s]
-            flag = t[_ZERO_NORMAL_FLAG, m]
-        else:
-            brk = (not t[_MAY_BE_ABSENT, m]) or nkm == _KEY_LEVEL[s]
-            flag = t[_ZERO_FLAGGED, m]
+    for level in range(_N_LEVELS - 1, -1, -1):
+        brk = nkm == level
+        flag = False
+        k = _KEY_AT[level]
+        if k >= 0:
+            m = motor[k]
+            if motor_below:
+                brk = brk or not t[_ZERO, m]
+                flag = t[_ZERO_NORMAL_FLAG, m] != 0
+            else:
+                brk = brk or not t[_MAY_BE_ABSENT, m]
+                flag = t[_ZERO_FLAGGED, m] != 0
         f = 1 if brk or f_next else 0
         fl = 1 if flag or (not brk and fl_next) else 0
-        found |= f << s
-        flagged |= fl << s
+        found |= f << level
+        flagged |= fl << level
         f_next, fl_next = f, fl
     return found, flagged
 
@@ -294,7 +310,7 @@ def _over_candidates(t: Any, here: int, found: int, flagged: int) -> tuple[int, 
     starred_acc = 0
     for column in range(_INT + 1):
         if (here >> column) & 1:
-            s = t[_START_MORE_THAN_THREE, column]
+            s = t[_FIRST_LEVEL_MORE_THAN_THREE_BELOW, column]
             starred_acc |= (flagged >> s) & 1
             if (found >> s) & 1:
                 return 1, starred_acc, starred_acc
@@ -304,7 +320,7 @@ def _over_candidates(t: Any, here: int, found: int, flagged: int) -> tuple[int, 
 @_step
 def _no_motor_below(t: Any, motor: Any, nkm: int, motor_level: int) -> tuple[int, int]:
     found, flagged = _per_start(t, motor, nkm, False)
-    hit, starred, _ = _over_candidates(t, motor_level, ~found & 0x7FF, flagged)
+    hit, starred, _ = _over_candidates(t, motor_level, ~found & _ALL_START_BITS, flagged)
     return hit, starred
 
 
@@ -441,13 +457,13 @@ def _ais(
     return here, star
 
 
-# --- zones of partial preservation (batch._sensory_zpp, _motor_zpp) -----------------------------
+# --- zones of partial preservation (walk._sensory_zpp, _motor_zpp) -----------------------------
 
 
 @_jit
 def _sensory_zpp(t: Any, lt: Any, pp: Any, dap: int) -> tuple[int, int]:
     here, star = 0, 0
-    s45_lt, s45_pp = lt[28], pp[28]
+    s45_lt, s45_pp = lt[_S4_5], pp[_S4_5]
     applies = dap != 0 and t[_MAY_BE_ABSENT, s45_lt] and t[_MAY_BE_ABSENT, s45_pp]
     sacral_open = not (t[_ZERO, s45_lt] and t[_ZERO, s45_pp])
     if not applies or dap == 2 or sacral_open:
@@ -467,8 +483,25 @@ def _sensory_zpp(t: Any, lt: Any, pp: Any, dap: int) -> tuple[int, int]:
         relied |= flagged
         if stop:
             return here, star
-    here |= 1  # C1
+    here |= 1 << _C1
     return here, star
+
+
+@_jit
+def _motor_zpp_range(
+    t: Any, motor: Any, lt: Any, pp: Any, nkm: int, vac: int, ais_here: int, motor_level: int
+) -> tuple[int, int]:
+    """zpp.determine_motor_zpp: the AIS C reading where C is possible, and the union of both
+    readings where AIS is open between C and another grade (a value stays starred only where
+    both readings star it)."""
+    c_possible = (ais_here >> 2) & 1
+    with_nkm = _motor_zpp(t, motor, lt, pp, nkm, vac, c_possible, motor_level)
+    if nkm < 0 or not c_possible or not ais_here & ~4:
+        return with_nkm
+    h1, s1 = with_nkm
+    h2, s2 = _motor_zpp(t, motor, lt, pp, nkm, vac, 0, motor_level)
+    here = h1 | h2
+    return here, here & (s1 | ~h1) & (s2 | ~h2)
 
 
 @_jit
@@ -492,10 +525,10 @@ def _motor_zpp(
             if (candidates >> column) & 1:
                 lowest = column
                 break
-    top = min(top, 28)
+    top = min(top, _S4_5)
     sacral = (motor_level >> _S2 | motor_level >> _S3 | motor_level >> _INT) & 1
     bottom = (_S3 if lowest == _INT else lowest) if sacral else _S1
-    first_flagged = 99
+    first_flagged = _N_LEVELS
     for level in range(bottom + 1):
         flag = t[_STARRED, lt[level]] or t[_STARRED, pp[level]]
         k = _KEY_AT[level]
@@ -504,7 +537,7 @@ def _motor_zpp(
         if flag:
             first_flagged = level
             break
-    has_flag = first_flagged < 99
+    has_flag = first_flagged < _N_LEVELS
     last_normal = bottom
     for level in range(top + 1, bottom + 1):
         k = _KEY_AT[level]
@@ -517,7 +550,7 @@ def _motor_zpp(
     if not (nkm >= 0 and nkm <= bottom):
         nkm = -1
     add_nkm, nkm_added = False, False
-    for level in range(min(28, bottom), top - 1, -1):
+    for level in range(min(_S4_5, bottom), top - 1, -1):
         overridden = consider_nkm and nkm >= 0 and nkm - level > 3
         k = _KEY_AT[level]
         if k >= 0:
@@ -575,7 +608,7 @@ def _general_keys(
     for i in range(len(vac)):
         rm, rlt, rpp, lm, llt, lpp = r_motor[i], r_lt[i], r_pp[i], l_motor[i], l_lt[i], l_pp[i]
         v, d = int(vac[i]), int(dap[i])
-        sacral[0], sacral[1], sacral[2], sacral[3] = rlt[28], rpp[28], llt[28], lpp[28]
+        sacral[0], sacral[1], sacral[2], sacral[3] = rlt[_S4_5], rpp[_S4_5], llt[_S4_5], lpp[_S4_5]
         motor_right = _motor_level(t, rm, rlt, rpp, v)
         motor_left = _motor_level(t, lm, llt, lpp, v)
         nli = _nli(t, rm, rlt, rpp, lm, llt, lpp)
@@ -613,13 +646,12 @@ def _general_keys(
         out[6, i] = _key(complete)
         out[7, i] = _key(_sensory_zpp(t, rlt, rpp, d))
         out[8, i] = _key(_sensory_zpp(t, llt, lpp, d))
-        c_possible_ais = (ais[0] >> 2) & 1
-        out[9, i] = _key(_motor_zpp(t, rm, rlt, rpp, r_nkm[i], v, c_possible_ais, motor_right[0]))
-        out[10, i] = _key(_motor_zpp(t, lm, llt, lpp, l_nkm[i], v, c_possible_ais, motor_left[0]))
+        out[9, i] = _key(_motor_zpp_range(t, rm, rlt, rpp, r_nkm[i], v, ais[0], motor_right[0]))
+        out[10, i] = _key(_motor_zpp_range(t, lm, llt, lpp, l_nkm[i], v, ais[0], motor_left[0]))
 
 
 def general_keys(right: Any, left: Any, vac: Any, dap: Any) -> Any:
-    """The packed results (11, n) of ``batch._general_keys``, computed by the compiled walk."""
+    """The packed results (11, n) of ``walk.general_keys_numpy``, by the compiled walk."""
     n = len(vac)
     out = np.empty((11, n), dtype=np.int64)
     if n:
@@ -641,19 +673,19 @@ def general_keys(right: Any, left: Any, vac: Any, dap: Any) -> Any:
             np.ascontiguousarray(dap, dtype=np.int64),
             out,
             (
-                np.empty(10, np.int8),
-                np.empty(29, np.int8),
-                np.empty(29, np.int8),
-                np.empty(10, np.int8),
-                np.empty(29, np.int8),
-                np.empty(29, np.int8),
+                np.empty(_N_KEY, np.int8),
+                np.empty(_N_LEVELS, np.int8),
+                np.empty(_N_LEVELS, np.int8),
+                np.empty(_N_KEY, np.int8),
+                np.empty(_N_LEVELS, np.int8),
+                np.empty(_N_LEVELS, np.int8),
             ),
             np.empty(4, np.int64),
         )
     return out.view(np.uint64)
 
 
-# --- cell codes straight from Arrow string buffers (batch._encode_arrow) -------------------------
+# --- cell codes straight from Arrow string buffers (encode.encode_arrow) -------------------------
 
 
 @_jit
@@ -676,7 +708,7 @@ def _code_strings(offsets: Any, data: Any, byte_index: Any, codes: Any, out: Any
 
 def code_strings(offsets: Any, data: Any, lut: tuple[Any, Any]) -> Any:
     """Cell codes of an Arrow string array's cells (its offsets and data buffer), as
-    ``batch._encode_arrow`` computes them: ``INVALID`` for anything the look-up does not know."""
+    ``encode.encode_arrow`` computes them: ``INVALID`` for anything the look-up does not know."""
     out = np.empty(len(offsets) - 1, dtype=np.int8)
     byte_index, codes = lut
     _code_strings(np.asarray(offsets, dtype=np.int64), data, byte_index, codes, out)
@@ -686,12 +718,13 @@ def code_strings(offsets: Any, data: Any, lut: tuple[Any, Any]) -> Any:
 def warm_up() -> None:
     """Compile (or load from Numba's cache) every kernel for the argument types the batch passes:
     ``scripts/setup`` calls this so that no classification pays for compiling."""
-    from cordtrial.isncsci.batch import _Side
 
     def cells(levels: int) -> Any:
-        return np.full((levels, 1), b.NORMAL_SENSORY_CODE, dtype=np.int8)
+        return np.full((levels, 1), cell_codes.NORMAL_SENSORY_CODE, dtype=np.int8)
 
-    side = _Side(cells(10), cells(29), cells(29), np.full(1, -1, dtype=np.int64))
+    side = SideArrays(
+        cells(_N_KEY), cells(_N_LEVELS), cells(_N_LEVELS), np.full(1, -1, dtype=np.int64)
+    )
     general_keys(side, side, np.zeros(1, np.int8), np.zeros(1, np.int8))
     for data in (np.frombuffer(b"5", np.uint8), np.array([53], np.uint8)):  # read-only or not
-        code_strings(np.array([0, 1]), data, b._MOTOR_LUT)
+        code_strings(np.array([0, 1]), data, cell_codes.MOTOR_LUT)

@@ -18,7 +18,7 @@ cordtrial imports Dask. Three pieces:
 
 Example::
 
-    from cordtrial.isncsci.distributed import classify_parquet, client_for
+    from cordtrial.isncsci.io.distributed import classify_parquet, client_for
 
     with client_for("tcp://scheduler:8786"):      # or client_for(None): a LocalCluster
         run = classify_parquet("registry/", "results/")
@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from cordtrial.isncsci.batch import BATCH_FIELDS, classify_frame
-from cordtrial.isncsci.formats import Dialect, detect_dialect, praxis_to_canonical
+from cordtrial.isncsci.io.formats import Dialect, detect_dialect, praxis_to_canonical
 
 try:
     import dask
@@ -49,7 +49,8 @@ try:
     from distributed import Client, Future
 except ImportError as _missing:  # pragma: no cover - the dev extra installs Dask
     raise ImportError(
-        "cordtrial.isncsci.distributed needs the optional Dask extra: pip install 'cordtrial[dask]'"
+        "cordtrial.isncsci.io.distributed needs the optional Dask extra: "
+        "pip install 'cordtrial[dask]'"
     ) from _missing
 
 __all__ = [

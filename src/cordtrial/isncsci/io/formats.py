@@ -3,7 +3,7 @@
 This module sits beside the pure engine, not inside it: it touches files and uses pandas and
 pyarrow. It turns files into a :class:`pandas.DataFrame` of *canonical* flat columns (DESIGN.md)
 and back, and writes tables of result records, whole or chunk by chunk (:class:`TableWriter`).
-Reading a file chunk by chunk, with the same semantics, is :mod:`cordtrial.isncsci.streaming`.
+Reading a file chunk by chunk, with the same semantics, is :mod:`cordtrial.isncsci.io.streaming`.
 
 Formats, chosen by the file's extension:
 
@@ -28,6 +28,10 @@ Every value is read as text: missing cells (an empty CSV cell, JSON ``null``, a 
 ``None`` -- never 0 -- and the engine rejects them; JSON or Parquet numbers become their text
 (``5`` -> ``"5"``, ``5.0`` -> ``"5"``), booleans ``"true"``/``"false"`` (which no cell accepts).
 Columns that are not exam columns (``id``, ``participant``, ``visit``, dates ...) pass through.
+
+Every CSV file written here (results, OUTPUT.errors.csv, exams) has its text cells neutralized
+against spreadsheet formulas (:mod:`cordtrial.isncsci.io.csv_safety`): a cell starting with
+``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading ``'``; numbers stay numbers.
 
 Errors::
 
@@ -59,6 +63,7 @@ import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 from cordtrial.isncsci.errors import IsncsciError
 from cordtrial.isncsci.exam import EXAM_COLUMNS, KEY_MUSCLES, NKM_COLUMNS, SENSORY_LEVELS
+from cordtrial.isncsci.io.csv_safety import neutralize_csv_row
 
 __all__ = [
     "DIALECTS",
@@ -87,8 +92,10 @@ DIALECTS: tuple[Dialect, ...] = get_args(Dialect)
 #: File extensions read and written, each naming its format.
 EXTENSIONS: tuple[str, ...] = (".csv", ".json", ".jsonl", ".parquet")
 #: Columns of the rejected-rows table (``OUTPUT.errors.csv``; see
-#: :func:`cordtrial.isncsci.streaming.classify_table`).
-ERROR_FIELDS: tuple[str, ...] = ("row", "id", "field", "value", "reason")
+#: :func:`cordtrial.isncsci.io.streaming.classify_table`).
+#: Columns of an errors file: the rejected row, its id, the field (column name) and its label in
+#: words (``Right C6 motor``), the value as given and the engine's reason.
+ERROR_FIELDS: tuple[str, ...] = ("row", "id", "field", "label", "value", "reason")
 
 _CANONICAL_COLUMNS: tuple[str, ...] = (*EXAM_COLUMNS, *NKM_COLUMNS)
 _SIDES: tuple[tuple[str, str, str], ...] = (("r", "right", "Right"), ("l", "left", "Left"))
@@ -458,7 +465,7 @@ class TableWriter:
             values: list[list[str | None]] = [a.to_pylist() for a in arrays]
             rows = zip(*values, strict=True)
             if self.format == ".csv":
-                csv.writer(self._text).writerows(rows)
+                csv.writer(self._text).writerows(neutralize_csv_row(row) for row in rows)
             elif self.format == ".jsonl":
                 self._text.writelines(
                     json.dumps(dict(zip(self.columns, row, strict=True)), ensure_ascii=False) + "\n"
@@ -805,7 +812,8 @@ def _write_table(
         with open(path, "w", encoding="utf-8", newline="") as out:
             writer = csv.writer(out)
             writer.writerow(columns)
-            writer.writerows([["" if r[c] is None else r[c] for c in columns] for r in records])
+            rows = (["" if r[c] is None else r[c] for c in columns] for r in records)
+            writer.writerows(neutralize_csv_row(row) for row in rows)
     elif suffix in (".json", ".jsonl"):
         _write_json_values(path, records, lines=suffix == ".jsonl")
     else:

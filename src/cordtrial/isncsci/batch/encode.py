@@ -1,0 +1,229 @@
+"""Frame columns to cell codes: Arrow string buffers, categoricals and objects alike."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa  # type: ignore[import-untyped]
+
+from cordtrial.isncsci.batch.arrays import SideArrays
+from cordtrial.isncsci.batch.codes import (
+    INVALID,
+    MISSING,
+    MOTOR_CODES,
+    MOTOR_LUT,
+    NORMAL_SENSORY_CODE,
+    SENSORY_CODES,
+    SENSORY_LUT,
+    Bool,
+    translate,
+)
+from cordtrial.isncsci.batch.compiled import compiled_for
+from cordtrial.isncsci.errors import InvalidExamError
+from cordtrial.isncsci.exam import KEY_MUSCLES, SENSORY_LEVELS, parse_nkm
+
+
+def arrow_strings(series: pd.Series[Any]) -> Any:
+    """The column as Arrow strings, whatever it came as: an Arrow string column as it is, an
+    object column of text (what ``read_frame`` and ``pd.read_csv(dtype=str)`` give) converted
+    once -- coding Arrow's buffers is many times faster than hashing Python strings; ``None``
+    for categoricals (coded by their few categories) and columns holding non-text values."""
+    array = series.array
+    arrow = getattr(array, "_pa_array", None)
+    if arrow is not None:
+        kind = arrow.type
+        return arrow if pa.types.is_string(kind) or pa.types.is_large_string(kind) else None
+    if series.dtype != object:
+        return None
+    try:
+        return pa.chunked_array(
+            [pa.array(series.to_numpy(dtype=object), type=pa.string(), from_pandas=True)]
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # integers and text mixed: code value by value
+        return None
+
+
+def _encode(
+    series: pd.Series[Any], table: dict[str, int], lut: tuple[Any, Any], arrow: Any = None
+) -> Any:
+    """Cell codes of a column; ``MISSING`` for empty cells, ``INVALID`` for anything else."""
+    array = series.array
+    if isinstance(array, pd.Categorical):
+        # a dictionary-encoded column (Parquet, registries): code the few categories only
+        codes, uniques = array.codes, array.categories
+    else:
+        if arrow is not None:
+            result = encode_arrow(arrow.combine_chunks(), lut)
+            odd = np.nonzero(result == INVALID)[0]
+            if len(odd):
+                # the byte coder knows exact spellings only; the parser also trims spaces
+                result[odd] = [_code_of(v, table) for v in series.iloc[odd].tolist()]
+            return result
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    mapped = np.array([_code_of(v, table) for v in uniques] + [MISSING], dtype=np.int8)
+    return np.take(mapped, codes)
+
+
+def _code_of(value: object, table: dict[str, int]) -> int:
+    if isinstance(value, str):
+        text = value.strip()
+        return table.get(text, INVALID) if text else MISSING
+    if isinstance(value, bool):
+        return INVALID
+    if isinstance(value, int | np.integer):
+        return table.get(str(int(value)), INVALID)
+    if isinstance(value, float | np.floating):
+        if value != value:
+            return MISSING
+        return table.get(str(int(value)), INVALID) if float(value).is_integer() else INVALID
+    return INVALID
+
+
+def encode_arrow(arrow: Any, lut: tuple[Any, Any]) -> Any:
+    """Codes straight from Arrow's string buffers: one-character cells (most of them) by one
+    look-up of their byte; longer ones (``NT``, flagged values) by a key over their bytes."""
+    byte_index, codes = lut
+    n = len(arrow)
+    buffers = arrow.buffers()
+    offset_type = np.int64 if pa.types.is_large_string(arrow.type) else np.int32
+    offsets: Any = np.frombuffer(buffers[1], dtype=offset_type)[arrow.offset : arrow.offset + n + 1]
+    data: Any = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else None
+    coder = compiled_for("code_strings", n)
+    if coder is not None and data is not None:
+        result = coder(offsets, data, lut)
+        if arrow.null_count:
+            result[~np.asarray(arrow.is_valid())] = MISSING
+        return result
+    start = offsets[:-1]
+    length = np.diff(offsets)
+    if data is None or len(data) == 0:
+        result = np.full(n, MISSING, dtype=np.int8)
+    else:
+        first = np.take(data, start, mode="clip")
+        result = np.take(codes[10**4 + byte_index * 1000], first)
+        long_rows = np.nonzero(length != 1)[0]
+        if len(long_rows):
+            padded = np.concatenate([data, np.zeros(4, dtype=np.uint8)])
+            s, ln = start[long_rows].astype(np.int64), length[long_rows].astype(np.int64)
+            key = np.minimum(ln, 4) * 10**4
+            for pos in range(4):
+                index = byte_index[padded[s + pos]]
+                key += np.where(ln > pos, index, 0) * 10 ** (3 - pos)
+            long_codes = np.where(ln > 4, INVALID, codes[key]).astype(np.int8)
+            long_codes[ln == 0] = MISSING
+            result[long_rows] = long_codes
+    if arrow.null_count:
+        result[~np.asarray(arrow.is_valid())] = MISSING
+    return result
+
+
+# --- the frame ---------------------------------------------------------------------------------
+
+
+def binary_codes(series: pd.Series[Any]) -> Any:
+    table = {"Yes": 0, "No": 1, "NT": 2}
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    mapped = np.array(
+        [table.get(v, INVALID) if isinstance(v, str) else INVALID for v in uniques] + [MISSING],
+        dtype=np.int8,
+    )
+    return mapped[codes]
+
+
+def _nkm_codes(series: pd.Series[Any]) -> Any:
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    mapped = []
+    for value in uniques:  # the engine's own parser decides what a non-key muscle level is
+        try:
+            level = parse_nkm("nkm", value)
+        except InvalidExamError:
+            mapped.append(-9)
+        else:
+            mapped.append(-1 if level is None else int(level))
+    return np.array([*mapped, -1], dtype=np.int64)[codes]
+
+
+def column_of(df: pd.DataFrame, name: str) -> pd.Series[Any]:
+    if name in df.columns:
+        return df[name]
+    return pd.Series([None] * len(df), index=df.index, dtype=object)
+
+
+def _one_byte_cells(arrow: Any) -> Any:
+    """The bytes of an Arrow string column whose every cell is one character, else ``None``.
+
+    Most registry cells are one digit: their bytes, in row order, are the column's data buffer,
+    and many such columns are coded by a single look-up (:func:`_encode_matrix`)."""
+    if arrow is None or arrow.num_chunks != 1 or arrow.null_count:
+        return None
+    chunk = arrow.chunk(0)
+    if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+        return None
+    n = len(chunk)
+    buffers = chunk.buffers()
+    if buffers[2] is None:
+        return None
+    offset_type = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+    offsets: Any = np.frombuffer(buffers[1], dtype=offset_type)[chunk.offset : chunk.offset + n + 1]
+    start, end = int(offsets[0]), int(offsets[-1])
+    if end - start != n or not (np.diff(offsets) == 1).all():
+        return None
+    return np.frombuffer(buffers[2], dtype=np.uint8)[start:end]
+
+
+def _encode_matrix(
+    columns: list[pd.Series[Any]], table: dict[str, int], lut: tuple[Any, Any], n: int
+) -> Any:
+    """Codes of several cell columns as one (columns, n) matrix: one-character Arrow columns by
+    one look-up over all their bytes at once, any other column by :func:`_encode`."""
+    byte_index, codes = lut
+    one_char = np.asarray(codes[10**4 + byte_index * 1000], dtype=np.int8).view(np.uint8).tobytes()
+    result = np.empty((len(columns), n), dtype=np.int8)
+    fast_rows, fast_bytes = [], []
+    for row, series in enumerate(columns):
+        arrow = arrow_strings(series)
+        cells = _one_byte_cells(arrow)
+        if cells is None:
+            result[row] = _encode(series, table, lut, arrow)
+        else:
+            fast_rows.append(row)
+            fast_bytes.append(cells)
+    if fast_rows:
+        result[fast_rows] = translate(one_char, np.stack(fast_bytes)).view(np.int8)
+    return result
+
+
+def side_arrays(df: pd.DataFrame, prefix: str) -> tuple[SideArrays, Bool]:
+    n = len(df)
+    motor = _encode_matrix(
+        [column_of(df, f"{prefix}_{lv.column}_motor") for lv in KEY_MUSCLES],
+        MOTOR_CODES,
+        MOTOR_LUT,
+        n,
+    )
+    sensory = _encode_matrix(
+        [
+            column_of(df, f"{prefix}_{lv.column}_{kind}")
+            for kind in ("lt", "pp")
+            for lv in SENSORY_LEVELS
+        ],
+        SENSORY_CODES,
+        SENSORY_LUT,
+        n,
+    )
+    lt = np.full((29, n), NORMAL_SENSORY_CODE, dtype=np.int8)
+    pp = np.full((29, n), NORMAL_SENSORY_CODE, dtype=np.int8)
+    levels = [int(lv) for lv in SENSORY_LEVELS]
+    lt[levels] = sensory[: len(levels)]
+    pp[levels] = sensory[len(levels) :]
+    column = f"{prefix}_nkm"
+    nkm = _nkm_codes(df[column]) if column in df.columns else np.full(n, -1, dtype=np.int64)
+    bad = (motor < 0).any(axis=0) | (lt < 0).any(axis=0) | (pp < 0).any(axis=0) | (nkm < -1)
+    if bad.any():
+        motor[:, bad] = 15
+        lt[:, bad] = NORMAL_SENSORY_CODE
+        pp[:, bad] = NORMAL_SENSORY_CODE
+        nkm[bad] = -1
+    return SideArrays(motor, lt, pp, nkm), bad

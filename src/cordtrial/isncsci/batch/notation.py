@@ -1,0 +1,97 @@
+"""Results as worksheet notation: packed possible values to text, totals to text."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cordtrial.isncsci.batch.codes import GRADE_OF, N_COLS, NA_COL, Ints, byte_table, translate
+from cordtrial.isncsci.exam import Level
+
+# --- rendering ---------------------------------------------------------------------------------
+
+
+LEVEL_NAMES = [lv.name for lv in Level] + ["INT", "NA"]
+LEVEL_ORDER = list(range(N_COLS))
+ZPP_ORDER = [NA_COL, *range(29)]
+
+
+class Notation:
+    """Worksheet text of packed results, remembered: a registry's results repeat a few thousand
+    distinct values, so each is written once and then found by one vectorized look-up."""
+
+    #: Most texts remembered per notation (a bound on memory for pathological inputs).
+    LIMIT = 200_000
+
+    def __init__(self, names: list[str], order: list[int]):
+        self.names, self.order = names, order
+        self._known: tuple[pd.Index, list[str]] = (pd.Index(np.empty(0, np.uint64)), [])
+        self._lock = threading.Lock()
+
+    def text(self, key: int) -> str:
+        first = self.order[0] if self.order[0] != 0 else None  # listed first out of turn (NA)
+        here = key & 0xFFFFFFFF
+        parts = []
+        if first is not None and here >> first & 1:
+            parts.append(self.names[first] + ("*" if key >> (32 + first) & 1 else ""))
+            here &= ~(1 << first)
+        while here:
+            low = here & -here
+            c = low.bit_length() - 1
+            parts.append(self.names[c] + ("*" if key >> (32 + c) & 1 else ""))
+            here ^= low
+        return ",".join(parts)
+
+    def texts(self, uniques: Any) -> list[str]:
+        """The text of each distinct key."""
+        index, known = self._known
+        where = index.get_indexer(pd.Index(uniques)) if len(index) else np.full(len(uniques), -1)
+        missing = np.nonzero(where < 0)[0]
+        if not len(missing):
+            return [known[i] for i in where.tolist()]
+        new = {k: self.text(k) for k in uniques[missing].tolist()}
+        with self._lock:  # another thread may have added some meanwhile
+            index, known = self._known
+            fresh = np.array(list(new), dtype=np.uint64)
+            if len(index):
+                fresh = fresh[index.get_indexer(pd.Index(fresh)) < 0]
+            if len(known) + len(fresh) <= self.LIMIT:
+                self._known = (
+                    index.append(pd.Index(fresh)),
+                    known + [new[k] for k in fresh.tolist()],
+                )
+        return [
+            known[i] if i >= 0 else new[k]
+            for i, k in zip(where.tolist(), uniques.tolist(), strict=True)
+        ]
+
+
+def render_keys(keys: Any, notation: Notation) -> Any:
+    codes, uniques = pd.factorize(keys)
+    return _categorical(codes, notation.texts(uniques))
+
+
+def _categorical(codes: Any, texts: list[str]) -> Any:
+    """A string column as a Categorical (``texts`` distinct): a registry's results repeat a few
+    thousand values."""
+    return pd.Categorical.from_codes(codes, categories=pd.Index(texts))
+
+
+TOTAL_TEXT = [str(i) for i in range(113)] + ["ND"]
+ND = 113
+
+
+GRADE_OR_ND = np.array([g if g >= 0 else 64 for g in GRADE_OF], dtype=np.int16)
+_GRADE_OR_ND_BYTES = byte_table(GRADE_OR_ND)
+
+
+def total(cells: Any) -> Ints:
+    total = translate(_GRADE_OR_ND_BYTES, cells).sum(axis=0, dtype=np.int16)
+    return np.where(total >= 64, ND, total)
+
+
+def add_totals(a: Ints, b: Ints) -> Ints:
+    return np.where((a == ND) | (b == ND), ND, a + b)
