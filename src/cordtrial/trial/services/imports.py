@@ -57,6 +57,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from cordtrial.isncsci import check_cells
 from cordtrial.trial.audit import unit_of_work
 from cordtrial.trial.errors import InvalidValueError, NotFoundError, TrialError
 from cordtrial.trial.models import IsncsciExam, Participant, User, Visit, VisitDefinition
@@ -214,12 +215,11 @@ class _Participants:
 
 
 def _cell_errors(row: int, who: str, cells: Mapping[str, Any]) -> list[RowError]:
+    """Every invalid cell of a row, each as the store words it (the engine's ``check_cells``)."""
     errors = []
-    for column in CELL_COLUMNS:
-        try:
-            normalize_cells({column: cells.get(column)})
-        except InvalidValueError as exc:
-            errors.append(RowError(row, who, exc.field, _text(exc.value) or "", str(exc)))
+    for err in check_cells(cells):
+        exc = InvalidValueError(f"cells.{err.field}", err.value, err.allowed, err.problem)
+        errors.append(RowError(row, who, exc.field, _text(exc.value) or "", str(exc)))
     return errors
 
 
