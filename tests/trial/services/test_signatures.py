@@ -136,3 +136,13 @@ def test_signatures_are_append_only(
     with pytest.raises(Exception, match="append-only"), session.begin():
         session.execute(text("UPDATE exam_signature SET signer = 'x'"))
     assert session.scalars(select(ExamSignature.signer)).all() == ["ivan"]
+
+
+def test_a_user_signs_a_given_exam_version_once(
+    session: Session, investigator: User, exam: IsncsciExam
+) -> None:
+    """Issue 16: the same investigator signed version 2 twice, both "valid"."""
+    _sign(session, exam)
+    with pytest.raises(RuleViolationError, match="ivan already signed version 1 of exam"):
+        _sign(session, exam)
+    assert len(exam_signatures(session, exam.id)) == 1
