@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from cordtrial.trial.audit import unit_of_work
 from cordtrial.trial.errors import InvalidValueError, RuleViolationError
-from cordtrial.trial.models import AdverseEvent, AdverseEventFollowUp, Participant
+from cordtrial.trial.models import AdverseEvent, AdverseEventFollowUp, AuditEntry, Participant
 from cordtrial.trial.rules.checks import check_date, check_text
 from cordtrial.trial.rules.safety import (
     NARRATIVE_MAX,
@@ -27,6 +27,7 @@ from cordtrial.trial.services.common import check_version, get_by_id
 __all__ = [
     "AE_FIELDS",
     "add_follow_up",
+    "event_history",
     "list_follow_ups",
     "record_expedited_submission",
     "report_adverse_event",
@@ -209,4 +210,15 @@ def list_follow_ups(session: Session, event_id: int) -> list[AdverseEventFollowU
             .where(AdverseEventFollowUp.adverse_event_id == event_id)
             .order_by(AdverseEventFollowUp.reported_on, AdverseEventFollowUp.id)
         )
+    )
+
+
+def event_history(session: Session, event_id: int) -> list[AuditEntry]:
+    """An adverse event's audit trail (who changed which field, when, from what, why), oldest
+    first; its follow-up reports are listed by :func:`list_follow_ups`."""
+    from cordtrial.trial.services.reads import list_audit
+
+    get_by_id(session, AdverseEvent, event_id)
+    return list(
+        list_audit(session, entity="adverse_event", entity_id=str(event_id), limit=10_000)
     )
