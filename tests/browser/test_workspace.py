@@ -10,7 +10,7 @@ from browser.conftest import LoginFn
 def test_login_shows_dashboard_with_demo_trial(page: Page, login: LoginFn) -> None:
     login(page, "investigator")
     expect(page.get_by_role("heading", level=1)).to_contain_text("SYNTHETIC DEMO")
-    expect(page.get_by_role("link", name="A-001")).to_be_visible()
+    expect(page.get_by_role("link", name="A-001").first).to_be_visible()
     expect(page.get_by_role("note")).to_contain_text("Synthetic demo data")
 
 

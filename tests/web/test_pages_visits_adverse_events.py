@@ -163,6 +163,6 @@ def test_dashboard_lists_unsigned_exams_as_work_to_do(world: World) -> None:
     _login(world, "coordinator")
     text = " ".join(_text(world.client.get("/").text).split())
     assert "Exams to complete or sign" in text
-    assert "not signed by an investigator" in text
+    assert "Not signed by an investigator P001 — screening (2026-01-20)" in text
     _login(world, "monitor")
     assert "Exams to query" in world.client.get("/").text

@@ -79,12 +79,12 @@ class OpenSerious:
 
 @dataclass(frozen=True, slots=True)
 class ExamToDo:
-    """An exam that is work to do: incomplete (cells not recorded) or not validly signed."""
+    """A participant's exams that are work to do: incomplete (cells not recorded) or without a
+    valid signature, each as (exam, visit name)."""
 
-    exam: IsncsciExam
     participant: Participant
-    visit: str
-    problems: tuple[str, ...]
+    incomplete: tuple[tuple[IsncsciExam, str], ...]
+    unsigned: tuple[tuple[IsncsciExam, str], ...]
 
 
 def _trial(session: Session, user: User, protocol_id: str | None) -> Trial | None:
@@ -128,20 +128,20 @@ def _open_serious(
 def _exams_to_do(
     session: Session, user: User, participants: Sequence[Participant]
 ) -> list[ExamToDo]:
-    """Incomplete exams and exams without a valid signature: work for the site, and data
-    queries for a monitor."""
+    """Incomplete exams and exams without a valid signature, by participant: work for the site,
+    and data queries for a monitor."""
     rows: list[ExamToDo] = []
     for p in participants:
         names = {v.id: v.definition.name for v in p.visits}
+        incomplete, unsigned = [], []
         for exam in list_exams(session, user, p.id):
-            problems = []
+            visit = names.get(exam.visit_id or 0, "no visit")
             if exam.classification is None:
-                problems.append(f"incomplete: {exam.classification_note}")
-            elif not any(not s.void for s in exam_signatures(session, exam.id)):
-                problems.append("not signed by an investigator")
-            if problems:
-                visit = names.get(exam.visit_id, "no visit") if exam.visit_id else "no visit"
-                rows.append(ExamToDo(exam, p, visit, tuple(problems)))
+                incomplete.append((exam, visit))
+            elif all(s.void for s in exam_signatures(session, exam.id)):
+                unsigned.append((exam, visit))
+        if incomplete or unsigned:
+            rows.append(ExamToDo(p, tuple(incomplete), tuple(unsigned)))
     return rows
 
 
