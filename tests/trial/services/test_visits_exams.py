@@ -222,6 +222,18 @@ def test_an_incomplete_exam_leaves_its_visit_partly_done(
     assert (row.status, row.missing) == ("partly done", ("ISNCSCI exam (incomplete)",))
 
 
+def test_completing_an_incomplete_exam_completes_its_visit(
+    session: Session, participant: Participant
+) -> None:
+    cells = complete_c5_cells()
+    cells["r_c6_motor"] = ""
+    exam = _visit_exam(session, participant, cells=cells)
+    correct_exam(session, actor="c", exam_id=exam.id, reason="cell recorded late",
+                 cells={"r_c6_motor": "5"})  # fmt: skip
+    row = _row(session, participant, "week 12", date(2026, 4, 21))
+    assert (row.status, row.done_on) == ("done", date(2026, 4, 20))
+
+
 def test_a_repeat_exam_needs_a_reason_and_a_choice_of_which_counts(
     session: Session, participant: Participant
 ) -> None:

@@ -181,6 +181,8 @@ def correct_exam(
         if new_notes != exam.notes:
             exam.notes = new_notes
         _classify_into(exam, merged)
+    if exam.visit_id is not None:
+        complete_visit_if_ready(session, actor=actor, visit_id=exam.visit_id)
     return exam
 
 
