@@ -311,7 +311,8 @@ def _event_page(
             e.reason or "",
         )
         for e in reversed(event_history(session, event.id))
-        if e.field != "version"
+        # the row version is bookkeeping; an empty field recorded empty says nothing
+        if e.field != "version" and _trail_value(e.old_value) != _trail_value(e.new_value)
     ]
     current = {
         name: getattr(event, name) for name in AE_FOLLOW_UP_FIELDS
