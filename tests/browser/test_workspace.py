@@ -10,7 +10,7 @@ from browser.conftest import LoginFn
 def test_login_shows_dashboard_with_demo_trial(page: Page, login: LoginFn) -> None:
     login(page, "investigator")
     expect(page.get_by_role("heading", level=1)).to_contain_text("SYNTHETIC DEMO")
-    expect(page.get_by_role("link", name="A-001")).to_be_visible()
+    expect(page.get_by_role("link", name="A-001").first).to_be_visible()
     expect(page.get_by_role("note")).to_contain_text("Synthetic demo data")
 
 
@@ -46,11 +46,12 @@ def test_adverse_event_entry_by_keyboard_and_mouse(page: Page, login: LoginFn) -
     page.get_by_label("Category").select_option("other")
     page.get_by_label("CTCAE grade").select_option("2")
     page.get_by_label("hospitalisation").check()
-    page.get_by_label("Related to the cells").select_option("not_related")
+    page.get_by_label("Related to the cell product").select_option("not_related")
     page.get_by_label("Related to the procedure").select_option("not_related")
     page.get_by_label("Related to immunosuppression").select_option("unlikely")
     page.get_by_label("Expectedness (Investigator's Brochure)").select_option("expected")
     page.get_by_label("Outcome").select_option("recovering")
+    page.get_by_label("Narrative").fill("Admitted for wound care (synthetic).")
     page.get_by_role("button", name="Report adverse event").click()
     expect(page.get_by_role("status")).to_contain_text("Adverse event reported")
     events = page.locator("#adverse-events")

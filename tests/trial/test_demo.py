@@ -87,7 +87,9 @@ def test_demo_has_lots_administrations_a_susar_and_visits_due(session: Session) 
         for pid in demo.participant_ids.values()
         for row in visit_schedule(session, pid, TODAY)
     }
-    assert {"due", "overdue", "done", "upcoming"} <= {s for s in visit_statuses}
+    assert {"due", "overdue", "done", "scheduled", "missed"} <= {s for s in visit_statuses}
+    assert expedited[0].expedited_submitted_on is not None  # a submitted expedited report
+    assert expedited[0].narrative
 
 
 def test_seeding_again_writes_nothing_and_users_log_in(session: Session) -> None:

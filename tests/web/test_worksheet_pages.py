@@ -363,17 +363,52 @@ def test_saving_without_csrf_token_is_refused(world: World) -> None:
     assert _exam_count(world) == before
 
 
-def test_an_incomplete_exam_is_saved_unclassified(world: World) -> None:
+def test_an_incomplete_exam_is_saved_unclassified_once_confirmed(world: World) -> None:
+    """Issue 16: saving an incomplete exam asks for confirmation and lists what is missing."""
     _login(world, "coordinator")
     cells = {**lesion_flat(Level.C5), "vac": ""}
+    before = _exam_count(world)
+    asked = world.client.post(
+        f"/participants/{world.participant_id}/exams", data=_new_exam_form(world, cells)
+    )
+    assert asked.status_code == 422
+    assert "This exam is incomplete (not recorded: VAC)" in html.unescape(asked.text)
+    assert 'name="confirm_incomplete"' in asked.text
+    assert _exam_count(world) == before
     response = world.client.post(
         f"/participants/{world.participant_id}/exams",
-        data=_new_exam_form(world, cells),
+        data=_new_exam_form(world, cells, confirm_incomplete="yes"),
         follow_redirects=False,
     )
     assert response.status_code == 303
     page = world.client.get(response.headers["location"]).text
     assert "not classified: not recorded: vac" in page
+
+
+def test_a_repeat_exam_of_a_visit_asks_why_and_which_counts(world: World) -> None:
+    """Issue 16: a second exam of a visit was accepted silently."""
+    _login(world, "coordinator")
+    url = f"/participants/{world.participant_id}/exams"
+    first = world.client.post(
+        url, data=_new_exam_form(world, lesion_flat(Level.C5)), follow_redirects=False
+    )
+    assert first.status_code == 303
+    before = _exam_count(world)
+    refused = world.client.post(url, data=_new_exam_form(world, lesion_flat(Level.C6)))
+    assert refused.status_code == 422
+    assert "already has an exam: say why it is examined again" in refused.text
+    assert _exam_count(world) == before
+    saved = world.client.post(
+        url,
+        data=_new_exam_form(
+            world, lesion_flat(Level.C6), repeat_reason="first examiner not certified",
+            counts="new",
+        ),
+        follow_redirects=False,
+    )  # fmt: skip
+    assert saved.status_code == 303
+    page = world.client.get(f"/participants/{world.participant_id}").text
+    assert "not the visit&#39;s exam of record" in page or "not the visit's exam of record" in page
 
 
 # --- an existing exam ---------------------------------------------------------------------------

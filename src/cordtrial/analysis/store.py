@@ -41,6 +41,7 @@ from cordtrial.trial.models import (
 from cordtrial.trial.rules.vocabulary import RELATED, SPECIAL_INTEREST_CATEGORIES
 from cordtrial.trial.services.common import get_trial
 from cordtrial.trial.services.reads import list_participants
+from cordtrial.trial.services.visits import exam_of_record
 
 __all__ = [
     "ADMINISTRATION_COLUMNS",
@@ -172,7 +173,8 @@ def load_trial(session: Session, protocol_id: str, *, user: User | None = None) 
         ``participants`` (participant, arm, site, age_at_injury, sex, injury_level, region,
         injury_date, transplant_date -- planned, then actual -- and treated_on, the date of the
         first recorded cell administration, empty until then), ``exams`` (participant, arm, visit,
-        visit_day, examined_on, day, the classification record fields and the exam cells),
+        visit_day, examined_on, day, the classification record fields and the exam cells; of a
+        visit's exams only its exam of record),
         ``measures`` (participant, arm, visit, assessed_on, day, measure, value) and
         ``adverse_events``
         (participant, arm, term, category, onset_date, onset_day, ctcae_grade, serious,
@@ -259,9 +261,18 @@ def load_trial(session: Session, protocol_id: str, *, user: User | None = None) 
 
     exam_rows = []
     engines: set[str] = set()
-    for e in session.scalars(
+    all_exams = list(session.scalars(
         select(IsncsciExam).where(IsncsciExam.participant_id.in_(ids)).order_by(IsncsciExam.id)
-    ) if ids else []:  # fmt: skip
+    ) if ids else [])  # fmt: skip
+    # A visit counts once: its exam of record (a repeat set aside by a reason does not).
+    by_visit: dict[int, list[IsncsciExam]] = {}
+    for e in all_exams:
+        if e.visit_id is not None:
+            by_visit.setdefault(e.visit_id, []).append(e)
+    of_record = {r.id for r in map(exam_of_record, by_visit.values()) if r is not None}
+    for e in all_exams:
+        if e.visit_id is not None and e.id not in of_record:
+            continue
         p = by_id[e.participant_id]
         name, target = _visit(e.visit_id)
         row: dict[str, Any] = {

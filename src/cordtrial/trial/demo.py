@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cordtrial.isncsci import KEY_MUSCLES, SENSORY_LEVELS, Level
-from cordtrial.trial.models import Participant, Trial
+from cordtrial.trial.models import AdverseEvent, Participant, Trial
 from cordtrial.trial.rules.schedule import VisitSpec
 from cordtrial.trial.services.exams import record_exam
 from cordtrial.trial.services.measures import record_scim, record_ten_metre_walk, record_wisci
@@ -38,10 +38,14 @@ from cordtrial.trial.services.product import (
     register_lot,
     release_lot,
 )
-from cordtrial.trial.services.safety import report_adverse_event
+from cordtrial.trial.services.safety import (
+    add_follow_up,
+    record_expedited_submission,
+    report_adverse_event,
+)
 from cordtrial.trial.services.trials import ArmSpec, add_site, create_trial
 from cordtrial.trial.services.users import add_user
-from cordtrial.trial.services.visits import record_visit_done
+from cordtrial.trial.services.visits import mark_visit_missed, record_visit_done
 
 __all__ = [
     "DEMO_PASSWORD",
@@ -81,10 +85,11 @@ DEMO_FULL_NAMES: Final[dict[str, str]] = {
 }
 
 #: Visit schedule of the study (screening, day 0 = transplant, weeks 2, 4, 12, 24, 52) with
-#: windows in days (synthetic choices).
+#: windows in days (synthetic choices); every visit but day 0 (the transplant) requires the
+#: ISNCSCI exam.
 DEMO_SCHEDULE: Final = (
     VisitSpec("screening", -7, 7, 0),
-    VisitSpec("day 0", 0, 0, 0),
+    VisitSpec("day 0", 0, 0, 0, requires=()),
     VisitSpec("week 2", 14, 3, 3),
     VisitSpec("week 4", 28, 3, 3),
     VisitSpec("week 12", 84, 7, 7),
@@ -143,8 +148,8 @@ _PEOPLE: Final = (
             {"screening": (1, 6, 0), "week 12": (2, 8, 1)},
             {"week 4": 0, "week 12": 0},
             {}),
-    # Unchanged AIS A; the week 12 visit is due now.
-    _Person("B-002", "B", Level.T10, "M", 23, "assault", 18, 80,
+    # Unchanged AIS A; the week 12 visit was missed (see _missed_visit), week 24 is due now.
+    _Person("B-002", "B", Level.T10, "M", 23, "assault", 18, 160,
             {"screening": _A, "week 2": _A, "week 4": _A},
             {"screening": (8, 12, 4)},
             {"week 4": 0},
@@ -279,6 +284,7 @@ def _seed(session: Session, today: date) -> DemoTrial:
     _product(session, today)
     ids = {p.study_id: _participant(session, p, today) for p in _PEOPLE}
     _adverse_events(session, ids, today)
+    _missed_visit(session, ids, today)
     return DemoTrial(DEMO_PROTOCOL_ID, ids, created=True)
 
 
@@ -356,11 +362,10 @@ def _participant(session: Session, person: _Person, today: date) -> int:
     )
     pid = participant.id
     targets = {v.name: day0 + timedelta(days=v.target_day) for v in DEMO_SCHEDULE}
-    done = [name for name in targets if name in person.exams or name == "day 0"]
-    for name in done:
-        record_visit_done(
-            session, actor=_ACTOR, participant_id=pid, visit_name=name, done_on=targets[name]
-        )
+    # day 0 requires no item: its date is recorded; the others are done by their exams
+    record_visit_done(
+        session, actor=_ACTOR, participant_id=pid, visit_name="day 0", done_on=targets["day 0"]
+    )
     for name, state in person.exams.items():
         record_exam(
             session,
@@ -441,5 +446,31 @@ def _adverse_events(session: Session, ids: dict[str, int], today: date) -> None:
             expectedness=expected,
             outcome=outcome,
             resolution_date=None if resolved_after is None else onset + timedelta(resolved_after),
+            narrative=_NARRATIVES.get(study_id, "") if serious else "",
         )
+    susar = session.scalars(
+        select(AdverseEvent).where(AdverseEvent.expedited_report_required.is_(True))
+    ).one()
+    add_follow_up(
+        session, actor=_ACTOR, event_id=susar.id, reported_on=today - timedelta(days=2),
+        text="MRI: syrinx stable in size over 3 days; neurological exam unchanged (synthetic).",
+    )  # fmt: skip
+    record_expedited_submission(
+        session, actor=_ACTOR, event_id=susar.id, submitted_on=today - timedelta(days=1),
+        authority="National competent authority (synthetic)", reference="DEMO-SUSAR-0001",
+    )  # fmt: skip
 
+
+_NARRATIVES = {
+    "B-001": "Six days after transplant the participant reported new dysaesthesia below the "
+    "level. MRI showed enlargement of a syrinx at the graft site; admitted for observation and "
+    "neurosurgical review. No drainage needed so far (synthetic).",
+}
+
+
+def _missed_visit(session: Session, ids: dict[str, int], today: date) -> None:
+    """B-002's week 12 visit was missed, with its reason, so the pages show one."""
+    mark_visit_missed(
+        session, actor=_ACTOR, participant_id=ids["B-002"], visit_name="week 12",
+        reason="participant admitted to another hospital (synthetic)", today=today,
+    )  # fmt: skip

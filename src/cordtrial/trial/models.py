@@ -34,6 +34,7 @@ from cordtrial.trial.types import IntegerId, JsonValue, UtcDateTime
 __all__ = [
     "Administration",
     "AdverseEvent",
+    "AdverseEventFollowUp",
     "AllocationList",
     "AllocationSlot",
     "ApiToken",
@@ -152,6 +153,9 @@ class VisitDefinition(Record):
     target_day: Mapped[int]
     window_minus: Mapped[int]
     window_plus: Mapped[int]
+    #: What the protocol requires at the visit (``isncsci``, ``scim`` ...; see rules.schedule);
+    #: None (schedules stored before revision 0010): the ISNCSCI exam.
+    requires: Mapped[list[Any] | None]
 
     trial: Mapped[Trial] = relationship(back_populates="visit_definitions")
 
@@ -256,7 +260,8 @@ class AllocationSlot(Record):
 
 
 class Visit(Record):
-    """A participant's visit of the schedule; ``done_on`` is empty until it happens."""
+    """A participant's visit of the schedule; ``done_on`` is empty until it happens (set when
+    its required items are all recorded); ``missed_reason`` says why it did not happen."""
 
     __tablename__ = "visit"
     __table_args__ = (UniqueConstraint("participant_id", "visit_definition_id"),)
@@ -264,6 +269,7 @@ class Visit(Record):
     participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True)
     visit_definition_id: Mapped[int] = mapped_column(ForeignKey("visit_definition.id"))
     done_on: Mapped[date | None] = mapped_column(Date)
+    missed_reason: Mapped[str | None] = mapped_column(Text)
 
     participant: Mapped[Participant] = relationship(back_populates="visits")
     definition: Mapped[VisitDefinition] = relationship()
@@ -293,6 +299,11 @@ class IsncsciExam(Record):
     #: The examiner's ``comments`` and ``flag_reasons`` (cell column -> why it carries ``*`` or
     #: ``**``), or None when there are none (see rules.exam_cells.check_exam_notes).
     notes: Mapped[Json | None]
+    #: Whether this is its visit's exam of record (the one analyses use); a repeat exam of the
+    #: same visit is recorded with ``repeat_reason`` and an explicit choice of which counts.
+    #: None: recorded before revision 0010 (see rules.schedule.exam_of_record).
+    of_record: Mapped[bool | None] = mapped_column(Boolean)
+    repeat_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class _Measure(Record):
@@ -450,6 +461,25 @@ class AdverseEvent(Record):
     #: Computed: serious, related and unexpected (see rules.safety).
     expedited_report_required: Mapped[bool] = mapped_column(Boolean)
     expedited_report_due: Mapped[date | None] = mapped_column(Date)
+    #: The case description (required for a serious event); None before revision 0010.
+    narrative: Mapped[str | None] = mapped_column(Text)
+    #: The expedited report's submission: date, authority and the reference it was given.
+    expedited_submitted_on: Mapped[date | None] = mapped_column(Date)
+    expedited_authority: Mapped[str | None] = mapped_column(String(100))
+    expedited_reference: Mapped[str | None] = mapped_column(String(100))
+
+
+class AdverseEventFollowUp(Record):
+    """A follow-up report of an adverse event: what was learned, when and by whom.
+    Append-only (a correction is a new follow-up)."""
+
+    __tablename__ = "adverse_event_follow_up"
+    __append_only__ = True
+
+    adverse_event_id: Mapped[int] = mapped_column(ForeignKey("adverse_event.id"), index=True)
+    reported_on: Mapped[date] = mapped_column(Date)
+    reported_by: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
 
 
 # --- users and their access --------------------------------------------------------------------

@@ -7,7 +7,7 @@ record has changed since) and the ``reason`` for the change (required after firs
 """
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
@@ -34,8 +34,12 @@ __all__ = [
     "ExamCreate",
     "ExamNotes",
     "ExamNotesRead",
+    "ExamOfRecordCreate",
     "ExamRead",
     "ExamUpdate",
+    "ExpeditedSubmissionCreate",
+    "FollowUpCreate",
+    "FollowUpRead",
     "IpscLineCreate",
     "IpscLineRead",
     "LoginCreate",
@@ -68,6 +72,7 @@ __all__ = [
     "UserUnlock",
     "UserUpdate",
     "VisitDoneUpdate",
+    "VisitMissedCreate",
     "VisitRead",
     "VisitSpecCreate",
     "WisciCreate",
@@ -178,6 +183,11 @@ class VisitSpecCreate(_In):
     target_day: Int32
     window_minus: Int32 = 0
     window_plus: Int32 = 0
+    requires: list[str] = Field(
+        ["isncsci"],
+        description="What the protocol requires at the visit: isncsci, scim, wisci, "
+        "ten_metre_walk, six_minute_walk",
+    )
 
 
 class TrialCreate(_In):
@@ -201,6 +211,9 @@ class VisitDefinitionRead(_Out):
     target_day: int
     window_minus: int
     window_plus: int
+    requires: list[str] | None = Field(
+        description="What the protocol requires at the visit (null: the ISNCSCI exam)"
+    )
 
 
 class TrialRead(_Out):
@@ -284,11 +297,29 @@ class EligibilityAssessmentRead(_Out):
 
 class VisitRead(BaseModel):
     name: str
+    version: int
     target: date | None
     opens: date | None
     closes: date | None
     done_on: date | None
-    status: str | None
+    status: str | None = Field(
+        description="scheduled, due, overdue, partly done, done, missed or out of window "
+        "(null before day 0 is set)"
+    )
+    label: str = Field(description="The state in words, e.g. 'out of window (3 days late)'")
+    requires: list[str] = Field(description="What the protocol requires at the visit, in words")
+    missing: list[str] = Field(description="Required items not yet recorded, in words")
+    days_outside: int | None = Field(
+        description="Days outside the window when done out of it (negative: early)"
+    )
+    missed_reason: str | None
+    exam_ids: list[int]
+    exam_of_record_id: int | None = Field(description="The exam analyses use for this visit")
+
+
+class VisitMissedCreate(_In):
+    reason: str = Field(min_length=1, description="Why the visit did not take place")
+    version: Int32 | None = Field(None, description="The version of the visit the client read")
 
 
 class VisitDoneUpdate(_In):
@@ -334,6 +365,18 @@ class ExamCreate(_In):
     notes: ExamNotes | None = Field(
         None, description="Comments and a reason for each * / ** value (required when flagged)"
     )
+    repeat_reason: str | None = Field(
+        None, description="Why the visit is examined again (required when it has an exam)"
+    )
+    counts: Literal["new", "previous"] | None = Field(
+        None,
+        description="For a repeat exam: which exam is the visit's exam of record from now on",
+    )
+
+
+class ExamOfRecordCreate(_In):
+    version: Int32 = Field(description="The version of the exam the client read")
+    reason: str = Field(min_length=1, description="Why this exam counts for its visit")
 
 
 class ExamUpdate(_Update):
@@ -382,6 +425,11 @@ class ExamRead(_Out):
     classification_note: str
     engine_version: str | None
     isncsci_revision: str | None
+    of_record: bool | None = Field(
+        description="The visit's exam of record (null: recorded before revision 0010, see "
+        "exam_of_record_id of the visit)"
+    )
+    repeat_reason: str | None
     notes: ExamNotesRead = Field(
         default_factory=ExamNotesRead, description="The examiner's comments and flag reasons"
     )
@@ -567,6 +615,7 @@ class AdverseEventCreate(_In):
     expectedness: str
     outcome: str
     resolution_date: date | None = None
+    narrative: str = Field("", description="The case description; required for a serious event")
 
 
 class AdverseEventUpdate(_Update):
@@ -582,6 +631,7 @@ class AdverseEventUpdate(_Update):
     related_to_immunosuppression: str | None = None
     expectedness: str | None = None
     outcome: str | None = None
+    narrative: str | None = None
 
 
 class AdverseEventRead(_Out):
@@ -600,8 +650,38 @@ class AdverseEventRead(_Out):
     related_to_immunosuppression: str
     expectedness: str
     outcome: str
+    narrative: str | None
     expedited_report_required: bool
     expedited_report_due: date | None
+    expedited_submitted_on: date | None
+    expedited_authority: str | None
+    expedited_reference: str | None
+    expedited_status: str = Field(
+        "",
+        description="not required, due, overdue, submitted (on time) or submitted late",
+    )
+    expedited_label: str = Field("", description="The expedited report's state in words")
+
+
+class ExpeditedSubmissionCreate(_In):
+    version: Int32 = Field(description="The version of the adverse event the client read")
+    submitted_on: date
+    authority: str = Field(description="The authority the report went to")
+    reference: str = Field(description="The reference the authority (or gateway) gave it")
+    reason: str | None = Field(None, description="Why, when changing a recorded submission")
+
+
+class FollowUpCreate(_In):
+    reported_on: date
+    text: str = Field(min_length=1, description="What was learned")
+
+
+class FollowUpRead(_Out):
+    id: int
+    adverse_event_id: int
+    reported_on: date
+    reported_by: str
+    text: str
 
 
 # --- monitor queries ---------------------------------------------------------------------------

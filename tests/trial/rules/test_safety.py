@@ -12,6 +12,7 @@ from cordtrial.trial.rules.safety import (
     AdverseEventFacts,
     check_adverse_event,
     expedited_report,
+    expedited_status,
     is_related,
 )
 
@@ -29,6 +30,7 @@ SUSAR = AdverseEventFacts(
     related_to_immunosuppression="not_related",
     expectedness="unexpected",
     outcome="not_recovered",
+    narrative="Expanding syrinx on MRI at week 4; admitted for observation.",
 )
 
 
@@ -108,3 +110,42 @@ def test_fatal_event_needs_death_criterion() -> None:
     facts = replace(SUSAR, ctcae_grade=5, outcome="fatal")
     with pytest.raises(InvalidValueError, match=r"serious_criteria: .* lacks death"):
         check_adverse_event(facts)
+
+
+def test_serious_event_without_narrative_is_refused_naming_the_field() -> None:
+    """ICH E2A III.C: a serious case carries a description."""
+    with pytest.raises(InvalidValueError, match="narrative: '' is required for a serious event"):
+        check_adverse_event(replace(SUSAR, narrative="  "))
+
+
+def test_non_serious_event_needs_no_narrative() -> None:
+    facts = check_adverse_event(replace(SUSAR, serious_criteria=frozenset(), narrative=""))
+    assert facts.narrative == ""
+
+
+@pytest.mark.parametrize(
+    ("submitted_on", "today", "state", "days", "label"),
+    [
+        (None, date(2026, 3, 20), "due", 5, "due 2026-03-25 (5 days left)"),
+        (None, date(2026, 3, 27), "overdue", 2, "overdue by 2 days (due 2026-03-25)"),
+        (date(2026, 3, 24), date(2026, 6, 1), "submitted", None, "submitted 2026-03-24, on time"),
+        (date(2026, 3, 26), date(2026, 6, 1), "submitted late", 1,
+         "submitted 2026-03-26, 1 day late"),
+    ],
+)  # fmt: skip
+def test_expedited_status_stops_counting_once_submitted(
+    submitted_on: date | None, today: date, state: str, days: int | None, label: str
+) -> None:
+    status = expedited_status(True, date(2026, 3, 25), submitted_on, today)
+    assert (status.state, status.days, status.label) == (state, days, label)
+
+
+def test_seriousness_criteria_are_offered_in_ich_e2a_order() -> None:
+    """ICH E2A II.B lists death, life-threatening, hospitalisation, disability, congenital
+    anomaly, medically important."""
+    from cordtrial.trial.rules.vocabulary import SERIOUSNESS_ORDER
+
+    assert SERIOUSNESS_ORDER == (
+        "death", "life_threatening", "hospitalisation", "disability", "congenital_anomaly",
+        "medically_important",
+    )  # fmt: skip

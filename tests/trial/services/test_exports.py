@@ -42,7 +42,7 @@ def records(session: Session, trial: Trial, participant: Participant) -> dict[st
         category="neuropathic_pain", onset_date=date(2026, 2, 1), awareness_date=date(2026, 2, 2),
         ctcae_grade=2, serious_criteria=["hospitalisation"], related_to_cells="possible",
         related_to_procedure="not_related", related_to_immunosuppression="not_related",
-        expectedness="expected", outcome="not_recovered",
+        expectedness="expected", outcome="not_recovered", narrative="Admitted for pain control.",
     )  # fmt: skip
     site1 = next(s.id for s in trial.sites if s.code == "S01")
     for role in ("statistician", "monitor"):

@@ -8,9 +8,15 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cordtrial.trial.errors import InvalidValueError
+from cordtrial.trial.errors import InvalidValueError, ReasonRequiredError, RuleViolationError
 from cordtrial.trial.models import AdverseEvent, AuditEntry, Participant
-from cordtrial.trial.services.safety import report_adverse_event, update_adverse_event
+from cordtrial.trial.services.safety import (
+    add_follow_up,
+    list_follow_ups,
+    record_expedited_submission,
+    report_adverse_event,
+    update_adverse_event,
+)
 
 
 def _report(session: Session, participant: Participant, **change: object) -> AdverseEvent:
@@ -20,7 +26,8 @@ def _report(session: Session, participant: Participant, **change: object) -> Adv
         "onset_date": date(2026, 2, 3), "awareness_date": date(2026, 2, 4), "ctcae_grade": 2,
         "serious_criteria": ["hospitalisation"], "related_to_cells": "possible",
         "related_to_procedure": "possible", "related_to_immunosuppression": "not_related",
-        "expectedness": "unexpected", "outcome": "recovering", **change,
+        "expectedness": "unexpected", "outcome": "recovering",
+        "narrative": "Admitted with new burning pain below the level on day 2.", **change,
     }  # fmt: skip
     return report_adverse_event(session, **kwargs)  # type: ignore[arg-type]
 
@@ -73,3 +80,71 @@ def test_unknown_field_cannot_be_updated(session: Session, participant: Particip
     event = _report(session, participant)
     with pytest.raises(InvalidValueError, match="field: 'severity'"):
         update_adverse_event(session, actor="i", event_id=event.id, reason="r", severity=3)
+
+
+def test_submission_of_the_expedited_report_is_stored_and_audited(
+    session: Session, participant: Participant
+) -> None:
+    event = _report(session, participant)
+    record_expedited_submission(
+        session, actor="investigator", event_id=event.id, submitted_on=date(2026, 2, 18),
+        authority="MHRA", reference="SUSAR-2026-0042",
+    )  # fmt: skip
+    session.expire_all()
+    stored = session.get(AdverseEvent, event.id)
+    assert stored is not None
+    assert (stored.expedited_submitted_on, stored.expedited_authority, stored.expedited_reference) \
+        == (date(2026, 2, 18), "MHRA", "SUSAR-2026-0042")  # fmt: skip
+    fields = {
+        r.field
+        for r in session.scalars(select(AuditEntry).where(AuditEntry.entity == "adverse_event"))
+    }
+    assert "expedited_reference" in fields
+    with pytest.raises(ReasonRequiredError):
+        record_expedited_submission(
+            session, actor="investigator", event_id=event.id, submitted_on=date(2026, 2, 19),
+            authority="MHRA", reference="SUSAR-2026-0043",
+        )  # fmt: skip
+
+
+def test_submission_before_awareness_is_refused_naming_the_date(
+    session: Session, participant: Participant
+) -> None:
+    event = _report(session, participant)
+    with pytest.raises(InvalidValueError, match=r"submitted_on: .* is too early"):
+        record_expedited_submission(
+            session, actor="i", event_id=event.id, submitted_on=date(2026, 2, 1),
+            authority="MHRA", reference="R1",
+        )  # fmt: skip
+
+
+def test_submission_is_refused_for_an_event_needing_no_expedited_report(
+    session: Session, participant: Participant
+) -> None:
+    event = _report(session, participant, serious_criteria=[])
+    with pytest.raises(RuleViolationError, match="needs no expedited report"):
+        record_expedited_submission(
+            session, actor="i", event_id=event.id, submitted_on=date(2026, 2, 5),
+            authority="MHRA", reference="R1",
+        )  # fmt: skip
+
+
+def test_serious_event_without_narrative_is_not_stored(
+    session: Session, participant: Participant
+) -> None:
+    with pytest.raises(InvalidValueError, match="narrative"):
+        _report(session, participant, narrative="")
+    assert session.scalars(select(AdverseEvent)).first() is None
+
+
+def test_follow_up_reports_are_kept_in_date_order(
+    session: Session, participant: Participant
+) -> None:
+    event = _report(session, participant)
+    add_follow_up(session, actor="i", event_id=event.id, reported_on=date(2026, 2, 20),
+                  text="Discharged; pain controlled with pregabalin.")  # fmt: skip
+    add_follow_up(session, actor="i", event_id=event.id, reported_on=date(2026, 2, 10),
+                  text="MRI: no syrinx.")  # fmt: skip
+    assert [f.text for f in list_follow_ups(session, event.id)] == [
+        "MRI: no syrinx.", "Discharged; pain controlled with pregabalin.",
+    ]  # fmt: skip

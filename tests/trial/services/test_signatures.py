@@ -158,3 +158,13 @@ def test_signature_shows_printed_name_date_time_and_meaning(
     assert shown == (
         f"Signed by Ivan Petrov (ivan) on 2026-02-12 at 10:00 UTC: '{DEFAULT_MEANING}'"
     )
+
+
+def test_a_user_signs_a_given_exam_version_once(
+    session: Session, investigator: User, exam: IsncsciExam
+) -> None:
+    """Issue 16: the same investigator signed version 2 twice, both "valid"."""
+    _sign(session, exam)
+    with pytest.raises(RuleViolationError, match="ivan already signed version 1 of exam"):
+        _sign(session, exam)
+    assert len(exam_signatures(session, exam.id)) == 1

@@ -10,8 +10,13 @@ from sqlalchemy.orm import Session
 
 from cordtrial.isncsci import ENGINE_VERSION, ISNCSCI_REVISION
 from cordtrial.trial.audit import verify_audit
-from cordtrial.trial.errors import InvalidValueError, NotFoundError, ReasonRequiredError
-from cordtrial.trial.models import IsncsciExam, Participant, ScimAssessment
+from cordtrial.trial.errors import (
+    InvalidValueError,
+    NotFoundError,
+    ReasonRequiredError,
+    RuleViolationError,
+)
+from cordtrial.trial.models import AuditEntry, IsncsciExam, Participant, ScimAssessment
 from cordtrial.trial.services.exams import correct_exam, reclassify_exams, record_exam
 from cordtrial.trial.services.measures import (
     correct_measure,
@@ -20,7 +25,13 @@ from cordtrial.trial.services.measures import (
     record_ten_metre_walk,
     record_wisci,
 )
-from cordtrial.trial.services.visits import record_visit_done, visit_schedule
+from cordtrial.trial.services.visits import (
+    VisitRow,
+    choose_exam_of_record,
+    mark_visit_missed,
+    record_visit_done,
+    visit_schedule,
+)
 
 from ..conftest import TRANSPLANT, complete_c5_cells
 
@@ -30,10 +41,11 @@ def test_schedule_has_due_dates_and_status(session: Session, participant: Partic
         session, actor="c", participant_id=participant.id, visit_name="day 0", done_on=TRANSPLANT
     )
     rows = {r.name: r for r in visit_schedule(session, participant.id, today=date(2026, 2, 12))}
-    assert rows["day 0"].status == "done"
+    # a date alone does not complete a visit whose protocol requires an exam
+    assert (rows["day 0"].status, rows["day 0"].missing) == ("partly done", ("ISNCSCI exam",))
     assert rows["screening"].status == "overdue"
     assert (rows["week 2"].target, rows["week 2"].status) == (date(2026, 2, 9), "due")
-    assert rows["week 4"].status == "upcoming"
+    assert rows["week 4"].status == "scheduled"
 
 
 def test_visit_date_change_needs_a_reason(session: Session, participant: Participant) -> None:
@@ -48,8 +60,12 @@ def test_visit_date_change_needs_a_reason(session: Session, participant: Partici
         **kwargs,  # type: ignore[arg-type]
     )
     assert visit.done_on == date(2026, 2, 20)
+    record_exam(
+        session, actor="c", participant_id=participant.id, examined_on=date(2026, 2, 20),
+        examiner="Dr E", cells=complete_c5_cells(), visit_name="week 2",
+    )  # fmt: skip
     rows = {r.name: r for r in visit_schedule(session, participant.id, today=date(2026, 3, 1))}
-    assert rows["week 2"].status == "done out of window"
+    assert (rows["week 2"].status, rows["week 2"].days_outside) == ("out of window", 8)
 
 
 def test_unknown_visit_is_named(session: Session, participant: Participant) -> None:
@@ -167,3 +183,110 @@ def test_corrected_measure_is_revalidated_and_total_recomputed(
         correct_measure(
             session, ScimAssessment, actor="p", measure_id=scim.id, reason="x", self_care=25
         )
+
+
+# --- visit completion, missed visits and the exam of record (issue 16) -------------------------
+
+
+def _visit_exam(session: Session, participant: Participant, **change: object) -> IsncsciExam:
+    kwargs: dict[str, object] = {
+        "actor": "c", "participant_id": participant.id, "examined_on": date(2026, 4, 20),
+        "examiner": "Dr E", "cells": complete_c5_cells(), "visit_name": "week 12", **change,
+    }  # fmt: skip
+    return record_exam(session, **kwargs)  # type: ignore[arg-type]
+
+
+def _row(session: Session, participant: Participant, name: str, today: date) -> VisitRow:
+    return {r.name: r for r in visit_schedule(session, participant.id, today)}[name]
+
+
+def test_saving_the_required_exam_completes_its_visit(
+    session: Session, participant: Participant
+) -> None:
+    """Issue 16: after the exam the dashboard still said "week 12 ... due"."""
+    _visit_exam(session, participant)
+    row = _row(session, participant, "week 12", date(2026, 4, 21))
+    assert (row.status, row.done_on, row.missing) == ("done", date(2026, 4, 20), ())
+    visit = next(v for v in participant.visits if v.definition.name == "week 12")
+    assert visit.done_on == date(2026, 4, 20)
+    assert verify_audit(session).ok
+
+
+def test_an_incomplete_exam_leaves_its_visit_partly_done(
+    session: Session, participant: Participant
+) -> None:
+    cells = complete_c5_cells()
+    cells["r_c6_motor"] = ""
+    _visit_exam(session, participant, cells=cells)
+    row = _row(session, participant, "week 12", date(2026, 4, 21))
+    assert (row.status, row.missing) == ("partly done", ("ISNCSCI exam (incomplete)",))
+
+
+def test_completing_an_incomplete_exam_completes_its_visit(
+    session: Session, participant: Participant
+) -> None:
+    cells = complete_c5_cells()
+    cells["r_c6_motor"] = ""
+    exam = _visit_exam(session, participant, cells=cells)
+    correct_exam(session, actor="c", exam_id=exam.id, reason="cell recorded late",
+                 cells={"r_c6_motor": "5"})  # fmt: skip
+    row = _row(session, participant, "week 12", date(2026, 4, 21))
+    assert (row.status, row.done_on) == ("done", date(2026, 4, 20))
+
+
+def test_a_repeat_exam_needs_a_reason_and_a_choice_of_which_counts(
+    session: Session, participant: Participant
+) -> None:
+    """Issue 16: a second exam replaced the visit's result silently."""
+    first = _visit_exam(session, participant)
+    with pytest.raises(InvalidValueError, match=r"repeat_reason: \(missing\) is required"):
+        _visit_exam(session, participant)
+    with pytest.raises(InvalidValueError, match="counts"):
+        _visit_exam(session, participant, repeat_reason="first exam interrupted")
+    assert len(list(session.scalars(select(IsncsciExam)))) == 1
+    second = _visit_exam(
+        session, participant, repeat_reason="examiner not trained", counts="previous"
+    )
+    assert (first.of_record, second.of_record) == (True, False)
+    assert _row(session, participant, "week 12", date(2026, 5, 1)).exam_of_record_id == first.id
+    choose_exam_of_record(session, actor="c", exam_id=second.id, reason="monitor: use the repeat")
+    session.expire_all()
+    chosen = {e.id: e.of_record for e in session.scalars(select(IsncsciExam))}
+    assert chosen == {first.id: False, second.id: True}
+    assert verify_audit(session).ok
+
+
+def test_the_analysis_reads_only_the_exam_of_record(
+    session: Session, participant: Participant, trial: object
+) -> None:
+    from cordtrial.analysis.store import load_trial
+
+    first = _visit_exam(session, participant)
+    cells = complete_c5_cells()
+    cells["r_c6_motor"] = ""
+    _visit_exam(session, participant, cells=cells, repeat_reason="re-test", counts="previous")
+    exams = load_trial(session, participant.trial.protocol_id).exams
+    assert list(exams.loc[exams["visit"] == "week 12", "exam_id"]) == [first.id]
+
+
+def test_a_visit_can_be_marked_missed_with_a_reason(
+    session: Session, participant: Participant
+) -> None:
+    mark_visit_missed(
+        session, actor="c", participant_id=participant.id, visit_name="week 4",
+        reason="participant in hospital elsewhere", today=date(2026, 3, 1),
+    )  # fmt: skip
+    row = _row(session, participant, "week 4", date(2026, 3, 1))
+    assert row.label == "missed: participant in hospital elsewhere"
+    entries = session.scalars(select(AuditEntry).where(AuditEntry.entity == "visit"))
+    reasons = {r.reason for r in entries}
+    assert "visit missed: participant in hospital elsewhere" in reasons
+
+
+def test_a_done_visit_cannot_be_marked_missed(session: Session, participant: Participant) -> None:
+    _visit_exam(session, participant)
+    with pytest.raises(RuleViolationError, match="cannot be missed"):
+        mark_visit_missed(
+            session, actor="c", participant_id=participant.id, visit_name="week 12",
+            reason="x", today=date(2026, 5, 1),
+        )  # fmt: skip

@@ -12,7 +12,9 @@
 * Expedited report: serious, related and unexpected (a SUSAR). Deadline counted in calendar days
   from ``awareness_date``, when the sponsor first learned of it: 7 days for a fatal or
   life-threatening event, 15 days otherwise (ICH E2A III.A.2 a-b; 21 CFR 312.32(c)(1) and
-  (c)(2)).
+  (c)(2)). Once the report is submitted (date, authority, reference) the deadline is met, or
+  was missed by so many days: :func:`expedited_status` says which, and stops counting down.
+* A serious event carries a narrative (ICH E2A III.C / CIOMS I: a case description).
 """
 
 from __future__ import annotations
@@ -34,11 +36,15 @@ from cordtrial.trial.rules.vocabulary import (
 
 __all__ = [
     "FATAL_OR_LIFE_THREATENING_DAYS",
+    "NARRATIVE_MAX",
     "OTHER_SERIOUS_DAYS",
     "AdverseEventFacts",
     "ExpeditedReport",
+    "ExpeditedStatus",
     "check_adverse_event",
+    "check_submission",
     "expedited_report",
+    "expedited_status",
     "is_related",
     "is_serious",
 ]
@@ -49,6 +55,8 @@ FATAL_OR_LIFE_THREATENING_DAYS = 7
 #: ICH E2A III.A.2.b; 21 CFR 312.32(c)(1): all other serious unexpected suspected adverse
 #: reactions, no later than 15 calendar days.
 OTHER_SERIOUS_DAYS = 15
+#: The longest narrative kept (characters).
+NARRATIVE_MAX = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +75,8 @@ class AdverseEventFacts:
     related_to_immunosuppression: str
     expectedness: str
     outcome: str
+    #: The case description; required for a serious event.
+    narrative: str = ""
 
 
 def check_adverse_event(facts: AdverseEventFacts) -> AdverseEventFacts:
@@ -116,6 +126,11 @@ def check_adverse_event(facts: AdverseEventFacts) -> AdverseEventFacts:
         raise InvalidValueError(
             "resolution_date", facts.resolution_date, "none for a fatal event", "is set"
         )
+    narrative = check_text("narrative", facts.narrative, max_length=NARRATIVE_MAX, required=False)
+    if facts.serious_criteria and not narrative:
+        raise InvalidValueError(
+            "narrative", "", "a description of the case", "is required for a serious event"
+        )
     return AdverseEventFacts(
         term=term,
         category=facts.category,
@@ -129,6 +144,7 @@ def check_adverse_event(facts: AdverseEventFacts) -> AdverseEventFacts:
         related_to_immunosuppression=facts.related_to_immunosuppression,
         expectedness=facts.expectedness,
         outcome=outcome,
+        narrative=narrative,
     )
 
 
@@ -183,4 +199,55 @@ def expedited_report(facts: AdverseEventFacts) -> ExpeditedReport:
         facts.awareness_date + timedelta(days=days),
         f"{kind}, related and unexpected: report within {days} calendar days of awareness "
         "(ICH E2A III.A.2; 21 CFR 312.32(c))",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ExpeditedStatus:
+    """Where an expedited report stands: ``state`` is ``not required``, ``due``, ``overdue``,
+    ``submitted`` (on time) or ``submitted late``; ``days`` counts to the deadline (due), past
+    it (overdue) or by how much it was late; ``label`` says it in words."""
+
+    state: str
+    days: int | None
+    label: str
+
+
+def expedited_status(
+    required: bool, due: date | None, submitted_on: date | None, today: date
+) -> ExpeditedStatus:
+    """The expedited report's state on ``today``: once submitted, met or late by so many days
+    (no more counting down); before, days left or days overdue."""
+    if not required or due is None:
+        if submitted_on is not None:
+            return ExpeditedStatus("submitted", None, f"submitted {submitted_on.isoformat()}")
+        return ExpeditedStatus("not required", None, "not required")
+    if submitted_on is not None:
+        late = (submitted_on - due).days
+        if late > 0:
+            return ExpeditedStatus(
+                "submitted late", late, f"submitted {submitted_on.isoformat()}, {_days(late)} late"
+            )
+        return ExpeditedStatus("submitted", None, f"submitted {submitted_on.isoformat()}, on time")
+    left = (due - today).days
+    if left < 0:
+        behind = f"overdue by {_days(-left)} (due {due.isoformat()})"
+        return ExpeditedStatus("overdue", -left, behind)
+    return ExpeditedStatus("due", left, f"due {due.isoformat()} ({_days(left)} left)")
+
+
+def _days(n: int) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
+def check_submission(
+    submitted_on: object, authority: object, reference: object, *, awareness_date: date
+) -> tuple[date, str, str]:
+    """An expedited report's submission: its date (not before awareness), the authority it went
+    to and the reference the authority (or gateway) gave it."""
+    on = check_date("submitted_on", submitted_on, not_before=awareness_date)
+    return (
+        on,
+        check_text("authority", authority, max_length=100),
+        check_text("reference", reference, max_length=100),
     )

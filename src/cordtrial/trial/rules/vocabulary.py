@@ -7,6 +7,7 @@ from typing import Final, Literal, get_args
 __all__ = [
     "AE_CATEGORIES",
     "AE_OUTCOMES",
+    "AE_OUTCOME_ORDER",
     "CUSTODY_EVENTS",
     "EXPECTEDNESS",
     "INJURY_MECHANISMS",
@@ -14,17 +15,23 @@ __all__ = [
     "PHASES",
     "RELATED",
     "RELATEDNESS",
+    "RELATEDNESS_CAUSES",
+    "RELATEDNESS_ORDER",
     "RELEASE_TESTS",
     "SERIOUSNESS_CRITERIA",
+    "SERIOUSNESS_ORDER",
     "SEXES",
     "SPECIAL_INTEREST_CATEGORIES",
     "TEN_METRE_WALK_STARTS",
     "TRAUMATIC_MECHANISMS",
+    "VISIT_ITEMS",
     "AeCategory",
     "LotStatus",
     "Relatedness",
     "ReleaseTestName",
     "SeriousnessCriterion",
+    "VisitItem",
+    "word",
 ]
 
 #: Trial phases (ICH E8).
@@ -100,12 +107,22 @@ SeriousnessCriterion = Literal[
 #: significant disability/incapacity; is a congenital anomaly/birth defect; or is another
 #: medically important event.
 SERIOUSNESS_CRITERIA: Final = frozenset(get_args(SeriousnessCriterion))
+#: The criteria in the order ICH E2A II.B lists them (forms and reports show them so).
+SERIOUSNESS_ORDER: Final = get_args(SeriousnessCriterion)
 
 Relatedness = Literal["not_related", "unlikely", "possible", "probable", "definite"]
 #: Causality scale; ``possible`` and above are a "reasonable possibility" of a causal
 #: relationship (ICH E2A II.A.2; 21 CFR 312.32(a) "suspected adverse reaction").
 RELATEDNESS: Final = frozenset(get_args(Relatedness))
 RELATED: Final = frozenset({"possible", "probable", "definite"})
+RELATEDNESS_ORDER: Final = get_args(Relatedness)
+#: The causes relatedness is assessed against, each on its own (never pooled): the AE column and
+#: its words.
+RELATEDNESS_CAUSES: Final = (
+    ("related_to_cells", "cell product"),
+    ("related_to_procedure", "procedure"),
+    ("related_to_immunosuppression", "immunosuppression"),
+)
 
 #: Expectedness against the reference safety information (Investigator's Brochure).
 EXPECTEDNESS: Final = frozenset({"expected", "unexpected"})
@@ -121,3 +138,41 @@ AE_OUTCOMES: Final = frozenset(
         "unknown",
     }
 )
+#: Outcomes in the order a form offers them (ongoing first).
+AE_OUTCOME_ORDER: Final = (
+    "not_recovered",
+    "recovering",
+    "recovered",
+    "recovered_with_sequelae",
+    "fatal",
+    "unknown",
+)
+
+VisitItem = Literal["isncsci", "scim", "wisci", "ten_metre_walk", "six_minute_walk"]
+#: What a protocol may require at a visit, with the words people read.
+VISIT_ITEMS: Final = {
+    "isncsci": "ISNCSCI exam",
+    "scim": "SCIM III",
+    "wisci": "WISCI II",
+    "ten_metre_walk": "10-metre walk",
+    "six_minute_walk": "6-minute walk",
+}
+
+_WORDS: Final = {
+    "life_threatening": "life-threatening",
+    "hospitalisation": "hospitalisation (or prolonged)",
+    "disability": "persistent or significant disability",
+    "congenital_anomaly": "congenital anomaly",
+    "medically_important": "medically important",
+    "not_related": "not related",
+    "not_recovered": "not recovered / not resolved",
+    "recovered_with_sequelae": "recovered with sequelae",
+    "tumour_or_graft_overgrowth": "tumour or graft overgrowth",
+    "immunosuppression_effect": "effect of immunosuppression",
+}
+
+
+def word(value: object) -> str:
+    """A vocabulary value in the words people read (``life_threatening`` -> life-threatening)."""
+    text = str(value)
+    return _WORDS.get(text, VISIT_ITEMS.get(text, text.replace("_", " ")))

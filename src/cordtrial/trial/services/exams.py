@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cordtrial.isncsci import ENGINE_VERSION, ISNCSCI_REVISION
 from cordtrial.trial.audit import unit_of_work
+from cordtrial.trial.errors import InvalidValueError
 from cordtrial.trial.models import IsncsciExam, Participant
 from cordtrial.trial.rules.checks import check_date, check_text
 from cordtrial.trial.rules.exam_cells import (
@@ -22,9 +23,12 @@ from cordtrial.trial.rules.exam_cells import (
     prune_flag_reasons,
 )
 from cordtrial.trial.services.common import check_version, get_by_id
-from cordtrial.trial.services.visits import find_visit
+from cordtrial.trial.services.visits import complete_visit_if_ready, exam_of_record, find_visit
 
-__all__ = ["correct_exam", "reclassify_exams", "record_exam"]
+__all__ = ["REPEAT_CHOICES", "correct_exam", "reclassify_exams", "record_exam"]
+
+#: Which exam counts when a visit is examined again: the new one or the previous one.
+REPEAT_CHOICES = ("new", "previous")
 
 
 def _classify_into(exam: IsncsciExam, cells: dict[str, str | None]) -> None:
@@ -46,6 +50,8 @@ def record_exam(
     cells: Mapping[str, Any],
     visit_name: str | None = None,
     notes: Mapping[str, Any] | None = None,
+    repeat_reason: str | None = None,
+    counts: Literal["new", "previous"] | None = None,
 ) -> IsncsciExam:
     """Record an ISNCSCI exam: the cells as entered (missing or blank: not recorded) and, once
     every cell is recorded, its classification with engine version and ISNCSCI revision;
@@ -54,11 +60,17 @@ def record_exam(
     Every value flagged ``*`` or ``**`` needs its reason in ``notes["flag_reasons"]``, and only
     flagged values may have one (``check_flag_reasons``, ISNCSCI 2019).
 
+    The first exam of a visit is its exam of record. Another exam of the same visit needs
+    ``repeat_reason`` and ``counts``: whether the ``new`` exam or the ``previous`` one is the
+    visit's exam of record from now on. Once every item the protocol requires at the visit is
+    recorded, the visit is done (:func:`~cordtrial.trial.services.visits.complete_visit_if_ready`).
+
     Raises
     ------
     InvalidValueError
         For a bad date, examiner, cell or note; field ``notes.flag_reasons.<column>`` for a
-        flagged value without a reason.
+        flagged value without a reason; ``repeat_reason`` / ``counts`` for a repeat exam without
+        them.
     """
     check_date("examined_on", examined_on)
     examiner = check_text("examiner", examiner, max_length=100)
@@ -67,17 +79,58 @@ def record_exam(
     check_flag_reasons(normalized, checked_notes)
     participant = get_by_id(session, Participant, participant_id)
     visit = find_visit(participant, visit_name) if visit_name is not None else None
-    with unit_of_work(session, actor):
+    earlier = (
+        list(session.scalars(select(IsncsciExam).where(IsncsciExam.visit_id == visit.id)))
+        if visit is not None
+        else []
+    )
+    previous = exam_of_record(earlier)
+    why: str | None = None
+    if earlier:
+        why = _check_repeat(visit_name or "", earlier, repeat_reason, counts)
+    with unit_of_work(session, actor, why):
         exam = IsncsciExam(
             participant_id=participant.id,
             visit_id=visit.id if visit is not None else None,
             examined_on=examined_on,
             examiner=examiner,
             notes=checked_notes,
+            of_record=not earlier or counts == "new",
+            repeat_reason=why,
         )
         _classify_into(exam, normalized)
         session.add(exam)
+        if earlier and counts == "new":
+            for other in earlier:
+                if other.of_record is not False:
+                    other.of_record = False
+        elif previous is not None and previous.of_record is None:
+            previous.of_record = True
+    if visit is not None:
+        complete_visit_if_ready(session, actor=actor, visit_id=visit.id)
     return exam
+
+
+def _check_repeat(
+    visit_name: str, earlier: list[IsncsciExam], reason: str | None, counts: str | None
+) -> str:
+    ids = ", ".join(str(e.id) for e in earlier)
+    if reason is None or not str(reason).strip():
+        raise InvalidValueError(
+            "repeat_reason",
+            reason,
+            f"why the visit {visit_name} is examined again (it has exam {ids})",
+            "is required for a repeat exam",
+        )
+    why = check_text("repeat_reason", reason, max_length=500)
+    if counts not in REPEAT_CHOICES:
+        raise InvalidValueError(
+            "counts",
+            counts,
+            "which exam is the visit's exam of record: the new one or the previous one",
+            "is required for a repeat exam",
+        )
+    return why
 
 
 def correct_exam(
@@ -128,6 +181,8 @@ def correct_exam(
         if new_notes != exam.notes:
             exam.notes = new_notes
         _classify_into(exam, merged)
+    if exam.visit_id is not None:
+        complete_visit_if_ready(session, actor=actor, visit_id=exam.visit_id)
     return exam
 
 

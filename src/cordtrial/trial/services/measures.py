@@ -24,7 +24,7 @@ from cordtrial.trial.rules.measures import (
     check_wisci,
 )
 from cordtrial.trial.services.common import check_version, get_by_id
-from cordtrial.trial.services.visits import find_visit
+from cordtrial.trial.services.visits import complete_visit_if_ready, find_visit
 
 __all__ = [
     "correct_measure",
@@ -82,6 +82,8 @@ def _record(
             **columns,
         )
         session.add(measure)
+    if visit is not None:
+        complete_visit_if_ready(session, actor=actor, visit_id=visit.id)
     return measure
 
 

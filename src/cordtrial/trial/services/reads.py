@@ -21,6 +21,7 @@ from cordtrial.trial.errors import NotFoundError
 from cordtrial.trial.models import (
     Administration,
     AdverseEvent,
+    AdverseEventFollowUp,
     AuditEntry,
     CustodyEvent,
     DataQuery,
@@ -266,6 +267,13 @@ def audit_scope(session: Session, user: User) -> dict[str, list[int]] | None:
     scope["exam_signature"] = list(
         session.scalars(
             select(ExamSignature.id).where(ExamSignature.exam_id.in_(scope["isncsci_exam"]))
+        )
+    )
+    scope["adverse_event_follow_up"] = list(
+        session.scalars(
+            select(AdverseEventFollowUp.id).where(
+                AdverseEventFollowUp.adverse_event_id.in_(scope["adverse_event"])
+            )
         )
     )
     return scope

@@ -8,15 +8,31 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cordtrial.trial.audit import unit_of_work
-from cordtrial.trial.errors import InvalidValueError
-from cordtrial.trial.models import AdverseEvent, Participant
-from cordtrial.trial.rules.safety import AdverseEventFacts, check_adverse_event, expedited_report
+from cordtrial.trial.errors import InvalidValueError, RuleViolationError
+from cordtrial.trial.models import AdverseEvent, AdverseEventFollowUp, AuditEntry, Participant
+from cordtrial.trial.rules.checks import check_date, check_text
+from cordtrial.trial.rules.safety import (
+    NARRATIVE_MAX,
+    AdverseEventFacts,
+    check_adverse_event,
+    check_submission,
+    expedited_report,
+)
 from cordtrial.trial.services.common import check_version, get_by_id
 
-__all__ = ["AE_FIELDS", "report_adverse_event", "update_adverse_event"]
+__all__ = [
+    "AE_FIELDS",
+    "add_follow_up",
+    "event_history",
+    "list_follow_ups",
+    "record_expedited_submission",
+    "report_adverse_event",
+    "update_adverse_event",
+]
 
 #: The fields of an adverse event a use case sets or corrects.
 AE_FIELDS = frozenset(AdverseEventFacts.__dataclass_fields__)
@@ -36,6 +52,7 @@ def _facts_of(event: AdverseEvent) -> AdverseEventFacts:
         related_to_immunosuppression=event.related_to_immunosuppression,
         expectedness=event.expectedness,
         outcome=event.outcome,
+        narrative=event.narrative or "",
     )
 
 
@@ -53,6 +70,8 @@ def _store(event: AdverseEvent, facts: AdverseEventFacts) -> None:
     event.related_to_immunosuppression = facts.related_to_immunosuppression
     event.expectedness = facts.expectedness
     event.outcome = facts.outcome
+    if facts.narrative != (event.narrative or ""):
+        event.narrative = facts.narrative
     event.expedited_report_required = report.required
     event.expedited_report_due = report.due
 
@@ -80,9 +99,10 @@ def report_adverse_event(
     expectedness: str,
     outcome: str,
     resolution_date: date | None = None,
+    narrative: str = "",
 ) -> AdverseEvent:
     """Report an adverse event; flags an expedited report (and its due date) when it is serious,
-    related and unexpected."""
+    related and unexpected. A serious event needs its ``narrative``."""
     facts = check_adverse_event(
         AdverseEventFacts(
             term=term,
@@ -97,6 +117,7 @@ def report_adverse_event(
             related_to_immunosuppression=related_to_immunosuppression,
             expectedness=expectedness,
             outcome=outcome,
+            narrative=narrative,
         )
     )
     participant = get_by_id(session, Participant, participant_id)
@@ -129,3 +150,75 @@ def update_adverse_event(
     with unit_of_work(session, actor, reason):
         _store(event, facts)
     return event
+
+
+def record_expedited_submission(
+    session: Session,
+    *,
+    actor: str,
+    event_id: int,
+    submitted_on: date,
+    authority: str,
+    reference: str,
+    expected_version: int | None = None,
+    reason: str | None = None,
+) -> AdverseEvent:
+    """Record that the expedited (SUSAR) report was submitted: date (not before awareness), the
+    authority and its reference. The deadline is then met, or missed by so many days
+    (:func:`cordtrial.trial.rules.safety.expedited_status`). Changing a recorded submission needs
+    a reason."""
+    event = get_by_id(session, AdverseEvent, event_id)
+    check_version(event, expected_version)
+    on, authority, reference = check_submission(
+        submitted_on, authority, reference, awareness_date=event.awareness_date
+    )
+    if not event.expedited_report_required:
+        session.rollback()
+        raise RuleViolationError(
+            "expedited_report",
+            [f"adverse event {event_id} needs no expedited report (not serious, related and "
+             "unexpected)"],
+        )  # fmt: skip
+    why = reason if event.expedited_submitted_on is not None else "expedited report submitted"
+    with unit_of_work(session, actor, why):
+        event.expedited_submitted_on = on
+        event.expedited_authority = authority
+        event.expedited_reference = reference
+    return event
+
+
+def add_follow_up(
+    session: Session, *, actor: str, event_id: int, reported_on: date, text: str
+) -> AdverseEventFollowUp:
+    """Add a follow-up report to an adverse event (what was learned, dated; append-only)."""
+    event = get_by_id(session, AdverseEvent, event_id)
+    on = check_date("reported_on", reported_on, not_before=event.onset_date)
+    text = check_text("text", text, max_length=NARRATIVE_MAX)
+    with unit_of_work(session, actor):
+        follow_up = AdverseEventFollowUp(
+            adverse_event_id=event.id, reported_on=on, reported_by=actor, text=text
+        )
+        session.add(follow_up)
+    return follow_up
+
+
+def list_follow_ups(session: Session, event_id: int) -> list[AdverseEventFollowUp]:
+    """An adverse event's follow-up reports, oldest first."""
+    return list(
+        session.scalars(
+            select(AdverseEventFollowUp)
+            .where(AdverseEventFollowUp.adverse_event_id == event_id)
+            .order_by(AdverseEventFollowUp.reported_on, AdverseEventFollowUp.id)
+        )
+    )
+
+
+def event_history(session: Session, event_id: int) -> list[AuditEntry]:
+    """An adverse event's audit trail (who changed which field, when, from what, why), oldest
+    first; its follow-up reports are listed by :func:`list_follow_ups`."""
+    from cordtrial.trial.services.reads import list_audit
+
+    get_by_id(session, AdverseEvent, event_id)
+    return list(
+        list_audit(session, entity="adverse_event", entity_id=str(event_id), limit=10_000)
+    )

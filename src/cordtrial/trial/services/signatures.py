@@ -49,7 +49,8 @@ def sign_exam(
 ) -> ExamSignature:
     """Sign an exam as ``username``, who re-enters the password (a failure counts towards the
     lockout like any login). The user must be allowed to ``sign`` at the participant's site; the
-    exam must be classified (every cell recorded). ``expected_version`` is the exam version the
+    exam must be classified (every cell recorded), and a user signs a given version of it once.
+    ``expected_version`` is the exam version the
     signer reviewed: a signature over another version is refused (ConflictError).
     """
     check_moment("now", now)
@@ -64,6 +65,20 @@ def sign_exam(
         raise RuleViolationError(
             "signature", [f"exam {exam_id} is not complete ({exam.classification_note})"]
         )
+    already = session.scalars(
+        select(ExamSignature.signed_at).where(
+            ExamSignature.exam_id == exam.id,
+            ExamSignature.user_id == user.id,
+            ExamSignature.exam_version == exam.version,
+        )
+    ).first()
+    if already is not None:
+        session.rollback()
+        raise RuleViolationError(
+            "signature",
+            [f"{user.username} already signed version {exam.version} of exam {exam_id} "
+             f"on {already:%Y-%m-%d %H:%M} UTC"],
+        )  # fmt: skip
     with unit_of_work(session, user.username):
         signature = ExamSignature(
             exam_id=exam.id,

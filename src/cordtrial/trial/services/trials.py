@@ -86,6 +86,7 @@ def create_trial(
                 target_day=v.target_day,
                 window_minus=v.window_minus,
                 window_plus=v.window_plus,
+                requires=list(v.requires),
             )
             for v in schedule
         ]

@@ -1,20 +1,57 @@
-"""Use cases: record visits as done; list a participant's schedule with due dates and status."""
+"""Use cases: a participant's visits and their state (what the protocol requires at each, what is
+recorded, what is outstanding), completing a visit, marking it missed, and the visit's exam of
+record."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cordtrial.trial.audit import unit_of_work
-from cordtrial.trial.errors import NotFoundError
-from cordtrial.trial.models import Participant, Visit
-from cordtrial.trial.rules.checks import check_date
-from cordtrial.trial.rules.schedule import VisitSpec, VisitStatus, visit_status, visit_window
-from cordtrial.trial.services.common import get_by_id
+from cordtrial.trial.errors import InvalidValueError, NotFoundError, RuleViolationError
+from cordtrial.trial.models import (
+    IsncsciExam,
+    Participant,
+    ScimAssessment,
+    SixMinuteWalk,
+    TenMetreWalk,
+    Visit,
+    VisitDefinition,
+    WisciAssessment,
+)
+from cordtrial.trial.rules.checks import check_date, check_text
+from cordtrial.trial.rules.schedule import (
+    VisitSpec,
+    VisitState,
+    VisitStatus,
+    visit_state,
+    visit_window,
+)
+from cordtrial.trial.rules.vocabulary import VISIT_ITEMS
+from cordtrial.trial.services.common import check_version, get_by_id
 
-__all__ = ["VisitRow", "find_visit", "record_visit_done", "visit_schedule"]
+__all__ = [
+    "VisitRow",
+    "choose_exam_of_record",
+    "complete_visit_if_ready",
+    "exam_of_record",
+    "find_visit",
+    "mark_visit_missed",
+    "record_visit_done",
+    "visit_requirements",
+    "visit_schedule",
+]
+
+_MEASURES = (
+    ("scim", ScimAssessment),
+    ("wisci", WisciAssessment),
+    ("ten_metre_walk", TenMetreWalk),
+    ("six_minute_walk", SixMinuteWalk),
+)
 
 
 def find_visit(participant: Participant, visit_name: str) -> Visit:
@@ -23,6 +60,62 @@ def find_visit(participant: Participant, visit_name: str) -> Visit:
         if visit.definition.name == visit_name:
             return visit
     raise NotFoundError("visit", f"{participant.study_id}/{visit_name}")
+
+
+def visit_requirements(definition: VisitDefinition) -> tuple[str, ...]:
+    """What the protocol requires at a visit (schedules stored before revision 0010: the exam)."""
+    return tuple(definition.requires) if definition.requires is not None else ("isncsci",)
+
+
+def exam_of_record(exams: Sequence[IsncsciExam]) -> IsncsciExam | None:
+    """The exam of record among a visit's exams: the one chosen (``of_record``), else -- for
+    exams recorded before revision 0010, when none was chosen -- the latest not set aside."""
+    chosen = [e for e in exams if e.of_record]
+    if chosen:
+        return max(chosen, key=lambda e: e.id)
+    legacy = [e for e in exams if e.of_record is None]
+    return max(legacy, key=lambda e: e.id) if legacy else None
+
+
+def _visit_exams(session: Session, visit: Visit) -> list[IsncsciExam]:
+    return list(
+        session.scalars(
+            select(IsncsciExam).where(IsncsciExam.visit_id == visit.id).order_by(IsncsciExam.id)
+        )
+    )
+
+
+def _recorded(session: Session, visit: Visit) -> dict[str, date]:
+    """Each item recorded at the visit and its date (the exam of record only once complete)."""
+    recorded: dict[str, date] = {}
+    record = exam_of_record(_visit_exams(session, visit))
+    if record is not None and record.classification is not None:
+        recorded["isncsci"] = record.examined_on
+    for item, kind in _MEASURES:
+        first = session.scalars(
+            select(kind.assessed_on).where(kind.visit_id == visit.id).order_by(kind.assessed_on)
+        ).first()
+        if first is not None:
+            recorded[item] = first
+    return recorded
+
+
+def _spec(d: VisitDefinition) -> VisitSpec:
+    return VisitSpec(d.name, d.target_day, d.window_minus, d.window_plus, visit_requirements(d))
+
+
+def _state(session: Session, visit: Visit, today: date) -> VisitState:
+    record = exam_of_record(_visit_exams(session, visit))
+    incomplete = record is not None and record.classification is None
+    return visit_state(
+        _spec(visit.definition),
+        visit.participant.transplant_date,
+        today,
+        done_on=visit.done_on,
+        recorded=_recorded(session, visit),
+        missed_reason=visit.missed_reason,
+        started=("isncsci",) if incomplete else (),
+    )
 
 
 def record_visit_done(
@@ -45,9 +138,83 @@ def record_visit_done(
     return visit
 
 
+def complete_visit_if_ready(session: Session, *, actor: str, visit_id: int) -> bool:
+    """Record a visit as done (on its last required item's date) once every item the protocol
+    requires at it is recorded; True when this call completed it. Called after an exam or a
+    measure is saved."""
+    visit = get_by_id(session, Visit, visit_id)
+    if visit.done_on is not None or visit.missed_reason:
+        return False
+    needed = visit_requirements(visit.definition)
+    recorded = _recorded(session, visit)
+    if not needed or any(item not in recorded for item in needed):
+        return False
+    with unit_of_work(session, actor, "visit completed: every item the protocol requires"):
+        visit.done_on = max(recorded[item] for item in needed)
+    return True
+
+
+def mark_visit_missed(
+    session: Session,
+    *,
+    actor: str,
+    participant_id: int,
+    visit_name: str,
+    reason: str,
+    today: date,
+    expected_version: int | None = None,
+) -> Visit:
+    """Mark a visit missed, with the reason (e.g. "participant in hospital elsewhere"); refused
+    for a visit already done."""
+    reason = check_text("reason", reason, max_length=500)
+    participant = get_by_id(session, Participant, participant_id)
+    visit = find_visit(participant, visit_name)
+    check_version(visit, expected_version)
+    state = _state(session, visit, today)
+    if state.status in ("done", "out of window"):
+        session.rollback()
+        raise RuleViolationError(
+            "visit", [f"{visit_name} was done on {state.done_on}: it cannot be missed"]
+        )
+    with unit_of_work(session, actor, f"visit missed: {reason}"):
+        visit.missed_reason = reason
+    return visit
+
+
+def choose_exam_of_record(
+    session: Session,
+    *,
+    actor: str,
+    exam_id: int,
+    reason: str,
+    expected_version: int | None = None,
+) -> IsncsciExam:
+    """Make an exam its visit's exam of record (the others of the visit no longer count); the
+    reason is required and audited."""
+    reason = check_text("reason", reason, max_length=500)
+    exam = get_by_id(session, IsncsciExam, exam_id)
+    check_version(exam, expected_version)
+    if exam.visit_id is None:
+        session.rollback()
+        raise InvalidValueError(
+            "exam", exam_id, "an exam recorded at a visit", "is not linked to a visit"
+        )
+    visit = get_by_id(session, Visit, exam.visit_id)
+    others = [e for e in _visit_exams(session, visit) if e.id != exam.id]
+    with unit_of_work(session, actor, reason):
+        for other in others:
+            if other.of_record is not False:
+                other.of_record = False
+        exam.of_record = True
+    complete_visit_if_ready(session, actor=actor, visit_id=visit.id)
+    return exam
+
+
 @dataclass(frozen=True, slots=True)
 class VisitRow:
-    """A visit of a participant's schedule; dates and status are empty until day 0 is set."""
+    """A visit of a participant's schedule with its state: dates are empty until day 0 is set;
+    ``status`` and ``label`` as :class:`~cordtrial.trial.rules.schedule.VisitState` says;
+    ``requires`` and ``missing`` in words; the visit's exams and its exam of record."""
 
     name: str
     target: date | None
@@ -55,29 +222,44 @@ class VisitRow:
     closes: date | None
     done_on: date | None
     status: VisitStatus | None
+    label: str
+    requires: tuple[str, ...]
+    missing: tuple[str, ...]
+    days_outside: int | None
+    missed_reason: str | None
+    exam_ids: tuple[int, ...]
+    exam_of_record_id: int | None
+    version: int
 
 
 def visit_schedule(session: Session, participant_id: int, today: date) -> list[VisitRow]:
-    """A participant's visits in schedule order, with target date, window and status on
-    ``today`` (see :func:`cordtrial.trial.rules.schedule.visit_status`)."""
+    """A participant's visits in schedule order, with target date, window and state on
+    ``today`` (see :func:`cordtrial.trial.rules.schedule.visit_state`)."""
     participant = get_by_id(session, Participant, participant_id)
     rows = []
     for visit in sorted(participant.visits, key=lambda v: v.definition.target_day):
         d = visit.definition
-        spec = VisitSpec(d.name, d.target_day, d.window_minus, d.window_plus)
         day0 = participant.transplant_date
-        if day0 is None:
-            rows.append(VisitRow(d.name, None, None, None, visit.done_on, None))
-            continue
-        window = visit_window(spec, day0)
+        window = visit_window(_spec(d), day0) if day0 is not None else None
+        state = _state(session, visit, today)
+        exams = _visit_exams(session, visit)
+        record = exam_of_record(exams)
         rows.append(
             VisitRow(
-                d.name,
-                window.target,
-                window.opens,
-                window.closes,
-                visit.done_on,
-                visit_status(spec, day0, today, visit.done_on),
+                name=d.name,
+                target=window.target if window else None,
+                opens=window.opens if window else None,
+                closes=window.closes if window else None,
+                done_on=state.done_on if state.done_on is not None else visit.done_on,
+                status=state.status,
+                label=state.label,
+                requires=tuple(VISIT_ITEMS[i] for i in visit_requirements(d)),
+                missing=state.missing,
+                days_outside=state.days_outside,
+                missed_reason=state.missed_reason,
+                exam_ids=tuple(e.id for e in exams),
+                exam_of_record_id=record.id if record is not None else None,
+                version=visit.version,
             )
         )
     return rows

@@ -13,6 +13,7 @@ from cordtrial.web.api import (
     queries,
     trials,
     users,
+    visits,
 )
 from cordtrial.web.errors import ERROR_RESPONSES
 
@@ -20,6 +21,7 @@ __all__ = ["api_router"]
 
 api_router = APIRouter()
 for _module in (
-    auth, users, trials, participants, exams, measures, product, adverse_events, queries, audit
+    auth, users, trials, participants, visits, exams, measures, product, adverse_events, queries,
+    audit,
 ):  # fmt: skip
     api_router.include_router(_module.router, responses=ERROR_RESPONSES)

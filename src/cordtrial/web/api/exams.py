@@ -14,9 +14,11 @@ from cordtrial.trial.services.reads import (
 )
 from cordtrial.trial.services.signatures import SignatureStatus, exam_signatures, sign_exam
 from cordtrial.trial.services.users import require_permission
+from cordtrial.trial.services.visits import choose_exam_of_record
 from cordtrial.web.deps import Clock, CurrentUser, PathId, SessionDep
 from cordtrial.web.schemas import (
     ExamCreate,
+    ExamOfRecordCreate,
     ExamRead,
     ExamUpdate,
     SignatureCreate,
@@ -72,7 +74,9 @@ def post_exam(
 ) -> ExamRead:
     """Record an exam; it is classified once every cell is recorded. Every value flagged
     ``*`` or ``**`` needs its reason in ``notes.flag_reasons`` (422 naming
-    ``notes.flag_reasons.<column>`` otherwise)."""
+    ``notes.flag_reasons.<column>`` otherwise). A second exam of the same visit needs
+    ``repeat_reason`` and ``counts`` (which exam is the visit's exam of record); an exam that
+    completes what the visit requires records the visit as done."""
     participant = visible_participant(session, user, participant_id)
     require_permission(user, "enter_data", participant.site_id)
     exam = record_exam(
@@ -84,6 +88,8 @@ def post_exam(
         cells=body.cells,
         visit_name=body.visit_name,
         notes=body.notes.model_dump(exclude_none=True) if body.notes is not None else None,
+        repeat_reason=body.repeat_reason,
+        counts=body.counts,
     )
     return _exam(session, exam)
 
@@ -119,6 +125,24 @@ def patch_exam(
     return _exam(session, exam)
 
 
+@router.post("/exams/{exam_id}/of-record", response_model=ExamRead)
+def post_exam_of_record(
+    exam_id: PathId, body: ExamOfRecordCreate, user: CurrentUser, session: SessionDep
+) -> ExamRead:
+    """Make this exam its visit's exam of record (the one analyses use); the visit's other
+    exams no longer count. The reason is required and audited."""
+    _, site_id = _visible_exam(session, user, exam_id)
+    require_permission(user, "enter_data", site_id)
+    exam = choose_exam_of_record(
+        session,
+        actor=user.username,
+        exam_id=exam_id,
+        reason=body.reason,
+        expected_version=body.version,
+    )
+    return _exam(session, exam)
+
+
 @router.get("/exams/{exam_id}/signatures", response_model=list[SignatureRead])
 def get_signatures(exam_id: PathId, user: CurrentUser, session: SessionDep) -> list[SignatureRead]:
     """The exam's signatures, each marked void when the exam changed after it."""
@@ -136,7 +160,7 @@ def post_signature(
     exam_id: PathId, body: SignatureCreate, user: CurrentUser, session: SessionDep, now: Clock
 ) -> SignatureRead:
     """Sign the exam version the signer reviewed, re-entering the password (a wrong password
-    counts towards the lockout and is answered 401)."""
+    counts towards the lockout and is answered 401). A user signs a given version once (422)."""
     _, site_id = _visible_exam(session, user, exam_id)
     require_permission(user, "sign", site_id)
     signature = sign_exam(

@@ -1,5 +1,5 @@
-"""Participants, their visits, eligibility and randomization. Participants at sites the user may
-not see are answered 404, like those that do not exist."""
+"""Participants, their eligibility and randomization (visits: :mod:`.visits`). Participants at
+sites the user may not see are answered 404, like those that do not exist."""
 
 from fastapi import APIRouter, status
 
@@ -16,8 +16,7 @@ from cordtrial.trial.services.reads import (
     visible_site,
 )
 from cordtrial.trial.services.users import require_permission
-from cordtrial.trial.services.visits import record_visit_done, visit_schedule
-from cordtrial.web.deps import Clock, CurrentUser, PathId, SessionDep
+from cordtrial.web.deps import CurrentUser, PathId, SessionDep
 from cordtrial.web.schemas import (
     ArmRead,
     EligibilityAssessmentCreate,
@@ -25,8 +24,6 @@ from cordtrial.web.schemas import (
     ParticipantCreate,
     ParticipantRead,
     ParticipantUpdate,
-    VisitDoneUpdate,
-    VisitRead,
 )
 
 router = APIRouter(tags=["participants"])
@@ -81,50 +78,6 @@ def patch_participant(
         **changes,
     )
     return ParticipantRead.model_validate(updated)
-
-
-@router.get("/participants/{participant_id}/visits", response_model=list[VisitRead])
-def get_visits(
-    participant_id: PathId, user: CurrentUser, session: SessionDep, now: Clock
-) -> list[VisitRead]:
-    """The participant's visit schedule with target dates, windows and status today."""
-    participant = visible_participant(session, user, participant_id)
-    require_permission(user, "read", participant.site_id)
-    rows = visit_schedule(session, participant_id, now.date())
-    return [
-        VisitRead(
-            name=r.name,
-            target=r.target,
-            opens=r.opens,
-            closes=r.closes,
-            done_on=r.done_on,
-            status=r.status,
-        )
-        for r in rows
-    ]
-
-
-@router.put("/participants/{participant_id}/visits/{visit_name}", response_model=list[VisitRead])
-def put_visit_done(
-    participant_id: PathId,
-    visit_name: str,
-    body: VisitDoneUpdate,
-    user: CurrentUser,
-    session: SessionDep,
-    now: Clock,
-) -> list[VisitRead]:
-    """Record the date a visit took place (a change of that date needs a reason)."""
-    participant = visible_participant(session, user, participant_id)
-    require_permission(user, "enter_data", participant.site_id)
-    record_visit_done(
-        session,
-        actor=user.username,
-        participant_id=participant_id,
-        visit_name=visit_name,
-        done_on=body.done_on,
-        reason=body.reason,
-    )
-    return get_visits(participant_id, user, session, now)
 
 
 @router.get(

@@ -31,7 +31,8 @@ def post_trial(body: TrialCreate, user: CurrentUser, session: SessionDep) -> Tri
         phase=body.phase,
         arms=[ArmSpec(a.code, a.name, a.ratio) for a in body.arms],
         visits=[
-            VisitSpec(v.name, v.target_day, v.window_minus, v.window_plus) for v in body.visits
+            VisitSpec(v.name, v.target_day, v.window_minus, v.window_plus, tuple(v.requires))
+            for v in body.visits
         ],
         strata_factors=body.strata_factors,
     )

@@ -1,4 +1,5 @@
-"""Pages of trial records: adverse events (listing and entry), lot release, the audit log.
+"""Pages of trial records: adverse events (listing, entry, follow-up with its history, follow-up
+reports and the expedited report's submission), lot release, the audit log.
 
 Entry goes through the use cases (:mod:`cordtrial.trial.services`); a refused value is shown
 beside its field with what is allowed, and nothing is saved.
@@ -6,6 +7,7 @@ beside its field with what is allowed, and nothing is saved.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -15,14 +17,18 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cordtrial.trial.errors import InvalidValueError, RuleViolationError
+from cordtrial.trial.errors import AccessDeniedError, InvalidValueError, RuleViolationError
 from cordtrial.trial.models import AdverseEvent, AuditEntry, Lot, Participant, User
 from cordtrial.trial.rules.product import ReleaseResult, check_specification, decide_release
+from cordtrial.trial.rules.safety import expedited_status
 from cordtrial.trial.rules.vocabulary import (
     AE_CATEGORIES,
-    AE_OUTCOMES,
+    AE_OUTCOME_ORDER,
     EXPECTEDNESS,
-    SERIOUSNESS_CRITERIA,
+    RELATEDNESS_CAUSES,
+    RELATEDNESS_ORDER,
+    SERIOUSNESS_ORDER,
+    word,
 )
 from cordtrial.trial.services.product import release_lot
 from cordtrial.trial.services.reads import (
@@ -33,8 +39,16 @@ from cordtrial.trial.services.reads import (
     list_participants,
     list_trials,
     visible_participant,
+    visible_participant_record,
 )
-from cordtrial.trial.services.safety import report_adverse_event
+from cordtrial.trial.services.safety import (
+    add_follow_up,
+    event_history,
+    list_follow_ups,
+    record_expedited_submission,
+    report_adverse_event,
+    update_adverse_event,
+)
 from cordtrial.trial.services.users import require_permission
 from cordtrial.web.deps import Clock, SessionDep
 from cordtrial.web.pages.auth import CsrfChecked, PageUser
@@ -44,16 +58,66 @@ __all__ = ["AE_FORM_FIELDS", "router"]
 
 router = APIRouter()
 
-_RELATEDNESS_ORDER = ("not_related", "unlikely", "possible", "probable", "definite")
-_OUTCOME_ORDER = ("not_recovered", "recovering", "recovered", "recovered_with_sequelae",
-                  "fatal", "unknown")  # fmt: skip
-_OPTIONAL = frozenset({"serious_criteria", "resolution_date"})
+_OPTIONAL = frozenset({"serious_criteria", "resolution_date", "narrative"})
 #: The adverse event form's fields, in focus order.
 AE_FORM_FIELDS = (
     "term", "category", "onset_date", "awareness_date", "ctcae_grade", "serious_criteria",
     "related_to_cells", "related_to_procedure", "related_to_immunosuppression",
-    "expectedness", "outcome", "resolution_date",
+    "expectedness", "outcome", "resolution_date", "narrative",
 )  # fmt: skip
+#: The fields a follow-up changes (the follow-up form), in focus order.
+AE_FOLLOW_UP_FIELDS = (
+    "ctcae_grade", "serious_criteria", "related_to_cells", "related_to_procedure",
+    "related_to_immunosuppression", "outcome", "resolution_date", "narrative",
+)  # fmt: skip
+#: What people read for each field of an adverse event (forms, errors, history).
+AE_LABELS = {
+    "term": "Event term", "category": "Category", "onset_date": "Onset date",
+    "awareness_date": "Sponsor aware on", "ctcae_grade": "CTCAE grade",
+    "serious_criteria": "Seriousness criteria (ICH E2A)",
+    "related_to_cells": "Related to the cell product",
+    "related_to_procedure": "Related to the procedure",
+    "related_to_immunosuppression": "Related to immunosuppression",
+    "expectedness": "Expectedness", "outcome": "Outcome", "resolution_date": "Resolution date",
+    "narrative": "Narrative", "expedited_report_required": "Expedited report required",
+    "expedited_report_due": "Expedited report due",
+    "expedited_submitted_on": "Expedited report submitted on",
+    "expedited_authority": "Authority", "expedited_reference": "Reference",
+    "submitted_on": "Submitted on", "authority": "Authority", "reference": "Reference",
+    "reported_on": "Reported on", "text": "Follow-up report", "reason": "Reason for the change",
+    "participant_id": "Participant", "version": "Record version", "field": "Field",
+}  # fmt: skip
+
+
+def _shown(value: object) -> str:
+    """A value as people read it: dates as dates, vocabulary as words, lists joined."""
+    if value is None or value == "":
+        return "(empty)"
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list | tuple | frozenset | set):
+        return ", ".join(word(v) for v in value) or "(none)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return word(value)
+
+
+def error_text(exc: InvalidValueError) -> str:
+    """A refused value in clinical words: ``Resolution date: 2026-11-25 is too early (a date on
+    or after 2026-11-26)``."""
+    name = exc.field.split(".")[0]
+    label = AE_LABELS.get(name, word(name).capitalize())
+    return f"{label}: {_shown(exc.value)} {exc.problem} ({exc.allowed})"
+
+
+def _trail_value(text: str | None) -> str:
+    if text is None:
+        return "(empty)"
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    return _shown(value)
 
 
 def _visible_events(session: Session, user: User) -> list[tuple[Participant, AdverseEvent]]:
@@ -68,13 +132,25 @@ def _visible_events(session: Session, user: User) -> list[tuple[Participant, Adv
 def adverse_events_page(
     request: Request, user: PageUser, session: SessionDep, now: Clock
 ) -> Response:
-    """Every adverse event at the user's sites, newest first."""
+    """Every adverse event at the user's sites, newest first, with relatedness per cause and
+    where each expedited report stands."""
+    rows = _visible_events(session, user)
+    today = now.date()
     return render(
         request,
         "adverse_events.html",
         user=user,
-        rows=_visible_events(session, user),
-        today=now.date(),
+        rows=rows,
+        today=today,
+        causes=RELATEDNESS_CAUSES,
+        criteria=SERIOUSNESS_ORDER,
+        expedited={
+            e.id: expedited_status(
+                e.expedited_report_required, e.expedited_report_due, e.expedited_submitted_on,
+                today,
+            )
+            for _, e in rows
+        },
     )
 
 
@@ -95,10 +171,11 @@ def _ae_form(
         values=values,
         errors=errors,
         categories=sorted(AE_CATEGORIES),
-        criteria=sorted(SERIOUSNESS_CRITERIA),
-        relatedness=_RELATEDNESS_ORDER,
+        criteria=SERIOUSNESS_ORDER,
+        relatedness=RELATEDNESS_ORDER,
         expectedness=sorted(EXPECTEDNESS),
-        outcomes=[o for o in _OUTCOME_ORDER if o in AE_OUTCOMES],
+        outcomes=AE_OUTCOME_ORDER,
+        labels=AE_LABELS,
     )
 
 
@@ -155,7 +232,7 @@ async def create_adverse_event(
     values: dict[str, Any] = {k: str(form.get(k, "")) for k in AE_FORM_FIELDS}
     values["serious_criteria"] = [str(v) for v in form.getlist("serious_criteria")]
     missing = {
-        name: f"{name}: is missing (required)"
+        name: f"{AE_LABELS[name]}: is missing (required)"
         for name in AE_FORM_FIELDS
         if name not in _OPTIONAL and not values[name].strip()
     }
@@ -180,6 +257,7 @@ async def create_adverse_event(
             expectedness=values["expectedness"],
             outcome=values["outcome"],
             resolution_date=_parse_date("resolution_date", values["resolution_date"], False),
+            narrative=values["narrative"],
         )
     except InvalidValueError as exc:
         session.rollback()
@@ -189,13 +267,258 @@ async def create_adverse_event(
             user,
             participant,
             values,
-            {field: str(exc)},
+            {field: error_text(exc)},
             status.HTTP_422_UNPROCESSABLE_CONTENT,
         )
     return RedirectResponse(
         f"/participants/{participant.id}?reported={event.id}#adverse-events",
         status.HTTP_303_SEE_OTHER,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRow:
+    """A change of an adverse event as people read it."""
+
+    at: str
+    actor: str
+    field: str
+    old: str
+    new: str
+    reason: str
+
+
+def _event_page(
+    request: Request,
+    user: User,
+    session: Session,
+    event: AdverseEvent,
+    today: date,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    message: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    participant = visible_participant(session, user, event.participant_id)
+    history = [
+        HistoryRow(
+            e.at.strftime("%Y-%m-%d %H:%M"),
+            e.actor,
+            AE_LABELS.get(e.field, word(e.field)),
+            _trail_value(e.old_value),
+            _trail_value(e.new_value),
+            e.reason or "",
+        )
+        for e in reversed(event_history(session, event.id))
+        # the row version is bookkeeping; an empty field recorded empty says nothing
+        if e.field != "version" and _trail_value(e.old_value) != _trail_value(e.new_value)
+    ]
+    current = {
+        name: getattr(event, name) for name in AE_FOLLOW_UP_FIELDS
+    } | {"narrative": event.narrative or "", "resolution_date": event.resolution_date or ""}
+    return render(
+        request,
+        "adverse_event.html",
+        user=user,
+        status_code=status_code,
+        participant=participant,
+        event=event,
+        expedited=expedited_status(
+            event.expedited_report_required,
+            event.expedited_report_due,
+            event.expedited_submitted_on,
+            today,
+        ),
+        causes=RELATEDNESS_CAUSES,
+        follow_ups=list_follow_ups(session, event.id),
+        history=history,
+        values=values or {},
+        current=current,
+        errors=errors or {},
+        message=message,
+        criteria=SERIOUSNESS_ORDER,
+        relatedness=RELATEDNESS_ORDER,
+        outcomes=AE_OUTCOME_ORDER,
+        labels=AE_LABELS,
+        today=today,
+        can_edit=_can_report(user, participant),
+    )
+
+
+def _can_report(user: User, participant: Participant) -> bool:
+    try:
+        require_permission(user, "report_adverse_event", participant.site_id)
+    except AccessDeniedError:  # the page is read-only for this user
+        return False
+    return True
+
+
+@router.get("/adverse-events/{event_id}", response_class=HTMLResponse, include_in_schema=False)
+def adverse_event_page(
+    request: Request,
+    event_id: int,
+    user: PageUser,
+    session: SessionDep,
+    now: Clock,
+    saved: str = "",
+) -> Response:
+    """An adverse event: its facts (relatedness per cause), narrative, expedited report (due,
+    overdue, submitted), follow-up reports and history; for roles that report adverse events,
+    the follow-up form (with a reason), the submission form and the follow-up report form."""
+    require_permission(user, "read")
+    event = visible_participant_record(session, user, AdverseEvent, event_id)
+    messages = {
+        "follow-up": "Follow-up saved.",
+        "submission": "Submission of the expedited report recorded.",
+        "report": "Follow-up report added.",
+    }
+    return _event_page(request, user, session, event, now.date(), message=messages.get(saved))
+
+
+def _editable_event(session: Session, user: User, event_id: int) -> AdverseEvent:
+    event = visible_participant_record(session, user, AdverseEvent, event_id)
+    participant = visible_participant(session, user, event.participant_id)
+    require_permission(user, "report_adverse_event", participant.site_id)
+    return event
+
+
+def _refused(
+    request: Request,
+    user: User,
+    session: Session,
+    event_id: int,
+    today: date,
+    values: dict[str, Any],
+    errors: dict[str, str],
+) -> Response:
+    session.rollback()
+    event = visible_participant_record(session, user, AdverseEvent, event_id)
+    return _event_page(
+        request, user, session, event, today, values=values, errors=errors,
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+    )  # fmt: skip
+
+
+@router.post("/adverse-events/{event_id}", response_class=HTMLResponse, include_in_schema=False)
+async def follow_up_adverse_event(
+    request: Request,
+    event_id: int,
+    user: PageUser,
+    session: SessionDep,
+    now: Clock,
+    _: CsrfChecked,
+) -> Response:
+    """Follow up an adverse event: grade, seriousness, relatedness per cause, outcome, resolution
+    date, narrative, with the reason (required); refused values are shown beside their field."""
+    event = _editable_event(session, user, event_id)
+    form = await request.form()
+    values: dict[str, Any] = {k: str(form.get(k, "")) for k in AE_FOLLOW_UP_FIELDS}
+    values["serious_criteria"] = [str(v) for v in form.getlist("serious_criteria")]
+    reason = str(form.get("reason", "")).strip()
+    values["reason"] = reason
+    if not reason:
+        errors = {"reason": f"{AE_LABELS['reason']}: is missing (required for a follow-up)"}
+        return _refused(request, user, session, event_id, now.date(), values, errors)
+    try:
+        version = int(str(form.get("version", "")))
+        changes: dict[str, Any] = {
+            "ctcae_grade": _parse_grade(values["ctcae_grade"]),
+            "serious_criteria": values["serious_criteria"],
+            "related_to_cells": values["related_to_cells"],
+            "related_to_procedure": values["related_to_procedure"],
+            "related_to_immunosuppression": values["related_to_immunosuppression"],
+            "outcome": values["outcome"],
+            "resolution_date": _parse_date("resolution_date", values["resolution_date"], False),
+            "narrative": values["narrative"],
+        }
+        current = {
+            "ctcae_grade": event.ctcae_grade,
+            "serious_criteria": sorted(event.serious_criteria),
+            "related_to_cells": event.related_to_cells,
+            "related_to_procedure": event.related_to_procedure,
+            "related_to_immunosuppression": event.related_to_immunosuppression,
+            "outcome": event.outcome,
+            "resolution_date": event.resolution_date,
+            "narrative": event.narrative or "",
+        }
+        changed = {k: v for k, v in changes.items() if current[k] != (
+            sorted(v) if k == "serious_criteria" else v)}  # fmt: skip
+        update_adverse_event(
+            session, actor=user.username, event_id=event_id, reason=reason,
+            expected_version=version, **changed,
+        )  # fmt: skip
+    except InvalidValueError as exc:
+        errors = {exc.field.split(".")[0]: error_text(exc)}
+        return _refused(request, user, session, event_id, now.date(), values, errors)
+    except ValueError:
+        errors = {"version": "The form is out of date: reload the page."}
+        return _refused(request, user, session, event_id, now.date(), values, errors)
+    return RedirectResponse(
+        f"/adverse-events/{event_id}?saved=follow-up", status.HTTP_303_SEE_OTHER
+    )
+
+
+@router.post(
+    "/adverse-events/{event_id}/submission", response_class=HTMLResponse, include_in_schema=False
+)
+async def submit_expedited_report(
+    request: Request,
+    event_id: int,
+    user: PageUser,
+    session: SessionDep,
+    now: Clock,
+    _: CsrfChecked,
+) -> Response:
+    """Record the expedited report's submission: date, authority, reference."""
+    event = _editable_event(session, user, event_id)
+    form = await request.form()
+    values = {k: str(form.get(k, "")) for k in ("submitted_on", "authority", "reference", "reason")}
+    try:
+        submitted_on = _parse_date("submitted_on", values["submitted_on"])
+        record_expedited_submission(
+            session, actor=user.username, event_id=event.id, submitted_on=submitted_on,  # type: ignore[arg-type]
+            authority=values["authority"], reference=values["reference"],
+            reason=values["reason"].strip() or None,
+        )  # fmt: skip
+    except InvalidValueError as exc:
+        errors = {exc.field.split(".")[0]: error_text(exc)}
+        return _refused(request, user, session, event_id, now.date(), values, errors)
+    except RuleViolationError as exc:
+        return _refused(
+            request, user, session, event_id, now.date(), values,
+            {"submitted_on": "; ".join(exc.reasons)},
+        )  # fmt: skip
+    return RedirectResponse(
+        f"/adverse-events/{event_id}?saved=submission", status.HTTP_303_SEE_OTHER
+    )
+
+
+@router.post(
+    "/adverse-events/{event_id}/follow-ups", response_class=HTMLResponse, include_in_schema=False
+)
+async def add_follow_up_report(
+    request: Request,
+    event_id: int,
+    user: PageUser,
+    session: SessionDep,
+    now: Clock,
+    _: CsrfChecked,
+) -> Response:
+    """Add a follow-up report (date and what was learned)."""
+    event = _editable_event(session, user, event_id)
+    form = await request.form()
+    values = {k: str(form.get(k, "")) for k in ("reported_on", "text")}
+    try:
+        reported_on = _parse_date("reported_on", values["reported_on"])
+        add_follow_up(
+            session, actor=user.username, event_id=event.id, reported_on=reported_on,  # type: ignore[arg-type]
+            text=values["text"],
+        )  # fmt: skip
+    except InvalidValueError as exc:
+        errors = {exc.field.split(".")[0]: error_text(exc)}
+        return _refused(request, user, session, event_id, now.date(), values, errors)
+    return RedirectResponse(f"/adverse-events/{event_id}?saved=report", status.HTTP_303_SEE_OTHER)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 
 from cordtrial.trial.models import User
 from cordtrial.trial.rules.access import can
+from cordtrial.trial.rules.vocabulary import word
 from cordtrial.web.pages.security import CSRF_COOKIE, cookie_secure, csrf_token_for
 from cordtrial.web.settings import WebSettings
 
@@ -23,6 +24,8 @@ TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+#: ``{{ value|word }}``: a vocabulary value in the words people read (life-threatening ...).
+templates.env.filters["word"] = word
 
 
 @dataclass(frozen=True, slots=True)

@@ -188,6 +188,7 @@ def _new_page(
     today: date,
     errors: list[str] | None = None,
     status_code: int = 200,
+    incomplete: list[str] | None = None,
 ) -> Response:
     form = form or {}
     cells = read_worksheet(form)
@@ -201,6 +202,10 @@ def _new_page(
         visit_name=_text(form, "visit_name"),
         examined_on=_text(form, "examined_on") or today.isoformat(),
         examiner=_text(form, "examiner") or user.username,
+        repeat_reason=_text(form, "repeat_reason"),
+        counts=_text(form, "counts"),
+        ask_incomplete=bool(incomplete),
+        incomplete=incomplete or [],
         errors=errors or [],
         **worksheet_context(
             cells, comments=_text(form, "comments"), flag_reasons=flag_reasons_from(form)
@@ -245,6 +250,15 @@ async def create_exam(
     examined_on = _parse_date(_text(form, "examined_on"))
     if examined_on is None:
         errors.append(f"examined_on: {_text(form, 'examined_on')!r} is not a date (YYYY-MM-DD)")
+    incomplete: list[str] = []
+    if not errors and check.missing and _text(form, "confirm_incomplete") != "yes":
+        # Saving an incomplete exam is a choice: say what is missing and ask.
+        incomplete = check.missing_summary()
+        errors.append(
+            "This exam is incomplete (not recorded: " + "; ".join(incomplete) + "). "
+            "Record the missing cells, or confirm that it is saved as it is."
+        )
+    counts = _text(form, "counts")
     if not errors and examined_on is not None:
         try:
             exam = record_exam(
@@ -256,7 +270,18 @@ async def create_exam(
                 cells={k: v for k, v in cells.items() if v},
                 visit_name=_text(form, "visit_name") or None,
                 notes=exam_notes(check, form),
+                repeat_reason=_text(form, "repeat_reason") or None,
+                counts="new" if counts == "new" else "previous" if counts == "previous" else None,
             )
+        except InvalidValueError as exc:
+            session.rollback()
+            if exc.field in ("repeat_reason", "counts"):
+                errors.append(
+                    f"The visit {_text(form, 'visit_name')} already has an exam: say why it is "
+                    "examined again, and which exam counts for the visit."
+                )
+            else:
+                errors.append(str(exc))
         except TrialError as exc:
             errors.append(str(exc))
         else:
@@ -269,6 +294,7 @@ async def create_exam(
         today=now.date(),
         errors=errors,
         status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        incomplete=incomplete,
     )
 
 

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
+from cordtrial.trial.errors import InvalidValueError, RuleViolationError
 from cordtrial.trial.models import (
     AdverseEvent,
     IsncsciExam,
@@ -26,7 +27,9 @@ from cordtrial.trial.models import (
     User,
     WisciAssessment,
 )
+from cordtrial.trial.rules.safety import ExpeditedStatus, expedited_status
 from cordtrial.trial.rules.schedule import VisitStatus
+from cordtrial.trial.rules.vocabulary import RELATEDNESS_CAUSES, SERIOUSNESS_ORDER
 from cordtrial.trial.services.reads import (
     list_administrations,
     list_adverse_events,
@@ -37,10 +40,12 @@ from cordtrial.trial.services.reads import (
     list_trials,
     visible_participant,
 )
-from cordtrial.trial.services.visits import VisitRow, visit_schedule
+from cordtrial.trial.services.signatures import exam_signatures
+from cordtrial.trial.services.users import require_permission
+from cordtrial.trial.services.visits import VisitRow, mark_visit_missed, visit_schedule
 from cordtrial.web.deps import Clock, SessionDep
 from cordtrial.web.pages import records
-from cordtrial.web.pages.auth import PageUser
+from cordtrial.web.pages.auth import CsrfChecked, PageUser
 from cordtrial.web.pages.charts import Series, line_chart
 from cordtrial.web.pages.rendering import render
 
@@ -57,7 +62,7 @@ _AIS_Y = {"A": 0, "B": 1, "C": 2, "D": 3, "E": 4}
 
 @dataclass(frozen=True, slots=True)
 class DueVisit:
-    """A visit in or past its window and not done, for the dashboard."""
+    """A visit in or past its window and not done (or partly done), for the dashboard."""
 
     participant: Participant
     visit: VisitRow
@@ -65,11 +70,21 @@ class DueVisit:
 
 @dataclass(frozen=True, slots=True)
 class OpenSerious:
-    """An open serious adverse event with its expedited-report deadline (if one is due)."""
+    """An open serious adverse event with where its expedited report stands."""
 
     event: AdverseEvent
     participant: Participant
-    days_left: int | None
+    expedited: ExpeditedStatus
+
+
+@dataclass(frozen=True, slots=True)
+class ExamToDo:
+    """A participant's exams that are work to do: incomplete (cells not recorded) or without a
+    valid signature, each as (exam, visit name)."""
+
+    participant: Participant
+    incomplete: tuple[tuple[IsncsciExam, str], ...]
+    unsigned: tuple[tuple[IsncsciExam, str], ...]
 
 
 def _trial(session: Session, user: User, protocol_id: str | None) -> Trial | None:
@@ -84,7 +99,7 @@ def _due_visits(session: Session, participants: Sequence[Participant], today: da
     DueVisit
 ]:
     due: list[DueVisit] = []
-    wanted: tuple[VisitStatus, ...] = ("due", "overdue")
+    wanted: tuple[VisitStatus, ...] = ("due", "overdue", "partly done")
     for p in participants:
         for row in visit_schedule(session, p.id, today):
             if row.status in wanted:
@@ -99,9 +114,35 @@ def _open_serious(
     for p in participants:
         for event in list_adverse_events(session, user, p.id):
             if event.serious_criteria and event.resolution_date is None:
-                due = event.expedited_report_due
-                rows.append(OpenSerious(event, p, (due - today).days if due else None))
-    return sorted(rows, key=lambda r: (r.days_left is None, r.days_left or 0))
+                state = expedited_status(
+                    event.expedited_report_required,
+                    event.expedited_report_due,
+                    event.expedited_submitted_on,
+                    today,
+                )
+                rows.append(OpenSerious(event, p, state))
+    order = {"overdue": 0, "due": 1, "submitted late": 2, "submitted": 3, "not required": 4}
+    return sorted(rows, key=lambda r: (order[r.expedited.state], r.expedited.days or 0))
+
+
+def _exams_to_do(
+    session: Session, user: User, participants: Sequence[Participant]
+) -> list[ExamToDo]:
+    """Incomplete exams and exams without a valid signature, by participant: work for the site,
+    and data queries for a monitor."""
+    rows: list[ExamToDo] = []
+    for p in participants:
+        names = {v.id: v.definition.name for v in p.visits}
+        incomplete, unsigned = [], []
+        for exam in list_exams(session, user, p.id):
+            visit = names.get(exam.visit_id or 0, "no visit")
+            if exam.classification is None:
+                incomplete.append((exam, visit))
+            elif all(s.void for s in exam_signatures(session, exam.id)):
+                unsigned.append((exam, visit))
+        if incomplete or unsigned:
+            rows.append(ExamToDo(p, tuple(incomplete), tuple(unsigned)))
+    return rows
 
 
 def _stopping_rule(session: Session, protocol_id: str) -> StoppingRuleStatus:
@@ -123,8 +164,9 @@ def dashboard(
     trial: str | None = None,
 ) -> Response:
     """The trial dashboard: the safety stopping rule (:mod:`cordtrial.analysis.safety`),
-    enrolment, visits due and overdue, open serious adverse events with their expedited-report
-    deadlines, lots and their status."""
+    enrolment, visits due, overdue and partly done (with what is missing), open serious adverse
+    events with their expedited reports (due, overdue, submitted), exams incomplete or unsigned
+    (work to do; data queries for a monitor), lots and their status."""
     today = now.date()
     current = _trial(session, user, trial)
     participants = list_participants(session, user, current.protocol_id) if current else []
@@ -142,6 +184,9 @@ def dashboard(
         transplanted=sum(1 for p in participants if p.transplant_date is not None),
         due_visits=_due_visits(session, participants, today),
         open_serious=_open_serious(session, user, participants, today),
+        exams_to_do=_exams_to_do(session, user, participants),
+        causes=RELATEDNESS_CAUSES,
+        criteria=SERIOUSNESS_ORDER,
         lots=list_lots(session),
         today=today,
         stopping=_stopping_rule(session, current.protocol_id) if current else None,
@@ -239,25 +284,96 @@ def _charts(
 def participant_page(
     request: Request, participant_id: int, user: PageUser, session: SessionDep, now: Clock
 ) -> Response:
-    """A participant: facts, visit timeline, charts of the course, cell administration, adverse
-    events and exams (404 for a participant at a site the user may not see)."""
+    """A participant: facts, visits with their state and what is outstanding, charts of the
+    course, cell administration, adverse events and exams (404 for a participant at a site the
+    user may not see)."""
+    return _participant_view(request, participant_id, user, session, now)
+
+
+def _participant_view(
+    request: Request,
+    participant_id: int,
+    user: User,
+    session: Session,
+    now: datetime,
+    missed_error: tuple[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
     participant = visible_participant(session, user, participant_id)
     exams = sorted(
         list_exams(session, user, participant_id), key=lambda e: (e.examined_on, e.id)
     )
     visit_names = {v.id: v.definition.name for v in participant.visits}
     walks = list_measures(session, user, participant_id, "ten_metre_walk")
+    schedule = visit_schedule(session, participant_id, now.date())
     return render(
         request,
         "participant.html",
         user=user,
         participant=participant,
-        schedule=visit_schedule(session, participant_id, now.date()),
+        schedule=schedule,
         exams=exams,
         visit_names=visit_names,
         charts=_charts(session, user, participant, exams),
         administrations=list_administrations(session, user, participant_id),
         adverse_events=list_adverse_events(session, user, participant_id),
+        expedited={
+            e.id: expedited_status(
+                e.expedited_report_required, e.expedited_report_due, e.expedited_submitted_on,
+                now.date(),
+            )
+            for e in list_adverse_events(session, user, participant_id)
+        },
+        causes=RELATEDNESS_CAUSES,
+        criteria=SERIOUSNESS_ORDER,
+        of_record={r.exam_of_record_id for r in schedule if r.exam_of_record_id is not None},
         walks=walks,
         lot_numbers={lot.id: lot.lot_number for lot in list_lots(session)},
+        missed_error=missed_error,
+        status_code=status_code,
+    )
+
+
+@router.post(
+    "/participants/{participant_id}/visits/{visit_name}/missed",
+    response_class=HTMLResponse,
+    include_in_schema=False,
+)
+async def visit_missed(
+    request: Request,
+    participant_id: int,
+    visit_name: str,
+    user: PageUser,
+    session: SessionDep,
+    now: Clock,
+    _: CsrfChecked,
+) -> Response:
+    """Mark a visit missed with the reason typed (needs ``enter_data``); a refusal is shown on
+    the participant page (422) and nothing is saved."""
+    participant = visible_participant(session, user, participant_id)
+    require_permission(user, "enter_data", participant.site_id)
+    form = await request.form()
+    try:
+        mark_visit_missed(
+            session,
+            actor=user.username,
+            participant_id=participant.id,
+            visit_name=visit_name,
+            reason=str(form.get("reason", "")),
+            today=now.date(),
+        )
+    except (InvalidValueError, RuleViolationError) as exc:
+        session.rollback()
+        message = (
+            "; ".join(exc.reasons)
+            if isinstance(exc, RuleViolationError)
+            else "Reason: " + exc.problem + " (say why the visit did not take place)"
+        )
+        return _participant_view(
+            request, participant_id, user, session, now,
+            missed_error=(visit_name, message),
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        )  # fmt: skip
+    return RedirectResponse(
+        f"/participants/{participant.id}?missed={visit_name}#visits", status.HTTP_303_SEE_OTHER
     )

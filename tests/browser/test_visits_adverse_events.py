@@ -1,0 +1,115 @@
+"""Visit completion, adverse-event follow-up and expedited-report submission in Chromium, against
+``cordtrial serve --demo`` (synthetic data)."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from browser.conftest import LoginFn
+
+FILL_DOWN = "Control+d"
+
+
+def _open_participant(page: Page, study_id: str) -> None:
+    page.get_by_role("link", name=study_id).first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Participant {study_id}")
+
+
+def _visit(page: Page, name: str):  # type: ignore[no-untyped-def]
+    return page.locator(f'li[data-visit="{name}"]')
+
+
+def _type_exam_but_dap(page: Page) -> None:
+    """A complete T4 AIS B exam by keyboard, DAP left empty (see test_worksheet.py)."""
+    page.locator("#cell-r_c5_motor").focus()
+    page.keyboard.type("55555")
+    page.keyboard.type("0")
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press(FILL_DOWN)
+    for _ in range(4):
+        page.keyboard.type("2" * 11)
+        page.keyboard.type("0")
+        page.keyboard.press(FILL_DOWN)
+        page.keyboard.press("ArrowUp")
+        page.keyboard.type("1")
+    page.keyboard.type("55555")
+    page.keyboard.type("0")
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press(FILL_DOWN)
+    page.keyboard.press("N")  # VAC: No
+
+
+def test_saving_the_visit_exam_completes_the_visit(page: Page, login: LoginFn) -> None:
+    """Issue 16: after the exam the participant page still said the visit was due. An
+    incomplete exam is saved only once confirmed, with what is missing listed."""
+    login(page, "coordinator_b")
+    _open_participant(page, "B-002")
+    week24 = _visit(page, "week 24")
+    expect(week24).to_contain_text("due")
+    expect(week24).to_contain_text("outstanding: ISNCSCI exam")
+    expect(_visit(page, "week 12")).to_contain_text("missed: participant admitted")
+    page.get_by_role("link", name="New ISNCSCI exam").click()
+    page.locator('select[name="visit_name"]').select_option("week 24")
+    _type_exam_but_dap(page)
+    page.get_by_role("button", name="Save exam").click()
+    alert = page.locator(".ws-save-errors")
+    expect(alert).to_contain_text("This exam is incomplete (not recorded: DAP)")
+    page.locator("#cell-dap").focus()
+    page.keyboard.press("N")
+    page.get_by_role("button", name="Save exam").click()
+    expect(page.get_by_role("status")).to_have_text("Exam saved.")
+    page.get_by_role("link", name="Participant B-002").click()
+    week24 = _visit(page, "week 24")
+    expect(week24.locator(".badge")).to_have_text("done")
+    expect(week24).not_to_contain_text("outstanding")
+
+
+def test_adverse_event_follow_up_with_reason_shows_in_history(page: Page, login: LoginFn) -> None:
+    login(page, "investigator")
+    page.get_by_role("link", name="Adverse events").first.click()
+    page.get_by_role("link", name="Raised serum creatinine on tacrolimus (synthetic)").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Raised serum creatinine")
+    expect(page.locator("#h-facts + dl")).to_contain_text("probable")
+    form = page.locator("#follow-up")
+    form.get_by_label("Outcome").select_option("recovered")
+    form.get_by_label("Resolution date").fill(
+        page.evaluate("new Date().toISOString().slice(0, 10)")
+    )
+    form.get_by_label("Reason for the change").fill("creatinine back to baseline (synthetic)")
+    form.get_by_role("button", name="Save follow-up").click()
+    expect(page.get_by_role("status")).to_have_text("Follow-up saved.")
+    history = page.locator("#history")
+    expect(history).to_contain_text("creatinine back to baseline (synthetic)")
+    expect(history).to_contain_text("recovered")
+    reports = page.locator("#follow-up-reports")
+    reports.get_by_label("What was learned").fill("Tacrolimus dose reduced (synthetic).")
+    reports.get_by_role("button", name="Add follow-up report").click()
+    expect(page.locator("#follow-up-reports")).to_contain_text("Tacrolimus dose reduced")
+
+
+def test_a_susar_report_is_submitted_and_the_deadline_met(page: Page, login: LoginFn) -> None:
+    login(page, "coordinator_a")
+    _open_participant(page, "A-002")
+    page.get_by_role("link", name="Report adverse event").click()
+    page.get_by_label("Event term").fill("Meningitis after the procedure (synthetic)")
+    page.get_by_label("Category").select_option("infection")
+    page.get_by_label("CTCAE grade").select_option("3")
+    page.get_by_label("hospitalisation").check()
+    page.get_by_label("Related to the cell product").select_option("not_related")
+    page.get_by_label("Related to the procedure").select_option("probable")
+    page.get_by_label("Related to immunosuppression").select_option("possible")
+    page.get_by_label("Expectedness (Investigator's Brochure)").select_option("unexpected")
+    page.get_by_label("Outcome").select_option("recovering")
+    page.get_by_label("Narrative").fill("Fever and neck stiffness on day 3; CSF culture positive.")
+    page.get_by_role("button", name="Report adverse event").click()
+    expect(page.get_by_role("status")).to_contain_text("Adverse event reported")
+    page.get_by_role("link", name="Meningitis after the procedure (synthetic)").click()
+    expect(page.locator("#expedited-state")).to_contain_text("(15 days left)")
+    box = page.locator("#expedited")
+    box.get_by_label("Authority").fill("National competent authority (synthetic)")
+    box.get_by_label("Reference").fill("SUSAR-E2E-1")
+    box.get_by_role("button", name="Record submission").click()
+    expect(page.get_by_role("status")).to_contain_text("Submission of the expedited report")
+    expect(page.locator("#expedited-state")).to_contain_text("on time")
+    expect(page.locator("#expedited")).to_contain_text("SUSAR-E2E-1")
+    expect(page.locator("#expedited-state")).not_to_contain_text("left")
