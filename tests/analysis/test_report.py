@@ -169,7 +169,12 @@ def test_dsmb_reports_the_serious_event_and_the_rule_not_crossed(demo_data):
     listing = sae.tables[0][1]
     assert len(listing) == 1
     assert "hospitalisation" in listing.iloc[0]["narrative"]
-    assert listing.iloc[0]["expedited report"].startswith("required")
+    # the investigator's recorded case description (demo: B-001's syrinx), after the facts
+    assert "Narrative: Six days after transplant" in listing.iloc[0]["narrative"]
+    # the demo's SUSAR report was submitted a day after awareness+5: the deadline is met
+    status = listing.iloc[0]["expedited report"]
+    assert status.startswith("submitted ") and status.endswith(", on time"), status
+    assert "National competent authority (synthetic)" in status
 
 
 def test_efficacy_report_sections_and_limits(efficacy):

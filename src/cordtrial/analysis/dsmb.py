@@ -91,7 +91,8 @@ def _n(count: int, word: str) -> str:
 
 
 def _narrative(rec: dict[Any, Any]) -> str:
-    """An SAE narrative from the recorded fields (the store keeps no free-text narrative)."""
+    """An SAE narrative: the recorded facts in one sentence, then the investigator's case
+    description where one was recorded (stores before revision 0010 have none)."""
     day = rec.get("onset_day")
     when = (
         f"day {int(day)} after treatment"
@@ -113,7 +114,8 @@ def _narrative(rec: dict[Any, Any]) -> str:
         + (f" (resolved {resolved})" if isinstance(resolved, date) else "")
         + "."
     )
-    return text
+    recorded = str(rec.get("narrative") or "").strip()
+    return f"{text} Narrative: {recorded}" if recorded else text
 
 
 def sae_listing(aes: pd.DataFrame) -> pd.DataFrame:
@@ -125,13 +127,20 @@ def sae_listing(aes: pd.DataFrame) -> pd.DataFrame:
     for rec in serious.to_dict(orient="records"):
         required = bool(rec.get("expedited_report_required"))
         due = rec.get("expedited_report_due")
-        status = (
-            f"required, due {due}"
-            if required and isinstance(due, date)
-            else "required"
-            if required
-            else "not required (expected or not related)"
-        )
+        submitted = rec.get("expedited_submitted_on")
+        authority = str(rec.get("expedited_authority") or "")
+        to = f" to {authority}" if authority else ""
+        if isinstance(submitted, date):
+            late = (submitted - due).days if required and isinstance(due, date) else 0
+            status = f"submitted {submitted}{to}" + (
+                f", {late} day{'s' if late != 1 else ''} late" if late > 0 else ", on time"
+            )
+        elif required and isinstance(due, date):
+            status = f"required, due {due}, not yet submitted"
+        elif required:
+            status = "required, not yet submitted"
+        else:
+            status = "not required (expected or not related)"
         rows.append(
             {
                 "participant": rec["participant"],

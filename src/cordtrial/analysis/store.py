@@ -340,13 +340,17 @@ def load_trial(session: Session, protocol_id: str, *, user: User | None = None) 
                 "special_interest": a.category in SPECIAL_INTEREST_CATEGORIES,
                 "expedited_report_required": a.expedited_report_required,
                 "expedited_report_due": a.expedited_report_due,
+                "narrative": a.narrative or "",
+                "expedited_submitted_on": a.expedited_submitted_on,
+                "expedited_authority": a.expedited_authority or "",
             }
         )  # fmt: skip
     ae_columns = [
         "participant", "arm", "term", "category", "onset_date", "onset_day", "resolution_date",
         "ctcae_grade", "serious", "serious_criteria", "related", "related_to_cells",
         "related_to_procedure", "related_to_immunosuppression", "expectedness", "outcome",
-        "special_interest", "expedited_report_required", "expedited_report_due",
+        "special_interest", "expedited_report_required", "expedited_report_due", "narrative",
+        "expedited_submitted_on", "expedited_authority",
     ]  # fmt: skip
     adverse_events = pd.DataFrame(ae_rows, columns=ae_columns)
     return TrialData(
