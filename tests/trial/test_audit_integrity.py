@@ -264,7 +264,8 @@ def test_migration_0008_repairs_a_legacy_trail_by_appending(empty_database_url: 
             rows = _rows(session)
             assert [(r.seq, r.row_hash) for r in rows[: len(old_rows)]] == old_rows
             added = rows[len(old_rows) :]
-            assert {r.actor for r in added} == {"migration 0008", "migration 0009", "migration 0010"}
+            migrations = {"migration 0008", "migration 0009", "migration 0010"}
+            assert {r.actor for r in added} == migrations
             rekeys = [r for r in added if r.action == "rekey"]
             assert {(r.entity, r.old_value) for r in rekeys} >= {
                 ("ten_metre_walk", json.dumps(f"{walk_id}.0"))
