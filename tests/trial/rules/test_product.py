@@ -14,6 +14,7 @@ from cordtrial.trial.rules.product import (
     check_administration,
     check_specification,
     decide_release,
+    format_quantity,
 )
 
 SPEC = check_specification(
@@ -62,7 +63,10 @@ def test_each_failure_is_named_with_value_and_limit() -> None:
 
 def test_missing_test_blocks_release() -> None:
     decision = decide_release(SPEC, PASSING[1:], EXPIRY, TODAY)
-    assert [o.detail for o in decision.failures] == ["viability: no result (required >= 70 %)"]
+    assert [o.detail for o in decision.failures] == [
+        "viability: pending, no result yet (required >= 70 %)"
+    ]
+    assert [o.state for o in decision.failures] == ["pending"]
 
 
 def test_latest_result_of_a_test_counts() -> None:
@@ -125,3 +129,12 @@ def test_administration_is_refused_with_the_reason(change: dict[str, object], re
 def test_every_refusal_reason_is_given() -> None:
     facts = replace(OK_ADMIN, lot_status="quarantine", product_identity_confirmed=False)
     assert len(check_administration(facts)) == 2
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(2.4e7, "2.4 x 10^7"), (1e7, "1 x 10^7"), (9.9996e6, "1 x 10^7"), (123456, "1.23 x 10^5"),
+     (70, "70"), (0.5, "0.5"), (99999, "99999"), (1.5e-4, "1.5 x 10^-4"), (0, "0")],
+)  # fmt: skip
+def test_quantities_read_as_on_a_certificate(value: float, shown: str) -> None:
+    assert format_quantity(value) == shown

@@ -8,6 +8,7 @@ two-person check of cell-therapy practice (FACT-JACIE standards; EU GMP Annex 2A
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -28,6 +29,7 @@ __all__ = [
     "check_administration",
     "check_specification",
     "decide_release",
+    "format_quantity",
 ]
 
 #: Units of the numeric release tests.
@@ -59,10 +61,11 @@ class ReleaseLimit:
             return repr(self.expected)
         unit = f" {UNITS.get(test, '')}".rstrip()
         if self.min is not None and self.max is not None:
-            return f"{self.min:g}-{self.max:g}{unit}"
+            return f"{format_quantity(self.min)}-{format_quantity(self.max)}{unit}"
         if self.min is not None:
-            return f">= {self.min:g}{unit}"
-        return f"<= {self.max:g}{unit}"
+            return f">= {format_quantity(self.min)}{unit}"
+        assert self.max is not None
+        return f"<= {format_quantity(self.max)}{unit}"
 
 
 def check_specification(limits: Mapping[str, Any]) -> dict[str, ReleaseLimit]:
@@ -115,17 +118,41 @@ class ReleaseResult:
     finding: str | None = None
 
 
+def format_quantity(value: float) -> str:
+    """A number as people read it on a certificate: ``70``, ``0.5``, and large counts in
+    scientific notation, ``2.4 x 10^7`` (never ``2.4e+07``)."""
+    if value != 0 and (abs(value) >= 1e5 or abs(value) < 1e-3):
+        exponent = math.floor(math.log10(abs(value)))
+        mantissa = f"{value / 10**exponent:.3g}"
+        if mantissa in {"10", "-10"}:  # 9.999e6 rounds up to the next power of ten
+            mantissa, exponent = mantissa[:-1], exponent + 1
+        return f"{mantissa} x 10^{exponent}"
+    return f"{value:g}"
+
+
 @dataclass(frozen=True, slots=True)
 class ReleaseOutcome:
-    """One test judged against its limit."""
+    """One test judged against its limit; ``pending`` when it has no result yet (it blocks
+    release, but it has not failed)."""
 
     test: str
     passed: bool
     detail: str
+    pending: bool = False
+
+    @property
+    def state(self) -> str:
+        """``pass``, ``fail`` or ``pending`` (no result yet)."""
+        return "pass" if self.passed else "pending" if self.pending else "fail"
 
     def to_json(self) -> dict[str, Any]:
         """As stored with the lot."""
-        return {"test": self.test, "passed": self.passed, "detail": self.detail}
+        return {
+            "test": self.test,
+            "passed": self.passed,
+            "pending": self.pending,
+            "detail": self.detail,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,18 +170,24 @@ class ReleaseDecision:
 
 def _judge(test: str, limit: ReleaseLimit, result: ReleaseResult | None) -> ReleaseOutcome:
     wanted = limit.describe(test)
+    name = test.replace("_", " ")
     if result is None:
-        return ReleaseOutcome(test, False, f"{test}: no result (required {wanted})")
+        return ReleaseOutcome(
+            test, False, f"{name}: pending, no result yet (required {wanted})", pending=True
+        )
     if limit.expected is not None:
         passed = result.finding == limit.expected
-        return ReleaseOutcome(test, passed, f"{test}: {result.finding!r} (required {wanted})")
+        return ReleaseOutcome(test, passed, f"{name}: {result.finding!r} (required {wanted})")
     if result.value is None:
-        return ReleaseOutcome(test, False, f"{test}: no numeric result (required {wanted})")
+        return ReleaseOutcome(
+            test, False, f"{name}: pending, no numeric result yet (required {wanted})", pending=True
+        )
     passed = (limit.min is None or result.value >= limit.min) and (
         limit.max is None or result.value <= limit.max
     )
     unit = f" {UNITS[test]}"
-    return ReleaseOutcome(test, passed, f"{test}: {result.value:g}{unit} (required {wanted})")
+    shown = format_quantity(result.value)
+    return ReleaseOutcome(test, passed, f"{name}: {shown}{unit} (required {wanted})")
 
 
 def decide_release(

@@ -1,4 +1,4 @@
-"""Server-rendered pages (Jinja2 templates, a little htmx), beside the JSON API.
+"""Server-rendered pages (Jinja2 templates, a little JavaScript of our own), beside the JSON API.
 
 ``router`` gathers the page routers (no prefix); :func:`install_page_error_handlers` renders the
 trial store's errors as HTML pages outside ``/api`` (same status codes as the API: a record at a

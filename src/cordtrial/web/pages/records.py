@@ -526,7 +526,7 @@ class LotView:
     """A lot with each release test judged against its specification, as of today."""
 
     lot: Lot
-    outcomes: list[tuple[str, bool, str]]
+    outcomes: list[tuple[str, str, str]]  # test, state (pass / fail / pending), detail
     releasable: bool
 
 
@@ -539,7 +539,7 @@ def _lot_views(session: Session, today: date) -> list[LotView]:
         views.append(
             LotView(
                 lot,
-                [(o.test, o.passed, o.detail) for o in decision.outcomes],
+                [(o.test, o.state, o.detail) for o in decision.outcomes],
                 decision.releasable,
             )
         )
