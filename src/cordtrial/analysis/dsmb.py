@@ -54,6 +54,7 @@ from cordtrial.analysis.safety import (
 )
 from cordtrial.analysis.store import TrialData, engine_versions
 from cordtrial.analysis.timepoint import implausible_jumps, time_point_endpoint
+from cordtrial.trial.rules.product import format_quantity
 
 __all__ = [
     "DSMB_SECTIONS",
@@ -411,7 +412,11 @@ def build_dsmb_report(
             expo.tables.append(
                 (
                     "Cell administrations",
-                    data.administrations.rename(
+                    data.administrations.assign(
+                        dose_cells=data.administrations["dose_cells"].map(
+                            lambda d: format_quantity(float(d)) if d == d else ""
+                        )
+                    ).rename(
                         columns={
                             "administered_on": "date",
                             "dose_cells": "dose (cells)",
@@ -450,8 +455,8 @@ def build_dsmb_report(
         # --- Serious adverse events ---------------------------------------------------------
         sae = ReportSection(DSMB_SECTIONS[4])
         sae.paragraphs.append(
-            f"{_n(len(serious), 'serious adverse event')} (ICH E2A criteria). Narratives are "
-            "assembled from the recorded fields."
+            f"{_n(len(serious), 'serious adverse event')} (ICH E2A criteria). Each narrative "
+            "states the recorded facts, then the investigator's case description."
         )
         sae.tables.append(("Serious adverse events", sae_listing(aes) if len(aes) else aes))
         if len(fu) and years > 0:
