@@ -90,6 +90,7 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _INSERT_ROWS = 1000
 #: gzip level of a dump: 1 compresses several times faster than 9, for a somewhat larger file.
 _GZIP_LEVEL = 1
+_WRITE_BYTES = 1 << 20
 # Escapes of PostgreSQL's COPY text format other than a backslash (see _unescape).
 _COPY_ESCAPES = {b"b": b"\b", b"f": b"\f", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"v": b"\v"}
 _COPY_ESCAPE = re.compile(rb"\\(.)")
@@ -212,15 +213,23 @@ def _dump(connection: Connection, revision: str, stream: IO[bytes]) -> BackupInf
             listed = ", ".join(f'"{name}"' for name in columns)
             rows = f'SELECT json_build_array({listed}) FROM "{table.name}" ORDER BY {order}'
             with cursor.copy(f"COPY ({rows}) TO STDOUT") as copy:
+                # Whole lines, about a megabyte at a time: one unescape and one gzip write each.
+                lines: list[bytes] = []
+                size = 0
                 for line in copy:
-                    stream.write(_unescape(bytes(line)))
+                    lines.append(bytes(line))
+                    size += len(line)
+                    if size >= _WRITE_BYTES:
+                        stream.write(_unescape(b"".join(lines)))
+                        lines, size = [], 0
+                stream.write(_unescape(b"".join(lines)))
     finally:
         cursor.close()
     return BackupInfo("postgresql dump", revision, counts)
 
 
 def _unescape(line: bytes) -> bytes:
-    """A line of COPY's text format as the text it stands for (the JSON of one row, a newline).
+    """Lines of COPY's text format as the text they stand for (the JSON of a row, a newline).
 
     COPY writes a backslash as two; JSON text holds no other character COPY escapes (control
     characters inside JSON strings are themselves escapes), but the rest are undone all the same.
