@@ -23,7 +23,7 @@
 
 ``--database`` takes a PostgreSQL server URL (``postgresql+psycopg://.../db``): the benchmark
 creates its own databases on that server beside ``db`` and drops them at the end. Without it, SQLite
-files in ``--workdir``. Prints one JSON object per command and writes everything, with the machine
+files in ``--workdir`` (a temporary directory, deleted at the end, when not given). Prints one JSON object per command and writes everything, with the machine
 and its load average, to ``benchmarks/results/<name>.json``.
 """
 
@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -247,6 +248,8 @@ def main() -> None:
         results["load_end"] = load()
     finally:
         stores.drop()
+        if args.workdir is None:
+            shutil.rmtree(workdir, ignore_errors=True)
     path = write_results(f"{args.name}_{backend}", results)
     print(f"results written to {path}", file=sys.stderr)
 
