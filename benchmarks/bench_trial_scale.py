@@ -23,8 +23,9 @@
 
 ``--database`` takes a PostgreSQL server URL (``postgresql+psycopg://.../db``): the benchmark
 creates its own databases on that server beside ``db`` and drops them at the end. Without it, SQLite
-files in ``--workdir`` (a temporary directory, deleted at the end, when not given). Prints one JSON object per command and writes everything, with the machine
-and its load average, to ``benchmarks/results/<name>.json``.
+files in ``--workdir`` (by default a temporary directory, deleted at the end). Prints one JSON
+object per command and writes everything, with the machine and its load average, to
+``benchmarks/results/<name>_<backend>.json``.
 """
 
 from __future__ import annotations
