@@ -54,14 +54,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Final, Literal
 
-from sqlalchemy import Table, event, insert, select, text
-from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy import String, Table, cast, event, insert, select, text
+from sqlalchemy.engine import Connection, Row, RowMapping
 from sqlalchemy.orm import Session, UOWTransaction
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.session import ORMExecuteState
@@ -477,6 +477,11 @@ def verify_audit(
 ) -> AuditReport:
     """Check the hash chain, recorded anchors and (by default) the tables against the trail.
 
+    The trail is read in pages of its primary key and the tables a few hundred records at a
+    time, each with its own rows of the trail (an index by record): memory stays flat however
+    long the trail grows. On PostgreSQL a session that has not begun a transaction reads in one
+    ``REPEATABLE READ`` snapshot (SQLite's reads share one anyway).
+
     Parameters
     ----------
     session : Session
@@ -488,22 +493,26 @@ def verify_audit(
     reconcile : bool
         Also replay the trail and compare it with every audited table.
     """
-    table = AuditEntry.__table__
+    wanted = [
+        (None, check_anchor(anchor)) if isinstance(anchor, str) else anchor for anchor in anchors
+    ]
+    by_hash = {expected for anchor_seq, expected in wanted if anchor_seq is None}
+    by_seq = {anchor_seq for anchor_seq, _ in wanted if anchor_seq is not None}
+    found = {GENESIS_HASH} & by_hash
+    hashes: dict[int, str] = {}
+    if not session.in_transaction() and session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     problems: list[AuditProblem] = []
     expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
-    hashes: dict[int, str] = {}
-    state: dict[tuple[str, str], dict[str, str]] = {}
-    deleted: set[tuple[str, str]] = set()
-    for row in session.execute(select(table).order_by(table.c.seq)).mappings():
+    for row in _chain(session):
         count += 1
-        seq = row["seq"]
-        fields = {c.key: row[c.key] for c in table.columns if c.key != "row_hash"}
-        if entry_hash(**fields) != row["row_hash"]:
+        seq, row_hash = row[0], row[-1]
+        if entry_hash(**dict(zip(_HASHED, row[:-1], strict=True))) != row_hash:
             problems.append(AuditProblem("altered", seq, "its content does not match its hash"))
         if seq != expected_seq:
             gap = f"{expected_seq}" if seq == expected_seq + 1 else f"{expected_seq}-{seq - 1}"
             problems.append(AuditProblem("missing", seq, f"row(s) {gap} before it are gone"))
-        elif row["prev_hash"] != prev_hash:
+        elif row[-2] != prev_hash:
             problems.append(
                 AuditProblem(
                     "broken link",
@@ -511,18 +520,14 @@ def verify_audit(
                     "it does not follow the row before it (a row was inserted or replaced)",
                 )
             )
-        hashes[seq] = row["row_hash"]
-        expected_seq, prev_hash = seq + 1, row["row_hash"]
-        _replay(state, deleted, row)
-    known = {GENESIS_HASH, *hashes.values()}
-    for anchor in anchors:
-        if isinstance(anchor, str):
-            anchor_seq, expected = None, check_anchor(anchor)
-            found = expected in known
-        else:
-            anchor_seq, expected = anchor
-            found = hashes.get(anchor_seq) == expected
-        if not found:
+        if row_hash in by_hash:
+            found.add(row_hash)
+        if seq in by_seq:
+            hashes[seq] = row_hash
+        expected_seq, prev_hash = seq + 1, row_hash
+    for anchor_seq, expected in wanted:
+        ok = expected in found if anchor_seq is None else hashes.get(anchor_seq) == expected
+        if not ok:
             problems.append(
                 AuditProblem(
                     "anchor",
@@ -532,35 +537,107 @@ def verify_audit(
                 )
             )
     if reconcile:
-        problems.extend(_reconcile(session, state, deleted))
+        problems.extend(_reconcile(session))
     head_seq = expected_seq - 1 if count else 0
     return AuditReport(count, head_seq, prev_hash, tuple(problems))
 
 
-def _replay(
-    state: dict[tuple[str, str], dict[str, str]],
-    deleted: set[tuple[str, str]],
-    row: RowMapping,
-) -> None:
-    key = (row["entity"], row["entity_id"])
-    if row["action"] == REKEY:
-        old_key = (row["entity"], json.loads(row["old_value"]))
+_AnyRow = Row[*tuple[Any, ...]]
+#: Columns in the order :func:`entry_hash` takes them, then ``row_hash``.
+_HASHED = ("seq", "at", "actor", "action", "entity", "entity_id", "field", "old_value",
+           "new_value", "reason", "prev_hash")  # fmt: skip
+#: Rows of the trail read per query, and records of a table reconciled per query.
+_CHAIN_PAGE = 5000
+_RECORD_BATCH = 500
+
+
+def _chain(session: Session) -> Iterator[_AnyRow]:
+    """The trail in ``seq`` order, a page at a time (keyset paging on the primary key)."""
+    table = AuditEntry.__table__
+    columns = [table.c[name] for name in (*_HASHED, "row_hash")]
+    last: int | None = None
+    while True:
+        query = select(*columns).order_by(table.c.seq).limit(_CHAIN_PAGE)
+        if last is not None:
+            query = query.where(table.c.seq > last)
+        page = session.execute(query).all()
+        yield from page
+        if len(page) < _CHAIN_PAGE:
+            return
+        last = page[-1][0]
+
+
+_State = dict[tuple[str, str], dict[str, str]]
+
+
+def _replay(state: _State, deleted: set[tuple[str, str]], row: _AnyRow) -> None:
+    key = (row.entity, row.entity_id)
+    if row.action == REKEY:
+        old_key = (row.entity, json.loads(row.old_value))
         if old_key in state:
             state[key] = state.pop(old_key)
         if old_key in deleted:
             deleted.discard(old_key)
             deleted.add(key)
         return
-    if row["action"] == "delete":
+    if row.action == "delete":
         state.pop(key, None)
         deleted.add(key)
         return
     fields = state.setdefault(key, {})
     deleted.discard(key)
-    if row["new_value"] is None:
-        fields.pop(row["field"], None)
+    if row.new_value is None:
+        fields.pop(row.field, None)
     else:
-        fields[row["field"]] = row["new_value"]
+        fields[row.field] = row.new_value
+
+
+def _replay_records(
+    session: Session, entity: str, keys: Collection[str]
+) -> tuple[_State, set[tuple[str, str]]]:
+    """Replay the trail of the records ``keys`` of ``entity`` (their rows only, in chain order).
+
+    A record's replayed state depends on its own rows alone, except across a ``rekey``: callers
+    replay the records a rekey links in one call (see :func:`_linked`).
+    """
+    table = AuditEntry.__table__
+    state: _State = {}
+    deleted: set[tuple[str, str]] = set()
+    wanted = sorted(keys)
+    columns = (table.c.seq, table.c.entity, table.c.entity_id, table.c.action, table.c.field,
+               table.c.old_value, table.c.new_value)  # fmt: skip
+    chunks = [wanted[i : i + _RECORD_BATCH] for i in range(0, len(wanted), _RECORD_BATCH)]
+    if len(chunks) == 1:
+        query = select(*columns).where(table.c.entity == entity, table.c.entity_id.in_(chunks[0]))
+        result = session.execute(query.order_by(table.c.seq), execution_options={"yield_per": 2000})
+        for row in result:
+            _replay(state, deleted, row)
+    elif chunks:  # rekey-linked records, rarely many: read them whole, then replay in order
+        rows = [
+            row
+            for chunk in chunks
+            for row in session.execute(
+                select(*columns).where(table.c.entity == entity, table.c.entity_id.in_(chunk))
+            )
+        ]
+        for row in sorted(rows, key=lambda r: r.seq):
+            _replay(state, deleted, row)
+    return state, deleted
+
+
+def _linked(session: Session, entity: str) -> set[str]:
+    """The ids of ``entity`` that a ``rekey`` row names (as right id or as recorded id)."""
+    table = AuditEntry.__table__
+    linked: set[str] = set()
+    query = select(table.c.entity_id, table.c.old_value).where(
+        table.c.action == REKEY, table.c.entity == entity
+    )
+    for entity_id, old_value in session.execute(query):
+        linked.add(entity_id)
+        old = json.loads(old_value or "null")
+        if isinstance(old, str):
+            linked.add(old)
+    return linked
 
 
 def _audited_classes() -> list[type[Record]]:
@@ -571,18 +648,51 @@ def _audited_classes() -> list[type[Record]]:
     ]
 
 
-def _reconcile(
-    session: Session,
-    state: dict[tuple[str, str], dict[str, str]],
-    deleted: set[tuple[str, str]],
+def _reconcile(session: Session) -> Iterator[AuditProblem]:
+    """Compare every audited table with the replayed trail, a batch of records at a time; then
+    report the records the trail holds that are gone from the tables without a delete."""
+    gone: list[tuple[str, str]] = []
+    classes = {cls.__tablename__: cls for cls in _audited_classes()}
+    for entity in sorted(classes):
+        yield from _reconcile_table(session, classes[entity], gone)
+    table = AuditEntry.__table__
+    others = session.scalars(
+        select(table.c.entity).where(table.c.entity.not_in(sorted(classes))).distinct()
+    ).all()
+    for entity in others:
+        gone.extend(_gone(session, entity, None, set()))
+    for key in sorted(gone):
+        yield AuditProblem(
+            "unaudited", None, f"{key[0]} {key[1]} is gone but the trail never deleted it"
+        )
+
+
+def _reconcile_table(
+    session: Session, cls: type[Record], gone: list[tuple[str, str]]
 ) -> Iterator[AuditProblem]:
-    seen: set[tuple[str, str]] = set()
-    for cls in sorted(_audited_classes(), key=lambda c: c.__tablename__):
-        table: Table = cls.__table__  # type: ignore[assignment]
-        for row in session.execute(select(table).order_by(table.c.id)).mappings():
-            key = (cls.__tablename__, str(row["id"]))
-            seen.add(key)
-            name = f"{key[0]} {key[1]}"
+    entity = cls.__tablename__
+    table: Table = cls.__table__  # type: ignore[assignment]
+    linked = _linked(session, entity)
+    linked_state, linked_deleted = _replay_records(session, entity, linked)
+    seen_linked: set[tuple[str, str]] = set()
+    last: int | None = None
+    while True:
+        query = select(table).order_by(table.c.id).limit(_RECORD_BATCH)
+        if last is not None:
+            query = query.where(table.c.id > last)
+        rows = session.execute(query).mappings().all()
+        if not rows:
+            break
+        last = rows[-1]["id"]
+        keys = [str(row["id"]) for row in rows]
+        state, deleted = _replay_records(session, entity, [k for k in keys if k not in linked])
+        state.update(linked_state)
+        deleted |= linked_deleted
+        for row, record_id in zip(rows, keys, strict=True):
+            key = (entity, record_id)
+            if record_id in linked:
+                seen_linked.add(key)
+            name = f"{entity} {record_id}"
             if key not in state:
                 why = "was deleted" if key in deleted else "has no audit entry"
                 yield AuditProblem("unaudited", None, f"{name} exists but {why}")
@@ -596,7 +706,28 @@ def _reconcile(
                         f"{name} {field}: stored {stored.get(field)}, "
                         f"the trail says {trail.get(field)}",
                     )
-    for key in sorted(state.keys() - seen):
-        yield AuditProblem(
-            "unaudited", None, f"{key[0]} {key[1]} is gone but the trail never deleted it"
-        )
+    gone.extend(sorted(linked_state.keys() - seen_linked))
+    gone.extend(_gone(session, entity, table, linked))
+
+
+def _gone(
+    session: Session, entity: str, table: Table | None, linked: set[str]
+) -> Iterator[tuple[str, str]]:
+    """Records of ``entity`` the trail holds (not deleted) that ``table`` lacks (all of them
+    when there is no table), a page of ids at a time; ``linked`` ids are left to the caller."""
+    audit = AuditEntry.__table__
+    last: str | None = None
+    while True:
+        query = select(audit.c.entity_id).where(audit.c.entity == entity)
+        if table is not None:
+            query = query.where(audit.c.entity_id.not_in(select(cast(table.c.id, String))))
+        if last is not None:
+            query = query.where(audit.c.entity_id > last)
+        page = session.scalars(
+            query.group_by(audit.c.entity_id).order_by(audit.c.entity_id).limit(_RECORD_BATCH)
+        ).all()
+        if not page:
+            return
+        last = page[-1]
+        state, _ = _replay_records(session, entity, [k for k in page if k not in linked])
+        yield from state

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar, cast
 
-from sqlalchemy import and_, false, or_, select
+from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from cordtrial.trial.audit import REKEY
@@ -51,6 +51,7 @@ __all__ = [
     "list_administrations",
     "list_adverse_events",
     "list_audit",
+    "list_audit_entities",
     "list_custody",
     "list_eligibility",
     "list_exams",
@@ -287,15 +288,26 @@ def list_audit(
     after_seq: int = 0,
     limit: int = 100,
     scope: dict[str, list[int]] | None = None,
+    actor: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> Sequence[AuditEntry]:
-    """Audit entries in chain order, optionally of one entity (and record), after ``after_seq``;
-    with a ``scope`` (see :func:`audit_scope`) only those of the records it lists.
+    """Audit entries in chain order, optionally of one entity (and record), of one ``actor``,
+    made at or after ``since`` and before ``until``, after ``after_seq``; with a ``scope`` (see
+    :func:`audit_scope`) only those of the records it lists. Each filter reads an index of the
+    trail (by record, by actor, by time: revision 0011).
 
     A record's entries include those written under an id the trail later corrected (a
     ``rekey`` row, see :mod:`cordtrial.trial.audit`): its history is whole under its right id.
     """
     aliases = _rekeyed(session)
     query = select(AuditEntry).where(AuditEntry.seq > after_seq)
+    if actor is not None:
+        query = query.where(AuditEntry.actor == actor)
+    if since is not None:
+        query = query.where(AuditEntry.at >= since)
+    if until is not None:
+        query = query.where(AuditEntry.at < until)
     if scope is not None:
         allowed = []
         for name, ids in scope.items():
@@ -313,6 +325,22 @@ def list_audit(
         )  # fmt: skip
         query = query.where(AuditEntry.entity_id.in_([entity_id, *old_ids]))
     return session.scalars(query.order_by(AuditEntry.seq).limit(limit)).all()
+
+
+def list_audit_entities(session: Session) -> list[str]:
+    """The names of the entities (tables) the trail holds entries of, sorted.
+
+    A loose scan of the trail's index by record: one index seek per entity, however long the
+    trail (a plain ``SELECT DISTINCT`` reads every row of it).
+    """
+    table = AuditEntry.__table__
+    walk = select(func.min(table.c.entity).label("entity")).cte("entities", recursive=True)
+    following = (
+        select(func.min(table.c.entity)).where(table.c.entity > walk.c.entity).scalar_subquery()
+    )
+    walk = walk.union_all(select(following.label("entity")).where(walk.c.entity.is_not(None)))
+    names = session.scalars(select(walk.c.entity).where(walk.c.entity.is_not(None)))
+    return list(names)
 
 
 def _rekeyed(session: Session) -> dict[tuple[str, str], list[str]]:

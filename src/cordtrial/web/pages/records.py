@@ -14,11 +14,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cordtrial.trial.errors import AccessDeniedError, InvalidValueError, RuleViolationError
-from cordtrial.trial.models import AdverseEvent, AuditEntry, Lot, Participant, User
+from cordtrial.trial.models import AdverseEvent, Lot, Participant, User
 from cordtrial.trial.rules.product import ReleaseResult, check_specification, decide_release
 from cordtrial.trial.rules.safety import expedited_status
 from cordtrial.trial.rules.vocabulary import (
@@ -35,6 +34,7 @@ from cordtrial.trial.services.reads import (
     audit_scope,
     list_adverse_events,
     list_audit,
+    list_audit_entities,
     list_lots,
     list_participants,
     list_trials,
@@ -626,7 +626,7 @@ def audit_page(
         limit=100,
         scope=audit_scope(session, user),
     )
-    entities = session.scalars(select(AuditEntry.entity).distinct().order_by(AuditEntry.entity))
+    entities = list_audit_entities(session)
     return render(
         request,
         "audit.html",

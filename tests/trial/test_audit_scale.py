@@ -1,0 +1,196 @@
+"""Issue 17, the audit trail at scale: indexes that the history, actor, time and entity-list
+queries use (read from the databases' own query plans), the verifier's record-by-record replay
+across a ``rekey``, and the COPY text decoding of the PostgreSQL backup."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy import Engine, event, select
+from sqlalchemy.orm import Session
+
+from cordtrial.trial.audit import REKEY, audit_head, entry_hash, record_fields, verify_audit
+from cordtrial.trial.backup import _unescape
+from cordtrial.trial.models import AuditEntry, Participant
+from cordtrial.trial.services.participants import update_participant
+from cordtrial.trial.services.reads import list_audit, list_audit_entities
+
+# --- indexes ---------------------------------------------------------------------------------
+
+
+def _statements(engine: Engine, session: Session, read: Any) -> list[tuple[str, Any]]:
+    """The SQL statements (with parameters) that ``read()`` sends to the database."""
+    seen: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        read()
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    return [(s, p) for s, p in seen if "audit_entry" in s]
+
+
+def _plan(session: Session, statement: str, parameters: Any) -> str:
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        # On a handful of rows a sequential scan always wins; what matters is that the index
+        # serves the query once the trail is long.
+        connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        rows = connection.exec_driver_sql(f"EXPLAIN {statement}", parameters).all()
+    else:
+        rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
+    return "\n".join(str(row[-1]) for row in rows)
+
+
+def _changed(session: Session, participant: Participant) -> None:
+    update_participant(
+        session, actor="monitor", participant_id=participant.id, reason="source check",
+        age_at_injury=35,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "index"),
+    [
+        ("history", "ix_audit_entry_record"),
+        ("actor", "ix_audit_entry_actor"),
+        ("entities", "ix_audit_entry_record"),
+    ],
+)
+def test_audit_reads_use_the_trail_indexes(
+    engine: Engine, session: Session, participant: Participant, name: str, index: str
+) -> None:
+    """Before issue 17 a record's history and the audit page's entity list read every row."""
+    _changed(session, participant)
+    reads = {
+        "history": lambda: list_audit(session, entity="participant", entity_id=str(participant.id)),
+        "actor": lambda: list_audit(session, actor="monitor"),
+        "entities": lambda: list_audit_entities(session),
+    }
+    statements = _statements(engine, session, reads[name])
+    main = [s for s in statements if "rekey" not in str(s[1])]
+    assert main, statements
+    plan = _plan(session, *main[-1])
+    assert index in plan, plan
+    session.rollback()
+
+
+def test_audit_filters_and_entities_answer_like_a_full_scan(
+    session: Session, participant: Participant
+) -> None:
+    _changed(session, participant)
+    every = list(session.scalars(select(AuditEntry).order_by(AuditEntry.seq)))
+    assert list_audit_entities(session) == sorted({e.entity for e in every})
+    by_monitor = list_audit(session, actor="monitor", limit=10_000)
+    assert [e.seq for e in by_monitor] == [e.seq for e in every if e.actor == "monitor"]
+    assert by_monitor and all(e.field in {"age_at_injury", "version"} for e in by_monitor)
+    moment = by_monitor[0].at
+    later = list_audit(session, since=moment, limit=10_000)
+    assert [e.seq for e in later] == [e.seq for e in every if e.at >= moment]
+    earlier = list_audit(session, until=moment, limit=10_000)
+    assert [e.seq for e in earlier] == [e.seq for e in every if e.at < moment]
+    assert list_audit(session, since=moment + timedelta(days=1)) == []
+
+
+def test_entity_list_of_an_empty_trail_is_empty(session: Session) -> None:
+    assert list_audit_entities(session) == []
+
+
+# --- the verifier across a rekey -------------------------------------------------------------
+
+
+def _append(engine: Engine, session: Session, rows: list[dict[str, Any]]) -> None:
+    """Append rows to the chain as a migration does (hashes computed, nothing else touched)."""
+    seq, prev = audit_head(session)
+    session.rollback()
+    at = datetime.now(UTC)
+    chained = []
+    for values in rows:
+        seq += 1
+        row = {"seq": seq, "at": at, "actor": "migration test", "reason": "test"} | values
+        row["prev_hash"] = prev
+        row["row_hash"] = prev = entry_hash(**row)
+        chained.append(row)
+    with engine.begin() as connection:
+        connection.execute(AuditEntry.__table__.insert(), chained)
+
+
+def _history_under(record: dict[str, str], entity_id: str) -> list[dict[str, Any]]:
+    return [
+        {"action": "create", "entity": "participant", "entity_id": entity_id, "field": field,
+         "old_value": None, "new_value": value}
+        for field, value in record.items()
+    ]  # fmt: skip
+
+
+def _rekey(right: str, recorded: str) -> dict[str, Any]:
+    return {"action": REKEY, "entity": "participant", "entity_id": right, "field": "id",
+            "old_value": json.dumps(recorded), "new_value": json.dumps(int(right))}  # fmt: skip
+
+
+def _stored(session: Session, participant: Participant) -> dict[str, str]:
+    table = Participant.__table__
+    row = session.execute(select(table).where(table.c.id == participant.id)).mappings().one()
+    return record_fields(Participant, row)
+
+
+@pytest.mark.audit_tampered
+def test_rekey_replaces_a_records_history_with_the_one_recorded_under_its_old_id(
+    engine: Engine, session: Session, participant: Participant
+) -> None:
+    """As in migration 0008: a history recorded under ``"N.0"`` and a ``rekey`` to ``N``.
+    Replayed alone, record N's own rows would verify; the rekey makes the rows recorded under
+    ``N.0`` its history, so a field they disagree on is reported."""
+    key = str(participant.id)
+    wrong = _stored(session, participant) | {"age_at_injury": "99"}
+    _append(engine, session, [*_history_under(wrong, f"{key}.0"), _rekey(key, f"{key}.0")])
+    problems = verify_audit(session).problems
+    assert [str(p) for p in problems] == [
+        f"unaudited: participant {key} age_at_injury: stored 34, the trail says 99"
+    ]
+
+
+def test_rekey_of_a_full_history_verifies(
+    engine: Engine, session: Session, participant: Participant
+) -> None:
+    key = str(participant.id)
+    history = _history_under(_stored(session, participant), f"{key}.0")
+    _append(engine, session, [*history, _rekey(key, f"{key}.0")])
+    report = verify_audit(session)
+    assert report.ok, str(report)
+
+
+@pytest.mark.audit_tampered
+def test_rekey_to_an_id_no_record_has_moves_the_history_away(
+    engine: Engine, session: Session, participant: Participant
+) -> None:
+    key = str(participant.id)
+    _append(engine, session, [_rekey("999", key)])
+    problems = [str(p) for p in verify_audit(session).problems]
+    assert problems == [
+        f"unaudited: participant {key} exists but has no audit entry",
+        "unaudited: participant 999 is gone but the trail never deleted it",
+    ]
+
+
+# --- COPY text of the PostgreSQL backup ----------------------------------------------------
+
+
+def test_copy_text_is_decoded_as_psycopg_parses_it(postgres_url: str) -> None:
+    """The decoder of the dump's COPY lines against psycopg's own COPY parser."""
+    value = 'back\\slash \\n tab\there new\nline cr\r bs\b ff\f vt\v "quoted" é'
+    query = "COPY (SELECT %s::text) TO STDOUT"
+    with psycopg.connect(postgres_url.replace("postgresql+psycopg://", "postgresql://")) as raw:
+        with raw.cursor().copy(query, (value,)) as copy:
+            lines = [bytes(block) for block in copy]
+        with raw.cursor().copy(query, (value,)) as copy:
+            parsed = list(copy.rows())
+    assert parsed == [(value,)]
+    assert [_unescape(line).decode() for line in lines] == [value + "\n"]
