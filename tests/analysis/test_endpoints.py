@@ -229,18 +229,20 @@ def test_visit_not_yet_due_at_the_data_cut_is_not_missing():
     assert status == {"P1": "not_due", "P2": "missing"}
 
 
-def test_demo_has_one_missing_visit_and_four_not_yet_due(demo_data):
-    """Demo at its data cut 2026-11-19: B-001's week 24 window closed on 2026-11-07 (missing);
-    B-001's week 52 and B-002's weeks 12, 24 and 52 are not yet due."""
+def test_demo_has_two_missing_visits_and_three_not_yet_due(demo_data):
+    """Demo at its data cut 2026-11-19 (B-002 treated 2026-06-18): B-001's week 24 window
+    closed on 2026-11-07 and B-002's week 12 (marked missed in the demo) on 2026-09-17: both
+    missing; B-001's week 52 and B-002's weeks 24 (window closes 2026-12-17) and 52 are not
+    yet due."""
     ep = endpoint_table(
         demo_data.exams, participants=demo_data.participants, baseline_visit="screening",
         schedule=demo_data.schedule, data_cut=demo_data.last_data_date,
     )  # fmt: skip
     missing = ep[ep["status"] == "missing"][["participant", "visit"]].values.tolist()
     not_due = ep[ep["status"] == "not_due"][["participant", "visit"]].values.tolist()
-    assert missing == [["B-001", "week 24"]]
+    assert missing == [["B-001", "week 24"], ["B-002", "week 12"]]
     assert sorted(map(tuple, not_due)) == [
-        ("B-001", "week 52"), ("B-002", "week 12"), ("B-002", "week 24"), ("B-002", "week 52")]
+        ("B-001", "week 52"), ("B-002", "week 24"), ("B-002", "week 52")]
 
 
 def test_conversion_summary_reports_uncertain_baselines_instead_of_dropping_them():
