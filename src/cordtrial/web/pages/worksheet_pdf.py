@@ -16,9 +16,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from fontTools.ttLib import TTFont
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
-from fontTools.ttLib import TTFont
 
 from cordtrial.isncsci import ENGINE_VERSION, ISNCSCI_REVISION, SENSORY_LEVELS, field_label
 from cordtrial.web.pages.worksheet_model import (
