@@ -35,5 +35,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("trial") as batch:
-        batch.drop_column("coordinators_see_stopping_rule")
+    # Plain DROP COLUMN (SQLite 3.35+, PostgreSQL), as in 0010: a batch copy of the trial table,
+    # which others refer to, would fail its foreign keys once rows exist.
+    op.execute("ALTER TABLE trial DROP COLUMN coordinators_see_stopping_rule")
