@@ -140,7 +140,7 @@ def test_dashboard_shows_visits_serious_events_and_lots(demo: Demo) -> None:
 def test_dashboard_shows_safety_stopping_rule_status(demo: Demo) -> None:
     """Expected: the demo's one serious related event (B-001) of four treated, evaluated by
     cordtrial.analysis.safety's default rule (not crossed)."""
-    page = demo.client("coordinator_a").get("/").text
+    page = demo.client("investigator").get("/").text
     assert "Safety stopping rule: not crossed" in page
     assert "1 of 4 participants treated and followed (all sites)" in page
     assert "related to the cell product" in page
@@ -336,7 +336,7 @@ def test_dashboard_alerts_when_stopping_rule_crossed(database_url: str) -> None:
                 related_to_procedure="not_related", related_to_immunosuppression="not_related",
                 expectedness="unexpected", outcome="not_recovered",
             )  # fmt: skip
-        page = Demo(factory, seeded.participant_ids, database_url).client("coordinator_a").get("/")
+        page = Demo(factory, seeded.participant_ids, database_url).client("investigator").get("/")
         assert "Safety stopping rule: CROSSED" in page.text
         assert 'role="alert"' in page.text
     finally:

@@ -27,6 +27,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 
@@ -121,6 +122,12 @@ class Trial(Record):
     eligibility: Mapped[Json]
     #: Stratification factors for randomization (participant attributes), empty for none.
     strata_factors: Mapped[list[Any]]
+    #: Whether the protocol lets site coordinators see the trial-wide safety stopping rule
+    #: (an aggregate over every site); investigators, monitors, statisticians and admins always
+    #: do (revision 0012).
+    coordinators_see_stopping_rule: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
 
     arms: Mapped[list[Arm]] = relationship(back_populates="trial", order_by="Arm.id")
     visit_definitions: Mapped[list[VisitDefinition]] = relationship(

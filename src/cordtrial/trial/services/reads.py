@@ -61,6 +61,7 @@ __all__ = [
     "list_sites",
     "list_trials",
     "list_users",
+    "participant_audit_scope",
     "visible_lot",
     "visible_participant",
     "visible_participant_record",
@@ -260,7 +261,18 @@ def audit_scope(session: Session, user: User) -> dict[str, list[int]] | None:
     participants = list(
         session.scalars(select(Participant.id).where(Participant.site_id.in_(sites)))
     )
-    scope: dict[str, list[int]] = {"site": sites, "participant": participants}
+    return {"site": sites, **_records_of_participants(session, participants)}
+
+
+def participant_audit_scope(session: Session, participant_id: int) -> dict[str, list[int]]:
+    """The records of one participant whose audit entries make up their history (the
+    participant, their visits, exams and signatures, measures, administrations, adverse events
+    and follow-ups, data queries), in :func:`audit_scope`'s form for :func:`list_audit`."""
+    return _records_of_participants(session, [participant_id])
+
+
+def _records_of_participants(session: Session, participants: list[int]) -> dict[str, list[int]]:
+    scope: dict[str, list[int]] = {"participant": participants}
     for cls in _OF_PARTICIPANT:
         scope[cls.__tablename__] = list(
             session.scalars(select(cls.id).where(cls.participant_id.in_(participants)))
@@ -291,17 +303,22 @@ def list_audit(
     actor: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    before_seq: int | None = None,
+    newest_first: bool = False,
 ) -> Sequence[AuditEntry]:
     """Audit entries in chain order, optionally of one entity (and record), of one ``actor``,
-    made at or after ``since`` and before ``until``, after ``after_seq``; with a ``scope`` (see
-    :func:`audit_scope`) only those of the records it lists. Each filter reads an index of the
-    trail (by record, by actor, by time: revision 0011).
+    made at or after ``since`` and before ``until``, after ``after_seq`` and before
+    ``before_seq``; with a ``scope`` (see :func:`audit_scope`) only those of the records it
+    lists. Each filter reads an index of the trail (by record, by actor, by time: revision
+    0011). ``newest_first`` returns the latest ``limit`` entries, latest first (a log page).
 
     A record's entries include those written under an id the trail later corrected (a
     ``rekey`` row, see :mod:`cordtrial.trial.audit`): its history is whole under its right id.
     """
     aliases = _rekeyed(session)
     query = select(AuditEntry).where(AuditEntry.seq > after_seq)
+    if before_seq is not None:
+        query = query.where(AuditEntry.seq < before_seq)
     if actor is not None:
         query = query.where(AuditEntry.actor == actor)
     if since is not None:
@@ -324,7 +341,8 @@ def list_audit(
              for old in olds if entity is None or name == entity}
         )  # fmt: skip
         query = query.where(AuditEntry.entity_id.in_([entity_id, *old_ids]))
-    return session.scalars(query.order_by(AuditEntry.seq).limit(limit)).all()
+    order = AuditEntry.seq.desc() if newest_first else AuditEntry.seq
+    return session.scalars(query.order_by(order).limit(limit)).all()
 
 
 def list_audit_entities(session: Session) -> list[str]:

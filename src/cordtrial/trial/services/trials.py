@@ -23,6 +23,7 @@ __all__ = [
     "add_site",
     "amend_eligibility",
     "create_trial",
+    "set_coordinators_see_stopping_rule",
 ]
 
 #: Participant attributes a trial may stratify its randomization by.
@@ -54,9 +55,11 @@ def create_trial(
     visits: Sequence[VisitSpec],
     eligibility: EligibilityCriteria | None = None,
     strata_factors: Sequence[str] = (),
+    coordinators_see_stopping_rule: bool = False,
 ) -> Trial:
     """Create a trial with its arms, visit schedule and eligibility criteria (default: those of
-    :class:`EligibilityCriteria`)."""
+    :class:`EligibilityCriteria`); ``coordinators_see_stopping_rule`` when the protocol lets
+    site coordinators see the trial-wide safety stopping rule (off by default)."""
     protocol_id = check_path_id(
         "protocol_id", check_text("protocol_id", protocol_id, max_length=64)
     )
@@ -78,6 +81,7 @@ def create_trial(
             phase=phase,
             eligibility=criteria.to_json(),
             strata_factors=list(strata_factors),
+            coordinators_see_stopping_rule=coordinators_see_stopping_rule,
         )
         trial.arms = [Arm(code=a.code, name=a.name, ratio=a.ratio) for a in arms]
         trial.visit_definitions = [
@@ -123,4 +127,22 @@ def amend_eligibility(
         trial = get_trial(session, protocol_id)
         check_version(trial, expected_version)
         trial.eligibility = criteria.to_json()
+    return trial
+
+
+def set_coordinators_see_stopping_rule(
+    session: Session,
+    *,
+    actor: str,
+    protocol_id: str,
+    visible: bool,
+    reason: str,
+    expected_version: int | None = None,
+) -> Trial:
+    """Whether site coordinators see the trial-wide safety stopping rule on the dashboard (the
+    protocol's or the monitoring committee charter's decision: a change needs a reason)."""
+    with unit_of_work(session, actor, reason):
+        trial = get_trial(session, protocol_id)
+        check_version(trial, expected_version)
+        trial.coordinators_see_stopping_rule = visible
     return trial

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -38,6 +39,8 @@ from cordtrial.trial.services.reads import (
     list_lots,
     list_participants,
     list_trials,
+    list_users,
+    participant_audit_scope,
     visible_participant,
     visible_participant_record,
 )
@@ -605,35 +608,100 @@ def release_lot_submit(
     return RedirectResponse(f"/lots?released={lot_number}", status.HTTP_303_SEE_OTHER)
 
 
+AUDIT_PAGE_SIZE = 100
+
+
+def _audit_date(label: str, text: str, errors: list[str]) -> date | None:
+    if not text.strip():
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        errors.append(f"{label}: {text.strip()} is not a date (write it as YYYY-MM-DD)")
+        return None
+
+
 @router.get("/audit", response_class=HTMLResponse, include_in_schema=False)
 def audit_page(
     request: Request,
     user: PageUser,
     session: SessionDep,
+    actor: str = "",
+    participant: str = "",
     entity: str = "",
     entity_id: str = "",
-    after: int = 0,
+    start: str = Query("", alias="from"),
+    end: str = Query("", alias="to"),
+    before: int | None = None,
+    after: int | None = None,
 ) -> Response:
-    """The audit trail (needs ``read_audit``: monitors and admins), optionally of one entity
-    and record, 100 entries a page; a user scoped to sites sees the entries of their sites'
-    records only (as in the API)."""
+    """The audit trail, newest first (needs ``read_audit``: monitors and admins), 100 entries a
+    page, filtered by user, participant (their record and every record of theirs), record type
+    and id, and a date range (UTC days, both ends included); "Older" pages back from the
+    oldest entry shown, "Newer" forward, "Newest" (one click) back to today's end of the
+    trail. A user scoped to sites sees the entries of their sites' records only (as in the
+    API)."""
     require_permission(user, "read_audit")
-    entries = list_audit(
-        session,
-        entity=entity or None,
-        entity_id=entity_id.strip() or None,
-        after_seq=after,
-        limit=100,
-        scope=audit_scope(session, user),
-    )
-    entities = list_audit_entities(session)
+    errors: list[str] = []
+    since = _audit_date("From", start, errors)
+    until = _audit_date("To", end, errors)
+    if since and until and until < since:
+        errors.append(f"To: {until} is before From ({since})")
+    participants = [
+        p
+        for trial in list_trials(session, user)
+        for p in list_participants(session, user, trial.protocol_id)
+    ]
+    scope = audit_scope(session, user)
+    chosen = next((p for p in participants if str(p.id) == participant), None)
+    if participant and chosen is None:
+        errors.append(f"Participant: {participant} is not a participant you may see")
+    if chosen is not None:
+        scope = participant_audit_scope(session, chosen.id)
+    filters = {
+        "actor": actor, "participant": participant, "entity": entity,
+        "entity_id": entity_id.strip(), "from": start.strip(), "to": end.strip(),
+    }  # fmt: skip
+    query = urlencode({k: v for k, v in filters.items() if v})
+    entries: list[Any] = []
+    older = newer = False
+    if not errors:
+        common: dict[str, Any] = {
+            "entity": entity or None,
+            "entity_id": entity_id.strip() or None,
+            "actor": actor or None,
+            "since": datetime.combine(since, time.min, UTC) if since else None,
+            "until": datetime.combine(until + timedelta(days=1), time.min, UTC) if until else None,
+            "scope": scope,
+            "limit": AUDIT_PAGE_SIZE + 1,
+        }
+        if after is not None:
+            rows = list(list_audit(session, after_seq=after, **common))
+            newer = len(rows) > AUDIT_PAGE_SIZE
+            entries = rows[:AUDIT_PAGE_SIZE][::-1]
+            older = True
+        else:
+            rows = list(list_audit(session, before_seq=before, newest_first=True, **common))
+            older = len(rows) > AUDIT_PAGE_SIZE
+            entries = rows[:AUDIT_PAGE_SIZE]
+            newer = before is not None
     return render(
         request,
         "audit.html",
         user=user,
         entries=entries,
-        entities=list(entities),
-        entity=entity,
-        entity_id=entity_id,
-        next_after=entries[-1].seq if len(entries) == 100 else None,
+        entities=list_audit_entities(session),
+        actors=[u.username for u in list_users(session)],
+        participants=participants,
+        filters=filters,
+        errors=errors,
+        query=query,
+        older_link=f"/audit?{query}{'&' if query else ''}before={entries[-1].seq}"
+        if older and entries
+        else None,
+        newer_link=f"/audit?{query}{'&' if query else ''}after={entries[0].seq}"
+        if newer and entries
+        else None,
+        newest_link=f"/audit?{query}" if before is not None or after is not None else None,
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT if errors else status.HTTP_200_OK,
     )

@@ -69,6 +69,7 @@ router = APIRouter(include_in_schema=False)
 KEYS: tuple[tuple[str, str], ...] = (
     ("0-5, 0-2", "a grade; a complete value moves to the next cell"),
     ("N T", "NT (not testable); moves on after the T"),
+    ("#", "NT too, for a tablet's number pad (which has 0-9, * and # but no letters)"),
     ("* right after a value", "adds * (then **) to the cell just filled"),
     ("Ctrl+D", "fill down: copies this cell (or, if empty, the one above) to every cell below"),
     ("Enter / down arrow", "next cell"),

@@ -2,15 +2,21 @@
 columns beside the levels C2-S4_5, the totals, VAC/DAP, the lowest non-key muscles and the
 classification, laid out like the ISNCSCI 2019 worksheet on one A4 landscape page.
 
-fpdf2's built-in Helvetica covers Latin-1 only; any other character in free text (comments,
-reasons) is printed as ``?``.
+Text is set in DejaVu Sans, embedded (subset) from the copy matplotlib ships (a dependency
+already; Bitstream Vera license, see its LICENSE_DEJAVU): Latin with its extensions (Łukasz,
+Dvořák), Greek and Cyrillic print as typed. No CJK font is installed with the app, so a character
+the font lacks (山田) is printed as ``?`` rather than dropped.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Mapping, Sequence
+from functools import cache
+from pathlib import Path
 from typing import Any
 
+from fontTools.ttLib import TTFont
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
@@ -30,19 +36,39 @@ _TABLE_X = 10.0
 _PANEL_X = _TABLE_X + 6 * _CELL_W + _LEVEL_W + 8.0
 
 
-def _latin1(text: str) -> str:
-    return text.encode("latin-1", "replace").decode("latin-1")
+_FONT = "DejaVu"
+_FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
+
+
+def _font_dir() -> Path:
+    """matplotlib's bundled TrueType fonts, found without importing matplotlib."""
+    spec = importlib.util.find_spec("matplotlib")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("matplotlib (a dependency of cordtrial) is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "mpl-data" / "fonts" / "ttf"
+
+
+@cache
+def _covered() -> frozenset[int]:
+    """The code points both embedded faces can draw."""
+    faces = [set(TTFont(_font_dir() / name).getBestCmap()) for name in _FONT_FILES.values()]
+    return frozenset(set.intersection(*faces))
+
+
+def _printable(text: str) -> str:
+    covered = _covered()
+    return "".join(c if ord(c) in covered or c in "\n\t" else "?" for c in text)
 
 
 def _cell(pdf: FPDF, w: float, h: float, text: str, *, border: Any = 1, align: str = "C",
           bold: bool = False, fill: bool = False) -> None:  # fmt: skip
-    pdf.set_font("Helvetica", "B" if bold else "", pdf.font_size_pt)
-    pdf.cell(w, h, _latin1(text), border=border, align=align, fill=fill,
+    pdf.set_font(_FONT, "B" if bold else "", pdf.font_size_pt)
+    pdf.cell(w, h, _printable(text), border=border, align=align, fill=fill,
              new_x=XPos.RIGHT, new_y=YPos.TOP)  # fmt: skip
 
 
 def _grid(pdf: FPDF, cells: Mapping[str, str], record: Mapping[str, str] | None) -> None:
-    pdf.set_font("Helvetica", "", 7)
+    pdf.set_font(_FONT, "", 7)
     top = pdf.get_y()
     pdf.set_fill_color(230, 230, 230)
     pdf.set_xy(_TABLE_X, top)
@@ -85,14 +111,14 @@ def _grid(pdf: FPDF, cells: Mapping[str, str], record: Mapping[str, str] | None)
         _cell(pdf, _CELL_W, 5, totals.get(key, ""), bold=True)
     y += 7
     pdf.set_xy(_TABLE_X, y)
-    pdf.set_font("Helvetica", "", 8)
+    pdf.set_font(_FONT, "", 8)
     for label, value in (
         ("VAC", cells.get("vac", "")),
         ("DAP", cells.get("dap", "")),
         ("Lowest non-key muscle R", cells.get("r_nkm", "") or "-"),
         ("L", cells.get("l_nkm", "") or "-"),
     ):
-        pdf.set_font("Helvetica", "B", 8)
+        pdf.set_font(_FONT, "B", 8)
         _cell(pdf, pdf.get_string_width(label) + 2, 5, label, border=0, align="L", bold=True)
         _cell(pdf, 12, 5, value, align="C")
         _cell(pdf, 3, 5, "", border=0)
@@ -100,26 +126,26 @@ def _grid(pdf: FPDF, cells: Mapping[str, str], record: Mapping[str, str] | None)
 
 def _panel_line(pdf: FPDF, label: str, value: str) -> None:
     pdf.set_x(_PANEL_X)
-    pdf.set_font("Helvetica", "", 8)
-    pdf.cell(62, 4.6, _latin1(label), border="B", new_x=XPos.RIGHT, new_y=YPos.TOP)
-    pdf.set_font("Helvetica", "B", 8)
-    pdf.cell(70, 4.6, _latin1(value), border="B", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font(_FONT, "", 8)
+    pdf.cell(62, 4.6, _printable(label), border="B", new_x=XPos.RIGHT, new_y=YPos.TOP)
+    pdf.set_font(_FONT, "B", 8)
+    pdf.cell(70, 4.6, _printable(value), border="B", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
 def _panel(pdf: FPDF, check_record: Mapping[str, str] | None, missing: Sequence[str],
            errors: Mapping[str, str], explanation: Sequence[str]) -> None:  # fmt: skip
     width = 287 - _PANEL_X
     pdf.set_x(_PANEL_X)
-    pdf.set_font("Helvetica", "B", 10)
+    pdf.set_font(_FONT, "B", 10)
     pdf.cell(width, 6, "Classification", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     if check_record is None:
-        pdf.set_font("Helvetica", "", 8)
+        pdf.set_font(_FONT, "", 8)
         lines = [f"Invalid: {field_label(name)}: {message}" for name, message in errors.items()]
         if missing:
             lines.append("Not classified: not recorded -- " + "; ".join(missing))
         for line in lines[:12]:
             pdf.set_x(_PANEL_X)
-            pdf.multi_cell(width, 4, _latin1(line), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.multi_cell(width, 4, _printable(line), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         return
     r = check_record
     rows = [
@@ -138,10 +164,10 @@ def _panel(pdf: FPDF, check_record: Mapping[str, str] | None, missing: Sequence[
     for label, value in rows:
         _panel_line(pdf, label, value)
     pdf.ln(2)
-    pdf.set_font("Helvetica", "", 6.5)
+    pdf.set_font(_FONT, "", 6.5)
     for line in explanation:
         pdf.set_x(_PANEL_X)
-        pdf.multi_cell(width, 2.9, _latin1(line), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(width, 2.9, _printable(line), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
 def worksheet_pdf(
@@ -171,22 +197,24 @@ def worksheet_pdf(
     """
     check = check_worksheet({k: v or "" for k, v in cells.items()})
     pdf = FPDF(orientation="L", unit="mm", format="A4")
+    for style, name in _FONT_FILES.items():
+        pdf.add_font(_FONT, style, str(_font_dir() / name))
     pdf.set_auto_page_break(auto=False)
     pdf.set_margins(_TABLE_X, 8, 10)
     pdf.add_page()
-    pdf.set_title(_latin1(title))
+    pdf.set_title(_printable(title))
     pdf.set_creator("cordtrial")
-    pdf.set_font("Helvetica", "B", 12)
-    pdf.cell(0, 6, _latin1(title), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_font("Helvetica", "", 8)
+    pdf.set_font(_FONT, "B", 12)
+    pdf.cell(0, 6, _printable(title), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font(_FONT, "", 8)
     line = "   ".join(f"{label}: {value}" for label, value in details)
     standard = (
         f"ISNCSCI {ISNCSCI_REVISION} worksheet layout; classified by cordtrial engine "
         f"{ENGINE_VERSION}"
     )
-    pdf.cell(0, 4.5, _latin1(line or standard), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(0, 4.5, _printable(line or standard), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     if line:
-        pdf.cell(0, 4.5, _latin1(standard), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.cell(0, 4.5, _printable(standard), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(1.5)
     top = pdf.get_y()
     _grid(pdf, check.cells, check.record)
@@ -200,13 +228,13 @@ def worksheet_pdf(
         if reason:
             notes.append(f"{field_label(name)} ({name}) = {check.cells.get(name, '')}: {reason}")
     width = 277.0
-    pdf.set_font("Helvetica", "", 7.5)
+    pdf.set_font(_FONT, "", 7.5)
     if notes:
-        pdf.multi_cell(width, 3.6, _latin1("Flagged values (* / **): " + "; ".join(notes)),
+        pdf.multi_cell(width, 3.6, _printable("Flagged values (* / **): " + "; ".join(notes)),
                        new_x=XPos.LMARGIN, new_y=YPos.NEXT)  # fmt: skip
     if comments:
-        pdf.multi_cell(width, 3.6, _latin1(f"Comments: {comments}"),
+        pdf.multi_cell(width, 3.6, _printable(f"Comments: {comments}"),
                        new_x=XPos.LMARGIN, new_y=YPos.NEXT)  # fmt: skip
     for text in footer:
-        pdf.multi_cell(width, 3.6, _latin1(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(width, 3.6, _printable(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     return bytes(pdf.output())

@@ -163,7 +163,8 @@ def dashboard(
     now: Clock,
     trial: str | None = None,
 ) -> Response:
-    """The trial dashboard: the safety stopping rule (:mod:`cordtrial.analysis.safety`),
+    """The trial dashboard: the safety stopping rule (:mod:`cordtrial.analysis.safety`; for a
+    coordinator only where the protocol says so, see :func:`sees_stopping_rule`),
     enrolment, visits due, overdue and partly done (with what is missing), open serious adverse
     events with their expedited reports (due, overdue, submitted), exams incomplete or unsigned
     (work to do; data queries for a monitor), lots and their status."""
@@ -189,8 +190,16 @@ def dashboard(
         criteria=SERIOUSNESS_ORDER,
         lots=list_lots(session),
         today=today,
-        stopping=_stopping_rule(session, current.protocol_id) if current else None,
+        stopping=_stopping_rule(session, current.protocol_id)
+        if current and sees_stopping_rule(user, current)
+        else None,
     )
+
+
+def sees_stopping_rule(user: User, trial: Trial) -> bool:
+    """Whether ``user`` sees the trial-wide safety stopping rule on the dashboard: every role
+    but a coordinator, and a coordinator when the protocol says so (the trial's setting)."""
+    return user.role != "coordinator" or trial.coordinators_see_stopping_rule
 
 
 def _day(participant: Participant, on: date) -> int:

@@ -5,6 +5,9 @@
  *   "*" typed in the cell just reached adds a flag to the cell just filled (3 -> 3* -> 3**);
  *   Ctrl+D (Cmd+D) fills the column down from the current cell (or, when it is empty, from the
  *   cell above) and moves to the next column; Enter / ArrowDown next cell, ArrowUp previous.
+ * A cell refuses what the grammar cannot become (motor 0-5, sensory 0-2, NT, then * or **):
+ * typing 7 in a motor cell, or X anywhere, leaves the cell at its last valid value.
+ * Focus starts on the first cell (or the first cell the server marked invalid).
  * The classification comes from the server (POST data-classify-url, an HTML fragment), computed
  * by the same engine that classifies stored exams; requests are debounced and stale answers
  * dropped.
@@ -14,6 +17,9 @@
 
   var COMPLETE = { motor: /^(?:[0-5]|NT)$/, lt: /^(?:[0-2]|NT)$/, pp: /^(?:[0-2]|NT)$/ };
   var ALLOWED = { motor: /^(?:[0-5]|NT)\*{0,2}$/, lt: /^(?:[0-2]|NT)\*{0,2}$/, pp: /^(?:[0-2]|NT)\*{0,2}$/ };
+  // what a cell may hold while it is being typed: empty, "N" on the way to NT, or a value
+  var TYPING = { motor: /^(?:N?|(?:[0-5]|NT)\*{0,2})$/, lt: /^(?:N?|(?:[0-2]|NT)\*{0,2})$/,
+                 pp: /^(?:N?|(?:[0-2]|NT)\*{0,2})$/ };
 
   function init(root) {
     var form = root.closest("form");
@@ -54,7 +60,8 @@
     }
 
     function normalize(cell) {
-      var v = cell.value.toUpperCase().replace(/\s+/g, "");
+      // "#" is NT: a tablet's telephone pad (inputmode="tel") has digits, * and #, no letters
+      var v = cell.value.toUpperCase().replace(/\s+/g, "").replace(/#/g, "NT");
       if (v !== cell.value) cell.value = v;
       return v;
     }
@@ -168,7 +175,10 @@
       var i = column.indexOf(cell);
       var value = cell.value || (i > 0 ? column[i - 1].value : "");
       if (!value) return;
-      for (var k = i; k < column.length; k++) column[k].value = value;
+      for (var k = i; k < column.length; k++) {
+        column[k].value = value;
+        if (lastValid) lastValid.set(column[k], value);
+      }
       var last = column[column.length - 1];
       justLeft = null;
       go(next(last));
@@ -176,6 +186,17 @@
     }
 
     if (readonly) return;
+
+    var lastValid = new Map();
+    cells.forEach(function (cell) {
+      // a value stored before (or rejected by the server) stays as it is until it is retyped
+      lastValid.set(cell, cell.value);
+    });
+    var first = root.querySelector('.ws-cell[aria-invalid="true"]') || cells[0];
+    if (first) {
+      first.focus();
+      first.select();
+    }
 
     cells.forEach(function (cell) {
       cell.addEventListener("mousedown", function () { justLeft = null; arrived = null; });
@@ -196,6 +217,7 @@
           // a flag for the value just typed in the cell before
           event.preventDefault();
           if (!/\*\*$/.test(justLeft.value)) justLeft.value += "*";
+          lastValid.set(justLeft, justLeft.value);
           schedule();
           return;
         }
@@ -218,6 +240,13 @@
       cell.addEventListener("input", function () {
         var value = normalize(cell);
         var kind = cell.getAttribute("data-kind");
+        if (!TYPING[kind].test(value)) {
+          // refused: the keystroke (or paste) cannot become a value of this cell
+          cell.value = lastValid.get(cell);
+          cell.select();
+          return;
+        }
+        lastValid.set(cell, value);
         schedule();
         if (COMPLETE[kind].test(value)) {
           var following = next(cell);
@@ -229,7 +258,12 @@
     root.querySelectorAll(".ws-select").forEach(function (select) {
       select.addEventListener("change", schedule);
     });
-    form.addEventListener("reset", function () { setTimeout(schedule, 0); });
+    form.addEventListener("reset", function () {
+      setTimeout(function () {
+        cells.forEach(function (cell) { lastValid.set(cell, cell.value); });
+        schedule();
+      }, 0);
+    });
   }
 
   function start() {
