@@ -81,12 +81,12 @@ def test_invalid_value_shows_inline_error_and_saves_nothing(page: Page, login: L
     page.get_by_role("link", name="New ISNCSCI exam").click()
     page.locator("#cell-r_c5_motor").focus()
     page.keyboard.type("5")
-    page.keyboard.type("N")  # r_c6_motor: "N", half of NT, is not a motor grade; stays in the cell
+    page.keyboard.type("N")  # Right C6 motor: "N", half of NT, is not a motor grade; stays put
     cell = page.locator("#cell-r_c6_motor")
     expect(cell).to_be_focused()
     expect(cell).to_have_attribute("aria-invalid", "true")
     inline = page.locator("#ws-active-error")
-    expect(inline).to_contain_text("is not a motor grade (0-5 or NT")
+    expect(inline).to_contain_text("Right C6 motor: N is not a motor grade (0-5 or NT")
     expect(page.locator('[data-error-field="r_c6_motor"]')).to_be_visible()
     page.get_by_role("button", name="Save exam").click()
     expect(page.get_by_role("heading", name="Nothing was saved")).to_be_visible()

@@ -44,6 +44,26 @@ def test_errors_are_value_errors_with_context() -> None:
     assert issubclass(AdministrationRefusedError, RuleViolationError)
 
 
+def test_errors_say_words_to_people_and_names_to_programs() -> None:
+    """Issue 16: ``human`` is the message people read (labels, dates, words, no reprs); ``str``
+    keeps the field's name for programs and logs."""
+    from datetime import date
+
+    motor = InvalidValueError("cells.r_c6_motor", "74", "0-5 or NT", "is not a motor grade")
+    assert str(motor) == "cells.r_c6_motor: '74' is not a motor grade (0-5 or NT)"
+    assert motor.human == "Right C6 motor: 74 is not a motor grade (0-5 or NT)"
+    late = InvalidValueError("resolution_date", date(2026, 11, 25), "on or after", "is too early")
+    assert late.human == "Resolution date: 2026-11-25 is too early (on or after)"
+    assert InvalidValueError("outcome", "not_recovered", "x").human.startswith(
+        "Outcome: not recovered"
+    )
+    missing = InvalidValueError("ctcae_grade", None, "1-5")
+    assert missing.human == "CTCAE grade: (missing) is not allowed (1-5)"
+    assert NotFoundError("participant", "DEMO/X-9").human == "Participant DEMO/X-9 does not exist"
+    assert "'" not in ConflictError("participant", "P1", 1, 2).human
+    assert RuleViolationError("rule", ["a"]).human == str(RuleViolationError("rule", ["a"]))
+
+
 def test_trial_error_is_an_exception_not_a_value_error() -> None:
     """Issue 12: only bad input is a ValueError; a conflict, a refused login, an audit refusal
     or an access denial must not be caught by a caller's ``except ValueError``."""

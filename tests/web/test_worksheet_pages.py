@@ -104,17 +104,18 @@ def test_fragment_explains_the_results(anonymous: TestClient) -> None:
 def test_fragment_names_the_invalid_field_value_and_allowed(anonymous: TestClient) -> None:
     response = anonymous.post("/worksheet/classify", data={**normal_flat(), "r_c5_motor": "6"})
     assert _error_fields(response.text) == ["r_c5_motor"]
-    text = html.unescape(response.text)
-    assert "r_c5_motor: '6' is not a motor grade (0-5 or NT" in text
+    text = re.sub(r"<[^>]+>", "", html.unescape(response.text))
+    assert "Right C5 motor: 6 is not a motor grade (0-5 or NT" in text
     assert 'data-result="ais"' not in response.text
 
 
 def test_fragment_shows_the_field_label_beside_each_invalid_value(anonymous: TestClient) -> None:
-    """People read words: 'Right C6 motor' beside the engine's message naming r_c6_motor."""
+    """People read words: the label 'Right C6 motor' (once), then the value and what is allowed."""
     data = {**lesion_flat(Level.C5), "r_c6_motor": "6", "l_nkm": "S2"}
     fragment = html.unescape(anonymous.post("/worksheet/classify", data=data).text)
-    assert "<strong>Right C6 motor</strong>: r_c6_motor: '6' is not a motor grade" in fragment
-    assert "<strong>Left lowest non-key muscle with motor function</strong>: l_nkm:" in fragment
+    assert "<strong>Right C6 motor</strong>: 6 is not a motor grade" in fragment
+    assert "<strong>Left lowest non-key muscle with motor function</strong>: S2 " in fragment
+    assert "r_c6_motor:" not in fragment and "'6'" not in fragment
 
 
 def test_fragment_lists_every_invalid_value_not_only_the_first(anonymous: TestClient) -> None:
@@ -320,8 +321,8 @@ def test_saving_with_invalid_values_saves_nothing(world: World) -> None:
     assert response.status_code == 422
     text = html.unescape(response.text)
     assert "Nothing was saved" in text
-    assert "l_c6_lt: '3' is not a sensory grade" in text
-    assert "r_c5_motor: 'x' is not a motor grade" in text
+    assert "Left C6 light touch: 3 is not a sensory grade" in text
+    assert "Right C5 motor: x is not a motor grade" in text
     assert 'value="3"' in response.text  # the values as typed come back
     assert _exam_count(world) == before
 
@@ -332,7 +333,8 @@ def test_saving_a_flagged_value_without_reason_saves_nothing(world: World) -> No
     form = _new_exam_form(world, {**lesion_flat(Level.C5), "r_c5_motor": "3*"})
     response = world.client.post(f"/participants/{world.participant_id}/exams", data=form)
     assert response.status_code == 422
-    assert "reason_r_c5_motor: a reason is required" in html.unescape(response.text)
+    text = html.unescape(response.text)
+    assert "Reason for the flag on Right C5 motor: a reason is required" in text
     assert _exam_count(world) == before
     form["reason_r_c5_motor"] = "plexus injury"
     form["comments"] = "right arm in a sling"
@@ -449,7 +451,7 @@ def test_correction_needs_a_reason_and_saves_nothing_without(world: World) -> No
     form = _exam_form(world, world.exam_id, r_c6_motor="2")
     response = world.client.post(f"/exams/{world.exam_id}", data=form)
     assert response.status_code == 422
-    assert "reason: a reason is required" in response.text
+    assert "Reason: a reason is required" in response.text
     world.session.rollback()
     exam = world.session.get(IsncsciExam, world.exam_id)
     assert exam is not None and exam.cells["r_c6_motor"] == "0"

@@ -24,12 +24,16 @@ is deliberately *not* ``PermissionError``: that is an ``OSError``, and the ``exc
 file-handling code (backup, export, import error reports) would swallow it as an I/O failure.
 
 Each error carries the context a caller needs; the message names it, e.g.
-``ctcae_grade: 6 is not allowed (an integer 1-5)``.
+``ctcae_grade: 6 is not allowed (an integer 1-5)``. That message is for programs and logs (the
+API's JSON keeps the field's name in ``loc``); people read :attr:`TrialError.human`, the same in
+clinical words: ``CTCAE grade: 6 is not allowed (an integer 1-5)``, ``Right C6 motor: 74 is not
+a motor grade (0-5 or NT)``, ``Resolution date: 2026-11-25 is too early (...)``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date, datetime
 
 __all__ = [
     "AccessDeniedError",
@@ -44,11 +48,77 @@ __all__ = [
     "ReasonRequiredError",
     "RuleViolationError",
     "TrialError",
+    "human_field",
+    "human_value",
 ]
+
+#: Field names whose words are not the name's words (the rest: ``onset_date`` -> Onset date).
+_FIELD_WORDS = {
+    "ctcae_grade": "CTCAE grade",
+    "serious_criteria": "Seriousness criteria",
+    "awareness_date": "Sponsor aware on",
+    "study_id": "Study ID",
+    "protocol_id": "Protocol",
+    "scim_self_care": "SCIM self-care",
+    "scim_respiration_sphincter": "SCIM respiration and sphincter management",
+    "scim_mobility": "SCIM mobility",
+    "ais": "AIS grade",
+    "nli": "Neurological level of injury",
+}
+
+
+def human_field(field: str) -> str:
+    """A field's name in words: ``cells.r_c6_motor`` -> Right C6 motor (the engine's label),
+    ``notes.flag_reasons.r_c5_motor`` -> Reason for the flag on Right C5 motor,
+    ``resolution_date`` -> Resolution date."""
+    from cordtrial.isncsci.fields import field_label
+    from cordtrial.trial.rules.vocabulary import word
+
+    parts = field.split(".")
+    if len(parts) >= 2 and parts[-2] == "flag_reasons":
+        return f"Reason for the flag on {field_label(parts[-1])}"
+    name = parts[-1]
+    label = field_label(name)
+    if label != name:
+        return label
+    if name in _FIELD_WORDS:
+        return _FIELD_WORDS[name]
+    text = word(name)
+    return text[:1].upper() + text[1:]
+
+
+def human_value(value: object) -> str:
+    """A value as people read it: no value as (missing), dates as ISO dates, yes/no, vocabulary
+    values as words (``not_recovered`` -> not recovered), column names as labels; never a
+    Python repr."""
+    from cordtrial.isncsci.fields import field_label
+    from cordtrial.trial.rules.vocabulary import word
+
+    if value is None or value == "":
+        return "(missing)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="minutes")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list | tuple | set | frozenset):
+        return ", ".join(human_value(v) for v in value) or "(none)"
+    if isinstance(value, dict):
+        return ", ".join(f"{human_value(k)}: {human_value(v)}" for k, v in value.items())
+    text = str(value)
+    label = field_label(text)
+    return label if label != text else word(text)
 
 
 class TrialError(Exception):
     """Base class of the trial store's errors."""
+
+    @property
+    def human(self) -> str:
+        """The message in the words people read (labels, dates, words; no reprs): what pages,
+        PDFs and the import report show. ``str()`` keeps the message for programs and logs."""
+        return str(self)
 
 
 class InvalidValueError(TrialError, ValueError):
@@ -72,6 +142,12 @@ class InvalidValueError(TrialError, ValueError):
         shown = "(missing)" if value is None else repr(value)
         super().__init__(f"{field}: {shown} {problem} ({allowed})")
 
+    @property
+    def human(self) -> str:
+        """``Right C6 motor: 74 is not a motor grade (0-5 or NT)``."""
+        shown = human_value(self.value)
+        return f"{human_field(self.field)}: {shown} {self.problem} ({self.allowed})"
+
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.field, self.value, self.allowed, self.problem))
 
@@ -83,6 +159,11 @@ class NotFoundError(TrialError, LookupError):
         self.entity = entity
         self.key = key
         super().__init__(f"{entity} {key!r} does not exist")
+
+    @property
+    def human(self) -> str:
+        """``Participant DEMO/X-9 does not exist``."""
+        return f"{human_field(self.entity)} {human_value(self.key)} does not exist"
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.entity, self.key))
@@ -137,6 +218,13 @@ class ConflictError(TrialError):
         else:
             detail = f"you edited version {expected}, the current version is {current}"
         super().__init__(f"{entity} {key!r} was changed by someone else ({detail})")
+        self._detail = detail
+
+    @property
+    def human(self) -> str:
+        """``Adverse events 3 was changed by someone else (...)`` without reprs."""
+        what = human_field(self.entity)
+        return f"{what} {human_value(self.key)} was changed by someone else ({self._detail})"
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.entity, self.key, self.expected, self.current))
@@ -191,6 +279,14 @@ class ReasonRequiredError(AuditError):
         self.action = action
         super().__init__(
             f"{entity} {key!r}: a reason is required to {action} a record after its first entry"
+        )
+
+    @property
+    def human(self) -> str:
+        """The same without reprs: ``Exams 4: a reason is required to ...``."""
+        return (
+            f"{human_field(self.entity)} {human_value(self.key)}: a reason is required to "
+            f"{self.action} a record after its first entry"
         )
 
     def __reduce__(self) -> tuple[object, ...]:

@@ -56,7 +56,7 @@ def test_each_failure_is_named_with_value_and_limit() -> None:
     decision = decide_release(SPEC, results, EXPIRY, TODAY)
     assert not decision.releasable
     assert [o.detail for o in decision.failures] == [
-        "mycoplasma: 'positive' (required 'negative')",
+        "mycoplasma: positive (required negative)",
         "viability: 65 % (required >= 70 %)",
     ]
 

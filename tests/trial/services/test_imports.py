@@ -87,6 +87,10 @@ def test_import_reports_bad_rows_and_keeps_the_good_ones_of_the_batch(
     assert "week 99" in by_row[(4, "visit")].reason and "week 2" in by_row[(4, "visit")].reason
     assert by_row[(5, "examined_on")].value == "09/02/2026"
     assert (6, "examiner") in by_row
+    # the reason column is for people: labels and plain values (the field column keeps names)
+    assert by_row[(2, "cells.r_c5_motor")].reason.startswith("Right C5 motor: 7 is not a motor")
+    assert by_row[(5, "examined_on")].reason.startswith("Examination date: 09/02/2026 is not")
+    assert not [e.reason for e in report.errors if "'" in e.reason or "_" in e.reason]
 
 
 def test_import_rerun_inserts_nothing_twice(session: Session, participant: Participant) -> None:
@@ -205,7 +209,7 @@ def test_import_keeps_a_flagged_value_without_a_reason_and_warns(
     assert "2 flagged value(s) imported without a reason" in str(report)
     frame = report.error_frame()
     assert list(frame["severity"]) == ["warning", "warning"]
-    assert frame.loc[0, "reason"].startswith("l_t1_pp: 'NT**' is flagged but has no reason")
+    assert frame.loc[0, "reason"].startswith("Left T1 pin prick: NT** is flagged but has no reason")
     exam = session.scalars(select(IsncsciExam).order_by(IsncsciExam.id)).first()
     assert exam is not None and exam.cells["r_c5_motor"] == "3*" and exam.notes is None
 
@@ -263,7 +267,7 @@ def test_import_as_a_site_user_finds_only_participants_of_its_sites(
     assert (report.inserted, report.rejected) == (1, 1)
     (error,) = report.errors
     assert (error.participant, error.field) == ("P001", "participant")
-    assert error.reason == f"participant '{PROTOCOL}/P001' does not exist"
+    assert error.reason == f"Participant {PROTOCOL}/P001 does not exist"
     actors = set(
         session.scalars(select(AuditEntry.actor).where(AuditEntry.entity == "isncsci_exam"))
     )

@@ -58,7 +58,7 @@ class ReleaseLimit:
     def describe(self, test: str) -> str:
         """The limit in words (``>= 70 %``, ``negative``)."""
         if self.expected is not None:
-            return repr(self.expected)
+            return str(self.expected)
         unit = f" {UNITS.get(test, '')}".rstrip()
         if self.min is not None and self.max is not None:
             return f"{format_quantity(self.min)}-{format_quantity(self.max)}{unit}"
@@ -177,7 +177,7 @@ def _judge(test: str, limit: ReleaseLimit, result: ReleaseResult | None) -> Rele
         )
     if limit.expected is not None:
         passed = result.finding == limit.expected
-        return ReleaseOutcome(test, passed, f"{name}: {result.finding!r} (required {wanted})")
+        return ReleaseOutcome(test, passed, f"{name}: {result.finding} (required {wanted})")
     if result.value is None:
         return ReleaseOutcome(
             test, False, f"{name}: pending, no numeric result yet (required {wanted})", pending=True

@@ -57,9 +57,9 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from cordtrial.isncsci import check_cells
+from cordtrial.isncsci import check_cells, field_label
 from cordtrial.trial.audit import unit_of_work
-from cordtrial.trial.errors import InvalidValueError, NotFoundError, TrialError
+from cordtrial.trial.errors import InvalidValueError, NotFoundError, TrialError, human_value
 from cordtrial.trial.models import IsncsciExam, Participant, User, Visit, VisitDefinition
 from cordtrial.trial.rules.access import can_see_site
 from cordtrial.trial.rules.checks import check_text
@@ -219,7 +219,7 @@ def _cell_errors(row: int, who: str, cells: Mapping[str, Any]) -> list[RowError]
     errors = []
     for err in check_cells(cells):
         exc = InvalidValueError(f"cells.{err.field}", err.value, err.allowed, err.problem)
-        errors.append(RowError(row, who, exc.field, _text(exc.value) or "", str(exc)))
+        errors.append(RowError(row, who, exc.field, _text(exc.value) or "", exc.human))
     return errors
 
 
@@ -234,9 +234,9 @@ def _check_row(
 
     participant_id = participants.ids.get(who)
     if not who:
-        refuse("participant", "participant: is empty (the participant's study id)")
+        refuse("participant", "Participant: (missing) is not allowed (the participant's study ID)")
     elif participant_id is None:
-        refuse("participant", str(NotFoundError("participant", f"{protocol_id}/{who}")))
+        refuse("participant", NotFoundError("participant", f"{protocol_id}/{who}").human)
     visit_name = _text(values.get("visit"))
     visit_id = None
     if participant_id is not None and visit_name is not None:
@@ -244,16 +244,18 @@ def _check_row(
         visit_id = schedule.get(visit_name)
         if visit_id is None:
             allowed = ", ".join(schedule) or "none"
-            refuse("visit", f"visit: {visit_name!r} is not in the schedule (one of {allowed})")
+            refuse("visit", f"Visit: {visit_name} is not in the schedule (one of {allowed})")
     raw_date = _text(values.get("examined_on"))
     examined_on = _exam_date(raw_date)
     if examined_on is None:
-        refuse("examined_on", f"examined_on: {raw_date!r} is not a date (YYYY-MM-DD)")
+        refuse(
+            "examined_on", f"Examination date: {human_value(raw_date)} is not a date (YYYY-MM-DD)"
+        )
     examiner = ""
     try:
         examiner = check_text("examiner", _text(values.get("examiner")) or "", max_length=100)
     except InvalidValueError as exc:
-        refuse("examiner", str(exc))
+        refuse("examiner", exc.human)
     cells_in = {c: _text(values.get(c)) for c in CELL_COLUMNS}
     cells: dict[str, str | None] | None = None
     try:
@@ -266,7 +268,7 @@ def _check_row(
             check_flag_reasons(cells, notes)
         except InvalidValueError as exc:
             if exc.value is not None:  # a reason for a value not flagged; a missing one: warning
-                errors.append(RowError(row, who, exc.field, _text(exc.value) or "", str(exc)))
+                errors.append(RowError(row, who, exc.field, _text(exc.value) or "", exc.human))
     if errors or participant_id is None or examined_on is None or cells is None or notes is False:
         return errors
     return _Row(row, participant_id, visit_id, examined_on, examiner, cells, notes)
@@ -285,14 +287,14 @@ def _notes(
             reasons = raw_reasons
         if not isinstance(reasons, dict):
             allowed = 'a JSON object, cell column -> reason, e.g. {"r_c5_motor": "fracture"}'
-            problem = f"flag_reasons: {raw_reasons!r} is not allowed ({allowed})"
+            problem = f"Reasons for flagged values: {raw_reasons} is not allowed ({allowed})"
             errors.append(RowError(row, who, "flag_reasons", raw_reasons, problem))
             return False
     comments = _text(values.get("comments"))
     try:
         return check_exam_notes({"comments": comments, "flag_reasons": reasons})
     except InvalidValueError as exc:
-        errors.append(RowError(row, who, exc.field, _text(exc.value) or "", str(exc)))
+        errors.append(RowError(row, who, exc.field, _text(exc.value) or "", exc.human))
         return False
 
 
@@ -304,8 +306,8 @@ def _warnings(row: _Row, who: str) -> list[RowError]:
             who,
             f"notes.flag_reasons.{column}",
             row.cells[column] or "",
-            f"{column}: {row.cells[column]!r} is flagged but has no reason; imported without "
-            "(ISNCSCI 2019 asks for one: add it when correcting the exam)",
+            f"{field_label(column)}: {row.cells[column]} is flagged but has no reason; imported "
+            "without (ISNCSCI 2019 asks for one: add it when correcting the exam)",
             "warning",
         )
         for column in missing_flag_reasons(row.cells, row.notes)

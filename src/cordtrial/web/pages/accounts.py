@@ -123,7 +123,7 @@ def password_reset_submit(
         )  # fmt: skip
     except InvalidValueError as exc:
         session.rollback()
-        return _users_page(request, session, user, error=str(exc), status_code=422)
+        return _users_page(request, session, user, error=exc.human, status_code=422)
     return _users_page(
         request, session, user,
         message=f"Password of {target.username} reset: they must change it at the next login.",
@@ -146,5 +146,5 @@ def unlock_submit(
         target = unlock_user(session, actor=user.username, user_id=user_id, reason=reason, now=now)
     except InvalidValueError as exc:
         session.rollback()
-        return _users_page(request, session, user, error=str(exc), status_code=422)
+        return _users_page(request, session, user, error=exc.human, status_code=422)
     return _users_page(request, session, user, message=f"{target.username} unlocked.")

@@ -385,7 +385,7 @@ def _error_text(exc: Exception, form: _Form) -> str:
                  "rate_control": "control", "true_rate": "rates", "stage_sizes": "stages",
                  "stages": "n_stages", "alternative": "sided", "n_range": "n_max"}  # fmt: skip
         label = form.labels.get(names.get(exc.field, exc.field), exc.field.replace("_", " "))
-        shown = "" if exc.value is None else f" {exc.value!r}"
+        shown = "" if exc.value is None else f" {exc.value}"
         return f"{label}:{shown} {exc.problem} ({exc.allowed})"
     return str(exc)
 

@@ -9,7 +9,7 @@ from typing import Any, cast
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from cordtrial.trial.errors import AccessDeniedError, NotFoundError
+from cordtrial.trial.errors import AccessDeniedError, NotFoundError, TrialError
 from cordtrial.web.pages.rendering import render
 
 __all__ = ["install_page_error_handlers"]
@@ -42,8 +42,9 @@ def install_page_error_handlers(app: FastAPI) -> None:
                 if inspect.isawaitable(result):
                     result = await result
                 return cast(Response, result)
+            detail = exc.human if isinstance(exc, TrialError) else str(exc)
             return render(
-                request, "error.html", user=None, status_code=code, title=title, detail=str(exc)
+                request, "error.html", user=None, status_code=code, title=title, detail=detail
             )
 
         app.add_exception_handler(cls, handler)

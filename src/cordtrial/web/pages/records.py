@@ -109,8 +109,9 @@ def error_text(exc: InvalidValueError) -> str:
     """A refused value in clinical words: ``Resolution date: 2026-11-25 is too early (a date on
     or after 2026-11-26)``."""
     name = exc.field.split(".")[0]
-    label = AE_LABELS.get(name, word(name).capitalize())
-    return f"{label}: {_shown(exc.value)} {exc.problem} ({exc.allowed})"
+    if name not in AE_LABELS:
+        return exc.human
+    return f"{AE_LABELS[name]}: {_shown(exc.value)} {exc.problem} ({exc.allowed})"
 
 
 def _trail_value(text: str | None) -> str:

@@ -25,6 +25,7 @@ from cordtrial.trial.errors import (
     ConflictError,
     InvalidValueError,
     TrialError,
+    human_value,
 )
 from cordtrial.trial.models import IsncsciExam, Participant, User
 from cordtrial.trial.rules.access import can, can_see_site
@@ -145,8 +146,8 @@ def entry_errors(check: WorksheetCheck, reasons: Mapping[str, str]) -> list[str]
     for name in check.flagged:
         if not reasons.get(name):
             errors.append(
-                f"{flag_reason_field(name)}: a reason is required for the flagged value "
-                f"{check.cells[name]!r} of {name} (say which impairment, not due to the spinal "
+                f"Reason for the flag on {field_label(name)}: a reason is required for the "
+                f"flagged value {check.cells[name]} (say which impairment, not due to the spinal "
                 "cord injury, it marks)"
             )
     return errors
@@ -224,6 +225,11 @@ def new_exam_page(
     return _new_page(request, user, participant, form=None, today=now.date())
 
 
+def _bad_date(form: Mapping[str, object]) -> str:
+    shown = human_value(_text(form, "examined_on"))
+    return f"Examination date: {shown} is not a date (YYYY-MM-DD)"
+
+
 def _parse_date(text: str) -> date | None:
     try:
         return date.fromisoformat(text)
@@ -250,7 +256,7 @@ async def create_exam(
     errors = entry_errors(check, flag_reasons_from(form))
     examined_on = _parse_date(_text(form, "examined_on"))
     if examined_on is None:
-        errors.append(f"examined_on: {_text(form, 'examined_on')!r} is not a date (YYYY-MM-DD)")
+        errors.append(_bad_date(form))
     incomplete: list[str] = []
     if not errors and check.missing and _text(form, "confirm_incomplete") != "yes":
         # Saving an incomplete exam is a choice: say what is missing and ask.
@@ -282,9 +288,9 @@ async def create_exam(
                     "examined again, and which exam counts for the visit."
                 )
             else:
-                errors.append(str(exc))
+                errors.append(exc.human)
         except TrialError as exc:
-            errors.append(str(exc))
+            errors.append(exc.human)
         else:
             return RedirectResponse(f"/exams/{exam.id}?saved=1", status.HTTP_303_SEE_OTHER)
     return _new_page(
@@ -459,15 +465,16 @@ async def correct_exam_page(
     errors = entry_errors(check, flag_reasons_from(form))
     examined_on = _parse_date(_text(form, "examined_on"))
     if examined_on is None:
-        errors.append(f"examined_on: {_text(form, 'examined_on')!r} is not a date (YYYY-MM-DD)")
+        errors.append(_bad_date(form))
     reason = _text(form, "reason")
     if not reason:
-        errors.append("reason: a reason is required to correct an exam after its first entry")
+        errors.append("Reason: a reason is required to correct an exam after its first entry")
     version_text = _text(form, "version")
     version = int(version_text) if version_text.isdigit() else None
     if version is None:
         # without it the optimistic lock would be skipped and a newer version overwritten
-        errors.append(f"version: {version_text!r} is not an exam version (reload the exam)")
+        shown = human_value(version_text)
+        errors.append(f"Version: {shown} is not an exam version (reload the exam)")
     status_code = status.HTTP_422_UNPROCESSABLE_CONTENT
     if not errors:
         try:
@@ -483,10 +490,10 @@ async def correct_exam_page(
                 notes=exam_notes(check, form),
             )
         except ConflictError as exc:
-            errors.append(f"{exc} -- reload the exam to see the current values")
+            errors.append(f"{exc.human} -- reload the exam to see the current values")
             status_code = status.HTTP_409_CONFLICT
         except TrialError as exc:
-            errors.append(str(exc))
+            errors.append(exc.human)
         else:
             return RedirectResponse(f"/exams/{exam.id}?saved=2", status.HTTP_303_SEE_OTHER)
     session.rollback()
@@ -528,9 +535,10 @@ async def sign_exam_page(
         message = "Password wrong (five failures in a row lock the account for 15 minutes)."
         code = status.HTTP_401_UNAUTHORIZED
     except ConflictError as exc:
-        message, code = f"{exc} -- review the current version, then sign", status.HTTP_409_CONFLICT
+        message = f"{exc.human} -- review the current version, then sign"
+        code = status.HTTP_409_CONFLICT
     except TrialError as exc:
-        message, code = str(exc), status.HTTP_422_UNPROCESSABLE_CONTENT
+        message, code = exc.human, status.HTTP_422_UNPROCESSABLE_CONTENT
     else:
         return RedirectResponse(f"/exams/{exam.id}?saved=3", status.HTTP_303_SEE_OTHER)
     session.rollback()

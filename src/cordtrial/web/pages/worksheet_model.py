@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from cordtrial.isncsci import KEY_MUSCLES, SENSORY_LEVELS, Classification, Exam, Level, classify
+from cordtrial.isncsci.errors import InvalidExamError
 from cordtrial.isncsci.exam import EXAM_COLUMNS, NKM_LEVELS
 from cordtrial.isncsci.explain import Explanation
 from cordtrial.isncsci.fields import check_cells, field_label
+from cordtrial.trial.errors import human_value
 
 __all__ = [
     "ALL_COLUMNS",
@@ -281,15 +283,25 @@ class WorksheetCheck:
         return [f"{k}: {', '.join(v)}" if v else k for k, v in groups.items()]
 
 
+def cell_error_text(err: InvalidExamError) -> str:
+    """The engine's refusal of a cell as people read it: ``Right C6 motor: 74 is not a motor
+    grade (0-5 or NT)`` (the label, the value as typed, no repr)."""
+    label = field_label(err.field)
+    if err.problem.startswith("is missing"):
+        return f"{label}: {err.problem}; expected {err.allowed}"
+    return f"{label}: {human_value(err.value)} {err.problem} ({err.allowed})"
+
+
 def check_worksheet(cells: Mapping[str, str]) -> WorksheetCheck:
     """Check every field of a worksheet with the engine's validator
     (:func:`~cordtrial.isncsci.fields.check_cells`, every error) and classify it when complete.
 
     Empty cells are *not recorded* (which is not ``NT``); the lowest non-key muscles may stay
-    empty. Each invalid value gets the engine's :class:`InvalidExamError` message.
+    empty. Each invalid value gets the engine's :class:`InvalidExamError` message in words
+    (:func:`cell_error_text`).
     """
     check = WorksheetCheck(cells={name: cells.get(name, "") for name in ALL_COLUMNS})
-    check.errors = {err.field: str(err) for err in check_cells(check.cells)}
+    check.errors = {err.field: cell_error_text(err) for err in check_cells(check.cells)}
     for name, value in check.cells.items():
         if not value:
             if name in EXAM_COLUMNS:
