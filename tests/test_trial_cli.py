@@ -105,8 +105,10 @@ def test_user_add_acts_as_an_existing_administrator(env: str) -> None:
         _app(), ["user", "add", "mon1", "--role", "monitor"], input=f"{PASSWORD}\n{PASSWORD}\n"
     )
     assert missing.exit_code == 2 and "--user" in missing.output
-    for who, why in [("nobody", "user 'nobody' does not exist"),
-                     ("coord1", "coord1 may not manage users (the role coordinator does not)")]:
+    for who, why in [
+        ("nobody", "user 'nobody' does not exist"),
+        ("coord1", "coord1 may not manage users (the role coordinator does not)"),
+    ]:
         refused = runner.invoke(
             _app(), ["user", "add", "mon1", "--role", "monitor", "--user", who],
             input=f"{PASSWORD}\n{PASSWORD}\n",
@@ -181,9 +183,7 @@ def test_import_exams_reports_rejected_rows_and_is_idempotent(env: str, tmp_path
     assert runner.invoke(_app(), ["audit", "verify"]).exit_code == 0
 
 
-def test_import_acts_as_an_active_account_allowed_to_enter_data(
-    env: str, tmp_path: Path
-) -> None:
+def test_import_acts_as_an_active_account_allowed_to_enter_data(env: str, tmp_path: Path) -> None:
     """Issue 12: ``--actor importer`` wrote rows under a name that was no account."""
     _seed(env)
     engine = make_engine(env)
@@ -195,8 +195,10 @@ def test_import_acts_as_an_active_account_allowed_to_enter_data(
     base = ["import", "exams", str(source), "--trial", "T1"]
     no_user = runner.invoke(_data_app(), base)
     assert no_user.exit_code == 2 and "--user" in no_user.output
-    for who, why in [("importer", "user 'importer' does not exist"),
-                     ("stat1", "stat1 may not enter data (the role statistician does not)")]:
+    for who, why in [
+        ("importer", "user 'importer' does not exist"),
+        ("stat1", "stat1 may not enter data (the role statistician does not)"),
+    ]:
         refused = runner.invoke(_data_app(), [*base, "--user", who])
         assert refused.exit_code == 1 and why in refused.output, refused.output
     with engine.connect() as connection:
@@ -210,9 +212,13 @@ def test_import_acts_as_an_active_account_allowed_to_enter_data(
         connection.commit()
     assert runner.invoke(_data_app(), [*base, "--user", "coord1"]).exit_code == 1  # a bad row
     with engine.connect() as connection:
-        actors = connection.execute(
-            text("SELECT DISTINCT actor FROM audit_entry WHERE entity = 'isncsci_exam'")
-        ).scalars().all()
+        actors = (
+            connection.execute(
+                text("SELECT DISTINCT actor FROM audit_entry WHERE entity = 'isncsci_exam'")
+            )
+            .scalars()
+            .all()
+        )
     engine.dispose()
     assert actors == ["coord1"]
 

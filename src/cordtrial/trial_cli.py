@@ -88,9 +88,7 @@ def db_upgrade(data_dir: DataDirOption = None, demo: DemoOption = False) -> None
 @user_app.command("add")
 def user_add(
     username: str,
-    role: Annotated[
-        str, typer.Option(parser=_role, metavar="ROLE", help=f"One of {_ROLES_HELP}")
-    ],
+    role: Annotated[str, typer.Option(parser=_role, metavar="ROLE", help=f"One of {_ROLES_HELP}")],
     site: Annotated[list[int] | None, typer.Option(help="Site id (repeatable)")] = None,
     all_sites: Annotated[bool, typer.Option(help="Sees every site")] = False,
     user: Annotated[

@@ -242,7 +242,10 @@ def test_demo_has_two_missing_visits_and_three_not_yet_due(demo_data):
     not_due = ep[ep["status"] == "not_due"][["participant", "visit"]].values.tolist()
     assert missing == [["B-001", "week 24"], ["B-002", "week 12"]]
     assert sorted(map(tuple, not_due)) == [
-        ("B-001", "week 52"), ("B-002", "week 24"), ("B-002", "week 52")]
+        ("B-001", "week 52"),
+        ("B-002", "week 24"),
+        ("B-002", "week 52"),
+    ]
 
 
 def test_conversion_summary_reports_uncertain_baselines_instead_of_dropping_them():

@@ -118,9 +118,7 @@ def test_one_sided_p_value_decreases_with_successes(kn: tuple[int, int], p0: flo
     k, n = kn
     if k == n:
         k -= 1
-    assert (
-        exact_binomial_test(k + 1, n, p0).p_value <= exact_binomial_test(k, n, p0).p_value
-    )
+    assert exact_binomial_test(k + 1, n, p0).p_value <= exact_binomial_test(k, n, p0).p_value
 
 
 def test_small_sample_warns_and_records_caveat():

@@ -119,5 +119,9 @@ def test_keyboard_focus_follows_the_form_order(page: Page, login: LoginFn) -> No
         if not order or order[-1] != name:
             order.append(name)
     assert order[:5] == [
-        "category", "onset_date", "awareness_date", "ctcae_grade", "serious_criteria"
+        "category",
+        "onset_date",
+        "awareness_date",
+        "ctcae_grade",
+        "serious_criteria",
     ]

@@ -280,5 +280,6 @@ def test_lot_custody_names_only_recipients_of_the_readers_sites(world: World) ->
         "thawed for (a participant of another site) and P002; P0021 spare",
     ]
     assert notes("admin") == [
-        "administered to participant P002", "thawed for P001 and P002; P0021 spare"
+        "administered to participant P002",
+        "thawed for P001 and P002; P0021 spare",
     ]

@@ -288,9 +288,10 @@ def test_adverse_event_form_refuses_missing_csrf(demo: Demo) -> None:
 
 def test_adverse_event_form_not_for_statistician(demo: Demo) -> None:
     pid = demo.participant_ids["A-002"]
-    assert demo.client("statistician").get(
-        f"/participants/{pid}/adverse-events/new"
-    ).status_code == 403
+    assert (
+        demo.client("statistician").get(f"/participants/{pid}/adverse-events/new").status_code
+        == 403
+    )
 
 
 def test_adverse_event_form_at_another_site_is_not_found(demo: Demo) -> None:

@@ -144,7 +144,9 @@ def compare_with_natural_history(
         figure = figure_by_id(figure, include_unconfirmed=include_unconfirmed)
     if not 0 < figure.proportion < 1:
         raise AnalysisInputError(
-            "figure", figure.id, "a figure whose rate is strictly between 0 and 1",
+            "figure",
+            figure.id,
+            "a figure whose rate is strictly between 0 and 1",
             f"has rate {figure.proportion}",
         )
     with warnings.catch_warnings(record=True) as caught:

@@ -169,7 +169,9 @@ def _check_columns(frame: pd.DataFrame, name: str, required: Iterable[str]) -> N
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise AnalysisInputError(
-            f"{name}.columns", sorted(frame.columns), "columns including " + ", ".join(required),
+            f"{name}.columns",
+            sorted(frame.columns),
+            "columns including " + ", ".join(required),
             f"lack {', '.join(missing)}",
         )
 
@@ -182,9 +184,7 @@ def _order_visits(exams: pd.DataFrame) -> list[str]:
     return [str(v) for v in first.sort_values(kind="stable").index]
 
 
-def _latest(
-    exams: pd.DataFrame, keys: tuple[str, ...] = ("participant", "visit")
-) -> pd.DataFrame:
+def _latest(exams: pd.DataFrame, keys: tuple[str, ...] = ("participant", "visit")) -> pd.DataFrame:
     # One row per key (participant and visit; for measures also the measure): the latest (by
     # date, then by row order).
     frame = exams.reset_index(drop=True).assign(_row=lambda f: range(len(f)))

@@ -156,8 +156,10 @@ def _tuples(raw: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
 
 @cache
 def _data() -> dict[str, Any]:
-    text = resources.files("cordtrial.analysis").joinpath("natural_history.json").read_text(
-        encoding="utf-8"
+    text = (
+        resources.files("cordtrial.analysis")
+        .joinpath("natural_history.json")
+        .read_text(encoding="utf-8")
     )
     data: dict[str, Any] = json.loads(text)
     return data

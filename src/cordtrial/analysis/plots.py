@@ -222,8 +222,15 @@ def motor_trajectories_figure(
             c = colour[str(pid)]
             outside = band is not None and str(pid) not in inside
             name = str(pid) + (" (not in its population)" if outside else "")
-            line = ax.plot(days, mid, marker="o", markersize=3, color=c,
-                           linestyle="--" if outside else "-", gid=f"participant {pid}")[0]
+            line = ax.plot(
+                days,
+                mid,
+                marker="o",
+                markersize=3,
+                color=c,
+                linestyle="--" if outside else "-",
+                gid=f"participant {pid}",
+            )[0]
             handles.setdefault(name, line)
             open_ = (hi - lo) > 0
             if open_.any():
@@ -354,6 +361,7 @@ def _place_labels(fig: Figure, labels: list[Any]) -> None:
 def ae_timeline_description(aes: pd.DataFrame) -> str:
     """The AE timeline in words (for screen readers and the page): the serious events listed
     under "N serious", the others under "N not serious"."""
+
     def item(r: dict[Any, Any]) -> str:
         day = _num(r.get("onset_day"))
         when = f"day {int(day)}" if not math.isnan(day) else "day not known"
@@ -397,7 +405,8 @@ def kaplan_meier_figure(km: Any) -> Figure:
     ax.set_ylabel(f"free of {km.label}")
     ax.set_title(f"Kaplan-Meier: time to first {km.label} (shaded: 95% interval)", fontsize=9)
     at_risk = "at risk: " + ", ".join(
-        f"day {int(d)}: {int(n)}" for d, n in zip(table["day"], table["at risk"], strict=True))
+        f"day {int(d)}: {int(n)}" for d, n in zip(table["day"], table["at risk"], strict=True)
+    )
     fig.text(0.12, 0.04, at_risk, fontsize=6, wrap=True)
     return fig
 

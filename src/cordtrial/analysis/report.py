@@ -359,8 +359,9 @@ def _natural_distribution(
         "'reconstructed' come from a published percentage and n."
     )
     if rows:
-        nat.tables.append(("Natural rate from the sources' counts", pd.concat(rows,
-                                                                           ignore_index=True)))
+        nat.tables.append(
+            ("Natural rate from the sources' counts", pd.concat(rows, ignore_index=True))
+        )
     strata = stratified_comparisons(end.participants, data.participants, outcome_window=window)
     if len(strata):
         nat.tables.append(("By level stratum, against the sources covering its levels", strata))

@@ -150,8 +150,8 @@ def _incidence_row(
 
 def _listing(aes: pd.DataFrame) -> pd.DataFrame:
     cols = [c for c in _LISTING if c in aes.columns]
-    return aes[cols].sort_values(["participant", "onset_date"], kind="stable").reset_index(
-        drop=True
+    return (
+        aes[cols].sort_values(["participant", "onset_date"], kind="stable").reset_index(drop=True)
     )
 
 
@@ -410,7 +410,6 @@ class StoppingRuleStatus:
         )  # fmt: skip
 
 
-
 def _related_to(rec: dict[Any, Any], cause: str) -> bool:
     return str(rec.get(f"related_to_{cause}", "")) in _RELATED
 
@@ -573,5 +572,3 @@ def stopping_rule_crossed(
 ) -> bool:
     """Whether the safety stopping rule is crossed on the data so far (for the dashboard)."""
     return evaluate_stopping_rule(aes, participants, rule).crossed
-
-

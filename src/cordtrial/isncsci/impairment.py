@@ -44,7 +44,6 @@ __all__ = [
 Completeness = Candidate[str]
 
 
-
 def _sacral_sensory(exam: Exam) -> tuple[Cell, Cell, Cell, Cell]:
     return (
         exam.right.light_touch[Level.S4_5],

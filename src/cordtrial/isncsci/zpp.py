@@ -31,7 +31,6 @@ from cordtrial.isncsci.values import Binary
 __all__ = ["determine_motor_zpp", "determine_sensory_zpp", "union_of_ranges"]
 
 
-
 def _sensory_zpp_step(side: ExamSide, level: Level, relied: bool) -> tuple[bool, bool, bool, bool]:
     """(go on upwards, level is a possible ZPP, starred, relied) for one dermatome."""
     lt, pp = side.lt(level), side.pp(level)

@@ -127,33 +127,89 @@ class _Person:
 
 _PEOPLE: Final = (
     # Improves to AIS D: motor function returns below T6; stands and walks by week 52.
-    _Person("A-001", "A", Level.T6, "M", 29, "transport", 21, 400,
-            {"screening": _A, "week 2": _A, "week 4": _B, "week 12": _c("2"),
-             "week 24": _c("3"), "week 52": _c("4")},
-            {"screening": (6, 10, 2), "week 12": (12, 20, 8), "week 24": (16, 28, 20),
-             "week 52": (19, 34, 28)},
-            {"week 4": 0, "week 12": 0, "week 24": 9, "week 52": 13},
-            {"week 24": 38.5, "week 52": 21.0}),
+    _Person(
+        "A-001",
+        "A",
+        Level.T6,
+        "M",
+        29,
+        "transport",
+        21,
+        400,
+        {
+            "screening": _A,
+            "week 2": _A,
+            "week 4": _B,
+            "week 12": _c("2"),
+            "week 24": _c("3"),
+            "week 52": _c("4"),
+        },
+        {
+            "screening": (6, 10, 2),
+            "week 12": (12, 20, 8),
+            "week 24": (16, 28, 20),
+            "week 52": (19, 34, 28),
+        },
+        {"week 4": 0, "week 12": 0, "week 24": 9, "week 52": 13},
+        {"week 24": 38.5, "week 52": 21.0},
+    ),
     # Improves to AIS C: sacral sparing, then voluntary anal contraction and weak muscles.
-    _Person("A-002", "A", Level.C5, "F", 41, "fall", 14, 380,
-            {"screening": _A, "week 2": _A, "week 4": _A, "week 12": _B,
-             "week 24": _c("1"), "week 52": _c("2")},
-            {"screening": (2, 8, 1), "week 12": (4, 12, 3), "week 24": (6, 16, 5),
-             "week 52": (8, 20, 7)},
-            {"week 4": 0, "week 12": 0, "week 24": 0, "week 52": 0},
-            {}),
+    _Person(
+        "A-002",
+        "A",
+        Level.C5,
+        "F",
+        41,
+        "fall",
+        14,
+        380,
+        {
+            "screening": _A,
+            "week 2": _A,
+            "week 4": _A,
+            "week 12": _B,
+            "week 24": _c("1"),
+            "week 52": _c("2"),
+        },
+        {
+            "screening": (2, 8, 1),
+            "week 12": (4, 12, 3),
+            "week 24": (6, 16, 5),
+            "week 52": (8, 20, 7),
+        },
+        {"week 4": 0, "week 12": 0, "week 24": 0, "week 52": 0},
+        {},
+    ),
     # Unchanged AIS A; the week 24 visit is overdue.
-    _Person("B-001", "B", Level.C4, "M", 52, "sports", 28, 200,
-            {"screening": _A, "week 2": _A, "week 4": _A, "week 12": _A},
-            {"screening": (1, 6, 0), "week 12": (2, 8, 1)},
-            {"week 4": 0, "week 12": 0},
-            {}),
+    _Person(
+        "B-001",
+        "B",
+        Level.C4,
+        "M",
+        52,
+        "sports",
+        28,
+        200,
+        {"screening": _A, "week 2": _A, "week 4": _A, "week 12": _A},
+        {"screening": (1, 6, 0), "week 12": (2, 8, 1)},
+        {"week 4": 0, "week 12": 0},
+        {},
+    ),
     # Unchanged AIS A; the week 12 visit was missed (see _missed_visit), week 24 is due now.
-    _Person("B-002", "B", Level.T10, "M", 23, "assault", 18, 160,
-            {"screening": _A, "week 2": _A, "week 4": _A},
-            {"screening": (8, 12, 4)},
-            {"week 4": 0},
-            {}),
+    _Person(
+        "B-002",
+        "B",
+        Level.T10,
+        "M",
+        23,
+        "assault",
+        18,
+        160,
+        {"screening": _A, "week 2": _A, "week 4": _A},
+        {"screening": (8, 12, 4)},
+        {"week 4": 0},
+        {},
+    ),
 )
 
 #: The AIS grade each demo participant's exams classify to, in visit order.
@@ -263,9 +319,7 @@ def _seed(session: Session, today: date) -> DemoTrial:
         visits=DEMO_SCHEDULE,
     )
     site_ids = {
-        code: add_site(
-            session, actor=_ACTOR, protocol_id=DEMO_PROTOCOL_ID, code=code, name=name
-        ).id
+        code: add_site(session, actor=_ACTOR, protocol_id=DEMO_PROTOCOL_ID, code=code, name=name).id
         for code, name in (("A", "Site A (synthetic)"), ("B", "Site B (synthetic)"))
     }
     for username, (role, sites, password) in DEMO_USERS.items():

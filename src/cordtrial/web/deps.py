@@ -53,9 +53,7 @@ SettingsDep = Annotated[WebSettings, Depends(get_settings)]
 Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def get_token_user(
-    request: Request, session: SessionDep, now: Clock, credentials: Bearer
-) -> User:
+def get_token_user(request: Request, session: SessionDep, now: Clock, credentials: Bearer) -> User:
     """The active user whose token came with the request (401 otherwise), even one who must
     change a password reset by an administrator. Named in the access log."""
     if credentials is None:

@@ -219,6 +219,4 @@ def event_history(session: Session, event_id: int) -> list[AuditEntry]:
     from cordtrial.trial.services.reads import list_audit
 
     get_by_id(session, AdverseEvent, event_id)
-    return list(
-        list_audit(session, entity="adverse_event", entity_id=str(event_id), limit=10_000)
-    )
+    return list(list_audit(session, entity="adverse_event", entity_id=str(event_id), limit=10_000))

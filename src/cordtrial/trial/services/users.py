@@ -190,9 +190,7 @@ def change_password(
         user = _locked_user(session, user.id)
         user.password_hash = password_hash
         user.must_change_password = False
-        add_auth_event(
-            session, kind="password_changed", username=user.username, user=user, now=now
-        )
+        add_auth_event(session, kind="password_changed", username=user.username, user=user, now=now)
     return user
 
 

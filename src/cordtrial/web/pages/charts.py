@@ -65,8 +65,7 @@ def line_chart(
     for day in _day_ticks(d_low, d_high):
         x = _x(day, d_low, d_high)
         parts.append(
-            f'<text x="{x:.1f}" y="{axis_y + 14}" text-anchor="middle" fill="#5b6475">'
-            f"{day}</text>"
+            f'<text x="{x:.1f}" y="{axis_y + 14}" text-anchor="middle" fill="#5b6475">{day}</text>'
         )
     parts.append(
         f'<text x="{(_LEFT + _W - _RIGHT) / 2:.0f}" y="{_H - 3}" text-anchor="middle" '
@@ -82,8 +81,7 @@ def line_chart(
         if len(coords) > 1:
             path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
             parts.append(
-                f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"'
-                f'{dash}/>'
+                f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"{dash}/>'
             )
         for x, y in coords:
             parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour}"/>')

@@ -150,7 +150,9 @@ def adverse_events_page(
         criteria=SERIOUSNESS_ORDER,
         expedited={
             e.id: expedited_status(
-                e.expedited_report_required, e.expedited_report_due, e.expedited_submitted_on,
+                e.expedited_report_required,
+                e.expedited_report_due,
+                e.expedited_submitted_on,
                 today,
             )
             for _, e in rows
@@ -318,9 +320,10 @@ def _event_page(
         # the row version is bookkeeping; an empty field recorded empty says nothing
         if e.field != "version" and _trail_value(e.old_value) != _trail_value(e.new_value)
     ]
-    current = {
-        name: getattr(event, name) for name in AE_FOLLOW_UP_FIELDS
-    } | {"narrative": event.narrative or "", "resolution_date": event.resolution_date or ""}
+    current = {name: getattr(event, name) for name in AE_FOLLOW_UP_FIELDS} | {
+        "narrative": event.narrative or "",
+        "resolution_date": event.resolution_date or "",
+    }
     return render(
         request,
         "adverse_event.html",

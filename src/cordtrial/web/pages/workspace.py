@@ -95,9 +95,9 @@ def _trial(session: Session, user: User, protocol_id: str | None) -> Trial | Non
     return trials[0] if trials else None
 
 
-def _due_visits(session: Session, participants: Sequence[Participant], today: date) -> list[
-    DueVisit
-]:
+def _due_visits(
+    session: Session, participants: Sequence[Participant], today: date
+) -> list[DueVisit]:
     due: list[DueVisit] = []
     wanted: tuple[VisitStatus, ...] = ("due", "overdue", "partly done")
     for p in participants:
@@ -309,9 +309,7 @@ def _participant_view(
     status_code: int = 200,
 ) -> Response:
     participant = visible_participant(session, user, participant_id)
-    exams = sorted(
-        list_exams(session, user, participant_id), key=lambda e: (e.examined_on, e.id)
-    )
+    exams = sorted(list_exams(session, user, participant_id), key=lambda e: (e.examined_on, e.id))
     visit_names = {v.id: v.definition.name for v in participant.visits}
     walks = list_measures(session, user, participant_id, "ten_metre_walk")
     schedule = visit_schedule(session, participant_id, now.date())
@@ -328,7 +326,9 @@ def _participant_view(
         adverse_events=list_adverse_events(session, user, participant_id),
         expedited={
             e.id: expedited_status(
-                e.expedited_report_required, e.expedited_report_due, e.expedited_submitted_on,
+                e.expedited_report_required,
+                e.expedited_report_due,
+                e.expedited_submitted_on,
                 now.date(),
             )
             for e in list_adverse_events(session, user, participant_id)
