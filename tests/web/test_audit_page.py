@@ -130,3 +130,14 @@ def test_audit_log_says_which_filter_is_wrong(demo: Demo) -> None:  # noqa: F811
     hidden = demo.participant_ids["B-001"]
     response = demo.client("coordinator_a").get(f"/audit?participant={hidden}")
     assert response.status_code == 403
+
+
+def test_audit_log_names_fields_in_words_with_the_column_kept_as_a_title(demo: Demo) -> None:  # noqa: F811
+    """Issue 16: the Field column showed column names (ctcae_grade, expedited_reference); it
+    shows words, the stored column name kept as the cell's title for the monitor."""
+    page = demo.client("admin").get("/audit?entity=adverse_event").text
+    fields = dict(re.findall(r'<td title="([^"]*)">([^<]*)</td>', page))
+    assert fields["ctcae_grade"] == "CTCAE grade"
+    assert fields["awareness_date"] == "Sponsor aware on"
+    assert fields["serious_criteria"] == "Seriousness criteria"
+    assert all("_" not in words for words in fields.values()), fields

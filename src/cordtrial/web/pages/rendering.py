@@ -11,6 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from cordtrial.trial.errors import human_field
 from cordtrial.trial.models import User
 from cordtrial.trial.rules.access import can
 from cordtrial.trial.rules.vocabulary import word
@@ -26,6 +27,8 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 #: ``{{ value|word }}``: a vocabulary value in the words people read (life-threatening ...).
 templates.env.filters["word"] = word
+# a stored field name as people read it (Right C6 motor, Resolution date); see trial.errors
+templates.env.filters["field_words"] = human_field
 
 
 @dataclass(frozen=True, slots=True)
