@@ -630,31 +630,6 @@ def _strip_xml_header(svg: str) -> str:
     return svg[start:] if start >= 0 else svg
 
 
-_LATIN1 = str.maketrans({"\u2192": "->", "\u2265": ">=", "\u2264": "<=", "\u2013": "-",
-                         "\u2014": "-", "\u2019": "'", "\u00b7": "-", "\u00b1": "+/-",
-                         "\u2026": "...", "\u2212": "-", "\u00d7": "x"})  # fmt: skip
-
-
-def _latin1(text: str) -> str:
-    return text.translate(_LATIN1).encode("latin-1", "replace").decode("latin-1")
-
-
-#: the PDF's font: DejaVu Sans as shipped with matplotlib (Unicode: ≥, →, ±), registered under
-#: this family name; Helvetica (a core font, Latin-1 only) where those files are missing
-_FONT: Final = "DejaVu"
-_FONT_FILES: Final = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf",
-                      "I": "DejaVuSans-Oblique.ttf"}  # fmt: skip
-
-
-def _font_dir() -> Path | None:
-    try:
-        import matplotlib
-    except ImportError:  # pragma: no cover - matplotlib is a dependency of the reports
-        return None
-    folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
-    return folder if all((folder / f).is_file() for f in _FONT_FILES.values()) else None
-
-
 def _column_widths(shown: pd.DataFrame) -> tuple[float, ...]:
     """Relative column widths from the longest word and the length of each column's text, so
     that short codes take little room and free text (AE terms, sources) wraps less."""
@@ -676,16 +651,19 @@ def _figure_size(f: ReportFigure, max_width: float, max_height: float) -> tuple[
 
 
 def render_pdf(report: Report) -> bytes:
-    """The report as PDF (A4 landscape). Text is set in DejaVu Sans (the TrueType font matplotlib
-    ships), embedded, so that Unicode signs print; without it, in Helvetica (Latin-1). Table
-    columns are as wide as their text needs; columns empty in every row are left out, and the
-    table says which."""
+    """The report as PDF (A4 landscape). Text is set in DejaVu Sans with a CJK fallback font per
+    glyph, embedded, so that names, AE terms and signs print in every script as typed
+    (:mod:`cordtrial.pdf_fonts`). Table columns are as wide as their text needs; columns empty in
+    every row are left out, and the table says which."""
     from fpdf import FPDF
     from fpdf.fonts import FontFace
 
-    fonts = _font_dir()
-    family = _FONT if fonts is not None else "Helvetica"
-    text: Any = (lambda t: t) if fonts is not None else _latin1
+    from cordtrial.pdf_fonts import FONT_FAMILY as family
+    from cordtrial.pdf_fonts import add_fonts, printable
+
+    def text(t: str) -> str:
+        return printable(t, ("", "B", "I"))
+
     footer_text = f"{report.title} - data snapshot {report.snapshot_hash[:16]}"
 
     class _Pdf(FPDF):
@@ -695,14 +673,12 @@ def render_pdf(report: Report) -> bytes:
             self.cell(0, 5, text(f"{footer_text} - page {self.page_no()}"), align="R")
 
     pdf = _Pdf(orientation="L", format="A4")
-    if fonts is not None:
-        for style, name in _FONT_FILES.items():
-            pdf.add_font(_FONT, style, str(fonts / name))
+    add_fonts(pdf, ("", "B", "I"))
     # reproducible: the file's date is the data cut, not the wall clock
     cut = report.data_cut or date(2000, 1, 1)
     pdf.set_creation_date(datetime.combine(cut, time(0), tzinfo=UTC))
     pdf.set_auto_page_break(auto=True, margin=12)
-    pdf.set_title(text(report.title))
+    pdf.set_title(report.title)
     pdf.add_page()
     pdf.set_font(family, "B", 18)
     pdf.multi_cell(0, 10, text(report.title), new_x="LMARGIN", new_y="NEXT")

@@ -2,25 +2,21 @@
 columns beside the levels C2-S4_5, the totals, VAC/DAP, the lowest non-key muscles and the
 classification, laid out like the ISNCSCI 2019 worksheet on one A4 landscape page.
 
-Text is set in DejaVu Sans, embedded (subset) from the copy matplotlib ships (a dependency
-already; Bitstream Vera license, see its LICENSE_DEJAVU): Latin with its extensions (Łukasz,
-Dvořák), Greek and Cyrillic print as typed. No CJK font is installed with the app, so a character
-the font lacks (山田) is printed as ``?`` rather than dropped.
+Names and free text print in every script as typed (Łukasz, Σοφία, 山田, 김민준): DejaVu Sans with
+a CJK fallback font per glyph, see :mod:`cordtrial.pdf_fonts`.
 """
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Mapping, Sequence
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-from fontTools.ttLib import TTFont
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from cordtrial.isncsci import ENGINE_VERSION, ISNCSCI_REVISION, SENSORY_LEVELS, field_label
+from cordtrial.pdf_fonts import FONT_FAMILY as _FONT
+from cordtrial.pdf_fonts import add_fonts, printable
 from cordtrial.web.pages.worksheet_model import (
     GRID_COLUMNS,
     KEY_MUSCLE_NAMES,
@@ -36,28 +32,8 @@ _TABLE_X = 10.0
 _PANEL_X = _TABLE_X + 6 * _CELL_W + _LEVEL_W + 8.0
 
 
-_FONT = "DejaVu"
-_FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
-
-
-def _font_dir() -> Path:
-    """matplotlib's bundled TrueType fonts, found without importing matplotlib."""
-    spec = importlib.util.find_spec("matplotlib")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("matplotlib (a dependency of cordtrial) is not installed")
-    return Path(next(iter(spec.submodule_search_locations))) / "mpl-data" / "fonts" / "ttf"
-
-
-@cache
-def _covered() -> frozenset[int]:
-    """The code points both embedded faces can draw."""
-    faces = [set(TTFont(_font_dir() / name).getBestCmap()) for name in _FONT_FILES.values()]
-    return frozenset(set.intersection(*faces))
-
-
 def _printable(text: str) -> str:
-    covered = _covered()
-    return "".join(c if ord(c) in covered or c in "\n\t" else "?" for c in text)
+    return printable(text, ("", "B"))
 
 
 def _cell(pdf: FPDF, w: float, h: float, text: str, *, border: Any = 1, align: str = "C",
@@ -197,12 +173,11 @@ def worksheet_pdf(
     """
     check = check_worksheet({k: v or "" for k, v in cells.items()})
     pdf = FPDF(orientation="L", unit="mm", format="A4")
-    for style, name in _FONT_FILES.items():
-        pdf.add_font(_FONT, style, str(_font_dir() / name))
+    add_fonts(pdf, ("", "B"))
     pdf.set_auto_page_break(auto=False)
     pdf.set_margins(_TABLE_X, 8, 10)
     pdf.add_page()
-    pdf.set_title(_printable(title))
+    pdf.set_title(title)
     pdf.set_creator("cordtrial")
     pdf.set_font(_FONT, "B", 12)
     pdf.cell(0, 6, _printable(title), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
@@ -226,7 +201,7 @@ def worksheet_pdf(
     notes = []
     for name, reason in (flag_reasons or {}).items():
         if reason:
-            notes.append(f"{field_label(name)} ({name}) = {check.cells.get(name, '')}: {reason}")
+            notes.append(f"{field_label(name)} = {check.cells.get(name, '')}: {reason}")
     width = 277.0
     pdf.set_font(_FONT, "", 7.5)
     if notes:
