@@ -14,16 +14,6 @@ import pytest
 from cordtrial.isncsci import classify_frame
 from cordtrial.trial.database import make_engine, make_session_factory, upgrade
 
-# The store's database fixtures, shared with the trial tests (SQLite and PostgreSQL).
-from trial.conftest import (  # noqa: F401
-    database_url,
-    engine,
-    pg_databases,
-    postgres_url,
-    session,
-    sqlite_template,
-)
-
 #: The day the synthetic demo is seeded as of in these tests.
 DEMO_TODAY = date(2026, 11, 25)
 

@@ -14,6 +14,7 @@ from cordtrial.analysis.plots import (
     ae_timeline_figure,
     motor_trajectories_figure,
 )
+from figures import assert_text_inside
 
 
 def _ep(demo_data, who: list[str]) -> pd.DataFrame:
@@ -95,9 +96,7 @@ def test_timeline_description_lists_only_serious_events_as_serious(demo_data):
 
 
 def test_motor_figure_with_the_band_keeps_its_text_inside(demo_data):
-    from analysis.test_report import _assert_text_inside
-
     fig = motor_trajectories_figure(_ep(demo_data, ["A-001", "A-002", "B-001", "B-002"]),
                                     participants=demo_data.participants)  # fmt: skip
     assert _band_artists(fig)
-    _assert_text_inside(fig)
+    assert_text_inside(fig)

@@ -32,6 +32,7 @@ from cordtrial.analysis.report import (
     render_pdf,
     write_report,
 )
+from figures import assert_text_inside, drawn, overlap
 
 
 @pytest.fixture(scope="module")
@@ -229,29 +230,6 @@ def test_limitations_weigh_one_participant_in_the_cohort_at_hand() -> None:
 # --- layout: what a reader sees (no text cut off, nothing over the data) ---------------------
 
 
-def _drawn(fig):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    canvas = FigureCanvasAgg(fig)
-    canvas.draw()
-    return canvas.get_renderer()
-
-
-def _assert_text_inside(fig) -> None:
-    """Everything drawn (tick labels, titles, legends, annotations) lies inside the figure, so
-    nothing is cut off when it is saved without a tight bounding box."""
-    renderer = _drawn(fig)
-    box = fig.get_tightbbox(renderer)
-    width, height = fig.get_size_inches()
-    tolerance = 0.01  # inches
-    assert box.x0 >= -tolerance and box.y0 >= -tolerance, box
-    assert box.x1 <= width + tolerance and box.y1 <= height + tolerance, (box, width, height)
-
-
-def _overlap(a, b) -> bool:
-    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
-
-
 def _shift_frame(pairs: list[tuple[str, str, str]]) -> pd.DataFrame:
     """An endpoint table at one visit from (baseline grade, grade, status) triples."""
     return pd.DataFrame(
@@ -265,7 +243,7 @@ def test_ais_shift_labels_inside_the_figure_on_the_demo(demo_data, visit):
     """The right-hand 'missing' label was cut off at the figure's edge."""
     ep = endpoint_table(demo_data.exams, participants=demo_data.participants,
                         baseline_visit="screening")  # fmt: skip
-    _assert_text_inside(ais_shift_figure(ep, visit))
+    assert_text_inside(ais_shift_figure(ep, visit))
 
 
 def test_ais_shift_count_labels_do_not_overlap_when_lines_share_a_baseline():
@@ -276,14 +254,14 @@ def test_ais_shift_count_labels_do_not_overlap_when_lines_share_a_baseline():
          ("A", "C", "observed"), ("A", "D", "observed"), ("A", "", "missing"),
          ("B", "B", "observed"), ("B", "C", "observed"), ("A", "A,B", "observed")]
     ), "week 52")  # fmt: skip
-    renderer = _drawn(fig)
+    renderer = drawn(fig)
     counts = [t for t in fig.axes[0].texts if t.get_text().isdigit()]
     assert len(counts) == 8
     boxes = [t.get_window_extent(renderer) for t in counts]
     for i, a in enumerate(boxes):
         for b in boxes[i + 1 :]:
-            assert not _overlap(a, b), (a, b)
-    _assert_text_inside(fig)
+            assert not overlap(a, b), (a, b)
+    assert_text_inside(fig)
 
 
 def _trajectories(n: int) -> pd.DataFrame:
@@ -301,17 +279,17 @@ def test_motor_legend_is_off_the_data_and_inside_the_figure(participants):
     """The legends sat inside the panels, over the lines and the natural-history band; now one
     legend sits beside the panels, overlapping none of them, and is not cut off."""
     fig = motor_trajectories_figure(_trajectories(participants))
-    renderer = _drawn(fig)
+    renderer = drawn(fig)
     assert all(ax.get_legend() is None for ax in fig.axes)
     (legend,) = fig.legends
     box = legend.get_window_extent(renderer)
     for ax in fig.axes:
-        assert not _overlap(box, ax.get_window_extent(renderer))
+        assert not overlap(box, ax.get_window_extent(renderer))
     labels = [t.get_text() for t in legend.get_texts()]
     # without the participants' levels the published band's population cannot be checked:
     # no band, one entry per participant (issue 13)
     assert labels == [f"S-{i:03d}" for i in range(participants)]
-    _assert_text_inside(fig)
+    assert_text_inside(fig)
 
 
 def test_motor_participant_has_one_colour_in_every_panel():
@@ -360,24 +338,24 @@ def test_ae_timeline_labels_whole_words_inside_the_figure():
     do not overlap."""
     aes, people = _aes(_LONG_TERMS, (200, 5, 190, 196))
     fig = ae_timeline_figure(aes, people)
-    renderer = _drawn(fig)
+    renderer = drawn(fig)
     texts = fig.axes[0].texts
     assert sorted(t.get_text() for t in texts) == sorted(ae_label(t) for t in _LONG_TERMS)
-    _assert_text_inside(fig)
+    assert_text_inside(fig)
     by_row: dict[float, list] = {}
     for t in texts:
         by_row.setdefault(round(t.xy[1]), []).append(t.get_window_extent(renderer))
     for boxes in by_row.values():
         for i, a in enumerate(boxes):
             for b in boxes[i + 1 :]:
-                assert not _overlap(a, b), (a, b)
+                assert not overlap(a, b), (a, b)
 
 
 def test_demo_figures_keep_their_text_inside(demo_data):
     ep = endpoint_table(demo_data.exams, participants=demo_data.participants,
                         baseline_visit="screening")  # fmt: skip
-    _assert_text_inside(motor_trajectories_figure(ep))
-    _assert_text_inside(ae_timeline_figure(demo_data.adverse_events, demo_data.participants))
+    assert_text_inside(motor_trajectories_figure(ep))
+    assert_text_inside(ae_timeline_figure(demo_data.adverse_events, demo_data.participants))
 
 
 def test_dsmb_report_gives_shortened_terms_in_full_under_the_timeline(demo_data):
@@ -406,6 +384,21 @@ def test_pdf_prints_unicode_signs():
                     )  # fmt: skip
     text = "\n".join(t for t, _ in _pages(render_pdf(report)))
     assert "age ≥ 65; A → C; 7.8 ± 6.5 …" in text
+
+
+def test_pdf_prints_free_text_in_every_script_as_typed():
+    """Trial titles, AE terms and site names are free text: Latin Extended, Greek and CJK print
+    as typed (DejaVu Sans with the CJK fallback font), never as '?'."""
+    name = "Łukasz 山田 Müller Ñúñez Ωμέγα"
+    frame = pd.DataFrame({"site": [name], "term": ["頭痛 (headache), 김민준"]})
+    report = Report(kind="dsmb", title=f"DSMB {name}", protocol_id="P", trial_title=name,
+                    data_cut=None, snapshot_hash="0" * 64, versions={},
+                    sections=[ReportSection("1. Names", [f"Investigator {name}"],
+                                            tables=[("Listing", frame)])])  # fmt: skip
+    text = "\n".join(t for t, _ in _pages(render_pdf(report)))
+    assert f"Investigator {name}" in text and f"DSMB {name}" in text
+    assert "頭痛 (headache), 김민준" in text
+    assert "?" not in text and "<U+" not in text
 
 
 def test_pdf_table_leaves_out_empty_columns_and_says_so():

@@ -27,8 +27,9 @@ from cordtrial.trial.models import AuditEntry, Participant, Site, Trial
 from cordtrial.trial.services.participants import update_participant
 from cordtrial.trial.services.records import delete_record
 from cordtrial.trial.services.trials import add_site
+from databases import PostgresDatabases
 
-from .conftest import PROTOCOL, PostgresDatabases, complete_c5_cells
+from .conftest import PROTOCOL, complete_c5_cells
 
 
 def _entries(session: Session, **where: str) -> list[AuditEntry]:

@@ -30,8 +30,7 @@ from cordtrial.trial.services.measures import record_six_minute_walk, record_ten
 from cordtrial.trial.services.participants import update_participant
 from cordtrial.trial.services.reads import audit_scope, list_audit
 from cordtrial.trial_cli import audit_app, mount_data_commands
-
-from .conftest import PostgresDatabases
+from databases import PostgresDatabases
 
 TODAY = date(2026, 11, 25)
 _FLOAT_FIRST = ("ten_metre_walk", "six_minute_walk")

@@ -3,16 +3,20 @@ FastAPI's TestClient, with a fixed clock."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
 
-from cordtrial.trial.database import make_session_factory
+from cordtrial.trial.database import make_engine, make_session_factory
+from cordtrial.trial.demo import seed_demo
+from cordtrial.trial.models import User
 from cordtrial.trial.rules.schedule import VisitSpec
 from cordtrial.trial.services.exams import record_exam
 from cordtrial.trial.services.measures import record_wisci
@@ -24,14 +28,9 @@ from cordtrial.trial.services.tokens import issue_token
 from cordtrial.trial.services.trials import ArmSpec, add_site, create_trial
 from cordtrial.trial.services.users import add_user
 from cordtrial.web import WebSettings, create_app
-from trial.conftest import (  # noqa: F401 (fixtures)
-    complete_c5_cells,
-    database_url,
-    engine,
-    pg_databases,
-    postgres_url,
-    sqlite_template,
-)
+from cordtrial.web.pages.security import SESSION_COOKIE, session_csrf_token
+from databases import BACKENDS, PostgresDatabases
+from trial.conftest import complete_c5_cells
 
 NOW = datetime(2026, 2, 12, 10, 0, tzinfo=UTC)
 PASSWORD = "a long enough passphrase"
@@ -130,7 +129,7 @@ def _populate(session: Session) -> dict[str, int]:
 
 
 @pytest.fixture
-def world(engine: Engine, database_url: str) -> Iterator[World]:  # noqa: F811 (fixtures)
+def world(engine: Engine, database_url: str) -> Iterator[World]:
     factory = make_session_factory(engine)
     session = factory()
     ids = _populate(session)
@@ -176,3 +175,56 @@ def world(engine: Engine, database_url: str) -> Iterator[World]:  # noqa: F811 (
             ids["query"],
         )
     session.close()
+
+
+# --- the seeded demo trial (its pages, audit log, dashboard) -----------------------------------
+
+#: the clock of the demo store's tests (the demo is seeded as of this day)
+DEMO_NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+
+
+@dataclass
+class Demo:
+    """The synthetic demo trial seeded into a store; ``client(username)`` logs in as a demo user."""
+
+    factory: sessionmaker[Session]
+    participant_ids: dict[str, int]
+    app_url: str
+
+    def client(self, username: str | None) -> TestClient:
+        app = create_app(
+            WebSettings(database_url=self.app_url, demo=True),
+            session_factory=self.factory,
+            clock=lambda: DEMO_NOW,
+        )
+        client = TestClient(app, follow_redirects=False)
+        if username is not None:
+            with self.factory() as session:
+                user = session.scalars(select(User).where(User.username == username)).one()
+                token = issue_token(session, user_id=user.id, now=DEMO_NOW).token
+            client.cookies.set(SESSION_COOKIE, token)
+            client.headers["x-test-csrf"] = session_csrf_token(token)
+        return client
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def demo(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Demo]:
+    """The demo trial seeded once per module, on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path_factory.mktemp("pages") / "cordtrial.db"
+        shutil.copyfile(template, path)
+        url, drop = f"sqlite:///{path}", None
+    else:
+        databases: PostgresDatabases = request.getfixturevalue("pg_databases")
+        name = databases.create(template=databases.template)
+        url, drop = databases.url(name), name
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    seeded = seed_demo(factory, today=DEMO_NOW.date())
+    yield Demo(factory, seeded.participant_ids, url)
+    engine.dispose()
+    if drop is not None:
+        request.getfixturevalue("pg_databases").drop(drop)

@@ -42,7 +42,7 @@ from cordtrial.trial.services.tokens import issue_token
 from cordtrial.trial.services.users import add_user
 from cordtrial.web import WebSettings, create_app
 from cordtrial.web.pages.security import SESSION_COOKIE
-from trial.conftest import BACKENDS, PostgresDatabases
+from databases import BACKENDS, PostgresDatabases
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 PAGE = f"/trials/{DEMO_PROTOCOL_ID}/analysis"

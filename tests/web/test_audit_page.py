@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from cordtrial.trial.models import AuditEntry, IsncsciExam
 from cordtrial.trial.services.safety import report_adverse_event
-from web.test_pages import NOW, Demo, demo  # noqa: F401 (the demo store fixture)
+from web.conftest import DEMO_NOW, Demo
 
 ROW = re.compile(
     r"<tr><td>(\d+)</td><td>([^<]+)</td><td>([^<]*)</td><td>[^<]*</td>\s*"
@@ -29,7 +29,7 @@ def _link(html: str, label: str) -> str:
     return found.group(1).replace("&amp;", "&")
 
 
-def test_audit_log_is_newest_first_and_pages_back_to_today_in_one_click(demo: Demo) -> None:  # noqa: F811
+def test_audit_log_is_newest_first_and_pages_back_to_today_in_one_click(demo: Demo) -> None:
     client = demo.client("admin")
     with demo.factory() as session:
         last = session.scalar(select(func.max(AuditEntry.seq)))
@@ -52,12 +52,12 @@ def test_audit_log_is_newest_first_and_pages_back_to_today_in_one_click(demo: De
     assert _rows(newest) == rows
 
 
-def test_audit_log_filters_by_user(demo: Demo) -> None:  # noqa: F811
+def test_audit_log_filters_by_user(demo: Demo) -> None:
     with demo.factory() as session:
         report_adverse_event(
             session, actor="coordinator_a", participant_id=demo.participant_ids["A-002"],
-            term="Headache (synthetic)", category="other", onset_date=NOW.date(),
-            awareness_date=NOW.date(), ctcae_grade=1, serious_criteria=[],
+            term="Headache (synthetic)", category="other", onset_date=DEMO_NOW.date(),
+            awareness_date=DEMO_NOW.date(), ctcae_grade=1, serious_criteria=[],
             related_to_cells="not_related", related_to_procedure="possible",
             related_to_immunosuppression="not_related", expectedness="expected",
             outcome="recovering",
@@ -75,7 +75,7 @@ def test_audit_log_filters_by_user(demo: Demo) -> None:  # noqa: F811
     assert {who for _, _, who, _ in everyone} > {"coordinator_a"}
 
 
-def test_audit_log_filters_by_participant_across_their_records(demo: Demo) -> None:  # noqa: F811
+def test_audit_log_filters_by_participant_across_their_records(demo: Demo) -> None:
     pid = demo.participant_ids["A-001"]
     other = demo.participant_ids["B-001"]
     with demo.factory() as session:
@@ -96,7 +96,7 @@ def test_audit_log_filters_by_participant_across_their_records(demo: Demo) -> No
     assert {record for _, _, _, record in _rows(own)} == {f"participant {pid}"}
 
 
-def test_audit_log_filters_by_record_type_and_dates(demo: Demo) -> None:  # noqa: F811
+def test_audit_log_filters_by_record_type_and_dates(demo: Demo) -> None:
     with demo.factory() as session:
         at = session.scalar(select(func.max(AuditEntry.at)).where(AuditEntry.entity == "lot"))
         assert at is not None
@@ -120,7 +120,7 @@ def test_audit_log_filters_by_record_type_and_dates(demo: Demo) -> None:  # noqa
     assert _rows(before) == []
 
 
-def test_audit_log_says_which_filter_is_wrong(demo: Demo) -> None:  # noqa: F811
+def test_audit_log_says_which_filter_is_wrong(demo: Demo) -> None:
     response = demo.client("admin").get("/audit?from=2026-13-01")
     assert response.status_code == 422
     assert "From: 2026-13-01 is not a date (write it as YYYY-MM-DD)" in response.text
@@ -132,7 +132,7 @@ def test_audit_log_says_which_filter_is_wrong(demo: Demo) -> None:  # noqa: F811
     assert response.status_code == 403
 
 
-def test_audit_log_names_fields_in_words_with_the_column_kept_as_a_title(demo: Demo) -> None:  # noqa: F811
+def test_audit_log_names_fields_in_words_with_the_column_kept_as_a_title(demo: Demo) -> None:
     """Issue 16: the Field column showed column names (ctcae_grade, expedited_reference); it
     shows words, the stored column name kept as the cell's title for the monitor."""
     page = demo.client("admin").get("/audit?entity=adverse_event").text

@@ -9,12 +9,12 @@ from sqlalchemy import select
 from cordtrial.trial.demo import DEMO_PROTOCOL_ID
 from cordtrial.trial.models import Trial
 from cordtrial.trial.services.trials import set_coordinators_see_stopping_rule
-from web.test_pages import Demo, demo  # noqa: F401 (the demo store fixture)
+from web.conftest import Demo
 
 HEADING = "Safety stopping rule:"
 
 
-def _set(demo: Demo, visible: bool) -> None:  # noqa: F811
+def _set(demo: Demo, visible: bool) -> None:
     with demo.factory() as session:
         set_coordinators_see_stopping_rule(
             session, actor="admin", protocol_id=DEMO_PROTOCOL_ID, visible=visible,
@@ -22,7 +22,7 @@ def _set(demo: Demo, visible: bool) -> None:  # noqa: F811
         )  # fmt: skip
 
 
-def test_coordinator_sees_the_stopping_rule_only_where_the_protocol_says_so(demo: Demo) -> None:  # noqa: F811
+def test_coordinator_sees_the_stopping_rule_only_where_the_protocol_says_so(demo: Demo) -> None:
     with demo.factory() as session:
         trial = session.scalars(select(Trial).where(Trial.protocol_id == DEMO_PROTOCOL_ID)).one()
         assert trial.coordinators_see_stopping_rule is False  # the default

@@ -25,14 +25,13 @@ from cordtrial.trial.services.tokens import issue_token
 from cordtrial.trial.services.users import add_user
 from cordtrial.web import WebSettings, create_app
 from cordtrial.web.pages.security import SESSION_COOKIE
-from trial.conftest import sqlite_template  # noqa: F401 (fixture)
 
 NOW = datetime(2026, 12, 4, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
 def factory(
-    sqlite_template: Path,  # noqa: F811
+    sqlite_template: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[sessionmaker[Session], str]]:
     path = tmp_path_factory.mktemp("design") / "cordtrial.db"

@@ -5,75 +5,21 @@ the API), CSRF, and adverse event entry."""
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
 
 from cordtrial.trial.database import make_engine, make_session_factory
 from cordtrial.trial.demo import seed_demo
-from cordtrial.trial.models import AdverseEvent, Lot, User
+from cordtrial.trial.models import AdverseEvent, Lot
 from cordtrial.trial.services.safety import report_adverse_event
-from cordtrial.trial.services.tokens import issue_token
-from cordtrial.web import WebSettings, create_app
-from cordtrial.web.pages.security import SESSION_COOKIE, session_csrf_token
-from trial.conftest import BACKENDS, PostgresDatabases
+from cordtrial.web.pages.security import SESSION_COOKIE
 
-NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
-
-
-@dataclass
-class Demo:
-    factory: sessionmaker[Session]
-    participant_ids: dict[str, int]
-    app_url: str
-
-    def client(self, username: str | None) -> TestClient:
-        app = create_app(
-            WebSettings(database_url=self.app_url, demo=True),
-            session_factory=self.factory,
-            clock=lambda: NOW,
-        )
-        client = TestClient(app, follow_redirects=False)
-        if username is not None:
-            with self.factory() as session:
-                user = session.scalars(select(User).where(User.username == username)).one()
-                token = issue_token(session, user_id=user.id, now=NOW).token
-            client.cookies.set(SESSION_COOKIE, token)
-            client.headers["x-test-csrf"] = session_csrf_token(token)
-        return client
+from .conftest import DEMO_NOW, Demo
 
 
 def _csrf(client: TestClient) -> str:
     return client.headers["x-test-csrf"]
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def demo(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Demo]:
-    if request.param == "sqlite":
-        template: Path = request.getfixturevalue("sqlite_template")
-        path = tmp_path_factory.mktemp("pages") / "cordtrial.db"
-        shutil.copyfile(template, path)
-        url, drop = f"sqlite:///{path}", None
-    else:
-        databases: PostgresDatabases = request.getfixturevalue("pg_databases")
-        name = databases.create(template=databases.template)
-        url, drop = databases.url(name), name
-    engine = make_engine(url)
-    factory = make_session_factory(engine)
-    seeded = seed_demo(factory, today=NOW.date())
-    yield Demo(factory, seeded.participant_ids, url)
-    engine.dispose()
-    if drop is not None:
-        request.getfixturevalue("pg_databases").drop(drop)
 
 
 def test_dashboard_redirects_to_login_without_session(demo: Demo) -> None:
@@ -327,12 +273,12 @@ def test_dashboard_alerts_when_stopping_rule_crossed(database_url: str) -> None:
     engine = make_engine(database_url)
     factory = make_session_factory(engine)
     try:
-        seeded = seed_demo(factory, today=NOW.date())
+        seeded = seed_demo(factory, today=DEMO_NOW.date())
         with factory() as session:
             report_adverse_event(
                 session, actor="test", participant_id=seeded.participant_ids["B-002"],
                 term="Graft overgrowth on MRI (synthetic)", category="tumour_or_graft_overgrowth",
-                onset_date=NOW.date(), awareness_date=NOW.date(), ctcae_grade=2,
+                onset_date=DEMO_NOW.date(), awareness_date=DEMO_NOW.date(), ctcae_grade=2,
                 serious_criteria=[], related_to_cells="probable",
                 related_to_procedure="not_related", related_to_immunosuppression="not_related",
                 expectedness="unexpected", outcome="not_recovered",
