@@ -144,7 +144,12 @@ def test_classify_writes_rejected_rows_to_errors_file(runner: CliRunner, tmp_pat
         ("3", "ERR03", "l_t4_pp", ""),
         ("4", "ERR04", "vac", "maybe"),
     ]
-    assert "is not a motor grade" in rows[0]["reason"]
+    assert [r["label"] for r in rows] == [
+        "Right C6 motor",
+        "Left T4 pin prick",
+        "Voluntary anal contraction (VAC)",
+    ]
+    assert rows[0]["reason"].startswith("Right C6 motor: 6 is not a motor grade (0-5 or NT")
 
 
 def test_classify_keeps_valid_rows_beside_rejected(runner: CliRunner, tmp_path: Path) -> None:
@@ -537,7 +542,10 @@ def test_explain_exits_2_for_unknown_id(runner: CliRunner) -> None:
 def test_explain_exits_1_for_invalid_exam(runner: CliRunner) -> None:
     result = runner.invoke(app, ["isncsci", "explain", WITH_ERRORS, "--id", "ERR04"])
     assert result.exit_code == 1
-    assert "exam ERR04 (row 4) is invalid: vac: 'maybe'" in result.stderr
+    assert (
+        "exam ERR04 (row 4) is invalid: Voluntary anal contraction (VAC): maybe is not"
+        in result.stderr
+    )
 
 
 def test_explain_finds_row_number_without_id_column(runner: CliRunner, tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cordtrial.isncsci import EXAM_COLUMNS, check_cells, field_label
+from cordtrial.isncsci import EXAM_COLUMNS, Level, check_cells, field_label
 
 
 @pytest.mark.parametrize(
@@ -26,6 +26,16 @@ def test_every_exam_column_has_a_label_of_words() -> None:
     labels = [field_label(c) for c in EXAM_COLUMNS]
     assert len(set(labels)) == len(EXAM_COLUMNS)
     assert not any("_" in label for label in labels)
+
+
+def test_field_label_knows_exactly_the_engines_levels() -> None:
+    """cordtrial.isncsci.labels spells the levels out (errors.py, which exam.py imports, uses it):
+    they must be Level's names, no more."""
+    for level in Level:
+        name = level.name.lower()
+        assert field_label(f"l_{name}_lt") == f"Left {level.name.replace('_', '-')} light touch"
+    for name in ("c0", "c9", "t0", "t13", "l6", "s4", "s5", "s4_6", "x1"):
+        assert field_label(f"r_{name}_motor") == f"r_{name}_motor"
 
 
 def test_check_cells_returns_every_error_in_worksheet_order() -> None:

@@ -358,8 +358,8 @@ def test_errors_show_the_field_label_beside_the_column_name() -> None:
 
 def test_classify_table_gives_parser_reason() -> None:
     _, errors = classify_table(read_frame(WITH_ERRORS))
-    assert errors.loc[0, "reason"].startswith("r_c6_motor: '6' is not a motor grade (0-5 or NT")
-    assert errors.loc[1, "reason"].startswith("l_t4_pp: is missing (not recorded)")
+    assert errors.loc[0, "reason"].startswith("Right C6 motor: 6 is not a motor grade (0-5 or NT")
+    assert errors.loc[1, "reason"].startswith("Left T4 pin prick: is missing (not recorded)")
 
 
 def test_classify_table_rejects_json_boolean(tmp_path: Path) -> None:

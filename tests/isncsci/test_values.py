@@ -55,19 +55,29 @@ def test_motor_value_refused_with_field_value_and_allowed(raw: object, problem: 
     assert err.field == "r_c5_motor"
     assert err.value == raw
     assert "0-5 or NT" in err.allowed
-    assert str(err).startswith(f"r_c5_motor: {raw!r} {problem}"), str(err)
+    shown = raw if isinstance(raw, str) else str(raw)
+    assert str(err).startswith(f"Right C5 motor: {shown} {problem}"), str(err)
 
 
 def test_message_reads_as_the_issue_example() -> None:
+    """Issue 16: people read the field label and the value as typed, not
+    ``r_c6_motor: '74' is not a motor grade``; ``field`` keeps the column name."""
     with pytest.raises(
-        InvalidExamError, match=r"^r_c5_motor: '6' is not a motor grade \(0-5 or NT"
-    ):
-        parse_motor("r_c5_motor", "6")
+        InvalidExamError, match=r"^Right C6 motor: 74 is not a motor grade \(0-5 or NT"
+    ) as caught:
+        parse_motor("r_c6_motor", "74")
+    assert caught.value.field == "r_c6_motor"
+    assert "r_c6_motor" not in str(caught.value) and "'" not in str(caught.value)
+
+
+def test_message_shows_a_blank_value_in_words() -> None:
+    err = InvalidExamError("vac", "  ", "Yes, No or NT")
+    assert str(err) == "Voluntary anal contraction (VAC): (blank) is not allowed (Yes, No or NT)"
 
 
 @pytest.mark.parametrize("raw", ["3", "2*", "2**", "x"])
 def test_sensory_value_refused_when_out_of_range(raw: str) -> None:
-    with pytest.raises(InvalidExamError, match="l_s4_5_lt"):
+    with pytest.raises(InvalidExamError, match="Left S4-5 light touch"):
         parse_sensory("l_s4_5_lt", raw)
 
 
@@ -87,7 +97,7 @@ def test_vac_refused_unless_yes_no_nt(raw: object) -> None:
 
 def test_exam_missing_column_names_it(normal: dict[str, str]) -> None:
     del normal["l_t7_pp"]
-    with pytest.raises(InvalidExamError, match=r"^l_t7_pp: is missing"):
+    with pytest.raises(InvalidExamError, match=r"^Left T7 pin prick: is missing"):
         Exam.from_flat(normal)
 
 
@@ -95,7 +105,10 @@ def test_exam_missing_column_names_it(normal: dict[str, str]) -> None:
 def test_exam_nkm_refused_unless_level_c5_to_s1(normal: dict[str, str], raw: object) -> None:
     """A non-level, or a level outside C5-S1, names the field and the allowed levels."""
     normal["r_nkm"] = raw  # type: ignore[assignment]
-    with pytest.raises(InvalidExamError, match=r"^r_nkm: .*not a level from C5 to S1") as caught:
+    with pytest.raises(
+        InvalidExamError,
+        match=r"^Right lowest non-key muscle with motor function: .*not a level from C5 to S1",
+    ) as caught:
         Exam.from_flat(normal)
     assert caught.value.field == "r_nkm"
     assert "C5 to S1" in caught.value.allowed and "T1-T12" in caught.value.allowed

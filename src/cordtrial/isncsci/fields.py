@@ -1,7 +1,7 @@
 """The exam's fields for people, and one check of a partly filled exam.
 
-* :func:`field_label` -- the words for a canonical column (``r_c6_motor`` -> ``Right C6 motor``),
-  shown beside the column name in pages, PDFs and error files;
+* :func:`field_label` -- the words for a canonical column (``r_c6_motor`` -> ``Right C6 motor``;
+  defined in :mod:`cordtrial.isncsci.labels`), shown in messages, pages, PDFs and error files;
 * :func:`check_cells` -- every invalid recorded value of an exam being filled in, not only the
   first: the one validator the store, the worksheet and the file readers share. A cell not yet
   recorded (absent, ``None`` or blank) is not an error here; :meth:`Exam.from_flat` requires every
@@ -13,35 +13,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from cordtrial.isncsci.errors import InvalidExamError
-from cordtrial.isncsci.exam import EXAM_COLUMNS, NKM_COLUMNS, Level, parse_nkm
+from cordtrial.isncsci.exam import EXAM_COLUMNS, NKM_COLUMNS, parse_nkm
+from cordtrial.isncsci.labels import field_label
 from cordtrial.isncsci.values import parse_binary, parse_motor, parse_sensory
 
 __all__ = ["CELL_COLUMNS", "check_cells", "field_label"]
 
 #: Every cell column of an exam, in worksheet order: the required cells, then the non-key muscles.
 CELL_COLUMNS: tuple[str, ...] = (*EXAM_COLUMNS, *NKM_COLUMNS)
-
-_SIDE = {"r": "Right", "l": "Left"}
-_KIND = {"motor": "motor", "lt": "light touch", "pp": "pin prick"}
-_OTHER = {
-    "vac": "Voluntary anal contraction (VAC)",
-    "dap": "Deep anal pressure (DAP)",
-    "r_nkm": "Right lowest non-key muscle with motor function",
-    "l_nkm": "Left lowest non-key muscle with motor function",
-}
-
-
-def field_label(column: str) -> str:
-    """The words for a canonical column: ``Right C6 motor``, ``Left S4-5 pin prick``,
-    ``Voluntary anal contraction (VAC)``; any other name is returned as it is."""
-    if column in _OTHER:
-        return _OTHER[column]
-    side, _, rest = column.partition("_")
-    level_name, _, kind = rest.rpartition("_")
-    level = Level.__members__.get(level_name.upper())
-    if side not in _SIDE or kind not in _KIND or level is None:
-        return column
-    return f"{_SIDE[side]} {level.name.replace('_', '-')} {_KIND[kind]}"
 
 
 def _blank(value: object) -> bool:
