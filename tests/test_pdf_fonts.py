@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from fpdf import FPDF
 
-from cordtrial.pdf_fonts import FALLBACK_FONT_FILES, MissingGlyphWarning, printable
+from cordtrial.pdf_fonts import FALLBACK_FONT_FILES, MissingGlyphWarning, add_fonts, printable
 
 
 def test_fallback_font_is_installed() -> None:
@@ -33,3 +34,15 @@ def test_printable_writes_a_character_no_font_has_as_its_code_point_and_warns() 
     with pytest.warns(MissingGlyphWarning, match=re.escape("no font for U+E000, U+20BB7")):
         shown = printable("吉\U00020bb7 \ue000")
     assert shown == "吉<U+20BB7> <U+E000>"
+
+
+def test_fallback_font_is_loaded_only_when_a_text_needs_it() -> None:
+    """Loading the CJK font costs about a second: a PDF in Latin, Greek and Cyrillic skips it."""
+    pdf = FPDF()
+    text = add_fonts(pdf, ("", "B"))
+    assert text("Łukasz Müller Ωμέγα Юлия") == "Łukasz Müller Ωμέγα Юлия"
+    assert set(pdf.fonts) == {"dejavu", "dejavuB"}
+    assert text("山田") == "山田"
+    assert set(pdf.fonts) == {"dejavu", "dejavuB", "wenquanyi"}
+    pdf.add_page()
+    pdf.output()  # (closes the font files)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -59,29 +59,60 @@ def _fallback_file() -> Path | None:
 
 
 @cache
-def _coverage(styles: frozenset[str], fallback: Path | None) -> frozenset[int]:
-    """The code points every DejaVu face in ``styles`` can draw, and those of the fallback."""
+def _own_coverage(styles: frozenset[str]) -> frozenset[int]:
+    """The code points every DejaVu face in ``styles`` can draw."""
     from fontTools.ttLib import TTFont
 
-    faces = [set(TTFont(_dejavu_dir() / _STYLE_FILES[s]).getBestCmap()) for s in sorted(styles)]
-    covered = set.intersection(*faces)
-    if fallback is not None:
-        covered |= set(TTFont(fallback, fontNumber=0).getBestCmap())
-    return frozenset(covered)
+    faces = []
+    for style in sorted(styles):
+        with TTFont(_dejavu_dir() / _STYLE_FILES[style]) as face:
+            faces.append(set(face.getBestCmap()))
+    return frozenset(set.intersection(*faces))
 
 
-def add_fonts(pdf: FPDF, styles: Iterable[str] = ("", "B")) -> None:
-    """Register DejaVu Sans in ``styles`` ("" regular, "B" bold, "I" italic) under
-    :data:`FONT_FAMILY` and the CJK fallback font (when installed) as the per-glyph fallback."""
+@cache
+def _fallback_coverage(fallback: Path) -> frozenset[int]:
+    from fontTools.ttLib import TTFont
+
+    with TTFont(fallback, fontNumber=0) as face:
+        return frozenset(face.getBestCmap())
+
+
+def _coverage(styles: frozenset[str], fallback: Path | None) -> frozenset[int]:
+    """The code points the DejaVu faces in ``styles`` and the fallback font can draw."""
+    own = _own_coverage(styles)
+    return own if fallback is None else own | _fallback_coverage(fallback)
+
+
+def _add_fallback(pdf: FPDF) -> None:
+    """Register the CJK fallback font on ``pdf`` once, when installed."""
+    fallback = _fallback_file()
+    if fallback is None or _FALLBACK.lower() in pdf.fonts:
+        return
     # fontTools notes that it drops the fallback font's embedded bitmaps when subsetting.
     logging.getLogger("fontTools.subset").setLevel(logging.ERROR)
-    for style in styles:
+    pdf.add_font(_FALLBACK, "", str(fallback), collection_font_number=0)
+    # one fallback face serves bold and italic text too
+    pdf.set_fallback_fonts([_FALLBACK], exact_match=False)
+
+
+def add_fonts(pdf: FPDF, styles: Iterable[str] = ("", "B")) -> Callable[[str], str]:
+    """Register DejaVu Sans in ``styles`` ("" regular, "B" bold, "I" italic) on ``pdf`` under
+    :data:`FONT_FAMILY`, and return the function to pass every text through before drawing it:
+    it registers the CJK fallback font (when installed) the first time a text needs it (loading
+    it costs about a second, so PDFs in Latin, Greek and Cyrillic do not pay for it) and returns
+    :func:`printable` text."""
+    chosen = tuple(styles)
+    for style in chosen:
         pdf.add_font(FONT_FAMILY, style, str(_dejavu_dir() / _STYLE_FILES[style]))
-    fallback = _fallback_file()
-    if fallback is not None:
-        pdf.add_font(_FALLBACK, "", str(fallback), collection_font_number=0)
-        # one fallback face serves bold and italic text too
-        pdf.set_fallback_fonts([_FALLBACK], exact_match=False)
+    own = _own_coverage(frozenset(chosen))
+
+    def text(value: str) -> str:
+        if any(ord(c) not in own and c not in _LAYOUT for c in value):
+            _add_fallback(pdf)
+        return printable(value, chosen)
+
+    return text
 
 
 def printable(text: str, styles: Iterable[str] = ("", "B")) -> str:

@@ -659,10 +659,7 @@ def render_pdf(report: Report) -> bytes:
     from fpdf.fonts import FontFace
 
     from cordtrial.pdf_fonts import FONT_FAMILY as family
-    from cordtrial.pdf_fonts import add_fonts, printable
-
-    def text(t: str) -> str:
-        return printable(t, ("", "B", "I"))
+    from cordtrial.pdf_fonts import add_fonts
 
     footer_text = f"{report.title} - data snapshot {report.snapshot_hash[:16]}"
 
@@ -673,7 +670,7 @@ def render_pdf(report: Report) -> bytes:
             self.cell(0, 5, text(f"{footer_text} - page {self.page_no()}"), align="R")
 
     pdf = _Pdf(orientation="L", format="A4")
-    add_fonts(pdf, ("", "B", "I"))
+    text = add_fonts(pdf, ("", "B", "I"))
     # reproducible: the file's date is the data cut, not the wall clock
     cut = report.data_cut or date(2000, 1, 1)
     pdf.set_creation_date(datetime.combine(cut, time(0), tzinfo=UTC))

@@ -8,7 +8,7 @@ a CJK fallback font per glyph, see :mod:`cordtrial.pdf_fonts`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from fpdf import FPDF
@@ -16,7 +16,7 @@ from fpdf.enums import XPos, YPos
 
 from cordtrial.isncsci import ENGINE_VERSION, ISNCSCI_REVISION, SENSORY_LEVELS, field_label
 from cordtrial.pdf_fonts import FONT_FAMILY as _FONT
-from cordtrial.pdf_fonts import add_fonts, printable
+from cordtrial.pdf_fonts import add_fonts
 from cordtrial.web.pages.worksheet_model import (
     GRID_COLUMNS,
     KEY_MUSCLE_NAMES,
@@ -32,18 +32,19 @@ _TABLE_X = 10.0
 _PANEL_X = _TABLE_X + 6 * _CELL_W + _LEVEL_W + 8.0
 
 
-def _printable(text: str) -> str:
-    return printable(text, ("", "B"))
+class _Worksheet(FPDF):
+    #: every text passes through this before it is drawn (:func:`cordtrial.pdf_fonts.add_fonts`)
+    shown: Callable[[str], str]
 
 
-def _cell(pdf: FPDF, w: float, h: float, text: str, *, border: Any = 1, align: str = "C",
+def _cell(pdf: _Worksheet, w: float, h: float, text: str, *, border: Any = 1, align: str = "C",
           bold: bool = False, fill: bool = False) -> None:  # fmt: skip
     pdf.set_font(_FONT, "B" if bold else "", pdf.font_size_pt)
-    pdf.cell(w, h, _printable(text), border=border, align=align, fill=fill,
+    pdf.cell(w, h, pdf.shown(text), border=border, align=align, fill=fill,
              new_x=XPos.RIGHT, new_y=YPos.TOP)  # fmt: skip
 
 
-def _grid(pdf: FPDF, cells: Mapping[str, str], record: Mapping[str, str] | None) -> None:
+def _grid(pdf: _Worksheet, cells: Mapping[str, str], record: Mapping[str, str] | None) -> None:
     pdf.set_font(_FONT, "", 7)
     top = pdf.get_y()
     pdf.set_fill_color(230, 230, 230)
@@ -100,15 +101,15 @@ def _grid(pdf: FPDF, cells: Mapping[str, str], record: Mapping[str, str] | None)
         _cell(pdf, 3, 5, "", border=0)
 
 
-def _panel_line(pdf: FPDF, label: str, value: str) -> None:
+def _panel_line(pdf: _Worksheet, label: str, value: str) -> None:
     pdf.set_x(_PANEL_X)
     pdf.set_font(_FONT, "", 8)
-    pdf.cell(62, 4.6, _printable(label), border="B", new_x=XPos.RIGHT, new_y=YPos.TOP)
+    pdf.cell(62, 4.6, pdf.shown(label), border="B", new_x=XPos.RIGHT, new_y=YPos.TOP)
     pdf.set_font(_FONT, "B", 8)
-    pdf.cell(70, 4.6, _printable(value), border="B", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(70, 4.6, pdf.shown(value), border="B", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
-def _panel(pdf: FPDF, check_record: Mapping[str, str] | None, missing: Sequence[str],
+def _panel(pdf: _Worksheet, check_record: Mapping[str, str] | None, missing: Sequence[str],
            errors: Mapping[str, str], explanation: Sequence[str]) -> None:  # fmt: skip
     width = 287 - _PANEL_X
     pdf.set_x(_PANEL_X)
@@ -121,7 +122,7 @@ def _panel(pdf: FPDF, check_record: Mapping[str, str] | None, missing: Sequence[
             lines.append("Not classified: not recorded -- " + "; ".join(missing))
         for line in lines[:12]:
             pdf.set_x(_PANEL_X)
-            pdf.multi_cell(width, 4, _printable(line), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.multi_cell(width, 4, pdf.shown(line), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         return
     r = check_record
     rows = [
@@ -143,7 +144,7 @@ def _panel(pdf: FPDF, check_record: Mapping[str, str] | None, missing: Sequence[
     pdf.set_font(_FONT, "", 6.5)
     for line in explanation:
         pdf.set_x(_PANEL_X)
-        pdf.multi_cell(width, 2.9, _printable(line), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(width, 2.9, pdf.shown(line), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
 def worksheet_pdf(
@@ -172,24 +173,24 @@ def worksheet_pdf(
         Lines printed at the bottom (signatures, "not stored").
     """
     check = check_worksheet({k: v or "" for k, v in cells.items()})
-    pdf = FPDF(orientation="L", unit="mm", format="A4")
-    add_fonts(pdf, ("", "B"))
+    pdf = _Worksheet(orientation="L", unit="mm", format="A4")
+    pdf.shown = add_fonts(pdf, ("", "B"))
     pdf.set_auto_page_break(auto=False)
     pdf.set_margins(_TABLE_X, 8, 10)
     pdf.add_page()
     pdf.set_title(title)
     pdf.set_creator("cordtrial")
     pdf.set_font(_FONT, "B", 12)
-    pdf.cell(0, 6, _printable(title), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(0, 6, pdf.shown(title), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font(_FONT, "", 8)
     line = "   ".join(f"{label}: {value}" for label, value in details)
     standard = (
         f"ISNCSCI {ISNCSCI_REVISION} worksheet layout; classified by cordtrial engine "
         f"{ENGINE_VERSION}"
     )
-    pdf.cell(0, 4.5, _printable(line or standard), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(0, 4.5, pdf.shown(line or standard), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     if line:
-        pdf.cell(0, 4.5, _printable(standard), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.cell(0, 4.5, pdf.shown(standard), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(1.5)
     top = pdf.get_y()
     _grid(pdf, check.cells, check.record)
@@ -205,11 +206,11 @@ def worksheet_pdf(
     width = 277.0
     pdf.set_font(_FONT, "", 7.5)
     if notes:
-        pdf.multi_cell(width, 3.6, _printable("Flagged values (* / **): " + "; ".join(notes)),
+        pdf.multi_cell(width, 3.6, pdf.shown("Flagged values (* / **): " + "; ".join(notes)),
                        new_x=XPos.LMARGIN, new_y=YPos.NEXT)  # fmt: skip
     if comments:
-        pdf.multi_cell(width, 3.6, _printable(f"Comments: {comments}"),
+        pdf.multi_cell(width, 3.6, pdf.shown(f"Comments: {comments}"),
                        new_x=XPos.LMARGIN, new_y=YPos.NEXT)  # fmt: skip
     for text in footer:
-        pdf.multi_cell(width, 3.6, _printable(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(width, 3.6, pdf.shown(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     return bytes(pdf.output())
