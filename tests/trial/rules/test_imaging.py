@@ -1,5 +1,5 @@
 """MRI rules: examinations, structured reads, discordance, tumour events, surveillance schedule
-(pure functions; sources in cordtrial.trial.rules.imaging and shared/reference/mri-surveillance.md)."""
+(pure functions; sources in cordtrial.trial.rules.imaging and the MRI reference sheet)."""
 
 from __future__ import annotations
 

@@ -87,8 +87,9 @@ def _assigned(session: Session, users: dict[str, User], mri: MriExam) -> list[Mr
     return assign_readers(session, users["inv"], mri_id=mri.id, readers=["reader1", "reader2"])
 
 
+@pytest.mark.usefixtures("lot")
 def test_days_since_transplant_come_from_the_administration(
-    session: Session, users: dict[str, User], participant: Participant, lot: object
+    session: Session, users: dict[str, User], participant: Participant
 ) -> None:
     _test_all(session)
     release_lot(session, actor="qp", lot_number="L001", today=date(2026, 1, 20))
@@ -125,7 +126,7 @@ def test_dicom_import_keeps_headers_and_never_the_patient_identity(
     dump = "\n".join(
         str(row)
         for table in ("mri_exam", "audit_entry")
-        for row in session.execute(text(f"SELECT * FROM {table}"))  # noqa: S608 (fixed names)
+        for row in session.execute(text(f"SELECT * FROM {table}"))
     )
     for secret in (PATIENT_NAME, "Janet", "Quintessa", PATIENT_ID, "99887766", "19800101"):
         assert secret not in dump
@@ -222,8 +223,9 @@ def test_suspicious_read_opens_one_tumour_event_with_its_clock(
     assert [r.adverse_event_id for r in reads] == [event.id, event.id]
 
 
+@pytest.mark.usefixtures("lot")
 def test_tumour_event_counts_in_the_stopping_rule(
-    session: Session, users: dict[str, User], mri: MriExam, trial: Trial, lot: object
+    session: Session, users: dict[str, User], mri: MriExam, trial: Trial
 ) -> None:
     from cordtrial.analysis.safety import evaluate_stopping_rule
     from cordtrial.analysis.store import load_trial
