@@ -455,6 +455,7 @@ def submit_read(
 ) -> MriRead:
     """Submit and lock a central or adjudication read assigned to the user (``read_images``):
     only its reader may submit it, once."""
+    require_permission(user, "read_images")
     read = session.get(MriRead, read_id)
     if read is None or read.reader != user.username:
         raise NotFoundError("mri_read", read_id)
