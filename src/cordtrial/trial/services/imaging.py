@@ -53,12 +53,14 @@ from cordtrial.trial.services.users import require_permission
 __all__ = [
     "READ_FIELDS",
     "MriView",
+    "ReadImportProblem",
     "ReadingState",
     "WorkItem",
     "assign_adjudicator",
     "assign_readers",
     "basic_label",
     "import_dicom",
+    "import_reads",
     "list_mris",
     "reading_state",
     "record_mri",
@@ -595,3 +597,93 @@ def surveillance(
 def basic_label(score: int | None) -> str:
     """A BASIC score in words (``2: some white matter``)."""
     return "not scored" if score is None else f"{score}: {BASIC_GRADES[score]}"
+
+
+@dataclass(frozen=True, slots=True)
+class ReadImportProblem:
+    """A row of a reads file that was not imported: its number (1 = first data row), the
+    field, the value and why, in words."""
+
+    row: int
+    field: str
+    value: str
+    reason: str
+
+
+_YES = {"yes": True, "y": True, "true": True, "1": True, "no": False, "n": False, "false": False,
+        "0": False}  # fmt: skip
+
+
+def _row_facts(row: dict[str, str]) -> ReadFacts:
+    values: dict[str, object] = {}
+    for name in READ_FIELDS:
+        text = str(row.get(name) or "").strip()
+        if name in ("impression", "syrinx_change", "finding"):
+            values[name] = text or (None if name == "syrinx_change" else "")
+        elif name == "basic_score":
+            if text and not text.isdigit():
+                raise InvalidValueError(name, text, "0-4 (Talbott 2015), or empty")
+            values[name] = int(text) if text else None
+        elif name.endswith(("_mm", "_mm3")):
+            try:
+                values[name] = float(text) if text else None
+            except ValueError:
+                raise InvalidValueError(
+                    name, text, "a number, or empty", "is not a number"
+                ) from None
+        else:
+            if text.lower() not in _YES:
+                raise InvalidValueError(name, text, "yes or no")
+            values[name] = _YES[text.lower()]
+    return ReadFacts(**values)  # type: ignore[arg-type]
+
+
+def import_reads(
+    session: Session, user: User, rows: Sequence[dict[str, str]], *, now: datetime
+) -> tuple[list[MriRead], list[ReadImportProblem]]:
+    """Import structured reads, one transaction per row. Each row names its MRI by
+    ``study_instance_uid`` (or ``mri_id``) and holds the read's fields (yes/no items as yes or
+    no). A row is the user's central or adjudication read when one of that MRI is assigned to
+    them (submitted and locked), otherwise the site's read. Rows refused are reported (field,
+    value, reason in words), the others are stored."""
+    stored: list[MriRead] = []
+    problems: list[ReadImportProblem] = []
+    for number, row in enumerate(rows, start=1):
+        try:
+            uid = str(row.get("study_instance_uid") or "").strip()
+            key = str(row.get("mri_id") or "").strip()
+            if uid:
+                mri_id = session.scalar(select(MriExam.id).where(MriExam.study_instance_uid == uid))
+                session.rollback()
+                if mri_id is None:
+                    raise NotFoundError("mri_exam", uid)
+            elif key.isdigit():
+                mri_id = int(key)
+            else:
+                raise InvalidValueError(
+                    "study_instance_uid",
+                    None,
+                    "the MRI's Study Instance UID or mri_id",
+                    "is missing",
+                )
+            facts = _row_facts(row)
+            mine = session.scalar(
+                select(MriRead.id).where(
+                    MriRead.mri_exam_id == mri_id,
+                    MriRead.reader == user.username,
+                    MriRead.kind != "site",
+                    MriRead.status == "assigned",
+                )
+            )
+            session.rollback()
+            if mine is not None:
+                stored.append(submit_read(session, user, read_id=mine, facts=facts, now=now))
+            else:
+                stored.append(record_site_read(session, user, mri_id=mri_id, facts=facts, now=now))
+        except InvalidValueError as exc:
+            session.rollback()
+            problems.append(ReadImportProblem(number, exc.field, str(exc.value or ""), exc.human))
+        except (NotFoundError, RuleViolationError) as exc:
+            session.rollback()
+            problems.append(ReadImportProblem(number, "", "", exc.human))
+    return stored, problems
