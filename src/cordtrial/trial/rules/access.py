@@ -93,8 +93,7 @@ _CLINICAL: frozenset[Action] = frozenset(
 PERMISSIONS: Final[dict[Role, frozenset[Action]]] = {
     "admin": frozenset(get_args(Action)),
     "investigator": _CLINICAL
-    | {"assess_eligibility", "randomize", "administer", "sign", "manage_product",
-       "manage_imaging"},
+    | {"assess_eligibility", "randomize", "administer", "sign", "manage_product", "manage_imaging"},
     "coordinator": _CLINICAL,
     "monitor": frozenset({"read", "raise_query", "close_query", "read_audit"}),
     "statistician": frozenset({"read", "export_pseudonymized"}),
