@@ -23,9 +23,10 @@ participant's injury (``..._day``). Lot data have no participant: their dates be
 the lot's manufacture (``expiry_day``, ``tested_day``, custody ``day``), so that no calendar date
 is left to link a pseudonym back to a person. MRIs lose their DICOM Study Instance UID (it would
 link back to the hospital's images) and imaging site; reads lose their readers' names and free
-text findings. Sites are pseudonyms too (``SITE-`` and a keyed hash; names left out). Any study id or site name left in text is replaced by its pseudonym (or
-``(a participant of another site)``); site codes of one letter are replaced in the code columns
-only (in text they would replace ordinary letters). The cells keep their ``*`` flags: a flag is a
+text findings. Sites are pseudonyms too (``SITE-`` and a keyed hash; names left out). Any study
+id or site name left in text is replaced by its pseudonym (or ``(a participant of another
+site)``); site codes of one letter are replaced in the code columns only (in text they would
+replace ordinary letters). The cells keep their ``*`` flags: a flag is a
 coded value, its reason is the free text. The test searches every file of such an export for
 every real study id and site name.
 
