@@ -495,6 +495,9 @@ def _mount_trial_commands() -> None:
     from cordtrial.design_cli import design_app
 
     app.add_typer(design_app, name="design")
+    from cordtrial.imaging_cli import imaging_app
+
+    app.add_typer(imaging_app, name="imaging")  # MRI surveillance (issue 14)
 
 
 _mount_trial_commands()

@@ -106,7 +106,8 @@ def dsmb(
     demo: DemoOption = False,
 ) -> None:
     """Write the DSMB report: executive summary, disposition, exposure, follow-up, serious
-    adverse events, adverse events of special interest, stopping rule, efficacy."""
+    adverse events, adverse events of special interest, tumour surveillance (when the trial has
+    MRIs), stopping rule, efficacy."""
     from cordtrial.analysis.errors import AnalysisInputError
     from cordtrial.analysis.natural_history import DEFAULT_PRIMARY_FIGURE
     from cordtrial.analysis.report import build_dsmb_report, write_report

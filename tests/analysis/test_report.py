@@ -88,7 +88,9 @@ def test_dsmb_html_headings_in_order_and_clinical_words_only(demo_data):
     """HTML: the h2 headings are exactly the sections; no table heading or cell shows a column or
     enum name (snake_case)."""
     html = render_html(build_dsmb_report(demo_data))
-    assert re.findall(r"<h2>([^<]*)</h2>", html) == list(DSMB_SECTIONS)
+    # the demo has MRIs: "Tumour surveillance" goes right after the AESI section (issue 14)
+    expected = [*DSMB_SECTIONS[:6], "Tumour surveillance", *DSMB_SECTIONS[6:]]
+    assert re.findall(r"<h2>([^<]*)</h2>", html) == expected
     headings = re.findall(r"<th>([^<]*)</th>", html)
     cells = re.findall(r"<td>([^<]*)</td>", html)
     assert not [h for h in headings if "_" in h]
@@ -116,19 +118,22 @@ def test_dsmb_executive_summary_names_pending_and_the_tumour_bound(demo_data):
 
 
 def test_optional_safety_sections_go_after_aesi(demo_data):
-    """The insertion point for later sections (Tumour surveillance ...): after AESI."""
+    """After AESI: Tumour surveillance (the registered builder, issue 14), then the other
+    optional sections in OPTIONAL_SAFETY_SECTIONS order, whatever order builders are added."""
     from cordtrial.analysis.dsmb import SAFETY_SECTION_BUILDERS
 
-    def tumour(data):
-        return ReportSection("Tumour surveillance", ["No MRI recorded."])
+    def laboratory(data):
+        return ReportSection("Immunosuppression and laboratory safety", ["No laboratory data."])
 
-    SAFETY_SECTION_BUILDERS.append(tumour)
+    SAFETY_SECTION_BUILDERS.insert(0, laboratory)
     try:
         titles = [s.title for s in build_dsmb_report(demo_data).sections]
     finally:
-        SAFETY_SECTION_BUILDERS.remove(tumour)
+        SAFETY_SECTION_BUILDERS.remove(laboratory)
     i = titles.index("Adverse events of special interest")
-    assert titles[i + 1] == "Tumour surveillance" and titles[i + 2] == "Stopping rule"
+    assert titles[i + 1 : i + 4] == [
+        "Tumour surveillance", "Immunosuppression and laboratory safety", "Stopping rule"
+    ]  # fmt: skip
 
 
 def test_dsmb_pdf_prints_snapshot_hash_and_engine_versions(dsmb_pdf: bytes, demo_data):

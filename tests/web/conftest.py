@@ -35,7 +35,7 @@ from trial.conftest import complete_c5_cells
 NOW = datetime(2026, 2, 12, 10, 0, tzinfo=UTC)
 PASSWORD = "a long enough passphrase"
 PROTOCOL = "IPSC-SCI-01"
-ROLES = ["admin", "investigator", "coordinator", "monitor", "statistician"]
+ROLES = ["admin", "investigator", "coordinator", "monitor", "statistician", "reader"]
 SPEC_LIMITS = {
     "viability": {"min": 70}, "cell_count": {"min": 1e6, "max": 1e8},
     "sterility": {"expected": "no growth"}, "mycoplasma": {"expected": "negative"},
@@ -61,6 +61,10 @@ class World:
     tokens: dict[str, str]
     user_ids: dict[str, int]
     query_id: int
+    #: An MRI of the first participant with its two central readers assigned ("reader" and
+    #: "reader_b"), and the read assigned to "reader" (issue 14).
+    mri_id: int = 0
+    read_id: int = 0
 
     def headers(self, username: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[username]}"}
@@ -128,6 +132,23 @@ def _populate(session: Session) -> dict[str, int]:
             "wisci": wisci.id, "query": query.id}  # fmt: skip
 
 
+def _imaging(session: Session, ids: dict[str, int], user_ids: dict[str, int]) -> tuple[int, int]:
+    from cordtrial.trial.models import User
+    from cordtrial.trial.services.imaging import assign_readers, record_mri
+
+    add_user(session, actor="setup", username="reader_b", password=PASSWORD, role="reader",
+             site_ids=[ids["s1"]])  # fmt: skip
+    admin = session.get(User, user_ids["admin"])
+    assert admin is not None
+    mri = record_mri(
+        session, admin, participant_id=ids["p1"], acquired_on=date(2026, 2, 10),
+        imaging_site="S01 radiology", field_strength_t=3.0, sequences=["sagittal T2"],
+        study_instance_uid="1.2.826.0.1.3680043.8.498.1",
+    )  # fmt: skip
+    reads = assign_readers(session, admin, mri_id=mri.id, readers=["reader", "reader_b"])
+    return mri.id, reads[0].id
+
+
 @pytest.fixture
 def world(engine: Engine, database_url: str) -> Iterator[World]:
     factory = make_session_factory(engine)
@@ -154,6 +175,7 @@ def world(engine: Engine, database_url: str) -> Iterator[World]:
         site_ids=[ids["s2"]],
     )
     user_ids["other_site"] = other.id
+    mri_id, read_id = _imaging(session, ids, user_ids)
     for name, user_id in user_ids.items():
         tokens[name] = issue_token(session, user_id=user_id, now=NOW).token
     app = create_app(
@@ -173,6 +195,8 @@ def world(engine: Engine, database_url: str) -> Iterator[World]:
             tokens,
             user_ids,
             ids["query"],
+            mri_id,
+            read_id,
         )
     session.close()
 

@@ -10,6 +10,11 @@ import pytest
 from .conftest import PASSWORD, PROTOCOL, ROLES, World
 
 ALL = frozenset(ROLES)
+#: Everyone who reads the trial's data: every role but the central imaging reader (issue 14),
+#: who sees only the MRIs assigned to them.
+STAFF = ALL - {"reader"}
+IMAGING_MANAGERS = frozenset({"admin", "investigator"})
+READERS = frozenset({"admin", "reader"})
 CLINICAL = frozenset({"admin", "investigator", "coordinator"})
 INVESTIGATOR = frozenset({"admin", "investigator"})
 ADMIN = frozenset({"admin"})
@@ -17,31 +22,35 @@ AUDIT = frozenset({"admin", "monitor"})  # a monitor scoped to sites reads its s
 QUERY_RAISERS = frozenset({"admin", "investigator", "coordinator", "monitor"})
 QUERY_CLOSERS = frozenset({"admin", "monitor"})
 P, E, A, W, L, Q = "{p}", "{exam}", "{ae}", "{wisci}", "{lot}", "{query}"
+M, R = "{mri}", "{read}"
+READ = {"impression": "stable", "new_mass": False, "contrast_enhancement": False,
+        "mass_effect": False, "haemorrhage": False, "cord_compression": False, "oedema": False,
+        "syrinx_present": False}  # fmt: skip
 MEASURE = {"assessed_on": "2026-02-09", "assessor": "PT"}
 
 #: (method, path, JSON body, roles allowed). Order matters only in that logout comes last.
 MATRIX: list[tuple[str, str, dict[str, Any] | None, frozenset[str]]] = [
     ("GET", "/api/auth/me", None, ALL),
-    ("GET", "/api/trials", None, ALL),
-    ("GET", f"/api/trials/{PROTOCOL}", None, ALL),
-    ("GET", f"/api/trials/{PROTOCOL}/sites", None, ALL),
-    ("GET", f"/api/trials/{PROTOCOL}/participants", None, ALL),
-    ("GET", f"/api/participants/{P}", None, ALL),
-    ("GET", f"/api/participants/{P}/visits", None, ALL),
-    ("GET", f"/api/participants/{P}/eligibility", None, ALL),
-    ("GET", f"/api/participants/{P}/exams", None, ALL),
-    ("GET", f"/api/exams/{E}", None, ALL),
-    ("GET", f"/api/exams/{E}/signatures", None, ALL),
-    ("GET", f"/api/participants/{P}/measures/wisci", None, ALL),
-    ("GET", f"/api/participants/{P}/adverse-events", None, ALL),
-    ("GET", f"/api/adverse-events/{A}", None, ALL),
-    ("GET", f"/api/participants/{P}/administrations", None, ALL),
-    ("GET", "/api/lots", None, ALL),
-    ("GET", f"/api/lots/{L}", None, ALL),
-    ("GET", f"/api/lots/{L}/custody", None, ALL),
-    ("GET", f"/api/trials/{PROTOCOL}/queries", None, ALL),
-    ("GET", f"/api/participants/{P}/queries", None, ALL),
-    ("GET", f"/api/queries/{Q}", None, ALL),
+    ("GET", "/api/trials", None, STAFF),
+    ("GET", f"/api/trials/{PROTOCOL}", None, STAFF),
+    ("GET", f"/api/trials/{PROTOCOL}/sites", None, STAFF),
+    ("GET", f"/api/trials/{PROTOCOL}/participants", None, STAFF),
+    ("GET", f"/api/participants/{P}", None, STAFF),
+    ("GET", f"/api/participants/{P}/visits", None, STAFF),
+    ("GET", f"/api/participants/{P}/eligibility", None, STAFF),
+    ("GET", f"/api/participants/{P}/exams", None, STAFF),
+    ("GET", f"/api/exams/{E}", None, STAFF),
+    ("GET", f"/api/exams/{E}/signatures", None, STAFF),
+    ("GET", f"/api/participants/{P}/measures/wisci", None, STAFF),
+    ("GET", f"/api/participants/{P}/adverse-events", None, STAFF),
+    ("GET", f"/api/adverse-events/{A}", None, STAFF),
+    ("GET", f"/api/participants/{P}/administrations", None, STAFF),
+    ("GET", "/api/lots", None, STAFF),
+    ("GET", f"/api/lots/{L}", None, STAFF),
+    ("GET", f"/api/lots/{L}/custody", None, STAFF),
+    ("GET", f"/api/trials/{PROTOCOL}/queries", None, STAFF),
+    ("GET", f"/api/participants/{P}/queries", None, STAFF),
+    ("GET", f"/api/queries/{Q}", None, STAFF),
     ("GET", "/api/audit", None, AUDIT),
     ("GET", "/api/audit/verify", None, ADMIN),  # monitors too, when they see every site
     ("GET", "/api/users", None, ADMIN),
@@ -85,10 +94,10 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, frozenset[str]]] = [
     ("POST", f"/api/adverse-events/{A}/expedited-submission",
      {"version": 1, "submitted_on": "2026-02-05", "authority": "MHRA", "reference": "R1"},
      CLINICAL),
-    ("GET", f"/api/adverse-events/{A}/follow-ups", None, ALL),
+    ("GET", f"/api/adverse-events/{A}/follow-ups", None, STAFF),
     ("POST", f"/api/adverse-events/{A}/follow-ups", {"reported_on": "2026-02-05", "text": "t"},
      CLINICAL),
-    ("GET", f"/api/adverse-events/{A}/history", None, ALL),
+    ("GET", f"/api/adverse-events/{A}/history", None, STAFF),
     ("POST", "/api/ipsc-lines", {"name": "line-{role}", "description": "d"}, INVESTIGATOR),
     ("POST", "/api/specifications",
      {"spec_version": "v-{role}", "limits": {"viability": {"min": 70}}}, INVESTIGATOR),
@@ -112,6 +121,19 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, frozenset[str]]] = [
      QUERY_RAISERS),
     ("POST", f"/api/queries/{Q}/answer", {"version": 1, "answer": "Dr Exam"}, CLINICAL),
     ("POST", f"/api/queries/{Q}/close", {"version": 1}, QUERY_CLOSERS),
+    # MRI surveillance (issue 14): the reader sees only the MRI assigned to them
+    ("GET", f"/api/participants/{P}/mris", None, STAFF),
+    ("POST", f"/api/participants/{P}/mris",
+     {"acquired_on": "2026-02-11", "imaging_site": "S01", "field_strength_t": 1.5,
+      "sequences": ["sagittal T2"]}, CLINICAL),
+    ("GET", f"/api/mris/{M}/reads", None, ALL),
+    ("POST", f"/api/mris/{M}/readers", {"readers": ["reader", "reader_b"]}, IMAGING_MANAGERS),
+    ("POST", f"/api/mris/{M}/site-read", READ, CLINICAL),
+    ("POST", f"/api/reads/{R}", READ, READERS),
+    ("POST", f"/api/mris/{M}/adjudicator", {"reader": "reader_b"}, IMAGING_MANAGERS),
+    ("GET", "/api/imaging/worklist", None, READERS),
+    ("GET", f"/api/trials/{PROTOCOL}/imaging/surveillance", None, STAFF),
+    ("GET", f"/api/trials/{PROTOCOL}/imaging/agreement", None, STAFF),
     ("POST", "/api/users", {"username": "new-{role}", "password": PASSWORD, "role": "monitor"},
      ADMIN),
     ("PATCH", "/api/users/{monitor_id}", {"version": 1, "reason": "r", "active": True}, ADMIN),
@@ -131,7 +153,7 @@ def _fill(world: World, role: str, value: Any) -> Any:
             p=world.participant_id, exam=world.exam_id, ae=world.adverse_event_id,
             wisci=world.measure_id, lot=world.lot_number, role=role,
             monitor_id=world.user_ids["monitor"], query=world.query_id,
-            other_id=world.user_ids["other_site"],
+            other_id=world.user_ids["other_site"], mri=world.mri_id, read=world.read_id,
         )  # fmt: skip
     if isinstance(value, dict):
         return {k: _fill(world, role, v) for k, v in value.items()}

@@ -35,6 +35,7 @@ from cordtrial.analysis.exposure import (
     time_to_first_event,
     upper_bound_no_events,
 )
+from cordtrial.analysis.imaging import tumour_surveillance_section
 from cordtrial.analysis.natural_history import DEFAULT_PRIMARY_FIGURE, figure_by_id
 from cordtrial.analysis.report import (
     STATUS_WORDS,
@@ -78,13 +79,20 @@ DSMB_SECTIONS: Final = (
 #: exist, in this order (added by other modules through :data:`SAFETY_SECTION_BUILDERS`).
 OPTIONAL_SAFETY_SECTIONS: Final = ("Tumour surveillance", "Immunosuppression and laboratory safety")
 #: Builders of the optional safety sections: ``builder(data) -> ReportSection | None``.
-SAFETY_SECTION_BUILDERS: list[Callable[[TrialData], ReportSection | None]] = []
+SAFETY_SECTION_BUILDERS: list[Callable[[TrialData], ReportSection | None]] = [
+    tumour_surveillance_section,  # issue 14: MRI surveillance (cordtrial.analysis.imaging)
+]
 
 _CAUSES = (
     ("cells", "cells"),
     ("procedure", "procedure"),
     ("immunosuppression", "immunosuppression"),
 )
+
+
+def _optional_rank(title: str) -> int:
+    order = list(OPTIONAL_SAFETY_SECTIONS)
+    return order.index(title) if title in order else len(order)
 
 
 def _n(count: int, word: str) -> str:
@@ -509,6 +517,8 @@ def build_dsmb_report(
             aesi.tables.append(("Tumour-free follow-up (Kaplan-Meier)", km_t.table))
 
         extra = [s for s in (b(data) for b in SAFETY_SECTION_BUILDERS) if s is not None]
+        # in the order of OPTIONAL_SAFETY_SECTIONS, whatever order the builders were added in
+        extra.sort(key=lambda s: _optional_rank(s.title))
 
         # --- Stopping rule ------------------------------------------------------------------
         stop = ReportSection(DSMB_SECTIONS[6])

@@ -120,6 +120,10 @@ class TrialData:
     )
     #: Participants screened for eligibility (assessments recorded), where known.
     screened: int | None = None
+    #: MRI examinations and their reads (see :mod:`cordtrial.analysis.imaging`); empty when
+    #: the trial has none (issue 14).
+    mris: pd.DataFrame = field(default_factory=pd.DataFrame)
+    mri_reads: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def frames(self) -> dict[str, pd.DataFrame]:
@@ -131,6 +135,8 @@ class TrialData:
             "adverse_events": self.adverse_events,
             "schedule": self.schedule,
             "administrations": self.administrations,
+            # imaging only where there is some: the snapshot of a trial without MRI is unchanged
+            **({"mris": self.mris, "mri_reads": self.mri_reads} if len(self.mris) else {}),
         }
 
     @property
@@ -365,4 +371,14 @@ def load_trial(session: Session, protocol_id: str, *, user: User | None = None) 
         schedule=schedule,
         administrations=administrations,
         screened=screened,
+        **_imaging(session, by_id, treated_on),
     )
+
+
+def _imaging(
+    session: Session, by_id: dict[int, Participant], treated_on: dict[int, date]
+) -> dict[str, pd.DataFrame]:
+    from cordtrial.analysis.imaging import load_imaging
+
+    mris, reads = load_imaging(session, {i: p.study_id for i, p in by_id.items()}, treated_on)
+    return {"mris": mris, "mri_reads": reads}

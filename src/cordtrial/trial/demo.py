@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cordtrial.isncsci import KEY_MUSCLES, SENSORY_LEVELS, Level
+from cordtrial.trial.demo_imaging import seed_demo_imaging
 from cordtrial.trial.models import AdverseEvent, Participant, Trial
 from cordtrial.trial.rules.schedule import VisitSpec
 from cordtrial.trial.services.exams import record_exam
@@ -73,6 +74,10 @@ DEMO_USERS: Final[dict[str, tuple[str, tuple[str, ...], str]]] = {
     "coordinator_b": ("coordinator", ("B",), DEMO_PASSWORD),
     "monitor": ("monitor", ("A", "B"), DEMO_PASSWORD),
     "statistician": ("statistician", ("A", "B"), DEMO_PASSWORD),
+    # central MRI readers (issue 14, see demo_imaging)
+    "reader_1": ("reader", ("A", "B"), DEMO_PASSWORD),
+    "reader_2": ("reader", ("A", "B"), DEMO_PASSWORD),
+    "reader_3": ("reader", ("A", "B"), DEMO_PASSWORD),
 }
 #: Their printed names (invented, shown with signatures).
 DEMO_FULL_NAMES: Final[dict[str, str]] = {
@@ -82,6 +87,9 @@ DEMO_FULL_NAMES: Final[dict[str, str]] = {
     "coordinator_b": "Ben Okafor",
     "monitor": "Mona Lind",
     "statistician": "Sam Tanaka",
+    "reader_1": "Rita Okonjo",
+    "reader_2": "Rune Halvorsen",
+    "reader_3": "Rosa Ferreira",
 }
 
 #: Visit schedule of the study (screening, day 0 = transplant, weeks 2, 4, 12, 24, 52) with
@@ -339,6 +347,7 @@ def _seed(session: Session, today: date) -> DemoTrial:
     ids = {p.study_id: _participant(session, p, today) for p in _PEOPLE}
     _adverse_events(session, ids, today)
     _missed_visit(session, ids, today)
+    seed_demo_imaging(session, ids, today)  # issue 14: MRI surveillance
     return DemoTrial(DEMO_PROTOCOL_ID, ids, created=True)
 
 

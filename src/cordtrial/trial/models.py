@@ -51,6 +51,8 @@ __all__ = [
     "IpscLine",
     "IsncsciExam",
     "Lot",
+    "MriExam",
+    "MriRead",
     "Participant",
     "ProductSpecification",
     "Record",
@@ -625,6 +627,64 @@ class DataQuery(Record):
     closed_by: Mapped[str | None] = mapped_column(String(64))
     closed_at: Mapped[datetime | None]
     close_note: Mapped[str | None] = mapped_column(Text)
+
+
+# --- imaging surveillance (issue 14) -----------------------------------------------------------
+
+
+class MriExam(Record):
+    """An MRI examination of a participant: date, imaging site, field strength, sequences and
+    the DICOM Study Instance UID (identifiers and acquisition metadata only: no pixel data, and
+    the DICOM file's patient name and ID are never stored). Days since transplant are computed
+    from the participant's first cell administration, not stored."""
+
+    __tablename__ = "mri_exam"
+
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True)
+    acquired_on: Mapped[date] = mapped_column(Date)
+    imaging_site: Mapped[str] = mapped_column(String(200))
+    field_strength_t: Mapped[float] = mapped_column(Float)
+    #: The sequences acquired (text, e.g. ``sagittal T2``), in order.
+    sequences: Mapped[list[Any]]
+    study_instance_uid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: ``entered`` (typed) or ``dicom`` (imported from DICOM headers).
+    source: Mapped[str] = mapped_column(String(16))
+
+
+class MriRead(Record):
+    """A structured read of an MRI: by the site, by one of two blinded central readers, or by
+    the adjudicating third reader (``kind``). Assigned first (``status`` ``assigned``, the
+    findings empty), then submitted and locked at once (``locked``); a locked read is never
+    changed. Lengths in mm, volumes in mm3 (see rules.imaging)."""
+
+    __tablename__ = "mri_read"
+    __table_args__ = (UniqueConstraint("mri_exam_id", "reader"),)
+
+    mri_exam_id: Mapped[int] = mapped_column(ForeignKey("mri_exam.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    #: The reader's user name.
+    reader: Mapped[str] = mapped_column(String(64), index=True)
+    assigned_by: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    locked_at: Mapped[datetime | None]
+    impression: Mapped[str | None] = mapped_column(String(32))
+    new_mass: Mapped[bool | None] = mapped_column(Boolean)
+    contrast_enhancement: Mapped[bool | None] = mapped_column(Boolean)
+    mass_effect: Mapped[bool | None] = mapped_column(Boolean)
+    haemorrhage: Mapped[bool | None] = mapped_column(Boolean)
+    cord_compression: Mapped[bool | None] = mapped_column(Boolean)
+    oedema: Mapped[bool | None] = mapped_column(Boolean)
+    syrinx_present: Mapped[bool | None] = mapped_column(Boolean)
+    syrinx_length_mm: Mapped[float | None] = mapped_column(Float)
+    syrinx_change: Mapped[str | None] = mapped_column(String(16))
+    graft_length_mm: Mapped[float | None] = mapped_column(Float)
+    graft_volume_mm3: Mapped[float | None] = mapped_column(Float)
+    basic_score: Mapped[int | None]
+    finding: Mapped[str | None] = mapped_column(Text)
+    #: The adverse event of special interest (tumour finding) this read opened or joined.
+    adverse_event_id: Mapped[int | None] = mapped_column(ForeignKey("adverse_event.id"))
+
+    mri: Mapped[MriExam] = relationship()
 
 
 # --- audit trail -------------------------------------------------------------------------------

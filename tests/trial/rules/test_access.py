@@ -37,6 +37,10 @@ NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
         ("statistician", "export_pseudonymized", True),
         ("statistician", "correct_data", False),
         ("guest", "read", False),
+        ("reader", "read_images", True),
+        ("investigator", "manage_imaging", True),
+        ("coordinator", "manage_imaging", False),
+        ("statistician", "read_images", False),
     ],
 )
 def test_role_permissions(role: str, action: str, allowed: bool) -> None:
@@ -44,8 +48,10 @@ def test_role_permissions(role: str, action: str, allowed: bool) -> None:
     assert can(role, action) is allowed
 
 
-def test_every_role_may_read() -> None:
-    assert all("read" in actions for actions in PERMISSIONS.values())
+def test_every_role_but_the_blinded_imaging_reader_may_read() -> None:
+    """Issue 14: a central MRI reader sees only the reads assigned to them, no trial data."""
+    assert all("read" in actions for role, actions in PERMISSIONS.items() if role != "reader")
+    assert PERMISSIONS["reader"] == frozenset({"read_images"})
 
 
 def test_site_scope() -> None:

@@ -4,8 +4,9 @@ Roles (issue 4): ``admin`` (everything, every site); ``investigator`` (enter and
 data, assess eligibility, randomize, record administrations and adverse events, sign);
 ``coordinator`` (enter and correct data, schedule visits, enrol, answer data queries);
 ``monitor`` (read, raise and close data queries, read the audit trail); ``statistician``
-(read-only, pseudonymized export). Every role but ``admin`` sees only the sites it is assigned
-to, unless the user is given all sites.
+(read-only, pseudonymized export); ``reader`` (issue 14: a central imaging reader, who sees
+only the MRI reads assigned to them, blinded, and nothing else of the trial). Every role but
+``admin`` sees only the sites it is assigned to, unless the user is given all sites.
 
 Passwords are hashed with Argon2id (RFC 9106) through argon2-cffi. A password has 12 to 256
 characters (NIST SP 800-63B 5.1.1.2 asks for at least 8 and for no composition rules, but for a
@@ -58,7 +59,7 @@ __all__ = [
     "verify_password",
 ]
 
-Role = Literal["admin", "investigator", "coordinator", "monitor", "statistician"]
+Role = Literal["admin", "investigator", "coordinator", "monitor", "statistician", "reader"]
 ROLES: Final = frozenset(get_args(Role))
 
 Action = Literal[
@@ -79,6 +80,9 @@ Action = Literal[
     "manage_trial",
     "manage_users",
     "read_audit",
+    # issue 14: make the central MRI reads assigned to oneself (blinded); assign readers
+    "read_images",
+    "manage_imaging",
 ]
 
 _CLINICAL: frozenset[Action] = frozenset(
@@ -89,10 +93,12 @@ _CLINICAL: frozenset[Action] = frozenset(
 PERMISSIONS: Final[dict[Role, frozenset[Action]]] = {
     "admin": frozenset(get_args(Action)),
     "investigator": _CLINICAL
-    | {"assess_eligibility", "randomize", "administer", "sign", "manage_product"},
+    | {"assess_eligibility", "randomize", "administer", "sign", "manage_product", "manage_imaging"},
     "coordinator": _CLINICAL,
     "monitor": frozenset({"read", "raise_query", "close_query", "read_audit"}),
     "statistician": frozenset({"read", "export_pseudonymized"}),
+    # a central reader reads no clinical data: only the MRIs assigned to them (issue 14)
+    "reader": frozenset({"read_images"}),
 }
 
 MIN_PASSWORD_LENGTH = 12

@@ -6,10 +6,12 @@ One table per kind of record, one row per record, one column per field (tidy dat
 the classification's result record, and the examiner's ``comments`` and ``flag_reasons``: a
 JSON object, cell column -> why its value carries ``*`` or ``**``), ``scim``, ``wisci``,
 ``ten_metre_walk``, ``six_minute_walk``, ``lots``, ``release_tests``, ``custody_events``,
-``administrations``, ``adverse_events`` and ``data_queries``. Records of participants carry the
-participant's ``study_id``; only the sites the exporting user may see are exported, and in text
-(a custody note names the lot's recipient) the study id of a participant of another site reads
-``(a participant of another site)``.
+``administrations``, ``adverse_events``, ``data_queries``, ``mris`` (MRI examinations: date,
+imaging site, field strength, sequences, DICOM Study Instance UID) and ``mri_reads`` (every
+structured read: site, central and adjudication, with its reader and state). Records of
+participants carry the participant's ``study_id``; only the sites the exporting user may see
+are exported, and in text (a custody note names the lot's recipient) the study id of a
+participant of another site reads ``(a participant of another site)``.
 
 Pseudonymized export (the statistician's, ISO 25237 "pseudonymization"): study ids are replaced
 by a keyed pseudonym (HMAC-SHA-256 of the study id; the key is not written to the export, so the
@@ -19,10 +21,12 @@ text about a participant (query texts, the examiner's comments and flag reasons)
 and every calendar date or moment of a participant's record becomes a study day: days since the
 participant's injury (``..._day``). Lot data have no participant: their dates become days since
 the lot's manufacture (``expiry_day``, ``tested_day``, custody ``day``), so that no calendar date
-is left to link a pseudonym back to a person. Sites are pseudonyms too (``SITE-`` and a keyed
-hash; names left out). Any study id or site name left in text is replaced by its pseudonym (or
-``(a participant of another site)``); site codes of one letter are replaced in the code columns
-only (in text they would replace ordinary letters). The cells keep their ``*`` flags: a flag is a
+is left to link a pseudonym back to a person. MRIs lose their DICOM Study Instance UID (it would
+link back to the hospital's images) and imaging site; reads lose their readers' names and free
+text findings. Sites are pseudonyms too (``SITE-`` and a keyed hash; names left out). Any study
+id or site name left in text is replaced by its pseudonym (or ``(a participant of another
+site)``); site codes of one letter are replaced in the code columns only (in text they would
+replace ordinary letters). The cells keep their ``*`` flags: a flag is a
 coded value, its reason is the free text. The test searches every file of such an export for
 every real study id and site name.
 
@@ -61,6 +65,8 @@ from cordtrial.trial.models import (
     EligibilityAssessment,
     IsncsciExam,
     Lot,
+    MriExam,
+    MriRead,
     Participant,
     ReleaseTest,
     Site,
@@ -92,12 +98,13 @@ DATASET_JSON_VERSION = "1.1"
 #: Columns naming people, left out of a pseudonymized export.
 PERSON_COLUMNS = frozenset(
     {"examiner", "assessor", "assessed_by", "operator", "identity_checked_by", "tested_by",
-     "holder", "raised_by", "answered_by", "closed_by"}
+     "holder", "raised_by", "answered_by", "closed_by", "reader", "assigned_by"}
 )  # fmt: skip
 #: Free text about a participant, left out of a pseudonymized export.
 FREE_TEXT_COLUMNS = frozenset(
-    {"text", "answer", "close_note", "classification_note", "comments", "flag_reasons", "note"}
-)
+    {"text", "answer", "close_note", "classification_note", "comments", "flag_reasons", "note",
+     "finding"}
+)  # fmt: skip
 #: Coded columns that never hold free text (not searched for study ids: the exam cells and the
 #: classification's result record are most of a large export).
 _CODED_COLUMNS = frozenset({*CELL_COLUMNS, *RESULT_FIELDS, "study_id", "id"})
@@ -110,7 +117,8 @@ _LABELS = {
     "six_minute_walk": "6-minute walk test", "lots": "Cell product lots",
     "release_tests": "Lot release tests", "custody_events": "Chain of custody",
     "administrations": "Cell administrations", "adverse_events": "Adverse events",
-    "data_queries": "Monitor data queries",
+    "data_queries": "Monitor data queries", "mris": "MRI examinations",
+    "mri_reads": "Structured MRI reads",
 }  # fmt: skip
 
 
@@ -322,6 +330,26 @@ def build_export(
     events["serious_criteria"] = events["serious_criteria"].map(lambda v: ";".join(v or []))
     tables["adverse_events"] = events
     tables["data_queries"] = table(DataQuery)
+    mris = table(MriExam)
+    mris["sequences"] = mris["sequences"].map(lambda v: "; ".join(v or []))
+    tables["mris"] = mris
+    owners = {m.id: m.participant_id for m in of_participants(MriExam)}
+    read_columns = ["study_id", *_model_columns(MriRead)]
+    tables["mri_reads"] = _frame(
+        [
+            _fields(r) | {"study_id": study_ids[owners[r.mri_exam_id]]}
+            for r in (
+                session.scalars(
+                    select(MriRead)
+                    .where(MriRead.mri_exam_id.in_(list(owners)))
+                    .order_by(MriRead.id)
+                )
+                if owners
+                else []
+            )
+        ],
+        read_columns,
+    )
     everyone = session.execute(
         select(Participant.study_id, Participant.site_id).where(Participant.trial_id == trial.id)
     ).all()
@@ -407,7 +435,9 @@ def _pseudonymize(
     aliases = {p.study_id: pseudonym(key, p.study_id) for p in participants}
     site_aliases = {s.code: site_pseudonym(key, s.code) for s in sites}
     # A lot's release decision quotes its dates ("expiry 2027-08-22 (not expired on ...)").
-    left_out = PERSON_COLUMNS | FREE_TEXT_COLUMNS | {"injury_date", "decision_reasons"}
+    left_out = PERSON_COLUMNS | FREE_TEXT_COLUMNS | {
+        "injury_date", "decision_reasons", "study_instance_uid", "imaging_site",
+    }  # fmt: skip
     _lot_days(export)
     export.tables["sites"] = pd.DataFrame(
         {"code": [site_aliases[c] for c in export.tables["sites"]["code"]]}, dtype=object

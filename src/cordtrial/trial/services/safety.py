@@ -27,6 +27,7 @@ from cordtrial.trial.services.common import check_version, get_by_id
 __all__ = [
     "AE_FIELDS",
     "add_follow_up",
+    "build_adverse_event",
     "event_history",
     "list_follow_ups",
     "record_expedited_submission",
@@ -125,6 +126,15 @@ def report_adverse_event(
         event = AdverseEvent(participant_id=participant.id)
         _store(event, facts)
         session.add(event)
+    return event
+
+
+def build_adverse_event(participant_id: int, facts: AdverseEventFacts) -> AdverseEvent:
+    """A new adverse event from checked facts, with its expedited-report flag and deadline
+    computed, not yet added to a session: for a use case that opens an event inside its own
+    unit of work (a tumour finding on a locked MRI read, :mod:`.imaging`)."""
+    event = AdverseEvent(participant_id=participant_id)
+    _store(event, check_adverse_event(facts))
     return event
 
 

@@ -48,6 +48,8 @@ def nav_items(user: User | None) -> list[NavItem]:
             NavItem("Adverse events", "/adverse-events"),
             NavItem("Lots", "/lots"),
         ]
+    if user is not None and can(user.role, "read_images"):
+        items.append(NavItem("Imaging", "/imaging"))
     if user is not None and can(user.role, "read_audit"):
         items.append(NavItem("Audit log", "/audit"))
     if user is not None and can(user.role, "manage_users"):

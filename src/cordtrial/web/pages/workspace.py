@@ -27,9 +27,11 @@ from cordtrial.trial.models import (
     User,
     WisciAssessment,
 )
+from cordtrial.trial.rules.access import can
 from cordtrial.trial.rules.safety import ExpeditedStatus, expedited_status
 from cordtrial.trial.rules.schedule import VisitStatus
 from cordtrial.trial.rules.vocabulary import RELATEDNESS_CAUSES, SERIOUSNESS_ORDER
+from cordtrial.trial.services.imaging import list_mris, surveillance
 from cordtrial.trial.services.reads import (
     list_administrations,
     list_adverse_events,
@@ -168,6 +170,8 @@ def dashboard(
     enrolment, visits due, overdue and partly done (with what is missing), open serious adverse
     events with their expedited reports (due, overdue, submitted), exams incomplete or unsigned
     (work to do; data queries for a monitor), lots and their status."""
+    if not can(user.role, "read") and can(user.role, "read_images"):
+        return RedirectResponse("/imaging", status.HTTP_303_SEE_OTHER)  # a reader's home
     today = now.date()
     current = _trial(session, user, trial)
     participants = list_participants(session, user, current.protocol_id) if current else []
@@ -189,6 +193,7 @@ def dashboard(
         causes=RELATEDNESS_CAUSES,
         criteria=SERIOUSNESS_ORDER,
         lots=list_lots(session),
+        surveillance=surveillance(session, user, participants, today) if participants else {},
         today=today,
         stopping=_stopping_rule(session, current.protocol_id)
         if current and sees_stopping_rule(user, current)
@@ -339,6 +344,7 @@ def _participant_view(
         walks=walks,
         lot_numbers={lot.id: lot.lot_number for lot in list_lots(session)},
         missed_error=missed_error,
+        mris=list_mris(session, user, participant_id),
         status_code=status_code,
     )
 
