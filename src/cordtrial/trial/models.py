@@ -48,10 +48,12 @@ __all__ = [
     "DataQuery",
     "EligibilityAssessment",
     "ExamSignature",
+    "ExpeditedClock",
     "IpscLine",
     "IsncsciExam",
     "Lot",
     "Participant",
+    "PeriodicReportSubmission",
     "ProductSpecification",
     "Record",
     "ReleaseTest",
@@ -128,6 +130,11 @@ class Trial(Record):
     coordinators_see_stopping_rule: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()
     )
+    #: The jurisdictions whose safety-reporting rules the trial follows (rules.clocks); None on
+    #: trials stored before revision 0018, which follow the one rule set there was: ``us_ind``.
+    jurisdictions: Mapped[list[Any] | None] = mapped_column(JsonValue, nullable=True)
+    #: Japan: the day the provision plan was submitted, day 1 of the periodic reports' periods.
+    provision_plan_submitted_on: Mapped[date | None] = mapped_column(Date)
 
     arms: Mapped[list[Arm]] = relationship(back_populates="trial", order_by="Arm.id")
     visit_definitions: Mapped[list[VisitDefinition]] = relationship(
@@ -475,6 +482,37 @@ class AdverseEvent(Record):
     expedited_submitted_on: Mapped[date | None] = mapped_column(Date)
     expedited_authority: Mapped[str | None] = mapped_column(String(100))
     expedited_reference: Mapped[str | None] = mapped_column(String(100))
+
+
+class ExpeditedClock(Record):
+    """An expedited report an adverse event needs under one rule of the trial's jurisdictions
+    (rules.clocks), its deadline and its submission. Kept up to date by the safety use cases;
+    a clock whose rule no longer applies after a correction stays, ``applies`` false, so a
+    report already submitted is never lost (revision 0018)."""
+
+    __tablename__ = "expedited_clock"
+    __table_args__ = (UniqueConstraint("adverse_event_id", "rule"),)
+
+    adverse_event_id: Mapped[int] = mapped_column(ForeignKey("adverse_event.id"), index=True)
+    rule: Mapped[str] = mapped_column(String(32))
+    applies: Mapped[bool] = mapped_column(Boolean)
+    due: Mapped[date] = mapped_column(Date)
+    submitted_on: Mapped[date | None] = mapped_column(Date)
+    authority: Mapped[str | None] = mapped_column(String(100))
+    reference: Mapped[str | None] = mapped_column(String(100))
+
+
+class PeriodicReportSubmission(Record):
+    """The filing of one period of a periodic safety report (rules.clocks.PERIODIC_RULES)."""
+
+    __tablename__ = "periodic_report_submission"
+    __table_args__ = (UniqueConstraint("trial_id", "rule", "period_number"),)
+
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trial.id"), index=True)
+    rule: Mapped[str] = mapped_column(String(32))
+    period_number: Mapped[int]
+    submitted_on: Mapped[date] = mapped_column(Date)
+    reference: Mapped[str] = mapped_column(String(100))
 
 
 class AdverseEventFollowUp(Record):

@@ -13,14 +13,25 @@ from sqlalchemy.orm import Session
 
 from cordtrial.trial.audit import unit_of_work
 from cordtrial.trial.errors import InvalidValueError, RuleViolationError
-from cordtrial.trial.models import AdverseEvent, AdverseEventFollowUp, AuditEntry, Participant
+from cordtrial.trial.models import (
+    AdverseEvent,
+    AdverseEventFollowUp,
+    AuditEntry,
+    ExpeditedClock,
+    Participant,
+    Trial,
+)
 from cordtrial.trial.rules.checks import check_date, check_text
 from cordtrial.trial.rules.safety import (
     NARRATIVE_MAX,
     AdverseEventFacts,
     check_adverse_event,
-    check_submission,
-    expedited_report,
+)
+from cordtrial.trial.services.clocks import (
+    facts_of,
+    submit_clock,
+    sync_event_clocks,
+    trial_jurisdictions,
 )
 from cordtrial.trial.services.common import check_version, get_by_id
 
@@ -38,26 +49,7 @@ __all__ = [
 AE_FIELDS = frozenset(AdverseEventFacts.__dataclass_fields__)
 
 
-def _facts_of(event: AdverseEvent) -> AdverseEventFacts:
-    return AdverseEventFacts(
-        term=event.term,
-        category=event.category,
-        onset_date=event.onset_date,
-        resolution_date=event.resolution_date,
-        awareness_date=event.awareness_date,
-        ctcae_grade=event.ctcae_grade,
-        serious_criteria=frozenset(event.serious_criteria),
-        related_to_cells=event.related_to_cells,
-        related_to_procedure=event.related_to_procedure,
-        related_to_immunosuppression=event.related_to_immunosuppression,
-        expectedness=event.expectedness,
-        outcome=event.outcome,
-        narrative=event.narrative or "",
-    )
-
-
 def _store(event: AdverseEvent, facts: AdverseEventFacts) -> None:
-    report = expedited_report(facts)
     event.term = facts.term
     event.category = facts.category
     event.onset_date = facts.onset_date
@@ -72,8 +64,13 @@ def _store(event: AdverseEvent, facts: AdverseEventFacts) -> None:
     event.outcome = facts.outcome
     if facts.narrative != (event.narrative or ""):
         event.narrative = facts.narrative
-    event.expedited_report_required = report.required
-    event.expedited_report_due = report.due
+
+
+def _sync(session: Session, event: AdverseEvent, facts: AdverseEventFacts) -> None:
+    """The event's expedited clocks under its trial's jurisdictions (services.clocks)."""
+    participant = get_by_id(session, Participant, event.participant_id)
+    trial = get_by_id(session, Trial, participant.trial_id)
+    sync_event_clocks(session, event, facts, trial_jurisdictions(trial))
 
 
 def _criteria(value: object) -> frozenset[str]:
@@ -125,6 +122,7 @@ def report_adverse_event(
         event = AdverseEvent(participant_id=participant.id)
         _store(event, facts)
         session.add(event)
+        _sync(session, event, facts)
     return event
 
 
@@ -146,9 +144,10 @@ def update_adverse_event(
         changes["serious_criteria"] = _criteria(changes["serious_criteria"])
     event = get_by_id(session, AdverseEvent, event_id)
     check_version(event, expected_version)
-    facts = check_adverse_event(replace(_facts_of(event), **changes))
+    facts = check_adverse_event(replace(facts_of(event), **changes))
     with unit_of_work(session, actor, reason):
         _store(event, facts)
+        _sync(session, event, facts)
     return event
 
 
@@ -162,28 +161,34 @@ def record_expedited_submission(
     reference: str,
     expected_version: int | None = None,
     reason: str | None = None,
+    rule: str | None = None,
 ) -> AdverseEvent:
-    """Record that the expedited (SUSAR) report was submitted: date (not before awareness), the
-    authority and its reference. The deadline is then met, or missed by so many days
-    (:func:`cordtrial.trial.rules.safety.expedited_status`). Changing a recorded submission needs
-    a reason."""
+    """Record that an expedited report was submitted: date (not before awareness), the
+    authority and its reference. ``rule`` names the clock (rules.clocks); it may be left out
+    when the event has one clock only. That deadline is then met, or missed by so many days.
+    Changing a recorded submission needs a reason."""
     event = get_by_id(session, AdverseEvent, event_id)
     check_version(event, expected_version)
-    on, authority, reference = check_submission(
-        submitted_on, authority, reference, awareness_date=event.awareness_date
-    )
-    if not event.expedited_report_required:
-        session.rollback()
-        raise RuleViolationError(
-            "expedited_report",
-            [f"adverse event {event_id} needs no expedited report (not serious, related and "
-             "unexpected)"],
-        )  # fmt: skip
-    why = reason if event.expedited_submitted_on is not None else "expedited report submitted"
-    with unit_of_work(session, actor, why):
-        event.expedited_submitted_on = on
-        event.expedited_authority = authority
-        event.expedited_reference = reference
+    if rule is None:
+        live = session.scalars(
+            select(ExpeditedClock.rule).where(
+                ExpeditedClock.adverse_event_id == event.id, ExpeditedClock.applies
+            )
+        ).all()
+        if not live:
+            raise RuleViolationError(
+                "expedited_report",
+                [f"adverse event {event_id} needs no expedited report under its trial's rules"],
+            )
+        if len(live) > 1:
+            raise InvalidValueError(
+                "rule", "", "the clock the report answers: " + ", ".join(live), "must be named"
+            )
+        rule = live[0]
+    submit_clock(
+        session, actor, event=event, rule=rule, submitted_on=submitted_on,
+        authority=authority, reference=reference, reason=reason,
+    )  # fmt: skip
     return event
 
 
