@@ -53,6 +53,7 @@ __all__ = [
     "ClockState",
     "PeriodicState",
     "clock_states",
+    "expedited_badges",
     "facts_of",
     "overall_status",
     "periodic_report_states",
@@ -112,12 +113,13 @@ def sync_event_clocks(
         event.expedited_report_required = bool(wanted)
         event.expedited_report_due = min((c.due for c in wanted.values()), default=None)
         session.flush()
-    stored = {
-        c.rule: c
-        for c in session.scalars(
-            select(ExpeditedClock).where(ExpeditedClock.adverse_event_id == event.id)
-        )
-    }
+    with session.no_autoflush:
+        stored = {
+            c.rule: c
+            for c in session.scalars(
+                select(ExpeditedClock).where(ExpeditedClock.adverse_event_id == event.id)
+            )
+        }
     for rule_id, clock in wanted.items():
         row = stored.get(rule_id)
         if row is None:
@@ -177,6 +179,16 @@ def overall_status(states: Sequence[ClockState]) -> ExpeditedStatus:
         return worst.status
     label = "; ".join(f"{s.rule.report}: {s.status.label}" for s in live)
     return ExpeditedStatus(worst.status.state, worst.status.days, label)
+
+
+def expedited_badges(
+    session: Session, events: Iterable[AdverseEvent], today: date
+) -> dict[int, ExpeditedStatus]:
+    """Each event's expedited reporting in one badge (:func:`overall_status`), by event id, in
+    one query."""
+    ids = [e.id for e in events]
+    states = clock_states(session, ids, today)
+    return {i: overall_status(states.get(i, [])) for i in ids}
 
 
 def _event_and_site(session: Session, event_id: int) -> tuple[AdverseEvent, Participant]:

@@ -66,11 +66,11 @@ def _store(event: AdverseEvent, facts: AdverseEventFacts) -> None:
         event.narrative = facts.narrative
 
 
-def _sync(session: Session, event: AdverseEvent, facts: AdverseEventFacts) -> None:
-    """The event's expedited clocks under its trial's jurisdictions (services.clocks)."""
-    participant = get_by_id(session, Participant, event.participant_id)
-    trial = get_by_id(session, Trial, participant.trial_id)
-    sync_event_clocks(session, event, facts, trial_jurisdictions(trial))
+def _jurisdictions(session: Session, participant_id: int) -> tuple[str, ...]:
+    """The jurisdictions of the participant's trial, read before a unit of work begins (a read
+    inside one would flush a half-made event)."""
+    participant = get_by_id(session, Participant, participant_id)
+    return trial_jurisdictions(get_by_id(session, Trial, participant.trial_id))
 
 
 def _criteria(value: object) -> frozenset[str]:
@@ -118,11 +118,12 @@ def report_adverse_event(
         )
     )
     participant = get_by_id(session, Participant, participant_id)
+    jurisdictions = _jurisdictions(session, participant.id)
     with unit_of_work(session, actor):
         event = AdverseEvent(participant_id=participant.id)
         _store(event, facts)
         session.add(event)
-        _sync(session, event, facts)
+        sync_event_clocks(session, event, facts, jurisdictions)
     return event
 
 
@@ -145,9 +146,10 @@ def update_adverse_event(
     event = get_by_id(session, AdverseEvent, event_id)
     check_version(event, expected_version)
     facts = check_adverse_event(replace(facts_of(event), **changes))
+    jurisdictions = _jurisdictions(session, event.participant_id)
     with unit_of_work(session, actor, reason):
         _store(event, facts)
-        _sync(session, event, facts)
+        sync_event_clocks(session, event, facts, jurisdictions)
     return event
 
 
