@@ -36,9 +36,7 @@ SERIOUS = AdverseEventFacts(
     outcome="not_recovered",
     narrative="Expanding syrinx on MRI at week 4; admitted for observation.",
 )
-FATAL = replace(
-    SERIOUS, ctcae_grade=5, serious_criteria=frozenset({"death"}), outcome="fatal"
-)
+FATAL = replace(SERIOUS, ctcae_grade=5, serious_criteria=frozenset({"death"}), outcome="fatal")
 BOTH = ("jp_asrm", "us_ind")
 
 

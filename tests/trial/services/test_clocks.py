@@ -105,7 +105,7 @@ def test_each_clock_is_met_on_its_own(
             session, admin, event_id=event.id, rule="us_ind_7_day",
             submitted_on=date(2026, 3, 17), authority="FDA CBER", reference="IND-SR-2",
         )  # fmt: skip
-    with pytest.raises(InvalidValueError, match="rule: 'us_ind_15_day'.*jp_asrm_7_day"):
+    with pytest.raises(InvalidValueError, match=r"rule: 'us_ind_15_day'.*jp_asrm_7_day"):
         record_clock_submission(
             session, admin, event_id=event.id, rule="us_ind_15_day",
             submitted_on=date(2026, 3, 17), authority="FDA", reference="X",

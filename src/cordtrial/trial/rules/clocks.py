@@ -200,10 +200,11 @@ PERIODIC_RULES: Final[tuple[PeriodicRule, ...]] = (
 
 def rule_by_id(rule_id: str) -> ExpeditedRule | PeriodicRule:
     """The expedited or periodic rule ``rule_id``."""
-    for rule in (*EXPEDITED_RULES, *PERIODIC_RULES):
+    rules: list[ExpeditedRule | PeriodicRule] = [*EXPEDITED_RULES, *PERIODIC_RULES]
+    for rule in rules:
         if rule.id == rule_id:
             return rule
-    allowed = ", ".join(r.id for r in (*EXPEDITED_RULES, *PERIODIC_RULES))
+    allowed = ", ".join(r.id for r in rules)
     raise InvalidValueError("rule", rule_id, f"one of {allowed}", "is no reporting rule")
 
 

@@ -34,6 +34,7 @@ from cordtrial.trial.rules.clocks import (
     EXPEDITED_RULES,
     ExpeditedRule,
     PeriodicReport,
+    PeriodicRule,
     check_jurisdictions,
     expedited_clocks,
     periodic_events,
@@ -320,9 +321,7 @@ def periodic_report_states(
     its state and the events it must include."""
     require_permission(user, "read")
     trial = get_by_id(session, Trial, trial_id)
-    reports = periodic_reports(
-        trial_jurisdictions(trial), trial.provision_plan_submitted_on, today
-    )
+    reports = periodic_reports(trial_jurisdictions(trial), trial.provision_plan_submitted_on, today)
     if not reports:
         return []
     filed = {
@@ -371,12 +370,14 @@ def record_periodic_submission(
     require_permission(user, "manage_trial")
     trial = get_by_id(session, Trial, trial_id)
     periodic = rule_by_id(rule)
+    if not isinstance(periodic, PeriodicRule):
+        raise InvalidValueError(
+            "rule", rule, "a periodic report: jp_asrm_60_day or jp_asrm_annual", "is no such report"
+        )
     on = check_date("submitted_on", submitted_on)
     reports = {
         (r.rule.id, r.number): r
-        for r in periodic_reports(
-            trial_jurisdictions(trial), trial.provision_plan_submitted_on, on
-        )
+        for r in periodic_reports(trial_jurisdictions(trial), trial.provision_plan_submitted_on, on)
     }
     report = reports.get((periodic.id, period_number))
     if report is None:

@@ -29,6 +29,7 @@ from cordtrial.trial.rules.vocabulary import (
     SERIOUSNESS_ORDER,
     word,
 )
+from cordtrial.trial.services.clocks import clock_states, expedited_badges, overall_status
 from cordtrial.trial.services.product import release_lot
 from cordtrial.trial.services.reads import (
     audit_scope,
@@ -43,7 +44,6 @@ from cordtrial.trial.services.reads import (
     visible_participant,
     visible_participant_record,
 )
-from cordtrial.trial.services.clocks import clock_states, expedited_badges, overall_status
 from cordtrial.trial.services.safety import (
     add_follow_up,
     event_history,

@@ -28,9 +28,9 @@ from cordtrial.trial.models import (
     WisciAssessment,
 )
 from cordtrial.trial.rules.safety import ExpeditedStatus
-from cordtrial.trial.services.clocks import expedited_badges
 from cordtrial.trial.rules.schedule import VisitStatus
 from cordtrial.trial.rules.vocabulary import RELATEDNESS_CAUSES, SERIOUSNESS_ORDER
+from cordtrial.trial.services.clocks import expedited_badges
 from cordtrial.trial.services.reads import (
     list_administrations,
     list_adverse_events,
