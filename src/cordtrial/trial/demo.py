@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cordtrial.isncsci import KEY_MUSCLES, SENSORY_LEVELS, Level
+from cordtrial.trial.demo_reporting import file_demo_reports, set_demo_jurisdictions
 from cordtrial.trial.models import AdverseEvent, Participant, Trial
 from cordtrial.trial.rules.schedule import VisitSpec
 from cordtrial.trial.services.exams import record_exam
@@ -40,7 +41,6 @@ from cordtrial.trial.services.product import (
 )
 from cordtrial.trial.services.safety import (
     add_follow_up,
-    record_expedited_submission,
     report_adverse_event,
 )
 from cordtrial.trial.services.trials import ArmSpec, add_site, create_trial
@@ -337,7 +337,10 @@ def _seed(session: Session, today: date) -> DemoTrial:
         )
     _product(session, today)
     ids = {p.study_id: _participant(session, p, today) for p in _PEOPLE}
+    first_transplant = today - timedelta(days=max(p.transplant_days_ago for p in _PEOPLE))
+    set_demo_jurisdictions(session, _ACTOR, DEMO_PROTOCOL_ID, first_transplant - timedelta(45))
     _adverse_events(session, ids, today)
+    file_demo_reports(session, _ACTOR, DEMO_PROTOCOL_ID, today)
     _missed_visit(session, ids, today)
     return DemoTrial(DEMO_PROTOCOL_ID, ids, created=True)
 
@@ -508,10 +511,6 @@ def _adverse_events(session: Session, ids: dict[str, int], today: date) -> None:
     add_follow_up(
         session, actor=_ACTOR, event_id=susar.id, reported_on=today - timedelta(days=2),
         text="MRI: syrinx stable in size over 3 days; neurological exam unchanged (synthetic).",
-    )  # fmt: skip
-    record_expedited_submission(
-        session, actor=_ACTOR, event_id=susar.id, submitted_on=today - timedelta(days=1),
-        authority="National competent authority (synthetic)", reference="DEMO-SUSAR-0001",
     )  # fmt: skip
 
 

@@ -119,7 +119,8 @@ class PeriodicRule:
 
 
 _US_AUTHORITY = "FDA (IND safety report)"
-_JP_AUTHORITY = "Certified committee for regenerative medicine (認定再生医療等委員会)"
+#: The certified committee for regenerative medicine (認定再生医療等委員会).
+_JP_AUTHORITY = "Certified committee for regenerative medicine"
 
 EXPEDITED_RULES: Final[tuple[ExpeditedRule, ...]] = (
     ExpeditedRule(
@@ -149,10 +150,10 @@ EXPEDITED_RULES: Final[tuple[ExpeditedRule, ...]] = (
         id="jp_asrm_7_day",
         jurisdiction="jp_asrm",
         authority=_JP_AUTHORITY,
-        report="Disease report: death or possibly fatal (疾病等報告)",
+        report="Disease report: death or possibly fatal",
         days=7,
         applies_to="suspected death, or a case that may lead to death",
-        source="Act on the Safety of Regenerative Medicine Art. 17; Enforcement Ordinance "
+        source="Act on the Safety of Regenerative Medicine Art. 17, Enforcement Ordinance "
         "Art. 35 (1)",
         applies=lambda f: _suspected(f) and _grave(f),
     ),
@@ -160,11 +161,11 @@ EXPEDITED_RULES: Final[tuple[ExpeditedRule, ...]] = (
         id="jp_asrm_15_day",
         jurisdiction="jp_asrm",
         authority=_JP_AUTHORITY,
-        report="Disease report: serious (疾病等報告)",
+        report="Disease report: serious",
         days=15,
         applies_to="suspected hospitalisation, disability, congenital anomaly or other "
         "serious case",
-        source="Act on the Safety of Regenerative Medicine Art. 17; Enforcement Ordinance "
+        source="Act on the Safety of Regenerative Medicine Art. 17, Enforcement Ordinance "
         "Art. 35 (2)",
         applies=lambda f: _suspected(f) and is_serious(f.serious_criteria) and not _grave(f),
     ),
@@ -179,7 +180,7 @@ PERIODIC_RULES: Final[tuple[PeriodicRule, ...]] = (
         period_days=60,
         grace_days=10,
         includes="suspected adverse events that are not serious, known in the period",
-        source="Act on the Safety of Regenerative Medicine Art. 17; Enforcement Ordinance "
+        source="Act on the Safety of Regenerative Medicine Art. 17, Enforcement Ordinance "
         "Art. 35 (3)",
         includes_event=lambda f: _suspected(f) and not is_serious(f.serious_criteria),
     ),
@@ -187,7 +188,7 @@ PERIODIC_RULES: Final[tuple[PeriodicRule, ...]] = (
         id="jp_asrm_annual",
         jurisdiction="jp_asrm",
         authority=_JP_AUTHORITY,
-        report="Annual provision-status report (再生医療等提供状況定期報告)",
+        report="Annual provision-status report",
         period_days=None,
         grace_days=90,
         includes="every suspected adverse event known in the year (the report is due even "
