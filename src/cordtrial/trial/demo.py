@@ -337,12 +337,19 @@ def _seed(session: Session, today: date) -> DemoTrial:
         )
     _product(session, today)
     ids = {p.study_id: _participant(session, p, today) for p in _PEOPLE}
-    first_transplant = today - timedelta(days=max(p.transplant_days_ago for p in _PEOPLE))
-    set_demo_jurisdictions(session, _ACTOR, DEMO_PROTOCOL_ID, first_transplant - timedelta(45))
+    set_demo_jurisdictions(session, _ACTOR, DEMO_PROTOCOL_ID, _plan_submitted(today))
     _adverse_events(session, ids, today)
     file_demo_reports(session, _ACTOR, DEMO_PROTOCOL_ID, today)
     _missed_visit(session, ids, today)
     return DemoTrial(DEMO_PROTOCOL_ID, ids, created=True)
+
+
+def _plan_submitted(today: date) -> date:
+    """The day the demo's provision plan was submitted: 30 to 89 days before the first
+    transplant, chosen so that a 60-day period ended six days ago: its report, due in four days
+    and not yet filed, is on the dashboard."""
+    before_first = max(p.transplant_days_ago for p in _PEOPLE) + 30
+    return today - timedelta(days=before_first + (5 - before_first) % 60)
 
 
 def _at(day: date, hour: int = 9) -> datetime:

@@ -49,6 +49,7 @@ from cordtrial.web.pages import records
 from cordtrial.web.pages.auth import CsrfChecked, PageUser
 from cordtrial.web.pages.charts import Series, line_chart
 from cordtrial.web.pages.rendering import render
+from cordtrial.web.pages.reporting import reports_due
 
 if TYPE_CHECKING:
     from cordtrial.analysis.safety import StoppingRuleStatus
@@ -189,6 +190,7 @@ def dashboard(
         criteria=SERIOUSNESS_ORDER,
         lots=list_lots(session),
         today=today,
+        reports_due=reports_due(session, user, current, today) if current else [],
         stopping=_stopping_rule(session, current.protocol_id)
         if current and sees_stopping_rule(user, current)
         else None,
