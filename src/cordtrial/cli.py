@@ -495,6 +495,9 @@ def _mount_trial_commands() -> None:
     from cordtrial.design_cli import design_app
 
     app.add_typer(design_app, name="design")
+    from cordtrial.reporting_cli import reporting_app
+
+    app.add_typer(reporting_app, name="reporting")
 
 
 _mount_trial_commands()

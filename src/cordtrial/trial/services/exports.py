@@ -325,11 +325,11 @@ def build_export(
     tables["adverse_events"] = events
     # Each event's expedited reports, one per rule of the trial's jurisdictions (issue 15).
     event_ids = [int(i) for i in events["id"]]
-    clocks = session.scalars(
+    clocks: list[ExpeditedClock] = list(session.scalars(
         select(ExpeditedClock)
         .where(ExpeditedClock.adverse_event_id.in_(event_ids))
         .order_by(ExpeditedClock.id)
-    ) if event_ids else []  # fmt: skip
+    )) if event_ids else []  # fmt: skip
     event_study = dict(zip(events["id"], events["study_id"], strict=True))
     tables["expedited_clocks"] = _frame(
         [{"study_id": event_study[c.adverse_event_id], **_fields(c)} for c in clocks],
