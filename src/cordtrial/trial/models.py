@@ -473,12 +473,14 @@ class AdverseEvent(Record):
     related_to_immunosuppression: Mapped[str] = mapped_column(String(16))
     expectedness: Mapped[str] = mapped_column(String(16))
     outcome: Mapped[str] = mapped_column(String(32))
-    #: Computed: serious, related and unexpected (see rules.safety).
+    #: Computed from the event's clocks (services.clocks): whether any applies, and the
+    #: earliest deadline still open.
     expedited_report_required: Mapped[bool] = mapped_column(Boolean)
     expedited_report_due: Mapped[date | None] = mapped_column(Date)
     #: The case description (required for a serious event); None before revision 0010.
     narrative: Mapped[str | None] = mapped_column(Text)
-    #: The expedited report's submission: date, authority and the reference it was given.
+    #: The expedited report's submission as stored by revisions 0010-0017; since revision 0018
+    #: each clock (ExpeditedClock) holds its own, and these are no longer written.
     expedited_submitted_on: Mapped[date | None] = mapped_column(Date)
     expedited_authority: Mapped[str | None] = mapped_column(String(100))
     expedited_reference: Mapped[str | None] = mapped_column(String(100))
