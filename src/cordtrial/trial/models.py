@@ -51,6 +51,8 @@ __all__ = [
     "ExpeditedClock",
     "IpscLine",
     "IsncsciExam",
+    "LabReferenceRange",
+    "LabResult",
     "Lot",
     "Participant",
     "PeriodicReportSubmission",
@@ -515,6 +517,45 @@ class PeriodicReportSubmission(Record):
     period_number: Mapped[int]
     submitted_on: Mapped[date] = mapped_column(Date)
     reference: Mapped[str] = mapped_column(String(100))
+
+
+# --- laboratory -----------------------------------------------------------------------------------
+
+
+class LabReferenceRange(Record):
+    """A site's reference range of an analyte (rules.labs), in the protocol's unit; ``sex``
+    ``any``, ``F`` or ``M``. Revision 0019."""
+
+    __tablename__ = "lab_reference_range"
+    __table_args__ = (UniqueConstraint("site_id", "analyte", "sex"),)
+
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
+    analyte: Mapped[str] = mapped_column(String(32))
+    sex: Mapped[str] = mapped_column(String(8))
+    lln: Mapped[float | None] = mapped_column(Float)
+    uln: Mapped[float | None] = mapped_column(Float)
+
+
+class LabResult(Record):
+    """A laboratory value as entered (value, UCUM unit) and in the protocol's unit, with the
+    site's reference limits and the participant's baseline it was graded against, its CTCAE
+    v5.0 grade and why, and the adverse event it was reported as. Revision 0019."""
+
+    __tablename__ = "lab_result"
+
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True)
+    collected_on: Mapped[date] = mapped_column(Date)
+    analyte: Mapped[str] = mapped_column(String(32))
+    entered_value: Mapped[float] = mapped_column(Float)
+    entered_unit: Mapped[str] = mapped_column(String(16))
+    value: Mapped[float] = mapped_column(Float)
+    lln: Mapped[float | None] = mapped_column(Float)
+    uln: Mapped[float | None] = mapped_column(Float)
+    baseline: Mapped[float | None] = mapped_column(Float)
+    ctcae_grade: Mapped[int]
+    ctcae_term: Mapped[str | None] = mapped_column(String(64))
+    grade_basis: Mapped[str] = mapped_column(Text)
+    adverse_event_id: Mapped[int | None] = mapped_column(ForeignKey("adverse_event.id"))
 
 
 class AdverseEventFollowUp(Record):

@@ -18,6 +18,7 @@ from cordtrial.trial.models import (
     AdverseEventFollowUp,
     AuditEntry,
     ExpeditedClock,
+    LabResult,
     Participant,
     Trial,
 )
@@ -97,9 +98,11 @@ def report_adverse_event(
     outcome: str,
     resolution_date: date | None = None,
     narrative: str = "",
+    lab_result: LabResult | None = None,
 ) -> AdverseEvent:
-    """Report an adverse event; flags an expedited report (and its due date) when it is serious,
-    related and unexpected. A serious event needs its ``narrative``."""
+    """Report an adverse event; its expedited clocks follow from the trial's jurisdictions
+    (services.clocks). A serious event needs its ``narrative``. ``lab_result``: the graded
+    laboratory result the event is reported from, linked in the same transaction."""
     facts = check_adverse_event(
         AdverseEventFacts(
             term=term,
@@ -119,11 +122,14 @@ def report_adverse_event(
     )
     participant = get_by_id(session, Participant, participant_id)
     jurisdictions = _jurisdictions(session, participant.id)
-    with unit_of_work(session, actor):
+    why = None if lab_result is None else "reported as an adverse event"
+    with unit_of_work(session, actor, why):
         event = AdverseEvent(participant_id=participant.id)
         _store(event, facts)
         session.add(event)
         sync_event_clocks(session, event, facts, jurisdictions)
+        if lab_result is not None:
+            lab_result.adverse_event_id = event.id
     return event
 
 
