@@ -10,9 +10,7 @@ from playwright.sync_api import Page, expect
 from browser.conftest import LoginFn
 
 
-def test_dashboard_lists_the_reports_due_and_a_filing_meets_one(
-    page: Page, login: LoginFn
-) -> None:
+def test_dashboard_lists_the_reports_due_and_a_filing_meets_one(page: Page, login: LoginFn) -> None:
     login(page, "admin")
     due = page.locator("#reports-due")
     expect(due).to_contain_text("Reports due to regulators")

@@ -173,7 +173,7 @@ def record_lab_panel(
                 ctcae_grade=graded.grade,
                 ctcae_term=None if graded.term is None else graded.term.key,
                 grade_basis=graded.basis or "within the CTCAE v5.0 limits",
-            )  # fmt: skip
+            )
         )
     with unit_of_work(session, user.username):
         session.add_all(results)

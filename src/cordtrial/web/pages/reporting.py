@@ -41,6 +41,7 @@ __all__ = ["reports_due", "router"]
 
 router = APIRouter()
 
+
 def _trial(session: Session, user: User, protocol_id: str | None) -> Trial:
     trials = list_trials(session, user)
     for trial in trials:
