@@ -102,6 +102,10 @@ SAMPLES: dict[str, Callable[[Path_, Files], str]] = {
     "prior_standard": lambda path, f: "15,35",
     "treated": lambda path, f: "0.6",
     "control": lambda path, f: "0.2",
+    "rule": lambda path, f: "jp_asrm_60_day",
+    "period": lambda path, f: "1",
+    "reference": lambda path, f: "REF-1",
+    "jurisdictions": lambda path, f: "us_ind",
 }
 #: The output file (or folder) name each command writes, by the first word of the command.
 OUTPUT_NAMES = {

@@ -498,6 +498,9 @@ def _mount_trial_commands() -> None:
     from cordtrial.imaging_cli import imaging_app
 
     app.add_typer(imaging_app, name="imaging")  # MRI surveillance (issue 14)
+    from cordtrial.reporting_cli import reporting_app
+
+    app.add_typer(reporting_app, name="reporting")
 
 
 _mount_trial_commands()

@@ -177,10 +177,13 @@ def test_dsmb_reports_the_serious_event_and_the_rule_not_crossed(demo_data):
     assert "hospitalisation" in listing.iloc[0]["narrative"]
     # the investigator's recorded case description (demo: B-001's syrinx), after the facts
     assert "Narrative: Six days after transplant" in listing.iloc[0]["narrative"]
-    # the demo's SUSAR report was submitted a day after awareness+5: the deadline is met
+    # the demo runs under the US and Japanese rules: each clock of its SUSAR was submitted on
+    # time, each named with its rule, deadline and authority (issue 15)
     status = listing.iloc[0]["expedited report"]
-    assert status.startswith("submitted ") and status.endswith(", on time"), status
-    assert "National competent authority (synthetic)" in status
+    clauses = status.split("; ")
+    assert len(clauses) == 2 and all(c.endswith(", on time") for c in clauses), status
+    assert "15-day IND safety report (21 CFR 312.32(c)(1)(i))" in clauses[1]
+    assert "to FDA (synthetic)" in clauses[1] and "to Certified committee" in clauses[0]
 
 
 def test_efficacy_report_sections_and_limits(efficacy):

@@ -25,7 +25,14 @@ from cordtrial.trial.database import (
 )
 from cordtrial.trial.demo import seed_demo
 from cordtrial.trial.errors import InvalidValueError
-from cordtrial.trial.models import AuditEntry, Participant, SixMinuteWalk, TenMetreWalk
+from cordtrial.trial.models import (
+    AdverseEvent,
+    AuditEntry,
+    ExpeditedClock,
+    Participant,
+    SixMinuteWalk,
+    TenMetreWalk,
+)
 from cordtrial.trial.services.measures import record_six_minute_walk, record_ten_metre_walk
 from cordtrial.trial.services.participants import update_participant
 from cordtrial.trial.services.reads import audit_scope, list_audit
@@ -40,6 +47,13 @@ _ADDED_BY_0010 = {
     ("isncsci_exam", "of_record"), ("isncsci_exam", "repeat_reason"),
     ("adverse_event", "narrative"), ("adverse_event", "expedited_submitted_on"),
     ("adverse_event", "expedited_authority"), ("adverse_event", "expedited_reference"),
+    ("trial", "jurisdictions"), ("trial", "provision_plan_submitted_on"),
+}  # fmt: skip
+#: Records of tables later revisions created (0010: follow-ups; 0014: MRIs and their reads;
+#: 0018: the regulators' clocks; 0019: laboratory results).
+_CREATED_AFTER_0007 = {
+    "adverse_event_follow_up", "mri_exam", "mri_read", "expedited_clock",
+    "periodic_report_submission", "lab_reference_range", "lab_result",
 }  # fmt: skip
 
 
@@ -207,7 +221,7 @@ def _legacy_trail(engine: Engine) -> None:
             added_later = (values["entity"], values["field"]) in _ADDED_BY_0010
             if values["field"] == "version" or added_later:
                 continue
-            if values["entity"] == "adverse_event_follow_up":
+            if values["entity"] in _CREATED_AFTER_0007:
                 continue
             seq += 1
             if values["entity"] in _FLOAT_FIRST:
@@ -263,7 +277,7 @@ def test_migration_0008_repairs_a_legacy_trail_by_appending(empty_database_url: 
             rows = _rows(session)
             assert [(r.seq, r.row_hash) for r in rows[: len(old_rows)]] == old_rows
             added = rows[len(old_rows) :]
-            migrations = {"migration 0008", "migration 0009", "migration 0010"}
+            migrations = {"migration 0008", "migration 0009", "migration 0010", "migration 0018"}
             assert {r.actor for r in added} == migrations
             rekeys = [r for r in added if r.action == "rekey"]
             assert {(r.entity, r.old_value) for r in rekeys} >= {
@@ -277,6 +291,11 @@ def test_migration_0008_repairs_a_legacy_trail_by_appending(empty_database_url: 
             history = list_audit(session, entity="ten_metre_walk", entity_id=str(walk_id))
             assert {r.action for r in history} == {"create", "rekey", "baseline"}
             assert {"seconds", "start_mode"} <= {r.field for r in history}
+            # 0018 turned the SUSAR's 21 CFR 312.32 report into a clock, with its deadline
+            clock = session.scalars(select(ExpeditedClock)).one()
+            event = session.get(AdverseEvent, clock.adverse_event_id)
+            assert event is not None and event.expedited_report_due == clock.due
+            assert (clock.rule, clock.applies) == ("us_ind_15_day", True)
         # upgrading again (or a second migration run) appends nothing
         with factory() as session:
             assert verify_audit(session).entries == len(rows)

@@ -17,12 +17,15 @@ from cordtrial.trial.demo import (
 from cordtrial.trial.models import (
     Administration,
     AdverseEvent,
+    ExpeditedClock,
     IsncsciExam,
     Lot,
     Participant,
     TenMetreWalk,
     User,
 )
+from cordtrial.trial.services.acting import acting_user
+from cordtrial.trial.services.clocks import periodic_report_states
 from cordtrial.trial.services.users import authenticate
 from cordtrial.trial.services.visits import visit_schedule
 
@@ -88,7 +91,18 @@ def test_demo_has_lots_administrations_a_susar_and_visits_due(session: Session) 
         for row in visit_schedule(session, pid, TODAY)
     }
     assert {"due", "overdue", "done", "scheduled", "missed"} <= {s for s in visit_statuses}
-    assert expedited[0].expedited_submitted_on is not None  # a submitted expedited report
+    # Under both jurisdictions the SUSAR has a US and a Japanese clock, each submitted.
+    clocks = session.scalars(
+        select(ExpeditedClock).where(ExpeditedClock.adverse_event_id == expedited[0].id)
+    ).all()
+    assert sorted(c.rule for c in clocks) == ["jp_asrm_15_day", "us_ind_15_day"]
+    assert all(c.submitted_on is not None and c.submitted_on <= c.due for c in clocks)
+    states = periodic_report_states(
+        session, acting_user(session, "admin", "read"),
+        trial_id=session.scalars(select(Participant.trial_id)).first() or 0, today=TODAY,
+    )  # fmt: skip
+    assert states and states[-1].status.state == "due"  # the period still running
+    assert all(s.submission is not None for s in states if s.report.due < TODAY)
     assert expedited[0].narrative
 
 

@@ -124,8 +124,58 @@ def test_expedited_submission_meets_the_deadline(world: World) -> None:
     )  # fmt: skip
     assert submitted.status_code == 200
     body = submitted.json()
-    assert (body["expedited_status"], body["expedited_reference"]) == ("submitted", "SUSAR-1")
+    assert body["expedited_status"] == "submitted"
+    assert [(c["rule"], c["reference"]) for c in body["clocks"]] == [("us_ind_15_day", "SUSAR-1")]
     assert body["expedited_label"] == "submitted 2026-02-10, on time"
+
+
+def test_a_trial_under_both_jurisdictions_answers_each_clock_on_its_own(world: World) -> None:
+    """Issue 15: per-trial rule sets; a trial in the US and Japan gets both clocks."""
+    admin, investigator = world.headers("admin"), world.headers("investigator")
+    trial = world.client.get("/api/trials", headers=admin).json()[0]["protocol_id"]
+    refused = world.client.put(
+        f"/api/trials/{trial}/jurisdictions", json={"jurisdictions": ["us_ind", "jp_asrm"]},
+        headers=admin,
+    )  # fmt: skip
+    assert refused.status_code == 422 and "provision plan" in refused.text
+    put = world.client.put(
+        f"/api/trials/{trial}/jurisdictions",
+        json={"jurisdictions": ["us_ind", "jp_asrm"], "provision_plan_submitted_on": "2026-01-01"},
+        headers=admin,
+    )  # fmt: skip
+    assert put.status_code == 200 and put.json()["jurisdictions"] == ["jp_asrm", "us_ind"]
+    url = f"/api/adverse-events/{world.adverse_event_id}"
+    event = world.client.patch(
+        url,
+        json={"version": 1, "reason": "now serious", "serious_criteria": ["hospitalisation"],
+              "expectedness": "expected", "narrative": "Admitted (test)."},
+        headers=investigator,
+    ).json()  # fmt: skip
+    # Expected, so no US IND report; Japan reports serious suspected events regardless.
+    assert [c["rule"] for c in event["clocks"]] == ["jp_asrm_15_day"]
+    clock = world.client.post(
+        f"{url}/clocks/jp_asrm_15_day/submission",
+        json={"version": event["version"], "submitted_on": "2026-02-10",
+              "authority": "Certified committee", "reference": "JP-1"},
+        headers=investigator,
+    )  # fmt: skip
+    assert clock.status_code == 200 and clock.json()["status"] == "submitted"
+    wrong = world.client.post(
+        f"{url}/clocks/us_ind_7_day/submission",
+        json={"version": event["version"], "submitted_on": "2026-02-10", "authority": "FDA",
+              "reference": "X"},
+        headers=investigator,
+    )  # fmt: skip
+    assert wrong.status_code == 422 and "jp_asrm_15_day" in wrong.text
+    reports = world.client.get(
+        f"/api/trials/{trial}/periodic-reports?on=2026-03-15", headers=admin
+    ).json()
+    first = next(r for r in reports if r["rule"] == "jp_asrm_60_day")
+    assert (first["period_end"], first["due"], first["status"]) == (
+        "2026-03-01",
+        "2026-03-11",
+        "overdue",
+    )
 
 
 def test_follow_up_reports_are_listed(world: World) -> None:

@@ -182,7 +182,7 @@ def _pages(demo: Demo) -> list[str]:
         lots = list(session.scalars(select(Lot.lot_number)))
     # Not the audit log: it shows the trail as stored (table, column and stored value, the
     # record's identity for a monitor), in the words of the database by design.
-    pages = ["/", "/adverse-events", "/lots", "/users", "/account/password",
+    pages = ["/", "/adverse-events", "/reporting", "/lots", "/users", "/account/password",
              "/calculator", "/analysis/design", f"/trials/{DEMO_PROTOCOL_ID}/analysis"]  # fmt: skip
     pages += [f"/participants/{p}" for p in participant_ids]
     pages += [f"/participants/{p}/exams/new" for p in participant_ids[:2]]
@@ -221,7 +221,8 @@ BAD = {
     "outcome": "not_a_word", "serious_criteria": "not_a_criterion", "submitted_on": "someday",
     "reported_on": "2000-01-01", "text": "", "authority": "", "password": "x",
     "new_password": "short", "repeat_password": "other", "version": "1",
-    "related_to_cells": "maybe_yes", "narrative": "",
+    "related_to_cells": "maybe_yes", "narrative": "", "reference": "",
+    "provision_plan_submitted_on": "someday", "jurisdictions": "eu_ctr", "period": "x|y",
 }  # fmt: skip
 
 
@@ -252,6 +253,13 @@ def test_every_form_error_reads_in_clinical_words(demo: Demo) -> None:
                 posted += 1
                 seen_errors += "not" in text or "required" in text
                 _check(text, f"POST {action} (from {page})")
+    # the reporting forms are an administrator's (issue 15)
+    admin = demo.client("admin")
+    for action, fields in _forms(admin, "/reporting"):
+        for text in _post_bad(demo, admin, action, fields):
+            posted += 1
+            seen_errors += "not" in text or "required" in text or "Reason" in text
+            _check(text, f"POST {action} (from /reporting)")
     assert posted > 20 and seen_errors > 10
 
 

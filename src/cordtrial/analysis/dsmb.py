@@ -136,20 +136,15 @@ def sae_listing(aes: pd.DataFrame) -> pd.DataFrame:
     for rec in serious.to_dict(orient="records"):
         required = bool(rec.get("expedited_report_required"))
         due = rec.get("expedited_report_due")
-        submitted = rec.get("expedited_submitted_on")
-        authority = str(rec.get("expedited_authority") or "")
-        to = f" to {authority}" if authority else ""
-        if isinstance(submitted, date):
-            late = (submitted - due).days if required and isinstance(due, date) else 0
-            status = f"submitted {submitted}{to}" + (
-                f", {late} day{'s' if late != 1 else ''} late" if late > 0 else ", on time"
-            )
+        clocks = str(rec.get("expedited_clocks") or "")
+        if clocks:
+            status = clocks
         elif required and isinstance(due, date):
             status = f"required, due {due}, not yet submitted"
         elif required:
             status = "required, not yet submitted"
         else:
-            status = "not required (expected or not related)"
+            status = "not required under the trial's reporting rules"
         rows.append(
             {
                 "participant": rec["participant"],

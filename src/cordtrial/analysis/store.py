@@ -39,6 +39,7 @@ from cordtrial.trial.models import (
     WisciAssessment,
 )
 from cordtrial.trial.rules.vocabulary import RELATED, SPECIAL_INTEREST_CATEGORIES
+from cordtrial.trial.services.clocks import clock_states
 from cordtrial.trial.services.common import get_trial
 from cordtrial.trial.services.reads import list_participants
 from cordtrial.trial.services.visits import exam_of_record
@@ -324,9 +325,11 @@ def load_trial(session: Session, protocol_id: str, *, user: User | None = None) 
     )
 
     ae_rows = []
-    for a in session.scalars(
+    events = list(session.scalars(
         select(AdverseEvent).where(AdverseEvent.participant_id.in_(ids)).order_by(AdverseEvent.id)
-    ) if ids else []:  # fmt: skip
+    )) if ids else []  # fmt: skip
+    clock_text = _clock_texts(session, [a.id for a in events])
+    for a in events:
         p = by_id[a.participant_id]
         related = any(
             r in RELATED
@@ -347,8 +350,7 @@ def load_trial(session: Session, protocol_id: str, *, user: User | None = None) 
                 "expedited_report_required": a.expedited_report_required,
                 "expedited_report_due": a.expedited_report_due,
                 "narrative": a.narrative or "",
-                "expedited_submitted_on": a.expedited_submitted_on,
-                "expedited_authority": a.expedited_authority or "",
+                "expedited_clocks": clock_text.get(a.id, ""),
             }
         )  # fmt: skip
     ae_columns = [
@@ -356,7 +358,7 @@ def load_trial(session: Session, protocol_id: str, *, user: User | None = None) 
         "ctcae_grade", "serious", "serious_criteria", "related", "related_to_cells",
         "related_to_procedure", "related_to_immunosuppression", "expectedness", "outcome",
         "special_interest", "expedited_report_required", "expedited_report_due", "narrative",
-        "expedited_submitted_on", "expedited_authority",
+        "expedited_clocks",
     ]  # fmt: skip
     adverse_events = pd.DataFrame(ae_rows, columns=ae_columns)
     return TrialData(
@@ -382,3 +384,26 @@ def _imaging(
 
     mris, reads = load_imaging(session, {i: p.study_id for i, p in by_id.items()}, treated_on)
     return {"mris": mris, "mri_reads": reads}
+
+
+def _clock_texts(session: Session, event_ids: list[int]) -> dict[int, str]:
+    """Each event's expedited reports in words, one clause per clock of its trial's
+    jurisdictions (services.clocks): the report, its deadline, and its submission (on time or
+    late by so many days) or that it is not yet submitted."""
+    texts: dict[int, list[str]] = {}
+    for event_id, states in clock_states(session, event_ids, date.max).items():
+        for s in states:
+            clock = s.clock
+            if clock.submitted_on is not None:
+                late = (clock.submitted_on - clock.due).days
+                to = f" to {clock.authority}" if clock.authority else ""
+                state = f"submitted {clock.submitted_on}{to}, " + (
+                    f"{late} day{'s' if late != 1 else ''} late" if late > 0 else "on time"
+                )
+            else:
+                state = "not yet submitted"
+            note = "" if clock.applies else " (no longer required)"
+            texts.setdefault(event_id, []).append(
+                f"{s.rule.report} ({s.rule.source}), due {clock.due}: {state}{note}"
+            )
+    return {k: "; ".join(v) for k, v in texts.items()}

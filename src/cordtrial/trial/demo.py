@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from cordtrial.isncsci import KEY_MUSCLES, SENSORY_LEVELS, Level
 from cordtrial.trial.demo_imaging import seed_demo_imaging
+from cordtrial.trial.demo_reporting import file_demo_reports, set_demo_jurisdictions
 from cordtrial.trial.models import AdverseEvent, Participant, Trial
 from cordtrial.trial.rules.schedule import VisitSpec
 from cordtrial.trial.services.exams import record_exam
@@ -41,7 +42,6 @@ from cordtrial.trial.services.product import (
 )
 from cordtrial.trial.services.safety import (
     add_follow_up,
-    record_expedited_submission,
     report_adverse_event,
 )
 from cordtrial.trial.services.trials import ArmSpec, add_site, create_trial
@@ -345,10 +345,20 @@ def _seed(session: Session, today: date) -> DemoTrial:
         )
     _product(session, today)
     ids = {p.study_id: _participant(session, p, today) for p in _PEOPLE}
+    set_demo_jurisdictions(session, _ACTOR, DEMO_PROTOCOL_ID, _plan_submitted(today))
     _adverse_events(session, ids, today)
+    file_demo_reports(session, _ACTOR, DEMO_PROTOCOL_ID, today)
     _missed_visit(session, ids, today)
     seed_demo_imaging(session, ids, today)  # issue 14: MRI surveillance
     return DemoTrial(DEMO_PROTOCOL_ID, ids, created=True)
+
+
+def _plan_submitted(today: date) -> date:
+    """The day the demo's provision plan was submitted: 30 to 89 days before the first
+    transplant, chosen so that a 60-day period ended six days ago: its report, due in four days
+    and not yet filed, is on the dashboard."""
+    before_first = max(p.transplant_days_ago for p in _PEOPLE) + 30
+    return today - timedelta(days=before_first + (5 - before_first) % 60)
 
 
 def _at(day: date, hour: int = 9) -> datetime:
@@ -517,10 +527,6 @@ def _adverse_events(session: Session, ids: dict[str, int], today: date) -> None:
     add_follow_up(
         session, actor=_ACTOR, event_id=susar.id, reported_on=today - timedelta(days=2),
         text="MRI: syrinx stable in size over 3 days; neurological exam unchanged (synthetic).",
-    )  # fmt: skip
-    record_expedited_submission(
-        session, actor=_ACTOR, event_id=susar.id, submitted_on=today - timedelta(days=1),
-        authority="National competent authority (synthetic)", reference="DEMO-SUSAR-0001",
     )  # fmt: skip
 
 

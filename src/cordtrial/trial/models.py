@@ -48,12 +48,16 @@ __all__ = [
     "DataQuery",
     "EligibilityAssessment",
     "ExamSignature",
+    "ExpeditedClock",
     "IpscLine",
     "IsncsciExam",
+    "LabReferenceRange",
+    "LabResult",
     "Lot",
     "MriExam",
     "MriRead",
     "Participant",
+    "PeriodicReportSubmission",
     "ProductSpecification",
     "Record",
     "ReleaseTest",
@@ -130,6 +134,11 @@ class Trial(Record):
     coordinators_see_stopping_rule: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()
     )
+    #: The jurisdictions whose safety-reporting rules the trial follows (rules.clocks); None on
+    #: trials stored before revision 0018, which follow the one rule set there was: ``us_ind``.
+    jurisdictions: Mapped[list[Any] | None] = mapped_column(JsonValue, nullable=True)
+    #: Japan: the day the provision plan was submitted, day 1 of the periodic reports' periods.
+    provision_plan_submitted_on: Mapped[date | None] = mapped_column(Date)
 
     arms: Mapped[list[Arm]] = relationship(back_populates="trial", order_by="Arm.id")
     visit_definitions: Mapped[list[VisitDefinition]] = relationship(
@@ -468,15 +477,87 @@ class AdverseEvent(Record):
     related_to_immunosuppression: Mapped[str] = mapped_column(String(16))
     expectedness: Mapped[str] = mapped_column(String(16))
     outcome: Mapped[str] = mapped_column(String(32))
-    #: Computed: serious, related and unexpected (see rules.safety).
+    #: Computed from the event's clocks (services.clocks): whether any applies, and the
+    #: earliest deadline still open.
     expedited_report_required: Mapped[bool] = mapped_column(Boolean)
     expedited_report_due: Mapped[date | None] = mapped_column(Date)
     #: The case description (required for a serious event); None before revision 0010.
     narrative: Mapped[str | None] = mapped_column(Text)
-    #: The expedited report's submission: date, authority and the reference it was given.
+    #: The expedited report's submission as stored by revisions 0010-0017; since revision 0018
+    #: each clock (ExpeditedClock) holds its own, and these are no longer written.
     expedited_submitted_on: Mapped[date | None] = mapped_column(Date)
     expedited_authority: Mapped[str | None] = mapped_column(String(100))
     expedited_reference: Mapped[str | None] = mapped_column(String(100))
+
+
+class ExpeditedClock(Record):
+    """An expedited report an adverse event needs under one rule of the trial's jurisdictions
+    (rules.clocks), its deadline and its submission. Kept up to date by the safety use cases;
+    a clock whose rule no longer applies after a correction stays, ``applies`` false, so a
+    report already submitted is never lost (revision 0018)."""
+
+    __tablename__ = "expedited_clock"
+    __table_args__ = (UniqueConstraint("adverse_event_id", "rule"),)
+
+    adverse_event_id: Mapped[int] = mapped_column(ForeignKey("adverse_event.id"), index=True)
+    rule: Mapped[str] = mapped_column(String(32))
+    applies: Mapped[bool] = mapped_column(Boolean)
+    due: Mapped[date] = mapped_column(Date)
+    submitted_on: Mapped[date | None] = mapped_column(Date)
+    authority: Mapped[str | None] = mapped_column(String(100))
+    reference: Mapped[str | None] = mapped_column(String(100))
+
+
+class PeriodicReportSubmission(Record):
+    """The filing of one period of a periodic safety report (rules.clocks.PERIODIC_RULES)."""
+
+    __tablename__ = "periodic_report_submission"
+    __table_args__ = (UniqueConstraint("trial_id", "rule", "period_number"),)
+
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trial.id"), index=True)
+    rule: Mapped[str] = mapped_column(String(32))
+    period_number: Mapped[int]
+    submitted_on: Mapped[date] = mapped_column(Date)
+    reference: Mapped[str] = mapped_column(String(100))
+
+
+# --- laboratory -----------------------------------------------------------------------------------
+
+
+class LabReferenceRange(Record):
+    """A site's reference range of an analyte (rules.labs), in the protocol's unit; ``sex``
+    ``any``, ``F`` or ``M``. Revision 0019."""
+
+    __tablename__ = "lab_reference_range"
+    __table_args__ = (UniqueConstraint("site_id", "analyte", "sex"),)
+
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
+    analyte: Mapped[str] = mapped_column(String(32))
+    sex: Mapped[str] = mapped_column(String(8))
+    lln: Mapped[float | None] = mapped_column(Float)
+    uln: Mapped[float | None] = mapped_column(Float)
+
+
+class LabResult(Record):
+    """A laboratory value as entered (value, UCUM unit) and in the protocol's unit, with the
+    site's reference limits and the participant's baseline it was graded against, its CTCAE
+    v5.0 grade and why, and the adverse event it was reported as. Revision 0019."""
+
+    __tablename__ = "lab_result"
+
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True)
+    collected_on: Mapped[date] = mapped_column(Date)
+    analyte: Mapped[str] = mapped_column(String(32))
+    entered_value: Mapped[float] = mapped_column(Float)
+    entered_unit: Mapped[str] = mapped_column(String(16))
+    value: Mapped[float] = mapped_column(Float)
+    lln: Mapped[float | None] = mapped_column(Float)
+    uln: Mapped[float | None] = mapped_column(Float)
+    baseline: Mapped[float | None] = mapped_column(Float)
+    ctcae_grade: Mapped[int]
+    ctcae_term: Mapped[str | None] = mapped_column(String(64))
+    grade_basis: Mapped[str] = mapped_column(Text)
+    adverse_event_id: Mapped[int | None] = mapped_column(ForeignKey("adverse_event.id"))
 
 
 class AdverseEventFollowUp(Record):

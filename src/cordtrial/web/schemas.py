@@ -634,6 +634,20 @@ class AdverseEventUpdate(_Update):
     narrative: str | None = None
 
 
+class ClockRead(BaseModel):
+    rule: str = Field(description="The rule's id (us_ind_7_day, jp_asrm_15_day ...)")
+    report: str = Field(description="The report the rule asks for, in words")
+    authority: str = Field(description="To whom it goes, by the rule")
+    source: str = Field(description="The regulation the rule comes from")
+    applies: bool = Field(description="False when a correction made the rule no longer apply")
+    due: date
+    submitted_on: date | None
+    submitted_to: str | None = Field(description="The authority as recorded at submission")
+    reference: str | None
+    status: str = Field(description="due, overdue, submitted (on time) or submitted late")
+    label: str = Field(description="Where it stands, in words")
+
+
 class AdverseEventRead(_Out):
     id: int
     version: int
@@ -652,10 +666,14 @@ class AdverseEventRead(_Out):
     outcome: str
     narrative: str | None
     expedited_report_required: bool
-    expedited_report_due: date | None
-    expedited_submitted_on: date | None
-    expedited_authority: str | None
-    expedited_reference: str | None
+    expedited_report_due: date | None = Field(
+        description="The earliest deadline of the event's expedited clocks still open"
+    )
+    clocks: list[ClockRead] = Field(
+        default_factory=list,
+        description="One expedited report per rule of the trial's jurisdictions, each with its "
+        "deadline and submission",
+    )
     expedited_status: str = Field(
         "",
         description="not required, due, overdue, submitted (on time) or submitted late",
@@ -663,8 +681,52 @@ class AdverseEventRead(_Out):
     expedited_label: str = Field("", description="The expedited report's state in words")
 
 
+class JurisdictionsRead(BaseModel):
+    jurisdictions: list[str] = Field(description="us_ind and/or jp_asrm")
+    names: list[str] = Field(description="The jurisdictions in words")
+    provision_plan_submitted_on: date | None = Field(
+        description="Japan: the day the provision plan was submitted (periodic reports count "
+        "from it)"
+    )
+
+
+class JurisdictionsUpdate(_In):
+    jurisdictions: list[str] = Field(min_length=1, description="us_ind and/or jp_asrm")
+    provision_plan_submitted_on: date | None = None
+    reason: str | None = Field(None, description="Why, when changing jurisdictions already set")
+
+
+class PeriodicReportRead(BaseModel):
+    rule: str
+    report: str
+    authority: str
+    source: str
+    includes: str = Field(description="What the report must include, in words")
+    period_number: int
+    period_start: date
+    period_end: date
+    due: date
+    status: str = Field(description="due, overdue, submitted (on time) or submitted late")
+    label: str
+    submitted_on: date | None
+    reference: str | None
+    adverse_event_ids: list[int] = Field(
+        description="The events it must include that the caller may see"
+    )
+    events_at_other_sites: int = Field(description="How many more it includes, at other sites")
+
+
+class PeriodicSubmissionCreate(_In):
+    submitted_on: date
+    reference: str = Field(description="The reference the report was filed under")
+    reason: str | None = Field(None, description="Why, when changing a recorded filing")
+
+
 class ExpeditedSubmissionCreate(_In):
     version: Int32 = Field(description="The version of the adverse event the client read")
+    rule: str | None = Field(
+        None, description="The clock the report answers; may be left out when there is one"
+    )
     submitted_on: date
     authority: str = Field(description="The authority the report went to")
     reference: str = Field(description="The reference the authority (or gateway) gave it")

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cordtrial.trial.errors import InvalidValueError, ReasonRequiredError, RuleViolationError
-from cordtrial.trial.models import AdverseEvent, AuditEntry, Participant
+from cordtrial.trial.models import AdverseEvent, AuditEntry, ExpeditedClock, Participant
 from cordtrial.trial.services.safety import (
     add_follow_up,
     list_follow_ups,
@@ -91,15 +91,22 @@ def test_submission_of_the_expedited_report_is_stored_and_audited(
         authority="MHRA", reference="SUSAR-2026-0042",
     )  # fmt: skip
     session.expire_all()
-    stored = session.get(AdverseEvent, event.id)
-    assert stored is not None
-    assert (stored.expedited_submitted_on, stored.expedited_authority, stored.expedited_reference) \
+    (clock,) = session.scalars(
+        select(ExpeditedClock).where(ExpeditedClock.adverse_event_id == event.id)
+    )
+    # A trial with no jurisdictions set follows 21 CFR 312.32: serious, not fatal -> 15 days.
+    assert (clock.rule, clock.due) == ("us_ind_15_day", date(2026, 2, 19))
+    assert (clock.submitted_on, clock.authority, clock.reference) \
         == (date(2026, 2, 18), "MHRA", "SUSAR-2026-0042")  # fmt: skip
     fields = {
         r.field
-        for r in session.scalars(select(AuditEntry).where(AuditEntry.entity == "adverse_event"))
+        for r in session.scalars(
+            select(AuditEntry).where(
+                AuditEntry.entity == "expedited_clock", AuditEntry.action == "update"
+            )
+        )
     }
-    assert "expedited_reference" in fields
+    assert {"submitted_on", "authority", "reference"} <= fields
     with pytest.raises(ReasonRequiredError):
         record_expedited_submission(
             session, actor="investigator", event_id=event.id, submitted_on=date(2026, 2, 19),

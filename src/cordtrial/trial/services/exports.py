@@ -63,11 +63,13 @@ from cordtrial.trial.models import (
     CustodyEvent,
     DataQuery,
     EligibilityAssessment,
+    ExpeditedClock,
     IsncsciExam,
     Lot,
     MriExam,
     MriRead,
     Participant,
+    PeriodicReportSubmission,
     ReleaseTest,
     Site,
     User,
@@ -329,6 +331,26 @@ def build_export(
     events = table(AdverseEvent)
     events["serious_criteria"] = events["serious_criteria"].map(lambda v: ";".join(v or []))
     tables["adverse_events"] = events
+    # Each event's expedited reports, one per rule of the trial's jurisdictions (issue 15).
+    event_ids = [int(i) for i in events["id"]]
+    clocks: list[ExpeditedClock] = list(session.scalars(
+        select(ExpeditedClock)
+        .where(ExpeditedClock.adverse_event_id.in_(event_ids))
+        .order_by(ExpeditedClock.id)
+    )) if event_ids else []  # fmt: skip
+    event_study = dict(zip(events["id"], events["study_id"], strict=True))
+    tables["expedited_clocks"] = _frame(
+        [{"study_id": event_study[c.adverse_event_id], **_fields(c)} for c in clocks],
+        ["study_id", *_model_columns(ExpeditedClock)],
+    )
+    tables["periodic_report_filings"] = _frame(
+        [_fields(f, ("version", "trial_id")) for f in session.scalars(
+            select(PeriodicReportSubmission)
+            .where(PeriodicReportSubmission.trial_id == trial.id)
+            .order_by(PeriodicReportSubmission.id)
+        )],
+        _model_columns(PeriodicReportSubmission, ("version", "trial_id")),
+    )  # fmt: skip
     tables["data_queries"] = table(DataQuery)
     mris = table(MriExam)
     mris["sequences"] = mris["sequences"].map(lambda v: "; ".join(v or []))
@@ -355,6 +377,9 @@ def build_export(
     ).all()
     hidden = {study_id: OTHER_SITE_PARTICIPANT for study_id, site in everyone if not sees(site)}
     if pseudonymize:
+        # The trial's filings carry calendar dates and authorities' case numbers, and nothing
+        # a statistician analyses: the pseudonymized export leaves them out.
+        tables.pop("periodic_report_filings")
         key = key or secrets.token_bytes(32)
         _pseudonymize(export, participants, trial.sites, key)
         visible = {p.study_id: pseudonym(key, p.study_id) for p in participants}
@@ -437,6 +462,7 @@ def _pseudonymize(
     # A lot's release decision quotes its dates ("expiry 2027-08-22 (not expired on ...)").
     left_out = PERSON_COLUMNS | FREE_TEXT_COLUMNS | {
         "injury_date", "decision_reasons", "study_instance_uid", "imaging_site",
+        "provision_plan_submitted_on",
     }  # fmt: skip
     _lot_days(export)
     export.tables["sites"] = pd.DataFrame(

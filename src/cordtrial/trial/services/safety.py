@@ -13,14 +13,26 @@ from sqlalchemy.orm import Session
 
 from cordtrial.trial.audit import unit_of_work
 from cordtrial.trial.errors import InvalidValueError, RuleViolationError
-from cordtrial.trial.models import AdverseEvent, AdverseEventFollowUp, AuditEntry, Participant
+from cordtrial.trial.models import (
+    AdverseEvent,
+    AdverseEventFollowUp,
+    AuditEntry,
+    ExpeditedClock,
+    LabResult,
+    Participant,
+    Trial,
+)
 from cordtrial.trial.rules.checks import check_date, check_text
 from cordtrial.trial.rules.safety import (
     NARRATIVE_MAX,
     AdverseEventFacts,
     check_adverse_event,
-    check_submission,
-    expedited_report,
+)
+from cordtrial.trial.services.clocks import (
+    facts_of,
+    submit_clock,
+    sync_event_clocks,
+    trial_jurisdictions,
 )
 from cordtrial.trial.services.common import check_version, get_by_id
 
@@ -39,26 +51,7 @@ __all__ = [
 AE_FIELDS = frozenset(AdverseEventFacts.__dataclass_fields__)
 
 
-def _facts_of(event: AdverseEvent) -> AdverseEventFacts:
-    return AdverseEventFacts(
-        term=event.term,
-        category=event.category,
-        onset_date=event.onset_date,
-        resolution_date=event.resolution_date,
-        awareness_date=event.awareness_date,
-        ctcae_grade=event.ctcae_grade,
-        serious_criteria=frozenset(event.serious_criteria),
-        related_to_cells=event.related_to_cells,
-        related_to_procedure=event.related_to_procedure,
-        related_to_immunosuppression=event.related_to_immunosuppression,
-        expectedness=event.expectedness,
-        outcome=event.outcome,
-        narrative=event.narrative or "",
-    )
-
-
 def _store(event: AdverseEvent, facts: AdverseEventFacts) -> None:
-    report = expedited_report(facts)
     event.term = facts.term
     event.category = facts.category
     event.onset_date = facts.onset_date
@@ -73,8 +66,13 @@ def _store(event: AdverseEvent, facts: AdverseEventFacts) -> None:
     event.outcome = facts.outcome
     if facts.narrative != (event.narrative or ""):
         event.narrative = facts.narrative
-    event.expedited_report_required = report.required
-    event.expedited_report_due = report.due
+
+
+def _jurisdictions(session: Session, participant_id: int) -> tuple[str, ...]:
+    """The jurisdictions of the participant's trial, read before a unit of work begins (a read
+    inside one would flush a half-made event)."""
+    participant = get_by_id(session, Participant, participant_id)
+    return trial_jurisdictions(get_by_id(session, Trial, participant.trial_id))
 
 
 def _criteria(value: object) -> frozenset[str]:
@@ -101,9 +99,11 @@ def report_adverse_event(
     outcome: str,
     resolution_date: date | None = None,
     narrative: str = "",
+    lab_result: LabResult | None = None,
 ) -> AdverseEvent:
-    """Report an adverse event; flags an expedited report (and its due date) when it is serious,
-    related and unexpected. A serious event needs its ``narrative``."""
+    """Report an adverse event; its expedited clocks follow from the trial's jurisdictions
+    (services.clocks). A serious event needs its ``narrative``. ``lab_result``: the graded
+    laboratory result the event is reported from, linked in the same transaction."""
     facts = check_adverse_event(
         AdverseEventFacts(
             term=term,
@@ -122,10 +122,15 @@ def report_adverse_event(
         )
     )
     participant = get_by_id(session, Participant, participant_id)
-    with unit_of_work(session, actor):
+    jurisdictions = _jurisdictions(session, participant.id)
+    why = None if lab_result is None else "reported as an adverse event"
+    with unit_of_work(session, actor, why):
         event = AdverseEvent(participant_id=participant.id)
         _store(event, facts)
         session.add(event)
+        sync_event_clocks(session, event, facts, jurisdictions)
+        if lab_result is not None:
+            lab_result.adverse_event_id = event.id
     return event
 
 
@@ -156,9 +161,11 @@ def update_adverse_event(
         changes["serious_criteria"] = _criteria(changes["serious_criteria"])
     event = get_by_id(session, AdverseEvent, event_id)
     check_version(event, expected_version)
-    facts = check_adverse_event(replace(_facts_of(event), **changes))
+    facts = check_adverse_event(replace(facts_of(event), **changes))
+    jurisdictions = _jurisdictions(session, event.participant_id)
     with unit_of_work(session, actor, reason):
         _store(event, facts)
+        sync_event_clocks(session, event, facts, jurisdictions)
     return event
 
 
@@ -172,28 +179,34 @@ def record_expedited_submission(
     reference: str,
     expected_version: int | None = None,
     reason: str | None = None,
+    rule: str | None = None,
 ) -> AdverseEvent:
-    """Record that the expedited (SUSAR) report was submitted: date (not before awareness), the
-    authority and its reference. The deadline is then met, or missed by so many days
-    (:func:`cordtrial.trial.rules.safety.expedited_status`). Changing a recorded submission needs
-    a reason."""
+    """Record that an expedited report was submitted: date (not before awareness), the
+    authority and its reference. ``rule`` names the clock (rules.clocks); it may be left out
+    when the event has one clock only. That deadline is then met, or missed by so many days.
+    Changing a recorded submission needs a reason."""
     event = get_by_id(session, AdverseEvent, event_id)
     check_version(event, expected_version)
-    on, authority, reference = check_submission(
-        submitted_on, authority, reference, awareness_date=event.awareness_date
-    )
-    if not event.expedited_report_required:
-        session.rollback()
-        raise RuleViolationError(
-            "expedited_report",
-            [f"adverse event {event_id} needs no expedited report (not serious, related and "
-             "unexpected)"],
-        )  # fmt: skip
-    why = reason if event.expedited_submitted_on is not None else "expedited report submitted"
-    with unit_of_work(session, actor, why):
-        event.expedited_submitted_on = on
-        event.expedited_authority = authority
-        event.expedited_reference = reference
+    if rule is None:
+        live = session.scalars(
+            select(ExpeditedClock.rule).where(
+                ExpeditedClock.adverse_event_id == event.id, ExpeditedClock.applies
+            )
+        ).all()
+        if not live:
+            raise RuleViolationError(
+                "expedited_report",
+                [f"adverse event {event_id} needs no expedited report under its trial's rules"],
+            )
+        if len(live) > 1:
+            raise InvalidValueError(
+                "rule", "", "the clock the report answers: " + ", ".join(live), "must be named"
+            )
+        rule = live[0]
+    submit_clock(
+        session, actor, event=event, rule=rule, submitted_on=submitted_on,
+        authority=authority, reference=reference, reason=reason,
+    )  # fmt: skip
     return event
 
 

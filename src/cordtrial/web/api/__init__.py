@@ -6,6 +6,7 @@ from cordtrial.web.api import (
     adverse_events,
     audit,
     auth,
+    clocks,
     exams,
     imaging,
     measures,
@@ -22,7 +23,7 @@ __all__ = ["api_router"]
 
 api_router = APIRouter()
 for _module in (
-    auth, users, trials, participants, visits, exams, measures, product, adverse_events, queries,
-    audit, imaging,
+    auth, users, trials, participants, visits, exams, measures, product, adverse_events, clocks,
+    queries, audit, imaging,
 ):  # fmt: skip
     api_router.include_router(_module.router, responses=ERROR_RESPONSES)

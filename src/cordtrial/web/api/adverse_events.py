@@ -4,9 +4,10 @@ expedited reports flagged, their submission recorded; follow-up reports and hist
 from datetime import date
 
 from fastapi import APIRouter, status
+from sqlalchemy.orm import Session
 
 from cordtrial.trial.models import AdverseEvent
-from cordtrial.trial.rules.safety import expedited_status
+from cordtrial.trial.services.clocks import ClockState, clock_states, overall_status
 from cordtrial.trial.services.reads import (
     list_adverse_events,
     visible_participant,
@@ -27,6 +28,7 @@ from cordtrial.web.schemas import (
     AdverseEventRead,
     AdverseEventUpdate,
     AuditEntryRead,
+    ClockRead,
     ExpeditedSubmissionCreate,
     FollowUpCreate,
     FollowUpRead,
@@ -35,16 +37,32 @@ from cordtrial.web.schemas import (
 router = APIRouter(tags=["adverse events"])
 
 
-def _read(event: AdverseEvent, today: date) -> AdverseEventRead:
-    read = AdverseEventRead.model_validate(event)
-    state = expedited_status(
-        event.expedited_report_required,
-        event.expedited_report_due,
-        event.expedited_submitted_on,
-        today,
-    )
-    read.expedited_status, read.expedited_label = state.state, state.label
-    return read
+def clock_read(state: ClockState) -> ClockRead:
+    """A clock as the API shows it."""
+    rule, clock = state.rule, state.clock
+    return ClockRead(
+        rule=rule.id, report=rule.report, authority=rule.authority, source=rule.source,
+        applies=clock.applies, due=clock.due, submitted_on=clock.submitted_on,
+        submitted_to=clock.authority, reference=clock.reference, status=state.status.state,
+        label=state.status.label,
+    )  # fmt: skip
+
+
+def _reads(session: Session, events: list[AdverseEvent], today: date) -> list[AdverseEventRead]:
+    states = clock_states(session, [e.id for e in events], today)
+    reads = []
+    for event in events:
+        read = AdverseEventRead.model_validate(event)
+        mine = states.get(event.id, [])
+        badge = overall_status(mine)
+        read.expedited_status, read.expedited_label = badge.state, badge.label
+        read.clocks = [clock_read(s) for s in mine]
+        reads.append(read)
+    return reads
+
+
+def _read(session: Session, event: AdverseEvent, today: date) -> AdverseEventRead:
+    return _reads(session, [event], today)[0]
 
 
 @router.get("/participants/{participant_id}/adverse-events", response_model=list[AdverseEventRead])
@@ -54,7 +72,7 @@ def get_adverse_events(
     """The participant's adverse events."""
     require_permission(user, "read")
     rows = list_adverse_events(session, user, participant_id)
-    return [_read(e, now.date()) for e in rows]
+    return _reads(session, list(rows), now.date())
 
 
 @router.post(
@@ -75,7 +93,7 @@ def post_adverse_event(
     event = report_adverse_event(
         session, actor=user.username, participant_id=participant_id, **body.model_dump()
     )
-    return _read(event, now.date())
+    return _read(session, event, now.date())
 
 
 @router.get("/adverse-events/{event_id}", response_model=AdverseEventRead)
@@ -85,7 +103,7 @@ def get_adverse_event(
     """An adverse event, with where its expedited report stands today."""
     require_permission(user, "read")
     event = visible_participant_record(session, user, AdverseEvent, event_id)
-    return _read(event, now.date())
+    return _read(session, event, now.date())
 
 
 @router.patch("/adverse-events/{event_id}", response_model=AdverseEventRead)
@@ -111,7 +129,7 @@ def patch_adverse_event(
         expected_version=body.version,
         **changes,
     )
-    return _read(updated, now.date())
+    return _read(session, updated, now.date())
 
 
 def _editable(session: SessionDep, user: CurrentUser, event_id: int) -> AdverseEvent:
@@ -142,8 +160,9 @@ def post_expedited_submission(
         reference=body.reference,
         expected_version=body.version,
         reason=body.reason,
+        rule=body.rule,
     )
-    return _read(event, now.date())
+    return _read(session, event, now.date())
 
 
 @router.get("/adverse-events/{event_id}/follow-ups", response_model=list[FollowUpRead])

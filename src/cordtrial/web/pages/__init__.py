@@ -14,6 +14,7 @@ from cordtrial.web.pages import (
     calculator,
     design,
     imaging,
+    reporting,
     worksheet,
     workspace,
 )
@@ -34,6 +35,8 @@ router.include_router(auth.router)
 # own password change; administrators' password reset and unlock (issue 12)
 router.include_router(accounts.router)
 router.include_router(workspace.router)
+# the regulators' clocks: jurisdictions and periodic safety reports (issue 15)
+router.include_router(reporting.router)
 # the ISNCSCI worksheet, its live classification and the calculator (worksheet engineer)
 router.include_router(worksheet.router)
 router.include_router(calculator.router)

@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 from cordtrial.trial.errors import AccessDeniedError, InvalidValueError, RuleViolationError
 from cordtrial.trial.models import AdverseEvent, Lot, Participant, User
 from cordtrial.trial.rules.product import ReleaseResult, check_specification, decide_release
-from cordtrial.trial.rules.safety import expedited_status
 from cordtrial.trial.rules.vocabulary import (
     AE_CATEGORIES,
     AE_OUTCOME_ORDER,
@@ -30,6 +29,7 @@ from cordtrial.trial.rules.vocabulary import (
     SERIOUSNESS_ORDER,
     word,
 )
+from cordtrial.trial.services.clocks import clock_states, expedited_badges, overall_status
 from cordtrial.trial.services.product import release_lot
 from cordtrial.trial.services.reads import (
     audit_scope,
@@ -148,15 +148,7 @@ def adverse_events_page(
         today=today,
         causes=RELATEDNESS_CAUSES,
         criteria=SERIOUSNESS_ORDER,
-        expedited={
-            e.id: expedited_status(
-                e.expedited_report_required,
-                e.expedited_report_due,
-                e.expedited_submitted_on,
-                today,
-            )
-            for _, e in rows
-        },
+        expedited=expedited_badges(session, (e for _, e in rows), today),
     )
 
 
@@ -324,6 +316,7 @@ def _event_page(
         "narrative": event.narrative or "",
         "resolution_date": event.resolution_date or "",
     }
+    clocks = clock_states(session, [event.id], today).get(event.id, [])
     return render(
         request,
         "adverse_event.html",
@@ -331,12 +324,8 @@ def _event_page(
         status_code=status_code,
         participant=participant,
         event=event,
-        expedited=expedited_status(
-            event.expedited_report_required,
-            event.expedited_report_due,
-            event.expedited_submitted_on,
-            today,
-        ),
+        expedited=overall_status(clocks),
+        clocks=clocks,
         causes=RELATEDNESS_CAUSES,
         follow_ups=list_follow_ups(session, event.id),
         history=history,
@@ -480,13 +469,16 @@ async def submit_expedited_report(
     """Record the expedited report's submission: date, authority, reference."""
     event = _editable_event(session, user, event_id)
     form = await request.form()
-    values = {k: str(form.get(k, "")) for k in ("submitted_on", "authority", "reference", "reason")}
+    values = {
+        k: str(form.get(k, ""))
+        for k in ("rule", "submitted_on", "authority", "reference", "reason")
+    }
     try:
         submitted_on = _parse_date("submitted_on", values["submitted_on"])
         record_expedited_submission(
             session, actor=user.username, event_id=event.id, submitted_on=submitted_on,  # type: ignore[arg-type]
             authority=values["authority"], reference=values["reference"],
-            reason=values["reason"].strip() or None,
+            reason=values["reason"].strip() or None, rule=values["rule"] or None,
         )  # fmt: skip
     except InvalidValueError as exc:
         errors = {exc.field.split(".")[0]: error_text(exc)}

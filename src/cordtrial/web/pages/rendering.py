@@ -46,6 +46,7 @@ def nav_items(user: User | None) -> list[NavItem]:
         items += [
             NavItem("Dashboard", "/"),
             NavItem("Adverse events", "/adverse-events"),
+            NavItem("Reporting", "/reporting"),
             NavItem("Lots", "/lots"),
         ]
     if user is not None and can(user.role, "read_images"):

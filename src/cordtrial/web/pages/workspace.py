@@ -28,9 +28,10 @@ from cordtrial.trial.models import (
     WisciAssessment,
 )
 from cordtrial.trial.rules.access import can
-from cordtrial.trial.rules.safety import ExpeditedStatus, expedited_status
+from cordtrial.trial.rules.safety import ExpeditedStatus
 from cordtrial.trial.rules.schedule import VisitStatus
 from cordtrial.trial.rules.vocabulary import RELATEDNESS_CAUSES, SERIOUSNESS_ORDER
+from cordtrial.trial.services.clocks import expedited_badges
 from cordtrial.trial.services.imaging import list_mris, surveillance
 from cordtrial.trial.services.reads import (
     list_administrations,
@@ -50,6 +51,7 @@ from cordtrial.web.pages import records
 from cordtrial.web.pages.auth import CsrfChecked, PageUser
 from cordtrial.web.pages.charts import Series, line_chart
 from cordtrial.web.pages.rendering import render
+from cordtrial.web.pages.reporting import reports_due
 
 if TYPE_CHECKING:
     from cordtrial.analysis.safety import StoppingRuleStatus
@@ -114,15 +116,13 @@ def _open_serious(
 ) -> list[OpenSerious]:
     rows: list[OpenSerious] = []
     for p in participants:
-        for event in list_adverse_events(session, user, p.id):
-            if event.serious_criteria and event.resolution_date is None:
-                state = expedited_status(
-                    event.expedited_report_required,
-                    event.expedited_report_due,
-                    event.expedited_submitted_on,
-                    today,
-                )
-                rows.append(OpenSerious(event, p, state))
+        events = [
+            e
+            for e in list_adverse_events(session, user, p.id)
+            if e.serious_criteria and e.resolution_date is None
+        ]
+        badges = expedited_badges(session, events, today)
+        rows.extend(OpenSerious(e, p, badges[e.id]) for e in events)
     order = {"overdue": 0, "due": 1, "submitted late": 2, "submitted": 3, "not required": 4}
     return sorted(rows, key=lambda r: (order[r.expedited.state], r.expedited.days or 0))
 
@@ -195,6 +195,7 @@ def dashboard(
         lots=list_lots(session),
         surveillance=surveillance(session, user, participants, today) if participants else {},
         today=today,
+        reports_due=reports_due(session, user, current, today) if current else [],
         stopping=_stopping_rule(session, current.protocol_id)
         if current and sees_stopping_rule(user, current)
         else None,
@@ -329,15 +330,9 @@ def _participant_view(
         charts=_charts(session, user, participant, exams),
         administrations=list_administrations(session, user, participant_id),
         adverse_events=list_adverse_events(session, user, participant_id),
-        expedited={
-            e.id: expedited_status(
-                e.expedited_report_required,
-                e.expedited_report_due,
-                e.expedited_submitted_on,
-                now.date(),
-            )
-            for e in list_adverse_events(session, user, participant_id)
-        },
+        expedited=expedited_badges(
+            session, list_adverse_events(session, user, participant_id), now.date()
+        ),
         causes=RELATEDNESS_CAUSES,
         criteria=SERIOUSNESS_ORDER,
         of_record={r.exam_of_record_id for r in schedule if r.exam_of_record_id is not None},

@@ -1,0 +1,238 @@
+"""Use cases: laboratory results (issue 15).
+
+A site's reference ranges per analyte; a panel of results entered for a participant (each value
+converted from its UCUM unit to the protocol's, graded by CTCAE v5.0 against the site's range and
+the participant's baseline: rules.labs); a graded result reported as an adverse event in one step
+(prefilled from the result, linked to it, in the same transaction). Every write names the acting
+user and is checked here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cordtrial.trial.audit import unit_of_work
+from cordtrial.trial.errors import InvalidValueError, RuleViolationError
+from cordtrial.trial.models import (
+    AdverseEvent,
+    LabReferenceRange,
+    LabResult,
+    Participant,
+    Site,
+    User,
+)
+from cordtrial.trial.rules.checks import check_choice, check_date, check_number
+from cordtrial.trial.rules.labs import ANALYTES, convert, grade
+from cordtrial.trial.services.common import get_by_id
+from cordtrial.trial.services.users import require_permission
+
+__all__ = [
+    "LabEntry",
+    "list_lab_results",
+    "record_lab_panel",
+    "reference_range",
+    "report_lab_as_adverse_event",
+    "set_reference_range",
+]
+
+_SEXES = ("any", "F", "M")
+
+
+@dataclass(frozen=True, slots=True)
+class LabEntry:
+    """One value of a panel as the lab sent it."""
+
+    analyte: str
+    value: float
+    unit: str
+
+
+def set_reference_range(
+    session: Session,
+    user: User,
+    *,
+    site_id: int,
+    analyte: str,
+    lln: float | None,
+    uln: float | None,
+    unit: str | None = None,
+    sex: str = "any",
+    reason: str | None = None,
+) -> LabReferenceRange:
+    """Set a site's reference range of ``analyte`` (limits in ``unit``, default the protocol's;
+    stored in the protocol's unit). A change needs a reason."""
+    require_permission(user, "manage_trial")
+    site = get_by_id(session, Site, site_id)
+    if analyte not in ANALYTES:
+        raise InvalidValueError("analyte", analyte, "one of " + ", ".join(sorted(ANALYTES)))
+    check_choice("sex", sex, _SEXES)
+    unit = unit or ANALYTES[analyte].unit
+    low = None if lln is None else convert(analyte, check_number("lln", lln, low=0), unit)
+    high = None if uln is None else convert(analyte, check_number("uln", uln, low=0), unit)
+    if low is None and high is None:
+        raise InvalidValueError("uln", "", "a lower or an upper limit (or both)")
+    if low is not None and high is not None and high <= low:
+        raise InvalidValueError("uln", uln, f"above the lower limit {lln}")
+    stored = session.scalars(
+        select(LabReferenceRange).where(
+            LabReferenceRange.site_id == site.id,
+            LabReferenceRange.analyte == analyte,
+            LabReferenceRange.sex == sex,
+        )
+    ).first()
+    with unit_of_work(session, user.username, reason if stored is not None else None):
+        if stored is None:
+            stored = LabReferenceRange(site_id=site.id, analyte=analyte, sex=sex)
+            session.add(stored)
+        stored.lln, stored.uln = low, high
+    return stored
+
+
+def reference_range(
+    session: Session, site_id: int, analyte: str, sex: str
+) -> LabReferenceRange | None:
+    """The site's range of ``analyte`` for ``sex`` (else its range for any sex)."""
+    rows = session.scalars(
+        select(LabReferenceRange).where(
+            LabReferenceRange.site_id == site_id,
+            LabReferenceRange.analyte == analyte,
+            LabReferenceRange.sex.in_([sex, "any"]),
+        )
+    ).all()
+    return min(rows, key=lambda r: r.sex == "any", default=None)
+
+
+def _baseline(
+    session: Session, participant: Participant, analyte: str, collected_on: date
+) -> float | None:
+    """The participant's last value of ``analyte`` on or before the transplant (before this
+    sample); none for a sample taken before the transplant, which is itself baseline."""
+    day0 = participant.transplant_date
+    if day0 is None or collected_on <= day0:
+        return None
+    return session.scalars(
+        select(LabResult.value)
+        .where(
+            LabResult.participant_id == participant.id,
+            LabResult.analyte == analyte,
+            LabResult.collected_on <= day0,
+        )
+        .order_by(LabResult.collected_on.desc(), LabResult.id.desc())
+        .limit(1)
+    ).first()
+
+
+def record_lab_panel(
+    session: Session,
+    user: User,
+    *,
+    participant_id: int,
+    collected_on: date,
+    entries: Sequence[LabEntry],
+) -> list[LabResult]:
+    """Record a panel: each value converted to the protocol's unit and graded (CTCAE v5.0)
+    against the site's reference range and the participant's baseline. All or nothing: a bad
+    value is refused naming its row (``entries[2].unit``) and nothing is stored."""
+    participant = get_by_id(session, Participant, participant_id)
+    require_permission(user, "enter_data", participant.site_id)
+    on = check_date("collected_on", collected_on, not_before=participant.injury_date)
+    if not entries:
+        raise InvalidValueError("entries", [], "at least one laboratory value")
+    results: list[LabResult] = []
+    seen: set[str] = set()
+    for i, entry in enumerate(entries):
+        try:
+            if entry.analyte in seen:
+                raise InvalidValueError("analyte", entry.analyte, "each analyte once per panel")
+            seen.add(entry.analyte)
+            value = convert(entry.analyte, check_number("value", entry.value, low=0), entry.unit)
+        except InvalidValueError as exc:
+            raise InvalidValueError(
+                f"entries[{i}].{exc.field}", exc.value, exc.allowed, exc.problem
+            ) from exc
+        limits = reference_range(session, participant.site_id, entry.analyte, participant.sex)
+        lln, uln = (None, None) if limits is None else (limits.lln, limits.uln)
+        baseline = _baseline(session, participant, entry.analyte, on)
+        graded = grade(entry.analyte, value, lln=lln, uln=uln, baseline=baseline)
+        results.append(
+            LabResult(
+                participant_id=participant.id,
+                collected_on=on,
+                analyte=entry.analyte,
+                entered_value=float(entry.value),
+                entered_unit=entry.unit,
+                value=value,
+                lln=lln,
+                uln=uln,
+                baseline=baseline,
+                ctcae_grade=graded.grade,
+                ctcae_term=None if graded.term is None else graded.term.key,
+                grade_basis=graded.basis or "within the CTCAE v5.0 limits",
+            )
+        )
+    with unit_of_work(session, user.username):
+        session.add_all(results)
+    return results
+
+
+def list_lab_results(session: Session, user: User, participant_id: int) -> list[LabResult]:
+    """The participant's laboratory results, oldest first (site-scoped)."""
+    participant = get_by_id(session, Participant, participant_id)
+    require_permission(user, "read", participant.site_id)
+    return list(
+        session.scalars(
+            select(LabResult)
+            .where(LabResult.participant_id == participant.id)
+            .order_by(LabResult.collected_on, LabResult.analyte, LabResult.id)
+        )
+    )
+
+
+def report_lab_as_adverse_event(
+    session: Session,
+    user: User,
+    *,
+    lab_result_id: int,
+    awareness_date: date,
+    related_to_cells: str,
+    related_to_procedure: str,
+    related_to_immunosuppression: str,
+    expectedness: str,
+    outcome: str,
+    category: str = "other",
+    serious_criteria: Collection[str] = (),
+    narrative: str = "",
+    resolution_date: date | None = None,
+) -> AdverseEvent:
+    """Report a graded result as an adverse event in one step: the CTCAE term, grade and onset
+    come from the result; the event and the link are stored in one transaction."""
+    from cordtrial.trial.services.safety import report_adverse_event
+
+    result = get_by_id(session, LabResult, lab_result_id)
+    participant = get_by_id(session, Participant, result.participant_id)
+    require_permission(user, "report_adverse_event", participant.site_id)
+    if result.ctcae_grade == 0 or result.ctcae_term is None:
+        raise RuleViolationError(
+            "lab_result", [f"{ANALYTES[result.analyte].label} {result.value:g} is not graded"]
+        )
+    if result.adverse_event_id is not None:
+        raise RuleViolationError(
+            "lab_result", [f"already reported as adverse event {result.adverse_event_id}"]
+        )
+    from cordtrial.trial.rules.labs import TERMS
+
+    return report_adverse_event(
+        session, actor=user.username, participant_id=participant.id,
+        term=TERMS[result.ctcae_term].label, category=category, onset_date=result.collected_on,
+        awareness_date=awareness_date, ctcae_grade=result.ctcae_grade,
+        serious_criteria=serious_criteria, related_to_cells=related_to_cells,
+        related_to_procedure=related_to_procedure,
+        related_to_immunosuppression=related_to_immunosuppression, expectedness=expectedness,
+        outcome=outcome, resolution_date=resolution_date, narrative=narrative,
+        lab_result=result,
+    )  # fmt: skip
