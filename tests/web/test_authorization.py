@@ -106,6 +106,18 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, frozenset[str]]] = [
     ("PUT", f"/api/trials/{PROTOCOL}/jurisdictions", {"jurisdictions": ["us_ind"], "reason": "r"},
      ADMIN),
     ("GET", f"/api/trials/{PROTOCOL}/periodic-reports", None, STAFF),
+    ("GET", "/api/lab-analytes", None, STAFF),
+    ("GET", f"/api/participants/{P}/labs", None, STAFF),
+    ("POST", f"/api/participants/{P}/labs",
+     {"collected_on": "2026-02-09", "results": [{"analyte": "alt", "value": 30, "unit": "U/L"}]},
+     CLINICAL),
+    # lab 1: the panel the role just entered (ALT 30 U/L, no range: not graded -> 422)
+    ("POST", "/api/labs/1/adverse-event",
+     {"awareness_date": "2026-02-10", "related_to_cells": "not_related",
+      "related_to_procedure": "not_related", "related_to_immunosuppression": "possible",
+      "expectedness": "expected", "outcome": "recovering"}, CLINICAL),
+    ("GET", "/api/sites/{site}/reference-ranges", None, STAFF),
+    ("PUT", "/api/sites/{site}/reference-ranges/alt", {"uln": 40, "reason": "r"}, ADMIN),
     ("POST", f"/api/trials/{PROTOCOL}/periodic-reports/jp_asrm_60_day/1/submission",
      {"submitted_on": "2026-03-05", "reference": "P1"}, ADMIN),
     ("POST", "/api/ipsc-lines", {"name": "line-{role}", "description": "d"}, INVESTIGATOR),
@@ -164,6 +176,7 @@ def _fill(world: World, role: str, value: Any) -> Any:
             wisci=world.measure_id, lot=world.lot_number, role=role,
             monitor_id=world.user_ids["monitor"], query=world.query_id,
             other_id=world.user_ids["other_site"], mri=world.mri_id, read=world.read_id,
+            site=world.site_ids["S01"],
         )  # fmt: skip
     if isinstance(value, dict):
         return {k: _fill(world, role, v) for k, v in value.items()}

@@ -808,3 +808,77 @@ class AuditReportRead(BaseModel):
     head_seq: int
     head_hash: str
     problems: list[str]
+
+
+# --- laboratory (issue 15) -----------------------------------------------------------------------
+
+
+class LabValueCreate(_In):
+    analyte: str = Field(
+        description="neutrophils, platelets, creatinine, alt ... (GET lab-analytes)"
+    )
+    value: float
+    unit: str = Field(description="A UCUM code: 10*9/L, /uL, g/dL, umol/L, mg/dL, U/L ...")
+
+
+class LabPanelCreate(_In):
+    collected_on: date
+    results: list[LabValueCreate] = Field(min_length=1, max_length=100)
+
+
+class LabResultRead(_Out):
+    id: int
+    version: int
+    participant_id: int
+    collected_on: date
+    analyte: str
+    entered_value: float
+    entered_unit: str
+    value: float = Field(description="In the protocol's unit of the analyte")
+    unit: str = Field("", description="The protocol's unit (UCUM)")
+    lln: float | None
+    uln: float | None
+    baseline: float | None = Field(description="The last value on or before the transplant")
+    ctcae_grade: int = Field(description="CTCAE v5.0 grade from the value (0: within limits)")
+    ctcae_term: str | None
+    grade_basis: str
+    adverse_event_id: int | None
+
+
+class LabAdverseEventCreate(_In):
+    awareness_date: date
+    related_to_cells: str
+    related_to_procedure: str
+    related_to_immunosuppression: str
+    expectedness: str
+    outcome: str
+    category: str = "other"
+    serious_criteria: list[str] = []
+    narrative: str = ""
+    resolution_date: date | None = None
+
+
+class ReferenceRangeUpdate(_In):
+    lln: float | None = None
+    uln: float | None = None
+    unit: str | None = Field(None, description="The limits' UCUM unit (default: the protocol's)")
+    sex: str = Field("any", description="any, F or M")
+    reason: str | None = Field(None, description="Why, when changing a range already set")
+
+
+class ReferenceRangeRead(_Out):
+    id: int
+    version: int
+    site_id: int
+    analyte: str
+    sex: str
+    lln: float | None
+    uln: float | None
+
+
+class AnalyteRead(BaseModel):
+    analyte: str
+    label: str
+    unit: str = Field(description="The protocol's unit (UCUM)")
+    units: list[str] = Field(description="The UCUM units accepted (converted)")
+    ctcae_terms: list[str] = Field(description="The CTCAE v5.0 terms graded from it")

@@ -71,7 +71,7 @@ def test_a_panel_is_converted_and_graded_against_the_range_and_the_baseline(
 def test_a_bad_value_refuses_the_whole_panel_naming_its_row(
     session: Session, admin: User, participant: Participant
 ) -> None:
-    with pytest.raises(InvalidValueError, match=r"entries\[1\]\.unit: 'g/L'") as caught:
+    with pytest.raises(InvalidValueError, match=r"results\[1\]\.unit: 'g/L'") as caught:
         record_lab_panel(
             session, admin, participant_id=participant.id, collected_on=date(2026, 2, 1),
             entries=[LabEntry("creatinine", 1.0, "mg/dL"), LabEntry("platelets", 150, "g/L")],

@@ -52,6 +52,7 @@ __all__ = [
     "Analyte",
     "LabGrade",
     "Term",
+    "compatible_units",
     "convert",
     "grade",
 ]
@@ -170,6 +171,11 @@ def convert(analyte: str, value: float, unit: str) -> float:
             "unit", unit, f"a UCUM unit of {found.label}: {allowed}", "is another kind of unit"
         ) from exc
     return float(_signif(float(result)))
+
+
+def compatible_units(analyte: str) -> list[str]:
+    """The UCUM codes accepted for ``analyte`` (converted to its protocol unit)."""
+    return _compatible(ANALYTES[analyte])
 
 
 def _compatible(analyte: Analyte) -> list[str]:

@@ -34,6 +34,7 @@ from cordtrial.trial.services.users import require_permission
 __all__ = [
     "LabEntry",
     "list_lab_results",
+    "list_reference_ranges",
     "record_lab_panel",
     "reference_range",
     "report_lab_as_adverse_event",
@@ -93,6 +94,18 @@ def set_reference_range(
     return stored
 
 
+def list_reference_ranges(session: Session, user: User, site_id: int) -> list[LabReferenceRange]:
+    """A site's reference ranges, by analyte."""
+    require_permission(user, "read", site_id)
+    return list(
+        session.scalars(
+            select(LabReferenceRange)
+            .where(LabReferenceRange.site_id == site_id)
+            .order_by(LabReferenceRange.analyte, LabReferenceRange.sex)
+        )
+    )
+
+
 def reference_range(
     session: Session, site_id: int, analyte: str, sex: str
 ) -> LabReferenceRange | None:
@@ -137,7 +150,7 @@ def record_lab_panel(
 ) -> list[LabResult]:
     """Record a panel: each value converted to the protocol's unit and graded (CTCAE v5.0)
     against the site's reference range and the participant's baseline. All or nothing: a bad
-    value is refused naming its row (``entries[2].unit``) and nothing is stored."""
+    value is refused naming its row (``results[2].unit``) and nothing is stored."""
     participant = get_by_id(session, Participant, participant_id)
     require_permission(user, "enter_data", participant.site_id)
     on = check_date("collected_on", collected_on, not_before=participant.injury_date)
@@ -153,7 +166,7 @@ def record_lab_panel(
             value = convert(entry.analyte, check_number("value", entry.value, low=0), entry.unit)
         except InvalidValueError as exc:
             raise InvalidValueError(
-                f"entries[{i}].{exc.field}", exc.value, exc.allowed, exc.problem
+                f"results[{i}].{exc.field}", exc.value, exc.allowed, exc.problem
             ) from exc
         limits = reference_range(session, participant.site_id, entry.analyte, participant.sex)
         lln, uln = (None, None) if limits is None else (limits.lln, limits.uln)

@@ -28,6 +28,7 @@ from cordtrial.trial.models import (
     EligibilityAssessment,
     ExamSignature,
     IsncsciExam,
+    LabResult,
     Lot,
     Participant,
     ScimAssessment,
@@ -79,7 +80,7 @@ MEASURE_KINDS: dict[str, type[Measure]] = {
 
 Measure = ScimAssessment | WisciAssessment | TenMetreWalk | SixMinuteWalk
 P = TypeVar("P", IsncsciExam, AdverseEvent, Administration, EligibilityAssessment,
-            ScimAssessment, WisciAssessment, TenMetreWalk, SixMinuteWalk)  # fmt: skip
+            ScimAssessment, WisciAssessment, TenMetreWalk, SixMinuteWalk, LabResult)  # fmt: skip
 
 
 def _sees(user: User, site_id: int) -> bool:

@@ -9,6 +9,7 @@ from cordtrial.web.api import (
     clocks,
     exams,
     imaging,
+    labs,
     measures,
     participants,
     product,
@@ -24,6 +25,6 @@ __all__ = ["api_router"]
 api_router = APIRouter()
 for _module in (
     auth, users, trials, participants, visits, exams, measures, product, adverse_events, clocks,
-    queries, audit, imaging,
+    queries, audit, imaging, labs,
 ):  # fmt: skip
     api_router.include_router(_module.router, responses=ERROR_RESPONSES)

@@ -61,8 +61,12 @@ def _reads(session: Session, events: list[AdverseEvent], today: date) -> list[Ad
     return reads
 
 
-def _read(session: Session, event: AdverseEvent, today: date) -> AdverseEventRead:
+def read_event(session: Session, event: AdverseEvent, today: date) -> AdverseEventRead:
+    """An adverse event as the API shows it, with its clocks."""
     return _reads(session, [event], today)[0]
+
+
+_read = read_event
 
 
 @router.get("/participants/{participant_id}/adverse-events", response_model=list[AdverseEventRead])
