@@ -27,7 +27,7 @@ from cordtrial.trial.models import (
     User,
 )
 from cordtrial.trial.rules.checks import check_choice, check_date, check_number
-from cordtrial.trial.rules.labs import ANALYTES, convert, grade
+from cordtrial.trial.rules.labs import ANALYTES, TERMS, convert, grade
 from cordtrial.trial.services.common import get_by_id
 from cordtrial.trial.services.users import require_permission
 
@@ -38,6 +38,7 @@ __all__ = [
     "record_lab_panel",
     "reference_range",
     "report_lab_as_adverse_event",
+    "reportable_lab_result",
     "set_reference_range",
 ]
 
@@ -206,6 +207,27 @@ def list_lab_results(session: Session, user: User, participant_id: int) -> list[
     )
 
 
+def reportable_lab_result(
+    session: Session, user: User, lab_result_id: int, participant_id: int | None = None
+) -> LabResult:
+    """A graded result not yet reported as an adverse event, of ``participant_id`` when given
+    (RuleViolationError otherwise), that the user may report at its site."""
+    result = get_by_id(session, LabResult, lab_result_id)
+    participant = get_by_id(session, Participant, result.participant_id)
+    require_permission(user, "report_adverse_event", participant.site_id)
+    if participant_id is not None and participant.id != participant_id:
+        raise RuleViolationError("lab_result", [f"result {lab_result_id} is another participant's"])
+    if result.ctcae_grade == 0 or result.ctcae_term is None:
+        raise RuleViolationError(
+            "lab_result", [f"{ANALYTES[result.analyte].label} {result.value:g} is not graded"]
+        )
+    if result.adverse_event_id is not None:
+        raise RuleViolationError(
+            "lab_result", [f"already reported as adverse event {result.adverse_event_id}"]
+        )
+    return result
+
+
 def report_lab_as_adverse_event(
     session: Session,
     user: User,
@@ -226,22 +248,12 @@ def report_lab_as_adverse_event(
     come from the result; the event and the link are stored in one transaction."""
     from cordtrial.trial.services.safety import report_adverse_event
 
-    result = get_by_id(session, LabResult, lab_result_id)
-    participant = get_by_id(session, Participant, result.participant_id)
-    require_permission(user, "report_adverse_event", participant.site_id)
-    if result.ctcae_grade == 0 or result.ctcae_term is None:
-        raise RuleViolationError(
-            "lab_result", [f"{ANALYTES[result.analyte].label} {result.value:g} is not graded"]
-        )
-    if result.adverse_event_id is not None:
-        raise RuleViolationError(
-            "lab_result", [f"already reported as adverse event {result.adverse_event_id}"]
-        )
-    from cordtrial.trial.rules.labs import TERMS
+    result = reportable_lab_result(session, user, lab_result_id)
 
     return report_adverse_event(
-        session, actor=user.username, participant_id=participant.id,
-        term=TERMS[result.ctcae_term].label, category=category, onset_date=result.collected_on,
+        session, actor=user.username, participant_id=result.participant_id,
+        term=TERMS[result.ctcae_term or ""].label, category=category,
+        onset_date=result.collected_on,
         awareness_date=awareness_date, ctcae_grade=result.ctcae_grade,
         serious_criteria=serious_criteria, related_to_cells=related_to_cells,
         related_to_procedure=related_to_procedure,

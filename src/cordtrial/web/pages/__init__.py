@@ -14,6 +14,7 @@ from cordtrial.web.pages import (
     calculator,
     design,
     imaging,
+    labs,
     reporting,
     worksheet,
     workspace,
@@ -37,6 +38,8 @@ router.include_router(accounts.router)
 router.include_router(workspace.router)
 # the regulators' clocks: jurisdictions and periodic safety reports (issue 15)
 router.include_router(reporting.router)
+# laboratory panels and their CTCAE grades (issue 15)
+router.include_router(labs.router)
 # the ISNCSCI worksheet, its live classification and the calculator (worksheet engineer)
 router.include_router(worksheet.router)
 router.include_router(calculator.router)

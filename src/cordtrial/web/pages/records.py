@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from cordtrial.trial.errors import AccessDeniedError, InvalidValueError, RuleViolationError
 from cordtrial.trial.models import AdverseEvent, Lot, Participant, User
+from cordtrial.trial.rules.labs import TERMS
 from cordtrial.trial.rules.product import ReleaseResult, check_specification, decide_release
 from cordtrial.trial.rules.vocabulary import (
     AE_CATEGORIES,
@@ -30,6 +31,7 @@ from cordtrial.trial.rules.vocabulary import (
     word,
 )
 from cordtrial.trial.services.clocks import clock_states, expedited_badges, overall_status
+from cordtrial.trial.services.labs import reportable_lab_result
 from cordtrial.trial.services.product import release_lot
 from cordtrial.trial.services.reads import (
     audit_scope,
@@ -183,13 +185,27 @@ def _ae_form(
     include_in_schema=False,
 )
 def new_adverse_event(
-    request: Request, participant_id: int, user: PageUser, session: SessionDep, now: Clock
+    request: Request,
+    participant_id: int,
+    user: PageUser,
+    session: SessionDep,
+    now: Clock,
+    lab: int | None = None,
 ) -> Response:
-    """The adverse event form for a participant (needs ``report_adverse_event``)."""
+    """The adverse event form for a participant (needs ``report_adverse_event``); with
+    ``?lab=ID`` prefilled from a graded laboratory result (term, grade, onset), which the saved
+    event is linked to."""
     participant = visible_participant(session, user, participant_id)
     require_permission(user, "report_adverse_event", participant.site_id)
     today = now.date().isoformat()
-    values = {"onset_date": today, "awareness_date": today, "serious_criteria": []}
+    values: dict[str, Any] = {"onset_date": today, "awareness_date": today, "serious_criteria": []}
+    if lab is not None:
+        result = reportable_lab_result(session, user, lab, participant.id)
+        values |= {
+            "term": TERMS[result.ctcae_term or ""].label, "ctcae_grade": str(result.ctcae_grade),
+            "onset_date": result.collected_on.isoformat(), "lab_result_id": str(result.id),
+            "lab_basis": result.grade_basis,
+        }  # fmt: skip
     return _ae_form(request, user, participant, values, {})
 
 
@@ -229,6 +245,13 @@ async def create_adverse_event(
     form = await request.form()
     values: dict[str, Any] = {k: str(form.get(k, "")) for k in AE_FORM_FIELDS}
     values["serious_criteria"] = [str(v) for v in form.getlist("serious_criteria")]
+    lab_id = str(form.get("lab_result_id", "")).strip()
+    lab_result = None
+    if lab_id:
+        values["lab_result_id"] = lab_id
+        if not lab_id.isdigit():
+            raise InvalidValueError("lab_result_id", lab_id, "a laboratory result's id")
+        lab_result = reportable_lab_result(session, user, int(lab_id), participant.id)
     missing = {
         name: f"{AE_LABELS[name]}: is missing (required)"
         for name in AE_FORM_FIELDS
@@ -256,6 +279,7 @@ async def create_adverse_event(
             outcome=values["outcome"],
             resolution_date=_parse_date("resolution_date", values["resolution_date"], False),
             narrative=values["narrative"],
+            lab_result=lab_result,
         )
     except InvalidValueError as exc:
         session.rollback()

@@ -28,11 +28,13 @@ from cordtrial.trial.models import (
     WisciAssessment,
 )
 from cordtrial.trial.rules.access import can
+from cordtrial.trial.rules.labs import ANALYTES, TERMS
 from cordtrial.trial.rules.safety import ExpeditedStatus
 from cordtrial.trial.rules.schedule import VisitStatus
 from cordtrial.trial.rules.vocabulary import RELATEDNESS_CAUSES, SERIOUSNESS_ORDER
 from cordtrial.trial.services.clocks import expedited_badges
 from cordtrial.trial.services.imaging import list_mris, surveillance
+from cordtrial.trial.services.labs import list_lab_results
 from cordtrial.trial.services.reads import (
     list_administrations,
     list_adverse_events,
@@ -330,6 +332,9 @@ def _participant_view(
         charts=_charts(session, user, participant, exams),
         administrations=list_administrations(session, user, participant_id),
         adverse_events=list_adverse_events(session, user, participant_id),
+        labs=list_lab_results(session, user, participant_id),
+        analytes=ANALYTES,
+        terms=TERMS,
         expedited=expedited_badges(
             session, list_adverse_events(session, user, participant_id), now.date()
         ),
