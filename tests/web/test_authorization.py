@@ -26,6 +26,8 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, frozenset[str]]] = [
     ("GET", f"/api/trials/{PROTOCOL}", None, ALL),
     ("GET", f"/api/trials/{PROTOCOL}/sites", None, ALL),
     ("GET", f"/api/trials/{PROTOCOL}/participants", None, ALL),
+    ("GET", f"/api/trials/{PROTOCOL}/exams", None, ALL),
+    ("GET", f"/api/trials/{PROTOCOL}/adverse-events", None, ALL),
     ("GET", f"/api/participants/{P}", None, ALL),
     ("GET", f"/api/participants/{P}/visits", None, ALL),
     ("GET", f"/api/participants/{P}/eligibility", None, ALL),

@@ -7,7 +7,16 @@ site the user may not see is 404, exactly like one that does not exist).
 
 from fastapi import APIRouter
 
-from cordtrial.web.pages import accounts, analysis, auth, calculator, design, worksheet, workspace
+from cordtrial.web.pages import (
+    accounts,
+    analysis,
+    auth,
+    calculator,
+    design,
+    lists,
+    worksheet,
+    workspace,
+)
 from cordtrial.web.pages.errors import install_page_error_handlers
 from cordtrial.web.pages.rendering import STATIC_DIR, TEMPLATES_DIR, render, templates
 
@@ -25,6 +34,8 @@ router.include_router(auth.router)
 # own password change; administrators' password reset and unlock (issue 12)
 router.include_router(accounts.router)
 router.include_router(workspace.router)
+# the paged, filtered lists: participants and adverse events (issue 17)
+router.include_router(lists.router)
 # the ISNCSCI worksheet, its live classification and the calculator (worksheet engineer)
 router.include_router(worksheet.router)
 router.include_router(calculator.router)
