@@ -18,10 +18,11 @@ from datetime import date
 from typing import Any, Final
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, String, cast, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from cordtrial import __version__
+from cordtrial.analysis.safety import TUMOUR_CATEGORY
 from cordtrial.isncsci import ENGINE_VERSION, ISNCSCI_REVISION
 from cordtrial.trial.models import (
     Administration,
@@ -346,11 +347,14 @@ def _day(p: Participant, on: date) -> float:
     return float((on - p.transplant_date).days) if p.transplant_date else math.nan
 
 
-def _ae_frame(session: Session, by_id: dict[int, Participant]) -> pd.DataFrame:
+def _ae_frame(
+    session: Session, by_id: dict[int, Participant], *where: ColumnElement[bool]
+) -> pd.DataFrame:
     ids = list(by_id)
     ae_rows = []
     for a in session.scalars(
-        select(AdverseEvent).where(AdverseEvent.participant_id.in_(ids)).order_by(AdverseEvent.id)
+        select(AdverseEvent).where(AdverseEvent.participant_id.in_(ids), *where)
+        .order_by(AdverseEvent.id)
     ) if ids else []:  # fmt: skip
         p = by_id[a.participant_id]
         related = any(
@@ -390,8 +394,9 @@ def _ae_frame(session: Session, by_id: dict[int, Participant]) -> pd.DataFrame:
 @dataclass(frozen=True, slots=True)
 class SafetyData:
     """What the safety stopping rule reads: the participants (with ``treated_on``), the
-    adverse events (as in :class:`TrialData`) and the data cut (as
-    :attr:`TrialData.last_data_date`)."""
+    adverse events it looks at -- serious ones and tumour findings, as in :class:`TrialData`
+    (the rule passes over the others) -- and the data cut (as
+    :attr:`TrialData.last_data_date`, over every event)."""
 
     participants: pd.DataFrame
     adverse_events: pd.DataFrame
@@ -401,8 +406,8 @@ class SafetyData:
 def load_safety(session: Session, protocol_id: str) -> SafetyData:
     """The part of :func:`load_trial` (every site) the stopping rule needs, in a fixed number of
     queries and without reading an exam's cells or classification: participants, the first
-    administration of each, adverse events, and the latest exam (of record), measure and onset
-    dates."""
+    administration of each, the serious adverse events and tumour findings, and the latest
+    exam (of record), measure and onset dates."""
     trial = get_trial(session, protocol_id)
     people = _people(session, trial.id, protocol_id, None)
     by_id = {p.id: p for p in people}
@@ -433,8 +438,16 @@ def load_safety(session: Session, protocol_id: str) -> SafetyData:
             )
             if latest is not None:
                 dates.append(latest)
-    adverse_events = _ae_frame(session, by_id)
-    dates += [d for d in adverse_events["onset_date"] if isinstance(d, date)]
+        latest_onset = session.scalar(
+            select(func.max(AdverseEvent.onset_date)).where(AdverseEvent.participant_id.in_(ids))
+        )
+        if latest_onset is not None:
+            dates.append(latest_onset)
+    # The criteria are a JSON list, "[]" when not serious (SQLite and PostgreSQL alike).
+    serious = cast(AdverseEvent.serious_criteria, String) != "[]"
+    adverse_events = _ae_frame(
+        session, by_id, or_(serious, AdverseEvent.category == TUMOUR_CATEGORY)
+    )
     return SafetyData(
         participants=_participant_frame(people, treated_on),
         adverse_events=adverse_events,

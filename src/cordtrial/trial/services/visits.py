@@ -10,7 +10,7 @@ from datetime import date
 from typing import Protocol, TypeVar
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from cordtrial.trial.audit import unit_of_work
 from cordtrial.trial.errors import InvalidValueError, NotFoundError, RuleViolationError
@@ -272,9 +272,20 @@ def visit_schedules(
     if not by_id:
         return {}
     ids = list(by_id)
-    visits = session.scalars(
-        select(Visit).where(Visit.participant_id.in_(ids)).options(selectinload(Visit.definition))
-    ).all()
+    visits = [
+        _VisitFacts(*row)
+        for row in session.execute(
+            select(Visit.id, Visit.participant_id, Visit.visit_definition_id, Visit.done_on,
+                   Visit.missed_reason, Visit.version)
+            .where(Visit.participant_id.in_(ids))
+        )
+    ]  # fmt: skip
+    definitions = {
+        d.id: d
+        for d in session.scalars(
+            select(VisitDefinition).where(VisitDefinition.id.in_({v.definition_id for v in visits}))
+        )
+    }
     exams: dict[int, list[_ExamFacts]] = {}
     for row in session.execute(
         select(IsncsciExam.id, IsncsciExam.visit_id, IsncsciExam.examined_on,
@@ -293,28 +304,38 @@ def visit_schedules(
         ):  # fmt: skip
             measured.setdefault(int(visit_id or 0), {})[item] = first
     schedules: dict[int, list[VisitRow]] = {pid: [] for pid in ids}
-    specs: dict[int, VisitSpec] = {}  # a schedule has a few definitions: each checked once
-    for visit in sorted(visits, key=lambda v: (v.definition.target_day, v.id)):
+    # a schedule has a few definitions: each checked once
+    specs = {i: _spec(d) for i, d in definitions.items()}
+    for visit in sorted(visits, key=lambda v: (specs[v.definition_id].target_day, v.id)):
         participant = by_id[visit.participant_id]
-        spec = specs.get(visit.visit_definition_id) or specs.setdefault(
-            visit.visit_definition_id, _spec(visit.definition)
-        )
         schedules[participant.id].append(
-            _row(visit, spec, participant, exams.get(visit.id, []),
-                 measured.get(visit.id, {}), today)
+            _row(visit, definitions[visit.definition_id], specs[visit.definition_id],
+                 participant, exams.get(visit.id, []), measured.get(visit.id, {}), today)
         )  # fmt: skip
     return schedules
 
 
+@dataclass(frozen=True, slots=True)
+class _VisitFacts:
+    """The columns of a visit its state needs."""
+
+    id: int
+    participant_id: int
+    definition_id: int
+    done_on: date | None
+    missed_reason: str | None
+    version: int
+
+
 def _row(
-    visit: Visit,
+    visit: _VisitFacts,
+    d: VisitDefinition,
     spec: VisitSpec,
     participant: Participant,
     exams: Sequence[_ExamFacts],
     measured: dict[str, date],
     today: date,
 ) -> VisitRow:
-    d = visit.definition
     day0 = participant.transplant_date
     window = visit_window(spec, day0) if day0 is not None else None
     record = exam_of_record(exams)
