@@ -29,6 +29,8 @@ from cordtrial.web.pages.security import SESSION_COOKIE, session_csrf_token
 from scale_trial import SCALE_NOW, SCALE_PROTOCOL, ScaleTrial, seed_scale_trial
 from trial.conftest import BACKENDS, PostgresDatabases
 
+#: Seeding 550 participants through the use cases takes 20-60 s: not in the quick run.
+pytestmark = pytest.mark.slow
 SIZES = (50, 500)
 SITES = 10
 
@@ -123,7 +125,6 @@ READERS = {"users": ("scale_admin",), "new exam": ("scale_admin", "scale_coordin
 DEFAULT_READERS = ("scale_admin", "scale_monitor")
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("page", list(PAGES))
 def test_page_statements_do_not_grow_with_participants(stores: dict[int, Store], page: str) -> None:
     for username in READERS.get(page, DEFAULT_READERS):
