@@ -11,7 +11,9 @@ With ``--pages`` the trial is the one the statement-count test reads (``tests/sc
 through the use cases, records of every kind in fixed proportions), and a process of its own
 serves the workspace pages through the app (FastAPI's TestClient, in process: no network, one
 client) as an admin (every site) and as a monitor of one site: per page and user the median and
-95th percentile of ``--repeats`` requests (after one warm-up request), the SQL statements of one
+95th percentile of ``--repeats`` requests (after one warm-up request), the median CPU time of
+the process per request (all its threads: on a loaded machine closer to what the page costs than
+the wall time), the SQL statements of one
 request (SQLAlchemy's ``before_cursor_execute``), the page's size, and the process's peak RSS
 after all pages. The analysis page and the report downloads are not timed here (issue 17's
 analysis cache has its own numbers).
@@ -290,17 +292,19 @@ def _measure_pages(url: str, ids: dict[str, int], repeats: int) -> None:
             statements.clear()
             client.get(path)
             count = len(statements)
-            times = []
+            times, cpu = [], []
             for _ in range(repeats):
-                start = time.perf_counter()
+                start, start_cpu = time.perf_counter(), time.process_time()
                 client.get(path)
                 times.append(time.perf_counter() - start)
+                cpu.append(time.process_time() - start_cpu)
             times.sort()
             print(json.dumps({
                 "page": name, "user": username, "path": path,
                 "median_ms": round(statistics.median(times) * 1000, 1),
                 "p95_ms": round(times[max(0, round(0.95 * len(times)) - 1)] * 1000, 1),
-                "max_ms": round(times[-1] * 1000, 1), "statements": count,
+                "max_ms": round(times[-1] * 1000, 1),
+                "cpu_median_ms": round(statistics.median(cpu) * 1000, 1), "statements": count,
                 "kib": round(len(first.content) / 1024), "load": load(),
             }), flush=True)  # fmt: skip
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
