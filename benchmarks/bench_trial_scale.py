@@ -1,8 +1,22 @@
-"""The trial store at scale: `audit verify`, `backup` and `restore` on a large synthetic trial.
+"""The trial store at scale: `audit verify`, `backup` and `restore` on a large synthetic trial,
+and (``--pages``) every workspace page.
 
     .venv/bin/python benchmarks/bench_trial_scale.py --participants 500 --sites 10
         [--database URL] [--audit-rows 1000000] [--exams-per-participant 2]
         [--baseline-src DIR] [--workdir DIR] [--name NAME]
+    .venv/bin/python benchmarks/bench_trial_scale.py --pages --participants 500 --sites 10
+        [--database URL] [--repeats 20] [--audit-rows 760000]
+
+With ``--pages`` the trial is the one the statement-count test reads (``tests/scale_trial.py``:
+through the use cases, records of every kind in fixed proportions), and a process of its own
+serves the workspace pages through the app (FastAPI's TestClient, in process: no network, one
+client) as an admin (every site) and as a monitor of one site: per page and user the median and
+95th percentile of ``--repeats`` requests (after one warm-up request), the median CPU time of
+the process per request (all its threads: on a loaded machine closer to what the page costs than
+the wall time), the SQL statements of one
+request (SQLAlchemy's ``before_cursor_execute``), the page's size, and the process's peak RSS
+after all pages. The analysis page and the report downloads are not timed here (issue 17's
+analysis cache has its own numbers).
 
 1. Seeds a synthetic trial through the use cases: ``create_trial``, ``add_site`` per site,
    ``enroll_participant`` per participant, ``import_exams`` (the bulk import, 500 rows a
@@ -52,6 +66,7 @@ from cordtrial.isncsci import Level
 from cordtrial.trial.audit import audit_head, entry_hash, to_text
 from cordtrial.trial.database import make_engine, make_session_factory, upgrade
 from cordtrial.trial.models import AuditEntry, Participant
+from cordtrial.trial.rules.access import set_password_hash_profile
 from cordtrial.trial.rules.schedule import VisitSpec
 from cordtrial.trial.services.imports import import_exams
 from cordtrial.trial.services.participants import enroll_participant
@@ -206,6 +221,109 @@ def _commands(src: Path, url: str, target: str, backup: Path, label: str) -> lis
     return results
 
 
+def _seed_pages(url: str, participants: int, sites: int) -> dict[str, Any]:
+    from scale_trial import seed_scale_trial
+
+    set_password_hash_profile("test")  # the users' passwords: the tests' fast hashing
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine)() as session:
+            seeded = seed_scale_trial(session, participants, sites)
+            return {"participant": seeded.participant_ids["P0001"], "exam": seeded.exam_id,
+                    "adverse_event": seeded.adverse_event_id,
+                    "audit_rows": audit_head(session)[0]}  # fmt: skip
+    finally:
+        engine.dispose()
+
+
+#: The pages timed: every workspace page but the analysis page and the report downloads.
+PAGES = {
+    "dashboard": "/",
+    "participant list": "/participants",
+    "participant list, filtered": "/participants?site=S01&ais=A&status=treated&q=P0",
+    "participant list, page 5": "/participants?page=5&sort=ais",
+    "participant": "/participants/{participant}",
+    "adverse events": "/adverse-events",
+    "adverse events, filtered": "/adverse-events?site=S01&serious=yes&grade=3",
+    "adverse events, page 10": "/adverse-events?page=10&sort=grade",
+    "adverse event": "/adverse-events/{adverse_event}",
+    "exam": "/exams/{exam}",
+    "new exam": "/participants/{participant}/exams/new",
+    "lots": "/lots",
+    "audit log": "/audit",
+    "audit log, older": "/audit?before=1000",
+    "audit log of a participant": "/audit?participant={participant}",
+    "users": "/users",
+}
+
+
+def _measure_pages(url: str, ids: dict[str, int], repeats: int) -> None:
+    """In a process of its own: time each page, print one JSON line per page and user."""
+    import resource
+    import statistics
+
+    from fastapi.testclient import TestClient
+    from sqlalchemy import event
+
+    from cordtrial.trial.models import User
+    from cordtrial.trial.services.tokens import issue_token
+    from cordtrial.web import WebSettings, create_app
+    from cordtrial.web.pages.security import SESSION_COOKIE
+    from scale_trial import SCALE_NOW
+
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    statements: list[int] = []
+    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(1))
+    app = create_app(WebSettings(database_url=url), session_factory=factory,
+                     clock=lambda: SCALE_NOW)  # fmt: skip
+    for username in ("scale_admin", "scale_monitor"):
+        client = TestClient(app, follow_redirects=False)
+        with factory() as session:
+            user = session.scalars(select(User).where(User.username == username)).one()
+            token = issue_token(session, user_id=user.id, now=SCALE_NOW).token
+        client.cookies.set(SESSION_COOKIE, token)
+        for name, path in PAGES.items():
+            path = path.format(**ids)
+            first = client.get(path)
+            if first.status_code != 200:
+                continue  # a page this role may not open (users, new exam for a monitor)
+            statements.clear()
+            client.get(path)
+            count = len(statements)
+            times, cpu = [], []
+            for _ in range(repeats):
+                start, start_cpu = time.perf_counter(), time.process_time()
+                client.get(path)
+                times.append(time.perf_counter() - start)
+                cpu.append(time.process_time() - start_cpu)
+            times.sort()
+            print(json.dumps({
+                "page": name, "user": username, "path": path,
+                "median_ms": round(statistics.median(times) * 1000, 1),
+                "p95_ms": round(times[max(0, round(0.95 * len(times)) - 1)] * 1000, 1),
+                "max_ms": round(times[-1] * 1000, 1),
+                "cpu_median_ms": round(statistics.median(cpu) * 1000, 1), "statements": count,
+                "kib": round(len(first.content) / 1024), "load": load(),
+            }), flush=True)  # fmt: skip
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"peak_rss_mib": round(peak / 1024, 1)}), flush=True)
+
+
+def _pages(url: str, ids: dict[str, int], repeats: int) -> dict[str, Any]:
+    command = [sys.executable, __file__, "--measure-pages", url, "--ids", json.dumps(ids),
+               "--repeats", str(repeats)]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
+    if done.returncode:
+        raise SystemExit(done.stderr[-3000:])
+    rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    for row in rows:
+        print(json.dumps(row), flush=True)
+    return {"pages": [r for r in rows if "page" in r],
+            "server_peak_rss_mib": rows[-1]["peak_rss_mib"]}  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--participants", type=int, default=500)
@@ -217,7 +335,14 @@ def main() -> None:
     parser.add_argument("--baseline-revision", default="0009")
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--name", default="trial_scale")
+    parser.add_argument("--pages", action="store_true", help="time the workspace pages")
+    parser.add_argument("--repeats", type=int, default=20, help="requests per page (--pages)")
+    parser.add_argument("--measure-pages", help=argparse.SUPPRESS)
+    parser.add_argument("--ids", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.measure_pages:
+        _measure_pages(args.measure_pages, json.loads(args.ids), args.repeats)
+        return
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="cordtrial-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -225,6 +350,25 @@ def main() -> None:
     backend = "postgresql" if args.database else "sqlite"
     results: dict[str, Any] = {"machine": machine(), "load_start": load(), "backend": backend,
                                "args": {k: str(v) for k, v in vars(args).items()}}  # fmt: skip
+    if args.pages:
+        try:
+            url = stores.new("pages")
+            start = time.perf_counter()
+            ids = _seed_pages(url, args.participants, args.sites)
+            rows = _pad(url, args.audit_rows) if args.audit_rows else ids["audit_rows"]
+            ids.pop("audit_rows")
+            results["seed"] = {"seconds": round(time.perf_counter() - start, 1),
+                               "audit_rows": rows}  # fmt: skip
+            print(json.dumps(results["seed"]), flush=True)
+            results |= _pages(url, ids, args.repeats)
+            results["load_end"] = load()
+        finally:
+            stores.drop()
+            if args.workdir is None:
+                shutil.rmtree(workdir, ignore_errors=True)
+        name = f"{args.name}_pages_{args.participants}_{backend}"
+        print(f"results written to {write_results(name, results)}", file=sys.stderr)
+        return
     try:
         url = stores.new("store")
         start = time.perf_counter()

@@ -68,3 +68,28 @@ def test_snapshot_hash_ignores_column_order():
     a = pd.DataFrame({"x": [1, 2], "y": ["a", "b"]})
     assert snapshot_hash({"t": a}) == snapshot_hash({"t": a[["y", "x"]]})
     assert snapshot_hash({"t": a}) != snapshot_hash({"t": a.iloc[::-1]})
+
+
+def test_load_safety_gives_the_stopping_rule_what_load_trial_gives(engine: Engine):
+    """Issue 17: the dashboard's light read (no exam cells) must decide the rule exactly as the
+    full read does: same participants, same data cut, same counted and not-counted events."""
+    from cordtrial.analysis.safety import evaluate_stopping_rule
+    from cordtrial.analysis.store import load_safety
+
+    factory = make_session_factory(engine)
+    seed_demo(factory, today=DEMO_TODAY)
+    with factory() as session:
+        full = load_trial(session, DEMO_PROTOCOL_ID)
+        light = load_safety(session, DEMO_PROTOCOL_ID)
+    assert light.last_data_date == full.last_data_date is not None
+    assert light.participants.equals(full.participants)
+    assert len(light.adverse_events) < len(full.adverse_events)  # the non-serious left out
+    rules = [
+        evaluate_stopping_rule(d.adverse_events, d.participants, as_of=d.last_data_date)
+        for d in (full, light)
+    ]
+    facts = [(r.crossed, r.treated, r.counting, r.posterior, r.crossed_on, r.as_of) for r in rules]
+    assert facts[0] == facts[1]
+    assert rules[0].history.equals(rules[1].history)
+    assert rules[0].counted.equals(rules[1].counted)
+    assert rules[0].not_counted.equals(rules[1].not_counted)

@@ -40,6 +40,7 @@ def test_no_page_scrolls_sideways_at_390_px(phone: Page) -> None:
     event = _first_link(page, "/adverse-events/")
     pages = [
         "/",
+        "/participants",
         participant,
         exam,
         f"{participant}/exams/new",

@@ -35,6 +35,8 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, frozenset[str]]] = [
     ("GET", f"/api/trials/{PROTOCOL}", None, STAFF),
     ("GET", f"/api/trials/{PROTOCOL}/sites", None, STAFF),
     ("GET", f"/api/trials/{PROTOCOL}/participants", None, STAFF),
+    ("GET", f"/api/trials/{PROTOCOL}/exams", None, STAFF),
+    ("GET", f"/api/trials/{PROTOCOL}/adverse-events", None, STAFF),
     ("GET", f"/api/participants/{P}", None, STAFF),
     ("GET", f"/api/participants/{P}/visits", None, STAFF),
     ("GET", f"/api/participants/{P}/eligibility", None, STAFF),

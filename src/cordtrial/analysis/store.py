@@ -18,10 +18,11 @@ from datetime import date
 from typing import Any, Final
 
 import pandas as pd
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, String, cast, func, or_, select
+from sqlalchemy.orm import Session, joinedload
 
 from cordtrial import __version__
+from cordtrial.analysis.safety import TUMOUR_CATEGORY
 from cordtrial.isncsci import ENGINE_VERSION, ISNCSCI_REVISION
 from cordtrial.trial.models import (
     Administration,
@@ -47,8 +48,10 @@ from cordtrial.trial.services.visits import exam_of_record
 __all__ = [
     "ADMINISTRATION_COLUMNS",
     "SCHEDULE_COLUMNS",
+    "SafetyData",
     "TrialData",
     "engine_versions",
+    "load_safety",
     "load_trial",
     "snapshot_hash",
 ]
@@ -191,16 +194,7 @@ def load_trial(session: Session, protocol_id: str, *, user: User | None = None) 
         eligibility assessment).
     """
     trial = get_trial(session, protocol_id)
-    if user is not None:
-        people = list_participants(session, user, protocol_id)
-    else:
-        people = list(
-            session.scalars(
-                select(Participant)
-                .where(Participant.trial_id == trial.id)
-                .order_by(Participant.study_id)
-            )
-        )
+    people = _people(session, trial.id, protocol_id, user)
     by_id = {p.id: p for p in people}
     treated_on: dict[int, date] = {}
     given_rows = []
@@ -233,32 +227,11 @@ def load_trial(session: Session, protocol_id: str, *, user: User | None = None) 
         )))
         if by_id else 0
     )  # fmt: skip
-    participants = pd.DataFrame(
-        [
-            {
-                "participant": p.study_id,
-                "arm": p.arm.code if p.arm is not None else "",
-                "site": p.site.code,
-                "age_at_injury": p.age_at_injury,
-                "sex": p.sex,
-                "injury_level": p.injury_level,
-                "region": _region(p.injury_level),
-                "injury_date": p.injury_date,
-                "transplant_date": p.transplant_date,
-                "treated_on": treated_on.get(p.id),
-            }
-            for p in people
-        ],
-        columns=["participant", "arm", "site", "age_at_injury", "sex", "injury_level", "region",
-                 "injury_date", "transplant_date", "treated_on"],
-    )  # fmt: skip
+    participants = _participant_frame(people, treated_on)
     ids = list(by_id)
     visits = {
         v.id: v for v in session.scalars(select(Visit).where(Visit.participant_id.in_(ids)))
     } if ids else {}  # fmt: skip
-
-    def _day(p: Participant, on: date) -> float:
-        return float((on - p.transplant_date).days) if p.transplant_date else math.nan
 
     def _visit(visit_id: int | None) -> tuple[str, float]:
         if visit_id is None or visit_id not in visits:
@@ -324,9 +297,72 @@ def load_trial(session: Session, protocol_id: str, *, user: User | None = None) 
         columns=["participant", "arm", "visit", "assessed_on", "day", "measure", "value"],
     )
 
+    adverse_events = _ae_frame(session, by_id)
+    return TrialData(
+        protocol_id=trial.protocol_id,
+        title=trial.title,
+        phase=trial.phase,
+        participants=participants,
+        exams=exams,
+        measures=measures,
+        adverse_events=adverse_events,
+        stored_engine_versions=tuple(sorted(engines)),
+        schedule=schedule,
+        administrations=administrations,
+        screened=screened,
+        **_imaging(session, by_id, treated_on),
+    )
+
+
+def _people(
+    session: Session, trial_id: int, protocol_id: str, user: User | None
+) -> list[Participant]:
+    if user is not None:
+        return list_participants(session, user, protocol_id)
+    return list(
+        session.scalars(
+            select(Participant)
+            .where(Participant.trial_id == trial_id)
+            .options(joinedload(Participant.site), joinedload(Participant.arm))
+            .order_by(Participant.study_id)
+        )
+    )
+
+
+def _participant_frame(people: list[Participant], treated_on: dict[int, date]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "participant": p.study_id,
+                "arm": p.arm.code if p.arm is not None else "",
+                "site": p.site.code,
+                "age_at_injury": p.age_at_injury,
+                "sex": p.sex,
+                "injury_level": p.injury_level,
+                "region": _region(p.injury_level),
+                "injury_date": p.injury_date,
+                "transplant_date": p.transplant_date,
+                "treated_on": treated_on.get(p.id),
+            }
+            for p in people
+        ],
+        columns=["participant", "arm", "site", "age_at_injury", "sex", "injury_level", "region",
+                 "injury_date", "transplant_date", "treated_on"],
+    )  # fmt: skip
+
+
+def _day(p: Participant, on: date) -> float:
+    return float((on - p.transplant_date).days) if p.transplant_date else math.nan
+
+
+def _ae_frame(
+    session: Session, by_id: dict[int, Participant], *where: ColumnElement[bool]
+) -> pd.DataFrame:
+    ids = list(by_id)
     ae_rows = []
     events = list(session.scalars(
-        select(AdverseEvent).where(AdverseEvent.participant_id.in_(ids)).order_by(AdverseEvent.id)
+        select(AdverseEvent).where(AdverseEvent.participant_id.in_(ids), *where)
+        .order_by(AdverseEvent.id)
     )) if ids else []  # fmt: skip
     clock_text = _clock_texts(session, [a.id for a in events])
     for a in events:
@@ -361,19 +397,70 @@ def load_trial(session: Session, protocol_id: str, *, user: User | None = None) 
         "expedited_clocks",
     ]  # fmt: skip
     adverse_events = pd.DataFrame(ae_rows, columns=ae_columns)
-    return TrialData(
-        protocol_id=trial.protocol_id,
-        title=trial.title,
-        phase=trial.phase,
-        participants=participants,
-        exams=exams,
-        measures=measures,
+    return adverse_events
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyData:
+    """What the safety stopping rule reads: the participants (with ``treated_on``), the
+    adverse events it looks at -- serious ones and tumour findings, as in :class:`TrialData`
+    (the rule passes over the others) -- and the data cut (as
+    :attr:`TrialData.last_data_date`, over every event)."""
+
+    participants: pd.DataFrame
+    adverse_events: pd.DataFrame
+    last_data_date: date | None
+
+
+def load_safety(session: Session, protocol_id: str) -> SafetyData:
+    """The part of :func:`load_trial` (every site) the stopping rule needs, in a fixed number of
+    queries and without reading an exam's cells or classification: participants, the first
+    administration of each, the serious adverse events and tumour findings, and the latest
+    exam (of record), measure and onset dates."""
+    trial = get_trial(session, protocol_id)
+    people = _people(session, trial.id, protocol_id, None)
+    by_id = {p.id: p for p in people}
+    ids = list(by_id)
+    treated_on: dict[int, date] = {}
+    dates: list[date] = []
+    if ids:
+        for pid, first in session.execute(
+            select(Administration.participant_id, func.min(Administration.administered_at))
+            .where(Administration.participant_id.in_(ids))
+            .group_by(Administration.participant_id)
+        ):  # fmt: skip
+            treated_on[pid] = first.date()
+        exams = session.execute(
+            select(IsncsciExam.id, IsncsciExam.visit_id, IsncsciExam.of_record,
+                   IsncsciExam.examined_on)
+            .where(IsncsciExam.participant_id.in_(ids))
+        ).all()  # fmt: skip
+        by_visit: dict[int, list[Any]] = {}
+        for e in exams:
+            if e.visit_id is not None:
+                by_visit.setdefault(e.visit_id, []).append(e)
+        of_record = {r.id for r in map(exam_of_record, by_visit.values()) if r is not None}
+        dates += [e.examined_on for e in exams if e.visit_id is None or e.id in of_record]
+        for cls in (ScimAssessment, WisciAssessment, TenMetreWalk, SixMinuteWalk):
+            latest = session.scalar(
+                select(func.max(cls.assessed_on)).where(cls.participant_id.in_(ids))
+            )
+            if latest is not None:
+                dates.append(latest)
+        latest_onset = session.scalar(
+            select(func.max(AdverseEvent.onset_date)).where(AdverseEvent.participant_id.in_(ids))
+        )
+        if latest_onset is not None:
+            dates.append(latest_onset)
+    # The criteria are a JSON list, "[]" when not serious (SQLite and PostgreSQL alike).
+    serious = cast(AdverseEvent.serious_criteria, String) != "[]"
+    adverse_events = _ae_frame(
+        session, by_id, or_(serious, AdverseEvent.category == TUMOUR_CATEGORY)
+    )
+    return SafetyData(
+        participants=_participant_frame(people, treated_on),
         adverse_events=adverse_events,
-        stored_engine_versions=tuple(sorted(engines)),
-        schedule=schedule,
-        administrations=administrations,
-        screened=screened,
-        **_imaging(session, by_id, treated_on),
+        last_data_date=max(dates) if dates else None,
     )
 
 

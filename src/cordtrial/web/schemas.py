@@ -18,6 +18,7 @@ __all__ = [
     "AdministrationCreate",
     "AdministrationRead",
     "AdverseEventCreate",
+    "AdverseEventPage",
     "AdverseEventRead",
     "AdverseEventUpdate",
     "ArmRead",
@@ -35,6 +36,7 @@ __all__ = [
     "ExamNotes",
     "ExamNotesRead",
     "ExamOfRecordCreate",
+    "ExamPage",
     "ExamRead",
     "ExamUpdate",
     "ExpeditedSubmissionCreate",
@@ -448,6 +450,16 @@ class ExamRead(_Out):
         return {} if value is None else value
 
 
+class ExamPage(BaseModel):
+    """A page of a trial's exams, by id; ``next_cursor`` is the ``cursor`` of the next page
+    (empty on the last)."""
+
+    items: list[ExamRead]
+    next_cursor: int | None = Field(
+        description="Pass as cursor for the next page; null when this page is the last"
+    )
+
+
 # --- functional measures -----------------------------------------------------------------------
 
 
@@ -720,6 +732,16 @@ class PeriodicSubmissionCreate(_In):
     submitted_on: date
     reference: str = Field(description="The reference the report was filed under")
     reason: str | None = Field(None, description="Why, when changing a recorded filing")
+
+
+class AdverseEventPage(BaseModel):
+    """A page of a trial's adverse events, by id; ``next_cursor`` is the ``cursor`` of the next
+    page (empty on the last)."""
+
+    items: list[AdverseEventRead]
+    next_cursor: int | None = Field(
+        description="Pass as cursor for the next page; null when this page is the last"
+    )
 
 
 class ExpeditedSubmissionCreate(_In):

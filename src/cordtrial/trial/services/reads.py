@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TypeVar, cast
 
 from sqlalchemy import and_, false, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from cordtrial.trial.audit import REKEY
 from cordtrial.trial.errors import NotFoundError
@@ -133,7 +133,10 @@ def list_participants(session: Session, user: User, protocol_id: str) -> list[Pa
     """The trial's participants at sites the user may see, by study id."""
     trial = get_trial(session, protocol_id)
     rows = session.scalars(
-        select(Participant).where(Participant.trial_id == trial.id).order_by(Participant.study_id)
+        select(Participant)
+        .where(Participant.trial_id == trial.id)
+        .options(joinedload(Participant.site))
+        .order_by(Participant.study_id)
     )
     return [p for p in rows if _sees(user, p.site_id)]
 

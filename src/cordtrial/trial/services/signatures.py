@@ -3,6 +3,7 @@ each is still valid (void once the exam's data change)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,7 +22,13 @@ from cordtrial.trial.rules.signatures import (
 from cordtrial.trial.services.common import check_version, get_by_id
 from cordtrial.trial.services.users import authenticate, require_permission
 
-__all__ = ["SignatureStatus", "current_exam_hash", "exam_signatures", "sign_exam"]
+__all__ = [
+    "SignatureStatus",
+    "current_exam_hash",
+    "exam_signatures",
+    "sign_exam",
+    "signature_statuses",
+]
 
 
 def current_exam_hash(exam: IsncsciExam) -> str:
@@ -110,3 +117,23 @@ def exam_signatures(session: Session, exam_id: int) -> list[SignatureStatus]:
         select(ExamSignature).where(ExamSignature.exam_id == exam_id).order_by(ExamSignature.id)
     ).all()
     return [SignatureStatus(s, is_signature_void(s.content_sha256, current)) for s in signatures]
+
+
+def signature_statuses(
+    session: Session, exams: Sequence[IsncsciExam]
+) -> dict[int, list[SignatureStatus]]:
+    """:func:`exam_signatures` of many exams in one query, by exam id (every exam listed, with
+    an empty list when unsigned)."""
+    statuses: dict[int, list[SignatureStatus]] = {e.id: [] for e in exams}
+    if not statuses:
+        return statuses
+    current = {e.id: current_exam_hash(e) for e in exams}
+    for s in session.scalars(
+        select(ExamSignature)
+        .where(ExamSignature.exam_id.in_(list(statuses)))
+        .order_by(ExamSignature.id)
+    ):
+        statuses[s.exam_id].append(
+            SignatureStatus(s, is_signature_void(s.content_sha256, current[s.exam_id]))
+        )
+    return statuses

@@ -4,11 +4,12 @@ record."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cordtrial.trial.audit import unit_of_work
@@ -44,6 +45,7 @@ __all__ = [
     "record_visit_done",
     "visit_requirements",
     "visit_schedule",
+    "visit_schedules",
 ]
 
 _MEASURES = (
@@ -67,7 +69,17 @@ def visit_requirements(definition: VisitDefinition) -> tuple[str, ...]:
     return tuple(definition.requires) if definition.requires is not None else ("isncsci",)
 
 
-def exam_of_record(exams: Sequence[IsncsciExam]) -> IsncsciExam | None:
+class _ExamChoice(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def of_record(self) -> bool | None: ...
+
+
+E = TypeVar("E", bound=_ExamChoice)
+
+
+def exam_of_record(exams: Sequence[E]) -> E | None:
     """The exam of record among a visit's exams: the one chosen (``of_record``), else -- for
     exams recorded before revision 0010, when none was chosen -- the latest not set aside."""
     chosen = [e for e in exams if e.of_record]
@@ -236,30 +248,118 @@ def visit_schedule(session: Session, participant_id: int, today: date) -> list[V
     """A participant's visits in schedule order, with target date, window and state on
     ``today`` (see :func:`cordtrial.trial.rules.schedule.visit_state`)."""
     participant = get_by_id(session, Participant, participant_id)
-    rows = []
-    for visit in sorted(participant.visits, key=lambda v: v.definition.target_day):
-        d = visit.definition
-        day0 = participant.transplant_date
-        window = visit_window(_spec(d), day0) if day0 is not None else None
-        state = _state(session, visit, today)
-        exams = _visit_exams(session, visit)
-        record = exam_of_record(exams)
-        rows.append(
-            VisitRow(
-                name=d.name,
-                target=window.target if window else None,
-                opens=window.opens if window else None,
-                closes=window.closes if window else None,
-                done_on=state.done_on if state.done_on is not None else visit.done_on,
-                status=state.status,
-                label=state.label,
-                requires=tuple(VISIT_ITEMS[i] for i in visit_requirements(d)),
-                missing=state.missing,
-                days_outside=state.days_outside,
-                missed_reason=state.missed_reason,
-                exam_ids=tuple(e.id for e in exams),
-                exam_of_record_id=record.id if record is not None else None,
-                version=visit.version,
-            )
+    return visit_schedules(session, [participant], today)[participant.id]
+
+
+@dataclass(frozen=True, slots=True)
+class _ExamFacts:
+    """What a visit's state needs of an exam (its cells and classification stay unread)."""
+
+    id: int
+    visit_id: int
+    examined_on: date
+    of_record: bool | None
+    classified: bool
+
+
+def visit_schedules(
+    session: Session, participants: Collection[Participant], today: date
+) -> dict[int, list[VisitRow]]:
+    """:func:`visit_schedule` of many participants at once, by participant id: a fixed number
+    of queries however many participants (their visits with definitions, the visits' exams --
+    only the columns a state needs -- and the first date of each measure at each visit)."""
+    by_id = {p.id: p for p in participants}
+    if not by_id:
+        return {}
+    ids = list(by_id)
+    visits = [
+        _VisitFacts(*row)
+        for row in session.execute(
+            select(Visit.id, Visit.participant_id, Visit.visit_definition_id, Visit.done_on,
+                   Visit.missed_reason, Visit.version)
+            .where(Visit.participant_id.in_(ids))
         )
-    return rows
+    ]  # fmt: skip
+    definitions = {
+        d.id: d
+        for d in session.scalars(
+            select(VisitDefinition).where(VisitDefinition.id.in_({v.definition_id for v in visits}))
+        )
+    }
+    exams: dict[int, list[_ExamFacts]] = {}
+    for row in session.execute(
+        select(IsncsciExam.id, IsncsciExam.visit_id, IsncsciExam.examined_on,
+               IsncsciExam.of_record, IsncsciExam.classification.is_not(None))
+        .where(IsncsciExam.participant_id.in_(ids), IsncsciExam.visit_id.is_not(None))
+        .order_by(IsncsciExam.id)
+    ):  # fmt: skip
+        facts = _ExamFacts(row[0], int(row[1] or 0), row[2], row[3], bool(row[4]))
+        exams.setdefault(facts.visit_id, []).append(facts)
+    measured: dict[int, dict[str, date]] = {}
+    for item, kind in _MEASURES:
+        for visit_id, first in session.execute(
+            select(kind.visit_id, func.min(kind.assessed_on))
+            .where(kind.participant_id.in_(ids), kind.visit_id.is_not(None))
+            .group_by(kind.visit_id)
+        ):  # fmt: skip
+            measured.setdefault(int(visit_id or 0), {})[item] = first
+    schedules: dict[int, list[VisitRow]] = {pid: [] for pid in ids}
+    # a schedule has a few definitions: each checked once
+    specs = {i: _spec(d) for i, d in definitions.items()}
+    for visit in sorted(visits, key=lambda v: (specs[v.definition_id].target_day, v.id)):
+        participant = by_id[visit.participant_id]
+        schedules[participant.id].append(
+            _row(visit, definitions[visit.definition_id], specs[visit.definition_id],
+                 participant, exams.get(visit.id, []), measured.get(visit.id, {}), today)
+        )  # fmt: skip
+    return schedules
+
+
+@dataclass(frozen=True, slots=True)
+class _VisitFacts:
+    """The columns of a visit its state needs."""
+
+    id: int
+    participant_id: int
+    definition_id: int
+    done_on: date | None
+    missed_reason: str | None
+    version: int
+
+
+def _row(
+    visit: _VisitFacts,
+    d: VisitDefinition,
+    spec: VisitSpec,
+    participant: Participant,
+    exams: Sequence[_ExamFacts],
+    measured: dict[str, date],
+    today: date,
+) -> VisitRow:
+    day0 = participant.transplant_date
+    window = visit_window(spec, day0) if day0 is not None else None
+    record = exam_of_record(exams)
+    recorded = dict(measured)
+    if record is not None and record.classified:
+        recorded["isncsci"] = record.examined_on
+    state = visit_state(
+        spec, day0, today, done_on=visit.done_on, recorded=recorded,
+        missed_reason=visit.missed_reason,
+        started=("isncsci",) if record is not None and not record.classified else (),
+    )  # fmt: skip
+    return VisitRow(
+        name=d.name,
+        target=window.target if window else None,
+        opens=window.opens if window else None,
+        closes=window.closes if window else None,
+        done_on=state.done_on if state.done_on is not None else visit.done_on,
+        status=state.status,
+        label=state.label,
+        requires=tuple(VISIT_ITEMS[i] for i in visit_requirements(d)),
+        missing=state.missing,
+        days_outside=state.days_outside,
+        missed_reason=state.missed_reason,
+        exam_ids=tuple(e.id for e in exams),
+        exam_of_record_id=record.id if record is not None else None,
+        version=visit.version,
+    )

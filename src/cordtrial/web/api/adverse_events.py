@@ -2,12 +2,14 @@
 expedited reports flagged, their submission recorded; follow-up reports and history."""
 
 from datetime import date
+from typing import Annotated
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, status
 from sqlalchemy.orm import Session
 
 from cordtrial.trial.models import AdverseEvent
 from cordtrial.trial.services.clocks import ClockState, clock_states, overall_status
+from cordtrial.trial.services.lists import MAX_PAGE, trial_adverse_events
 from cordtrial.trial.services.reads import (
     list_adverse_events,
     visible_participant,
@@ -25,6 +27,7 @@ from cordtrial.trial.services.users import require_permission
 from cordtrial.web.deps import Clock, CurrentUser, PathId, SessionDep
 from cordtrial.web.schemas import (
     AdverseEventCreate,
+    AdverseEventPage,
     AdverseEventRead,
     AdverseEventUpdate,
     AuditEntryRead,
@@ -77,6 +80,36 @@ def get_adverse_events(
     require_permission(user, "read")
     rows = list_adverse_events(session, user, participant_id)
     return _reads(session, list(rows), now.date())
+
+
+@router.get("/trials/{protocol_id}/adverse-events", response_model=AdverseEventPage)
+def get_trial_adverse_events(
+    protocol_id: str,
+    user: CurrentUser,
+    session: SessionDep,
+    now: Clock,
+    site: Annotated[str | None, Query(max_length=32, description="A site code")] = None,
+    participant: Annotated[
+        str | None, Query(max_length=32, description="A participant's study id")
+    ] = None,
+    since: Annotated[date | None, Query(description="With onset on or after this date")] = None,
+    cursor: Annotated[
+        int | None, Query(ge=0, le=2**31 - 1, description="next_cursor of the previous page")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Rows a page")] = 100,
+) -> AdverseEventPage:
+    """The trial's adverse events at the user's sites, by id, ``limit`` a page (cursor paging:
+    pass the ``next_cursor`` of a page as ``cursor`` for the next): of one site (code), one
+    participant (study id), with onset on or after ``since``."""
+    require_permission(user, "read")
+    page, next_cursor = trial_adverse_events(
+        session, user, protocol_id, site=site, participant=participant, since=since,
+        cursor=cursor, limit=limit,
+    )  # fmt: skip
+    return AdverseEventPage(
+        items=_reads(session, list(page), now.date()),
+        next_cursor=next_cursor,
+    )
 
 
 @router.post(

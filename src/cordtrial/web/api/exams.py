@@ -1,24 +1,34 @@
 """ISNCSCI exams (classification computed, never typed) and their signatures."""
 
-from fastapi import APIRouter, status
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
 from sqlalchemy.orm import Session
 
 from cordtrial.trial.models import IsncsciExam, User
 from cordtrial.trial.rules.exam_cells import missing_flag_reasons
 from cordtrial.trial.rules.signatures import DEFAULT_MEANING, signature_manifestation
 from cordtrial.trial.services.exams import correct_exam, record_exam
+from cordtrial.trial.services.lists import MAX_PAGE, trial_exams
 from cordtrial.trial.services.reads import (
     list_exams,
     visible_participant,
     visible_participant_record,
 )
-from cordtrial.trial.services.signatures import SignatureStatus, exam_signatures, sign_exam
+from cordtrial.trial.services.signatures import (
+    SignatureStatus,
+    exam_signatures,
+    sign_exam,
+    signature_statuses,
+)
 from cordtrial.trial.services.users import require_permission
 from cordtrial.trial.services.visits import choose_exam_of_record
 from cordtrial.web.deps import Clock, CurrentUser, PathId, SessionDep
 from cordtrial.web.schemas import (
     ExamCreate,
     ExamOfRecordCreate,
+    ExamPage,
     ExamRead,
     ExamUpdate,
     SignatureCreate,
@@ -62,6 +72,39 @@ def get_exams(participant_id: PathId, user: CurrentUser, session: SessionDep) ->
     """The participant's exams with their classifications and signatures."""
     require_permission(user, "read")
     return [_exam(session, e) for e in list_exams(session, user, participant_id)]
+
+
+@router.get("/trials/{protocol_id}/exams", response_model=ExamPage)
+def get_trial_exams(
+    protocol_id: str,
+    user: CurrentUser,
+    session: SessionDep,
+    site: Annotated[str | None, Query(max_length=32, description="A site code")] = None,
+    participant: Annotated[
+        str | None, Query(max_length=32, description="A participant's study id")
+    ] = None,
+    since: Annotated[date | None, Query(description="Examined on or after this date")] = None,
+    cursor: Annotated[
+        int | None, Query(ge=0, le=2**31 - 1, description="next_cursor of the previous page")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Rows a page")] = 100,
+) -> ExamPage:
+    """The trial's exams at the user's sites, by id, ``limit`` a page (cursor paging: pass the
+    ``next_cursor`` of a page as ``cursor`` for the next; it stays right while exams are added):
+    of one site (code), one participant (study id), examined on or after ``since``."""
+    require_permission(user, "read")
+    page, next_cursor = trial_exams(
+        session, user, protocol_id, site=site, participant=participant, since=since,
+        cursor=cursor, limit=limit,
+    )  # fmt: skip
+    signatures = signature_statuses(session, page)
+    items = []
+    for exam in page:
+        read = ExamRead.model_validate(exam)
+        read.flags_without_reason = missing_flag_reasons(exam.cells, exam.notes)
+        read.signatures = [_signature(s) for s in signatures[exam.id]]
+        items.append(read)
+    return ExamPage(items=items, next_cursor=next_cursor)
 
 
 @router.post(

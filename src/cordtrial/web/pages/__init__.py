@@ -15,6 +15,7 @@ from cordtrial.web.pages import (
     design,
     imaging,
     labs,
+    lists,
     reporting,
     worksheet,
     workspace,
@@ -40,6 +41,8 @@ router.include_router(workspace.router)
 router.include_router(reporting.router)
 # laboratory panels and their CTCAE grades (issue 15)
 router.include_router(labs.router)
+# the paged, filtered lists: participants and adverse events (issue 17)
+router.include_router(lists.router)
 # the ISNCSCI worksheet, its live classification and the calculator (worksheet engineer)
 router.include_router(worksheet.router)
 router.include_router(calculator.router)

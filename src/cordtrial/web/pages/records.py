@@ -30,12 +30,11 @@ from cordtrial.trial.rules.vocabulary import (
     SERIOUSNESS_ORDER,
     word,
 )
-from cordtrial.trial.services.clocks import clock_states, expedited_badges, overall_status
+from cordtrial.trial.services.clocks import clock_states, overall_status
 from cordtrial.trial.services.labs import reportable_lab_result
 from cordtrial.trial.services.product import release_lot
 from cordtrial.trial.services.reads import (
     audit_scope,
-    list_adverse_events,
     list_audit,
     list_audit_entities,
     list_lots,
@@ -124,34 +123,6 @@ def _trail_value(text: str | None) -> str:
     except ValueError:
         return text
     return _shown(value)
-
-
-def _visible_events(session: Session, user: User) -> list[tuple[Participant, AdverseEvent]]:
-    rows = []
-    for trial in list_trials(session, user):
-        for p in list_participants(session, user, trial.protocol_id):
-            rows += [(p, e) for e in list_adverse_events(session, user, p.id)]
-    return sorted(rows, key=lambda r: r[1].onset_date, reverse=True)
-
-
-@router.get("/adverse-events", response_class=HTMLResponse, include_in_schema=False)
-def adverse_events_page(
-    request: Request, user: PageUser, session: SessionDep, now: Clock
-) -> Response:
-    """Every adverse event at the user's sites, newest first, with relatedness per cause and
-    where each expedited report stands."""
-    rows = _visible_events(session, user)
-    today = now.date()
-    return render(
-        request,
-        "adverse_events.html",
-        user=user,
-        rows=rows,
-        today=today,
-        causes=RELATEDNESS_CAUSES,
-        criteria=SERIOUSNESS_ORDER,
-        expedited=expedited_badges(session, (e for _, e in rows), today),
-    )
 
 
 def _ae_form(

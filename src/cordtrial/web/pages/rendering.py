@@ -45,6 +45,7 @@ def nav_items(user: User | None) -> list[NavItem]:
     if user is not None and can(user.role, "read"):
         items += [
             NavItem("Dashboard", "/"),
+            NavItem("Participants", "/participants"),
             NavItem("Adverse events", "/adverse-events"),
             NavItem("Reporting", "/reporting"),
             NavItem("Lots", "/lots"),

@@ -35,6 +35,7 @@ from cordtrial.trial.rules.vocabulary import RELATEDNESS_CAUSES, SERIOUSNESS_ORD
 from cordtrial.trial.services.clocks import expedited_badges
 from cordtrial.trial.services.imaging import list_mris, surveillance
 from cordtrial.trial.services.labs import list_lab_results
+from cordtrial.trial.services.lists import exams_to_do, open_serious_events
 from cordtrial.trial.services.reads import (
     list_administrations,
     list_adverse_events,
@@ -45,9 +46,13 @@ from cordtrial.trial.services.reads import (
     list_trials,
     visible_participant,
 )
-from cordtrial.trial.services.signatures import exam_signatures
 from cordtrial.trial.services.users import require_permission
-from cordtrial.trial.services.visits import VisitRow, mark_visit_missed, visit_schedule
+from cordtrial.trial.services.visits import (
+    VisitRow,
+    mark_visit_missed,
+    visit_schedule,
+    visit_schedules,
+)
 from cordtrial.web.deps import Clock, SessionDep
 from cordtrial.web.pages import records
 from cordtrial.web.pages.auth import CsrfChecked, PageUser
@@ -64,6 +69,10 @@ router = APIRouter()
 router.include_router(records.router)
 
 _AIS_Y = {"A": 0, "B": 1, "C": 2, "D": 3, "E": 4}
+
+
+#: The most rows a dashboard table shows (the lists behind it are paged: participants, AEs).
+DASHBOARD_ROWS = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,16 +92,6 @@ class OpenSerious:
     expedited: ExpeditedStatus
 
 
-@dataclass(frozen=True, slots=True)
-class ExamToDo:
-    """A participant's exams that are work to do: incomplete (cells not recorded) or without a
-    valid signature, each as (exam, visit name)."""
-
-    participant: Participant
-    incomplete: tuple[tuple[IsncsciExam, str], ...]
-    unsigned: tuple[tuple[IsncsciExam, str], ...]
-
-
 def _trial(session: Session, user: User, protocol_id: str | None) -> Trial | None:
     trials = list_trials(session, user)
     for trial in trials:
@@ -102,60 +101,34 @@ def _trial(session: Session, user: User, protocol_id: str | None) -> Trial | Non
 
 
 def _due_visits(
-    session: Session, participants: Sequence[Participant], today: date
+    participants: Sequence[Participant], schedules: dict[int, list[VisitRow]], today: date
 ) -> list[DueVisit]:
     due: list[DueVisit] = []
     wanted: tuple[VisitStatus, ...] = ("due", "overdue", "partly done")
     for p in participants:
-        for row in visit_schedule(session, p.id, today):
+        for row in schedules.get(p.id, []):
             if row.status in wanted:
                 due.append(DueVisit(p, row))
     return sorted(due, key=lambda d: (d.visit.status != "overdue", d.visit.closes or today))
 
 
-def _open_serious(
-    session: Session, user: User, participants: Sequence[Participant], today: date
-) -> list[OpenSerious]:
+def _open_serious(session: Session, user: User, protocol_id: str, today: date) -> list[OpenSerious]:
     rows: list[OpenSerious] = []
-    for p in participants:
-        events = [
-            e
-            for e in list_adverse_events(session, user, p.id)
-            if e.serious_criteria and e.resolution_date is None
-        ]
-        badges = expedited_badges(session, events, today)
-        rows.extend(OpenSerious(e, p, badges[e.id]) for e in events)
+    pairs = open_serious_events(session, user, protocol_id)
+    badges = expedited_badges(session, [event for _, event in pairs], today)
+    for p, event in pairs:
+        rows.append(OpenSerious(event, p, badges[event.id]))
     order = {"overdue": 0, "due": 1, "submitted late": 2, "submitted": 3, "not required": 4}
     return sorted(rows, key=lambda r: (order[r.expedited.state], r.expedited.days or 0))
-
-
-def _exams_to_do(
-    session: Session, user: User, participants: Sequence[Participant]
-) -> list[ExamToDo]:
-    """Incomplete exams and exams without a valid signature, by participant: work for the site,
-    and data queries for a monitor."""
-    rows: list[ExamToDo] = []
-    for p in participants:
-        names = {v.id: v.definition.name for v in p.visits}
-        incomplete, unsigned = [], []
-        for exam in list_exams(session, user, p.id):
-            visit = names.get(exam.visit_id or 0, "no visit")
-            if exam.classification is None:
-                incomplete.append((exam, visit))
-            elif all(s.void for s in exam_signatures(session, exam.id)):
-                unsigned.append((exam, visit))
-        if incomplete or unsigned:
-            rows.append(ExamToDo(p, tuple(incomplete), tuple(unsigned)))
-    return rows
 
 
 def _stopping_rule(session: Session, protocol_id: str) -> StoppingRuleStatus:
     # Trial-wide: the rule concerns every treated participant, whatever the viewer's sites
     # (only the aggregate is shown). Imported here: pandas and scipy load on first use.
     from cordtrial.analysis.safety import evaluate_stopping_rule
-    from cordtrial.analysis.store import load_trial
+    from cordtrial.analysis.store import load_safety
 
-    data = load_trial(session, protocol_id)
+    data = load_safety(session, protocol_id)
     return evaluate_stopping_rule(data.adverse_events, data.participants, as_of=data.last_data_date)
 
 
@@ -180,6 +153,8 @@ def dashboard(
     by_site: dict[str, int] = {}
     for p in participants:
         by_site[p.site.code] = by_site.get(p.site.code, 0) + 1
+    schedules = visit_schedules(session, participants, today)
+    visit_of_exam = {e: r.name for rows in schedules.values() for r in rows for e in r.exam_ids}
     return render(
         request,
         "dashboard.html",
@@ -189,9 +164,10 @@ def dashboard(
         participants=participants,
         by_site=by_site,
         transplanted=sum(1 for p in participants if p.transplant_date is not None),
-        due_visits=_due_visits(session, participants, today),
-        open_serious=_open_serious(session, user, participants, today),
-        exams_to_do=_exams_to_do(session, user, participants),
+        due_visits=_due_visits(participants, schedules, today),
+        open_serious=_open_serious(session, user, current.protocol_id, today) if current else [],
+        exams_to_do=exams_to_do(session, participants, visit_of_exam),
+        shown=DASHBOARD_ROWS,
         causes=RELATEDNESS_CAUSES,
         criteria=SERIOUSNESS_ORDER,
         lots=list_lots(session),
