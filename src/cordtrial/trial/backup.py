@@ -9,8 +9,10 @@ Backup
   snapshot of every table), written as gzip-compressed JSON Lines: a header line (format,
   migration revision, time, rows per table), then for each table a line naming it and its columns
   and one JSON array per row, in primary-key order. Dates are ISO 8601 text, moments ISO 8601 in
-  UTC, JSON documents as they are. The server writes the rows' JSON itself and streams it out with
-  ``COPY ... TO STDOUT`` (psycopg's copy API): nothing is held in memory but the row in hand. The
+  UTC, JSON documents as they are. The server writes the rows' JSON itself, 5,000 rows to a
+  query, paged on the primary key and joined into one value per page (not one message per row);
+  a thread reads the next page while the last is compressed (gzip through ISA-L, ``isal``, about
+  four times faster than ``zlib`` at the same level), so memory holds a few pages at most. The
   file is portable: it restores into PostgreSQL or SQLite.
 
 Restore
@@ -29,17 +31,19 @@ from __future__ import annotations
 
 import gzip
 import json
-import re
 import shutil
 import sqlite3
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from queue import Full, Queue
 from typing import IO, Any
 
 from alembic.script import ScriptDirectory
+from isal import igzip
 from psycopg.types.json import Jsonb
 from sqlalchemy import (
     JSON,
@@ -90,10 +94,8 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _INSERT_ROWS = 1000
 #: gzip level of a dump: 1 compresses several times faster than 9, for a somewhat larger file.
 _GZIP_LEVEL = 1
-_WRITE_BYTES = 1 << 20
-# Escapes of PostgreSQL's COPY text format other than a backslash (see _unescape).
-_COPY_ESCAPES = {b"b": b"\b", b"f": b"\f", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"v": b"\v"}
-_COPY_ESCAPE = re.compile(rb"\\(.)")
+#: Rows of a table one query of a dump reads (about 1.3 MB of JSON for audit rows).
+_DUMP_CHUNK_ROWS = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,9 +161,10 @@ def backup(url: str, output: str | Path) -> BackupInfo:
         with engine.connect() as connection:
             connection.exec_driver_sql("SET TRANSACTION READ ONLY")
             partial = output.with_name(output.name + ".partial")
+            # isal's igzip is untyped; it returns a gzip.GzipFile-like binary stream
             with (
                 open_private(partial, "wb") as raw,
-                gzip.open(raw, "wb", compresslevel=_GZIP_LEVEL) as stream,
+                igzip.open(raw, "wb", compresslevel=_GZIP_LEVEL) as stream,  # type: ignore[no-untyped-call]
             ):
                 info = _dump(connection, revision, stream)
             partial.replace(output)
@@ -204,43 +207,83 @@ def _dump(connection: Connection, revision: str, stream: IO[bytes]) -> BackupInf
     connection.exec_driver_sql("SET LOCAL TIME ZONE 'UTC'")
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        for table in Base.metadata.sorted_tables:
-            if table.name not in counts:
-                continue
-            columns = [c.name for c in table.columns]
-            stream.write((json.dumps({"table": table.name, "columns": columns}) + "\n").encode())
-            order = ", ".join(f'"{c.name}"' for c in table.primary_key.columns)
-            listed = ", ".join(f'"{name}"' for name in columns)
-            rows = f'SELECT json_build_array({listed}) FROM "{table.name}" ORDER BY {order}'
-            with cursor.copy(f"COPY ({rows}) TO STDOUT") as copy:
-                # Whole lines, about a megabyte at a time: one unescape and one gzip write each.
-                lines: list[bytes] = []
-                size = 0
-                for line in copy:
-                    lines.append(bytes(line))
-                    size += len(line)
-                    if size >= _WRITE_BYTES:
-                        stream.write(_unescape(b"".join(lines)))
-                        lines, size = [], 0
-                stream.write(_unescape(b"".join(lines)))
+        tables = [t for t in Base.metadata.sorted_tables if t.name in counts]
+        for block in _read_ahead(_dump_blocks(cursor, tables)):
+            stream.write(block)
     finally:
         cursor.close()
     return BackupInfo("postgresql dump", revision, counts)
 
 
-def _unescape(line: bytes) -> bytes:
-    """Lines of COPY's text format as the text they stand for (the JSON of a row, a newline).
+def _dump_blocks(cursor: Any, tables: list[Table]) -> Iterator[bytes]:
+    """The dump's lines after the header, in blocks: per table, its line of columns, then its
+    rows' JSON (built by the server), ``_DUMP_CHUNK_ROWS`` rows per query in primary-key order.
 
-    COPY writes a backslash as two; JSON text holds no other character COPY escapes (control
-    characters inside JSON strings are themselves escapes), but the rest are undone all the same.
+    Each query asks for the rows after the last key of the one before (keyset paging on the
+    primary key's index) and gets them back as one ``bytea`` of newline-joined JSON: the server
+    does the per-row work, the client receives a few hundred values per million rows.
     """
-    if b"\\" not in line:
-        return line
-    # NUL cannot occur in PostgreSQL text: it stands in for an escaped backslash meanwhile.
-    line = line.replace(b"\\\\", b"\x00")
-    if b"\\" in line:
-        line = _COPY_ESCAPE.sub(lambda m: _COPY_ESCAPES.get(m.group(1), m.group(1)), line)
-    return line.replace(b"\x00", b"\\")
+    for table in tables:
+        columns = [c.name for c in table.columns]
+        yield (json.dumps({"table": table.name, "columns": columns}) + "\n").encode()
+        if len(table.primary_key.columns) != 1:
+            raise BackupError(f"table {table.name}: a dump needs a one-column primary key")
+        key = f'"{next(iter(table.primary_key.columns)).name}"'
+        listed = ", ".join(f'"{name}"' for name in columns)
+        last: Any = None
+        while True:
+            after = "" if last is None else f"WHERE {key} > %s"
+            query = (
+                "SELECT convert_to(string_agg(j, E'\\n' ORDER BY k), 'UTF8'), max(k) FROM "
+                f'(SELECT json_build_array({listed})::text AS j, {key} AS k FROM "{table.name}" '
+                f"{after} ORDER BY {key} LIMIT {_DUMP_CHUNK_ROWS}) AS chunk"
+            )
+            block, last = cursor.execute(
+                query, () if last is None else (last,), binary=True
+            ).fetchone()
+            if block is None:
+                break
+            yield bytes(block) + b"\n"
+
+
+def _read_ahead(blocks: Iterator[bytes], depth: int = 4) -> Iterator[bytes]:
+    """The items of ``blocks``, produced by a thread of their own up to ``depth`` ahead.
+
+    While the caller compresses one block, the database builds the next: the two overlap
+    instead of taking turns. An error of the producer is raised here; when the caller stops
+    early, the producer stops too.
+    """
+    queue: Queue[bytes | BaseException | None] = Queue(depth)
+    stop = threading.Event()
+
+    def put(item: bytes | BaseException | None) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put(item, timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for block in blocks:
+                if not put(block):
+                    return
+            put(None)
+        except BaseException as exc:  # handed to the consuming thread, raised there
+            put(exc)
+
+    thread = threading.Thread(target=produce, name="cordtrial-dump-reader", daemon=True)
+    thread.start()
+    try:
+        while (item := queue.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 def backup_kind(path: str | Path) -> str:
