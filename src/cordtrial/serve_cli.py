@@ -6,11 +6,19 @@ Mounted into :mod:`cordtrial.cli`. ``--demo`` runs on a separate SQLite store,
 
 The web settings come from the environment (:func:`cordtrial.web.settings.load_web_settings`:
 ``CORDTRIAL_TOKEN_MINUTES``, ``CORDTRIAL_MAX_BODY_BYTES``, ``CORDTRIAL_SECURE_COOKIES``,
-``CORDTRIAL_TRUSTED_PROXIES``); the access log (one line per request) goes to standard error.
+``CORDTRIAL_TRUSTED_PROXIES``, ``CORDTRIAL_DB_POOL_SIZE``, ``CORDTRIAL_DB_MAX_OVERFLOW``); the
+access log (one line per request, with the worker's process id) goes to standard error.
+
+``--workers N`` runs N worker processes on one listening socket (uvicorn's process manager: it
+restarts a worker that dies). Every worker is a whole server: sessions, lockout counters and
+token revocation live in the database, so a request may reach any worker
+(docs/scaling.md). More than one worker needs PostgreSQL: SQLite lets one process write at a
+time, so ``--workers`` above 1 on SQLite (and with ``--demo``) is refused.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -26,9 +34,14 @@ if TYPE_CHECKING:
 # the trial store, the web app and uvicorn are imported when `serve` runs, not by `cordtrial --help`
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from cordtrial.web import WebSettings
 
-__all__ = ["ServeTarget", "prepare_store", "serve", "serve_settings"]
+__all__ = ["ServeTarget", "check_workers", "prepare_store", "serve", "serve_settings", "worker_app"]
+
+#: The most worker processes ``serve --workers`` starts.
+MAX_WORKERS = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +78,15 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
     demo: DemoOption = False,
     data_dir: DataDirOption = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="Worker processes serving on the one port (more than 1 needs PostgreSQL: "
+            "CORDTRIAL_DATABASE_URL=postgresql://...).",
+            min=1,
+            max=MAX_WORKERS,
+        ),
+    ] = 1,
 ) -> None:
     """Run the web application: pages for people, the REST API under /api.
 
@@ -75,7 +97,9 @@ def serve(
     from cordtrial.trial.demo import DEMO_USERS
     from cordtrial.web import create_app
 
-    with creating_store(store_location(data_dir, demo=demo)):
+    location = store_location(data_dir, demo=demo)
+    check_workers(workers, location.url, demo=demo)
+    with creating_store(location):
         target = prepare_store(data_dir, demo=demo, today=date.today())
     if target.demo is not None:
         state = "seeded" if target.demo.created else "already seeded"
@@ -84,13 +108,24 @@ def serve(
         for name, (role, sites, password) in DEMO_USERS.items():
             where = ", ".join(sites) if sites else "all sites"
             typer.echo(f"  {name:<14} {password}   ({role}, {where})")
-    typer.echo(f"database: {target.database_url}")
+    typer.echo(f"database: {_without_password(target.database_url)}")
     typer.echo(f"open http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
-    # the dashboard's stopping rule needs pandas and scipy: load them now, not on the first page
-    import cordtrial.analysis.safety
-    import cordtrial.analysis.store  # noqa: F401
-
     settings = serve_settings(target, demo=demo)
+    if workers > 1:
+        typer.echo(f"{workers} worker processes")
+        # each worker builds its app from the environment (worker_app), on the prepared store
+        os.environ["CORDTRIAL_DATABASE_URL"] = target.database_url
+        uvicorn.run(
+            f"{__name__}:worker_app",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_level="warning",
+            proxy_headers=False,
+        )
+        return
+    _preload()
     _log_access_to_stderr()
     app = create_app(settings)
     uvicorn.run(
@@ -101,6 +136,47 @@ def serve(
         # the app's middleware handles forwarded headers, from the trusted proxies only
         proxy_headers=False,
     )
+
+
+def check_workers(workers: int, database_url: str, *, demo: bool) -> None:
+    """Refuse (``typer.BadParameter``) more than one worker on SQLite or the demo store."""
+    if workers == 1:
+        return
+    if demo or database_url.startswith("sqlite"):
+        store = "the demo store (SQLite)" if demo else "a SQLite store"
+        raise typer.BadParameter(
+            f"{workers} workers on {store}: more than one worker process needs PostgreSQL "
+            "(set CORDTRIAL_DATABASE_URL=postgresql://USER@HOST/DATABASE), since SQLite lets "
+            "one process write at a time; use 1 worker on SQLite",
+            param_hint="--workers",
+        )
+
+
+def worker_app() -> FastAPI:
+    """The application of one worker process of ``serve --workers N`` (uvicorn's factory).
+
+    The parent process has migrated the store, checked the settings and put the store's URL in
+    ``CORDTRIAL_DATABASE_URL``; each worker reads the same environment.
+    """
+    from cordtrial.web import create_app, load_web_settings
+
+    _preload()
+    _log_access_to_stderr()
+    app = create_app(load_web_settings())
+    typer.echo(f"worker process {os.getpid()} ready", err=True)
+    return app
+
+
+def _preload() -> None:
+    # the dashboard's stopping rule needs pandas and scipy: load them now, not on the first page
+    import cordtrial.analysis.safety
+    import cordtrial.analysis.store  # noqa: F401
+
+
+def _without_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def serve_settings(target: ServeTarget, *, demo: bool) -> WebSettings:
@@ -123,6 +199,6 @@ def _log_access_to_stderr() -> None:
     logger = logging.getLogger(ACCESS_LOGGER)
     if not logger.handlers:
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s access %(message)s"))
+        handler.setFormatter(logging.Formatter("%(asctime)s [%(process)d] access %(message)s"))
         logger.addHandler(handler)
     logger.setLevel(logging.INFO)

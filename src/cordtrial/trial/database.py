@@ -18,7 +18,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,6 +29,7 @@ from cordtrial.trial.settings import normalize_database_url
 __all__ = [
     "MIGRATIONS_DIR",
     "alembic_config",
+    "check_connection",
     "current_revision",
     "downgrade",
     "head_revision",
@@ -83,6 +84,17 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     event.listen(engine, "connect", _sqlite_on_connect)
     event.listen(engine, "begin", _sqlite_on_begin)
     return engine
+
+
+def check_connection(session: Session) -> None:
+    """Reach the session's database with a ``SELECT 1`` (a health check).
+
+    Raises
+    ------
+    sqlalchemy.exc.SQLAlchemyError
+        When the database cannot be reached.
+    """
+    session.execute(text("SELECT 1"))
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from cordtrial import __version__
@@ -13,6 +14,7 @@ from cordtrial.web.api import api_router
 from cordtrial.web.docs import SWAGGER_STATIC_DIR
 from cordtrial.web.docs import router as docs_router
 from cordtrial.web.errors import install_error_handlers
+from cordtrial.web.health import router as health_router
 from cordtrial.web.middleware import (
     AccessLogMiddleware,
     BodyLimitMiddleware,
@@ -27,6 +29,16 @@ __all__ = ["create_app"]
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _engine(settings: WebSettings) -> Engine:
+    if settings.database_url.startswith("sqlite"):
+        return make_engine(settings.database_url)
+    return make_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
 
 
 def create_app(
@@ -49,7 +61,7 @@ def create_app(
     """
     settings = settings if settings is not None else load_web_settings()
     if session_factory is None:
-        session_factory = make_session_factory(make_engine(settings.database_url))
+        session_factory = make_session_factory(_engine(settings))
     app = FastAPI(
         title="cordtrial",
         version=__version__,
@@ -66,6 +78,7 @@ def create_app(
     app.include_router(api_router, prefix="/api")
     app.include_router(pages_router)
     app.include_router(docs_router)
+    app.include_router(health_router)
     app.mount("/static/swagger-ui", StaticFiles(directory=SWAGGER_STATIC_DIR), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # each added one wraps the ones before: the access log sees every answer, and the 413s of

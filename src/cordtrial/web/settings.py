@@ -8,7 +8,10 @@
 * ``CORDTRIAL_SECURE_COOKIES`` -- ``auto`` (default: cookies are ``Secure`` when the request came
   over HTTPS, directly or through a trusted proxy), ``always`` or ``never``;
 * ``CORDTRIAL_TRUSTED_PROXIES`` -- comma-separated addresses of reverse proxies whose
-  ``X-Forwarded-Proto`` and ``X-Forwarded-For`` are believed (``*``: any); empty: none.
+  ``X-Forwarded-Proto`` and ``X-Forwarded-For`` are believed (``*``: any); empty: none;
+* ``CORDTRIAL_DB_POOL_SIZE`` and ``CORDTRIAL_DB_MAX_OVERFLOW`` -- PostgreSQL connections each
+  server process keeps open (default 5) and may open beyond those under load (default 10); with
+  ``serve --workers N``, each of the N workers has its own pool (docs/scaling.md).
 """
 
 from collections.abc import Mapping
@@ -26,6 +29,8 @@ _ENVIRONMENT = {
     "max_body_bytes": "CORDTRIAL_MAX_BODY_BYTES",
     "secure_cookies": "CORDTRIAL_SECURE_COOKIES",
     "trusted_proxies": "CORDTRIAL_TRUSTED_PROXIES",
+    "db_pool_size": "CORDTRIAL_DB_POOL_SIZE",
+    "db_max_overflow": "CORDTRIAL_DB_MAX_OVERFLOW",
 }
 
 
@@ -43,6 +48,10 @@ class WebSettings(BaseModel):
     secure_cookies: Literal["auto", "always", "never"] = "auto"
     #: Reverse proxies whose forwarded headers are trusted ("" none, "*" any).
     trusted_proxies: str = ""
+    #: PostgreSQL connections a server process keeps open (SQLAlchemy's ``pool_size``).
+    db_pool_size: int = Field(default=5, ge=1, le=200)
+    #: Connections it may open beyond those under load (SQLAlchemy's ``max_overflow``).
+    db_max_overflow: int = Field(default=10, ge=0, le=200)
 
     @property
     def token_lifetime(self) -> timedelta:

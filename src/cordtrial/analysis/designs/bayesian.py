@@ -58,7 +58,8 @@ def _prior(name: str, prior: Sequence[float]) -> tuple[float, float]:
 _NODES = 1024
 
 
-@functools.cache
+# Bounded: the key is a prior people type on the design page, and the server runs for months.
+@functools.lru_cache(maxsize=16)
 def _standard_quantiles(
     a_s: float, b_s: float
 ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
