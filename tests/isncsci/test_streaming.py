@@ -308,7 +308,7 @@ def test_open_exams_refuses_json_lines_not_utf8_as_read_frame(tmp_path: Path) ->
 
 
 def test_open_exams_refuses_json_lines_mixing_dialects(tmp_path: Path) -> None:
-    praxis = {canonical_to_praxis(k): v for k, v in read_frame(EXAMS).iloc[0].items()}
+    praxis = {canonical_to_praxis(k): v for k, v in read_frame(EXAMS, arrow=False).iloc[0].items()}
     path = write_bytes(
         tmp_path / "mixed.jsonl", "\n".join([*json_lines(4), json.dumps(praxis)]).encode()
     )
