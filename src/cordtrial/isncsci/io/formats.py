@@ -787,7 +787,11 @@ def _text(value: object) -> str | None:
 def _text_array(series: pd.Series[Any]) -> Any:
     """A column as an Arrow string array, value by value as :func:`_text` gives it."""
     if isinstance(series.dtype, pd.CategoricalDtype):
-        categories = pa.array([_text(c) for c in series.cat.categories], type=pa.string())
+        values = series.cat.categories
+        try:  # categories of text (classify_frame's results): straight to Arrow
+            categories = pa.array(values.to_numpy(dtype=object), type=pa.string())
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            categories = pa.array([_text(c) for c in values], type=pa.string())
         codes = pa.array(series.cat.codes.to_numpy(), mask=series.cat.codes.to_numpy() < 0)
         return categories.take(codes)
     arrow = getattr(series.array, "_pa_array", None)

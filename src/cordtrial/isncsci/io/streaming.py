@@ -894,7 +894,7 @@ def classify_file(
                 classified += len(part.results)
                 rejected += len(part.errors)
                 chunks += 1
-                ais.update(str(grade) for grade in part.results["ais"].tolist())
+                ais.update(_counts(part.results["ais"]))
                 if on_chunk is not None:
                     on_chunk(exams.progress())
             for writer, target in ((results, out), (errors, errors_file)):
@@ -926,6 +926,12 @@ def classify_file(
             for part_file in temporary.values():
                 part_file.unlink(missing_ok=True)
     return run
+
+
+def _counts(values: pd.Series[Any]) -> dict[str, int]:
+    """How often each value occurs (as text), counted on a categorical's codes, not row by row."""
+    counts = values.value_counts(sort=False, dropna=False)
+    return {str(value): int(count) for value, count in counts.items() if count}
 
 
 @contextlib.contextmanager
