@@ -80,6 +80,38 @@ def _joined_strings(values: Any) -> Any:
     return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(text))
 
 
+def with_arrow_strings(df: pd.DataFrame) -> pd.DataFrame:
+    """A frame whose every column is ``object`` text, with every column as Arrow strings,
+    converted in one pass row by row; any other frame as it is.
+
+    A frame built from Python records (``pd.DataFrame(list_of_dicts, dtype=object)``) holds each
+    cell as a ``str`` object of its own, made row by row: visiting them column by column misses
+    the processor's caches at nearly every cell, row by row it does not (measured: about four
+    times less CPU time for the conversion). Where a cell is not a ``str`` (``None``, NaN, a
+    number) or holds the separator, the frame is returned as it is and its columns are converted
+    one by one (:func:`arrow_strings`). So is a frame whose equal cells share one ``str`` object
+    (``pd.read_csv(dtype=object)``, the ``csv`` module's one-character cells): column by column
+    is then as cheap, and converting row by row would only add work."""
+    n, m = df.shape
+    if not n or not m or not all(dtype is np.dtype(object) for dtype in df.dtypes):
+        return df
+    sample = df.iloc[:1000, m // 2].tolist()  # a cell column, in the canonical order
+    if len({id(value) for value in sample}) <= len(sample) // 2:  # objects shared
+        return df
+    joined = _joined_strings(df.to_numpy(dtype=object).ravel())  # row-major: the records' order
+    if joined is None:
+        return df
+    columns = {
+        j: pd.arrays.ArrowStringArray(
+            pa.chunked_array([joined.take(pa.array(np.arange(j, n * m, m, dtype=np.int64)))])
+        )
+        for j in range(m)
+    }
+    out = pd.DataFrame(columns, index=df.index, copy=False)
+    out.columns = df.columns
+    return out
+
+
 def _encode(
     series: pd.Series[Any], table: dict[str, int], lut: tuple[Any, Any], arrow: Any = None
 ) -> Any:
