@@ -1,7 +1,7 @@
 """A registry from Parquet: 10 million exams through the streaming CLI and a Dask LocalCluster.
 
     .venv/bin/python benchmarks/bench_registry.py [--rows 10000000] [--workdir DIR]
-        [--skip-cli] [--skip-dask] [--keep]
+        [--skip-cli] [--skip-cli-dask] [--skip-dask] [--keep] [--name registry] [--json]
 
 1. Writes ``DIR/registry.parquet``: 100,000 generated exams (``tests/strategies.py``, default
    rates) repeated with distinct ids (``E00000000`` ...) up to ``--rows``, one row group per
@@ -100,7 +100,10 @@ def _run_measured(command: list[str]) -> dict[str, Any]:
         err.seek(0)
         stdout, stderr = out.read().decode(), err.read().decode()
     max_rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", stderr)
+    cpu = [re.search(rf"{kind} time \(seconds\): ([\d.]+)", stderr) for kind in ("User", "System")]
     return {
+        # on a shared machine the CPU seconds vary less than the wall time
+        "cpu_seconds": sum(float(m.group(1)) for m in cpu if m) if all(cpu) else None,
         "command": " ".join(command),
         "exit_code": code,
         "wall_seconds": wall,
@@ -169,6 +172,8 @@ def main() -> None:
     parser.add_argument("--skip-cli-dask", action="store_true")
     parser.add_argument("--skip-dask", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the files in --workdir")
+    parser.add_argument("--name", default="registry", help="benchmarks/results/NAME.json")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON too")
     parser.add_argument("--step", choices=["generate", "dask"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     source = args.workdir / "registry.parquet"
@@ -262,8 +267,10 @@ def main() -> None:
     if not args.keep:
         shutil.rmtree(args.workdir)
         print(f"deleted {args.workdir}")
-    path = write_results("registry", results)
+    path = write_results(args.name, results)
     print(f"results: {path}")
+    if args.json:
+        print(json.dumps(results, indent=2))
 
 
 def _parquet_rows(path: Path) -> int:

@@ -1,6 +1,9 @@
 """Render benchmarks/results/*.json as the Markdown tables of docs/benchmarks.md.
 
-    .venv/bin/python benchmarks/report.py
+    .venv/bin/python benchmarks/report.py [NAME]
+
+NAME: the classify results file to render (``benchmarks/results/NAME.json``; default
+``classify``, what ``bench_classify.py`` writes without ``--name``).
 
 Prints Markdown to stdout; paste it into docs/benchmarks.md, so that the numbers there are the
 measured ones, unrounded by hand.
@@ -9,6 +12,7 @@ measured ones, unrounded by hand.
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 from _common import RESULTS, ROOT
@@ -32,7 +36,56 @@ def _machine(m: dict[str, Any]) -> str:
     )
 
 
+#: bench_classify's entry paths (keys of its JSON) and their column titles, in table order.
+_ENTRY_COLUMNS = (
+    ("read_frame_workers1", "read_frame (default path)"),
+    ("read_frame_default_workers", "read_frame, default workers"),
+    ("read_csv_str_workers1", "pd.read_csv(dtype=str)"),
+    ("read_csv_object_workers1", "pd.read_csv(dtype=object)"),
+    ("records_object_workers1", "records, object"),
+    ("categorical_workers1", "categoricals"),
+    ("arrow_workers1", "Arrow strings"),
+)
+
+
 def classify_tables(data: dict[str, Any]) -> str:
+    if "classify_frame_object_workers1" in data["scenarios"][0]:
+        return _classify_tables_before_entry_paths(data)
+    lines = [_machine(data["machine"]), ""]
+    titles = " | ".join(f"{title} | ratio" for _, title in _ENTRY_COLUMNS)
+    lines += [
+        f"| scenario | exams (NT cells) | npm reference | {titles} |",
+        "| --- | ---: | ---: |" + " ---: | ---: |" * len(_ENTRY_COLUMNS),
+    ]
+    for s in data["scenarios"]:
+        ref = s["reference"]["exams_per_s"]
+        cells = []
+        for key, _ in _ENTRY_COLUMNS:
+            t = s[f"classify_frame_{key}"]
+            ratio = f"{t['x_reference']:.1f}x"
+            cells.append(
+                f"{t['exams_per_s']:,.0f}/s | "
+                + (f"**{ratio}**" if key == "read_frame_workers1" else ratio)
+            )
+        lines.append(
+            f"| {s['scenario']} | {s['exams']:,} ({s['nt_cell_share']:.1%}) | {ref:,.0f}/s | "
+            + " | ".join(cells)
+            + " |"
+        )
+    lines.append("")
+    for s in data["scenarios"]:
+        lines.append(
+            f"* {s['scenario']}: {s['exams_with_nt']:,} of {s['exams']:,} exams hold an NT; "
+            f"load average (1, 5, 15 min) {s['load_before']} before, {s['load_after']} after"
+        )
+        for key, stages in s.get("stages_per_100k_exams_s", {}).items():
+            parts = "; ".join(f"{stage} {seconds:.3f} s" for stage, seconds in stages.items())
+            lines.append(f"  * stages per 100,000 exams, {key}: {parts}")
+    return "\n".join(lines)
+
+
+def _classify_tables_before_entry_paths(data: dict[str, Any]) -> str:
+    """The table of bench_classify's files from before it timed every entry path."""
     lines = [_machine(data["machine"]), ""]
     lines += [
         "| scenario | exams (NT cells) | npm reference | classify_frame, Arrow strings | "
@@ -127,7 +180,7 @@ def simulation_tables(data: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    classify = _load("classify")
+    classify = _load(sys.argv[1] if len(sys.argv) > 1 else "classify")
     if classify:
         print("### classify_frame vs the npm reference\n")
         print(classify_tables(classify))

@@ -286,7 +286,7 @@ def _read(path: Path, dialect: DialectOption | None) -> pd.DataFrame:
     from cordtrial.isncsci.io.formats import read_frame
 
     with _unusable():
-        return read_frame(path, _dialect(dialect))
+        return read_frame(path, _dialect(dialect), arrow=False)  # one row read as Python values
 
 
 def _dialect(option: DialectOption | None) -> Dialect | None:

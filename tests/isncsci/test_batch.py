@@ -405,3 +405,89 @@ def test_object_text_columns_take_the_arrow_coder() -> None:
     frame.loc[3, "r_c5_motor"] = " 4 "  # the parser trims; so does the fallback
     expected = _records(classify_frame(frame.astype("string[pyarrow]")))
     assert _records(classify_frame(frame)) == expected
+
+
+def _entry_paths(tmp_path: Any, frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The same exams as each way a user's frame may arrive (the frame: ``object`` of ``str``
+    and ``None``)."""
+    from cordtrial.isncsci.io.formats import read_frame, write_frame
+
+    csv = tmp_path / "exams.csv"
+    frame.to_csv(csv, index=False)
+    parquet = tmp_path / "exams.parquet"
+    write_frame(frame, parquet)
+    return {
+        "records, object str": frame,
+        "Arrow strings": frame.astype("string[pyarrow]"),
+        "categoricals": frame.astype("category"),
+        "pd.read_csv(dtype=str)": pd.read_csv(csv, dtype=str, keep_default_na=False),
+        "pd.read_csv(dtype=object)": pd.read_csv(csv, dtype=object),
+        "read_frame(csv)": read_frame(csv),
+        "read_frame(csv, arrow=False)": read_frame(csv, arrow=False),
+        "read_frame(parquet)": read_frame(parquet),
+        "read_frame(parquet, arrow=False)": read_frame(parquet, arrow=False),
+    }
+
+
+@pytest.mark.parametrize("rows", [300, 5000])  # the numpy coder and walk; the compiled ones
+def test_every_entry_path_gives_the_same_results(tmp_path: Any, rows: int) -> None:
+    """Object strings, Arrow strings, categoricals, pd.read_csv and read_frame in either form
+    classify to the same frame, value for value -- also for cells the byte coder does not know
+    (spaces, non-ASCII digits, the separator the object coder joins with, missing cells)."""
+    frame = pd.DataFrame(generate_exams(rows, 77, nt_rate=0.05, star_rate=0.05), dtype=object)
+    odd = {
+        (3, "r_c5_motor"): " 4 ",
+        (5, "l_t3_pp"): "NT**",
+        (7, "r_s1_motor"): "\uff15",  # a full-width 5
+        (9, "l_c6_lt"): "1\x1f",  # holds the object coder's separator: converted cell by cell
+        (11, "r_l2_motor"): "",
+        (13, "vac"): None,
+        (15, "r_t4_lt"): "x",
+    }
+    for (row, column), value in odd.items():
+        frame.loc[row, column] = value
+    paths = _entry_paths(tmp_path, frame)
+    expected = _records(classify_frame(paths["records, object str"]))
+    assert expected[3]["error"] == "" and expected[15]["error_field"] == "r_t4_lt"
+    for name, entry in paths.items():
+        assert len(entry) == rows, name
+        assert _records(classify_frame(entry)) == expected, name
+
+
+def test_object_columns_are_joined_into_arrow_strings_when_every_cell_is_text() -> None:
+    """The object coder's conversion: the same Arrow strings as ``pa.array``; ``None`` (then
+    ``pa.array`` converts) for a missing cell, a number or a cell holding the separator."""
+    cells = ["5", "NT*", "", " 4 ", "\u00e91", "0**", "\uff15"]
+    joined = encode._joined_strings(np.array(cells, dtype=object))
+    assert joined.to_pylist() == cells
+    joined.validate(full=True)
+    assert encode._joined_strings(np.array([], dtype=object)).to_pylist() == []
+    for refused in (["5", None], ["5", 4], ["5", "1\x1f"], ["5", "\ud800"]):
+        assert encode._joined_strings(np.array(refused, dtype=object)) is None, refused
+
+
+@pytest.mark.parametrize("rows", [300, 5000])
+def test_frames_of_python_records_are_converted_row_by_row_to_the_same_results(rows: int) -> None:
+    """A frame of Python records (each cell its own ``str``) is converted to Arrow strings in one
+    row-major pass: the same cells, the same results; frames with a missing cell or shared
+    ``str`` objects are left to the column-by-column conversion."""
+    records = generate_exams(rows, 91, nt_rate=0.05, star_rate=0.05)
+    for row, record in enumerate(records):
+        # cells as separate objects, as a program building records makes them
+        records[row] = {k: "".join(list(v)) if k.endswith("_lt") else v for k, v in record.items()}
+    records[4]["r_c6_lt"] = " 1 "
+    records[6]["l_t2_pp"] = "3"
+    frame = pd.DataFrame(records, dtype=object)
+    converted = encode.with_arrow_strings(frame)
+    assert converted is not frame
+    assert all(isinstance(converted[c].array, pd.arrays.ArrowStringArray) for c in frame.columns)
+    assert converted.astype(object).equals(frame)
+    expected = _records(classify_frame(frame.astype("string[pyarrow]")))
+    assert expected[6]["error_field"] == "l_t2_pp"
+    assert _records(classify_frame(frame)) == expected
+    with_missing = frame.copy()
+    with_missing.loc[2, "r_nkm"] = None
+    assert encode.with_arrow_strings(with_missing) is with_missing
+    shared = frame.copy()
+    shared[frame.columns[len(frame.columns) // 2]] = "2"  # one object in every row
+    assert encode.with_arrow_strings(shared) is shared

@@ -72,9 +72,11 @@ def test_read_frame_gives_every_canonical_column_csv(exams: pd.DataFrame) -> Non
 
 
 def test_read_frame_gives_text_values_csv(exams: pd.DataFrame) -> None:
-    values = exams.to_numpy().ravel()
+    assert all(dtype == "string[pyarrow]" for dtype in exams.dtypes)  # the default
+    plain = read_frame(EXAMPLES / "exams.csv", arrow=False)
+    values = plain.to_numpy().ravel()
     assert all(value is None or isinstance(value, str) for value in values)
-    assert all(dtype == "object" for dtype in exams.dtypes)
+    assert all(dtype == "object" for dtype in plain.dtypes)
 
 
 def test_read_frame_keeps_pass_through_columns_csv(exams: pd.DataFrame) -> None:
@@ -83,8 +85,9 @@ def test_read_frame_keeps_pass_through_columns_csv(exams: pd.DataFrame) -> None:
 
 
 def test_read_frame_reads_empty_cell_as_none_csv() -> None:
-    frame = read_frame(EXAMPLES / "exams_with_errors.csv")
+    frame = read_frame(EXAMPLES / "exams_with_errors.csv", arrow=False)
     assert frame.loc[2, "l_t4_pp"] is None
+    assert read_frame(EXAMPLES / "exams_with_errors.csv").loc[2, "l_t4_pp"] is pd.NA
 
 
 def test_read_frame_keeps_na_like_text_csv(tmp_path: Path) -> None:
@@ -97,7 +100,7 @@ def test_read_frame_keeps_na_like_text_csv(tmp_path: Path) -> None:
 
 def test_read_frame_adds_absent_exam_columns_as_none_csv(tmp_path: Path) -> None:
     path = write_text(tmp_path / "part.csv", "id,r_c5_motor\nA,5\n")
-    frame = read_frame(path)
+    frame = read_frame(path, arrow=False)
     assert frame.loc[0, "r_c5_motor"] == "5"
     assert frame.loc[0, "l_s4_5_pp"] is None
 
@@ -112,7 +115,7 @@ def test_read_frame_keeps_short_row_of_truncated_csv(tmp_path: Path) -> None:
     """A file cut inside its last row keeps that row; its lost cells are missing, not 0."""
     text = (EXAMPLES / "exams.csv").read_text(encoding="utf-8")
     path = write_text(tmp_path / "cut.csv", text[: text.rindex("\n", 0, len(text) - 1) + 40])
-    frame = read_frame(path)
+    frame = read_frame(path, arrow=False)
     assert len(frame) == 10
     assert frame.iloc[-1]["l_s1_motor"] is None
 
@@ -124,12 +127,14 @@ def test_read_frame_keeps_short_row_of_truncated_csv(tmp_path: Path) -> None:
 def test_read_frame_arrow_gives_the_same_cells_as_arrow_strings(
     exams: pd.DataFrame, tmp_path: Path, extension: str
 ) -> None:
-    """``arrow=True``: the same columns, rows and values, as ``string[pyarrow]`` (None -> NA)."""
-    source = exams.copy()
+    """The default (``arrow=True``): the same columns, rows and values as ``arrow=False``, as
+    ``string[pyarrow]`` (None -> NA)."""
+    source = exams.astype(object).where(exams.notna(), None)
     source.loc[1, "r_c5_motor"] = None
     path = tmp_path / f"exams{extension}"
     write_frame(source.drop(columns=["l_nkm"]), path)
-    plain, arrow = read_frame(path), read_frame(path, arrow=True)
+    plain, arrow = read_frame(path, arrow=False), read_frame(path)
+    assert read_frame(path, arrow=True).equals(arrow)
     assert list(arrow.columns) == list(plain.columns)
     assert all(dtype == "string[pyarrow]" for dtype in arrow.dtypes)
     assert all(isinstance(arrow[c].array, pd.arrays.ArrowStringArray) for c in arrow.columns)
@@ -396,7 +401,7 @@ def test_read_frame_reads_json_boolean_as_text(tmp_path: Path) -> None:
 
 def test_read_frame_reads_json_null_as_none(tmp_path: Path) -> None:
     path = write_json(tmp_path / "exams.json", [normal_exam(r_c5_motor=None)])
-    assert read_frame(path).loc[0, "r_c5_motor"] is None
+    assert read_frame(path, arrow=False).loc[0, "r_c5_motor"] is None
 
 
 def test_read_frame_reads_parquet_integers_as_text(tmp_path: Path) -> None:
@@ -420,7 +425,7 @@ def test_read_frame_reads_parquet_types_as_json_would(tmp_path: Path) -> None:
     }
     path = tmp_path / "types.parquet"
     pq.write_table(pa.table(cells), path)
-    frame = read_frame(path)
+    frame = read_frame(path, arrow=False)
     assert frame["r_c5_motor"].tolist() == ["4", "4.5", None, None]
     assert frame["r_c6_motor"].tolist() == ["true", "false", None, "true"]
     assert frame["r_c7_motor"].tolist() == [None] * 4

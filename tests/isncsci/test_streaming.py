@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -308,7 +309,7 @@ def test_open_exams_refuses_json_lines_not_utf8_as_read_frame(tmp_path: Path) ->
 
 
 def test_open_exams_refuses_json_lines_mixing_dialects(tmp_path: Path) -> None:
-    praxis = {canonical_to_praxis(k): v for k, v in read_frame(EXAMS).iloc[0].items()}
+    praxis = {canonical_to_praxis(k): v for k, v in read_frame(EXAMS, arrow=False).iloc[0].items()}
     path = write_bytes(
         tmp_path / "mixed.jsonl", "\n".join([*json_lines(4), json.dumps(praxis)]).encode()
     )
@@ -519,6 +520,33 @@ def test_classify_file_leaves_nothing_when_input_fails_midway(tmp_path: Path) ->
     with pytest.raises(UnreadableInputError, match="line 13 has 140 cells but the header has 139"):
         classify_file(bad, tmp_path / "out.csv", chunk_rows=4)
     assert [p.name for p in tmp_path.iterdir()] == ["bad.csv"]
+
+
+def test_classify_file_reads_ahead_in_a_thread_it_stops_on_success_and_on_failure(
+    tmp_path: Path,
+) -> None:
+    """The next chunk is read while the current one is classified; the reading thread ends
+    with the run, also when the input fails midway (its error raised where the chunk was)."""
+    names_seen: set[str] = set()
+
+    def note_threads(_: StreamProgress) -> None:
+        names_seen.update(t.name for t in threading.enumerate())
+
+    classify_file(EXAMS, tmp_path / "o.csv", chunk_rows=4, on_chunk=note_threads)
+    assert "cordtrial-read-ahead" in names_seen
+    data = "\n".join([csv_header(), *exam_lines(20)]).encode() + b"\nA,5,6\n"
+    bad = write_bytes(tmp_path / "bad.csv", data.replace(b"\nX12,", b"\nX12,extra,"))
+    in_step: list[int] = []  # the progress reading chunk by chunk in this thread gives
+    with open_exams(bad, chunk_rows=4) as exams, pytest.raises(UnreadableInputError):
+        for _ in exams:
+            in_step.append(exams.progress().exams)
+    seen: list[int] = []
+    with pytest.raises(UnreadableInputError, match="line 13 has 140 cells"):
+        classify_file(
+            bad, tmp_path / "o2.csv", chunk_rows=4, on_chunk=lambda p: seen.append(p.exams)
+        )
+    assert seen == in_step
+    assert "cordtrial-read-ahead" not in {t.name for t in threading.enumerate()}
 
 
 def test_classify_file_keeps_earlier_output_when_failing(tmp_path: Path) -> None:

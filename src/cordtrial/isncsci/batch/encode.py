@@ -27,9 +27,10 @@ from cordtrial.isncsci.exam import KEY_MUSCLES, SENSORY_LEVELS, parse_nkm
 
 def arrow_strings(series: pd.Series[Any]) -> Any:
     """The column as Arrow strings, whatever it came as: an Arrow string column as it is, an
-    object column of text (what ``read_frame`` and ``pd.read_csv(dtype=str)`` give) converted
-    once -- coding Arrow's buffers is many times faster than hashing Python strings; ``None``
-    for categoricals (coded by their few categories) and columns holding non-text values."""
+    object column of text (what ``read_frame(path, arrow=False)``, ``pd.read_csv(dtype=object)``
+    and frames built from Python records give) converted once -- coding Arrow's buffers is many
+    times faster than hashing Python strings; ``None`` for categoricals (coded by their few
+    categories) and columns holding non-text values."""
     array = series.array
     arrow = getattr(array, "_pa_array", None)
     if arrow is not None:
@@ -37,12 +38,78 @@ def arrow_strings(series: pd.Series[Any]) -> Any:
         return arrow if pa.types.is_string(kind) or pa.types.is_large_string(kind) else None
     if series.dtype != object:
         return None
+    values = series.to_numpy(dtype=object)
+    joined = _joined_strings(values)
+    if joined is not None:
+        return pa.chunked_array([joined])
     try:
-        return pa.chunked_array(
-            [pa.array(series.to_numpy(dtype=object), type=pa.string(), from_pandas=True)]
-        )
+        return pa.chunked_array([pa.array(values, type=pa.string(), from_pandas=True)])
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # integers and text mixed: code value by value
         return None
+
+
+#: Joins the cells of an object column (:func:`_joined_strings`); a cell holding it is refused.
+_SEPARATOR = "\x1f"
+
+
+def _joined_strings(values: Any) -> Any:
+    """An object array of ``str`` as an Arrow string array, by one ``str.join`` of its cells.
+
+    ``str.join`` copies each cell's characters in one C loop: three to five times faster than
+    ``pa.array`` converting cell by cell. The joined text's separators give each cell's bounds.
+    ``None`` where a cell is not a ``str`` (``None``, NaN, a number), holds the separator, or
+    cannot be written as UTF-8: ``pa.array`` then converts the column as before."""
+    n = len(values)
+    try:
+        data = np.frombuffer(_SEPARATOR.join(values).encode("utf-8"), dtype=np.uint8)
+    except (TypeError, UnicodeEncodeError):
+        return None
+    if len(data) >= 2**31 - n:  # int32 offsets
+        return None
+    separator = ord(_SEPARATOR)
+    is_separator = data == separator
+    ends = np.flatnonzero(is_separator)
+    if len(ends) != max(n - 1, 0):  # a cell holds the separator
+        return None
+    offsets = np.empty(n + 1, dtype=np.int32)
+    offsets[0] = 0
+    # cell i ends at its separator, less the i separators before it once they are removed
+    offsets[1:n] = ends - np.arange(n - 1, dtype=np.int32)
+    offsets[n] = len(data) - (n - 1) if n else 0
+    text = data[~is_separator] if len(ends) else data
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(text))
+
+
+def with_arrow_strings(df: pd.DataFrame) -> pd.DataFrame:
+    """A frame whose every column is ``object`` text, with every column as Arrow strings,
+    converted in one pass row by row; any other frame as it is.
+
+    A frame built from Python records (``pd.DataFrame(list_of_dicts, dtype=object)``) holds each
+    cell as a ``str`` object of its own, made row by row: visiting them column by column misses
+    the processor's caches at nearly every cell, row by row it does not (measured: about four
+    times less CPU time for the conversion). Where a cell is not a ``str`` (``None``, NaN, a
+    number) or holds the separator, the frame is returned as it is and its columns are converted
+    one by one (:func:`arrow_strings`). So is a frame whose equal cells share one ``str`` object
+    (``pd.read_csv(dtype=object)``, the ``csv`` module's one-character cells): column by column
+    is then as cheap, and converting row by row would only add work."""
+    n, m = df.shape
+    if not n or not m or not all(dtype is np.dtype(object) for dtype in df.dtypes):
+        return df
+    sample = df.iloc[:1000, m // 2].tolist()  # a cell column, in the canonical order
+    if len({id(value) for value in sample}) <= len(sample) // 2:  # objects shared
+        return df
+    joined = _joined_strings(df.to_numpy(dtype=object).ravel())  # row-major: the records' order
+    if joined is None:
+        return df
+    columns = {
+        j: pd.arrays.ArrowStringArray(
+            pa.chunked_array([joined.take(pa.array(np.arange(j, n * m, m, dtype=np.int64)))])
+        )
+        for j in range(m)
+    }
+    out = pd.DataFrame(columns, index=df.index, copy=False)
+    out.columns = df.columns
+    return out
 
 
 def _encode(
@@ -156,9 +223,10 @@ def _one_byte_cells(arrow: Any) -> Any:
 
     Most registry cells are one digit: their bytes, in row order, are the column's data buffer,
     and many such columns are coded by a single look-up (:func:`_encode_matrix`)."""
-    if arrow is None or arrow.num_chunks != 1 or arrow.null_count:
+    if arrow is None or arrow.null_count:
         return None
-    chunk = arrow.chunk(0)
+    # pd.read_csv's Arrow strings come in several chunks: one copy of a column's bytes
+    chunk = arrow.chunk(0) if arrow.num_chunks == 1 else arrow.combine_chunks()
     if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
         return None
     n = len(chunk)

@@ -20,7 +20,12 @@ from cordtrial.isncsci.batch.arrays import SideArrays
 from cordtrial.isncsci.batch.closed_form import clean_keys, is_clean
 from cordtrial.isncsci.batch.codes import INT_COL, Bool, Ints
 from cordtrial.isncsci.batch.compiled import compiled_for
-from cordtrial.isncsci.batch.encode import binary_codes, column_of, side_arrays
+from cordtrial.isncsci.batch.encode import (
+    binary_codes,
+    column_of,
+    side_arrays,
+    with_arrow_strings,
+)
 from cordtrial.isncsci.batch.notation import (
     LEVEL_NAMES,
     LEVEL_ORDER,
@@ -131,6 +136,7 @@ def _classify_codes(df: pd.DataFrame) -> tuple[Any, Any, Bool]:
     """The results of a frame's rows as codes: packed possible values of the keyed fields
     (11, n), totals as indices into ``TOTAL_TEXT`` (13, n), and the rejected rows."""
     n = len(df)
+    df = with_arrow_strings(df)  # a frame of Python records: converted row by row, once
     right, r_bad = side_arrays(df, "r")
     left, l_bad = side_arrays(df, "l")
     vac = binary_codes(column_of(df, "vac"))

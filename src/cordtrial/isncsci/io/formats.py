@@ -255,7 +255,7 @@ def flat_to_nested(record: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def read_frame(
-    path: str | Path, dialect: Dialect | None = None, *, arrow: bool = False
+    path: str | Path, dialect: Dialect | None = None, *, arrow: bool = True
 ) -> pd.DataFrame:
     """Read exams from a file into a frame of canonical columns.
 
@@ -266,18 +266,19 @@ def read_frame(
     dialect:
         ``"canonical"`` or ``"praxis"``; detected from the column names when ``None``.
     arrow:
-        Give every column as Arrow-backed strings (``string[pyarrow]``, missing cells ``<NA>``)
-        instead of ``object`` columns of ``str``: what ``classify_frame`` codes fastest (about
-        ten times faster on 100,000 exams; docs/benchmarks.md). A Parquet file's columns then stay
-        in Arrow's memory instead of becoming Python strings.
+        ``True`` (the default): every column as Arrow-backed strings (``string[pyarrow]``,
+        missing cells ``<NA>``), what ``classify_frame`` codes fastest (docs/benchmarks.md); a
+        Parquet file's columns stay in Arrow's memory. ``False``: ``object`` columns of ``str``,
+        missing cells ``None`` (the default before engine release 1.1.0), for code that reads
+        cells as Python values one by one.
 
     Returns
     -------
     pandas.DataFrame
         One row per exam, in file order, with a default index. Exam columns carry canonical
         names; every canonical exam column is present (added empty where the file lacks it), the
-        file's other columns pass through in place. Values are ``str`` (object dtype), missing
-        cells ``None`` -- or Arrow strings with ``arrow=True``.
+        file's other columns pass through in place. Values are text: Arrow strings, missing
+        cells ``<NA>`` -- or ``str`` (object dtype), missing cells ``None``, with ``arrow=False``.
 
     Raises
     ------
@@ -786,7 +787,11 @@ def _text(value: object) -> str | None:
 def _text_array(series: pd.Series[Any]) -> Any:
     """A column as an Arrow string array, value by value as :func:`_text` gives it."""
     if isinstance(series.dtype, pd.CategoricalDtype):
-        categories = pa.array([_text(c) for c in series.cat.categories], type=pa.string())
+        values = series.cat.categories
+        try:  # categories of text (classify_frame's results): straight to Arrow
+            categories = pa.array(values.to_numpy(dtype=object), type=pa.string())
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            categories = pa.array([_text(c) for c in values], type=pa.string())
         codes = pa.array(series.cat.codes.to_numpy(), mask=series.cat.codes.to_numpy() < 0)
         return categories.take(codes)
     arrow = getattr(series.array, "_pa_array", None)

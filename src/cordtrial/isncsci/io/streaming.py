@@ -45,7 +45,9 @@ import datetime as dt
 import io
 import json
 import os
-from collections import Counter
+import queue
+import threading
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -877,6 +879,7 @@ def classify_file(
     classified = rejected = chunks = 0
     writers: list[TableWriter] = []
     with open_exams(input, dialect, chunk_rows=chunk_rows) as exams:
+        ahead = _ReadAhead(exams)
         try:
             with _writing(out):
                 results = TableWriter(
@@ -886,7 +889,7 @@ def classify_file(
             with _writing(errors_file):
                 errors = TableWriter(temporary[errors_file], ERROR_FIELDS, format=".csv")
                 writers.append(errors)
-            for part in classify_stream(exams, engine):
+            for part in classify_stream(ahead, engine):
                 with _writing(out):
                     results.write(part.results)
                 with _writing(errors_file):
@@ -894,9 +897,10 @@ def classify_file(
                 classified += len(part.results)
                 rejected += len(part.errors)
                 chunks += 1
-                ais.update(str(grade) for grade in part.results["ais"].tolist())
+                ais.update(_counts(part.results["ais"]))
+                progress = ahead.progress_of_next()
                 if on_chunk is not None:
-                    on_chunk(exams.progress())
+                    on_chunk(progress)
             for writer, target in ((results, out), (errors, errors_file)):
                 with _writing(target):
                     writer.close()
@@ -920,12 +924,79 @@ def classify_file(
                 with _writing(target):
                     os.replace(part_file, target)
         finally:
+            ahead.close()
             for writer in writers:
                 with contextlib.suppress(OSError):  # already failing: report the first error
                     writer.close()
             for part_file in temporary.values():
                 part_file.unlink(missing_ok=True)
     return run
+
+
+def _counts(values: pd.Series[Any]) -> dict[str, int]:
+    """How often each value occurs (as text), counted on a categorical's codes, not row by row."""
+    counts = values.value_counts(sort=False, dropna=False)
+    return {str(value): int(count) for value, count in counts.items() if count}
+
+
+class _ReadAhead:
+    """The chunks of an :class:`ExamChunks`, read one chunk ahead in a thread of their own.
+
+    Reading and decoding the next chunk (Parquet, CSV: mostly Arrow, which leaves the GIL) then
+    overlaps classifying and writing the current one. The progress after each chunk is taken
+    when that chunk is read (what ``exams.progress()`` would say if read in step) and handed out
+    with it, in order, by :meth:`progress_of_next`. An error met while reading is raised where
+    the chunk would have come; memory grows by one chunk.
+    """
+
+    _END = object()
+
+    def __init__(self, exams: ExamChunks):
+        self._exams = exams
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=1)
+        self._stop = threading.Event()
+        self._progress: deque[StreamProgress] = deque()
+        self._thread = threading.Thread(target=self._read, name="cordtrial-read-ahead", daemon=True)
+        self._thread.start()
+
+    def _put(self, item: Any) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+            except queue.Full:
+                continue
+            return True
+        return False
+
+    def _read(self) -> None:
+        try:
+            for frame in self._exams:
+                if not self._put((frame, self._exams.progress())):
+                    return
+        except BaseException as error:  # raised again in the reading thread's consumer
+            self._put(error)
+            return
+        self._put(self._END)
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        while True:
+            item = self._queue.get()
+            if item is self._END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            frame, progress = item
+            self._progress.append(progress)
+            yield frame
+
+    def progress_of_next(self) -> StreamProgress:
+        """The progress after the oldest chunk handed out and not yet asked about."""
+        return self._progress.popleft()
+
+    def close(self) -> None:
+        """Stop reading ahead (the file may be closed after this)."""
+        self._stop.set()
+        self._thread.join()
 
 
 @contextlib.contextmanager
