@@ -23,7 +23,8 @@ from cordtrial.trial.rules.consent import (
     consent_items_given,
     reconsent_due,
 )
-from cordtrial.trial.services.common import get_by_id, get_trial
+from cordtrial.trial.services.common import get_trial
+from cordtrial.trial.services.reads import visible_participant
 from cordtrial.trial.services.users import require_permission
 
 __all__ = [
@@ -100,7 +101,7 @@ def _signed(s: ConsentSignature) -> SignedConsent:
 
 def list_consents(session: Session, user: User, participant_id: int) -> Sequence[ConsentSignature]:
     """A participant's consent signatures, oldest first."""
-    participant = get_by_id(session, Participant, participant_id)
+    participant = visible_participant(session, user, participant_id)
     require_permission(user, "read", participant.site_id)
     return _signatures(session, [participant_id])
 
@@ -121,7 +122,7 @@ def record_consent(
 ) -> ConsentSignature:
     """Record a participant's signature of a consent form version with the answer to each item
     the version asks (``enter_data`` at the site); not before the version is effective."""
-    participant = get_by_id(session, Participant, participant_id)
+    participant = visible_participant(session, user, participant_id)
     require_permission(user, "enter_data", participant.site_id)
     form = session.scalars(
         select(ConsentVersion).where(

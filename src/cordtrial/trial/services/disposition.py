@@ -27,7 +27,7 @@ from cordtrial.trial.rules.follow_up import (
     check_transition,
 )
 from cordtrial.trial.rules.vocabulary import CONTACT_MODES, REMOTE_CONTACT_MODES
-from cordtrial.trial.services.common import get_by_id
+from cordtrial.trial.services.reads import visible_participant
 from cordtrial.trial.services.users import require_permission
 
 __all__ = [
@@ -78,7 +78,7 @@ def list_disposition_changes(
     session: Session, user: User, participant_id: int
 ) -> Sequence[DispositionChange]:
     """A participant's disposition history, oldest first."""
-    participant = get_by_id(session, Participant, participant_id)
+    participant = visible_participant(session, user, participant_id)
     require_permission(user, "read", participant.site_id)
     return _changes(session, [participant_id])
 
@@ -87,7 +87,7 @@ def list_contact_attempts(
     session: Session, user: User, participant_id: int
 ) -> Sequence[ContactAttempt]:
     """A participant's contact attempts, in the order recorded."""
-    participant = get_by_id(session, Participant, participant_id)
+    participant = visible_participant(session, user, participant_id)
     require_permission(user, "read", participant.site_id)
     return _attempts(session, participant_id)
 
@@ -121,7 +121,7 @@ def record_disposition(
     lost to follow-up needs the unsuccessful contact attempts recorded first), and an autopsy
     recorded as done needs the participant's consent to autopsy (ConsentRequiredError).
     """
-    participant = get_by_id(session, Participant, participant_id)
+    participant = visible_participant(session, user, participant_id)
     require_permission(user, "enter_data", participant.site_id)
     checked = check_disposition(facts)
     current = current_disposition(session, participant_id)
@@ -169,7 +169,7 @@ def record_contact_attempt(
 ) -> ContactAttempt:
     """Record an attempt to reach a participant (``enter_data`` at the site); refused after a
     death, and after a withdrawal that does not allow re-contact."""
-    participant = get_by_id(session, Participant, participant_id)
+    participant = visible_participant(session, user, participant_id)
     require_permission(user, "enter_data", participant.site_id)
     checked = check_contact_attempt(facts)
     current = current_disposition(session, participant_id)
@@ -212,7 +212,7 @@ def record_long_term_contact(
     from cordtrial.trial.services.visits import find_visit
 
     check_date("done_on", done_on)
-    participant = get_by_id(session, Participant, participant_id)
+    participant = visible_participant(session, user, participant_id)
     require_permission(user, "enter_data", participant.site_id)
     visit = find_visit(participant, visit_name)
     mode = visit.definition.contact_mode or "in_person"

@@ -7,6 +7,7 @@ from cordtrial.web.api import (
     audit,
     auth,
     exams,
+    follow_up,
     measures,
     participants,
     product,
@@ -22,6 +23,6 @@ __all__ = ["api_router"]
 api_router = APIRouter()
 for _module in (
     auth, users, trials, participants, visits, exams, measures, product, adverse_events, queries,
-    audit,
+    audit, follow_up,
 ):  # fmt: skip
     api_router.include_router(_module.router, responses=ERROR_RESPONSES)
