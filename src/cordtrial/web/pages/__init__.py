@@ -7,7 +7,16 @@ site the user may not see is 404, exactly like one that does not exist).
 
 from fastapi import APIRouter
 
-from cordtrial.web.pages import accounts, analysis, auth, calculator, design, worksheet, workspace
+from cordtrial.web.pages import (
+    accounts,
+    analysis,
+    auth,
+    calculator,
+    design,
+    follow_up,
+    worksheet,
+    workspace,
+)
 from cordtrial.web.pages.errors import install_page_error_handlers
 from cordtrial.web.pages.rendering import STATIC_DIR, TEMPLATES_DIR, render, templates
 
@@ -31,3 +40,5 @@ router.include_router(calculator.router)
 # the analysis page and the DSMB / efficacy report downloads (issue 6)
 router.include_router(analysis.router)
 router.include_router(design.router)  # the trial-design tools (issue 13)
+# long-term timeline, disposition, consent, contact attempts, product look-back (issue 14)
+router.include_router(follow_up.router)

@@ -27,9 +27,12 @@ from cordtrial.trial.models import (
     User,
     WisciAssessment,
 )
+from cordtrial.trial.rules.consent import ConsentVersionFacts
 from cordtrial.trial.rules.safety import ExpeditedStatus, expedited_status
 from cordtrial.trial.rules.schedule import VisitStatus
 from cordtrial.trial.rules.vocabulary import RELATEDNESS_CAUSES, SERIOUSNESS_ORDER
+from cordtrial.trial.services.consent import consent_statuses
+from cordtrial.trial.services.disposition import current_disposition
 from cordtrial.trial.services.reads import (
     list_administrations,
     list_adverse_events,
@@ -186,6 +189,7 @@ def dashboard(
         due_visits=_due_visits(session, participants, today),
         open_serious=_open_serious(session, user, participants, today),
         exams_to_do=_exams_to_do(session, user, participants),
+        reconsent_due=_reconsent_due(session, participants, today),
         causes=RELATEDNESS_CAUSES,
         criteria=SERIOUSNESS_ORDER,
         lots=list_lots(session),
@@ -194,6 +198,14 @@ def dashboard(
         if current and sees_stopping_rule(user, current)
         else None,
     )
+
+
+def _reconsent_due(
+    session: Session, participants: Sequence[Participant], today: date
+) -> list[tuple[Participant, ConsentVersionFacts]]:
+    """The participants due to re-consent to a newer consent form (issue 14), in bulk."""
+    statuses = consent_statuses(session, participants, today)
+    return [(p, due) for p in participants if (due := statuses[p.id].reconsent_due) is not None]
 
 
 def sees_stopping_rule(user: User, trial: Trial) -> bool:
@@ -313,9 +325,14 @@ def _participant_view(
     visit_names = {v.id: v.definition.name for v in participant.visits}
     walks = list_measures(session, user, participant_id, "ten_metre_walk")
     schedule = visit_schedule(session, participant_id, now.date())
+    disposition = current_disposition(session, participant_id)
     return render(
         request,
         "participant.html",
+        disposition_label=disposition.label if disposition is not None else "active",
+        reconsent_due=consent_statuses(session, [participant], now.date())[
+            participant.id
+        ].reconsent_due,
         user=user,
         participant=participant,
         schedule=schedule,
