@@ -102,6 +102,7 @@ SAMPLES: dict[str, Callable[[Path_, Files], str]] = {
     "prior_standard": lambda path, f: "15,35",
     "treated": lambda path, f: "0.6",
     "control": lambda path, f: "0.2",
+    "table": lambda path, f: "contact_attempts",
 }
 #: The output file (or folder) name each command writes, by the first word of the command.
 OUTPUT_NAMES = {
@@ -110,6 +111,7 @@ OUTPUT_NAMES = {
     "isncsci": "results.csv",
     "export": "export",
     "backup": "store.backup",
+    "follow-up": "follow-up",
 }
 
 

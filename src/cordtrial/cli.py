@@ -495,6 +495,10 @@ def _mount_trial_commands() -> None:
     from cordtrial.design_cli import design_app
 
     app.add_typer(design_app, name="design")
+    from cordtrial.follow_up_cli import follow_up_app, product_app
+
+    app.add_typer(follow_up_app, name="follow-up")
+    app.add_typer(product_app, name="product")
 
 
 _mount_trial_commands()

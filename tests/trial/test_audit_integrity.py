@@ -42,6 +42,12 @@ _ADDED_BY_0010 = {
     ("adverse_event", "narrative"), ("adverse_event", "expedited_submitted_on"),
     ("adverse_event", "expedited_authority"), ("adverse_event", "expedited_reference"),
 }  # fmt: skip
+#: What revision 0013 added (long-term follow-up): fields of existing tables, and new tables.
+_ADDED_BY_0013 = {
+    ("visit_definition", "contact_mode"), ("visit_definition", "long_term"),
+    ("ipsc_line", "donor_id"),
+}  # fmt: skip
+_TABLES_OF_0013 = {"disposition_change", "contact_attempt", "consent_version", "consent_signature"}
 
 
 def _cli() -> typer.Typer:
@@ -205,10 +211,10 @@ def _legacy_trail(engine: Engine) -> None:
         connection.execute(text("DELETE FROM audit_entry"))
         prev, seq, legacy = GENESIS_HASH, 0, []
         for values in rows:
-            added_later = (values["entity"], values["field"]) in _ADDED_BY_0010
+            added_later = (values["entity"], values["field"]) in _ADDED_BY_0010 | _ADDED_BY_0013
             if values["field"] == "version" or added_later:
                 continue
-            if values["entity"] == "adverse_event_follow_up":
+            if values["entity"] in {"adverse_event_follow_up", *_TABLES_OF_0013}:
                 continue
             seq += 1
             if values["entity"] in _FLOAT_FIRST:
@@ -264,7 +270,7 @@ def test_migration_0008_repairs_a_legacy_trail_by_appending(empty_database_url: 
             rows = _rows(session)
             assert [(r.seq, r.row_hash) for r in rows[: len(old_rows)]] == old_rows
             added = rows[len(old_rows) :]
-            migrations = {"migration 0008", "migration 0009", "migration 0010"}
+            migrations = {"migration 0008", "migration 0009", "migration 0010", "migration 0013"}
             assert {r.actor for r in added} == migrations
             rekeys = [r for r in added if r.action == "rekey"]
             assert {(r.entity, r.old_value) for r in rekeys} >= {

@@ -71,6 +71,7 @@ def test_long_term_page_shows_timeline_and_records_a_disposition(world: World) -
     assert response.status_code == 200
     text = _text(response.text)
     assert "completed main study since 2026-02-10" in text
+    assert LEAKS.findall(text) == []  # the disposition in words, never its code
     # the long-term visits are no longer expected: not in long-term follow-up
     assert "not in long-term follow-up" in text
 

@@ -206,8 +206,10 @@ def test_reconsent_for_long_term_applies_only_in_long_term_follow_up() -> None:
     assert reconsent_due([V1, V2, V3_LT], signed, today, in_lt) == V3_LT
 
 
-def test_no_reconsent_is_asked_of_the_dead_or_withdrawn_without_recontact() -> None:
+def test_no_reconsent_is_asked_of_the_dead_lost_or_withdrawn_without_recontact() -> None:
     signed = [SignedConsent("1.0", V1.effective_on, date(2026, 2, 1), {})]
     assert reconsent_due([V1, V2], signed, date(2029, 1, 1), DIED) is None
     assert reconsent_due([V1, V2], signed, date(2029, 1, 1), WITHDRAWN) is None
+    lost = DispositionFacts("lost_to_follow_up", date(2028, 6, 1))
+    assert reconsent_due([V1, V2], signed, date(2029, 1, 1), lost) is None
     assert reconsent_due([V1, V2], signed, date(2029, 1, 1), WITHDRAWN_REMOTE) == V2

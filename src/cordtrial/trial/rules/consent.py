@@ -9,7 +9,8 @@ must say; 4.8.2: participants are informed of new information and re-consent to 
 A participant's items are those of the latest version they signed. A version marked
 ``reconsent_required`` calls for re-consent of the participants it applies to (``everyone``, or
 only those in ``long_term`` follow-up) who signed an earlier version, once it is effective; not
-for participants withdrawn (without re-contact) or dead.
+for participants withdrawn (without re-contact), lost to follow-up (no one can reach them) or
+dead.
 """
 
 from __future__ import annotations
@@ -128,7 +129,7 @@ def reconsent_due(
     if not signed or (
         disposition is not None
         and (
-            disposition.status == "died"
+            disposition.status in ("died", "lost_to_follow_up")
             or (disposition.status == "withdrawn" and not disposition.recontact_allowed)
         )
     ):

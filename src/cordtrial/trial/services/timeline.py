@@ -77,8 +77,7 @@ def _dispositions(session: Session, user: User, p: Participant, today: date) -> 
             )
             detail = (f"cause: {facts.death_cause}; {autopsy}; relation to the product: "
                       f"{word(facts.death_related_to_product)}")  # fmt: skip
-        entries.append(TimelineEntry(change.effective_on, "disposition", facts.label, detail,
-                                     facts.status))  # fmt: skip
+        entries.append(TimelineEntry(change.effective_on, "disposition", facts.label, detail))
     return entries
 
 
