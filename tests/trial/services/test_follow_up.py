@@ -346,3 +346,23 @@ def test_timeline_gathers_every_provider_in_date_order(
     assert dated == sorted(dated)
     titles = [e.title for e in entries]
     assert titles.index("MRI: stable") < titles.index("completed main study")
+
+
+def test_participant_history_holds_dispositions_contacts_and_consents(
+    session: Session, long_term: Participant, coordinator: User
+) -> None:
+    from cordtrial.trial.services.reads import participant_audit_scope
+
+    _sign(session, coordinator, long_term, contact=True, autopsy=False)
+    attempt = record_contact_attempt(
+        session, user=coordinator, participant_id=long_term.id,
+        facts=ContactAttemptFacts(date(2029, 3, 1), "phone", "no_answer"),
+    )  # fmt: skip
+    change = record_disposition(
+        session, user=coordinator, participant_id=long_term.id, now=NOW,
+        facts=DispositionFacts("completed_main_study", date(2027, 1, 30)),
+    )  # fmt: skip
+    scope = participant_audit_scope(session, long_term.id)
+    assert scope["contact_attempt"] == [attempt.id]
+    assert scope["disposition_change"] == [change.id]
+    assert len(scope["consent_signature"]) == 1
