@@ -102,10 +102,13 @@ SAMPLES: dict[str, Callable[[Path_, Files], str]] = {
     "prior_standard": lambda path, f: "15,35",
     "treated": lambda path, f: "0.6",
     "control": lambda path, f: "0.2",
+    "path": lambda path, f: str(f.root),
+    "participant": lambda path, f: "A-001",
     "rule": lambda path, f: "jp_asrm_60_day",
     "period": lambda path, f: "1",
     "reference": lambda path, f: "REF-1",
     "jurisdictions": lambda path, f: "us_ind",
+    "table": lambda path, f: "contact_attempts",
 }
 #: The output file (or folder) name each command writes, by the first word of the command.
 OUTPUT_NAMES = {
@@ -114,6 +117,7 @@ OUTPUT_NAMES = {
     "isncsci": "results.csv",
     "export": "export",
     "backup": "store.backup",
+    "follow-up": "follow-up",
 }
 
 

@@ -501,6 +501,10 @@ def _mount_trial_commands() -> None:
     from cordtrial.reporting_cli import reporting_app
 
     app.add_typer(reporting_app, name="reporting")
+    from cordtrial.follow_up_cli import follow_up_app, product_app
+
+    app.add_typer(follow_up_app, name="follow-up")
+    app.add_typer(product_app, name="product")
 
 
 _mount_trial_commands()

@@ -52,7 +52,7 @@ def import_dicom_command(
     from cordtrial.trial import TrialError, make_engine, make_session_factory
     from cordtrial.trial.models import Trial
     from cordtrial.trial.services.acting import acting_user
-    from cordtrial.trial.services.common import get_participant
+    from cordtrial.trial.services.common import get_participant, get_trial
     from cordtrial.trial.services.imaging import import_dicom
 
     url = existing_store(data_dir, demo=demo).url
@@ -65,6 +65,10 @@ def import_dicom_command(
                 if len(protocols) != 1:
                     fail("give --trial: the store holds " + (", ".join(protocols) or "no trial"))
                 trial = protocols[0]
+            try:
+                get_trial(session, trial)
+            except TrialError as exc:  # an unknown --trial is a bad option, as in every command
+                fail(exc.human, 2)
             person = get_participant(session, trial, participant)
             made = import_dicom(
                 session, importer, participant_id=person.id, path=path,

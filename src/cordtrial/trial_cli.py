@@ -56,7 +56,7 @@ import_app = typer.Typer(help="Bulk import into the trial store.", no_args_is_he
 
 #: The roles of :data:`cordtrial.trial.rules.access.ROLES`, for the help text (not imported here,
 #: so `cordtrial --help` starts without the trial package; a test keeps them equal).
-_ROLES_HELP = "admin, coordinator, investigator, monitor, statistician, reader"
+_ROLES_HELP = "admin, coordinator, investigator, monitor, reader, statistician"
 
 
 def _role(value: str) -> str:

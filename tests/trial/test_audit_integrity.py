@@ -55,6 +55,12 @@ _CREATED_AFTER_0007 = {
     "adverse_event_follow_up", "mri_exam", "mri_read", "expedited_clock",
     "periodic_report_submission", "lab_reference_range", "lab_result",
 }  # fmt: skip
+#: What revision 0013 added (long-term follow-up): fields of existing tables, and new tables.
+_ADDED_BY_0013 = {
+    ("visit_definition", "contact_mode"), ("visit_definition", "long_term"),
+    ("ipsc_line", "donor_id"),
+}  # fmt: skip
+_TABLES_OF_0013 = {"disposition_change", "contact_attempt", "consent_version", "consent_signature"}
 
 
 def _cli() -> typer.Typer:
@@ -218,10 +224,10 @@ def _legacy_trail(engine: Engine) -> None:
         connection.execute(text("DELETE FROM audit_entry"))
         prev, seq, legacy = GENESIS_HASH, 0, []
         for values in rows:
-            added_later = (values["entity"], values["field"]) in _ADDED_BY_0010
+            added_later = (values["entity"], values["field"]) in _ADDED_BY_0010 | _ADDED_BY_0013
             if values["field"] == "version" or added_later:
                 continue
-            if values["entity"] in _CREATED_AFTER_0007:
+            if values["entity"] in _CREATED_AFTER_0007 | _TABLES_OF_0013:
                 continue
             seq += 1
             if values["entity"] in _FLOAT_FIRST:
@@ -277,7 +283,10 @@ def test_migration_0008_repairs_a_legacy_trail_by_appending(empty_database_url: 
             rows = _rows(session)
             assert [(r.seq, r.row_hash) for r in rows[: len(old_rows)]] == old_rows
             added = rows[len(old_rows) :]
-            migrations = {"migration 0008", "migration 0009", "migration 0010", "migration 0018"}
+            migrations = {
+                "migration 0008", "migration 0009", "migration 0010", "migration 0013",
+                "migration 0018",
+            }  # fmt: skip
             assert {r.actor for r in added} == migrations
             rekeys = [r for r in added if r.action == "rekey"]
             assert {(r.entity, r.old_value) for r in rekeys} >= {

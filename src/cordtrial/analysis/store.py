@@ -114,8 +114,9 @@ class TrialData:
     measures: pd.DataFrame
     adverse_events: pd.DataFrame
     stored_engine_versions: tuple[str, ...] = field(default=())
-    #: The protocol's visits: visit, target_day (days since treatment), window_minus,
-    #: window_plus. Empty when not known (hand-made frames).
+    #: The protocol's visits of the main study: visit, target_day (days since treatment),
+    #: window_minus, window_plus (the long-term follow-up's visits are not endpoints: the
+    #: final visit is the main study's). Empty when not known (hand-made frames).
     schedule: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SCHEDULE_COLUMNS))
     #: Cell administrations: participant, administered_on, lot, dose_cells, volume_ml,
     #: injection_site. Empty when not known.
@@ -216,7 +217,8 @@ def load_trial(session: Session, protocol_id: str, *, user: User | None = None) 
     administrations = pd.DataFrame(given_rows, columns=list(ADMINISTRATION_COLUMNS))
     schedule = pd.DataFrame(
         [(d.name, d.target_day, d.window_minus, d.window_plus) for d in session.scalars(
-            select(VisitDefinition).where(VisitDefinition.trial_id == trial.id)
+            select(VisitDefinition)
+            .where(VisitDefinition.trial_id == trial.id, VisitDefinition.long_term.is_(False))
             .order_by(VisitDefinition.target_day, VisitDefinition.id))],
         columns=list(SCHEDULE_COLUMNS),
     )  # fmt: skip

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cordtrial.isncsci import KEY_MUSCLES, SENSORY_LEVELS, Level
+from cordtrial.trial.demo_follow_up import seed_long_term_follow_up
 from cordtrial.trial.demo_imaging import seed_demo_imaging
 from cordtrial.trial.demo_reporting import file_demo_reports, set_demo_jurisdictions
 from cordtrial.trial.models import AdverseEvent, Participant, Trial
@@ -143,7 +144,7 @@ _PEOPLE: Final = (
         29,
         "transport",
         21,
-        400,
+        1900,  # about 5.2 years: long-term follow-up to year 5 (demo_follow_up)
         {
             "screening": _A,
             "week 2": _A,
@@ -170,7 +171,7 @@ _PEOPLE: Final = (
         41,
         "fall",
         14,
-        380,
+        1700,  # about 4.7 years: lost to follow-up in year 4 (demo_follow_up)
         {
             "screening": _A,
             "week 2": _A,
@@ -350,6 +351,7 @@ def _seed(session: Session, today: date) -> DemoTrial:
     file_demo_reports(session, _ACTOR, DEMO_PROTOCOL_ID, today)
     _missed_visit(session, ids, today)
     seed_demo_imaging(session, ids, today)  # issue 14: MRI surveillance
+    seed_long_term_follow_up(session, DEMO_PROTOCOL_ID, ids, today)  # issue 14
     return DemoTrial(DEMO_PROTOCOL_ID, ids, created=True)
 
 
@@ -366,15 +368,20 @@ def _at(day: date, hour: int = 9) -> datetime:
 
 
 def _product(session: Session, today: date) -> None:
-    made = today - timedelta(days=460)
+    made = today - timedelta(days=1960)
     add_ipsc_line(
         session,
         actor=_ACTOR,
         name="iPSC-DEMO-01",
         description="Synthetic: clinical-grade HLA-homozygous iPSC line (demo only)",
+        donor_id="DONOR-DEMO-01",
     )
     add_specification(session, actor=_ACTOR, spec_version="v1", limits=_RELEASE_SPEC)
-    for lot_number, made_on in (("DEMO-LOT-001", made), ("DEMO-LOT-002", today - timedelta(30))):
+    # cryopreserved: the first lot (synthetic shelf life of 6 years) serves every participant
+    for lot_number, made_on, shelf_days in (
+        ("DEMO-LOT-001", made, 2190),
+        ("DEMO-LOT-002", today - timedelta(30), 730),
+    ):
         register_lot(
             session,
             actor=_ACTOR,
@@ -382,7 +389,7 @@ def _product(session: Session, today: date) -> None:
             ipsc_line="iPSC-DEMO-01",
             spec_version="v1",
             manufactured_on=made_on,
-            expiry_date=made_on + timedelta(days=730),
+            expiry_date=made_on + timedelta(days=shelf_days),
         )
         record_custody_event(
             session, actor=_ACTOR, lot_number=lot_number, event="manufactured",
@@ -490,9 +497,9 @@ def _adverse_events(session: Session, ids: dict[str, int], today: date) -> None:
     events = [
         # (study id, days ago onset, term, category, grade, serious, cells, procedure,
         #  immunosuppression, expectedness, outcome, resolved days after onset)
-        ("A-001", 380, "Neuropathic pain below the level of injury", "neuropathic_pain", 2, [],
+        ("A-001", 1880, "Neuropathic pain below the level of injury", "neuropathic_pain", 2, [],
          "unlikely", "possible", not_related, "expected", "recovered", 40),
-        ("A-002", 300, "Urinary tract infection", "infection", 2, [],
+        ("A-002", 1620, "Urinary tract infection", "infection", 2, [],
          not_related, not_related, "possible", "expected", "recovered", 10),
         ("B-002", 60, "Raised serum creatinine on tacrolimus", "immunosuppression_effect", 1, [],
          not_related, not_related, "probable", "expected", "recovering", None),

@@ -10,7 +10,8 @@ Error tree (the builtin each error also is, in brackets)::
           ├── RuleViolationError       valid values that a trial rule refuses (rule, reasons)
           │    │                       [ValueError]
           │    ├── AdministrationRefusedError   cells may not be given from this lot now
-          │    └── RandomizationError           no allocation for this participant
+          │    ├── RandomizationError           no allocation for this participant
+          │    └── ConsentRequiredError         the participant has not given a consent item
           ├── ConflictError            someone else changed the record first (optimistic locking)
           ├── AuthenticationError      login refused (wrong name or password, locked, inactive)
           ├── AccessDeniedError        role or sites do not allow it
@@ -42,6 +43,7 @@ __all__ = [
     "AuthenticationError",
     "BackupError",
     "ConflictError",
+    "ConsentRequiredError",
     "InvalidValueError",
     "NotFoundError",
     "RandomizationError",
@@ -194,6 +196,35 @@ class AdministrationRefusedError(RuleViolationError):
 
     def __init__(self, rule: str, reasons: Sequence[str]):
         super().__init__(rule, reasons)
+
+
+class ConsentRequiredError(RuleViolationError):
+    """Something needs a consent item the participant has not given (issue 14): e.g. a
+    long-term phone contact without consent to long-term contact.
+
+    Attributes
+    ----------
+    study_id : str
+        The participant.
+    item : str
+        The consent item missing (``long_term_contact``, ``autopsy``, ``future_sample_use``).
+    what : str
+        What was refused, in words.
+    """
+
+    def __init__(self, study_id: str, item: str, what: str):
+        from cordtrial.trial.rules.vocabulary import word
+
+        self.study_id = study_id
+        self.item = item
+        self.what = what
+        super().__init__(
+            "consent",
+            [f"{study_id} has not consented to {word(item)}: {what} cannot be recorded"],
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.study_id, self.item, self.what))
 
 
 class RandomizationError(RuleViolationError):

@@ -44,8 +44,12 @@ __all__ = [
     "AuditEntry",
     "AuthEvent",
     "Base",
+    "ConsentSignature",
+    "ConsentVersion",
+    "ContactAttempt",
     "CustodyEvent",
     "DataQuery",
+    "DispositionChange",
     "EligibilityAssessment",
     "ExamSignature",
     "ExpeditedClock",
@@ -175,6 +179,11 @@ class VisitDefinition(Record):
     #: What the protocol requires at the visit (``isncsci``, ``scim`` ...; see rules.schedule);
     #: None (schedules stored before revision 0010): the ISNCSCI exam.
     requires: Mapped[list[Any] | None]
+    #: How the visit reaches the participant (rules.vocabulary.CONTACT_MODES); None (schedules
+    #: stored before revision 0013): in person.
+    contact_mode: Mapped[str | None] = mapped_column(String(16))
+    #: A visit of the long-term follow-up after the main study (revision 0013).
+    long_term: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     trial: Mapped[Trial] = relationship(back_populates="visit_definitions")
 
@@ -381,6 +390,9 @@ class IpscLine(Record):
 
     name: Mapped[str] = mapped_column(String(64), unique=True)
     description: Mapped[str] = mapped_column(Text)
+    #: The (coded, pseudonymous) identifier of the donor the line was derived from, for a
+    #: look-back from a donor to every recipient (revision 0013); None when not recorded.
+    donor_id: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class ProductSpecification(Record):
@@ -571,6 +583,82 @@ class AdverseEventFollowUp(Record):
     reported_on: Mapped[date] = mapped_column(Date)
     reported_by: Mapped[str] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(Text)
+
+
+# --- long-term follow-up: disposition, contact attempts, consent (issue 14) --------------------
+
+
+class DispositionChange(Record):
+    """A change of a participant's disposition (rules.follow_up); the latest is the current
+    one, the earlier ones its history. Append-only: a correction is a new change."""
+
+    __tablename__ = "disposition_change"
+    __append_only__ = True
+
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True)
+    status: Mapped[str] = mapped_column(String(32))
+    effective_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    #: Withdrawal: whether the data collected may still be used, and the participant contacted.
+    data_use_allowed: Mapped[bool | None] = mapped_column(Boolean)
+    recontact_allowed: Mapped[bool | None] = mapped_column(Boolean)
+    #: Death: date, cause, autopsy asked for and done, relation to the cell product.
+    death_date: Mapped[date | None] = mapped_column(Date)
+    death_cause: Mapped[str | None] = mapped_column(Text)
+    autopsy_asked: Mapped[bool | None] = mapped_column(Boolean)
+    autopsy_done: Mapped[bool | None] = mapped_column(Boolean)
+    death_related_to_product: Mapped[str | None] = mapped_column(String(16))
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime]
+
+
+class ContactAttempt(Record):
+    """An attempt to reach a participant (before one is declared lost to follow-up).
+    Append-only."""
+
+    __tablename__ = "contact_attempt"
+    __append_only__ = True
+
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True)
+    attempted_on: Mapped[date] = mapped_column(Date)
+    method: Mapped[str] = mapped_column(String(32))
+    outcome: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(64))
+
+
+class ConsentVersion(Record):
+    """A version of a trial's consent form: effective date, the separate items it asks, and
+    whether participants who signed an earlier version must re-consent (rules.consent)."""
+
+    __tablename__ = "consent_version"
+    __table_args__ = (UniqueConstraint("trial_id", "form_version"),)
+
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trial.id"), index=True)
+    #: The form's version as printed on it (``version`` is the row's lock counter).
+    form_version: Mapped[str] = mapped_column(String(32))
+    effective_on: Mapped[date] = mapped_column(Date)
+    items: Mapped[list[Any]]
+    reconsent_required: Mapped[bool] = mapped_column(Boolean)
+    applies_to: Mapped[str] = mapped_column(String(16))
+    summary: Mapped[str] = mapped_column(Text)
+
+
+class ConsentSignature(Record):
+    """A participant's signature of a consent form version, with the answer to each item.
+    Append-only: a participant's later answers are a new signature."""
+
+    __tablename__ = "consent_signature"
+    __append_only__ = True
+
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True)
+    consent_version_id: Mapped[int] = mapped_column(ForeignKey("consent_version.id"), index=True)
+    signed_on: Mapped[date] = mapped_column(Date)
+    #: consent item -> given (True) or refused (False).
+    items: Mapped[Json]
+    recorded_by: Mapped[str] = mapped_column(String(64))
+
+    consent_version: Mapped[ConsentVersion] = relationship()
 
 
 # --- users and their access --------------------------------------------------------------------

@@ -188,8 +188,10 @@ class VisitSpecCreate(_In):
     requires: list[str] = Field(
         ["isncsci"],
         description="What the protocol requires at the visit: isncsci, scim, wisci, "
-        "ten_metre_walk, six_minute_walk",
+        "ten_metre_walk, six_minute_walk, mri",
     )
+    contact_mode: str = Field("in_person", description="in_person, phone or questionnaire")
+    long_term: bool = Field(False, description="A visit of the long-term follow-up")
 
 
 class TrialCreate(_In):
@@ -317,6 +319,8 @@ class VisitRead(BaseModel):
     missed_reason: str | None
     exam_ids: list[int]
     exam_of_record_id: int | None = Field(description="The exam analyses use for this visit")
+    contact_mode: str = Field("in person", description="in person, phone or questionnaire")
+    long_term: bool = Field(False, description="A visit of the long-term follow-up")
 
 
 class VisitMissedCreate(_In):
@@ -510,12 +514,14 @@ class MeasureRead(BaseModel):
 class IpscLineCreate(_In):
     name: str
     description: str
+    donor_id: str | None = Field(None, description="The donor's coded identifier (look-back)")
 
 
 class IpscLineRead(_Out):
     id: int
     name: str
     description: str
+    donor_id: str | None = None
 
 
 class SpecificationCreate(_In):

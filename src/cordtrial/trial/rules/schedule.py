@@ -17,8 +17,8 @@ from datetime import date, timedelta
 from typing import Literal
 
 from cordtrial.trial.errors import InvalidValueError
-from cordtrial.trial.rules.checks import check_int, check_text
-from cordtrial.trial.rules.vocabulary import VISIT_ITEMS
+from cordtrial.trial.rules.checks import check_choice, check_int, check_text
+from cordtrial.trial.rules.vocabulary import CONTACT_MODES, VISIT_ITEMS
 
 __all__ = [
     "VISIT_STATUSES",
@@ -61,9 +61,15 @@ class VisitSpec:
     window_plus: int = 0
     #: What the protocol requires at the visit (see ``VISIT_ITEMS``).
     requires: tuple[str, ...] = ("isncsci",)
+    #: How the visit reaches the participant (``CONTACT_MODES``: in person, phone, questionnaire).
+    contact_mode: str = "in_person"
+    #: A visit of the long-term follow-up after the main study (issue 14): it needs the
+    #: participant's consent to long-term contact.
+    long_term: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "requires", check_requirements(self.requires))
+        check_choice("visit.contact_mode", self.contact_mode, CONTACT_MODES)
         name = check_text("visit.name", self.name, max_length=64)
         # the name is a URL path segment (PUT /api/participants/{id}/visits/{visit_name})
         if "/" in name or "\\" in name or name in {".", ".."}:
@@ -71,7 +77,8 @@ class VisitSpec:
                 "visit.name", self.name, "a name without '/' or '\\', other than '.' and '..'",
                 "cannot be a URL path segment",
             )  # fmt: skip
-        check_int("visit.target_day", self.target_day, -365, 3650)
+        # up to 30 years: long-term follow-up of a cell graft may last for life (issue 14)
+        check_int("visit.target_day", self.target_day, -365, 30 * 366)
         check_int("visit.window_minus", self.window_minus, 0, 365)
         check_int("visit.window_plus", self.window_plus, 0, 365)
 

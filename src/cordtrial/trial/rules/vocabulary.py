@@ -8,7 +8,12 @@ __all__ = [
     "AE_CATEGORIES",
     "AE_OUTCOMES",
     "AE_OUTCOME_ORDER",
+    "CONSENT_ITEMS",
+    "CONTACT_METHODS",
+    "CONTACT_MODES",
+    "CONTACT_OUTCOMES",
     "CUSTODY_EVENTS",
+    "DISPOSITIONS",
     "EXPECTEDNESS",
     "INJURY_MECHANISMS",
     "LOT_STATUSES",
@@ -18,6 +23,7 @@ __all__ = [
     "RELATEDNESS_CAUSES",
     "RELATEDNESS_ORDER",
     "RELEASE_TESTS",
+    "REMOTE_CONTACT_MODES",
     "SERIOUSNESS_CRITERIA",
     "SERIOUSNESS_ORDER",
     "SEXES",
@@ -148,7 +154,7 @@ AE_OUTCOME_ORDER: Final = (
     "unknown",
 )
 
-VisitItem = Literal["isncsci", "scim", "wisci", "ten_metre_walk", "six_minute_walk"]
+VisitItem = Literal["isncsci", "scim", "wisci", "ten_metre_walk", "six_minute_walk", "mri"]
 #: What a protocol may require at a visit, with the words people read.
 VISIT_ITEMS: Final = {
     "isncsci": "ISNCSCI exam",
@@ -156,6 +162,55 @@ VISIT_ITEMS: Final = {
     "wisci": "WISCI II",
     "ten_metre_walk": "10-metre walk",
     "six_minute_walk": "6-minute walk",
+    # recorded by the imaging records (issue 14): until they exist, a visit that requires an MRI
+    # stays partly done (see services.visits.register_visit_item)
+    "mri": "MRI",
+}
+
+#: How a visit reaches the participant (long-term follow-up, issue 14): in person at the site,
+#: by phone, or by a questionnaire sent and returned; phone and questionnaire are remote.
+CONTACT_MODES: Final = {
+    "in_person": "in person",
+    "phone": "phone",
+    "questionnaire": "questionnaire",
+}
+REMOTE_CONTACT_MODES: Final = frozenset({"phone", "questionnaire"})
+
+#: A participant's disposition (CDISC SDTM DS terms in spirit: completed, withdrawn by
+#: participant, lost to follow-up, death), with the long-term follow-up after the main study.
+DISPOSITIONS: Final = {
+    "active": "active",
+    "completed_main_study": "completed main study",
+    "long_term_follow_up": "in long-term follow-up",
+    "withdrawn": "withdrawn",
+    "lost_to_follow_up": "lost to follow-up",
+    "died": "died",
+}
+
+#: How a participant was tried (contact attempts before lost to follow-up is declared).
+CONTACT_METHODS: Final = {
+    "phone": "phone",
+    "letter": "letter",
+    "email": "email",
+    "home_visit": "home visit",
+    "general_practitioner": "through the general practitioner",
+    "registry": "registry search",
+}
+#: What came of a contact attempt; only ``reached`` is a success.
+CONTACT_OUTCOMES: Final = {
+    "reached": "reached",
+    "no_answer": "no answer",
+    "message_left": "message left",
+    "wrong_number": "wrong number or address",
+    "returned_undelivered": "returned undelivered",
+    "declined": "reached, declined further contact",
+}
+
+#: Separate items of a consent form, each given or refused on its own (issue 14).
+CONSENT_ITEMS: Final = {
+    "long_term_contact": "long-term contact",
+    "autopsy": "autopsy",
+    "future_sample_use": "future use of samples",
 }
 
 _WORDS: Final = {
@@ -175,4 +230,8 @@ _WORDS: Final = {
 def word(value: object) -> str:
     """A vocabulary value in the words people read (``life_threatening`` -> life-threatening)."""
     text = str(value)
-    return _WORDS.get(text, VISIT_ITEMS.get(text, text.replace("_", " ")))
+    for words in (_WORDS, VISIT_ITEMS, DISPOSITIONS, CONTACT_MODES, CONTACT_METHODS,
+                  CONTACT_OUTCOMES, CONSENT_ITEMS):  # fmt: skip
+        if text in words:
+            return words[text]
+    return text.replace("_", " ")

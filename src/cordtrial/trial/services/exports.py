@@ -7,11 +7,14 @@ the classification's result record, and the examiner's ``comments`` and ``flag_r
 JSON object, cell column -> why its value carries ``*`` or ``**``), ``scim``, ``wisci``,
 ``ten_metre_walk``, ``six_minute_walk``, ``lots``, ``release_tests``, ``custody_events``,
 ``administrations``, ``adverse_events``, ``data_queries``, ``mris`` (MRI examinations: date,
-imaging site, field strength, sequences, DICOM Study Instance UID) and ``mri_reads`` (every
-structured read: site, central and adjudication, with its reader and state). Records of
-participants carry the participant's ``study_id``; only the sites the exporting user may see
-are exported, and in text (a custody note names the lot's recipient) the study id of a
-participant of another site reads ``(a participant of another site)``.
+imaging site, field strength, sequences, DICOM Study Instance UID), ``mri_reads`` (every
+structured read: site, central and adjudication, with its reader and state), the long-term
+follow-up's ``dispositions``, ``contact_attempts``, ``consent_versions`` and
+``consent_signatures`` (one column per consent item: ``item_long_term_contact`` ...), and the
+regulators' ``expedited_clocks`` and ``periodic_report_filings``. Records of participants carry the
+participant's ``study_id``; only the sites the exporting user may see are exported, and in text
+(a custody note names the lot's recipient) the study id of a participant of another site reads
+``(a participant of another site)``.
 
 Pseudonymized export (the statistician's, ISO 25237 "pseudonymization"): study ids are replaced
 by a keyed pseudonym (HMAC-SHA-256 of the study id; the key is not written to the export, so the
@@ -60,8 +63,12 @@ from cordtrial.trial.models import (
     Administration,
     AdverseEvent,
     Arm,
+    ConsentSignature,
+    ConsentVersion,
+    ContactAttempt,
     CustodyEvent,
     DataQuery,
+    DispositionChange,
     EligibilityAssessment,
     ExpeditedClock,
     IsncsciExam,
@@ -79,6 +86,7 @@ from cordtrial.trial.models import (
 from cordtrial.trial.rules.access import can_see_site, export_mode
 from cordtrial.trial.rules.disclosure import OTHER_SITE_PARTICIPANT, Scrubber
 from cordtrial.trial.rules.exam_cells import CELL_COLUMNS
+from cordtrial.trial.rules.vocabulary import CONSENT_ITEMS
 from cordtrial.trial.services.common import get_trial
 from cordtrial.trial.services.reads import MEASURE_KINDS
 
@@ -100,12 +108,12 @@ DATASET_JSON_VERSION = "1.1"
 #: Columns naming people, left out of a pseudonymized export.
 PERSON_COLUMNS = frozenset(
     {"examiner", "assessor", "assessed_by", "operator", "identity_checked_by", "tested_by",
-     "holder", "raised_by", "answered_by", "closed_by", "reader", "assigned_by"}
+     "holder", "raised_by", "answered_by", "closed_by", "reader", "assigned_by", "recorded_by"}
 )  # fmt: skip
 #: Free text about a participant, left out of a pseudonymized export.
 FREE_TEXT_COLUMNS = frozenset(
     {"text", "answer", "close_note", "classification_note", "comments", "flag_reasons", "note",
-     "finding"}
+     "finding", "reason", "death_cause"}
 )  # fmt: skip
 #: Coded columns that never hold free text (not searched for study ids: the exam cells and the
 #: classification's result record are most of a large export).
@@ -121,6 +129,8 @@ _LABELS = {
     "administrations": "Cell administrations", "adverse_events": "Adverse events",
     "data_queries": "Monitor data queries", "mris": "MRI examinations",
     "mri_reads": "Structured MRI reads",
+    "dispositions": "Disposition changes", "contact_attempts": "Contact attempts",
+    "consent_versions": "Consent form versions", "consent_signatures": "Consent signatures",
 }  # fmt: skip
 
 
@@ -372,6 +382,7 @@ def build_export(
         ],
         read_columns,
     )
+    _follow_up_tables(session, trial.id, tables, table, of_participants, study_ids)
     everyone = session.execute(
         select(Participant.study_id, Participant.site_id).where(Participant.trial_id == trial.id)
     ).all()
@@ -388,11 +399,48 @@ def build_export(
             s.code: site_pseudonym(key, s.code) for s in trial.sites if len(s.code) > 1
         }
         _scrub(export, Scrubber(hidden | visible | site_names | site_codes_in_text))
+        # a version's calendar date is the trial's, but no calendar date is left in this export
+        tables["consent_versions"] = tables["consent_versions"].drop(columns=["effective_on"])
     elif hidden:
         _scrub(export, Scrubber(hidden))
     for name, frame in tables.items():
         tables[name] = _typed(frame)
     return export
+
+
+def _follow_up_tables(
+    session: Session,
+    trial_id: int,
+    tables: dict[str, pd.DataFrame],
+    table: Callable[..., pd.DataFrame],
+    of_participants: Callable[[Any], list[Any]],
+    study_ids: dict[int, str],
+) -> None:
+    """The long-term follow-up's tables (issue 14)."""
+    tables["dispositions"] = table(DispositionChange, ("recorded_at",))
+    tables["contact_attempts"] = table(ContactAttempt)
+    versions = list(
+        session.scalars(
+            select(ConsentVersion)
+            .where(ConsentVersion.trial_id == trial_id)
+            .order_by(ConsentVersion.effective_on, ConsentVersion.id)
+        )
+    )
+    tables["consent_versions"] = _frame(
+        [{"version": v.form_version, "effective_on": v.effective_on,
+          "items": ";".join(v.items), "reconsent_required": v.reconsent_required,
+          "applies_to": v.applies_to, "summary": v.summary} for v in versions],
+        ["version", "effective_on", "items", "reconsent_required", "applies_to", "summary"],
+    )  # fmt: skip
+    labels = {v.id: v.form_version for v in versions}
+    items = list(CONSENT_ITEMS)
+    tables["consent_signatures"] = _frame(
+        [{"study_id": study_ids[s.participant_id], "version": labels[s.consent_version_id],
+          "signed_on": s.signed_on, "recorded_by": s.recorded_by,
+          **{f"item_{i}": s.items.get(i) for i in items}}
+         for s in of_participants(ConsentSignature)],
+        ["study_id", "version", "signed_on", "recorded_by", *(f"item_{i}" for i in items)],
+    )  # fmt: skip
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:

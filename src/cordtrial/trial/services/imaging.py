@@ -393,6 +393,7 @@ def _tumour_event(
         "for the investigator to confirm."
     )
     event = build_adverse_event(
+        session,
         mri.participant_id,
         AdverseEventFacts(
             term=TUMOUR_TERM,

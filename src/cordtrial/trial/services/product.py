@@ -74,13 +74,17 @@ def _unique(session: Session, column: Any, value: str, field: str) -> None:
         raise InvalidValueError(field, value, f"a {field} not yet used", "exists")
 
 
-def add_ipsc_line(session: Session, *, actor: str, name: str, description: str) -> IpscLine:
-    """Register an iPSC line."""
+def add_ipsc_line(
+    session: Session, *, actor: str, name: str, description: str, donor_id: str | None = None
+) -> IpscLine:
+    """Register an iPSC line, with the coded identifier of its donor when known (for a
+    look-back from a donor: services.look_back)."""
     name = check_text("name", name, max_length=64)
     description = check_text("description", description, max_length=2000)
+    donor = check_text("donor_id", donor_id, max_length=64, required=False) or None
     with unit_of_work(session, actor):
         _unique(session, IpscLine.name, name, "name")
-        line = IpscLine(name=name, description=description)
+        line = IpscLine(name=name, description=description, donor_id=donor)
         session.add(line)
     return line
 

@@ -23,8 +23,11 @@ from cordtrial.trial.models import (
     AdverseEvent,
     AdverseEventFollowUp,
     AuditEntry,
+    ConsentSignature,
+    ContactAttempt,
     CustodyEvent,
     DataQuery,
+    DispositionChange,
     EligibilityAssessment,
     ExamSignature,
     IsncsciExam,
@@ -251,6 +254,8 @@ def list_users(session: Session) -> Sequence[User]:
 _OF_PARTICIPANT = (
     Visit, EligibilityAssessment, IsncsciExam, ScimAssessment, WisciAssessment, TenMetreWalk,
     SixMinuteWalk, Administration, AdverseEvent, DataQuery,
+    # the long-term follow-up (issue 14)
+    DispositionChange, ContactAttempt, ConsentSignature,
 )  # fmt: skip
 
 
@@ -271,7 +276,8 @@ def audit_scope(session: Session, user: User) -> dict[str, list[int]] | None:
 def participant_audit_scope(session: Session, participant_id: int) -> dict[str, list[int]]:
     """The records of one participant whose audit entries make up their history (the
     participant, their visits, exams and signatures, measures, administrations, adverse events
-    and follow-ups, data queries), in :func:`audit_scope`'s form for :func:`list_audit`."""
+    and follow-ups, data queries, disposition changes, contact attempts and consent signatures),
+    in :func:`audit_scope`'s form for :func:`list_audit`."""
     return _records_of_participants(session, [participant_id])
 
 

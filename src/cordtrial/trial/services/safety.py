@@ -134,12 +134,18 @@ def report_adverse_event(
     return event
 
 
-def build_adverse_event(participant_id: int, facts: AdverseEventFacts) -> AdverseEvent:
-    """A new adverse event from checked facts, with its expedited-report flag and deadline
-    computed, not yet added to a session: for a use case that opens an event inside its own
-    unit of work (a tumour finding on a locked MRI read, :mod:`.imaging`)."""
+def build_adverse_event(
+    session: Session, participant_id: int, facts: AdverseEventFacts
+) -> AdverseEvent:
+    """A new adverse event from checked facts, added to the session with its expedited clocks
+    (services.clocks): for a use case that opens an event inside its own unit of work (a tumour
+    finding on a locked MRI read, :mod:`.imaging`)."""
+    checked = check_adverse_event(facts)
+    jurisdictions = _jurisdictions(session, participant_id)
     event = AdverseEvent(participant_id=participant_id)
-    _store(event, check_adverse_event(facts))
+    _store(event, checked)
+    session.add(event)
+    sync_event_clocks(session, event, checked, jurisdictions)
     return event
 
 

@@ -5,21 +5,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cordtrial.trial.audit import unit_of_work
 from cordtrial.trial.errors import InvalidValueError
-from cordtrial.trial.models import Arm, Site, Trial, VisitDefinition
+from cordtrial.trial.models import Arm, Participant, Site, Trial, User, Visit, VisitDefinition
 from cordtrial.trial.rules.checks import check_choice, check_int, check_text
 from cordtrial.trial.rules.eligibility import EligibilityCriteria
 from cordtrial.trial.rules.identifiers import check_path_id
 from cordtrial.trial.rules.schedule import VisitSpec, check_schedule
 from cordtrial.trial.rules.vocabulary import PHASES
 from cordtrial.trial.services.common import check_version, get_trial
+from cordtrial.trial.services.users import require_permission
 
 __all__ = [
     "STRATA_FACTORS",
     "ArmSpec",
+    "add_long_term_visits",
     "add_site",
     "amend_eligibility",
     "create_trial",
@@ -91,6 +94,8 @@ def create_trial(
                 window_minus=v.window_minus,
                 window_plus=v.window_plus,
                 requires=list(v.requires),
+                contact_mode=v.contact_mode,
+                long_term=v.long_term,
             )
             for v in schedule
         ]
@@ -146,3 +151,46 @@ def set_coordinators_see_stopping_rule(
         check_version(trial, expected_version)
         trial.coordinators_see_stopping_rule = visible
     return trial
+
+
+def add_long_term_visits(
+    session: Session,
+    *,
+    user: User,
+    protocol_id: str,
+    visits: Sequence[VisitSpec],
+    reason: str,
+) -> list[VisitDefinition]:
+    """Extend a trial's schedule past the main study with long-term visits (a protocol
+    amendment: ``manage_trial``, a reason), each marked long-term; every participant already
+    enrolled gets the new visits."""
+    require_permission(user, "manage_trial")
+    reason = check_text("reason", reason, max_length=1000)
+    specs = check_schedule(visits)
+    with unit_of_work(session, user.username, reason):
+        trial = get_trial(session, protocol_id)
+        taken = {d.name for d in trial.visit_definitions}
+        for spec in specs:
+            if spec.name in taken:
+                raise InvalidValueError(
+                    "visits", spec.name, "a visit name not yet in the schedule", "exists"
+                )
+        added = [
+            VisitDefinition(
+                trial=trial,
+                name=v.name,
+                target_day=v.target_day,
+                window_minus=v.window_minus,
+                window_plus=v.window_plus,
+                requires=list(v.requires),
+                contact_mode=v.contact_mode,
+                long_term=True,
+            )
+            for v in specs
+        ]
+        session.add_all(added)
+        session.flush()
+        participants = session.scalars(select(Participant).where(Participant.trial_id == trial.id))
+        for participant in participants:
+            session.add_all(Visit(participant=participant, definition=d) for d in added)
+    return added

@@ -4,7 +4,7 @@ record."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Protocol, TypeVar
@@ -25,6 +25,7 @@ from cordtrial.trial.models import (
     WisciAssessment,
 )
 from cordtrial.trial.rules.checks import check_date, check_text
+from cordtrial.trial.rules.follow_up import DispositionFacts, visit_not_expected
 from cordtrial.trial.rules.schedule import (
     VisitSpec,
     VisitState,
@@ -32,7 +33,7 @@ from cordtrial.trial.rules.schedule import (
     visit_state,
     visit_window,
 )
-from cordtrial.trial.rules.vocabulary import VISIT_ITEMS
+from cordtrial.trial.rules.vocabulary import CONTACT_MODES, VISIT_ITEMS
 from cordtrial.trial.services.common import check_version, get_by_id
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "find_visit",
     "mark_visit_missed",
     "record_visit_done",
+    "register_visit_item",
     "visit_requirements",
     "visit_schedule",
     "visit_schedules",
@@ -54,6 +56,21 @@ _MEASURES = (
     ("ten_metre_walk", TenMetreWalk),
     ("six_minute_walk", SixMinuteWalk),
 )
+
+
+#: Finders of visit items recorded outside this module: item -> function(session, visit) giving
+#: the date the item was recorded at the visit, or None. The imaging records register ``mri``
+#: here (issue 14), so that a visit that requires an MRI is done once its MRI is recorded.
+VisitItemFinder = Callable[[Session, Visit], date | None]
+_ITEM_FINDERS: dict[str, VisitItemFinder] = {}
+
+
+def register_visit_item(item: str, finder: VisitItemFinder) -> None:
+    """Let ``finder`` say when ``item`` (one of ``VISIT_ITEMS``, e.g. ``mri``) was recorded at a
+    visit; the visit's state and its completion then count it."""
+    if item not in VISIT_ITEMS:
+        raise InvalidValueError("item", item, "one of " + ", ".join(VISIT_ITEMS))
+    _ITEM_FINDERS[item] = finder
 
 
 def find_visit(participant: Participant, visit_name: str) -> Visit:
@@ -109,17 +126,31 @@ def _recorded(session: Session, visit: Visit) -> dict[str, date]:
         ).first()
         if first is not None:
             recorded[item] = first
+    for item, finder in _ITEM_FINDERS.items():
+        if item in visit_requirements(visit.definition):
+            found = finder(session, visit)
+            if found is not None:
+                recorded[item] = found
     return recorded
 
 
-def _spec(d: VisitDefinition) -> VisitSpec:
-    return VisitSpec(d.name, d.target_day, d.window_minus, d.window_plus, visit_requirements(d))
+def visit_spec(d: VisitDefinition) -> VisitSpec:
+    """A stored visit definition as the schedule rules read it."""
+    return VisitSpec(
+        d.name, d.target_day, d.window_minus, d.window_plus, visit_requirements(d),
+        contact_mode=d.contact_mode or "in_person", long_term=bool(d.long_term),
+    )  # fmt: skip
 
 
-def _state(session: Session, visit: Visit, today: date) -> VisitState:
+_spec = visit_spec
+
+
+def _state(
+    session: Session, visit: Visit, today: date, disposition: DispositionFacts | None = None
+) -> VisitState:
     record = exam_of_record(_visit_exams(session, visit))
     incomplete = record is not None and record.classification is None
-    return visit_state(
+    state = visit_state(
         _spec(visit.definition),
         visit.participant.transplant_date,
         today,
@@ -128,6 +159,13 @@ def _state(session: Session, visit: Visit, today: date) -> VisitState:
         missed_reason=visit.missed_reason,
         started=("isncsci",) if incomplete else (),
     )
+    # the disposition decides what is still expected: a visit that will not happen under it
+    # (after a death, a withdrawal ...) reads as missed, with the reason
+    done = state.status in ("done", "out of window", "missed")
+    why = visit_not_expected(disposition, _spec(visit.definition), done=done)
+    if why is not None:
+        return VisitState("missed", None, state.missing, None, why)
+    return state
 
 
 def record_visit_done(
@@ -242,6 +280,10 @@ class VisitRow:
     exam_ids: tuple[int, ...]
     exam_of_record_id: int | None
     version: int
+    #: How the visit reaches the participant (in person, phone, questionnaire), in words, and
+    #: whether it belongs to the long-term follow-up.
+    contact_mode: str = "in person"
+    long_term: bool = False
 
 
 def visit_schedule(session: Session, participant_id: int, today: date) -> list[VisitRow]:
@@ -303,14 +345,18 @@ def visit_schedules(
             .group_by(kind.visit_id)
         ):  # fmt: skip
             measured.setdefault(int(visit_id or 0), {})[item] = first
+    from cordtrial.trial.services.disposition import current_dispositions
+
+    dispositions = current_dispositions(session, ids)
     schedules: dict[int, list[VisitRow]] = {pid: [] for pid in ids}
     # a schedule has a few definitions: each checked once
     specs = {i: _spec(d) for i, d in definitions.items()}
     for visit in sorted(visits, key=lambda v: (specs[v.definition_id].target_day, v.id)):
         participant = by_id[visit.participant_id]
         schedules[participant.id].append(
-            _row(visit, definitions[visit.definition_id], specs[visit.definition_id],
-                 participant, exams.get(visit.id, []), measured.get(visit.id, {}), today)
+            _row(session, visit, definitions[visit.definition_id], specs[visit.definition_id],
+                 participant, exams.get(visit.id, []), measured.get(visit.id, {}), today,
+                 dispositions.get(participant.id))
         )  # fmt: skip
     return schedules
 
@@ -328,6 +374,7 @@ class _VisitFacts:
 
 
 def _row(
+    session: Session,
     visit: _VisitFacts,
     d: VisitDefinition,
     spec: VisitSpec,
@@ -335,6 +382,7 @@ def _row(
     exams: Sequence[_ExamFacts],
     measured: dict[str, date],
     today: date,
+    disposition: DispositionFacts | None,
 ) -> VisitRow:
     day0 = participant.transplant_date
     window = visit_window(spec, day0) if day0 is not None else None
@@ -342,11 +390,23 @@ def _row(
     recorded = dict(measured)
     if record is not None and record.classified:
         recorded["isncsci"] = record.examined_on
+    for item, finder in _ITEM_FINDERS.items():  # items recorded elsewhere (an MRI, issue 14)
+        if item in spec.requires:
+            stored = session.get(Visit, visit.id)
+            found = finder(session, stored) if stored is not None else None
+            if found is not None:
+                recorded[item] = found
     state = visit_state(
         spec, day0, today, done_on=visit.done_on, recorded=recorded,
         missed_reason=visit.missed_reason,
         started=("isncsci",) if record is not None and not record.classified else (),
     )  # fmt: skip
+    # the disposition decides what is still expected: a visit that will not happen under it
+    # (after a death, a withdrawal ...) reads as missed, with the reason
+    done = state.status in ("done", "out of window", "missed")
+    why = visit_not_expected(disposition, spec, done=done)
+    if why is not None:
+        state = VisitState("missed", None, state.missing, None, why)
     return VisitRow(
         name=d.name,
         target=window.target if window else None,
@@ -362,4 +422,6 @@ def _row(
         exam_ids=tuple(e.id for e in exams),
         exam_of_record_id=record.id if record is not None else None,
         version=visit.version,
+        contact_mode=CONTACT_MODES[d.contact_mode or "in_person"],
+        long_term=bool(d.long_term),
     )

@@ -8,6 +8,7 @@ from cordtrial.web.api import (
     auth,
     clocks,
     exams,
+    follow_up,
     imaging,
     labs,
     measures,
@@ -25,6 +26,6 @@ __all__ = ["api_router"]
 api_router = APIRouter()
 for _module in (
     auth, users, trials, participants, visits, exams, measures, product, adverse_events, clocks,
-    queries, audit, imaging, labs,
+    queries, audit, imaging, labs, follow_up,
 ):  # fmt: skip
     api_router.include_router(_module.router, responses=ERROR_RESPONSES)

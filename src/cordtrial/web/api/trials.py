@@ -31,7 +31,15 @@ def post_trial(body: TrialCreate, user: CurrentUser, session: SessionDep) -> Tri
         phase=body.phase,
         arms=[ArmSpec(a.code, a.name, a.ratio) for a in body.arms],
         visits=[
-            VisitSpec(v.name, v.target_day, v.window_minus, v.window_plus, tuple(v.requires))
+            VisitSpec(
+                v.name,
+                v.target_day,
+                v.window_minus,
+                v.window_plus,
+                tuple(v.requires),
+                contact_mode=v.contact_mode,
+                long_term=v.long_term,
+            )
             for v in body.visits
         ],
         strata_factors=body.strata_factors,

@@ -34,6 +34,8 @@ def visit_read(r: VisitRow) -> VisitRead:
         missed_reason=r.missed_reason,
         exam_ids=list(r.exam_ids),
         exam_of_record_id=r.exam_of_record_id,
+        contact_mode=r.contact_mode,
+        long_term=r.long_term,
     )
 
 

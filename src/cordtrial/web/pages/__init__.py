@@ -13,6 +13,7 @@ from cordtrial.web.pages import (
     auth,
     calculator,
     design,
+    follow_up,
     imaging,
     labs,
     lists,
@@ -50,3 +51,5 @@ router.include_router(calculator.router)
 router.include_router(analysis.router)
 router.include_router(design.router)  # the trial-design tools (issue 13)
 router.include_router(imaging.router)  # MRI worklist, reads, adjudication (issue 14)
+# long-term timeline, disposition, consent, contact attempts, product look-back (issue 14)
+router.include_router(follow_up.router)

@@ -28,11 +28,14 @@ from cordtrial.trial.models import (
     WisciAssessment,
 )
 from cordtrial.trial.rules.access import can
+from cordtrial.trial.rules.consent import ConsentVersionFacts
 from cordtrial.trial.rules.labs import ANALYTES, TERMS
 from cordtrial.trial.rules.safety import ExpeditedStatus
 from cordtrial.trial.rules.schedule import VisitStatus
 from cordtrial.trial.rules.vocabulary import RELATEDNESS_CAUSES, SERIOUSNESS_ORDER
 from cordtrial.trial.services.clocks import expedited_badges
+from cordtrial.trial.services.consent import consent_statuses
+from cordtrial.trial.services.disposition import current_disposition
 from cordtrial.trial.services.imaging import list_mris, surveillance
 from cordtrial.trial.services.labs import list_lab_results
 from cordtrial.trial.services.lists import exams_to_do, open_serious_events
@@ -168,6 +171,7 @@ def dashboard(
         open_serious=_open_serious(session, user, current.protocol_id, today) if current else [],
         exams_to_do=exams_to_do(session, participants, visit_of_exam),
         shown=DASHBOARD_ROWS,
+        reconsent_due=_reconsent_due(session, participants, today),
         causes=RELATEDNESS_CAUSES,
         criteria=SERIOUSNESS_ORDER,
         lots=list_lots(session),
@@ -178,6 +182,14 @@ def dashboard(
         if current and sees_stopping_rule(user, current)
         else None,
     )
+
+
+def _reconsent_due(
+    session: Session, participants: Sequence[Participant], today: date
+) -> list[tuple[Participant, ConsentVersionFacts]]:
+    """The participants due to re-consent to a newer consent form (issue 14), in bulk."""
+    statuses = consent_statuses(session, participants, today)
+    return [(p, due) for p in participants if (due := statuses[p.id].reconsent_due) is not None]
 
 
 def sees_stopping_rule(user: User, trial: Trial) -> bool:
@@ -297,9 +309,14 @@ def _participant_view(
     visit_names = {v.id: v.definition.name for v in participant.visits}
     walks = list_measures(session, user, participant_id, "ten_metre_walk")
     schedule = visit_schedule(session, participant_id, now.date())
+    disposition = current_disposition(session, participant_id)
     return render(
         request,
         "participant.html",
+        disposition_label=disposition.label if disposition is not None else "active",
+        reconsent_due=consent_statuses(session, [participant], now.date())[
+            participant.id
+        ].reconsent_due,
         user=user,
         participant=participant,
         schedule=schedule,

@@ -1,0 +1,142 @@
+"""The demo trial's long-term follow-up (issue 14), built through the use cases. **Synthetic.**
+
+The schedule grows past week 52: a yearly visit in person from year 2 to year 5 (SCIM III; the
+graft surveillance MRI is recorded by the imaging records), then a yearly phone call to year
+10 (the GRNOPC1 thoracic trial followed its participants for 10 years: McKenna et al., *J
+Neurosurg Spine* 2022;37(3):321-330; the durations here are synthetic choices). Consent form 1.0
+asks for long-term contact, autopsy and future use of samples; version 2.0 (re-consent required)
+adds the yearly phone follow-up to year 10; version 2.1 (re-consent of participants in long-term
+follow-up) describes the long-term MRI surveillance.
+
+- A-001 (transplanted about 5.2 years ago) completed the main study, entered long-term
+  follow-up, came to every yearly visit to year 5 and re-consented to version 2.0; version 2.1
+  is now due for them.
+- A-002 (about 4.7 years ago) came to years 2 and 3, could not be reached in year 4 (phone, letter
+  returned undelivered, general practitioner) and was declared lost to follow-up.
+- B-001 and B-002 are still in the main study (active): their long-term visits lie ahead.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Final
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cordtrial.trial.models import Participant, User
+from cordtrial.trial.rules.consent import ConsentVersionFacts
+from cordtrial.trial.rules.follow_up import ContactAttemptFacts, DispositionFacts, yearly_visits
+from cordtrial.trial.rules.schedule import VisitSpec
+from cordtrial.trial.services.consent import add_consent_version, record_consent
+from cordtrial.trial.services.disposition import (
+    record_contact_attempt,
+    record_disposition,
+    record_long_term_contact,
+)
+from cordtrial.trial.services.measures import record_scim
+from cordtrial.trial.services.trials import add_long_term_visits
+
+__all__ = ["DEMO_LONG_TERM_SCHEDULE", "seed_long_term_follow_up"]
+
+#: The long-term visits of the demo: in person yearly from year 2 to 5, by phone to year 10.
+DEMO_LONG_TERM_SCHEDULE: Final[tuple[VisitSpec, ...]] = (
+    *yearly_visits(2, 5, requires=("scim",), window_days=60),
+    *yearly_visits(6, 10, contact_mode="phone", window_days=90),
+)
+_ALL_ITEMS = {"long_term_contact": True, "autopsy": True, "future_sample_use": True}
+#: SCIM III (self-care, respiration and sphincter, mobility) of A-001 at years 2-5 (synthetic)
+_A001_SCIM = {"year 2": (19, 35, 29), "year 3": (20, 35, 30), "year 4": (20, 36, 30),
+              "year 5": (20, 36, 31)}  # fmt: skip
+_A002_SCIM = {"year 2": (8, 21, 7), "year 3": (9, 21, 8)}
+
+
+def seed_long_term_follow_up(
+    session: Session, protocol: str, participant_ids: dict[str, int], today: date
+) -> None:
+    """Add the long-term schedule, consent versions, signatures, dispositions, contact attempts
+    and long-term visits of the demo (see the module docstring), as the demo's admin."""
+    admin = session.scalars(select(User).where(User.username == "admin")).one()
+    add_long_term_visits(
+        session, user=admin, protocol_id=protocol, visits=DEMO_LONG_TERM_SCHEDULE,
+        reason="protocol amendment 2: long-term follow-up (synthetic)",
+    )  # fmt: skip
+    day0: dict[str, date] = {}
+    for study_id, pid in participant_ids.items():
+        participant = session.get(Participant, pid)
+        assert participant is not None and participant.transplant_date is not None
+        day0[study_id] = participant.transplant_date
+    first = min(day0.values()) - timedelta(days=60)
+    versions = (
+        ConsentVersionFacts("1.0", first, tuple(_ALL_ITEMS), summary="Main study (synthetic)"),
+        ConsentVersionFacts("2.0", today - timedelta(days=400), tuple(_ALL_ITEMS), True,
+                            summary="Adds a yearly phone follow-up to year 10 (synthetic)"),
+        ConsentVersionFacts("2.1", today - timedelta(days=20), ("long_term_contact",), True,
+                            "long_term", "Describes the long-term MRI surveillance (synthetic)"),
+    )  # fmt: skip
+    for facts in versions:
+        add_consent_version(session, user=admin, protocol_id=protocol, facts=facts)
+    for study_id, pid in participant_ids.items():
+        start = day0[study_id]
+        version = "1.0" if start - timedelta(days=10) < versions[1].effective_on else "2.0"
+        record_consent(session, user=admin, participant_id=pid, version=version,
+                       signed_on=start - timedelta(days=10), items=_ALL_ITEMS)  # fmt: skip
+    _a001(session, admin, participant_ids["A-001"], day0["A-001"], today)
+    _a002(session, admin, participant_ids["A-002"], day0["A-002"])
+
+
+def _long_term_visit(
+    session: Session, admin: User, pid: int, name: str, on: date, scim: tuple[int, int, int]
+) -> None:
+    record_long_term_contact(session, user=admin, participant_id=pid, visit_name=name, done_on=on)
+    record_scim(
+        session, actor=admin.username, participant_id=pid, assessed_on=on,
+        assessor="Physiotherapist (synthetic)", self_care=scim[0],
+        respiration_sphincter=scim[1], mobility=scim[2], visit_name=name,
+    )  # fmt: skip
+
+
+def _enter_long_term(session: Session, admin: User, pid: int, day0: date) -> None:
+    completed = day0 + timedelta(days=364)
+    record_disposition(session, user=admin, participant_id=pid,
+                       facts=DispositionFacts("completed_main_study", completed,
+                                              "week 52 visit done (synthetic)"))  # fmt: skip
+    record_disposition(
+        session,
+        user=admin,
+        participant_id=pid,
+        facts=DispositionFacts(
+            "long_term_follow_up", completed, "agreed to long-term follow-up (synthetic)"
+        ),
+    )
+
+
+def _a001(session: Session, admin: User, pid: int, day0: date, today: date) -> None:
+    _enter_long_term(session, admin, pid, day0)
+    for spec in DEMO_LONG_TERM_SCHEDULE:
+        if spec.name in _A001_SCIM:
+            on = day0 + timedelta(days=spec.target_day + 3)
+            _long_term_visit(session, admin, pid, spec.name, on, _A001_SCIM[spec.name])
+    record_consent(session, user=admin, participant_id=pid, version="2.0",
+                   signed_on=today - timedelta(days=380), items=_ALL_ITEMS)  # fmt: skip
+
+
+def _a002(session: Session, admin: User, pid: int, day0: date) -> None:
+    _enter_long_term(session, admin, pid, day0)
+    for spec in DEMO_LONG_TERM_SCHEDULE:
+        if spec.name in _A002_SCIM:
+            on = day0 + timedelta(days=spec.target_day - 5)
+            _long_term_visit(session, admin, pid, spec.name, on, _A002_SCIM[spec.name])
+    year4 = day0 + timedelta(days=round(365.25 * 4))
+    attempts = (
+        (year4 - timedelta(days=20), "phone", "no_answer", "three calls on different days"),
+        (year4 + timedelta(days=5), "letter", "returned_undelivered", "moved, no forwarding"),
+        (year4 + timedelta(days=30), "general_practitioner", "no_answer", "practice has no news"),
+    )
+    for on, method, outcome, note in attempts:
+        record_contact_attempt(session, user=admin, participant_id=pid,
+                               facts=ContactAttemptFacts(on, method, outcome,
+                                                         f"{note} (synthetic)"))  # fmt: skip
+    record_disposition(session, user=admin, participant_id=pid,
+                       facts=DispositionFacts("lost_to_follow_up", year4 + timedelta(days=60),
+                                              "not reached in year 4 (synthetic)"))  # fmt: skip
