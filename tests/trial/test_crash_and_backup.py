@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
-from builders import lesion_flat
+from builders import acting_as, lesion_flat
 from cordtrial.isncsci import Level
 from cordtrial.trial import make_engine, make_session_factory, verify_audit
 from cordtrial.trial.backup import BackupError, backup, backup_kind, restore
@@ -63,7 +63,7 @@ def test_import_killed_mid_batch_leaves_whole_batches_and_rerun_completes_it(
     session: Session, participant: Participant, engine: Engine, database_url: str, tmp_path: Path
 ) -> None:
     _enrol(session)
-    add_user(session, actor="admin", username="importer", password="a long enough passphrase",
+    add_user(session, user=acting_as(), username="importer", password="a long enough passphrase",
              role="coordinator", all_sites=True)  # fmt: skip
     session.close()
     source = _exam_file(tmp_path / "exams.csv")

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from builders import acting_as
 from cordtrial.trial.database import make_session_factory
 from cordtrial.trial.rules.schedule import VisitSpec
 from cordtrial.trial.services.exams import record_exam
@@ -139,7 +140,7 @@ def world(engine: Engine, database_url: str) -> Iterator[World]:  # noqa: F811 (
     for role in ROLES:
         user = add_user(
             session,
-            actor="setup",
+            user=acting_as("setup"),
             username=role,
             password=PASSWORD,
             role=role,
@@ -148,7 +149,7 @@ def world(engine: Engine, database_url: str) -> Iterator[World]:  # noqa: F811 (
         user_ids[role] = user.id
     other = add_user(
         session,
-        actor="setup",
+        user=acting_as("setup"),
         username="other_site",
         password=PASSWORD,
         role="investigator",

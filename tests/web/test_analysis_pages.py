@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from builders import acting_as
 from cordtrial.analysis import (
     CohortComparison,
     ais_shift_table,
@@ -85,8 +86,8 @@ def demo(
     with factory() as session:
         site_a = session.scalars(select(Site).where(Site.code == "A")).one()
         add_user(
-            session, actor="test", username="statistician_a", password="a long enough passphrase",
-            role="statistician", site_ids=[site_a.id],
+            session, user=acting_as("test"), username="statistician_a",
+            password="a long enough passphrase", role="statistician", site_ids=[site_a.id],
         )  # fmt: skip
     yield Demo(factory, url)
     engine.dispose()

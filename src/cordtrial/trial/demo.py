@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cordtrial.isncsci import KEY_MUSCLES, SENSORY_LEVELS, Level
-from cordtrial.trial.models import AdverseEvent, Participant, Trial
+from cordtrial.trial.models import AdverseEvent, Participant, Trial, User
 from cordtrial.trial.rules.schedule import VisitSpec
 from cordtrial.trial.services.exams import record_exam
 from cordtrial.trial.services.measures import record_scim, record_ten_metre_walk, record_wisci
@@ -303,12 +303,23 @@ def _existing(session: Session) -> DemoTrial | None:
     return DemoTrial(DEMO_PROTOCOL_ID, {s: i for s, i in rows}, created=False)
 
 
+def _admin(session: Session) -> User:
+    """The demo's administrator, who makes every change of the demo (made first, by nobody
+    else, in an empty store)."""
+    admin = session.scalars(select(User).where(User.username == _ACTOR)).first()
+    if admin is None:
+        role, _, password = DEMO_USERS[_ACTOR]
+        admin = add_user(
+            session, user=None, username=_ACTOR, password=password, role=role, all_sites=True
+        )
+    return admin
+
+
 def _seed(session: Session, today: date) -> DemoTrial:
     existing = _existing(session)
     if existing is not None:
         return existing
-    role, _, password = DEMO_USERS[_ACTOR]
-    add_user(session, actor=_ACTOR, username=_ACTOR, password=password, role=role, all_sites=True)
+    _admin(session)
     create_trial(
         session,
         actor=_ACTOR,
@@ -327,7 +338,7 @@ def _seed(session: Session, today: date) -> DemoTrial:
             continue
         add_user(
             session,
-            actor=_ACTOR,
+            user=_admin(session),
             username=username,
             password=password,
             role=role,

@@ -13,6 +13,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from builders import acting_as
 from cordtrial.trial.demo import DEMO_PROTOCOL_ID, seed_demo
 from cordtrial.trial.models import CustodyEvent, IsncsciExam, Participant, Site, User
 from cordtrial.trial.rules.disclosure import Scrubber
@@ -102,7 +103,7 @@ def test_site_scoped_statistician_export_names_no_participant_anywhere(
     study_ids, sites = _seed(session)
     site_a = next(s.id for s in sites if s.code == "A")
     statistician = add_user(
-        session, actor="admin", username="statistician_a", password="a long enough passphrase",
+        session, user=acting_as(), username="statistician_a", password="a long enough passphrase",
         role="statistician", site_ids=[site_a],
     )  # fmt: skip
     export = build_export(session, protocol_id=DEMO_PROTOCOL_ID, user=statistician, key=KEY)

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from builders import acting_as
 from cordtrial.trial import AccessDeniedError
 from cordtrial.trial.models import Participant, Trial, User
 from cordtrial.trial.services.exams import record_exam
@@ -46,7 +47,7 @@ def records(session: Session, trial: Trial, participant: Participant) -> dict[st
     )  # fmt: skip
     site1 = next(s.id for s in trial.sites if s.code == "S01")
     for role in ("statistician", "monitor"):
-        add_user(session, actor="a", username=role, password=PASSWORD, role=role,
+        add_user(session, user=acting_as("a"), username=role, password=PASSWORD, role=role,
                  site_ids=[site1])  # fmt: skip
     return {"s2": s2.id, "other": other.id}
 

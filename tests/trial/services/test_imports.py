@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from builders import lesion_flat
+from builders import acting_as, lesion_flat
 from cordtrial.isncsci import Level, read_frame
 from cordtrial.trial import InvalidValueError, verify_audit
 from cordtrial.trial.models import AuditEntry, IsncsciExam, Participant, Trial
@@ -257,7 +257,7 @@ def test_import_as_a_site_user_finds_only_participants_of_its_sites(
         injury_date=INJURY, injury_level="C5", injury_mechanism="fall", age_at_injury=40, sex="F",
     )  # fmt: skip
     coordinator = add_user(
-        session, actor="admin", username="coord_s02", password="a long enough passphrase",
+        session, user=acting_as(), username="coord_s02", password="a long enough passphrase",
         role="coordinator", site_ids=[other.id],
     )  # fmt: skip
     report = import_exams(
@@ -273,7 +273,7 @@ def test_import_as_a_site_user_finds_only_participants_of_its_sites(
     )
     assert actors == {"coord_s02"}
     monitor = add_user(
-        session, actor="admin", username="mon", password="a long enough passphrase",
+        session, user=acting_as(), username="mon", password="a long enough passphrase",
         role="monitor", all_sites=True,
     )  # fmt: skip
     with pytest.raises(AccessDeniedError, match="mon may not enter data"):

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from builders import acting_as
 from cordtrial.trial.audit import unit_of_work, verify_audit
 from cordtrial.trial.errors import (
     AccessDeniedError,
@@ -37,7 +38,7 @@ NOW = datetime(2026, 2, 12, 10, 0, tzinfo=UTC)
 @pytest.fixture
 def investigator(session: Session, participant: Participant) -> User:
     return add_user(
-        session, actor="admin", username="ivan", password=PASSWORD, role="investigator",
+        session, user=acting_as(), username="ivan", password=PASSWORD, role="investigator",
         site_ids=[participant.site_id], full_name="Ivan Petrov",
     )  # fmt: skip
 
@@ -104,11 +105,13 @@ def test_signing_needs_the_password_and_counts_failures(
 def test_only_investigators_at_the_site_sign(
     session: Session, participant: Participant, exam: IsncsciExam
 ) -> None:
-    add_user(session, actor="admin", username="cora", password=PASSWORD, role="coordinator",
+    add_user(session, user=acting_as(), username="cora", password=PASSWORD, role="coordinator",
              site_ids=[participant.site_id])  # fmt: skip
     with pytest.raises(AccessDeniedError, match="cora may not sign"):
         sign_exam(session, username="cora", password=PASSWORD, exam_id=exam.id, now=NOW)
-    add_user(session, actor="admin", username="ines", password=PASSWORD, role="investigator")
+    add_user(
+        session, user=acting_as(), username="ines", password=PASSWORD, role="investigator"
+    )
     with pytest.raises(AccessDeniedError, match="at site"):
         sign_exam(session, username="ines", password=PASSWORD, exam_id=exam.id, now=NOW)
 
@@ -149,7 +152,9 @@ def test_signature_shows_printed_name_date_time_and_meaning(
     """21 CFR 11.50(a): the printed name of the signer, the date and time, and the meaning;
     the name is kept as signed, whatever the user's name becomes."""
     signature = _sign(session, exam)
-    update_user(session, actor="admin", user_id=investigator.id, full_name="Ivan P.", reason="x")
+    update_user(
+        session, user=acting_as(), user_id=investigator.id, full_name="Ivan P.", reason="x"
+    )
     session.expire_all()
     shown = signature_manifestation(
         signer_name=signature.signer_name, signer=signature.signer,

@@ -39,9 +39,10 @@ from cordtrial.trial.models import (
     Visit,
     WisciAssessment,
 )
-from cordtrial.trial.rules.access import can_see_site
+from cordtrial.trial.rules.access import Action, can_see_site
 from cordtrial.trial.rules.disclosure import OTHER_SITE_PARTICIPANT, Scrubber
 from cordtrial.trial.services.common import get_trial
+from cordtrial.trial.services.users import require_permission
 
 __all__ = [
     "MEASURE_KINDS",
@@ -62,6 +63,8 @@ __all__ = [
     "list_trials",
     "list_users",
     "participant_audit_scope",
+    "participant_for",
+    "participant_record_for",
     "visible_lot",
     "visible_participant",
     "visible_participant_record",
@@ -125,6 +128,27 @@ def visible_participant_record(session: Session, user: User, kind: type[P], reco
     participant = session.get(Participant, record.participant_id)
     if participant is None or not _sees(user, participant.site_id):
         raise NotFoundError(kind.__tablename__, record_id)
+    return record
+
+
+def participant_for(
+    session: Session, user: User, action: Action, participant_id: int
+) -> Participant:
+    """A participant ``user`` may take ``action`` on: NotFoundError when there is none at a site
+    the user may see (as if it did not exist), AccessDeniedError when the role does not allow
+    ``action`` (or the account is inactive). What every use case on a participant checks first."""
+    participant = visible_participant(session, user, participant_id)
+    require_permission(user, action, participant.site_id)
+    return participant
+
+
+def participant_record_for(
+    session: Session, user: User, action: Action, kind: type[P], record_id: int
+) -> P:
+    """A participant's record (exam, measure, adverse event ...) ``user`` may take ``action``
+    on, refused as :func:`participant_for` refuses."""
+    record = visible_participant_record(session, user, kind, record_id)
+    participant_for(session, user, action, record.participant_id)
     return record
 
 
