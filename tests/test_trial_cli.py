@@ -141,11 +141,11 @@ def _seed(url: str) -> None:
         with make_session_factory(engine)() as session:
             add_user(session, user=acting_as("coord1"), username="coord1", password=PASSWORD,
                      role="coordinator", all_sites=True)  # fmt: skip
-            create_trial(session, actor="a", protocol_id="T1", title="t", phase="1",
+            create_trial(session, user=acting_as("a"), protocol_id="T1", title="t", phase="1",
                          arms=[ArmSpec("cells", "c")],
                          visits=[VisitSpec("day 0", 0), VisitSpec("week 2", 14, 3, 3)])  # fmt: skip
-            add_site(session, actor="a", protocol_id="T1", code="S01", name="One")
-            enroll_participant(session, actor="c", protocol_id="T1", site_code="S01",
+            add_site(session, user=acting_as("a"), protocol_id="T1", code="S01", name="One")
+            enroll_participant(session, user=acting_as("c"), protocol_id="T1", site_code="S01",
                                study_id="P001", injury_date=date(2026, 1, 5),
                                injury_level="C5", injury_mechanism="fall", age_at_injury=30,
                                sex="M", transplant_date=date(2026, 1, 26))  # fmt: skip

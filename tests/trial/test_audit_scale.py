@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session
 
+from builders import acting_as
 from cordtrial.trial.audit import REKEY, audit_head, entry_hash, record_fields, verify_audit
 from cordtrial.trial.backup import _unescape
 from cordtrial.trial.models import AuditEntry, Participant
@@ -51,7 +52,7 @@ def _plan(session: Session, statement: str, parameters: Any) -> str:
 
 def _changed(session: Session, participant: Participant) -> None:
     update_participant(
-        session, actor="monitor", participant_id=participant.id, reason="source check",
+        session, user=acting_as("monitor"), participant_id=participant.id, reason="source check",
         age_at_injury=35,
     )  # fmt: skip
 

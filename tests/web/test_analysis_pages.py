@@ -267,7 +267,7 @@ def test_analysis_page_shows_new_data_at_once(database_url: str) -> None:
         assert "Safety stopping rule: not crossed" in before
         with factory() as session:
             report_adverse_event(
-                session, actor="test", participant_id=seeded.participant_ids["B-002"],
+                session, user=acting_as("test"), participant_id=seeded.participant_ids["B-002"],
                 term="Graft overgrowth on MRI (synthetic)", category="tumour_or_graft_overgrowth",
                 onset_date=NOW.date(), awareness_date=NOW.date(), ctcae_grade=2,
                 serious_criteria=[], related_to_cells="probable",

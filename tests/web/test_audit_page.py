@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from builders import acting_as
 from cordtrial.trial.models import AuditEntry, IsncsciExam
 from cordtrial.trial.services.safety import report_adverse_event
 from web.test_pages import NOW, Demo, demo  # noqa: F401 (the demo store fixture)
@@ -55,7 +56,7 @@ def test_audit_log_is_newest_first_and_pages_back_to_today_in_one_click(demo: De
 def test_audit_log_filters_by_user(demo: Demo) -> None:  # noqa: F811
     with demo.factory() as session:
         report_adverse_event(
-            session, actor="coordinator_a", participant_id=demo.participant_ids["A-002"],
+            session, user=acting_as("coordinator_a"), participant_id=demo.participant_ids["A-002"],
             term="Headache (synthetic)", category="other", onset_date=NOW.date(),
             awareness_date=NOW.date(), ctcae_grade=1, serious_criteria=[],
             related_to_cells="not_related", related_to_procedure="possible",

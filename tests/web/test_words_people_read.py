@@ -145,9 +145,7 @@ class Demo:
         with self.factory() as session:
             user = session.scalars(select(User).where(User.username == username)).one()
             if user.failed_logins or user.locked_until is not None:
-                unlock_user(
-                    session, user=acting_as(), user_id=user.id, reason="test", now=NOW
-                )
+                unlock_user(session, user=acting_as(), user_id=user.id, reason="test", now=NOW)
 
     def client(self, username: str) -> TestClient:
         app = create_app(

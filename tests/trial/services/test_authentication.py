@@ -126,9 +126,7 @@ def test_unknown_and_known_users_take_the_same_time(session: Session) -> None:
     """With the production Argon2 cost a wrong password costs one hash (~0.1 s); an unknown,
     inactive or locked user is checked against a dummy hash so it costs the same."""
     with _production_hashes():
-        add_user(
-            session, user=acting_as(), username="pat", password=PASSWORD, role="monitor"
-        )
+        add_user(session, user=acting_as(), username="pat", password=PASSWORD, role="monitor")
         known = _median_seconds(session, "pat", runs=4)
         unknown = _median_seconds(session, "nobody")
     assert 0.5 < unknown / known < 2.0, (unknown, known)
@@ -147,9 +145,7 @@ def test_every_authentication_event_is_audited(session: Session, cora: User) -> 
             authenticate(session, username="cora", password="wrong passphrase!", now=NOW)
     with pytest.raises(AuthenticationError):
         authenticate(session, username="cora", password=PASSWORD, now=NOW)
-    unlock_user(
-        session, user=acting_as(), user_id=cora.id, reason="called the help desk", now=NOW
-    )
+    unlock_user(session, user=acting_as(), user_id=cora.id, reason="called the help desk", now=NOW)
     reset_password(
         session, user=acting_as(), user_id=cora.id, password="temporary granite harbour",
         reason="forgotten", now=NOW,
@@ -158,9 +154,7 @@ def test_every_authentication_event_is_audited(session: Session, cora: User) -> 
         session, username="cora", current_password="temporary granite harbour",
         new_password="my own quiet lighthouse", now=NOW,
     )  # fmt: skip
-    set_active(
-        session, user=acting_as(), user_id=cora.id, active=False, reason="left", now=NOW
-    )
+    set_active(session, user=acting_as(), user_id=cora.id, active=False, reason="left", now=NOW)
     with pytest.raises(AuthenticationError):
         authenticate(session, username="cora", password="my own quiet lighthouse", now=NOW)
     kinds = _events(session)
@@ -187,12 +181,8 @@ def test_every_authentication_event_is_audited(session: Session, cora: User) -> 
 
 def test_deactivating_a_user_revokes_their_tokens(session: Session, cora: User) -> None:
     issued = login(session, username="cora", password=PASSWORD, now=NOW)
-    update_user(
-        session, user=acting_as(), user_id=cora.id, active=False, reason="left", now=NOW
-    )
-    update_user(
-        session, user=acting_as(), user_id=cora.id, active=True, reason="back", now=NOW
-    )
+    update_user(session, user=acting_as(), user_id=cora.id, active=False, reason="left", now=NOW)
+    update_user(session, user=acting_as(), user_id=cora.id, active=True, reason="back", now=NOW)
     with pytest.raises(AuthenticationError) as error:
         user_for_token(session, issued.token, NOW + timedelta(minutes=1))
     assert "revoked" in error.value.reason
@@ -290,9 +280,7 @@ def test_password_change_needs_the_current_password(session: Session, cora: User
 def test_look_alike_user_names_are_refused(session: Session, username: str, problem: str) -> None:
     add_user(session, user=acting_as("setup"), username="admin", password=PASSWORD, role="admin")
     with pytest.raises(InvalidValueError) as error:
-        add_user(
-            session, user=acting_as(), username=username, password=PASSWORD, role="monitor"
-        )
+        add_user(session, user=acting_as(), username=username, password=PASSWORD, role="monitor")
     assert error.value.field == "username" and problem in str(error.value)
 
 

@@ -40,11 +40,12 @@ def _seed(session: Session) -> tuple[list[str], list[Site]]:
     assert exam is not None
     # free text written by people that names participants and a site
     correct_exam(
-        session, actor="admin", exam_id=exam.id, reason="comment added",
+        session, user=acting_as(), exam_id=exam.id, reason="comment added",
         notes={"comments": f"compare with {other}, seen at {sites[-1].name}"},
     )  # fmt: skip
     raise_query(
-        session, actor="monitor", participant_id=exam.participant_id, entity="isncsci_exam",
+        session, user=acting_as("monitor"), participant_id=exam.participant_id,
+        entity="isncsci_exam",
         entity_id=exam.id, field="cells.r_c5_motor", text=f"same value as {other}?",
         now=pd.Timestamp("2026-11-20T10:00:00Z").to_pydatetime(),
     )  # fmt: skip

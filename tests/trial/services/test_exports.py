@@ -32,14 +32,15 @@ REQUIRED_DATASET_JSON = {"datasetJSONCreationDateTime", "datasetJSONVersion", "i
 
 @pytest.fixture
 def records(session: Session, trial: Trial, participant: Participant) -> dict[str, int]:
-    s2 = add_site(session, actor="a", protocol_id=PROTOCOL, code="S02", name="Two")
-    other = enroll_participant(session, actor="c", protocol_id=PROTOCOL, site_code="S02",
+    s2 = add_site(session, user=acting_as("a"), protocol_id=PROTOCOL, code="S02", name="Two")
+    other = enroll_participant(session, user=acting_as("c"), protocol_id=PROTOCOL, site_code="S02",
                                study_id="P002", injury_date=INJURY, injury_level="T4",
                                injury_mechanism="fall", age_at_injury=50, sex="F")  # fmt: skip
-    record_exam(session, actor="c", participant_id=participant.id, examined_on=date(2026, 1, 20),
+    record_exam(session, user=acting_as("c"), participant_id=participant.id,
+                examined_on=date(2026, 1, 20),
                 examiner="Dr Exam", cells=complete_c5_cells(), visit_name="screening")  # fmt: skip
     report_adverse_event(
-        session, actor="c", participant_id=participant.id, term="Neuropathic pain",
+        session, user=acting_as("c"), participant_id=participant.id, term="Neuropathic pain",
         category="neuropathic_pain", onset_date=date(2026, 2, 1), awareness_date=date(2026, 2, 2),
         ctcae_grade=2, serious_criteria=["hospitalisation"], related_to_cells="possible",
         related_to_procedure="not_related", related_to_immunosuppression="not_related",
@@ -124,7 +125,7 @@ NOTES = {
 @pytest.fixture
 def noted_exam(session: Session, records: dict[str, int], participant: Participant) -> int:
     cells = complete_c5_cells() | {"r_c6_motor": "0*"}
-    exam = record_exam(session, actor="c", participant_id=participant.id, notes=NOTES,
+    exam = record_exam(session, user=acting_as("c"), participant_id=participant.id, notes=NOTES,
                        examined_on=date(2026, 2, 3), examiner="Dr Exam", cells=cells,
                        visit_name="week 2")  # fmt: skip
     return exam.id

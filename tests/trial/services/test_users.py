@@ -31,7 +31,7 @@ NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 @pytest.fixture
 def sites(session: Session, trial: Trial) -> list[int]:
-    add_site(session, actor="admin", protocol_id=PROTOCOL, code="S02", name="Second")
+    add_site(session, user=acting_as(), protocol_id=PROTOCOL, code="S02", name="Second")
     return list(session.scalars(select(Site.id).order_by(Site.code)))
 
 
@@ -92,9 +92,7 @@ def test_five_failures_lock_the_account_for_15_minutes(session: Session, coordin
 
 
 def test_inactive_user_cannot_log_in(session: Session, coordinator: User) -> None:
-    set_active(
-        session, user=acting_as(), user_id=coordinator.id, active=False, reason="left"
-    )
+    set_active(session, user=acting_as(), user_id=coordinator.id, active=False, reason="left")
     with pytest.raises(AuthenticationError):
         authenticate(session, username="cora", password=PASSWORD, now=NOW)
 
@@ -117,9 +115,7 @@ def test_role_and_sites_decide_what_a_user_may_do(
         require_permission(coordinator, "enter_data", sites[1])
     with pytest.raises(AccessDeniedError, match="cora may not randomize"):
         require_permission(coordinator, "randomize", sites[0])
-    change_role(
-        session, user=acting_as(), user_id=coordinator.id, role="investigator", reason="PI"
-    )
+    change_role(session, user=acting_as(), user_id=coordinator.id, role="investigator", reason="PI")
     require_permission(coordinator, "randomize", sites[0])
 
 
@@ -144,9 +140,7 @@ def test_site_assignment_changes_are_audited(
 
 def test_duplicate_user_and_unknown_site_are_refused(session: Session, coordinator: User) -> None:
     with pytest.raises(InvalidValueError, match="username: 'cora'"):
-        add_user(
-            session, user=acting_as(), username="cora", password=PASSWORD, role="monitor"
-        )
+        add_user(session, user=acting_as(), username="cora", password=PASSWORD, role="monitor")
     with pytest.raises(InvalidValueError, match="site_ids: 999 is unknown"):
         add_user(
             session, user=acting_as(), username="mona", password=PASSWORD, role="monitor",

@@ -16,8 +16,8 @@ from typing import TypeVar, cast
 from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
-from cordtrial.trial.audit import REKEY
-from cordtrial.trial.errors import NotFoundError
+from cordtrial.trial.audit import REKEY, Anchor, AuditReport, verify_audit
+from cordtrial.trial.errors import AccessDeniedError, NotFoundError
 from cordtrial.trial.models import (
     Administration,
     AdverseEvent,
@@ -48,6 +48,7 @@ __all__ = [
     "MEASURE_KINDS",
     "CustodyView",
     "audit_scope",
+    "audit_verification",
     "hidden_participants",
     "list_administrations",
     "list_adverse_events",
@@ -82,7 +83,7 @@ MEASURE_KINDS: dict[str, type[Measure]] = {
 
 Measure = ScimAssessment | WisciAssessment | TenMetreWalk | SixMinuteWalk
 P = TypeVar("P", IsncsciExam, AdverseEvent, Administration, EligibilityAssessment,
-            ScimAssessment, WisciAssessment, TenMetreWalk, SixMinuteWalk)  # fmt: skip
+            ScimAssessment, WisciAssessment, TenMetreWalk, SixMinuteWalk, DataQuery)  # fmt: skip
 
 
 def _sees(user: User, site_id: int) -> bool:
@@ -91,16 +92,19 @@ def _sees(user: User, site_id: int) -> bool:
 
 def visible_trial(session: Session, user: User, protocol_id: str) -> Trial:
     """A trial (every user may see that a trial exists)."""
+    require_permission(user, "read")
     return get_trial(session, protocol_id)
 
 
 def list_trials(session: Session, user: User) -> Sequence[Trial]:
     """Every trial, by protocol id."""
+    require_permission(user, "read")
     return session.scalars(select(Trial).order_by(Trial.protocol_id)).all()
 
 
 def list_sites(session: Session, user: User, protocol_id: str) -> list[Site]:
     """The trial's sites the user may see."""
+    require_permission(user, "read")
     return [s for s in get_trial(session, protocol_id).sites if _sees(user, s.id)]
 
 
@@ -117,6 +121,7 @@ def visible_participant(session: Session, user: User, participant_id: int) -> Pa
     participant = session.get(Participant, participant_id)
     if participant is None or not _sees(user, participant.site_id):
         raise NotFoundError("participant", participant_id)
+    require_permission(user, "read", participant.site_id)
     return participant
 
 
@@ -128,6 +133,7 @@ def visible_participant_record(session: Session, user: User, kind: type[P], reco
     participant = session.get(Participant, record.participant_id)
     if participant is None or not _sees(user, participant.site_id):
         raise NotFoundError(kind.__tablename__, record_id)
+    require_permission(user, "read", participant.site_id)
     return record
 
 
@@ -154,6 +160,7 @@ def participant_record_for(
 
 def list_participants(session: Session, user: User, protocol_id: str) -> list[Participant]:
     """The trial's participants at sites the user may see, by study id."""
+    require_permission(user, "read")
     trial = get_trial(session, protocol_id)
     rows = session.scalars(
         select(Participant).where(Participant.trial_id == trial.id).order_by(Participant.study_id)
@@ -208,13 +215,17 @@ def list_measures(
     return cast(Sequence[Measure], rows)
 
 
-def list_lots(session: Session) -> Sequence[Lot]:
-    """Every lot, by lot number."""
+def list_lots(session: Session, user: User | None = None) -> Sequence[Lot]:
+    """Every lot, by lot number (lots have no site); with ``user``, for one who may ``read``."""
+    if user is not None:
+        require_permission(user, "read")
     return session.scalars(select(Lot).order_by(Lot.lot_number)).all()
 
 
-def visible_lot(session: Session, lot_number: str) -> Lot:
-    """A lot by number."""
+def visible_lot(session: Session, lot_number: str, user: User | None = None) -> Lot:
+    """A lot by number; with ``user``, for one who may ``read``."""
+    if user is not None:
+        require_permission(user, "read")
     lot = session.scalars(select(Lot).where(Lot.lot_number == lot_number)).first()
     if lot is None:
         raise NotFoundError("lot", lot_number)
@@ -252,7 +263,7 @@ def list_custody(
     """A lot's chain of custody, in order. A lot goes to participants of several sites: for a
     ``user`` scoped to sites, the recipients of other sites are not named (their study ids in
     a note read ``(a participant of another site)``)."""
-    lot = visible_lot(session, lot_number)
+    lot = visible_lot(session, lot_number, user)
     scrub = hidden_participants(session, user)
     events = session.scalars(
         select(CustodyEvent).where(CustodyEvent.lot_id == lot.id).order_by(CustodyEvent.id)
@@ -278,7 +289,9 @@ def audit_scope(session: Session, user: User) -> dict[str, list[int]] | None:
     """The records whose audit entries a user may read: ``None`` for every record (admins and
     users of all sites), else the ids, by table, of the records of the user's sites (the sites,
     their participants and the participants' records, exam signatures included). Records
-    without a site (trials, lots, users) are left out."""
+    without a site (trials, lots, users) are left out. Refused (AccessDeniedError) unless the
+    user may ``read_audit``."""
+    require_permission(user, "read_audit")
     if user.role == "admin" or user.all_sites:
         return None
     sites = sorted(user.site_ids)
@@ -286,6 +299,15 @@ def audit_scope(session: Session, user: User) -> dict[str, list[int]] | None:
         session.scalars(select(Participant.id).where(Participant.site_id.in_(sites)))
     )
     return {"site": sites, **_records_of_participants(session, participants)}
+
+
+def audit_verification(session: Session, user: User, anchors: Sequence[Anchor] = ()) -> AuditReport:
+    """Walk the whole hash chain and reconcile it with the tables (see
+    :func:`~cordtrial.trial.audit.verify_audit`), for a user who may ``read_audit`` at every
+    site (admins, users of all sites): the report speaks of every site's records."""
+    if audit_scope(session, user) is not None:
+        raise AccessDeniedError(user.username, "read_audit", "every site")
+    return verify_audit(session, anchors)
 
 
 def participant_audit_scope(session: Session, participant_id: int) -> dict[str, list[int]]:

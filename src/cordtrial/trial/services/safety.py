@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from cordtrial.trial.audit import unit_of_work
 from cordtrial.trial.errors import InvalidValueError, RuleViolationError
-from cordtrial.trial.models import AdverseEvent, AdverseEventFollowUp, AuditEntry, Participant
+from cordtrial.trial.models import AdverseEvent, AdverseEventFollowUp, AuditEntry, User
 from cordtrial.trial.rules.checks import check_date, check_text
 from cordtrial.trial.rules.safety import (
     NARRATIVE_MAX,
@@ -23,6 +23,7 @@ from cordtrial.trial.rules.safety import (
     expedited_report,
 )
 from cordtrial.trial.services.common import check_version, get_by_id
+from cordtrial.trial.services.reads import participant_for, participant_record_for
 
 __all__ = [
     "AE_FIELDS",
@@ -85,7 +86,7 @@ def _criteria(value: object) -> frozenset[str]:
 def report_adverse_event(
     session: Session,
     *,
-    actor: str,
+    user: User,
     participant_id: int,
     term: str,
     category: str,
@@ -103,6 +104,7 @@ def report_adverse_event(
 ) -> AdverseEvent:
     """Report an adverse event; flags an expedited report (and its due date) when it is serious,
     related and unexpected. A serious event needs its ``narrative``."""
+    participant = participant_for(session, user, "report_adverse_event", participant_id)
     facts = check_adverse_event(
         AdverseEventFacts(
             term=term,
@@ -120,8 +122,7 @@ def report_adverse_event(
             narrative=narrative,
         )
     )
-    participant = get_by_id(session, Participant, participant_id)
-    with unit_of_work(session, actor):
+    with unit_of_work(session, user.username):
         event = AdverseEvent(participant_id=participant.id)
         _store(event, facts)
         session.add(event)
@@ -131,7 +132,7 @@ def report_adverse_event(
 def update_adverse_event(
     session: Session,
     *,
-    actor: str,
+    user: User,
     event_id: int,
     reason: str,
     expected_version: int | None = None,
@@ -139,6 +140,7 @@ def update_adverse_event(
 ) -> AdverseEvent:
     """Update an adverse event (follow-up: resolution, outcome, grade, causality ...); the reason
     is required and the expedited-report flag and deadline are recomputed."""
+    participant_record_for(session, user, "report_adverse_event", AdverseEvent, event_id)
     for name in changes:
         if name not in AE_FIELDS:
             raise InvalidValueError("field", name, "one of " + ", ".join(sorted(AE_FIELDS)))
@@ -147,7 +149,7 @@ def update_adverse_event(
     event = get_by_id(session, AdverseEvent, event_id)
     check_version(event, expected_version)
     facts = check_adverse_event(replace(_facts_of(event), **changes))
-    with unit_of_work(session, actor, reason):
+    with unit_of_work(session, user.username, reason):
         _store(event, facts)
     return event
 
@@ -155,7 +157,7 @@ def update_adverse_event(
 def record_expedited_submission(
     session: Session,
     *,
-    actor: str,
+    user: User,
     event_id: int,
     submitted_on: date,
     authority: str,
@@ -167,6 +169,7 @@ def record_expedited_submission(
     authority and its reference. The deadline is then met, or missed by so many days
     (:func:`cordtrial.trial.rules.safety.expedited_status`). Changing a recorded submission needs
     a reason."""
+    participant_record_for(session, user, "report_adverse_event", AdverseEvent, event_id)
     event = get_by_id(session, AdverseEvent, event_id)
     check_version(event, expected_version)
     on, authority, reference = check_submission(
@@ -180,7 +183,7 @@ def record_expedited_submission(
              "unexpected)"],
         )  # fmt: skip
     why = reason if event.expedited_submitted_on is not None else "expedited report submitted"
-    with unit_of_work(session, actor, why):
+    with unit_of_work(session, user.username, why):
         event.expedited_submitted_on = on
         event.expedited_authority = authority
         event.expedited_reference = reference
@@ -188,15 +191,15 @@ def record_expedited_submission(
 
 
 def add_follow_up(
-    session: Session, *, actor: str, event_id: int, reported_on: date, text: str
+    session: Session, *, user: User, event_id: int, reported_on: date, text: str
 ) -> AdverseEventFollowUp:
     """Add a follow-up report to an adverse event (what was learned, dated; append-only)."""
-    event = get_by_id(session, AdverseEvent, event_id)
+    event = participant_record_for(session, user, "report_adverse_event", AdverseEvent, event_id)
     on = check_date("reported_on", reported_on, not_before=event.onset_date)
     text = check_text("text", text, max_length=NARRATIVE_MAX)
-    with unit_of_work(session, actor):
+    with unit_of_work(session, user.username):
         follow_up = AdverseEventFollowUp(
-            adverse_event_id=event.id, reported_on=on, reported_by=actor, text=text
+            adverse_event_id=event.id, reported_on=on, reported_by=user.username, text=text
         )
         session.add(follow_up)
     return follow_up

@@ -7,11 +7,7 @@ from fastapi import APIRouter, status
 
 from cordtrial.trial.models import AdverseEvent
 from cordtrial.trial.rules.safety import expedited_status
-from cordtrial.trial.services.reads import (
-    list_adverse_events,
-    visible_participant,
-    visible_participant_record,
-)
+from cordtrial.trial.services.reads import list_adverse_events, visible_participant_record
 from cordtrial.trial.services.safety import (
     add_follow_up,
     event_history,
@@ -20,7 +16,6 @@ from cordtrial.trial.services.safety import (
     report_adverse_event,
     update_adverse_event,
 )
-from cordtrial.trial.services.users import require_permission
 from cordtrial.web.deps import Clock, CurrentUser, PathId, SessionDep
 from cordtrial.web.schemas import (
     AdverseEventCreate,
@@ -52,7 +47,6 @@ def get_adverse_events(
     participant_id: PathId, user: CurrentUser, session: SessionDep, now: Clock
 ) -> list[AdverseEventRead]:
     """The participant's adverse events."""
-    require_permission(user, "read")
     rows = list_adverse_events(session, user, participant_id)
     return [_read(e, now.date()) for e in rows]
 
@@ -70,10 +64,8 @@ def post_adverse_event(
     now: Clock,
 ) -> AdverseEventRead:
     """Report an adverse event (a serious one needs its narrative)."""
-    participant = visible_participant(session, user, participant_id)
-    require_permission(user, "report_adverse_event", participant.site_id)
     event = report_adverse_event(
-        session, actor=user.username, participant_id=participant_id, **body.model_dump()
+        session, user=user, participant_id=participant_id, **body.model_dump()
     )
     return _read(event, now.date())
 
@@ -83,7 +75,6 @@ def get_adverse_event(
     event_id: PathId, user: CurrentUser, session: SessionDep, now: Clock
 ) -> AdverseEventRead:
     """An adverse event, with where its expedited report stands today."""
-    require_permission(user, "read")
     event = visible_participant_record(session, user, AdverseEvent, event_id)
     return _read(event, now.date())
 
@@ -99,26 +90,16 @@ def patch_adverse_event(
     """Follow up an adverse event: grade, seriousness, outcome, resolution date, relatedness per
     cause, narrative (version and reason required; the expedited-report flag and deadline are
     recomputed)."""
-    event = visible_participant_record(session, user, AdverseEvent, event_id)
-    site_id = visible_participant(session, user, event.participant_id).site_id
-    require_permission(user, "report_adverse_event", site_id)
     changes = body.model_dump(exclude_unset=True, exclude={"version", "reason"})
     updated = update_adverse_event(
         session,
-        actor=user.username,
+        user=user,
         event_id=event_id,
         reason=body.reason,
         expected_version=body.version,
         **changes,
     )
     return _read(updated, now.date())
-
-
-def _editable(session: SessionDep, user: CurrentUser, event_id: int) -> AdverseEvent:
-    event = visible_participant_record(session, user, AdverseEvent, event_id)
-    site_id = visible_participant(session, user, event.participant_id).site_id
-    require_permission(user, "report_adverse_event", site_id)
-    return event
 
 
 @router.post("/adverse-events/{event_id}/expedited-submission", response_model=AdverseEventRead)
@@ -132,10 +113,9 @@ def post_expedited_submission(
     """Record the submission of the expedited (SUSAR) report: date, authority, reference. The
     deadline is then met, or shown late by so many days. 422 for an event that needs none;
     changing a recorded submission needs a reason."""
-    _editable(session, user, event_id)
     event = record_expedited_submission(
         session,
-        actor=user.username,
+        user=user,
         event_id=event_id,
         submitted_on=body.submitted_on,
         authority=body.authority,
@@ -149,7 +129,6 @@ def post_expedited_submission(
 @router.get("/adverse-events/{event_id}/follow-ups", response_model=list[FollowUpRead])
 def get_follow_ups(event_id: PathId, user: CurrentUser, session: SessionDep) -> list[FollowUpRead]:
     """The event's follow-up reports, oldest first."""
-    require_permission(user, "read")
     visible_participant_record(session, user, AdverseEvent, event_id)
     return [FollowUpRead.model_validate(f) for f in list_follow_ups(session, event_id)]
 
@@ -163,10 +142,9 @@ def post_follow_up(
     event_id: PathId, body: FollowUpCreate, user: CurrentUser, session: SessionDep
 ) -> FollowUpRead:
     """Add a follow-up report (what was learned and when; append-only)."""
-    _editable(session, user, event_id)
     follow_up = add_follow_up(
         session,
-        actor=user.username,
+        user=user,
         event_id=event_id,
         reported_on=body.reported_on,
         text=body.text,
@@ -177,6 +155,5 @@ def post_follow_up(
 @router.get("/adverse-events/{event_id}/history", response_model=list[AuditEntryRead])
 def get_history(event_id: PathId, user: CurrentUser, session: SessionDep) -> list[AuditEntryRead]:
     """The event's history from the audit trail: who changed which field, when, and why."""
-    require_permission(user, "read")
     visible_participant_record(session, user, AdverseEvent, event_id)
     return [AuditEntryRead.model_validate(e) for e in event_history(session, event_id)]
