@@ -2,7 +2,10 @@
 
 A record at a site the user may not see is reported as not found (NotFoundError), exactly like a
 record that does not exist: a caller learns nothing about other sites' data. Records without a
-site (trials, lots, lines, specifications) are visible to every user who may ``read``.
+site (trials, lots, lines, specifications) are visible to every user who may ``read``. Each read
+that takes the user checks the permission itself (``read``; ``read_audit`` for the trail), and
+:func:`participant_for` / :func:`participant_record_for` are how the use cases that change a
+participant's data check theirs.
 """
 
 from __future__ import annotations
