@@ -362,17 +362,26 @@ def test_inactive_user_is_refused_by_the_use_case(session: Session, world: World
         )  # fmt: skip
 
 
-#: Where the web layer still checks a permission itself, and why (no use case to ask).
-WEB_PERMISSION_CHECKS: dict[str, int] = {}
+#: Where the web layer still refuses by itself, and why: no use case of the trial store to ask.
+#: ``deps.py``: a user who must change a password an administrator reset (a state of the login,
+#: not a permission); ``pages/analysis.py``: the analysis page's roles and its every-site rule
+#: for reports (the analysis layer reads the store without a user); ``pages/design.py``: the
+#: trial-design calculators (no trial data).
+WEB_REFUSALS = {"web/deps.py": 1, "web/pages/analysis.py": 2, "web/pages/design.py": 1}
+
+
+def _count(pattern: str) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for path in sorted([*(SRC / "web").rglob("*.py"), *SRC.glob("*.py")]):
+        count = path.read_text(encoding="utf-8").count(pattern)
+        if count:
+            found[path.relative_to(SRC).as_posix()] = count
+    return found
 
 
 def test_web_and_cli_leave_permission_checks_to_the_use_cases() -> None:
-    """No route, page or command calls ``require_permission`` (nor inspects roles' permissions
-    to refuse): the use cases decide; the shells pass the user on and translate the answer."""
-    found: dict[str, int] = {}
-    shells = [*(SRC / "web").rglob("*.py"), *SRC.glob("*.py")]
-    for path in shells:
-        count = path.read_text(encoding="utf-8").count("require_permission(")
-        if count:
-            found[str(path.relative_to(SRC))] = count
-    assert found == WEB_PERMISSION_CHECKS
+    """No route, page or command calls ``require_permission``: the use cases decide; the
+    shells pass the user on and translate the answer. The few refusals the web makes itself
+    are the known ones (``WEB_REFUSALS``)."""
+    assert _count("require_permission(") == {}
+    assert _count("AccessDeniedError(") == WEB_REFUSALS
