@@ -61,7 +61,7 @@ from _common import ROOT, load, machine, write_results
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
-from builders import lesion_flat
+from builders import acting_as, lesion_flat
 from cordtrial.isncsci import Level
 from cordtrial.trial.audit import audit_head, entry_hash, to_text
 from cordtrial.trial.database import make_engine, make_session_factory, upgrade
@@ -85,16 +85,17 @@ def _seed(
     engine = make_engine(url)
     try:
         with make_session_factory(engine)() as session:
+            bench = acting_as("bench")  # an administrator, not stored: the trail names "bench"
             create_trial(
-                session, actor="bench", protocol_id=PROTOCOL, title="Synthetic scale trial",
+                session, user=bench, protocol_id=PROTOCOL, title="Synthetic scale trial",
                 phase="1", arms=[ArmSpec("cells", "cell therapy")], visits=SCHEDULE,
             )  # fmt: skip
             for s in range(1, sites + 1):
-                add_site(session, actor="bench", protocol_id=PROTOCOL, code=f"S{s:02d}",
+                add_site(session, user=bench, protocol_id=PROTOCOL, code=f"S{s:02d}",
                          name=f"Site {s}")  # fmt: skip
             for p in range(1, participants + 1):
                 enroll_participant(
-                    session, actor="bench", protocol_id=PROTOCOL,
+                    session, user=bench, protocol_id=PROTOCOL,
                     site_code=f"S{(p - 1) % sites + 1:02d}", study_id=f"P{p:04d}",
                     injury_date=INJURY, injury_level="C5", injury_mechanism="fall",
                     age_at_injury=34, sex="F" if p % 2 else "M",

@@ -1,8 +1,38 @@
-"""Builders of exams for rule tests: a normal exam, then the cells a case changes."""
+"""Builders for tests: exams (a normal exam, then the cells a case changes) and the acting user
+the store's use cases take."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from cordtrial.isncsci import KEY_MUSCLES, SENSORY_LEVELS, Exam, Level
+from cordtrial.trial.models import User, UserSite
+from cordtrial.trial.rules.access import Role
+
+
+def acting_as(
+    username: str = "admin",
+    role: Role = "admin",
+    *,
+    site_ids: Collection[int] = (),
+    all_sites: bool | None = None,
+) -> User:
+    """A user (not stored) for a use case to act as, named ``username`` in the audit trail: by
+    default an administrator of every site, so that a test of something else is not refused;
+    ``site_ids`` scopes the user to those sites (``all_sites`` defaults to having none)."""
+    user = User(
+        username=username,
+        full_name=username,
+        role=role,
+        password_hash="",
+        must_change_password=False,
+        all_sites=not site_ids if all_sites is None else all_sites,
+        active=True,
+        failed_logins=0,
+        locked_until=None,
+    )
+    user.site_links = [UserSite(site_id=s) for s in site_ids]
+    return user
 
 
 def normal_flat() -> dict[str, str]:

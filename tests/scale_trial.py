@@ -19,7 +19,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from builders import lesion_flat
+from builders import acting_as, lesion_flat
 from cordtrial.isncsci import Level
 from cordtrial.trial.models import AdverseEvent, IsncsciExam, Participant
 from cordtrial.trial.rules.schedule import VisitSpec
@@ -66,12 +66,16 @@ def seed_scale_trial(session: Session, participants: int, sites: int) -> ScaleTr
     """Seed the trial :data:`SCALE_PROTOCOL` with ``participants`` over ``sites`` sites (see the
     module's docstring for what each participant has)."""
     create_trial(
-        session, actor="seed", protocol_id=SCALE_PROTOCOL, title="Synthetic scale trial",
+        session, user=acting_as("seed"), protocol_id=SCALE_PROTOCOL, title="Synthetic scale trial",
         phase="2", arms=[ArmSpec("cells", "iPSC-NS/PC")], visits=_SCHEDULE,
     )  # fmt: skip
     site_ids = {
         f"S{s:02d}": add_site(
-            session, actor="seed", protocol_id=SCALE_PROTOCOL, code=f"S{s:02d}", name=f"Site {s}"
+            session,
+            user=acting_as("seed"),
+            protocol_id=SCALE_PROTOCOL,
+            code=f"S{s:02d}",
+            name=f"Site {s}",
         ).id
         for s in range(1, sites + 1)
     }
@@ -79,15 +83,15 @@ def seed_scale_trial(session: Session, participants: int, sites: int) -> ScaleTr
     for p in range(1, participants + 1):
         day0 = date(2026, 1, 1) + timedelta(days=p % 70)
         ids[_study_id(p)] = enroll_participant(
-            session, actor="seed", protocol_id=SCALE_PROTOCOL,
+            session, user=acting_as("seed"), protocol_id=SCALE_PROTOCOL,
             site_code=f"S{(p - 1) % sites + 1:02d}", study_id=_study_id(p),
             injury_date=day0 - timedelta(days=21), injury_level="C5", injury_mechanism="fall",
             age_at_injury=20 + p % 50, sex="F" if p % 2 else "M", transplant_date=day0,
         ).id  # fmt: skip
-    add_user(session, actor="seed", username="scale_admin", password=SCALE_PASSWORD,
+    add_user(session, user=acting_as("seed"), username="scale_admin", password=SCALE_PASSWORD,
              role="admin", site_ids=[])  # fmt: skip
     for role in ("investigator", "coordinator", "monitor", "statistician"):
-        add_user(session, actor="seed", username=f"scale_{role}", password=SCALE_PASSWORD,
+        add_user(session, user=acting_as("seed"), username=f"scale_{role}", password=SCALE_PASSWORD,
                  role=role, site_ids=[site_ids["S01"]])  # fmt: skip
     cells = lesion_flat(Level.C5)
     frame = pd.DataFrame(
@@ -106,14 +110,14 @@ def seed_scale_trial(session: Session, participants: int, sites: int) -> ScaleTr
         pid = ids[_study_id(p)]
         day0 = date(2026, 1, 1) + timedelta(days=p % 70)
         if p % 5 == 0:
-            record_exam(session, actor="seed", participant_id=pid, examined_on=day0,
+            record_exam(session, user=acting_as("seed"), participant_id=pid, examined_on=day0,
                         examiner="Dr Scale", cells=partial, visit_name="day 0")  # fmt: skip
         if p % 3 == 0:
-            record_wisci(session, actor="seed", participant_id=pid, visit_name="week 2",
+            record_wisci(session, user=acting_as("seed"), participant_id=pid, visit_name="week 2",
                          assessed_on=day0 + timedelta(days=14), assessor="PT", level=4)  # fmt: skip
         serious = p % 4 == 0
         report_adverse_event(
-            session, actor="seed", participant_id=pid,
+            session, user=acting_as("seed"), participant_id=pid,
             term="Wound infection" if serious else "Neuropathic pain",
             category="infection" if serious else "neuropathic_pain",
             onset_date=day0 + timedelta(days=3), awareness_date=day0 + timedelta(days=4),
@@ -137,7 +141,8 @@ def seed_scale_trial(session: Session, participants: int, sites: int) -> ScaleTr
                   exam_id=screening[ids[_study_id(p)]], now=SCALE_NOW)  # fmt: skip
     for p in range(7, participants + 1, 7):
         raise_query(
-            session, actor="seed", participant_id=ids[_study_id(p)], entity="isncsci_exam",
+            session, user=acting_as("seed"), participant_id=ids[_study_id(p)],
+            entity="isncsci_exam",
             entity_id=screening[ids[_study_id(p)]], field="cells.r_c5_motor",
             text="Source says 4, not 5?", now=SCALE_NOW,
         )  # fmt: skip

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
+from builders import acting_as
 from cordtrial.cli import app
 from cordtrial.trial import make_engine, make_session_factory, upgrade
 from cordtrial.trial.models import User
@@ -29,16 +30,16 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     upgrade(url)
     engine = make_engine(url)
     with make_session_factory(engine)() as session:
-        create_trial(session, actor="admin", protocol_id="T1", title="t", phase="1",
+        create_trial(session, user=acting_as("admin"), protocol_id="T1", title="t", phase="1",
                      arms=[ArmSpec("cells", "Cells")], visits=[VisitSpec("day 0", 0)])  # fmt: skip
-        site = add_site(session, actor="admin", protocol_id="T1", code="S01", name="One")
+        site = add_site(session, user=acting_as("admin"), protocol_id="T1", code="S01", name="One")
         enroll_participant(
-            session, actor="admin", protocol_id="T1", site_code="S01", study_id="P001",
+            session, user=acting_as("admin"), protocol_id="T1", site_code="S01", study_id="P001",
             injury_date=date(2026, 1, 5), injury_level="C5", injury_mechanism="fall",
             age_at_injury=30, sex="F",
         )  # fmt: skip
         for name, role in (("inv", "investigator"), ("reader1", "reader"), ("reader2", "reader")):
-            add_user(session, actor="admin", username=name, password=PASSWORD, role=role,
+            add_user(session, user=acting_as("admin"), username=name, password=PASSWORD, role=role,
                      site_ids=[site.id])  # fmt: skip
     engine.dispose()
     return url

@@ -10,6 +10,7 @@ import typer
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from builders import acting_as
 from cordtrial.trial import make_engine, make_session_factory, upgrade
 from cordtrial.trial.errors import AuthenticationError
 from cordtrial.trial.models import AuthEvent, User
@@ -28,8 +29,10 @@ def url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     upgrade(url)
     engine = make_engine(url)
     with make_session_factory(engine)() as session:
-        add_user(session, actor="setup", username="boss", password=PASSWORD, role="admin")
-        add_user(session, actor="setup", username="cora", password=PASSWORD, role="coordinator")
+        add_user(session, user=acting_as("setup"), username="boss", password=PASSWORD, role="admin")
+        add_user(
+            session, user=acting_as("setup"), username="cora", password=PASSWORD, role="coordinator"
+        )
     engine.dispose()
     return url
 

@@ -24,12 +24,13 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from browser.conftest import _free_port
+from builders import acting_as
 from cordtrial.cli import app
 from cordtrial.trial.database import make_engine, make_session_factory
 from cordtrial.trial.models import AuthEvent, User
 from cordtrial.trial.services.users import add_user
 from cordtrial.web.pages.security import CSRF_COOKIE, CSRF_FIELD, session_csrf_token
-from trial.conftest import PostgresDatabases, pg_databases, postgres_url  # noqa: F401 (fixtures)
+from databases import PostgresDatabases
 
 WORKERS = 4
 PARALLEL = 48
@@ -75,7 +76,7 @@ def _seed(database_url: str) -> None:
     try:
         with make_session_factory(engine)() as session:
             for name in USERS:
-                add_user(session, actor="setup", username=name, password=PASSWORD,
+                add_user(session, user=acting_as("setup"), username=name, password=PASSWORD,
                          role="monitor", all_sites=True)  # fmt: skip
     finally:
         engine.dispose()
@@ -87,7 +88,7 @@ def _ready_pids(log: Path) -> frozenset[int]:
 
 @pytest.fixture(scope="module")
 def workers(
-    pg_databases: PostgresDatabases,  # noqa: F811 (fixture)
+    pg_databases: PostgresDatabases,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Workers]:
     name = pg_databases.create(template=pg_databases.template)

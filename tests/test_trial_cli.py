@@ -11,7 +11,7 @@ import typer
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from builders import lesion_flat
+from builders import acting_as, lesion_flat
 from cordtrial.isncsci import Level
 from cordtrial.trial import make_engine, make_session_factory, upgrade
 from cordtrial.trial.rules.schedule import VisitSpec
@@ -139,13 +139,13 @@ def _seed(url: str) -> None:
     engine = make_engine(url)
     try:
         with make_session_factory(engine)() as session:
-            add_user(session, actor="coord1", username="coord1", password=PASSWORD,
+            add_user(session, user=acting_as("coord1"), username="coord1", password=PASSWORD,
                      role="coordinator", all_sites=True)  # fmt: skip
-            create_trial(session, actor="a", protocol_id="T1", title="t", phase="1",
+            create_trial(session, user=acting_as("a"), protocol_id="T1", title="t", phase="1",
                          arms=[ArmSpec("cells", "c")],
                          visits=[VisitSpec("day 0", 0), VisitSpec("week 2", 14, 3, 3)])  # fmt: skip
-            add_site(session, actor="a", protocol_id="T1", code="S01", name="One")
-            enroll_participant(session, actor="c", protocol_id="T1", site_code="S01",
+            add_site(session, user=acting_as("a"), protocol_id="T1", code="S01", name="One")
+            enroll_participant(session, user=acting_as("c"), protocol_id="T1", site_code="S01",
                                study_id="P001", injury_date=date(2026, 1, 5),
                                injury_level="C5", injury_mechanism="fall", age_at_injury=30,
                                sex="M", transplant_date=date(2026, 1, 26))  # fmt: skip
@@ -188,7 +188,7 @@ def test_import_acts_as_an_active_account_allowed_to_enter_data(env: str, tmp_pa
     _seed(env)
     engine = make_engine(env)
     with make_session_factory(engine)() as session:
-        add_user(session, actor="coord1", username="stat1", password=PASSWORD,
+        add_user(session, user=acting_as("coord1"), username="stat1", password=PASSWORD,
                  role="statistician", all_sites=True)  # fmt: skip
     source = _exams_csv(tmp_path / "exams.csv")
     runner = CliRunner()
@@ -250,8 +250,8 @@ def test_export_writes_tables_and_refuses_a_monitor(env: str, tmp_path: Path) ->
     assert (out / "dataset-json" / "participants.json").exists()
     engine = make_engine(env)
     with make_session_factory(engine)() as session:
-        add_user(session, actor="coord1", username="mon1", password=PASSWORD, role="monitor",
-                 all_sites=True)  # fmt: skip
+        add_user(session, user=acting_as("coord1"), username="mon1", password=PASSWORD,
+                 role="monitor", all_sites=True)  # fmt: skip
     engine.dispose()
     refused = runner.invoke(_data_app(), ["export", "--trial", "T1", "-o", str(tmp_path / "m"),
                                           "--user", "mon1"])  # fmt: skip

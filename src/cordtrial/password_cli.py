@@ -90,14 +90,11 @@ def reset_password_command(
     password: str = typer.prompt("temporary password", hide_input=True, confirmation_prompt=True)
 
     def work(session: Session) -> str:
-        from cordtrial.trial.services.users import require_permission, reset_password
+        from cordtrial.trial.services.users import reset_password
 
         admin = _user(session, user)
-        require_permission(admin, "manage_users")
         target = _user(session, username)
-        reset_password(
-            session, actor=admin.username, user_id=target.id, password=password, reason=reason
-        )
+        reset_password(session, user=admin, user_id=target.id, password=password, reason=reason)
         return f"password of {username} reset: to be changed at the next login"
 
     _run("password reset", url, work)
@@ -114,12 +111,11 @@ def unlock_command(
     url = existing_store(data_dir, demo=demo).url
 
     def work(session: Session) -> str:
-        from cordtrial.trial.services.users import require_permission, unlock_user
+        from cordtrial.trial.services.users import unlock_user
 
         admin = _user(session, user)
-        require_permission(admin, "manage_users")
         target = _user(session, username)
-        unlock_user(session, actor=admin.username, user_id=target.id, reason=reason)
+        unlock_user(session, user=admin, user_id=target.id, reason=reason)
         return f"{username} unlocked"
 
     _run("unlock", url, work)

@@ -111,6 +111,7 @@ def user_add(
     added by nobody else: it must be an admin, and the trail names it as its own creator.
     """
     from cordtrial.trial import TrialError, make_engine, make_session_factory
+    from cordtrial.trial.models import User
     from cordtrial.trial.rules.access import check_username
     from cordtrial.trial.services.acting import acting_user, has_users
     from cordtrial.trial.services.users import add_user
@@ -118,18 +119,19 @@ def user_add(
     engine = make_engine(existing_store(data_dir, demo=demo).url)
     try:
         with make_session_factory(engine)() as session:
+            admin: User | None = None  # the first admin is its own creator
             if has_users(session):
                 if user is None:
                     raise _fail("--user: name the administrator who adds the user", 2)
-                actor = acting_user(session, user, "manage_users").username
+                admin = acting_user(session, user, "manage_users")
             elif role != "admin":
                 raise _fail(f"the store has no user yet: add an admin first, not a {role}", 1)
             else:
-                actor = check_username(username)  # the first admin is its own creator
+                check_username(username)
             password: str = typer.prompt("password", hide_input=True, confirmation_prompt=True)
             added = add_user(
                 session,
-                actor=actor,
+                user=admin,
                 username=username,
                 password=password,
                 role=role,

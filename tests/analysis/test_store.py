@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from analysis.conftest import DEMO_TODAY
+from builders import acting_as
 from cordtrial.analysis.store import load_trial, snapshot_hash
 from cordtrial.trial import NotFoundError
 from cordtrial.trial.database import make_session_factory
@@ -40,7 +41,7 @@ def test_snapshot_hash_changes_when_an_exam_is_corrected(engine: Engine):
     with factory() as session:
         before = load_trial(session, DEMO_PROTOCOL_ID)
         exam_id = int(before.exams["exam_id"].iloc[-1])
-        correct_exam(session, actor="tester", exam_id=exam_id, reason="typo",
+        correct_exam(session, user=acting_as("tester"), exam_id=exam_id, reason="typo",
                      cells={"r_l3_motor": "1"})  # fmt: skip
         after = load_trial(session, DEMO_PROTOCOL_ID)
     assert before.snapshot_hash != after.snapshot_hash

@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 from sqlalchemy.orm import Session
 
-from builders import lesion_flat
+from builders import acting_as, lesion_flat
 from cordtrial.isncsci import Level
 from cordtrial.trial.models import Participant, Trial
 from cordtrial.trial.rules.schedule import VisitSpec
@@ -42,14 +42,16 @@ def complete_c5_cells() -> dict[str, str]:
 def trial(session: Session) -> Trial:
     trial = create_trial(
         session,
-        actor="admin",
+        user=acting_as(),
         protocol_id=PROTOCOL,
         title="iPSC-derived neural precursor cells in subacute complete SCI",
         phase="1",
         arms=[ArmSpec("cells", "iPSC-NS/PC transplantation")],
         visits=SCHEDULE,
     )
-    add_site(session, actor="admin", protocol_id=PROTOCOL, code="S01", name="University Hospital")
+    add_site(
+        session, user=acting_as(), protocol_id=PROTOCOL, code="S01", name="University Hospital"
+    )
     return trial
 
 
@@ -57,7 +59,7 @@ def trial(session: Session) -> Trial:
 def participant(session: Session, trial: Trial) -> Participant:
     return enroll_participant(
         session,
-        actor="coordinator",
+        user=acting_as("coordinator"),
         protocol_id=PROTOCOL,
         site_code="S01",
         study_id="P001",

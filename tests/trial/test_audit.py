@@ -13,6 +13,7 @@ from sqlalchemy import Engine, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from builders import acting_as
 from cordtrial.trial.audit import (
     GENESIS_HASH,
     audit_head,
@@ -74,7 +75,7 @@ def test_update_writes_old_and_new_value_and_reason(
 ) -> None:
     update_participant(
         session,
-        actor="monitor",
+        user=acting_as("monitor"),
         participant_id=participant.id,
         reason="source document says 35",
         age_at_injury=35,
@@ -100,20 +101,24 @@ def test_update_of_a_json_column_is_audited_key_by_key(session: Session, trial: 
         from .conftest import INJURY, PROTOCOL
 
         participant_id = enroll_participant(
-            session, actor="c", protocol_id=PROTOCOL, site_code="S01", study_id="P9",
+            session, user=acting_as("c"), protocol_id=PROTOCOL, site_code="S01", study_id="P9",
             injury_date=INJURY, injury_level="C5", injury_mechanism="fall", age_at_injury=30,
             sex="F",
         ).id  # fmt: skip
     exam = record_exam(
         session,
-        actor="examiner",
+        user=acting_as("examiner"),
         participant_id=participant_id,
         examined_on=date(2026, 1, 19),
         examiner="Dr A",
         cells=complete_c5_cells(),
     )
     correct_exam(
-        session, actor="examiner", exam_id=exam.id, reason="typo", cells={"l_c6_motor": "1"}
+        session,
+        user=acting_as("examiner"),
+        exam_id=exam.id,
+        reason="typo",
+        cells={"l_c6_motor": "1"},
     )
     fields = {r.field: r for r in _entries(session, action="update", entity="isncsci_exam")}
     assert fields["cells.l_c6_motor"].old_value == '"0"'
@@ -123,7 +128,7 @@ def test_update_of_a_json_column_is_audited_key_by_key(session: Session, trial: 
 
 def test_delete_writes_every_old_value(session: Session, trial: Trial) -> None:
     site = session.scalars(select(Site)).one()
-    delete_record(session, Site, actor="admin", record_id=site.id, reason="created by mistake")
+    delete_record(session, Site, user=acting_as(), record_id=site.id, reason="created by mistake")
     rows = _entries(session, action="delete")
     assert {r.field: r.old_value for r in rows} == {
         "trial_id": str(trial.id),
@@ -211,7 +216,9 @@ def test_chain_links_each_row_to_the_previous(session: Session, participant: Par
 
 
 def test_intact_trail_verifies(session: Session, participant: Participant) -> None:
-    update_participant(session, actor="m", participant_id=participant.id, reason="r", sex="F")
+    update_participant(
+        session, user=acting_as("m"), participant_id=participant.id, reason="r", sex="F"
+    )
     report = verify_audit(session)
     assert report.ok, str(report)
     assert report.entries == len(_entries(session))
@@ -377,7 +384,13 @@ def test_concurrent_writers_extend_one_chain(engine: Engine, trial: Trial) -> No
         try:
             with factory() as own:
                 for n in range(6):
-                    add_site(own, actor=prefix, protocol_id=PROTOCOL, code=f"{prefix}{n}", name="x")
+                    add_site(
+                        own,
+                        user=acting_as(prefix),
+                        protocol_id=PROTOCOL,
+                        code=f"{prefix}{n}",
+                        name="x",
+                    )
         except BaseException as exc:  # reported below, in the test's thread
             errors.append(exc)
 

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, select, text, update
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from builders import acting_as
 from cordtrial.trial.audit import GENESIS_HASH, audit_head, entry_hash, verify_audit
 from cordtrial.trial.database import (
     current_revision,
@@ -96,18 +97,18 @@ def test_measures_on_float_first_tables_get_integer_ids(
 ) -> None:
     common = {"participant_id": participant.id, "assessed_on": date(2026, 3, 1), "assessor": "PT"}
     walk = record_ten_metre_walk(
-        session, actor="coordinator", seconds=12.5, start_mode="standing", **common
+        session, user=acting_as("coordinator"), seconds=12.5, start_mode="standing", **common
     )
     six = record_six_minute_walk(
-        session, actor="coordinator", metres=310.0, track_length_m=30.0, **common
+        session, user=acting_as("coordinator"), metres=310.0, track_length_m=30.0, **common
     )
     for record in (walk, six):
         assert type(record.id) is int
         entries = list_audit(session, entity=record.__tablename__, entity_id=str(record.id))
         assert entries and {e.entity_id for e in entries} == {str(record.id)}
     # a site-scoped monitor sees them (the scope lists integer ids)
-    monitor = type("U", (), {"role": "monitor", "all_sites": False, "site_ids": [1]})()
-    scope = audit_scope(session, monitor)  # type: ignore[arg-type]
+    monitor = acting_as("mona", "monitor", site_ids=[participant.site_id])
+    scope = audit_scope(session, monitor)
     assert scope is not None
     seen = {(e.entity, e.entity_id) for e in list_audit(session, scope=scope, limit=1000)}
     assert ("ten_metre_walk", str(walk.id)) in seen
@@ -119,7 +120,7 @@ def test_measures_on_float_first_tables_get_integer_ids(
 
 def test_version_changes_are_audited(session: Session, participant: Participant) -> None:
     update_participant(
-        session, actor="monitor", participant_id=participant.id, reason="source", sex="F"
+        session, user=acting_as("monitor"), participant_id=participant.id, reason="source", sex="F"
     )
     versions = [
         (r.action, r.old_value, r.new_value)

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session
 
+from builders import acting_as
 from cordtrial.trial.audit import REKEY, audit_head, entry_hash, record_fields, verify_audit
 from cordtrial.trial.backup import backup, restore
 from cordtrial.trial.database import make_engine, make_session_factory
@@ -54,7 +55,7 @@ def _plan(session: Session, statement: str, parameters: Any) -> str:
 
 def _changed(session: Session, participant: Participant) -> None:
     update_participant(
-        session, actor="monitor", participant_id=participant.id, reason="source check",
+        session, user=acting_as("monitor"), participant_id=participant.id, reason="source check",
         age_at_injury=35,
     )  # fmt: skip
 
@@ -205,7 +206,7 @@ def test_postgresql_dump_read_in_many_chunks_restores_every_value_exactly(
     connections on one snapshot; sparse ones (here: every table, by the threshold) page by key."""
     for age in (35, 36, 37, 38):
         update_participant(
-            session, actor="monitor", participant_id=participant.id,
+            session, user=acting_as("monitor"), participant_id=participant.id,
             reason=f"{TRICKY} {age}", age_at_injury=age,
         )  # fmt: skip
     head = verify_audit(session)

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
-from builders import lesion_flat
+from builders import acting_as, lesion_flat
 from cordtrial.isncsci import Level
 from cordtrial.trial import make_engine, make_session_factory, verify_audit
 from cordtrial.trial.backup import BackupError, backup, backup_kind, restore
@@ -49,7 +49,7 @@ def _exam_file(path: Path, participants: int = 4, per_participant: int = ROWS //
 
 def _enrol(session: Session, count: int = 4) -> None:
     for p in range(2, count + 1):
-        enroll_participant(session, actor="c", protocol_id=PROTOCOL, site_code="S01",
+        enroll_participant(session, user=acting_as("c"), protocol_id=PROTOCOL, site_code="S01",
                            study_id=f"P{p:03d}", injury_date=INJURY, injury_level="C5",
                            injury_mechanism="fall", age_at_injury=30 + p, sex="F")  # fmt: skip
 
@@ -63,7 +63,7 @@ def test_import_killed_mid_batch_leaves_whole_batches_and_rerun_completes_it(
     session: Session, participant: Participant, engine: Engine, database_url: str, tmp_path: Path
 ) -> None:
     _enrol(session)
-    add_user(session, actor="admin", username="importer", password="a long enough passphrase",
+    add_user(session, user=acting_as(), username="importer", password="a long enough passphrase",
              role="coordinator", all_sites=True)  # fmt: skip
     session.close()
     source = _exam_file(tmp_path / "exams.csv")
@@ -144,7 +144,7 @@ def test_backup_restores_into_an_empty_database_with_the_audit_chain_intact(
         # New records get fresh ids after the restored ones (PostgreSQL sequences are set).
         with make_session_factory(engine)() as s:
             new = enroll_participant(
-                s, actor="c", protocol_id=PROTOCOL, site_code="S01", study_id="P900",
+                s, user=acting_as("c"), protocol_id=PROTOCOL, site_code="S01", study_id="P900",
                 injury_date=INJURY, injury_level="C5", injury_mechanism="fall",
                 age_at_injury=40, sex="M",
             )  # fmt: skip
@@ -163,7 +163,7 @@ def test_restore_refuses_a_database_with_data_unless_forced(
     with pytest.raises(BackupError, match="not empty"):
         restore(database_url, output)
     _enrol_more = enroll_participant(
-        session, actor="c", protocol_id=PROTOCOL, site_code="S01", study_id="P777",
+        session, user=acting_as("c"), protocol_id=PROTOCOL, site_code="S01", study_id="P777",
         injury_date=INJURY, injury_level="C5", injury_mechanism="fall", age_at_injury=40, sex="M",
     )  # fmt: skip
     session.close()

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from sqlalchemy.orm import Session
 
+from builders import acting_as
 from cordtrial.trial.backup import backup
 from cordtrial.trial.database import make_engine, make_session_factory, upgrade
 from cordtrial.trial.files import write_csv
@@ -68,7 +69,7 @@ def test_export_files_are_owner_only_and_csv_cells_neutralized(
     session: Session, participant: Participant, tmp_path: Path, fmt: str
 ) -> None:
     report_adverse_event(
-        session, actor="c", participant_id=participant.id, term="=HYPERLINK(\"http://x\")",
+        session, user=acting_as("c"), participant_id=participant.id, term="=HYPERLINK(\"http://x\")",
         category="neuropathic_pain", onset_date=date(2026, 2, 1), awareness_date=date(2026, 2, 2),
         ctcae_grade=2, serious_criteria=[], related_to_cells="possible",
         related_to_procedure="not_related", related_to_immunosuppression="not_related",

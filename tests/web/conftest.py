@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from builders import acting_as
 from cordtrial.trial.database import make_engine, make_session_factory
 from cordtrial.trial.demo import seed_demo
 from cordtrial.trial.models import User
@@ -65,6 +66,8 @@ class World:
     #: "reader_b"), and the read assigned to "reader" (issue 14).
     mri_id: int = 0
     read_id: int = 0
+    #: A laboratory result of the first participant, not graded (issue 15).
+    lab_id: int = 0
 
     def headers(self, username: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[username]}"}
@@ -72,26 +75,36 @@ class World:
 
 def _populate(session: Session) -> dict[str, int]:
     create_trial(
-        session, actor="setup", protocol_id=PROTOCOL, title="iPSC-NS/PC in subacute SCI",
+        session, user=acting_as("setup"), protocol_id=PROTOCOL, title="iPSC-NS/PC in subacute SCI",
         phase="1", arms=[ArmSpec("cells", "iPSC-NS/PC")],
         visits=[VisitSpec("screening", -7, 7, 0), VisitSpec("day 0", 0),
                 VisitSpec("week 2", 14, 3, 3)],
     )  # fmt: skip
-    s1 = add_site(session, actor="setup", protocol_id=PROTOCOL, code="S01", name="One").id
-    s2 = add_site(session, actor="setup", protocol_id=PROTOCOL, code="S02", name="Two").id
+    s1 = add_site(session, user=acting_as("setup"), protocol_id=PROTOCOL, code="S01", name="One").id
+    s2 = add_site(session, user=acting_as("setup"), protocol_id=PROTOCOL, code="S02", name="Two").id
     common = {
         "injury_date": date(2026, 1, 5), "injury_level": "C5", "injury_mechanism": "fall",
         "age_at_injury": 34, "sex": "M", "transplant_date": date(2026, 1, 26),
     }  # fmt: skip
     p1 = enroll_participant(
-        session, actor="setup", protocol_id=PROTOCOL, site_code="S01", study_id="P001", **common
+        session,
+        user=acting_as("setup"),
+        protocol_id=PROTOCOL,
+        site_code="S01",
+        study_id="P001",
+        **common,
     )  # type: ignore[arg-type]
     p2 = enroll_participant(
-        session, actor="setup", protocol_id=PROTOCOL, site_code="S02", study_id="P002", **common
+        session,
+        user=acting_as("setup"),
+        protocol_id=PROTOCOL,
+        site_code="S02",
+        study_id="P002",
+        **common,
     )  # type: ignore[arg-type]
     exam = record_exam(
         session,
-        actor="setup",
+        user=acting_as("setup"),
         participant_id=p1.id,
         examined_on=date(2026, 1, 20),
         examiner="Dr Exam",
@@ -99,7 +112,7 @@ def _populate(session: Session) -> dict[str, int]:
         visit_name="screening",
     )
     ae = report_adverse_event(
-        session, actor="setup", participant_id=p1.id, term="Neuropathic pain",
+        session, user=acting_as("setup"), participant_id=p1.id, term="Neuropathic pain",
         category="neuropathic_pain", onset_date=date(2026, 2, 1), awareness_date=date(2026, 2, 2),
         ctcae_grade=2, serious_criteria=[], related_to_cells="possible",
         related_to_procedure="not_related", related_to_immunosuppression="not_related",
@@ -107,17 +120,19 @@ def _populate(session: Session) -> dict[str, int]:
     )  # fmt: skip
     wisci = record_wisci(
         session,
-        actor="setup",
+        user=acting_as("setup"),
         participant_id=p1.id,
         assessed_on=date(2026, 2, 9),
         assessor="PT",
         level=0,
     )
-    add_ipsc_line(session, actor="setup", name="iPSC-01", description="HLA-homozygous line")
-    add_specification(session, actor="setup", spec_version="v1", limits=SPEC_LIMITS)
+    add_ipsc_line(
+        session, user=acting_as("setup"), name="iPSC-01", description="HLA-homozygous line"
+    )
+    add_specification(session, user=acting_as("setup"), spec_version="v1", limits=SPEC_LIMITS)
     register_lot(
         session,
-        actor="setup",
+        user=acting_as("setup"),
         lot_number="L001",
         ipsc_line="iPSC-01",
         spec_version="v1",
@@ -125,7 +140,8 @@ def _populate(session: Session) -> dict[str, int]:
         expiry_date=date(2026, 6, 30),
     )
     query = raise_query(
-        session, actor="setup", participant_id=p1.id, entity="isncsci_exam", entity_id=exam.id,
+        session, user=acting_as("setup"), participant_id=p1.id, entity="isncsci_exam",
+        entity_id=exam.id,
         field="cells.r_c5_motor", text="Source says 4, not 5?", now=NOW,
     )  # fmt: skip
     return {"s1": s1, "s2": s2, "p1": p1.id, "p2": p2.id, "exam": exam.id, "ae": ae.id,
@@ -136,8 +152,8 @@ def _imaging(session: Session, ids: dict[str, int], user_ids: dict[str, int]) ->
     from cordtrial.trial.models import User
     from cordtrial.trial.services.imaging import assign_readers, record_mri
 
-    add_user(session, actor="setup", username="reader_b", password=PASSWORD, role="reader",
-             site_ids=[ids["s1"]])  # fmt: skip
+    add_user(session, user=acting_as("setup"), username="reader_b", password=PASSWORD,
+             role="reader", site_ids=[ids["s1"]])  # fmt: skip
     admin = session.get(User, user_ids["admin"])
     assert admin is not None
     mri = record_mri(
@@ -159,7 +175,7 @@ def world(engine: Engine, database_url: str) -> Iterator[World]:
     for role in ROLES:
         user = add_user(
             session,
-            actor="setup",
+            user=acting_as("setup"),
             username=role,
             password=PASSWORD,
             role=role,
@@ -168,7 +184,7 @@ def world(engine: Engine, database_url: str) -> Iterator[World]:
         user_ids[role] = user.id
     other = add_user(
         session,
-        actor="setup",
+        user=acting_as("setup"),
         username="other_site",
         password=PASSWORD,
         role="investigator",
@@ -176,6 +192,12 @@ def world(engine: Engine, database_url: str) -> Iterator[World]:
     )
     user_ids["other_site"] = other.id
     mri_id, read_id = _imaging(session, ids, user_ids)
+    from cordtrial.trial.services.labs import LabEntry, record_lab_panel
+
+    (lab,) = record_lab_panel(
+        session, acting_as("setup"), participant_id=ids["p1"], collected_on=date(2026, 2, 9),
+        entries=[LabEntry("alt", 30, "U/L")],
+    )  # fmt: skip
     for name, user_id in user_ids.items():
         tokens[name] = issue_token(session, user_id=user_id, now=NOW).token
     app = create_app(
@@ -197,6 +219,7 @@ def world(engine: Engine, database_url: str) -> Iterator[World]:
             ids["query"],
             mri_id,
             read_id,
+            lab.id,
         )
     session.close()
 

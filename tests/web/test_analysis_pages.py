@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from builders import acting_as
 from cordtrial.analysis import (
     CohortComparison,
     ais_shift_table,
@@ -85,8 +86,8 @@ def demo(
     with factory() as session:
         site_a = session.scalars(select(Site).where(Site.code == "A")).one()
         add_user(
-            session, actor="test", username="statistician_a", password="a long enough passphrase",
-            role="statistician", site_ids=[site_a.id],
+            session, user=acting_as("test"), username="statistician_a",
+            password="a long enough passphrase", role="statistician", site_ids=[site_a.id],
         )  # fmt: skip
     yield Demo(factory, url)
     engine.dispose()
@@ -266,7 +267,7 @@ def test_analysis_page_shows_new_data_at_once(database_url: str) -> None:
         assert "Safety stopping rule: not crossed" in before
         with factory() as session:
             report_adverse_event(
-                session, actor="test", participant_id=seeded.participant_ids["B-002"],
+                session, user=acting_as("test"), participant_id=seeded.participant_ids["B-002"],
                 term="Graft overgrowth on MRI (synthetic)", category="tumour_or_graft_overgrowth",
                 onset_date=NOW.date(), awareness_date=NOW.date(), ctcae_grade=2,
                 serious_criteria=[], related_to_cells="probable",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from builders import acting_as
 from cordtrial.trial.services.exams import correct_exam
 
 from .conftest import NOW, PASSWORD, PROTOCOL, World
@@ -136,7 +137,7 @@ def test_signed_exam_shows_the_signature_void_after_a_change(world: World) -> No
     path = f"/api/exams/{world.exam_id}/signatures"
     signed = world.client.post(path, headers=headers, json={"password": PASSWORD, "version": 1})
     assert signed.status_code == 201 and not signed.json()["void"]
-    correct_exam(world.session, actor="coordinator", exam_id=world.exam_id,
+    correct_exam(world.session, user=acting_as("coordinator"), exam_id=world.exam_id,
                  reason="transcription error", cells={"r_c6_lt": "1"})  # fmt: skip
     (signature,) = world.client.get(path, headers=headers).json()
     assert signature["void"] is True
@@ -262,7 +263,7 @@ def test_lot_custody_names_only_recipients_of_the_readers_sites(world: World) ->
 
     for note in ("administered to participant P002", "thawed for P001 and P002; P0021 spare"):
         record_custody_event(
-            world.session, actor="setup", lot_number="L001", event="shipped",
+            world.session, user=acting_as("setup"), lot_number="L001", event="shipped",
             holder="Pharmacy", location="Ward 3", at=NOW, note=note,
         )  # fmt: skip
 

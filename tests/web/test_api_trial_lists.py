@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from builders import acting_as
 from cordtrial.trial.services.exams import record_exam
 from cordtrial.trial.services.safety import report_adverse_event
 from trial.conftest import complete_c5_cells
@@ -17,7 +18,7 @@ from .conftest import PROTOCOL, World
 def _add_exams(world: World, participant_id: int, n: int) -> list[int]:
     return [
         record_exam(
-            world.session, actor="setup", participant_id=participant_id,
+            world.session, user=acting_as("setup"), participant_id=participant_id,
             examined_on=date(2026, 2, 1) + timedelta(days=i), examiner="Dr Page",
             cells=complete_c5_cells(),
         ).id
@@ -27,7 +28,7 @@ def _add_exams(world: World, participant_id: int, n: int) -> list[int]:
 
 def _add_event(world: World, participant_id: int, onset: date) -> int:
     return report_adverse_event(
-        world.session, actor="setup", participant_id=participant_id, term="Headache",
+        world.session, user=acting_as("setup"), participant_id=participant_id, term="Headache",
         category="other", onset_date=onset, awareness_date=onset, ctcae_grade=1,
         serious_criteria=[], related_to_cells="not_related", related_to_procedure="unlikely",
         related_to_immunosuppression="not_related", expectedness="expected",

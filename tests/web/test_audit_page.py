@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from builders import acting_as
 from cordtrial.trial.models import AuditEntry, IsncsciExam
 from cordtrial.trial.services.safety import report_adverse_event
 from web.conftest import DEMO_NOW, Demo
@@ -55,7 +56,8 @@ def test_audit_log_is_newest_first_and_pages_back_to_today_in_one_click(demo: De
 def test_audit_log_filters_by_user(demo: Demo) -> None:
     with demo.factory() as session:
         report_adverse_event(
-            session, actor="coordinator_a", participant_id=demo.participant_ids["A-002"],
+            session, user=acting_as("coordinator_a"),
+            participant_id=demo.participant_ids["A-002"],
             term="Headache (synthetic)", category="other", onset_date=DEMO_NOW.date(),
             awareness_date=DEMO_NOW.date(), ctcae_grade=1, serious_criteria=[],
             related_to_cells="not_related", related_to_procedure="possible",

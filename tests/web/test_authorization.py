@@ -113,8 +113,8 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, frozenset[str]]] = [
     ("POST", f"/api/participants/{P}/labs",
      {"collected_on": "2026-02-09", "results": [{"analyte": "alt", "value": 30, "unit": "U/L"}]},
      CLINICAL),
-    # lab 1: the panel the role just entered (ALT 30 U/L, no range: not graded -> 422)
-    ("POST", "/api/labs/1/adverse-event",
+    # the world's lab result (ALT 30 U/L, no range: not graded -> 422)
+    ("POST", "/api/labs/{lab}/adverse-event",
      {"awareness_date": "2026-02-10", "related_to_cells": "not_related",
       "related_to_procedure": "not_related", "related_to_immunosuppression": "possible",
       "expectedness": "expected", "outcome": "recovering"}, CLINICAL),
@@ -200,7 +200,7 @@ def _fill(world: World, role: str, value: Any) -> Any:
             wisci=world.measure_id, lot=world.lot_number, role=role,
             monitor_id=world.user_ids["monitor"], query=world.query_id,
             other_id=world.user_ids["other_site"], mri=world.mri_id, read=world.read_id,
-            site=world.site_ids["S01"],
+            site=world.site_ids["S01"], lab=world.lab_id,
         )  # fmt: skip
     if isinstance(value, dict):
         return {k: _fill(world, role, v) for k, v in value.items()}

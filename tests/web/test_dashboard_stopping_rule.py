@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from builders import acting_as
 from cordtrial.trial.demo import DEMO_PROTOCOL_ID
 from cordtrial.trial.models import Trial
 from cordtrial.trial.services.trials import set_coordinators_see_stopping_rule
@@ -17,7 +18,7 @@ HEADING = "Safety stopping rule:"
 def _set(demo: Demo, visible: bool) -> None:
     with demo.factory() as session:
         set_coordinators_see_stopping_rule(
-            session, actor="admin", protocol_id=DEMO_PROTOCOL_ID, visible=visible,
+            session, user=acting_as(), protocol_id=DEMO_PROTOCOL_ID, visible=visible,
             reason="protocol amendment 3 (synthetic)",
         )  # fmt: skip
 

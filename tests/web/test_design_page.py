@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from builders import acting_as
 from cordtrial.analysis.designs.boundaries import operating_characteristics
 from cordtrial.analysis.designs.fleming import fleming_design
 from cordtrial.analysis.designs.simon import simon_two_stage
@@ -41,8 +42,8 @@ def factory(
     made = make_session_factory(engine)
     with made() as session:
         for name, role in (("stat", "statistician"), ("coord", "coordinator")):
-            add_user(session, actor="test", username=name, password="a long enough passphrase",
-                     role=role, site_ids=[])  # fmt: skip
+            add_user(session, user=acting_as("test"), username=name,
+                     password="a long enough passphrase", role=role, site_ids=[])  # fmt: skip
     yield made, url
     engine.dispose()
 

@@ -9,6 +9,7 @@ from datetime import date
 
 import pytest
 
+from builders import acting_as
 from cordtrial.trial.services.participants import enroll_participant
 from cordtrial.trial.services.safety import report_adverse_event
 from cordtrial.web.pages.security import SESSION_COOKIE
@@ -35,7 +36,7 @@ def crowd(world: World) -> World:
     ones without a day 0."""
     for i in range(1, 59):
         enroll_participant(
-            world.session, actor="setup", protocol_id=PROTOCOL,
+            world.session, user=acting_as("setup"), protocol_id=PROTOCOL,
             site_code="S01" if i % 2 else "S02", study_id=f"Q{i:03d}",
             injury_date=date(2026, 1, 5), injury_level="T4", injury_mechanism="fall",
             age_at_injury=30, sex="F", transplant_date=date(2026, 1, 26) if i % 2 else None,
@@ -96,7 +97,7 @@ def test_participant_list_refuses_unknown_values_in_words(crowd: World) -> None:
 
 def _event(world: World, participant_id: int, term: str, grade: int, serious: bool) -> None:
     report_adverse_event(
-        world.session, actor="setup", participant_id=participant_id, term=term,
+        world.session, user=acting_as("setup"), participant_id=participant_id, term=term,
         category="other", onset_date=date(2026, 2, grade), awareness_date=date(2026, 2, 10),
         ctcae_grade=grade, serious_criteria=["hospitalisation"] if serious else [],
         related_to_cells="not_related", related_to_procedure="unlikely",

@@ -9,6 +9,7 @@ import re
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from builders import acting_as
 from cordtrial.trial.database import make_engine, make_session_factory
 from cordtrial.trial.demo import seed_demo
 from cordtrial.trial.models import AdverseEvent, Lot
@@ -276,7 +277,7 @@ def test_dashboard_alerts_when_stopping_rule_crossed(database_url: str) -> None:
         seeded = seed_demo(factory, today=DEMO_NOW.date())
         with factory() as session:
             report_adverse_event(
-                session, actor="test", participant_id=seeded.participant_ids["B-002"],
+                session, user=acting_as("test"), participant_id=seeded.participant_ids["B-002"],
                 term="Graft overgrowth on MRI (synthetic)", category="tumour_or_graft_overgrowth",
                 onset_date=DEMO_NOW.date(), awareness_date=DEMO_NOW.date(), ctcae_grade=2,
                 serious_criteria=[], related_to_cells="probable",

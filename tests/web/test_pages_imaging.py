@@ -7,6 +7,7 @@ import re
 
 from sqlalchemy import select
 
+from builders import acting_as
 from cordtrial.trial.models import MriRead
 from cordtrial.web.pages.security import SESSION_COOKIE
 from web.conftest import World
@@ -54,8 +55,9 @@ def test_read_form_refuses_with_the_field_in_words_then_locks(world: World) -> N
 def test_adjudication_page_shows_both_reads_to_the_third_reader(world: World) -> None:
     from cordtrial.trial.services.users import add_user
 
-    add_user(world.session, actor="setup", username="reader_c", password="a long enough passphrase",
-             role="reader", site_ids=[world.site_ids["S01"]])  # fmt: skip
+    add_user(world.session, user=acting_as("setup"), username="reader_c",
+             password="a long enough passphrase", role="reader",
+             site_ids=[world.site_ids["S01"]])  # fmt: skip
     _login(world, "reader")
     _submit(world, world.read_id, STABLE)
     other = world.session.scalars(select(MriRead).where(MriRead.reader == "reader_b")).one()

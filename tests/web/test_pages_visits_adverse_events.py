@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import re
 
+from builders import acting_as
 from cordtrial.trial.services.safety import update_adverse_event
 from cordtrial.web.pages.security import SESSION_COOKIE
 from web.conftest import World
@@ -127,7 +128,7 @@ def test_follow_up_needs_a_reason_and_a_narrative_once_serious(world: World) -> 
 
 def test_expedited_report_submission_is_recorded_and_the_deadline_met(world: World) -> None:
     update_adverse_event(
-        world.session, actor="setup", event_id=world.adverse_event_id, reason="SUSAR",
+        world.session, user=acting_as("setup"), event_id=world.adverse_event_id, reason="SUSAR",
         serious_criteria=["hospitalisation"], expectedness="unexpected",
         narrative="Admitted with new pain (test).",
     )  # fmt: skip

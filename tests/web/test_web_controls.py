@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from builders import acting_as
 from cordtrial.trial.errors import InvalidValueError
 from cordtrial.trial.models import AuthEvent, IsncsciExam
 from cordtrial.trial.services.product import register_lot
@@ -131,7 +132,7 @@ def test_one_megabyte_reason_is_refused_by_the_store(world: World) -> None:
 
     with pytest.raises(InvalidValueError) as error:
         update_participant(
-            world.session, actor="coordinator", participant_id=world.participant_id,
+            world.session, user=acting_as("coordinator"), participant_id=world.participant_id,
             reason="x" * (1024 * 1024), age_at_injury=35,
         )  # fmt: skip
     assert error.value.field == "reason"
@@ -336,7 +337,7 @@ def test_exam_correction_form_without_version_is_refused(world: World) -> None:
 def test_lot_numbers_that_a_url_path_changes_are_refused(world: World, lot_number: str) -> None:
     with pytest.raises(InvalidValueError) as error:
         register_lot(
-            world.session, actor="setup", lot_number=lot_number, ipsc_line="iPSC-01",
+            world.session, user=acting_as("setup"), lot_number=lot_number, ipsc_line="iPSC-01",
             spec_version="v1", manufactured_on=NOW.date(), expiry_date=NOW.date(),
         )  # fmt: skip
     assert error.value.field == "lot_number"
@@ -344,7 +345,7 @@ def test_lot_numbers_that_a_url_path_changes_are_refused(world: World, lot_numbe
 
 def test_lot_number_round_trips_through_its_url(world: World) -> None:
     lot = register_lot(
-        world.session, actor="setup", lot_number="LOT-2026.07_b", ipsc_line="iPSC-01",
+        world.session, user=acting_as("setup"), lot_number="LOT-2026.07_b", ipsc_line="iPSC-01",
         spec_version="v1", manufactured_on=NOW.date(), expiry_date=NOW.date(),
     )  # fmt: skip
     response = world.client.get(f"/api/lots/{lot.lot_number}", headers=world.headers("admin"))

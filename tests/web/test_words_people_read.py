@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from builders import acting_as
 from cordtrial.trial.database import make_engine, make_session_factory
 from cordtrial.trial.demo import DEMO_PROTOCOL_ID, DEMO_USERS, seed_demo
 from cordtrial.trial.models import AdverseEvent, IsncsciExam, Lot, User
@@ -144,7 +145,7 @@ class Demo:
         with self.factory() as session:
             user = session.scalars(select(User).where(User.username == username)).one()
             if user.failed_logins or user.locked_until is not None:
-                unlock_user(session, actor="admin", user_id=user.id, reason="test", now=NOW)
+                unlock_user(session, user=acting_as(), user_id=user.id, reason="test", now=NOW)
 
     def client(self, username: str) -> TestClient:
         app = create_app(

@@ -27,7 +27,7 @@ from cordtrial.isncsci import KEY_MUSCLES, SENSORY_LEVELS, Level
 from cordtrial.trial.demo_follow_up import seed_long_term_follow_up
 from cordtrial.trial.demo_imaging import seed_demo_imaging
 from cordtrial.trial.demo_reporting import file_demo_reports, set_demo_jurisdictions
-from cordtrial.trial.models import AdverseEvent, Participant, Trial
+from cordtrial.trial.models import AdverseEvent, Participant, Trial, User
 from cordtrial.trial.rules.schedule import VisitSpec
 from cordtrial.trial.services.exams import record_exam
 from cordtrial.trial.services.measures import record_scim, record_ten_metre_walk, record_wisci
@@ -312,15 +312,26 @@ def _existing(session: Session) -> DemoTrial | None:
     return DemoTrial(DEMO_PROTOCOL_ID, {s: i for s, i in rows}, created=False)
 
 
+def _admin(session: Session) -> User:
+    """The demo's administrator, who makes every change of the demo (made first, by nobody
+    else, in an empty store)."""
+    admin = session.scalars(select(User).where(User.username == _ACTOR)).first()
+    if admin is None:
+        role, _, password = DEMO_USERS[_ACTOR]
+        admin = add_user(
+            session, user=None, username=_ACTOR, password=password, role=role, all_sites=True
+        )
+    return admin
+
+
 def _seed(session: Session, today: date) -> DemoTrial:
     existing = _existing(session)
     if existing is not None:
         return existing
-    role, _, password = DEMO_USERS[_ACTOR]
-    add_user(session, actor=_ACTOR, username=_ACTOR, password=password, role=role, all_sites=True)
+    _admin(session)
     create_trial(
         session,
-        actor=_ACTOR,
+        user=_admin(session),
         protocol_id=DEMO_PROTOCOL_ID,
         title="SYNTHETIC DEMO: iPSC-derived neural stem/progenitor cells in subacute complete SCI",
         phase="1",
@@ -328,7 +339,9 @@ def _seed(session: Session, today: date) -> DemoTrial:
         visits=DEMO_SCHEDULE,
     )
     site_ids = {
-        code: add_site(session, actor=_ACTOR, protocol_id=DEMO_PROTOCOL_ID, code=code, name=name).id
+        code: add_site(
+            session, user=_admin(session), protocol_id=DEMO_PROTOCOL_ID, code=code, name=name
+        ).id
         for code, name in (("A", "Site A (synthetic)"), ("B", "Site B (synthetic)"))
     }
     for username, (role, sites, password) in DEMO_USERS.items():
@@ -336,7 +349,7 @@ def _seed(session: Session, today: date) -> DemoTrial:
             continue
         add_user(
             session,
-            actor=_ACTOR,
+            user=_admin(session),
             username=username,
             password=password,
             role=role,
@@ -371,12 +384,12 @@ def _product(session: Session, today: date) -> None:
     made = today - timedelta(days=1960)
     add_ipsc_line(
         session,
-        actor=_ACTOR,
+        user=_admin(session),
         name="iPSC-DEMO-01",
         description="Synthetic: clinical-grade HLA-homozygous iPSC line (demo only)",
         donor_id="DONOR-DEMO-01",
     )
-    add_specification(session, actor=_ACTOR, spec_version="v1", limits=_RELEASE_SPEC)
+    add_specification(session, user=_admin(session), spec_version="v1", limits=_RELEASE_SPEC)
     # cryopreserved: the first lot (synthetic shelf life of 6 years) serves every participant
     for lot_number, made_on, shelf_days in (
         ("DEMO-LOT-001", made, 2190),
@@ -384,7 +397,7 @@ def _product(session: Session, today: date) -> None:
     ):
         register_lot(
             session,
-            actor=_ACTOR,
+            user=_admin(session),
             lot_number=lot_number,
             ipsc_line="iPSC-DEMO-01",
             spec_version="v1",
@@ -392,7 +405,7 @@ def _product(session: Session, today: date) -> None:
             expiry_date=made_on + timedelta(days=shelf_days),
         )
         record_custody_event(
-            session, actor=_ACTOR, lot_number=lot_number, event="manufactured",
+            session, user=_admin(session), lot_number=lot_number, event="manufactured",
             holder="Cell processing facility (synthetic)", location="CPF clean room",
             at=_at(made_on),
         )  # fmt: skip
@@ -400,7 +413,7 @@ def _product(session: Session, today: date) -> None:
         numeric = not isinstance(value, str)
         record_release_test(
             session,
-            actor=_ACTOR,
+            user=_admin(session),
             lot_number="DEMO-LOT-001",
             test=test,
             tested_on=made + timedelta(days=7),
@@ -408,14 +421,16 @@ def _product(session: Session, today: date) -> None:
             value=float(value) if numeric else None,
             finding=None if numeric else str(value),
         )
-    release_lot(session, actor=_ACTOR, lot_number="DEMO-LOT-001", today=made + timedelta(days=14))
+    release_lot(
+        session, user=_admin(session), lot_number="DEMO-LOT-001", today=made + timedelta(days=14)
+    )
     # the second lot waits in quarantine with part of its tests done
     for test in ("viability", "sterility"):
         value = _PASSING_TESTS[test]
         numeric = not isinstance(value, str)
         record_release_test(
             session,
-            actor=_ACTOR,
+            user=_admin(session),
             lot_number="DEMO-LOT-002",
             test=test,
             tested_on=today - timedelta(days=20),
@@ -429,7 +444,7 @@ def _participant(session: Session, person: _Person, today: date) -> int:
     day0 = today - timedelta(days=person.transplant_days_ago)
     participant = enroll_participant(
         session,
-        actor=_ACTOR,
+        user=_admin(session),
         protocol_id=DEMO_PROTOCOL_ID,
         site_code=person.site,
         study_id=person.study_id,
@@ -444,12 +459,16 @@ def _participant(session: Session, person: _Person, today: date) -> int:
     targets = {v.name: day0 + timedelta(days=v.target_day) for v in DEMO_SCHEDULE}
     # day 0 requires no item: its date is recorded; the others are done by their exams
     record_visit_done(
-        session, actor=_ACTOR, participant_id=pid, visit_name="day 0", done_on=targets["day 0"]
+        session,
+        user=_admin(session),
+        participant_id=pid,
+        visit_name="day 0",
+        done_on=targets["day 0"],
     )
     for name, state in person.exams.items():
         record_exam(
             session,
-            actor=_ACTOR,
+            user=_admin(session),
             participant_id=pid,
             examined_on=targets[name],
             examiner="Examiner (synthetic)",
@@ -457,10 +476,12 @@ def _participant(session: Session, person: _Person, today: date) -> int:
             visit_name=name,
         )
         if name == "screening":
-            assess_eligibility(session, actor=_ACTOR, participant_id=pid, assessed_on=targets[name])
+            assess_eligibility(
+                session, user=_admin(session), participant_id=pid, assessed_on=targets[name]
+            )
     administer_cells(
         session,
-        actor=_ACTOR,
+        user=_admin(session),
         participant_id=pid,
         lot_number="DEMO-LOT-001",
         dose_cells=2_000_000,
@@ -475,18 +496,18 @@ def _participant(session: Session, person: _Person, today: date) -> int:
     assessor = "Physiotherapist (synthetic)"
     for name, (self_care, resp, mobility) in person.scim.items():
         record_scim(
-            session, actor=_ACTOR, participant_id=pid, assessed_on=targets[name],
+            session, user=_admin(session), participant_id=pid, assessed_on=targets[name],
             assessor=assessor, self_care=self_care, respiration_sphincter=resp,
             mobility=mobility, visit_name=name,
         )  # fmt: skip
     for name, level in person.wisci.items():
         record_wisci(
-            session, actor=_ACTOR, participant_id=pid, assessed_on=targets[name],
+            session, user=_admin(session), participant_id=pid, assessed_on=targets[name],
             assessor=assessor, level=level, visit_name=name,
         )  # fmt: skip
     for name, seconds in person.ten_metre_walk_s.items():
         record_ten_metre_walk(
-            session, actor=_ACTOR, participant_id=pid, assessed_on=targets[name],
+            session, user=_admin(session), participant_id=pid, assessed_on=targets[name],
             assessor=assessor, seconds=seconds, start_mode="standing", visit_name=name,
         )  # fmt: skip
     return pid
@@ -512,7 +533,7 @@ def _adverse_events(session: Session, ids: dict[str, int], today: date) -> None:
         onset = today - timedelta(days=ago)
         report_adverse_event(
             session,
-            actor=_ACTOR,
+            user=_admin(session),
             participant_id=ids[study_id],
             term=f"{term} (synthetic)",
             category=category,
@@ -532,7 +553,7 @@ def _adverse_events(session: Session, ids: dict[str, int], today: date) -> None:
         select(AdverseEvent).where(AdverseEvent.expedited_report_required.is_(True))
     ).one()
     add_follow_up(
-        session, actor=_ACTOR, event_id=susar.id, reported_on=today - timedelta(days=2),
+        session, user=_admin(session), event_id=susar.id, reported_on=today - timedelta(days=2),
         text="MRI: syrinx stable in size over 3 days; neurological exam unchanged (synthetic).",
     )  # fmt: skip
 
@@ -547,6 +568,6 @@ _NARRATIVES = {
 def _missed_visit(session: Session, ids: dict[str, int], today: date) -> None:
     """B-002's week 12 visit was missed, with its reason, so the pages show one."""
     mark_visit_missed(
-        session, actor=_ACTOR, participant_id=ids["B-002"], visit_name="week 12",
+        session, user=_admin(session), participant_id=ids["B-002"], visit_name="week 12",
         reason="participant admitted to another hospital (synthetic)", today=today,
     )  # fmt: skip

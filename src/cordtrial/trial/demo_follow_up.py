@@ -90,7 +90,7 @@ def _long_term_visit(
 ) -> None:
     record_long_term_contact(session, user=admin, participant_id=pid, visit_name=name, done_on=on)
     record_scim(
-        session, actor=admin.username, participant_id=pid, assessed_on=on,
+        session, user=admin, participant_id=pid, assessed_on=on,
         assessor="Physiotherapist (synthetic)", self_care=scim[0],
         respiration_sphincter=scim[1], mobility=scim[2], visit_name=name,
     )  # fmt: skip

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from builders import acting_as
 from cordtrial.trial.audit import verify_audit
 from cordtrial.trial.database import make_session_factory
 from cordtrial.trial.errors import AuthenticationError, ConflictError, InvalidValueError
@@ -42,7 +43,7 @@ PARALLEL = 40
 @pytest.fixture
 def cora(session: Session) -> User:
     return add_user(
-        session, actor="admin", username="cora", password=PASSWORD, role="coordinator",
+        session, user=acting_as(), username="cora", password=PASSWORD, role="coordinator",
         full_name="Cora Lindqvist",
     )  # fmt: skip
 
@@ -125,7 +126,7 @@ def test_unknown_and_known_users_take_the_same_time(session: Session) -> None:
     """With the production Argon2 cost a wrong password costs one hash (~0.1 s); an unknown,
     inactive or locked user is checked against a dummy hash so it costs the same."""
     with _production_hashes():
-        add_user(session, actor="admin", username="pat", password=PASSWORD, role="monitor")
+        add_user(session, user=acting_as(), username="pat", password=PASSWORD, role="monitor")
         known = _median_seconds(session, "pat", runs=4)
         unknown = _median_seconds(session, "nobody")
     assert 0.5 < unknown / known < 2.0, (unknown, known)
@@ -144,16 +145,16 @@ def test_every_authentication_event_is_audited(session: Session, cora: User) -> 
             authenticate(session, username="cora", password="wrong passphrase!", now=NOW)
     with pytest.raises(AuthenticationError):
         authenticate(session, username="cora", password=PASSWORD, now=NOW)
-    unlock_user(session, actor="admin", user_id=cora.id, reason="called the help desk", now=NOW)
+    unlock_user(session, user=acting_as(), user_id=cora.id, reason="called the help desk", now=NOW)
     reset_password(
-        session, actor="admin", user_id=cora.id, password="temporary granite harbour",
+        session, user=acting_as(), user_id=cora.id, password="temporary granite harbour",
         reason="forgotten", now=NOW,
     )  # fmt: skip
     change_password(
         session, username="cora", current_password="temporary granite harbour",
         new_password="my own quiet lighthouse", now=NOW,
     )  # fmt: skip
-    set_active(session, actor="admin", user_id=cora.id, active=False, reason="left", now=NOW)
+    set_active(session, user=acting_as(), user_id=cora.id, active=False, reason="left", now=NOW)
     with pytest.raises(AuthenticationError):
         authenticate(session, username="cora", password="my own quiet lighthouse", now=NOW)
     kinds = _events(session)
@@ -180,8 +181,8 @@ def test_every_authentication_event_is_audited(session: Session, cora: User) -> 
 
 def test_deactivating_a_user_revokes_their_tokens(session: Session, cora: User) -> None:
     issued = login(session, username="cora", password=PASSWORD, now=NOW)
-    update_user(session, actor="admin", user_id=cora.id, active=False, reason="left", now=NOW)
-    update_user(session, actor="admin", user_id=cora.id, active=True, reason="back", now=NOW)
+    update_user(session, user=acting_as(), user_id=cora.id, active=False, reason="left", now=NOW)
+    update_user(session, user=acting_as(), user_id=cora.id, active=True, reason="back", now=NOW)
     with pytest.raises(AuthenticationError) as error:
         user_for_token(session, issued.token, NOW + timedelta(minutes=1))
     assert "revoked" in error.value.reason
@@ -218,7 +219,7 @@ def test_lockout_revokes_the_users_tokens(session: Session, cora: User) -> None:
 def test_weak_passwords_are_refused(session: Session, password: str, problem: str) -> None:
     with pytest.raises(InvalidValueError) as error:
         add_user(
-            session, actor="admin", username="newuser", password=password, role="monitor",
+            session, user=acting_as(), username="newuser", password=password, role="monitor",
             full_name="Ann Lindqvist",
         )  # fmt: skip
     assert error.value.field == "password" and problem in str(error.value)
@@ -228,14 +229,14 @@ def test_weak_passwords_are_refused(session: Session, password: str, problem: st
 def test_password_holding_the_study_name_is_refused(session: Session, trial: Trial) -> None:
     with pytest.raises(InvalidValueError, match="study name"):
         add_user(
-            session, actor="admin", username="newuser", password=f"{PROTOCOL} granite harbour",
+            session, user=acting_as(), username="newuser", password=f"{PROTOCOL} granite harbour",
             role="monitor",
         )  # fmt: skip
 
 
 def test_reset_forces_a_change_at_next_login(session: Session, cora: User) -> None:
     reset_password(
-        session, actor="admin", user_id=cora.id, password="temporary granite harbour",
+        session, user=acting_as(), user_id=cora.id, password="temporary granite harbour",
         reason="forgotten", now=NOW,
     )  # fmt: skip
     user = authenticate(session, username="cora", password="temporary granite harbour", now=NOW)
@@ -277,15 +278,15 @@ def test_password_change_needs_the_current_password(session: Session, cora: User
     ],
 )
 def test_look_alike_user_names_are_refused(session: Session, username: str, problem: str) -> None:
-    add_user(session, actor="setup", username="admin", password=PASSWORD, role="admin")
+    add_user(session, user=acting_as("setup"), username="admin", password=PASSWORD, role="admin")
     with pytest.raises(InvalidValueError) as error:
-        add_user(session, actor="admin", username=username, password=PASSWORD, role="monitor")
+        add_user(session, user=acting_as(), username=username, password=PASSWORD, role="monitor")
     assert error.value.field == "username" and problem in str(error.value)
 
 
 def test_user_names_are_nfkc_normalized(session: Session) -> None:
     user = add_user(
-        session, actor="admin", username="\uff43\uff4f\uff52\uff41", password=PASSWORD,
+        session, user=acting_as(), username="\uff43\uff4f\uff52\uff41", password=PASSWORD,
         role="monitor",
     )  # fmt: skip
     assert user.username == "cora"

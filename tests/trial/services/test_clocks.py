@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 from sqlalchemy.orm import Session
 
+from builders import acting_as
 from cordtrial.trial.audit import verify_audit
 from cordtrial.trial.errors import (
     AccessDeniedError,
@@ -34,7 +35,7 @@ PASSWORD = "correct horse battery staple 42"
 
 def _user(session: Session, name: str, role: str, site: Site | None = None) -> User:
     return add_user(
-        session, actor="admin", username=name, password=PASSWORD, role=role,
+        session, user=acting_as("admin"), username=name, password=PASSWORD, role=role,
         site_ids=() if site is None else (site.id,), all_sites=site is None and role != "admin",
         full_name=f"{name.title()} Example",
     )  # fmt: skip
@@ -42,7 +43,7 @@ def _user(session: Session, name: str, role: str, site: Site | None = None) -> U
 
 def _event(session: Session, participant: Participant, **change: object) -> AdverseEvent:
     kwargs: dict[str, object] = {
-        "actor": "investigator", "participant_id": participant.id,
+        "user": acting_as("investigator"), "participant_id": participant.id,
         "term": "Syrinx enlargement", "category": "syrinx", "onset_date": date(2026, 3, 9),
         "awareness_date": AWARE, "ctcae_grade": 3, "serious_criteria": ["hospitalisation"],
         "related_to_cells": "possible", "related_to_procedure": "not_related",
@@ -121,7 +122,7 @@ def test_a_clock_whose_rule_no_longer_applies_keeps_its_submission(
         authority="FDA", reference="IND-SR-9",
     )  # fmt: skip
     update_adverse_event(
-        session, actor="investigator", event_id=event.id, reason="the IB lists syrinx",
+        session, user=acting_as("investigator"), event_id=event.id, reason="the IB lists syrinx",
         expectedness="expected",
     )  # fmt: skip
     (state,) = clock_states(session, [event.id], date(2026, 4, 1))[event.id]
@@ -172,7 +173,11 @@ def test_site_users_see_only_their_events_and_a_count_of_the_others(
     from cordtrial.trial.services.trials import add_site
 
     elsewhere = add_site(
-        session, actor="admin", protocol_id=trial.protocol_id, code="S02", name="Elsewhere"
+        session,
+        user=acting_as("admin"),
+        protocol_id=trial.protocol_id,
+        code="S02",
+        name="Elsewhere",
     )
     coordinator = _user(session, "coord", "coordinator", elsewhere)
     states = periodic_report_states(session, coordinator, trial_id=trial.id, today=date(2026, 3, 1))
@@ -187,7 +192,11 @@ def test_who_may_set_jurisdictions_and_submit(
     from cordtrial.trial.services.trials import add_site
 
     elsewhere = add_site(
-        session, actor="admin", protocol_id=trial.protocol_id, code="S02", name="Elsewhere"
+        session,
+        user=acting_as("admin"),
+        protocol_id=trial.protocol_id,
+        code="S02",
+        name="Elsewhere",
     )
     coordinator = _user(session, "coord", "coordinator", elsewhere)
     with pytest.raises(AccessDeniedError):

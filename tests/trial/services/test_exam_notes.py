@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from builders import acting_as
 from cordtrial.trial.audit import verify_audit
 from cordtrial.trial.errors import InvalidValueError
 from cordtrial.trial.models import AuditEntry, IsncsciExam, Participant
@@ -22,7 +23,8 @@ REASON = "humerus fracture, arm in a cast"
 def _record(session: Session, participant: Participant, notes: dict | None = None,
             **cells: str | None) -> IsncsciExam:  # fmt: skip
     return record_exam(
-        session, actor="examiner", participant_id=participant.id, examined_on=date(2026, 1, 19),
+        session, user=acting_as("examiner"), participant_id=participant.id,
+        examined_on=date(2026, 1, 19),
         examiner="Dr A", cells={**complete_c5_cells(), **cells}, visit_name="screening",
         notes=notes,
     )  # fmt: skip
@@ -62,12 +64,12 @@ def test_a_correction_that_flags_a_value_needs_its_reason(
 ) -> None:
     exam = _record(session, participant)
     with pytest.raises(InvalidValueError, match=r"notes\.flag_reasons\.l_c7_motor"):
-        correct_exam(session, actor="examiner", exam_id=exam.id, reason="worksheet",
+        correct_exam(session, user=acting_as("examiner"), exam_id=exam.id, reason="worksheet",
                      cells={"l_c7_motor": "1*"}, expected_version=1)  # fmt: skip
     session.rollback()
     assert session.get(IsncsciExam, exam.id).cells["l_c7_motor"] != "1*"  # type: ignore[union-attr]
     corrected = correct_exam(
-        session, actor="examiner", exam_id=exam.id, reason="worksheet",
+        session, user=acting_as("examiner"), exam_id=exam.id, reason="worksheet",
         cells={"l_c7_motor": "1*"}, notes={"flag_reasons": {"l_c7_motor": REASON}},
         expected_version=1,
     )  # fmt: skip
@@ -86,7 +88,7 @@ def test_unflagging_a_value_drops_its_reason_and_keeps_the_comments(
 ) -> None:
     notes = {"comments": "cooperative", "flag_reasons": {"r_c6_motor": REASON}}
     exam = _record(session, participant, notes, r_c6_motor="2*")
-    corrected = correct_exam(session, actor="examiner", exam_id=exam.id, reason="typo",
+    corrected = correct_exam(session, user=acting_as("examiner"), exam_id=exam.id, reason="typo",
                              cells={"r_c6_motor": "2"}, expected_version=1)  # fmt: skip
     assert corrected.notes == {"comments": "cooperative"}
 
@@ -96,6 +98,6 @@ def test_other_corrections_keep_the_stored_reasons(
 ) -> None:
     notes = {"flag_reasons": {"r_c6_motor": REASON}}
     exam = _record(session, participant, notes, r_c6_motor="2*")
-    corrected = correct_exam(session, actor="examiner", exam_id=exam.id, reason="name",
+    corrected = correct_exam(session, user=acting_as("examiner"), exam_id=exam.id, reason="name",
                              examiner="Dr B", expected_version=1)  # fmt: skip
     assert corrected.notes == notes and corrected.examiner == "Dr B"

@@ -13,6 +13,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from builders import acting_as
 from cordtrial.trial.demo import DEMO_PROTOCOL_ID, seed_demo
 from cordtrial.trial.models import CustodyEvent, IsncsciExam, Participant, Site, User
 from cordtrial.trial.rules.disclosure import Scrubber
@@ -39,11 +40,12 @@ def _seed(session: Session) -> tuple[list[str], list[Site]]:
     assert exam is not None
     # free text written by people that names participants and a site
     correct_exam(
-        session, actor="admin", exam_id=exam.id, reason="comment added",
+        session, user=acting_as(), exam_id=exam.id, reason="comment added",
         notes={"comments": f"compare with {other}, seen at {sites[-1].name}"},
     )  # fmt: skip
     raise_query(
-        session, actor="monitor", participant_id=exam.participant_id, entity="isncsci_exam",
+        session, user=acting_as("monitor"), participant_id=exam.participant_id,
+        entity="isncsci_exam",
         entity_id=exam.id, field="cells.r_c5_motor", text=f"same value as {other}?",
         now=pd.Timestamp("2026-11-20T10:00:00Z").to_pydatetime(),
     )  # fmt: skip
@@ -102,7 +104,7 @@ def test_site_scoped_statistician_export_names_no_participant_anywhere(
     study_ids, sites = _seed(session)
     site_a = next(s.id for s in sites if s.code == "A")
     statistician = add_user(
-        session, actor="admin", username="statistician_a", password="a long enough passphrase",
+        session, user=acting_as(), username="statistician_a", password="a long enough passphrase",
         role="statistician", site_ids=[site_a],
     )  # fmt: skip
     export = build_export(session, protocol_id=DEMO_PROTOCOL_ID, user=statistician, key=KEY)

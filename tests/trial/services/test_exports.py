@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from builders import acting_as
 from cordtrial.trial import AccessDeniedError
 from cordtrial.trial.models import Participant, Trial, User
 from cordtrial.trial.services.exams import record_exam
@@ -31,14 +32,15 @@ REQUIRED_DATASET_JSON = {"datasetJSONCreationDateTime", "datasetJSONVersion", "i
 
 @pytest.fixture
 def records(session: Session, trial: Trial, participant: Participant) -> dict[str, int]:
-    s2 = add_site(session, actor="a", protocol_id=PROTOCOL, code="S02", name="Two")
-    other = enroll_participant(session, actor="c", protocol_id=PROTOCOL, site_code="S02",
+    s2 = add_site(session, user=acting_as("a"), protocol_id=PROTOCOL, code="S02", name="Two")
+    other = enroll_participant(session, user=acting_as("c"), protocol_id=PROTOCOL, site_code="S02",
                                study_id="P002", injury_date=INJURY, injury_level="T4",
                                injury_mechanism="fall", age_at_injury=50, sex="F")  # fmt: skip
-    record_exam(session, actor="c", participant_id=participant.id, examined_on=date(2026, 1, 20),
+    record_exam(session, user=acting_as("c"), participant_id=participant.id,
+                examined_on=date(2026, 1, 20),
                 examiner="Dr Exam", cells=complete_c5_cells(), visit_name="screening")  # fmt: skip
     report_adverse_event(
-        session, actor="c", participant_id=participant.id, term="Neuropathic pain",
+        session, user=acting_as("c"), participant_id=participant.id, term="Neuropathic pain",
         category="neuropathic_pain", onset_date=date(2026, 2, 1), awareness_date=date(2026, 2, 2),
         ctcae_grade=2, serious_criteria=["hospitalisation"], related_to_cells="possible",
         related_to_procedure="not_related", related_to_immunosuppression="not_related",
@@ -46,7 +48,7 @@ def records(session: Session, trial: Trial, participant: Participant) -> dict[st
     )  # fmt: skip
     site1 = next(s.id for s in trial.sites if s.code == "S01")
     for role in ("statistician", "monitor"):
-        add_user(session, actor="a", username=role, password=PASSWORD, role=role,
+        add_user(session, user=acting_as("a"), username=role, password=PASSWORD, role=role,
                  site_ids=[site1])  # fmt: skip
     return {"s2": s2.id, "other": other.id}
 
@@ -123,7 +125,7 @@ NOTES = {
 @pytest.fixture
 def noted_exam(session: Session, records: dict[str, int], participant: Participant) -> int:
     cells = complete_c5_cells() | {"r_c6_motor": "0*"}
-    exam = record_exam(session, actor="c", participant_id=participant.id, notes=NOTES,
+    exam = record_exam(session, user=acting_as("c"), participant_id=participant.id, notes=NOTES,
                        examined_on=date(2026, 2, 3), examiner="Dr Exam", cells=cells,
                        visit_name="week 2")  # fmt: skip
     return exam.id

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from builders import acting_as
 from cordtrial.trial.errors import (
     AccessDeniedError,
     AuditError,
@@ -65,12 +66,14 @@ LONG_TERM = (
 
 @pytest.fixture
 def admin(session: Session, trial: Trial) -> User:
-    return add_user(session, actor="admin", username="admin", password=PASSWORD, role="admin")
+    return add_user(
+        session, user=acting_as("admin"), username="admin", password=PASSWORD, role="admin"
+    )
 
 
 @pytest.fixture
 def coordinator(session: Session, participant: Participant) -> User:
-    return add_user(session, actor="admin", username="cora", password=PASSWORD,
+    return add_user(session, user=acting_as("admin"), username="cora", password=PASSWORD,
                     role="coordinator", site_ids=[participant.site_id])  # fmt: skip
 
 
@@ -245,9 +248,11 @@ def test_reconsent_due_when_a_new_version_asks_for_it(
 
 
 def _second_site_recipient(session: Session, admin: User) -> Participant:
-    add_site(session, actor="admin", protocol_id=PROTOCOL, code="S02", name="Other Hospital")
+    add_site(
+        session, user=acting_as("admin"), protocol_id=PROTOCOL, code="S02", name="Other Hospital"
+    )
     return enroll_participant(
-        session, actor="admin", protocol_id=PROTOCOL, site_code="S02", study_id="Q001",
+        session, user=acting_as("admin"), protocol_id=PROTOCOL, site_code="S02", study_id="Q001",
         injury_date=INJURY, injury_level="T4", injury_mechanism="fall", age_at_injury=40,
         sex="F", transplant_date=TRANSPLANT,
     )  # fmt: skip
@@ -255,7 +260,7 @@ def _second_site_recipient(session: Session, admin: User) -> Participant:
 
 def _give(session: Session, p: Participant, lot: str, day: int) -> None:
     administer_cells(
-        session, actor="admin", participant_id=p.id, lot_number=lot, dose_cells=2_000_000,
+        session, user=acting_as("admin"), participant_id=p.id, lot_number=lot, dose_cells=2_000_000,
         volume_ml=0.02, injection_site="epicentre",
         administered_at=datetime(2026, 1, day, 10, tzinfo=UTC), operator="Dr S",
         identity_checked_by="RN", participant_identity_confirmed=True,
@@ -267,14 +272,16 @@ def test_look_back_from_lot_line_and_donor_is_site_scoped(
     session: Session, long_term: Participant, coordinator: User, admin: User
 ) -> None:
     other = _second_site_recipient(session, admin)
-    add_ipsc_line(session, actor="admin", name="LINE-1", description="d", donor_id="DONOR-7")
-    add_ipsc_line(session, actor="admin", name="LINE-2", description="d")
-    add_specification(session, actor="admin", spec_version="v1",
+    add_ipsc_line(
+        session, user=acting_as("admin"), name="LINE-1", description="d", donor_id="DONOR-7"
+    )
+    add_ipsc_line(session, user=acting_as("admin"), name="LINE-2", description="d")
+    add_specification(session, user=acting_as("admin"), spec_version="v1",
                       limits={"viability": {"min": 70}})  # fmt: skip
     for lot, line in (("LOT-A", "LINE-1"), ("LOT-B", "LINE-1"), ("LOT-C", "LINE-2")):
         register_lot(
             session,
-            actor="admin",
+            user=acting_as("admin"),
             lot_number=lot,
             ipsc_line=line,
             spec_version="v1",
@@ -283,14 +290,14 @@ def test_look_back_from_lot_line_and_donor_is_site_scoped(
         )
         record_release_test(
             session,
-            actor="admin",
+            user=acting_as("admin"),
             lot_number=lot,
             test="viability",
             tested_on=date(2025, 12, 2),
             tested_by="QC",
             value=90.0,
         )
-        release_lot(session, actor="admin", lot_number=lot, today=date(2025, 12, 3))
+        release_lot(session, user=acting_as("admin"), lot_number=lot, today=date(2025, 12, 3))
     _give(session, long_term, "LOT-A", 26)
     _give(session, other, "LOT-B", 27)
     everyone = look_back(session, admin, donor_id="DONOR-7")

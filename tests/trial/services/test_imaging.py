@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from builders import acting_as
 from cordtrial.trial.errors import (
     AccessDeniedError,
     InvalidValueError,
@@ -56,7 +57,7 @@ def users(session: Session, trial: Trial, participant: Participant) -> dict[str,
     for name, role in (("inv", "investigator"), ("reader1", "reader"), ("reader2", "reader"),
                        ("reader3", "reader"), ("stat", "statistician")):  # fmt: skip
         made[name] = add_user(
-            session, actor="admin", username=name, password=PASSWORD, role=role,
+            session, user=acting_as("admin"), username=name, password=PASSWORD, role=role,
             site_ids=[participant.site_id],
         )  # fmt: skip
     return made
@@ -73,9 +74,9 @@ def mri(session: Session, users: dict[str, User], participant: Participant) -> M
 
 def _treat(session: Session, participant: Participant) -> None:
     _test_all(session)
-    release_lot(session, actor="qp", lot_number="L001", today=date(2026, 1, 20))
+    release_lot(session, user=acting_as("qp"), lot_number="L001", today=date(2026, 1, 20))
     administer_cells(
-        session, actor="surgeon", participant_id=participant.id, lot_number="L001",
+        session, user=acting_as("surgeon"), participant_id=participant.id, lot_number="L001",
         dose_cells=2_000_000, volume_ml=0.1, injection_site="C5",
         administered_at=datetime(2026, 1, 27, 9, 0, tzinfo=UTC), operator="Dr S",
         identity_checked_by="RN", participant_identity_confirmed=True,
@@ -92,9 +93,9 @@ def test_days_since_transplant_come_from_the_administration(
     session: Session, users: dict[str, User], participant: Participant
 ) -> None:
     _test_all(session)
-    release_lot(session, actor="qp", lot_number="L001", today=date(2026, 1, 20))
+    release_lot(session, user=acting_as("qp"), lot_number="L001", today=date(2026, 1, 20))
     administer_cells(
-        session, actor="surgeon", participant_id=participant.id, lot_number="L001",
+        session, user=acting_as("surgeon"), participant_id=participant.id, lot_number="L001",
         dose_cells=2_000_000, volume_ml=0.1, injection_site="C5",
         administered_at=datetime(2026, 1, 27, 9, 0, tzinfo=UTC), operator="Dr S",
         identity_checked_by="RN", participant_identity_confirmed=True,

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from builders import lesion_flat
+from builders import acting_as, lesion_flat
 from cordtrial.isncsci import Level, read_frame
 from cordtrial.trial import InvalidValueError, verify_audit
 from cordtrial.trial.models import AuditEntry, IsncsciExam, Participant, Trial
@@ -105,7 +105,8 @@ def test_import_rerun_inserts_nothing_twice(session: Session, participant: Parti
 def test_import_refuses_to_overwrite_a_stored_exam_with_other_values(
     session: Session, participant: Participant
 ) -> None:
-    record_exam(session, actor="c", participant_id=participant.id, examined_on=date(2026, 2, 9),
+    record_exam(session, user=acting_as("c"), participant_id=participant.id,
+                examined_on=date(2026, 2, 9),
                 examiner="Dr Exam", cells=C5, visit_name="week 2")  # fmt: skip
     changed = _row(r_c5_motor="3")
     report = import_exams(session, actor="i", protocol_id=PROTOCOL, frame=_frame([changed]))
@@ -251,13 +252,13 @@ def test_import_as_a_site_user_finds_only_participants_of_its_sites(
 
     from ..conftest import INJURY
 
-    other = add_site(session, actor="admin", protocol_id=PROTOCOL, code="S02", name="Other")
+    other = add_site(session, user=acting_as(), protocol_id=PROTOCOL, code="S02", name="Other")
     enroll_participant(
-        session, actor="c", protocol_id=PROTOCOL, site_code="S02", study_id="P002",
+        session, user=acting_as("c"), protocol_id=PROTOCOL, site_code="S02", study_id="P002",
         injury_date=INJURY, injury_level="C5", injury_mechanism="fall", age_at_injury=40, sex="F",
     )  # fmt: skip
     coordinator = add_user(
-        session, actor="admin", username="coord_s02", password="a long enough passphrase",
+        session, user=acting_as(), username="coord_s02", password="a long enough passphrase",
         role="coordinator", site_ids=[other.id],
     )  # fmt: skip
     report = import_exams(
@@ -273,7 +274,7 @@ def test_import_as_a_site_user_finds_only_participants_of_its_sites(
     )
     assert actors == {"coord_s02"}
     monitor = add_user(
-        session, actor="admin", username="mon", password="a long enough passphrase",
+        session, user=acting_as(), username="mon", password="a long enough passphrase",
         role="monitor", all_sites=True,
     )  # fmt: skip
     with pytest.raises(AccessDeniedError, match="mon may not enter data"):

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from builders import acting_as
 from cordtrial.trial.audit import verify_audit
 from cordtrial.trial.errors import AccessDeniedError, InvalidValueError, RuleViolationError
 from cordtrial.trial.models import AdverseEvent, LabResult, Participant, User
@@ -26,7 +27,9 @@ PASSWORD = "correct horse battery staple 42"
 
 @pytest.fixture
 def admin(session: Session) -> User:
-    return add_user(session, actor="admin", username="admin", password=PASSWORD, role="admin")
+    return add_user(
+        session, user=acting_as("admin"), username="admin", password=PASSWORD, role="admin"
+    )
 
 
 @pytest.fixture
@@ -118,7 +121,12 @@ def test_who_may_enter_labs_and_set_ranges(
     session: Session, admin: User, participant: Participant
 ) -> None:
     monitor = add_user(
-        session, actor="admin", username="mon", password=PASSWORD, role="monitor", all_sites=True
+        session,
+        user=acting_as("admin"),
+        username="mon",
+        password=PASSWORD,
+        role="monitor",
+        all_sites=True,
     )
     with pytest.raises(AccessDeniedError):
         record_lab_panel(

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from builders import acting_as
 from cordtrial.trial.audit import verify_audit
 from cordtrial.trial.errors import InvalidValueError, RandomizationError
 from cordtrial.trial.models import AllocationSlot, AuditEntry, Participant, Trial
@@ -27,7 +28,7 @@ SCREENED = date(2026, 1, 19)
 
 def _screen(session: Session, participant: Participant) -> int:
     exam = record_exam(
-        session, actor="examiner", participant_id=participant.id, examined_on=SCREENED,
+        session, user=acting_as("examiner"), participant_id=participant.id, examined_on=SCREENED,
         examiner="Dr A", cells=complete_c5_cells(), visit_name="screening",
     )  # fmt: skip
     return exam.id
@@ -38,7 +39,7 @@ def test_eligible_participant_is_recorded_with_reasons_and_exam(
 ) -> None:
     exam_id = _screen(session, participant)
     assessment = assess_eligibility(
-        session, actor="investigator", participant_id=participant.id, assessed_on=SCREENED
+        session, user=acting_as("investigator"), participant_id=participant.id, assessed_on=SCREENED
     )
     session.expire_all()
     assert assessment.eligible
@@ -54,7 +55,7 @@ def test_without_a_classified_exam_the_participant_is_not_eligible(
     session: Session, participant: Participant
 ) -> None:
     assessment = assess_eligibility(
-        session, actor="investigator", participant_id=participant.id, assessed_on=SCREENED
+        session, user=acting_as("investigator"), participant_id=participant.id, assessed_on=SCREENED
     )
     assert not assessment.eligible
     assert {r["criterion"] for r in assessment.reasons if not r["met"]} == {"nli", "ais"}
@@ -65,11 +66,11 @@ def test_eligibility_uses_the_participant_timing(
 ) -> None:
     _screen(session, participant)
     update_participant(
-        session, actor="c", participant_id=participant.id, reason="surgery postponed",
+        session, user=acting_as("c"), participant_id=participant.id, reason="surgery postponed",
         transplant_date=date(2026, 2, 5),
     )  # fmt: skip
     assessment = assess_eligibility(
-        session, actor="investigator", participant_id=participant.id, assessed_on=SCREENED
+        session, user=acting_as("investigator"), participant_id=participant.id, assessed_on=SCREENED
     )
     assert [r["detail"] for r in assessment.reasons if not r["met"]] == [
         "transplant 31 days after injury (required 14-28)"
@@ -78,14 +79,18 @@ def test_eligibility_uses_the_participant_timing(
 
 def test_exam_of_another_participant_is_refused(session: Session, participant: Participant) -> None:
     other = enroll_participant(
-        session, actor="c", protocol_id=PROTOCOL, site_code="S01", study_id="P002",
+        session, user=acting_as("c"), protocol_id=PROTOCOL, site_code="S01", study_id="P002",
         injury_date=INJURY, injury_level="C6", injury_mechanism="sports", age_at_injury=25,
         sex="F", transplant_date=TRANSPLANT,
     )  # fmt: skip
     exam_id = _screen(session, participant)
     with pytest.raises(InvalidValueError, match="exam_id"):
         assess_eligibility(
-            session, actor="i", participant_id=other.id, assessed_on=SCREENED, exam_id=exam_id
+            session,
+            user=acting_as("i"),
+            participant_id=other.id,
+            assessed_on=SCREENED,
+            exam_id=exam_id,
         )
 
 
@@ -95,13 +100,13 @@ def test_exam_of_another_participant_is_refused(session: Session, participant: P
 @pytest.fixture
 def controlled(session: Session) -> Trial:
     trial = create_trial(
-        session, actor="admin", protocol_id="RCT-01", title="Controlled trial", phase="2",
+        session, user=acting_as(), protocol_id="RCT-01", title="Controlled trial", phase="2",
         arms=[ArmSpec("cells", "Cells"), ArmSpec("control", "Standard care")],
         visits=SCHEDULE, strata_factors=["site"],
     )  # fmt: skip
-    add_site(session, actor="admin", protocol_id="RCT-01", code="S01", name="Site 1")
+    add_site(session, user=acting_as(), protocol_id="RCT-01", code="S01", name="Site 1")
     create_allocation_list(
-        session, actor="statistician", protocol_id="RCT-01", seed="rct-01-secret-seed",
+        session, user=acting_as("statistician"), protocol_id="RCT-01", seed="rct-01-secret-seed",
         strata=["site=S01"], block_sizes=[2, 4], per_stratum=4,
     )  # fmt: skip
     return trial
@@ -109,7 +114,7 @@ def controlled(session: Session) -> Trial:
 
 def _enrol(session: Session, study_id: str, age: int = 30) -> Participant:
     return enroll_participant(
-        session, actor="c", protocol_id="RCT-01", site_code="S01", study_id=study_id,
+        session, user=acting_as("c"), protocol_id="RCT-01", site_code="S01", study_id=study_id,
         injury_date=INJURY, injury_level="C5", injury_mechanism="fall", age_at_injury=age,
         sex="M", transplant_date=TRANSPLANT,
     )  # fmt: skip
@@ -117,7 +122,9 @@ def _enrol(session: Session, study_id: str, age: int = 30) -> Participant:
 
 def _eligible(session: Session, participant: Participant) -> None:
     _screen(session, participant)
-    assess_eligibility(session, actor="i", participant_id=participant.id, assessed_on=SCREENED)
+    assess_eligibility(
+        session, user=acting_as("i"), participant_id=participant.id, assessed_on=SCREENED
+    )
 
 
 def test_randomization_follows_the_stored_list(session: Session, controlled: Trial) -> None:
@@ -128,7 +135,7 @@ def test_randomization_follows_the_stored_list(session: Session, controlled: Tri
     for n in range(4):
         participant = _enrol(session, f"R{n}")
         _eligible(session, participant)
-        arms.append(randomize(session, actor="c", participant_id=participant.id).code)
+        arms.append(randomize(session, user=acting_as("c"), participant_id=participant.id).code)
     assert arms == expected[:4]
     assert verify_audit(session).ok
 
@@ -146,7 +153,7 @@ def test_ineligible_participant_is_not_randomized(session: Session, controlled: 
     participant = _enrol(session, "R9", age=16)
     _eligible(session, participant)
     with pytest.raises(RandomizationError, match="R9 is not eligible"):
-        randomize(session, actor="c", participant_id=participant.id)
+        randomize(session, user=acting_as("c"), participant_id=participant.id)
     assert session.scalars(select(AllocationSlot.participant_id).where(
         AllocationSlot.participant_id.is_not(None))).first() is None  # fmt: skip
 
@@ -154,9 +161,9 @@ def test_ineligible_participant_is_not_randomized(session: Session, controlled: 
 def test_participant_is_randomized_once(session: Session, controlled: Trial) -> None:
     participant = _enrol(session, "R1")
     _eligible(session, participant)
-    randomize(session, actor="c", participant_id=participant.id)
+    randomize(session, user=acting_as("c"), participant_id=participant.id)
     with pytest.raises(RandomizationError, match="already randomized"):
-        randomize(session, actor="c", participant_id=participant.id)
+        randomize(session, user=acting_as("c"), participant_id=participant.id)
 
 
 def test_exhausted_stratum_is_refused(session: Session, controlled: Trial) -> None:
@@ -165,8 +172,8 @@ def test_exhausted_stratum_is_refused(session: Session, controlled: Trial) -> No
     for n in range(size):
         participant = _enrol(session, f"R{n}")
         _eligible(session, participant)
-        randomize(session, actor="c", participant_id=participant.id)
+        randomize(session, user=acting_as("c"), participant_id=participant.id)
     late = _enrol(session, "LATE")
     _eligible(session, late)
     with pytest.raises(RandomizationError, match="no free allocation left in stratum site=S01"):
-        randomize(session, actor="c", participant_id=late.id)
+        randomize(session, user=acting_as("c"), participant_id=late.id)

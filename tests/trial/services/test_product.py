@@ -10,6 +10,7 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from builders import acting_as
 from cordtrial.trial.audit import unit_of_work, verify_audit
 from cordtrial.trial.errors import (
     AdministrationRefusedError,
@@ -55,10 +56,13 @@ AT = datetime(2026, 1, 26, 9, 30, tzinfo=UTC)
 
 @pytest.fixture
 def lot(session: Session) -> Lot:
-    add_ipsc_line(session, actor="qp", name="QHJI01s04", description="HLA-homozygous donor line")
-    add_specification(session, actor="qp", spec_version="NS-PC v1.2", limits=LIMITS)
+    add_ipsc_line(
+        session, user=acting_as("qp"), name="QHJI01s04", description="HLA-homozygous donor line"
+    )
+    add_specification(session, user=acting_as("qp"), spec_version="NS-PC v1.2", limits=LIMITS)
     return register_lot(
-        session, actor="qp", lot_number="L001", ipsc_line="QHJI01s04", spec_version="NS-PC v1.2",
+        session, user=acting_as("qp"), lot_number="L001", ipsc_line="QHJI01s04",
+        spec_version="NS-PC v1.2",
         manufactured_on=date(2026, 1, 2), expiry_date=date(2026, 6, 30),
     )  # fmt: skip
 
@@ -66,14 +70,15 @@ def lot(session: Session) -> Lot:
 def _test_all(session: Session, results: list[dict[str, object]] = RESULTS) -> None:
     for result in results:
         record_release_test(
-            session, actor="qc", lot_number="L001", tested_on=TESTED, tested_by="QC analyst",
+            session, user=acting_as("qc"), lot_number="L001", tested_on=TESTED,
+            tested_by="QC analyst",
             **result,  # type: ignore[arg-type]
         )  # fmt: skip
 
 
 def _administer(session: Session, participant: Participant, **change: object) -> Administration:
     kwargs: dict[str, object] = {
-        "actor": "surgeon", "participant_id": participant.id, "lot_number": "L001",
+        "user": acting_as("surgeon"), "participant_id": participant.id, "lot_number": "L001",
         "dose_cells": 2_000_000, "volume_ml": 0.1, "injection_site": "intraspinal, C5 epicentre",
         "administered_at": AT, "operator": "Dr Surgeon", "identity_checked_by": "Nurse Check",
         "participant_identity_confirmed": True, "product_identity_confirmed": True, **change,
@@ -87,7 +92,9 @@ def test_new_lot_is_in_quarantine(lot: Lot) -> None:
 
 def test_lot_passing_every_test_is_released(session: Session, lot: Lot) -> None:
     _test_all(session)
-    decision = release_lot(session, actor="qp", lot_number="L001", today=date(2026, 1, 20))
+    decision = release_lot(
+        session, user=acting_as("qp"), lot_number="L001", today=date(2026, 1, 20)
+    )
     assert decision.releasable
     session.expire_all()
     stored = session.get(Lot, lot.id)
@@ -98,19 +105,19 @@ def test_lot_passing_every_test_is_released(session: Session, lot: Lot) -> None:
 def test_failing_lot_is_not_released_and_the_reasons_are_given(session: Session, lot: Lot) -> None:
     _test_all(session, [*RESULTS[:-1], {"test": "karyotype", "finding": "abnormal"}])
     with pytest.raises(RuleViolationError, match=r"karyotype: abnormal \(required normal\)"):
-        release_lot(session, actor="qp", lot_number="L001", today=date(2026, 1, 20))
+        release_lot(session, user=acting_as("qp"), lot_number="L001", today=date(2026, 1, 20))
     assert session.get(Lot, lot.id).status == "quarantine"  # type: ignore[union-attr]
 
 
 def test_release_test_values_are_checked(session: Session, lot: Lot) -> None:
     with pytest.raises(InvalidValueError, match="finding: 'clean'"):
         record_release_test(
-            session, actor="qc", lot_number="L001", test="sterility", tested_on=TESTED,
+            session, user=acting_as("qc"), lot_number="L001", test="sterility", tested_on=TESTED,
             tested_by="QC", finding="clean",
         )  # fmt: skip
     with pytest.raises(InvalidValueError, match="value: -1"):
         record_release_test(
-            session, actor="qc", lot_number="L001", test="viability", tested_on=TESTED,
+            session, user=acting_as("qc"), lot_number="L001", test="viability", tested_on=TESTED,
             tested_by="QC", value=-1,
         )  # fmt: skip
 
@@ -119,7 +126,7 @@ def test_administration_from_a_released_lot_is_recorded_with_custody(
     session: Session, lot: Lot, participant: Participant
 ) -> None:
     _test_all(session)
-    release_lot(session, actor="qp", lot_number="L001", today=date(2026, 1, 20))
+    release_lot(session, user=acting_as("qp"), lot_number="L001", today=date(2026, 1, 20))
     administration = _administer(session, participant)
     session.expire_all()
     assert session.get(Administration, administration.id).dose_cells == 2_000_000  # type: ignore[union-attr]
@@ -141,7 +148,7 @@ def test_administration_after_expiry_is_refused(
     session: Session, lot: Lot, participant: Participant
 ) -> None:
     _test_all(session)
-    release_lot(session, actor="qp", lot_number="L001", today=date(2026, 1, 20))
+    release_lot(session, user=acting_as("qp"), lot_number="L001", today=date(2026, 1, 20))
     with pytest.raises(AdministrationRefusedError, match="lot L001 expired on 2026-06-30"):
         _administer(session, participant, administered_at=datetime(2026, 7, 1, 9, tzinfo=UTC))
 
@@ -150,7 +157,7 @@ def test_administration_without_a_second_person_is_refused(
     session: Session, lot: Lot, participant: Participant
 ) -> None:
     _test_all(session)
-    release_lot(session, actor="qp", lot_number="L001", today=date(2026, 1, 20))
+    release_lot(session, user=acting_as("qp"), lot_number="L001", today=date(2026, 1, 20))
     with pytest.raises(AdministrationRefusedError, match="second person, not the operator") as err:
         _administer(
             session, participant, identity_checked_by="Dr Surgeon", product_identity_confirmed=False
@@ -161,24 +168,25 @@ def test_administration_without_a_second_person_is_refused(
 def test_rejected_lot_cannot_be_administered(
     session: Session, lot: Lot, participant: Participant
 ) -> None:
-    reject_lot(session, actor="qp", lot_number="L001", reason="deviation DEV-12")
+    reject_lot(session, user=acting_as("qp"), lot_number="L001", reason="deviation DEV-12")
     with pytest.raises(AdministrationRefusedError, match="is rejected"):
         _administer(session, participant)
 
 
 def test_expired_lots_are_marked(session: Session, lot: Lot) -> None:
-    assert expire_lots(session, actor="system", today=date(2026, 6, 30)) == []
-    assert expire_lots(session, actor="system", today=date(2026, 7, 1)) == ["L001"]
+    assert expire_lots(session, user=acting_as("system"), today=date(2026, 6, 30)) == []
+    assert expire_lots(session, user=acting_as("system"), today=date(2026, 7, 1)) == ["L001"]
     assert session.get(Lot, lot.id).status == "expired"  # type: ignore[union-attr]
 
 
 def test_custody_events_are_append_only(session: Session, engine: Engine, lot: Lot) -> None:
     event = record_custody_event(
-        session, actor="pharmacy", lot_number="L001", event="received", holder="Cell pharmacy",
+        session, user=acting_as("pharmacy"), lot_number="L001", event="received",
+        holder="Cell pharmacy",
         location="LN2 tank 2", at=AT,
     )  # fmt: skip
     with pytest.raises(AuditError, match="custody_event records are append-only"):
-        delete_record(session, CustodyEvent, actor="x", record_id=event.id, reason="oops")
+        delete_record(session, CustodyEvent, user=acting_as("x"), record_id=event.id, reason="oops")
     event = session.get(CustodyEvent, event.id)  # type: ignore[assignment]
     with pytest.raises(AuditError, match="append-only"), unit_of_work(session, "x", "fix"):
         event.holder = "someone else"

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from builders import acting_as
 from cordtrial.trial.errors import InvalidValueError, ReasonRequiredError, RuleViolationError
 from cordtrial.trial.models import AdverseEvent, AuditEntry, ExpeditedClock, Participant
 from cordtrial.trial.services.safety import (
@@ -21,7 +22,7 @@ from cordtrial.trial.services.safety import (
 
 def _report(session: Session, participant: Participant, **change: object) -> AdverseEvent:
     kwargs: dict[str, object] = {
-        "actor": "investigator", "participant_id": participant.id,
+        "user": acting_as("investigator"), "participant_id": participant.id,
         "term": "New neuropathic pain below the level", "category": "neuropathic_pain",
         "onset_date": date(2026, 2, 3), "awareness_date": date(2026, 2, 4), "ctcae_grade": 2,
         "serious_criteria": ["hospitalisation"], "related_to_cells": "possible",
@@ -54,7 +55,8 @@ def test_follow_up_recomputes_the_flag_and_is_audited(
 ) -> None:
     event = _report(session, participant, serious_criteria=[])
     updated = update_adverse_event(
-        session, actor="investigator", event_id=event.id, reason="became life-threatening",
+        session, user=acting_as("investigator"), event_id=event.id,
+        reason="became life-threatening",
         serious_criteria=["life_threatening"], ctcae_grade=4,
     )  # fmt: skip
     assert updated.expedited_report_due == date(2026, 2, 11)
@@ -79,7 +81,9 @@ def test_invalid_event_is_refused_and_not_stored(
 def test_unknown_field_cannot_be_updated(session: Session, participant: Participant) -> None:
     event = _report(session, participant)
     with pytest.raises(InvalidValueError, match="field: 'severity'"):
-        update_adverse_event(session, actor="i", event_id=event.id, reason="r", severity=3)
+        update_adverse_event(
+            session, user=acting_as("i"), event_id=event.id, reason="r", severity=3
+        )
 
 
 def test_submission_of_the_expedited_report_is_stored_and_audited(
@@ -87,7 +91,7 @@ def test_submission_of_the_expedited_report_is_stored_and_audited(
 ) -> None:
     event = _report(session, participant)
     record_expedited_submission(
-        session, actor="investigator", event_id=event.id, submitted_on=date(2026, 2, 18),
+        session, user=acting_as("investigator"), event_id=event.id, submitted_on=date(2026, 2, 18),
         authority="MHRA", reference="SUSAR-2026-0042",
     )  # fmt: skip
     session.expire_all()
@@ -109,7 +113,8 @@ def test_submission_of_the_expedited_report_is_stored_and_audited(
     assert {"submitted_on", "authority", "reference"} <= fields
     with pytest.raises(ReasonRequiredError):
         record_expedited_submission(
-            session, actor="investigator", event_id=event.id, submitted_on=date(2026, 2, 19),
+            session, user=acting_as("investigator"), event_id=event.id, submitted_on=date(2026, 2,
+            19),
             authority="MHRA", reference="SUSAR-2026-0043",
         )  # fmt: skip
 
@@ -120,7 +125,7 @@ def test_submission_before_awareness_is_refused_naming_the_date(
     event = _report(session, participant)
     with pytest.raises(InvalidValueError, match=r"submitted_on: .* is too early"):
         record_expedited_submission(
-            session, actor="i", event_id=event.id, submitted_on=date(2026, 2, 1),
+            session, user=acting_as("i"), event_id=event.id, submitted_on=date(2026, 2, 1),
             authority="MHRA", reference="R1",
         )  # fmt: skip
 
@@ -131,7 +136,7 @@ def test_submission_is_refused_for_an_event_needing_no_expedited_report(
     event = _report(session, participant, serious_criteria=[])
     with pytest.raises(RuleViolationError, match="needs no expedited report"):
         record_expedited_submission(
-            session, actor="i", event_id=event.id, submitted_on=date(2026, 2, 5),
+            session, user=acting_as("i"), event_id=event.id, submitted_on=date(2026, 2, 5),
             authority="MHRA", reference="R1",
         )  # fmt: skip
 
@@ -148,9 +153,9 @@ def test_follow_up_reports_are_kept_in_date_order(
     session: Session, participant: Participant
 ) -> None:
     event = _report(session, participant)
-    add_follow_up(session, actor="i", event_id=event.id, reported_on=date(2026, 2, 20),
+    add_follow_up(session, user=acting_as("i"), event_id=event.id, reported_on=date(2026, 2, 20),
                   text="Discharged; pain controlled with pregabalin.")  # fmt: skip
-    add_follow_up(session, actor="i", event_id=event.id, reported_on=date(2026, 2, 10),
+    add_follow_up(session, user=acting_as("i"), event_id=event.id, reported_on=date(2026, 2, 10),
                   text="MRI: no syrinx.")  # fmt: skip
     assert [f.text for f in list_follow_ups(session, event.id)] == [
         "MRI: no syrinx.", "Discharged; pain controlled with pregabalin.",

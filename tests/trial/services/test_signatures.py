@@ -9,12 +9,14 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from builders import acting_as
 from cordtrial.trial.audit import unit_of_work, verify_audit
 from cordtrial.trial.errors import (
     AccessDeniedError,
     AuditError,
     AuthenticationError,
     ConflictError,
+    NotFoundError,
     RuleViolationError,
 )
 from cordtrial.trial.models import ExamSignature, IsncsciExam, Participant, User
@@ -37,7 +39,7 @@ NOW = datetime(2026, 2, 12, 10, 0, tzinfo=UTC)
 @pytest.fixture
 def investigator(session: Session, participant: Participant) -> User:
     return add_user(
-        session, actor="admin", username="ivan", password=PASSWORD, role="investigator",
+        session, user=acting_as(), username="ivan", password=PASSWORD, role="investigator",
         site_ids=[participant.site_id], full_name="Ivan Petrov",
     )  # fmt: skip
 
@@ -45,13 +47,18 @@ def investigator(session: Session, participant: Participant) -> User:
 @pytest.fixture
 def exam(session: Session, participant: Participant) -> IsncsciExam:
     return record_exam(
-        session, actor="c", participant_id=participant.id, examined_on=date(2026, 1, 20),
+        session, user=acting_as("c"), participant_id=participant.id, examined_on=date(2026, 1, 20),
         examiner="Dr Exam", cells=complete_c5_cells(), visit_name="screening",
     )  # fmt: skip
 
 
+def _account(session: Session, username: str) -> User:
+    return session.scalars(select(User).where(User.username == username)).one()
+
+
 def _sign(session: Session, exam: IsncsciExam, password: str = PASSWORD) -> ExamSignature:
-    return sign_exam(session, username="ivan", password=password, exam_id=exam.id, now=NOW)
+    ivan = _account(session, "ivan")
+    return sign_exam(session, user=ivan, password=password, exam_id=exam.id, now=NOW)
 
 
 def test_content_hash_changes_with_any_entered_value() -> None:
@@ -82,7 +89,7 @@ def test_signature_is_void_after_the_data_change(
 ) -> None:
     _sign(session, exam)
     correct_exam(
-        session, actor="c", exam_id=exam.id, reason="transcription error",
+        session, user=acting_as("c"), exam_id=exam.id, reason="transcription error",
         cells={"r_c6_lt": "1"},
     )  # fmt: skip
     (status,) = exam_signatures(session, exam.id)
@@ -104,20 +111,23 @@ def test_signing_needs_the_password_and_counts_failures(
 def test_only_investigators_at_the_site_sign(
     session: Session, participant: Participant, exam: IsncsciExam
 ) -> None:
-    add_user(session, actor="admin", username="cora", password=PASSWORD, role="coordinator",
+    add_user(session, user=acting_as(), username="cora", password=PASSWORD, role="coordinator",
              site_ids=[participant.site_id])  # fmt: skip
+    cora = _account(session, "cora")
     with pytest.raises(AccessDeniedError, match="cora may not sign"):
-        sign_exam(session, username="cora", password=PASSWORD, exam_id=exam.id, now=NOW)
-    add_user(session, actor="admin", username="ines", password=PASSWORD, role="investigator")
-    with pytest.raises(AccessDeniedError, match="at site"):
-        sign_exam(session, username="ines", password=PASSWORD, exam_id=exam.id, now=NOW)
+        sign_exam(session, user=cora, password=PASSWORD, exam_id=exam.id, now=NOW)
+    add_user(session, user=acting_as(), username="ines", password=PASSWORD, role="investigator")
+    ines = _account(session, "ines")
+    # an exam at a site the investigator may not see is not found, as if it did not exist
+    with pytest.raises(NotFoundError, match="isncsci_exam"):
+        sign_exam(session, user=ines, password=PASSWORD, exam_id=exam.id, now=NOW)
 
 
 def test_signature_over_another_version_is_refused(
     session: Session, investigator: User, exam: IsncsciExam
 ) -> None:
     with pytest.raises(ConflictError, match="current version is 1"):
-        sign_exam(session, username="ivan", password=PASSWORD, exam_id=exam.id, now=NOW,
+        sign_exam(session, user=investigator, password=PASSWORD, exam_id=exam.id, now=NOW,
                   expected_version=7)  # fmt: skip
 
 
@@ -125,7 +135,7 @@ def test_incomplete_exam_cannot_be_signed(
     session: Session, investigator: User, participant: Participant
 ) -> None:
     exam = record_exam(
-        session, actor="c", participant_id=participant.id, examined_on=date(2026, 1, 20),
+        session, user=acting_as("c"), participant_id=participant.id, examined_on=date(2026, 1, 20),
         examiner="Dr Exam", cells={"r_c5_motor": "5"},
     )  # fmt: skip
     with pytest.raises(RuleViolationError, match="not complete"):
@@ -149,7 +159,7 @@ def test_signature_shows_printed_name_date_time_and_meaning(
     """21 CFR 11.50(a): the printed name of the signer, the date and time, and the meaning;
     the name is kept as signed, whatever the user's name becomes."""
     signature = _sign(session, exam)
-    update_user(session, actor="admin", user_id=investigator.id, full_name="Ivan P.", reason="x")
+    update_user(session, user=acting_as(), user_id=investigator.id, full_name="Ivan P.", reason="x")
     session.expire_all()
     shown = signature_manifestation(
         signer_name=signature.signer_name, signer=signature.signer,

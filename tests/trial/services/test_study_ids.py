@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
+from builders import acting_as
 from cordtrial.trial.errors import InvalidValueError
 from cordtrial.trial.models import Participant
 from cordtrial.trial.services.participants import enroll_participant
@@ -14,7 +15,8 @@ from ..conftest import INJURY, PROTOCOL
 
 def _enrol(session: Session, study_id: str) -> Participant:
     return enroll_participant(
-        session, actor="coordinator", protocol_id=PROTOCOL, site_code="S01", study_id=study_id,
+        session, user=acting_as("coordinator"), protocol_id=PROTOCOL, site_code="S01",
+        study_id=study_id,
         injury_date=INJURY, injury_level="C5", injury_mechanism="fall", age_at_injury=34,
         sex="M",
     )  # fmt: skip

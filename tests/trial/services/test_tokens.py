@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from builders import acting_as
 from cordtrial.trial.errors import AuthenticationError
 from cordtrial.trial.models import ApiToken, AuditEntry, User
 from cordtrial.trial.services.tokens import login, revoke_token, token_digest, user_for_token
@@ -19,7 +20,7 @@ NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 @pytest.fixture
 def user(session: Session) -> User:
-    return add_user(session, actor="admin", username="mona", password=PASSWORD, role="monitor")
+    return add_user(session, user=acting_as(), username="mona", password=PASSWORD, role="monitor")
 
 
 def test_login_issues_a_token_stored_only_as_its_hash(session: Session, user: User) -> None:
@@ -49,7 +50,7 @@ def test_revoked_token_and_unknown_token_are_refused(session: Session, user: Use
 
 def test_inactive_users_token_is_refused(session: Session, user: User) -> None:
     issued = login(session, username="mona", password=PASSWORD, now=NOW)
-    set_active(session, actor="admin", user_id=user.id, active=False, reason="left the study")
+    set_active(session, user=acting_as(), user_id=user.id, active=False, reason="left the study")
     with pytest.raises(AuthenticationError):
         user_for_token(session, issued.token, NOW)
 

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from builders import acting_as
 from cordtrial.trial.errors import (
     ConflictError,
     InvalidValueError,
@@ -40,7 +41,7 @@ def test_trial_is_stored_with_arms_schedule_and_criteria(session: Session, trial
 def test_invalid_phase_is_refused(session: Session) -> None:
     with pytest.raises(InvalidValueError, match="phase: '5' is not allowed"):
         create_trial(
-            session, actor="admin", protocol_id="X", title="t", phase="5",
+            session, user=acting_as(), protocol_id="X", title="t", phase="5",
             arms=[ArmSpec("a", "A")], visits=[VisitSpec("day 0", 0)],
         )  # fmt: skip
     assert session.scalars(select(Trial)).first() is None
@@ -48,15 +49,17 @@ def test_invalid_phase_is_refused(session: Session) -> None:
 
 def test_site_code_is_unique_within_a_trial(session: Session, trial: Trial) -> None:
     with pytest.raises(InvalidValueError, match="code: 'S01'"):
-        add_site(session, actor="admin", protocol_id=PROTOCOL, code="S01", name="Again")
+        add_site(session, user=acting_as(), protocol_id=PROTOCOL, code="S01", name="Again")
 
 
 def test_amending_criteria_needs_a_reason(session: Session, trial: Trial) -> None:
     criteria = EligibilityCriteria(max_days_to_transplant=35)
     with pytest.raises(InvalidValueError, match="reason: '' is empty"):
-        amend_eligibility(session, actor="a", protocol_id=PROTOCOL, criteria=criteria, reason="")
+        amend_eligibility(
+            session, user=acting_as("a"), protocol_id=PROTOCOL, criteria=criteria, reason=""
+        )
     amended = amend_eligibility(
-        session, actor="a", protocol_id=PROTOCOL, criteria=criteria, reason="amendment 2"
+        session, user=acting_as("a"), protocol_id=PROTOCOL, criteria=criteria, reason="amendment 2"
     )
     assert amended.eligibility["max_days_to_transplant"] == 35
     assert amended.version == 2
@@ -73,7 +76,7 @@ def test_enrolment_creates_one_visit_per_scheduled_visit(
 def test_study_id_is_unique_in_the_trial(session: Session, participant: Participant) -> None:
     with pytest.raises(InvalidValueError, match="study_id: 'P001'"):
         enroll_participant(
-            session, actor="c", protocol_id=PROTOCOL, site_code="S01", study_id="P001",
+            session, user=acting_as("c"), protocol_id=PROTOCOL, site_code="S01", study_id="P001",
             injury_date=INJURY, injury_level="C5", injury_mechanism="fall", age_at_injury=30,
             sex="F",
         )  # fmt: skip
@@ -82,7 +85,7 @@ def test_study_id_is_unique_in_the_trial(session: Session, participant: Particip
 def test_unknown_site_is_named(session: Session, trial: Trial) -> None:
     with pytest.raises(NotFoundError, match="site 'IPSC-SCI-01/S09' does not exist"):
         enroll_participant(
-            session, actor="c", protocol_id=PROTOCOL, site_code="S09", study_id="P002",
+            session, user=acting_as("c"), protocol_id=PROTOCOL, site_code="S09", study_id="P002",
             injury_date=INJURY, injury_level="C5", injury_mechanism="fall", age_at_injury=30,
             sex="F",
         )  # fmt: skip
@@ -102,7 +105,11 @@ def test_bad_participant_data_names_the_field(
 ) -> None:
     with pytest.raises(InvalidValueError, match=message):
         update_participant(
-            session, actor="m", participant_id=participant.id, reason="r", **{field: value}
+            session,
+            user=acting_as("m"),
+            participant_id=participant.id,
+            reason="r",
+            **{field: value},
         )
 
 
@@ -110,7 +117,7 @@ def test_correction_requires_a_reason(session: Session, participant: Participant
     with pytest.raises(ReasonRequiredError):
         update_participant(
             session,
-            actor="m",
+            user=acting_as("m"),
             participant_id=participant.id,
             reason=None,
             sex="F",  # type: ignore[arg-type]
@@ -120,10 +127,12 @@ def test_correction_requires_a_reason(session: Session, participant: Participant
 
 
 def test_stale_version_is_a_conflict(session: Session, participant: Participant) -> None:
-    update_participant(session, actor="m", participant_id=participant.id, reason="r", sex="F")
+    update_participant(
+        session, user=acting_as("m"), participant_id=participant.id, reason="r", sex="F"
+    )
     with pytest.raises(ConflictError, match="you edited version 1, the current version is 2"):
         update_participant(
-            session, actor="m", participant_id=participant.id, reason="r",
+            session, user=acting_as("m"), participant_id=participant.id, reason="r",
             expected_version=1, sex="U",
         )  # fmt: skip
 
@@ -133,10 +142,12 @@ def test_concurrent_edits_do_not_silently_overwrite(
 ) -> None:
     mine = other_session.get(Participant, participant.id)
     assert mine is not None
-    update_participant(session, actor="a", participant_id=participant.id, reason="r", sex="F")
+    update_participant(
+        session, user=acting_as("a"), participant_id=participant.id, reason="r", sex="F"
+    )
     with pytest.raises(ConflictError, match="participant"):
         update_participant(
-            other_session, actor="b", participant_id=participant.id, reason="r", sex="U"
+            other_session, user=acting_as("b"), participant_id=participant.id, reason="r", sex="U"
         )
     session.expire_all()
     assert session.get(Participant, participant.id).sex == "F"  # type: ignore[union-attr]
@@ -145,7 +156,7 @@ def test_concurrent_edits_do_not_silently_overwrite(
 def test_transplant_before_injury_is_refused(session: Session, participant: Participant) -> None:
     with pytest.raises(InvalidValueError, match=r"transplant_date: .* is too early"):
         update_participant(
-            session, actor="m", participant_id=participant.id, reason="r",
+            session, user=acting_as("m"), participant_id=participant.id, reason="r",
             transplant_date=date(2025, 12, 1),
         )  # fmt: skip
     session.expire_all()
@@ -154,5 +165,5 @@ def test_transplant_before_injury_is_refused(session: Session, participant: Part
 
 def test_record_still_referred_to_cannot_be_deleted(session: Session, trial: Trial) -> None:
     with pytest.raises(RuleViolationError, match=r"trial .* is still referred to"):
-        delete_record(session, Trial, actor="admin", record_id=trial.id, reason="test")
+        delete_record(session, Trial, user=acting_as(), record_id=trial.id, reason="test")
     assert session.get(Trial, trial.id) is not None

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from builders import acting_as
 from cordtrial.trial.audit import verify_audit
 from cordtrial.trial.errors import AccessDeniedError, AuthenticationError, InvalidValueError
 from cordtrial.trial.models import AuditEntry, Site, Trial, User
@@ -30,14 +31,14 @@ NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 @pytest.fixture
 def sites(session: Session, trial: Trial) -> list[int]:
-    add_site(session, actor="admin", protocol_id=PROTOCOL, code="S02", name="Second")
+    add_site(session, user=acting_as(), protocol_id=PROTOCOL, code="S02", name="Second")
     return list(session.scalars(select(Site.id).order_by(Site.code)))
 
 
 @pytest.fixture
 def coordinator(session: Session, sites: list[int]) -> User:
     return add_user(
-        session, actor="admin", username="cora", password=PASSWORD, role="coordinator",
+        session, user=acting_as(), username="cora", password=PASSWORD, role="coordinator",
         site_ids=[sites[0]],
     )  # fmt: skip
 
@@ -91,14 +92,14 @@ def test_five_failures_lock_the_account_for_15_minutes(session: Session, coordin
 
 
 def test_inactive_user_cannot_log_in(session: Session, coordinator: User) -> None:
-    set_active(session, actor="admin", user_id=coordinator.id, active=False, reason="left")
+    set_active(session, user=acting_as(), user_id=coordinator.id, active=False, reason="left")
     with pytest.raises(AuthenticationError):
         authenticate(session, username="cora", password=PASSWORD, now=NOW)
 
 
 def test_new_password_replaces_the_old(session: Session, coordinator: User) -> None:
     set_password(
-        session, actor="admin", user_id=coordinator.id, password="another long passphrase",
+        session, user=acting_as(), user_id=coordinator.id, password="another long passphrase",
         reason="reset on request",
     )  # fmt: skip
     with pytest.raises(AuthenticationError):
@@ -114,7 +115,7 @@ def test_role_and_sites_decide_what_a_user_may_do(
         require_permission(coordinator, "enter_data", sites[1])
     with pytest.raises(AccessDeniedError, match="cora may not randomize"):
         require_permission(coordinator, "randomize", sites[0])
-    change_role(session, actor="admin", user_id=coordinator.id, role="investigator", reason="PI")
+    change_role(session, user=acting_as(), user_id=coordinator.id, role="investigator", reason="PI")
     require_permission(coordinator, "randomize", sites[0])
 
 
@@ -122,7 +123,11 @@ def test_site_assignment_changes_are_audited(
     session: Session, coordinator: User, sites: list[int]
 ) -> None:
     assign_sites(
-        session, actor="admin", user_id=coordinator.id, site_ids=[sites[1]], reason="moved"
+        session,
+        user=acting_as(),
+        user_id=coordinator.id,
+        site_ids=[sites[1]],
+        reason="moved",
     )
     assert coordinator.site_ids == {sites[1]}
     actions = {
@@ -135,11 +140,11 @@ def test_site_assignment_changes_are_audited(
 
 def test_duplicate_user_and_unknown_site_are_refused(session: Session, coordinator: User) -> None:
     with pytest.raises(InvalidValueError, match="username: 'cora'"):
-        add_user(session, actor="admin", username="cora", password=PASSWORD, role="monitor")
+        add_user(session, user=acting_as(), username="cora", password=PASSWORD, role="monitor")
     with pytest.raises(InvalidValueError, match="site_ids: 999 is unknown"):
         add_user(
-            session, actor="admin", username="mona", password=PASSWORD, role="monitor",
+            session, user=acting_as(), username="mona", password=PASSWORD, role="monitor",
             site_ids=[999],
         )  # fmt: skip
     with pytest.raises(InvalidValueError, match="role: 'root'"):
-        add_user(session, actor="admin", username="rob", password=PASSWORD, role="root")
+        add_user(session, user=acting_as(), username="rob", password=PASSWORD, role="root")

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from builders import acting_as
 from cordtrial.isncsci import ENGINE_VERSION, ISNCSCI_REVISION
 from cordtrial.trial.audit import verify_audit
 from cordtrial.trial.errors import (
@@ -38,7 +39,11 @@ from ..conftest import TRANSPLANT, complete_c5_cells
 
 def test_schedule_has_due_dates_and_status(session: Session, participant: Participant) -> None:
     record_visit_done(
-        session, actor="c", participant_id=participant.id, visit_name="day 0", done_on=TRANSPLANT
+        session,
+        user=acting_as("c"),
+        participant_id=participant.id,
+        visit_name="day 0",
+        done_on=TRANSPLANT,
     )
     rows = {r.name: r for r in visit_schedule(session, participant.id, today=date(2026, 2, 12))}
     # a date alone does not complete a visit whose protocol requires an exam
@@ -49,7 +54,7 @@ def test_schedule_has_due_dates_and_status(session: Session, participant: Partic
 
 
 def test_visit_date_change_needs_a_reason(session: Session, participant: Participant) -> None:
-    kwargs = {"actor": "c", "participant_id": participant.id, "visit_name": "week 2"}
+    kwargs = {"user": acting_as("c"), "participant_id": participant.id, "visit_name": "week 2"}
     record_visit_done(session, done_on=date(2026, 2, 9), **kwargs)  # type: ignore[arg-type]
     with pytest.raises(ReasonRequiredError):
         record_visit_done(session, done_on=date(2026, 2, 20), **kwargs)  # type: ignore[arg-type]
@@ -61,7 +66,7 @@ def test_visit_date_change_needs_a_reason(session: Session, participant: Partici
     )
     assert visit.done_on == date(2026, 2, 20)
     record_exam(
-        session, actor="c", participant_id=participant.id, examined_on=date(2026, 2, 20),
+        session, user=acting_as("c"), participant_id=participant.id, examined_on=date(2026, 2, 20),
         examiner="Dr E", cells=complete_c5_cells(), visit_name="week 2",
     )  # fmt: skip
     rows = {r.name: r for r in visit_schedule(session, participant.id, today=date(2026, 3, 1))}
@@ -71,14 +76,15 @@ def test_visit_date_change_needs_a_reason(session: Session, participant: Partici
 def test_unknown_visit_is_named(session: Session, participant: Participant) -> None:
     with pytest.raises(NotFoundError, match="visit 'P001/week 3'"):
         record_visit_done(
-            session, actor="c", participant_id=participant.id, visit_name="week 3",
+            session, user=acting_as("c"), participant_id=participant.id, visit_name="week 3",
             done_on=date(2026, 2, 9),
         )  # fmt: skip
 
 
 def _exam(session: Session, participant: Participant, **cells: str | None) -> IsncsciExam:
     return record_exam(
-        session, actor="examiner", participant_id=participant.id, examined_on=date(2026, 1, 19),
+        session, user=acting_as("examiner"), participant_id=participant.id,
+        examined_on=date(2026, 1, 19),
         examiner="Dr A", cells={**complete_c5_cells(), **cells}, visit_name="screening",
     )  # fmt: skip
 
@@ -114,7 +120,8 @@ def test_correcting_cells_recomputes_the_classification(
     exam = _exam(session, participant, l_s4_5_pp=None)
     assert exam.classification is None
     corrected = correct_exam(
-        session, actor="examiner", exam_id=exam.id, reason="S4-5 pin prick found on worksheet",
+        session, user=acting_as("examiner"), exam_id=exam.id,
+        reason="S4-5 pin prick found on worksheet",
         cells={"l_s4_5_pp": "1"}, expected_version=1,
     )  # fmt: skip
     assert corrected.classification is not None
@@ -140,14 +147,15 @@ def test_reclassify_updates_exams_from_older_engines(
         connection.execute(
             text("UPDATE isncsci_exam SET engine_version = '0.9' WHERE id = :id"), {"id": exam.id}
         )
-    assert reclassify_exams(session, actor="system") == 1
+    assert reclassify_exams(session, user=acting_as("system")) == 1
     session.expire_all()
     assert session.get(IsncsciExam, exam.id).engine_version == ENGINE_VERSION  # type: ignore[union-attr]
 
 
 def test_functional_measures_are_stored(session: Session, participant: Participant) -> None:
-    base = {"actor": "physio", "participant_id": participant.id, "assessed_on": date(2026, 4, 20),
-            "assessor": "PT B", "visit_name": "week 12"}  # fmt: skip
+    base = {"user": acting_as("physio"), "participant_id": participant.id,
+            "assessed_on": date(2026, 4, 20), "assessor": "PT B",
+            "visit_name": "week 12"}  # fmt: skip
     scim = record_scim(session, self_care=5, respiration_sphincter=15, mobility=3, **base)  # type: ignore[arg-type]
     wisci = record_wisci(session, level=0, **base)  # type: ignore[arg-type]
     ten = record_ten_metre_walk(session, seconds=14.2, start_mode="flying", **base)  # type: ignore[arg-type]
@@ -162,7 +170,8 @@ def test_out_of_range_measure_is_refused(session: Session, participant: Particip
         InvalidValueError, match=r"scim.mobility: 41 is out of range \(an integer 0-40\)"
     ):
         record_scim(
-            session, actor="p", participant_id=participant.id, assessed_on=date(2026, 4, 20),
+            session, user=acting_as("p"), participant_id=participant.id, assessed_on=date(2026, 4,
+            20),
             assessor="PT", self_care=5, respiration_sphincter=15, mobility=41,
         )  # fmt: skip
     assert session.scalars(select(ScimAssessment)).first() is None
@@ -172,16 +181,26 @@ def test_corrected_measure_is_revalidated_and_total_recomputed(
     session: Session, participant: Participant
 ) -> None:
     scim = record_scim(
-        session, actor="p", participant_id=participant.id, assessed_on=date(2026, 4, 20),
+        session, user=acting_as("p"), participant_id=participant.id, assessed_on=date(2026, 4, 20),
         assessor="PT", self_care=5, respiration_sphincter=15, mobility=3,
     )  # fmt: skip
     corrected = correct_measure(
-        session, ScimAssessment, actor="p", measure_id=scim.id, reason="sum error", mobility=10
+        session,
+        ScimAssessment,
+        user=acting_as("p"),
+        measure_id=scim.id,
+        reason="sum error",
+        mobility=10,
     )
     assert (corrected.mobility, corrected.total) == (10, 30)
     with pytest.raises(InvalidValueError, match=r"scim.self_care: 25"):
         correct_measure(
-            session, ScimAssessment, actor="p", measure_id=scim.id, reason="x", self_care=25
+            session,
+            ScimAssessment,
+            user=acting_as("p"),
+            measure_id=scim.id,
+            reason="x",
+            self_care=25,
         )
 
 
@@ -190,7 +209,7 @@ def test_corrected_measure_is_revalidated_and_total_recomputed(
 
 def _visit_exam(session: Session, participant: Participant, **change: object) -> IsncsciExam:
     kwargs: dict[str, object] = {
-        "actor": "c", "participant_id": participant.id, "examined_on": date(2026, 4, 20),
+        "user": acting_as("c"), "participant_id": participant.id, "examined_on": date(2026, 4, 20),
         "examiner": "Dr E", "cells": complete_c5_cells(), "visit_name": "week 12", **change,
     }  # fmt: skip
     return record_exam(session, **kwargs)  # type: ignore[arg-type]
@@ -228,7 +247,7 @@ def test_completing_an_incomplete_exam_completes_its_visit(
     cells = complete_c5_cells()
     cells["r_c6_motor"] = ""
     exam = _visit_exam(session, participant, cells=cells)
-    correct_exam(session, actor="c", exam_id=exam.id, reason="cell recorded late",
+    correct_exam(session, user=acting_as("c"), exam_id=exam.id, reason="cell recorded late",
                  cells={"r_c6_motor": "5"})  # fmt: skip
     row = _row(session, participant, "week 12", date(2026, 4, 21))
     assert (row.status, row.done_on) == ("done", date(2026, 4, 20))
@@ -249,7 +268,9 @@ def test_a_repeat_exam_needs_a_reason_and_a_choice_of_which_counts(
     )
     assert (first.of_record, second.of_record) == (True, False)
     assert _row(session, participant, "week 12", date(2026, 5, 1)).exam_of_record_id == first.id
-    choose_exam_of_record(session, actor="c", exam_id=second.id, reason="monitor: use the repeat")
+    choose_exam_of_record(
+        session, user=acting_as("c"), exam_id=second.id, reason="monitor: use the repeat"
+    )
     session.expire_all()
     chosen = {e.id: e.of_record for e in session.scalars(select(IsncsciExam))}
     assert chosen == {first.id: False, second.id: True}
@@ -273,7 +294,7 @@ def test_a_visit_can_be_marked_missed_with_a_reason(
     session: Session, participant: Participant
 ) -> None:
     mark_visit_missed(
-        session, actor="c", participant_id=participant.id, visit_name="week 4",
+        session, user=acting_as("c"), participant_id=participant.id, visit_name="week 4",
         reason="participant in hospital elsewhere", today=date(2026, 3, 1),
     )  # fmt: skip
     row = _row(session, participant, "week 4", date(2026, 3, 1))
@@ -287,6 +308,6 @@ def test_a_done_visit_cannot_be_marked_missed(session: Session, participant: Par
     _visit_exam(session, participant)
     with pytest.raises(RuleViolationError, match="cannot be missed"):
         mark_visit_missed(
-            session, actor="c", participant_id=participant.id, visit_name="week 12",
+            session, user=acting_as("c"), participant_id=participant.id, visit_name="week 12",
             reason="x", today=date(2026, 5, 1),
         )  # fmt: skip

@@ -73,8 +73,12 @@ def add_consent_version(
     return version
 
 
-def list_consent_versions(session: Session, protocol_id: str) -> Sequence[ConsentVersion]:
-    """A trial's consent form versions, by effective date."""
+def list_consent_versions(
+    session: Session, protocol_id: str, user: User | None = None
+) -> Sequence[ConsentVersion]:
+    """A trial's consent form versions, by effective date (``user``: checked to read)."""
+    if user is not None:
+        require_permission(user, "read")
     trial = get_trial(session, protocol_id)
     return session.scalars(
         select(ConsentVersion)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from cordtrial.isncsci import ENGINE_VERSION, ISNCSCI_REVISION
 from cordtrial.trial.audit import unit_of_work
 from cordtrial.trial.errors import InvalidValueError
-from cordtrial.trial.models import IsncsciExam, Participant
+from cordtrial.trial.models import IsncsciExam, User
 from cordtrial.trial.rules.checks import check_date, check_text
 from cordtrial.trial.rules.exam_cells import (
     check_exam_notes,
@@ -23,6 +23,8 @@ from cordtrial.trial.rules.exam_cells import (
     prune_flag_reasons,
 )
 from cordtrial.trial.services.common import check_version, get_by_id
+from cordtrial.trial.services.reads import participant_for, participant_record_for
+from cordtrial.trial.services.users import require_permission
 from cordtrial.trial.services.visits import complete_visit_if_ready, exam_of_record, find_visit
 
 __all__ = ["REPEAT_CHOICES", "correct_exam", "reclassify_exams", "record_exam"]
@@ -43,7 +45,7 @@ def _classify_into(exam: IsncsciExam, cells: dict[str, str | None]) -> None:
 def record_exam(
     session: Session,
     *,
-    actor: str,
+    user: User,
     participant_id: int,
     examined_on: date,
     examiner: str,
@@ -71,13 +73,15 @@ def record_exam(
         For a bad date, examiner, cell or note; field ``notes.flag_reasons.<column>`` for a
         flagged value without a reason; ``repeat_reason`` / ``counts`` for a repeat exam without
         them.
+    NotFoundError, AccessDeniedError
+        When ``user`` may not see the participant, or may not enter data at their site.
     """
+    participant = participant_for(session, user, "enter_data", participant_id)
     check_date("examined_on", examined_on)
     examiner = check_text("examiner", examiner, max_length=100)
     normalized = normalize_cells(cells)
     checked_notes = check_exam_notes(notes)
     check_flag_reasons(normalized, checked_notes)
-    participant = get_by_id(session, Participant, participant_id)
     visit = find_visit(participant, visit_name) if visit_name is not None else None
     earlier = (
         list(session.scalars(select(IsncsciExam).where(IsncsciExam.visit_id == visit.id)))
@@ -88,7 +92,7 @@ def record_exam(
     why: str | None = None
     if earlier:
         why = _check_repeat(visit_name or "", earlier, repeat_reason, counts)
-    with unit_of_work(session, actor, why):
+    with unit_of_work(session, user.username, why):
         exam = IsncsciExam(
             participant_id=participant.id,
             visit_id=visit.id if visit is not None else None,
@@ -107,7 +111,7 @@ def record_exam(
         elif previous is not None and previous.of_record is None:
             previous.of_record = True
     if visit is not None:
-        complete_visit_if_ready(session, actor=actor, visit_id=visit.id)
+        complete_visit_if_ready(session, user=user, visit_id=visit.id)
     return exam
 
 
@@ -136,7 +140,7 @@ def _check_repeat(
 def correct_exam(
     session: Session,
     *,
-    actor: str,
+    user: User,
     exam_id: int,
     reason: str,
     cells: Mapping[str, Any] | None = None,
@@ -162,7 +166,10 @@ def correct_exam(
         Without a reason for the change.
     ConflictError
         When ``expected_version`` is not the stored version.
+    NotFoundError, AccessDeniedError
+        When ``user`` may not see the exam, or may not correct data at its participant's site.
     """
+    participant_record_for(session, user, "correct_data", IsncsciExam, exam_id)
     checked_notes = check_exam_notes(notes) if notes is not None else None
     if examined_on is not None:
         check_date("examined_on", examined_on)
@@ -173,7 +180,7 @@ def correct_exam(
     merged = merge_cells(exam.cells, cells or {})
     new_notes = checked_notes if notes is not None else prune_flag_reasons(merged, exam.notes)
     check_flag_reasons(merged, new_notes)
-    with unit_of_work(session, actor, reason):
+    with unit_of_work(session, user.username, reason):
         if examined_on is not None:
             exam.examined_on = examined_on
         if examiner is not None:
@@ -182,15 +189,17 @@ def correct_exam(
             exam.notes = new_notes
         _classify_into(exam, merged)
     if exam.visit_id is not None:
-        complete_visit_if_ready(session, actor=actor, visit_id=exam.visit_id)
+        complete_visit_if_ready(session, user=user, visit_id=exam.visit_id)
     return exam
 
 
-def reclassify_exams(session: Session, *, actor: str) -> int:
+def reclassify_exams(session: Session, *, user: User) -> int:
     """Recompute the classification of every exam computed by another engine version or
-    revision (after an engine update); returns how many changed."""
+    revision (after an engine update); returns how many changed. Every site's exams: an
+    administrator's task (``manage_trial``)."""
+    require_permission(user, "manage_trial")
     reason = f"reclassified by ISNCSCI engine {ENGINE_VERSION} (revision {ISNCSCI_REVISION})"
-    with unit_of_work(session, actor, reason):
+    with unit_of_work(session, user.username, reason):
         stale = session.scalars(
             select(IsncsciExam)
             .where(

@@ -33,6 +33,7 @@ from cordtrial.trial.services.users import require_permission
 
 __all__ = [
     "LabEntry",
+    "lab_analytes",
     "list_lab_results",
     "list_reference_ranges",
     "record_lab_panel",
@@ -93,6 +94,12 @@ def set_reference_range(
             session.add(stored)
         stored.lln, stored.uln = low, high
     return stored
+
+
+def lab_analytes(user: User) -> list[str]:
+    """The analytes recorded (rules.labs), for a user who may read."""
+    require_permission(user, "read")
+    return list(ANALYTES)
 
 
 def list_reference_ranges(session: Session, user: User, site_id: int) -> list[LabReferenceRange]:
@@ -251,7 +258,7 @@ def report_lab_as_adverse_event(
     result = reportable_lab_result(session, user, lab_result_id)
 
     return report_adverse_event(
-        session, actor=user.username, participant_id=result.participant_id,
+        session, user=user, participant_id=result.participant_id,
         term=TERMS[result.ctcae_term or ""].label, category=category,
         onset_date=result.collected_on,
         awareness_date=awareness_date, ctcae_grade=result.ctcae_grade,

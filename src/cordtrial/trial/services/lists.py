@@ -31,6 +31,7 @@ from cordtrial.trial.models import (
 from cordtrial.trial.rules.signatures import is_signature_void
 from cordtrial.trial.services.common import get_trial
 from cordtrial.trial.services.signatures import current_exam_hash
+from cordtrial.trial.services.users import require_permission
 
 __all__ = [
     "AE_SORTS",
@@ -256,6 +257,7 @@ def _trial_records(
     cursor: int | None,
     limit: int,
 ) -> tuple[list[Any], int | None]:
+    require_permission(user, "read")
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidValueError("limit", limit, f"1 to {MAX_PAGE}", "is out of range")
     trial: Trial = get_trial(session, protocol_id)

@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 from cordtrial.trial.audit import unit_of_work
 from cordtrial.trial.errors import InvalidValueError
 from cordtrial.trial.models import (
-    Participant,
     ScimAssessment,
     SixMinuteWalk,
     TenMetreWalk,
+    User,
     WisciAssessment,
 )
 from cordtrial.trial.rules.checks import check_date, check_text
@@ -24,6 +24,7 @@ from cordtrial.trial.rules.measures import (
     check_wisci,
 )
 from cordtrial.trial.services.common import check_version, get_by_id
+from cordtrial.trial.services.reads import participant_for, participant_record_for
 from cordtrial.trial.services.visits import complete_visit_if_ready, find_visit
 
 __all__ = [
@@ -61,19 +62,19 @@ def _record(
     session: Session,
     kind: type[M],
     *,
-    actor: str,
+    user: User,
     participant_id: int,
     assessed_on: date,
     assessor: str,
     visit_name: str | None,
     values: dict[str, Any],
 ) -> M:
+    participant = participant_for(session, user, "enter_data", participant_id)
     check_date("assessed_on", assessed_on)
     assessor = check_text("assessor", assessor, max_length=100)
     columns = _values(kind, values)
-    participant = get_by_id(session, Participant, participant_id)
     visit = find_visit(participant, visit_name) if visit_name is not None else None
-    with unit_of_work(session, actor):
+    with unit_of_work(session, user.username):
         measure = kind(
             participant_id=participant.id,
             visit_id=visit.id if visit is not None else None,
@@ -83,14 +84,14 @@ def _record(
         )
         session.add(measure)
     if visit is not None:
-        complete_visit_if_ready(session, actor=actor, visit_id=visit.id)
+        complete_visit_if_ready(session, user=user, visit_id=visit.id)
     return measure
 
 
 def record_scim(
     session: Session,
     *,
-    actor: str,
+    user: User,
     participant_id: int,
     assessed_on: date,
     assessor: str,
@@ -109,7 +110,7 @@ def record_scim(
     return _record(
         session,
         ScimAssessment,
-        actor=actor,
+        user=user,
         participant_id=participant_id,
         assessed_on=assessed_on,
         assessor=assessor,
@@ -121,7 +122,7 @@ def record_scim(
 def record_wisci(
     session: Session,
     *,
-    actor: str,
+    user: User,
     participant_id: int,
     assessed_on: date,
     assessor: str,
@@ -132,7 +133,7 @@ def record_wisci(
     return _record(
         session,
         WisciAssessment,
-        actor=actor,
+        user=user,
         participant_id=participant_id,
         assessed_on=assessed_on,
         assessor=assessor,
@@ -144,7 +145,7 @@ def record_wisci(
 def record_ten_metre_walk(
     session: Session,
     *,
-    actor: str,
+    user: User,
     participant_id: int,
     assessed_on: date,
     assessor: str,
@@ -156,7 +157,7 @@ def record_ten_metre_walk(
     return _record(
         session,
         TenMetreWalk,
-        actor=actor,
+        user=user,
         participant_id=participant_id,
         assessed_on=assessed_on,
         assessor=assessor,
@@ -168,7 +169,7 @@ def record_ten_metre_walk(
 def record_six_minute_walk(
     session: Session,
     *,
-    actor: str,
+    user: User,
     participant_id: int,
     assessed_on: date,
     assessor: str,
@@ -180,7 +181,7 @@ def record_six_minute_walk(
     return _record(
         session,
         SixMinuteWalk,
-        actor=actor,
+        user=user,
         participant_id=participant_id,
         assessed_on=assessed_on,
         assessor=assessor,
@@ -201,13 +202,14 @@ def correct_measure(
     session: Session,
     kind: type[M],
     *,
-    actor: str,
+    user: User,
     measure_id: int,
     reason: str,
     expected_version: int | None = None,
     **changes: Any,
 ) -> M:
     """Correct the values of a recorded measure (re-validated as a whole); reason required."""
+    participant_record_for(session, user, "correct_data", kind, measure_id)
     editable = _EDITABLE[kind] | {"assessed_on", "assessor"}
     for name in changes:
         if name not in editable:
@@ -221,7 +223,7 @@ def correct_measure(
         columns["assessed_on"] = check_date("assessed_on", changes["assessed_on"])
     if "assessor" in changes:
         columns["assessor"] = check_text("assessor", changes["assessor"], max_length=100)
-    with unit_of_work(session, actor, reason):
+    with unit_of_work(session, user.username, reason):
         for name, value in columns.items():
             setattr(measure, name, value)
     return measure

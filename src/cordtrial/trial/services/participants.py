@@ -9,12 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cordtrial.trial.audit import unit_of_work
-from cordtrial.trial.errors import InvalidValueError, NotFoundError
+from cordtrial.trial.errors import InvalidValueError
 from cordtrial.trial.models import (
     EligibilityAssessment,
     IsncsciExam,
     Participant,
-    Site,
+    User,
     Visit,
 )
 from cordtrial.trial.rules.checks import check_choice, check_date, check_int, check_text
@@ -27,6 +27,8 @@ from cordtrial.trial.rules.eligibility import (
 from cordtrial.trial.rules.identifiers import check_identifier, find_confusable
 from cordtrial.trial.rules.vocabulary import INJURY_MECHANISMS, SEXES
 from cordtrial.trial.services.common import check_version, get_by_id, get_trial, set_fields
+from cordtrial.trial.services.reads import participant_for, visible_site
+from cordtrial.trial.services.users import require_permission
 
 __all__ = [
     "PARTICIPANT_FIELDS",
@@ -63,7 +65,7 @@ PARTICIPANT_FIELDS = frozenset(
 def enroll_participant(
     session: Session,
     *,
-    actor: str,
+    user: User,
     protocol_id: str,
     site_code: str,
     study_id: str,
@@ -79,7 +81,9 @@ def enroll_participant(
     No name, initials, birth date or contact data: the study id is the only identifier. It is
     NFKC-normalized and refused when it holds an invisible character, mixes scripts or could be
     mistaken for a study id of the trial (``A-001`` beside ``A-00l``: same confusable skeleton).
+    ``user`` must be allowed to ``enrol`` at the site (a site they may not see is not found).
     """
+    require_permission(user, "enrol")
     study_id = check_identifier("study_id", check_text("study_id", study_id, max_length=32))
     fields = {
         "injury_date": injury_date,
@@ -94,13 +98,10 @@ def enroll_participant(
         raise InvalidValueError(
             "transplant_date", transplant_date, "on or after the injury date", "is too early"
         )
-    with unit_of_work(session, actor):
+    with unit_of_work(session, user.username):
         trial = get_trial(session, protocol_id)
-        site = session.scalars(
-            select(Site).where(Site.trial_id == trial.id, Site.code == site_code)
-        ).first()
-        if site is None:
-            raise NotFoundError("site", f"{protocol_id}/{site_code}")
+        site = visible_site(session, user, protocol_id, site_code)
+        require_permission(user, "enrol", site.id)
         existing = session.scalars(
             select(Participant.study_id).where(Participant.trial_id == trial.id)
         ).all()
@@ -121,7 +122,7 @@ def enroll_participant(
 def update_participant(
     session: Session,
     *,
-    actor: str,
+    user: User,
     participant_id: int,
     reason: str,
     expected_version: int | None = None,
@@ -129,10 +130,11 @@ def update_participant(
 ) -> Participant:
     """Correct a participant's data (fields in :data:`PARTICIPANT_FIELDS`); the reason is
     required. ``expected_version`` refuses the change if someone else changed it first."""
+    participant_for(session, user, "correct_data", participant_id)
     if not changes:
         raise InvalidValueError("changes", {}, "at least one field to change", "is empty")
     checked = {name: _check_field(name, value) for name, value in changes.items()}
-    with unit_of_work(session, actor, reason):
+    with unit_of_work(session, user.username, reason):
         participant = get_by_id(session, Participant, participant_id)
         check_version(participant, expected_version)
         set_fields(participant, checked)
@@ -172,7 +174,7 @@ def _screening_exam(
 def assess_eligibility(
     session: Session,
     *,
-    actor: str,
+    user: User,
     participant_id: int,
     assessed_on: date,
     exam_id: int | None = None,
@@ -182,8 +184,9 @@ def assess_eligibility(
     NLI and AIS come from ``exam_id`` or else the latest classified ISNCSCI exam on or before
     ``assessed_on``. The criteria are copied into the record, as evaluated.
     """
+    participant_for(session, user, "assess_eligibility", participant_id)
     check_date("assessed_on", assessed_on)
-    with unit_of_work(session, actor):
+    with unit_of_work(session, user.username):
         participant = get_by_id(session, Participant, participant_id)
         criteria = EligibilityCriteria.from_json(participant.trial.eligibility)
         exam = _screening_exam(session, participant, assessed_on, exam_id)
@@ -200,7 +203,7 @@ def assess_eligibility(
         assessment = EligibilityAssessment(
             participant_id=participant.id,
             assessed_on=assessed_on,
-            assessed_by=actor,
+            assessed_by=user.username,
             eligible=decision.eligible,
             reasons=[r.to_json() for r in decision.reasons],
             criteria=criteria.to_json(),

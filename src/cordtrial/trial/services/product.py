@@ -21,9 +21,9 @@ from cordtrial.trial.models import (
     CustodyEvent,
     IpscLine,
     Lot,
-    Participant,
     ProductSpecification,
     ReleaseTest,
+    User,
 )
 from cordtrial.trial.rules.checks import (
     check_choice,
@@ -45,7 +45,8 @@ from cordtrial.trial.rules.product import (
     decide_release,
 )
 from cordtrial.trial.rules.vocabulary import CUSTODY_EVENTS, RELEASE_TESTS
-from cordtrial.trial.services.common import get_by_id
+from cordtrial.trial.services.reads import participant_for
+from cordtrial.trial.services.users import require_permission
 
 __all__ = [
     "add_ipsc_line",
@@ -75,14 +76,15 @@ def _unique(session: Session, column: Any, value: str, field: str) -> None:
 
 
 def add_ipsc_line(
-    session: Session, *, actor: str, name: str, description: str, donor_id: str | None = None
+    session: Session, *, user: User, name: str, description: str, donor_id: str | None = None
 ) -> IpscLine:
     """Register an iPSC line, with the coded identifier of its donor when known (for a
     look-back from a donor: services.look_back)."""
+    require_permission(user, "manage_product")
     name = check_text("name", name, max_length=64)
     description = check_text("description", description, max_length=2000)
     donor = check_text("donor_id", donor_id, max_length=64, required=False) or None
-    with unit_of_work(session, actor):
+    with unit_of_work(session, user.username):
         _unique(session, IpscLine.name, name, "name")
         line = IpscLine(name=name, description=description, donor_id=donor)
         session.add(line)
@@ -90,9 +92,10 @@ def add_ipsc_line(
 
 
 def add_specification(
-    session: Session, *, actor: str, spec_version: str, limits: Mapping[str, Any]
+    session: Session, *, user: User, spec_version: str, limits: Mapping[str, Any]
 ) -> ProductSpecification:
     """Register a version of the release specification (see rules.product.check_specification)."""
+    require_permission(user, "manage_product")
     spec_version = check_text("spec_version", spec_version, max_length=32)
     parsed = check_specification(limits)
     stored = {
@@ -100,7 +103,7 @@ def add_specification(
                if v is not None}
         for test, lim in parsed.items()
     }  # fmt: skip
-    with unit_of_work(session, actor):
+    with unit_of_work(session, user.username):
         _unique(session, ProductSpecification.spec_version, spec_version, "spec_version")
         spec = ProductSpecification(spec_version=spec_version, limits=stored)
         session.add(spec)
@@ -110,7 +113,7 @@ def add_specification(
 def register_lot(
     session: Session,
     *,
-    actor: str,
+    user: User,
     lot_number: str,
     ipsc_line: str,
     spec_version: str,
@@ -118,10 +121,11 @@ def register_lot(
     expiry_date: date,
 ) -> Lot:
     """Register a manufactured lot; it starts in quarantine."""
+    require_permission(user, "manage_product")
     lot_number = check_path_id("lot_number", check_text("lot_number", lot_number, max_length=64))
     check_date("manufactured_on", manufactured_on)
     check_date("expiry_date", expiry_date, not_before=manufactured_on)
-    with unit_of_work(session, actor):
+    with unit_of_work(session, user.username):
         _unique(session, Lot.lot_number, lot_number, "lot_number")
         line = session.scalars(select(IpscLine).where(IpscLine.name == ipsc_line)).first()
         if line is None:
@@ -147,7 +151,7 @@ def register_lot(
 def record_release_test(
     session: Session,
     *,
-    actor: str,
+    user: User,
     lot_number: str,
     test: str,
     tested_on: date,
@@ -158,6 +162,7 @@ def record_release_test(
     """Record a release test result: a number for viability (%), cell count (cells), endotoxin
     (EU/mL) and residual undifferentiated cells (%); a finding for sterility, mycoplasma and
     karyotype."""
+    require_permission(user, "manage_product")
     check_choice("test", test, RELEASE_TESTS)
     check_date("tested_on", tested_on)
     tested_by = check_text("tested_by", tested_by, max_length=100)
@@ -169,7 +174,7 @@ def record_release_test(
         if finding is not None:
             raise InvalidValueError("finding", finding, f"no finding for {test}: give a value")
         value = check_number("value", value, low=0, unit=UNITS[test])
-    with unit_of_work(session, actor):
+    with unit_of_work(session, user.username):
         lot = get_lot(session, lot_number)
         if lot.status != "quarantine":
             raise RuleViolationError(
@@ -187,9 +192,10 @@ def record_release_test(
     return result
 
 
-def release_lot(session: Session, *, actor: str, lot_number: str, today: date) -> ReleaseDecision:
+def release_lot(session: Session, *, user: User, lot_number: str, today: date) -> ReleaseDecision:
     """Release a lot in quarantine when every test of its specification passed and it has not
     expired; otherwise refuse with every failure (RuleViolationError) and change nothing."""
+    require_permission(user, "manage_product")
     lot = get_lot(session, lot_number)
     if lot.status != "quarantine":
         raise RuleViolationError("lot release", [f"lot {lot_number} is {lot.status}"])
@@ -200,16 +206,17 @@ def release_lot(session: Session, *, actor: str, lot_number: str, today: date) -
         session.rollback()
         raise RuleViolationError("lot release", [o.detail for o in decision.failures])
     reason = f"released against specification {lot.specification.spec_version}"
-    with unit_of_work(session, actor, reason):
+    with unit_of_work(session, user.username, reason):
         lot.status = "released"
         lot.decision_reasons = [o.to_json() for o in decision.outcomes]
     return decision
 
 
-def reject_lot(session: Session, *, actor: str, lot_number: str, reason: str) -> Lot:
+def reject_lot(session: Session, *, user: User, lot_number: str, reason: str) -> Lot:
     """Reject a lot (quarantine or released); the reason is required."""
+    require_permission(user, "manage_product")
     lot = get_lot(session, lot_number)
-    with unit_of_work(session, actor, reason):
+    with unit_of_work(session, user.username, reason):
         if lot.status in ("rejected", "expired"):
             raise RuleViolationError("lot rejection", [f"lot {lot_number} is {lot.status}"])
         lot.status = "rejected"
@@ -219,7 +226,7 @@ def reject_lot(session: Session, *, actor: str, lot_number: str, reason: str) ->
 def administer_cells(
     session: Session,
     *,
-    actor: str,
+    user: User,
     participant_id: int,
     lot_number: str,
     dose_cells: int,
@@ -236,6 +243,7 @@ def administer_cells(
     Refused (AdministrationRefusedError, nothing written) when the lot is not released, has
     expired on the day, or the second-person identity check is missing or failed.
     """
+    participant = participant_for(session, user, "administer", participant_id)
     check_int("dose_cells", dose_cells, 1, 10**12)
     volume_ml = check_number("volume_ml", volume_ml, low=0, low_open=True, high=100, unit="mL")
     injection_site = check_text("injection_site", injection_site)
@@ -246,7 +254,6 @@ def administer_cells(
     ):
         if not isinstance(flag, bool):
             raise InvalidValueError(name, flag, "true or false")
-    participant = get_by_id(session, Participant, participant_id)
     lot = get_lot(session, lot_number)
     facts = AdministrationFacts(
         lot_number=lot.lot_number,
@@ -262,7 +269,7 @@ def administer_cells(
     if refusals:
         session.rollback()
         raise AdministrationRefusedError("cell administration", refusals)
-    with unit_of_work(session, actor):
+    with unit_of_work(session, user.username):
         administration = Administration(
             participant_id=participant.id,
             lot_id=lot.id,
@@ -290,7 +297,7 @@ def administer_cells(
 def record_custody_event(
     session: Session,
     *,
-    actor: str,
+    user: User,
     lot_number: str,
     event: str,
     holder: str,
@@ -300,12 +307,13 @@ def record_custody_event(
 ) -> CustodyEvent:
     """Append a chain-of-custody event (who held the product, where, when). Custody events are
     never changed or deleted: a mistake is corrected by a further event."""
+    require_permission(user, "manage_product")
     check_choice("event", event, CUSTODY_EVENTS)
     holder = check_text("holder", holder, max_length=100)
     location = check_text("location", location)
     check_moment("at", at)
     note = check_text("note", note, max_length=2000, required=False)
-    with unit_of_work(session, actor):
+    with unit_of_work(session, user.username):
         lot = get_lot(session, lot_number)
         custody = CustodyEvent(
             lot_id=lot.id, event=event, holder=holder, location=location, at=at, note=note
@@ -314,12 +322,13 @@ def record_custody_event(
     return custody
 
 
-def expire_lots(session: Session, *, actor: str, today: date) -> list[str]:
+def expire_lots(session: Session, *, user: User, today: date) -> list[str]:
     """Mark every quarantined or released lot past its expiry date as expired; returns their
     numbers."""
+    require_permission(user, "manage_product")
     check_date("today", today)
     reason = f"expiry date passed (checked on {today.isoformat()})"
-    with unit_of_work(session, actor, reason):
+    with unit_of_work(session, user.username, reason):
         lots = session.scalars(
             select(Lot)
             .where(Lot.status.in_(("quarantine", "released")), Lot.expiry_date < today)

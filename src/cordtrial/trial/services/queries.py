@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from cordtrial.trial.audit import unit_of_work
 from cordtrial.trial.errors import NotFoundError
-from cordtrial.trial.models import Base, DataQuery, Participant, Record
+from cordtrial.trial.models import Base, DataQuery, Record, User
 from cordtrial.trial.rules.checks import check_choice, check_moment, check_text
 from cordtrial.trial.rules.queries import (
     QUERY_ENTITIES,
@@ -20,6 +20,7 @@ from cordtrial.trial.rules.queries import (
     check_can_close,
 )
 from cordtrial.trial.services.common import check_version, get_by_id
+from cordtrial.trial.services.reads import participant_for, participant_record_for
 
 __all__ = ["answer_query", "close_query", "list_queries", "raise_query"]
 
@@ -41,7 +42,7 @@ def _owner(session: Session, entity: str, entity_id: int) -> int | None:
 def raise_query(
     session: Session,
     *,
-    actor: str,
+    user: User,
     participant_id: int,
     entity: str,
     entity_id: int,
@@ -56,19 +57,22 @@ def raise_query(
     InvalidValueError
         For an entity that cannot be queried, an empty text or a naive ``now``.
     NotFoundError
-        When the record does not exist or belongs to another participant.
+        When the record does not exist or belongs to another participant (or the participant
+        is at a site ``user`` may not see).
+    AccessDeniedError
+        When ``user`` may not raise queries.
     """
+    participant = participant_for(session, user, "raise_query", participant_id)
     check_choice("entity", entity, QUERY_ENTITIES)
     text = check_text("text", text, max_length=4000)
     field = check_text("field", field, max_length=100, required=False)
     check_moment("now", now)
-    participant = get_by_id(session, Participant, participant_id)
     if _owner(session, entity, entity_id) != participant.id:
         raise NotFoundError(entity, entity_id)
-    with unit_of_work(session, actor):
+    with unit_of_work(session, user.username):
         query = DataQuery(
             participant_id=participant.id, entity=entity, entity_id=entity_id, field=field,
-            text=text, status="open", raised_by=actor, raised_at=now,
+            text=text, status="open", raised_by=user.username, raised_at=now,
         )  # fmt: skip
         session.add(query)
     return query
@@ -77,20 +81,21 @@ def raise_query(
 def answer_query(
     session: Session,
     *,
-    actor: str,
+    user: User,
     query_id: int,
     answer: str,
     now: datetime,
     expected_version: int | None = None,
 ) -> DataQuery:
     """Answer an open query (a correction of the data itself is a separate, audited change)."""
+    participant_record_for(session, user, "answer_query", DataQuery, query_id)
     answer = check_text("answer", answer, max_length=4000)
     check_moment("now", now)
     query = get_by_id(session, DataQuery, query_id)
     check_version(query, expected_version)
     check_can_answer(query.status)
-    with unit_of_work(session, actor, "query answered"):
-        query.answer, query.answered_by, query.answered_at = answer, actor, now
+    with unit_of_work(session, user.username, "query answered"):
+        query.answer, query.answered_by, query.answered_at = answer, user.username, now
         query.status = "answered"
     return query
 
@@ -98,13 +103,14 @@ def answer_query(
 def close_query(
     session: Session,
     *,
-    actor: str,
+    user: User,
     query_id: int,
     now: datetime,
     note: str | None = None,
     expected_version: int | None = None,
 ) -> DataQuery:
     """Close an answered query (or withdraw an open one), with an optional note."""
+    participant_record_for(session, user, "close_query", DataQuery, query_id)
     if note is not None:
         note = check_text("note", note, max_length=4000, required=False) or None
     check_moment("now", now)
@@ -112,9 +118,9 @@ def close_query(
     check_version(query, expected_version)
     check_can_close(query.status)
     reason = "query closed" if query.status == "answered" else "query withdrawn"
-    with unit_of_work(session, actor, reason):
+    with unit_of_work(session, user.username, reason):
         query.status, query.closed_by, query.closed_at, query.close_note = (
-            "closed", actor, now, note,
+            "closed", user.username, now, note,
         )  # fmt: skip
     return query
 

@@ -23,13 +23,16 @@ from cordtrial.trial.models import (
     Arm,
     EligibilityAssessment,
     Participant,
+    User,
 )
 from cordtrial.trial.rules.randomization import (
     generate_allocation_list,
     seed_sha256,
     stratum_key,
 )
-from cordtrial.trial.services.common import get_by_id, get_trial
+from cordtrial.trial.services.common import get_trial
+from cordtrial.trial.services.reads import participant_for
+from cordtrial.trial.services.users import require_permission
 
 __all__ = ["create_allocation_list", "injury_region", "randomize", "stratum_of"]
 
@@ -52,7 +55,7 @@ def stratum_of(participant: Participant) -> str:
 def create_allocation_list(
     session: Session,
     *,
-    actor: str,
+    user: User,
     protocol_id: str,
     seed: str,
     strata: Sequence[str],
@@ -61,10 +64,11 @@ def create_allocation_list(
 ) -> AllocationList:
     """Generate and store a stratified permuted-block list for a trial (see
     rules.randomization); only the seed's SHA-256 is stored."""
+    require_permission(user, "manage_trial")
     trial = get_trial(session, protocol_id)
     arms = {arm.code: arm.ratio for arm in trial.arms}
     allocations = generate_allocation_list(seed, arms, strata, block_sizes, per_stratum)
-    with unit_of_work(session, actor):
+    with unit_of_work(session, user.username):
         allocation_list = AllocationList(
             trial_id=trial.id,
             block_sizes=sorted(block_sizes),
@@ -85,13 +89,13 @@ def create_allocation_list(
     return allocation_list
 
 
-def randomize(session: Session, *, actor: str, participant_id: int) -> Arm:
+def randomize(session: Session, *, user: User, participant_id: int) -> Arm:
     """Assign an eligible participant to the next concealed allocation of their stratum.
 
     Refused (RandomizationError) when the latest eligibility assessment is missing or not
     eligible, the participant is already assigned, or the stratum's list is used up.
     """
-    participant = get_by_id(session, Participant, participant_id)
+    participant = participant_for(session, user, "randomize", participant_id)
     latest = session.scalars(
         select(EligibilityAssessment)
         .where(EligibilityAssessment.participant_id == participant.id)
@@ -121,7 +125,8 @@ def randomize(session: Session, *, actor: str, participant_id: int) -> Arm:
         session.rollback()
         raise RandomizationError("randomization", problems)
     arm = next(a for a in participant.trial.arms if a.code == slot.arm_code)
-    with unit_of_work(session, actor, f"randomized: stratum {stratum}, position {slot.position}"):
+    why = f"randomized: stratum {stratum}, position {slot.position}"
+    with unit_of_work(session, user.username, why):
         slot.participant_id = participant.id
         slot.assigned_at = datetime.now(UTC)
         participant.arm = arm

@@ -2,7 +2,10 @@
 
 A record at a site the user may not see is reported as not found (NotFoundError), exactly like a
 record that does not exist: a caller learns nothing about other sites' data. Records without a
-site (trials, lots, lines, specifications) are visible to every user who may ``read``.
+site (trials, lots, lines, specifications) are visible to every user who may ``read``. Each read
+that takes the user checks the permission itself (``read``; ``read_audit`` for the trail), and
+:func:`participant_for` / :func:`participant_record_for` are how the use cases that change a
+participant's data check theirs.
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ from typing import TypeVar, cast
 from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from cordtrial.trial.audit import REKEY
-from cordtrial.trial.errors import NotFoundError
+from cordtrial.trial.audit import REKEY, Anchor, AuditReport, verify_audit
+from cordtrial.trial.errors import AccessDeniedError, NotFoundError
 from cordtrial.trial.models import (
     Administration,
     AdverseEvent,
@@ -43,14 +46,16 @@ from cordtrial.trial.models import (
     Visit,
     WisciAssessment,
 )
-from cordtrial.trial.rules.access import can_see_site
+from cordtrial.trial.rules.access import Action, can_see_site
 from cordtrial.trial.rules.disclosure import OTHER_SITE_PARTICIPANT, Scrubber
 from cordtrial.trial.services.common import get_trial
+from cordtrial.trial.services.users import require_permission
 
 __all__ = [
     "MEASURE_KINDS",
     "CustodyView",
     "audit_scope",
+    "audit_verification",
     "hidden_participants",
     "list_administrations",
     "list_adverse_events",
@@ -66,6 +71,8 @@ __all__ = [
     "list_trials",
     "list_users",
     "participant_audit_scope",
+    "participant_for",
+    "participant_record_for",
     "visible_lot",
     "visible_participant",
     "visible_participant_record",
@@ -83,7 +90,8 @@ MEASURE_KINDS: dict[str, type[Measure]] = {
 
 Measure = ScimAssessment | WisciAssessment | TenMetreWalk | SixMinuteWalk
 P = TypeVar("P", IsncsciExam, AdverseEvent, Administration, EligibilityAssessment,
-            ScimAssessment, WisciAssessment, TenMetreWalk, SixMinuteWalk, LabResult)  # fmt: skip
+            ScimAssessment, WisciAssessment, TenMetreWalk, SixMinuteWalk, LabResult,
+            DataQuery)  # fmt: skip
 
 
 def _sees(user: User, site_id: int) -> bool:
@@ -92,16 +100,19 @@ def _sees(user: User, site_id: int) -> bool:
 
 def visible_trial(session: Session, user: User, protocol_id: str) -> Trial:
     """A trial (every user may see that a trial exists)."""
+    require_permission(user, "read")
     return get_trial(session, protocol_id)
 
 
 def list_trials(session: Session, user: User) -> Sequence[Trial]:
     """Every trial, by protocol id."""
+    require_permission(user, "read")
     return session.scalars(select(Trial).order_by(Trial.protocol_id)).all()
 
 
 def list_sites(session: Session, user: User, protocol_id: str) -> list[Site]:
     """The trial's sites the user may see."""
+    require_permission(user, "read")
     return [s for s in get_trial(session, protocol_id).sites if _sees(user, s.id)]
 
 
@@ -118,6 +129,7 @@ def visible_participant(session: Session, user: User, participant_id: int) -> Pa
     participant = session.get(Participant, participant_id)
     if participant is None or not _sees(user, participant.site_id):
         raise NotFoundError("participant", participant_id)
+    require_permission(user, "read", participant.site_id)
     return participant
 
 
@@ -129,11 +141,34 @@ def visible_participant_record(session: Session, user: User, kind: type[P], reco
     participant = session.get(Participant, record.participant_id)
     if participant is None or not _sees(user, participant.site_id):
         raise NotFoundError(kind.__tablename__, record_id)
+    require_permission(user, "read", participant.site_id)
+    return record
+
+
+def participant_for(
+    session: Session, user: User, action: Action, participant_id: int
+) -> Participant:
+    """A participant ``user`` may take ``action`` on: NotFoundError when there is none at a site
+    the user may see (as if it did not exist), AccessDeniedError when the role does not allow
+    ``action`` (or the account is inactive). What every use case on a participant checks first."""
+    participant = visible_participant(session, user, participant_id)
+    require_permission(user, action, participant.site_id)
+    return participant
+
+
+def participant_record_for(
+    session: Session, user: User, action: Action, kind: type[P], record_id: int
+) -> P:
+    """A participant's record (exam, measure, adverse event ...) ``user`` may take ``action``
+    on, refused as :func:`participant_for` refuses."""
+    record = visible_participant_record(session, user, kind, record_id)
+    participant_for(session, user, action, record.participant_id)
     return record
 
 
 def list_participants(session: Session, user: User, protocol_id: str) -> list[Participant]:
     """The trial's participants at sites the user may see, by study id."""
+    require_permission(user, "read")
     trial = get_trial(session, protocol_id)
     rows = session.scalars(
         select(Participant)
@@ -191,13 +226,17 @@ def list_measures(
     return cast(Sequence[Measure], rows)
 
 
-def list_lots(session: Session) -> Sequence[Lot]:
-    """Every lot, by lot number."""
+def list_lots(session: Session, user: User | None = None) -> Sequence[Lot]:
+    """Every lot, by lot number (lots have no site); with ``user``, for one who may ``read``."""
+    if user is not None:
+        require_permission(user, "read")
     return session.scalars(select(Lot).order_by(Lot.lot_number)).all()
 
 
-def visible_lot(session: Session, lot_number: str) -> Lot:
-    """A lot by number."""
+def visible_lot(session: Session, lot_number: str, user: User | None = None) -> Lot:
+    """A lot by number; with ``user``, for one who may ``read``."""
+    if user is not None:
+        require_permission(user, "read")
     lot = session.scalars(select(Lot).where(Lot.lot_number == lot_number)).first()
     if lot is None:
         raise NotFoundError("lot", lot_number)
@@ -235,7 +274,7 @@ def list_custody(
     """A lot's chain of custody, in order. A lot goes to participants of several sites: for a
     ``user`` scoped to sites, the recipients of other sites are not named (their study ids in
     a note read ``(a participant of another site)``)."""
-    lot = visible_lot(session, lot_number)
+    lot = visible_lot(session, lot_number, user)
     scrub = hidden_participants(session, user)
     events = session.scalars(
         select(CustodyEvent).where(CustodyEvent.lot_id == lot.id).order_by(CustodyEvent.id)
@@ -263,7 +302,9 @@ def audit_scope(session: Session, user: User) -> dict[str, list[int]] | None:
     """The records whose audit entries a user may read: ``None`` for every record (admins and
     users of all sites), else the ids, by table, of the records of the user's sites (the sites,
     their participants and the participants' records, exam signatures included). Records
-    without a site (trials, lots, users) are left out."""
+    without a site (trials, lots, users) are left out. Refused (AccessDeniedError) unless the
+    user may ``read_audit``."""
+    require_permission(user, "read_audit")
     if user.role == "admin" or user.all_sites:
         return None
     sites = sorted(user.site_ids)
@@ -271,6 +312,15 @@ def audit_scope(session: Session, user: User) -> dict[str, list[int]] | None:
         session.scalars(select(Participant.id).where(Participant.site_id.in_(sites)))
     )
     return {"site": sites, **_records_of_participants(session, participants)}
+
+
+def audit_verification(session: Session, user: User, anchors: Sequence[Anchor] = ()) -> AuditReport:
+    """Walk the whole hash chain and reconcile it with the tables (see
+    :func:`~cordtrial.trial.audit.verify_audit`), for a user who may ``read_audit`` at every
+    site (admins, users of all sites): the report speaks of every site's records."""
+    if audit_scope(session, user) is not None:
+        raise AccessDeniedError(user.username, "read_audit", "every site")
+    return verify_audit(session, anchors)
 
 
 def participant_audit_scope(session: Session, participant_id: int) -> dict[str, list[int]]:

@@ -21,6 +21,7 @@ from cordtrial.trial.models import (
     LabResult,
     Participant,
     Trial,
+    User,
 )
 from cordtrial.trial.rules.checks import check_date, check_text
 from cordtrial.trial.rules.safety import (
@@ -35,6 +36,7 @@ from cordtrial.trial.services.clocks import (
     trial_jurisdictions,
 )
 from cordtrial.trial.services.common import check_version, get_by_id
+from cordtrial.trial.services.reads import participant_for, participant_record_for
 
 __all__ = [
     "AE_FIELDS",
@@ -84,7 +86,7 @@ def _criteria(value: object) -> frozenset[str]:
 def report_adverse_event(
     session: Session,
     *,
-    actor: str,
+    user: User,
     participant_id: int,
     term: str,
     category: str,
@@ -104,6 +106,7 @@ def report_adverse_event(
     """Report an adverse event; its expedited clocks follow from the trial's jurisdictions
     (services.clocks). A serious event needs its ``narrative``. ``lab_result``: the graded
     laboratory result the event is reported from, linked in the same transaction."""
+    participant = participant_for(session, user, "report_adverse_event", participant_id)
     facts = check_adverse_event(
         AdverseEventFacts(
             term=term,
@@ -121,10 +124,9 @@ def report_adverse_event(
             narrative=narrative,
         )
     )
-    participant = get_by_id(session, Participant, participant_id)
     jurisdictions = _jurisdictions(session, participant.id)
     why = None if lab_result is None else "reported as an adverse event"
-    with unit_of_work(session, actor, why):
+    with unit_of_work(session, user.username, why):
         event = AdverseEvent(participant_id=participant.id)
         _store(event, facts)
         session.add(event)
@@ -152,7 +154,7 @@ def build_adverse_event(
 def update_adverse_event(
     session: Session,
     *,
-    actor: str,
+    user: User,
     event_id: int,
     reason: str,
     expected_version: int | None = None,
@@ -160,6 +162,7 @@ def update_adverse_event(
 ) -> AdverseEvent:
     """Update an adverse event (follow-up: resolution, outcome, grade, causality ...); the reason
     is required and the expedited-report flag and deadline are recomputed."""
+    participant_record_for(session, user, "report_adverse_event", AdverseEvent, event_id)
     for name in changes:
         if name not in AE_FIELDS:
             raise InvalidValueError("field", name, "one of " + ", ".join(sorted(AE_FIELDS)))
@@ -169,7 +172,7 @@ def update_adverse_event(
     check_version(event, expected_version)
     facts = check_adverse_event(replace(facts_of(event), **changes))
     jurisdictions = _jurisdictions(session, event.participant_id)
-    with unit_of_work(session, actor, reason):
+    with unit_of_work(session, user.username, reason):
         _store(event, facts)
         sync_event_clocks(session, event, facts, jurisdictions)
     return event
@@ -178,7 +181,7 @@ def update_adverse_event(
 def record_expedited_submission(
     session: Session,
     *,
-    actor: str,
+    user: User,
     event_id: int,
     submitted_on: date,
     authority: str,
@@ -191,6 +194,7 @@ def record_expedited_submission(
     authority and its reference. ``rule`` names the clock (rules.clocks); it may be left out
     when the event has one clock only. That deadline is then met, or missed by so many days.
     Changing a recorded submission needs a reason."""
+    participant_record_for(session, user, "report_adverse_event", AdverseEvent, event_id)
     event = get_by_id(session, AdverseEvent, event_id)
     check_version(event, expected_version)
     if rule is None:
@@ -210,22 +214,22 @@ def record_expedited_submission(
             )
         rule = live[0]
     submit_clock(
-        session, actor, event=event, rule=rule, submitted_on=submitted_on,
+        session, user.username, event=event, rule=rule, submitted_on=submitted_on,
         authority=authority, reference=reference, reason=reason,
     )  # fmt: skip
     return event
 
 
 def add_follow_up(
-    session: Session, *, actor: str, event_id: int, reported_on: date, text: str
+    session: Session, *, user: User, event_id: int, reported_on: date, text: str
 ) -> AdverseEventFollowUp:
     """Add a follow-up report to an adverse event (what was learned, dated; append-only)."""
-    event = get_by_id(session, AdverseEvent, event_id)
+    event = participant_record_for(session, user, "report_adverse_event", AdverseEvent, event_id)
     on = check_date("reported_on", reported_on, not_before=event.onset_date)
     text = check_text("text", text, max_length=NARRATIVE_MAX)
-    with unit_of_work(session, actor):
+    with unit_of_work(session, user.username):
         follow_up = AdverseEventFollowUp(
-            adverse_event_id=event.id, reported_on=on, reported_by=actor, text=text
+            adverse_event_id=event.id, reported_on=on, reported_by=user.username, text=text
         )
         session.add(follow_up)
     return follow_up

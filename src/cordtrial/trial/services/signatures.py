@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from cordtrial.trial.audit import unit_of_work
 from cordtrial.trial.errors import RuleViolationError
-from cordtrial.trial.models import ExamSignature, IsncsciExam, Participant
+from cordtrial.trial.models import ExamSignature, IsncsciExam, Participant, User
 from cordtrial.trial.rules.checks import check_moment, check_text
 from cordtrial.trial.rules.signatures import (
     DEFAULT_MEANING,
@@ -20,6 +20,7 @@ from cordtrial.trial.rules.signatures import (
     is_signature_void,
 )
 from cordtrial.trial.services.common import check_version, get_by_id
+from cordtrial.trial.services.reads import participant_record_for
 from cordtrial.trial.services.users import authenticate, require_permission
 
 __all__ = [
@@ -47,22 +48,24 @@ def current_exam_hash(exam: IsncsciExam) -> str:
 def sign_exam(
     session: Session,
     *,
-    username: str,
+    user: User,
     password: str,
     exam_id: int,
     now: datetime,
     meaning: str = DEFAULT_MEANING,
     expected_version: int | None = None,
 ) -> ExamSignature:
-    """Sign an exam as ``username``, who re-enters the password (a failure counts towards the
-    lockout like any login). The user must be allowed to ``sign`` at the participant's site; the
+    """Sign an exam as ``user``, who re-enters the password (a failure counts towards the
+    lockout like any login). The user must be allowed to ``sign`` at the participant's site
+    (checked before the password, then again for the account as the password opened it); the
     exam must be classified (every cell recorded), and a user signs a given version of it once.
     ``expected_version`` is the exam version the
     signer reviewed: a signature over another version is refused (ConflictError).
     """
+    participant_record_for(session, user, "sign", IsncsciExam, exam_id)
     check_moment("now", now)
     meaning = check_text("meaning", meaning, max_length=500)
-    user = authenticate(session, username=username, password=password, now=now)
+    user = authenticate(session, username=user.username, password=password, now=now)
     exam = get_by_id(session, IsncsciExam, exam_id)
     participant = get_by_id(session, Participant, exam.participant_id)
     require_permission(user, "sign", participant.site_id)

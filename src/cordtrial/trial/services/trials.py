@@ -50,7 +50,7 @@ class ArmSpec:
 def create_trial(
     session: Session,
     *,
-    actor: str,
+    user: User,
     protocol_id: str,
     title: str,
     phase: str,
@@ -63,6 +63,7 @@ def create_trial(
     """Create a trial with its arms, visit schedule and eligibility criteria (default: those of
     :class:`EligibilityCriteria`); ``coordinators_see_stopping_rule`` when the protocol lets
     site coordinators see the trial-wide safety stopping rule (off by default)."""
+    require_permission(user, "manage_trial")
     protocol_id = check_path_id(
         "protocol_id", check_text("protocol_id", protocol_id, max_length=64)
     )
@@ -77,7 +78,7 @@ def create_trial(
     for factor in strata_factors:
         check_choice("strata_factors", factor, STRATA_FACTORS)
     criteria = eligibility if eligibility is not None else EligibilityCriteria()
-    with unit_of_work(session, actor):
+    with unit_of_work(session, user.username):
         trial = Trial(
             protocol_id=protocol_id,
             title=title,
@@ -103,11 +104,12 @@ def create_trial(
     return trial
 
 
-def add_site(session: Session, *, actor: str, protocol_id: str, code: str, name: str) -> Site:
+def add_site(session: Session, *, user: User, protocol_id: str, code: str, name: str) -> Site:
     """Add a clinical site to a trial."""
+    require_permission(user, "manage_trial")
     code = check_text("code", code, max_length=32)
     name = check_text("name", name)
-    with unit_of_work(session, actor):
+    with unit_of_work(session, user.username):
         trial = get_trial(session, protocol_id)
         if any(s.code == code for s in trial.sites):
             raise InvalidValueError(
@@ -121,14 +123,15 @@ def add_site(session: Session, *, actor: str, protocol_id: str, code: str, name:
 def amend_eligibility(
     session: Session,
     *,
-    actor: str,
+    user: User,
     protocol_id: str,
     criteria: EligibilityCriteria,
     reason: str,
     expected_version: int | None = None,
 ) -> Trial:
     """Replace a trial's eligibility criteria (a protocol amendment: the reason is required)."""
-    with unit_of_work(session, actor, reason):
+    require_permission(user, "manage_trial")
+    with unit_of_work(session, user.username, reason):
         trial = get_trial(session, protocol_id)
         check_version(trial, expected_version)
         trial.eligibility = criteria.to_json()
@@ -138,7 +141,7 @@ def amend_eligibility(
 def set_coordinators_see_stopping_rule(
     session: Session,
     *,
-    actor: str,
+    user: User,
     protocol_id: str,
     visible: bool,
     reason: str,
@@ -146,7 +149,8 @@ def set_coordinators_see_stopping_rule(
 ) -> Trial:
     """Whether site coordinators see the trial-wide safety stopping rule on the dashboard (the
     protocol's or the monitoring committee charter's decision: a change needs a reason)."""
-    with unit_of_work(session, actor, reason):
+    require_permission(user, "manage_trial")
+    with unit_of_work(session, user.username, reason):
         trial = get_trial(session, protocol_id)
         check_version(trial, expected_version)
         trial.coordinators_see_stopping_rule = visible

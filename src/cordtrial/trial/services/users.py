@@ -44,6 +44,7 @@ __all__ = [
     "authenticate",
     "change_password",
     "change_role",
+    "list_accounts",
     "password_context",
     "require_permission",
     "reset_password",
@@ -81,7 +82,7 @@ def _check_sites(session: Session, site_ids: Collection[int]) -> list[int]:
 def add_user(
     session: Session,
     *,
-    actor: str,
+    user: User | None,
     username: str,
     password: str,
     role: str,
@@ -96,13 +97,20 @@ def add_user(
     with a Cyrillic ``\u0430`` beside ``admin``). ``full_name`` is the printed name shown with the
     user's signatures (default: the user name). The password must pass
     :func:`~cordtrial.trial.rules.access.check_password_policy`.
+
+    ``user`` is the administrator who creates the account (``manage_users``); ``None`` only for
+    the store's first account, which is made by nobody else (it is its own actor in the trail).
     """
     username = check_username(username)
+    if user is not None:
+        require_permission(user, "manage_users")
+    elif session.scalars(select(User.id).limit(1)).first() is not None:
+        raise AccessDeniedError("(nobody)", "manage_users", because="the store has users")
     name = check_full_name(full_name if full_name is not None else username)
     check_choice("role", role, ROLES)
     check_password_policy(password, password_context(session, username, name))
     password_hash = hash_password(password)
-    with unit_of_work(session, actor):
+    with unit_of_work(session, user.username if user is not None else username):
         existing = session.scalars(select(User.username)).all()
         twin = find_confusable(username, existing)
         if twin is not None:
@@ -131,7 +139,7 @@ def add_user(
 def reset_password(
     session: Session,
     *,
-    actor: str,
+    user: User,
     user_id: int,
     password: str,
     reason: str,
@@ -141,27 +149,29 @@ def reset_password(
     next login; a lockout is lifted and every token of the user revoked. Audited
     (``password_reset``)."""
     now = _utc_now() if now is None else check_moment("now", now)
-    user = get_by_id(session, User, user_id)
-    check_password_policy(password, password_context(session, user.username, user.full_name))
+    require_permission(user, "manage_users")
+    actor = user.username
+    target = get_by_id(session, User, user_id)
+    check_password_policy(password, password_context(session, target.username, target.full_name))
     password_hash = hash_password(password)
     with unit_of_work(session, actor, reason):
-        user = _locked_user(session, user_id)
-        was_locked = is_locked(user.locked_until, now)
-        user.password_hash = password_hash
-        user.must_change_password = True
-        user.failed_logins = 0
-        user.locked_until = None
+        target = _locked_user(session, user_id)
+        was_locked = is_locked(target.locked_until, now)
+        target.password_hash = password_hash
+        target.must_change_password = True
+        target.failed_logins = 0
+        target.locked_until = None
         add_auth_event(
-            session, kind="password_reset", username=user.username, user=user, now=now,
+            session, kind="password_reset", username=target.username, user=target, now=now,
             detail=f"by {actor}",
         )  # fmt: skip
         if was_locked:
             add_auth_event(
-                session, kind="unlock", username=user.username, user=user, now=now,
+                session, kind="unlock", username=target.username, user=target, now=now,
                 detail=f"by {actor} (password reset)",
             )  # fmt: skip
-        revoke_user_tokens(session, user, now, "password reset")
-    return user
+        revoke_user_tokens(session, target, now, "password reset")
+    return target
 
 
 #: The former name of :func:`reset_password`.
@@ -195,25 +205,27 @@ def change_password(
 
 
 def unlock_user(
-    session: Session, *, actor: str, user_id: int, reason: str, now: datetime | None = None
+    session: Session, *, user: User, user_id: int, reason: str, now: datetime | None = None
 ) -> User:
     """Lift a lockout (and reset the failure count). Audited (``unlock``)."""
     now = _utc_now() if now is None else check_moment("now", now)
+    require_permission(user, "manage_users")
+    actor = user.username
     with unit_of_work(session, actor, reason):
-        user = _locked_user(session, user_id)
-        user.failed_logins = 0
-        user.locked_until = None
+        target = _locked_user(session, user_id)
+        target.failed_logins = 0
+        target.locked_until = None
         add_auth_event(
-            session, kind="unlock", username=user.username, user=user, now=now,
+            session, kind="unlock", username=target.username, user=target, now=now,
             detail=f"by {actor}",
         )  # fmt: skip
-    return user
+    return target
 
 
 def change_role(
     session: Session,
     *,
-    actor: str,
+    user: User,
     user_id: int,
     role: str,
     reason: str,
@@ -221,37 +233,39 @@ def change_role(
 ) -> User:
     """Give a user another role."""
     check_choice("role", role, ROLES)
-    with unit_of_work(session, actor, reason):
-        user = get_by_id(session, User, user_id)
-        check_version(user, expected_version)
-        user.role = role
-    return user
+    require_permission(user, "manage_users")
+    with unit_of_work(session, user.username, reason):
+        target = get_by_id(session, User, user_id)
+        check_version(target, expected_version)
+        target.role = role
+    return target
 
 
 def assign_sites(
     session: Session,
     *,
-    actor: str,
+    user: User,
     user_id: int,
     site_ids: Collection[int],
     reason: str,
     all_sites: bool = False,
 ) -> User:
     """Set the sites a user sees (the links removed and added are audited)."""
-    with unit_of_work(session, actor, reason):
-        user = get_by_id(session, User, user_id)
+    require_permission(user, "manage_users")
+    with unit_of_work(session, user.username, reason):
+        target = get_by_id(session, User, user_id)
         wanted = _check_sites(session, site_ids)
-        keep = [link for link in user.site_links if link.site_id in wanted]
+        keep = [link for link in target.site_links if link.site_id in wanted]
         have = {link.site_id for link in keep}
-        user.site_links = keep + [UserSite(site_id=s) for s in wanted if s not in have]
-        user.all_sites = bool(all_sites)
-    return user
+        target.site_links = keep + [UserSite(site_id=s) for s in wanted if s not in have]
+        target.all_sites = bool(all_sites)
+    return target
 
 
 def set_active(
     session: Session,
     *,
-    actor: str,
+    user: User,
     user_id: int,
     active: bool,
     reason: str,
@@ -260,18 +274,19 @@ def set_active(
     """Deactivate (or reactivate) a user; users are never deleted, the trail refers to them.
     Deactivating revokes every token (API and page sessions) of the user."""
     now = _utc_now() if now is None else check_moment("now", now)
-    with unit_of_work(session, actor, reason):
-        user = get_by_id(session, User, user_id)
-        user.active = bool(active)
+    require_permission(user, "manage_users")
+    with unit_of_work(session, user.username, reason):
+        target = get_by_id(session, User, user_id)
+        target.active = bool(active)
         if not active:
-            revoke_user_tokens(session, user, now, "account deactivated")
-    return user
+            revoke_user_tokens(session, target, now, "account deactivated")
+    return target
 
 
 def update_user(
     session: Session,
     *,
-    actor: str,
+    user: User,
     user_id: int,
     reason: str,
     role: str | None = None,
@@ -293,25 +308,26 @@ def update_user(
         raise InvalidValueError(
             "changes", {}, "role, site_ids, all_sites, active or full_name", "is empty"
         )
-    with unit_of_work(session, actor, reason):
-        user = get_by_id(session, User, user_id)
-        check_version(user, expected_version)
+    require_permission(user, "manage_users")
+    with unit_of_work(session, user.username, reason):
+        target = get_by_id(session, User, user_id)
+        check_version(target, expected_version)
         if site_ids is not None:
             wanted = _check_sites(session, site_ids)
-            keep = [link for link in user.site_links if link.site_id in wanted]
+            keep = [link for link in target.site_links if link.site_id in wanted]
             have = {link.site_id for link in keep}
-            user.site_links = keep + [UserSite(site_id=s) for s in wanted if s not in have]
+            target.site_links = keep + [UserSite(site_id=s) for s in wanted if s not in have]
         if role is not None:
-            user.role = role
+            target.role = role
         if all_sites is not None:
-            user.all_sites = bool(all_sites)
+            target.all_sites = bool(all_sites)
         if active is not None:
-            user.active = bool(active)
+            target.active = bool(active)
             if not active:
-                revoke_user_tokens(session, user, now, "account deactivated")
+                revoke_user_tokens(session, target, now, "account deactivated")
         if name is not None:
-            user.full_name = name
-    return user
+            target.full_name = name
+    return target
 
 
 def _locked_user(session: Session, user_id: int) -> User:
@@ -408,6 +424,12 @@ def _refuse(
     with unit_of_work(session, actor):
         add_auth_event(session, kind=kind, username=name, user=user, now=now)
     raise AuthenticationError(reason)
+
+
+def list_accounts(session: Session, user: User) -> list[User]:
+    """Every user account, by name, for an administrator (``manage_users``)."""
+    require_permission(user, "manage_users")
+    return list(session.scalars(select(User).order_by(User.username)))
 
 
 def require_permission(user: User, action: str, site_id: int | None = None) -> None:

@@ -20,6 +20,7 @@ from cordtrial.trial.models import (
     ScimAssessment,
     SixMinuteWalk,
     TenMetreWalk,
+    User,
     Visit,
     VisitDefinition,
     WisciAssessment,
@@ -35,6 +36,7 @@ from cordtrial.trial.rules.schedule import (
 )
 from cordtrial.trial.rules.vocabulary import CONTACT_MODES, VISIT_ITEMS
 from cordtrial.trial.services.common import check_version, get_by_id
+from cordtrial.trial.services.reads import participant_for, participant_record_for
 
 __all__ = [
     "VisitRow",
@@ -171,35 +173,36 @@ def _state(
 def record_visit_done(
     session: Session,
     *,
-    actor: str,
+    user: User,
     participant_id: int,
     visit_name: str,
     done_on: date,
     reason: str | None = None,
 ) -> Visit:
     """Record the date a visit took place. Changing a date already recorded needs a reason."""
+    participant = participant_for(session, user, "enter_data", participant_id)
     check_date("done_on", done_on)
-    participant = get_by_id(session, Participant, participant_id)
     visit = find_visit(participant, visit_name)
     # Recording the visit for the first time is data entry; the reason says so in the trail.
     why = reason if visit.done_on is not None else (reason or "visit recorded as done")
-    with unit_of_work(session, actor, why):
+    with unit_of_work(session, user.username, why):
         visit.done_on = done_on
     return visit
 
 
-def complete_visit_if_ready(session: Session, *, actor: str, visit_id: int) -> bool:
+def complete_visit_if_ready(session: Session, *, user: User, visit_id: int) -> bool:
     """Record a visit as done (on its last required item's date) once every item the protocol
     requires at it is recorded; True when this call completed it. Called after an exam or a
     measure is saved."""
     visit = get_by_id(session, Visit, visit_id)
+    participant_for(session, user, "enter_data", visit.participant_id)
     if visit.done_on is not None or visit.missed_reason:
         return False
     needed = visit_requirements(visit.definition)
     recorded = _recorded(session, visit)
     if not needed or any(item not in recorded for item in needed):
         return False
-    with unit_of_work(session, actor, "visit completed: every item the protocol requires"):
+    with unit_of_work(session, user.username, "visit completed: every item the protocol requires"):
         visit.done_on = max(recorded[item] for item in needed)
     return True
 
@@ -207,7 +210,7 @@ def complete_visit_if_ready(session: Session, *, actor: str, visit_id: int) -> b
 def mark_visit_missed(
     session: Session,
     *,
-    actor: str,
+    user: User,
     participant_id: int,
     visit_name: str,
     reason: str,
@@ -216,8 +219,8 @@ def mark_visit_missed(
 ) -> Visit:
     """Mark a visit missed, with the reason (e.g. "participant in hospital elsewhere"); refused
     for a visit already done."""
+    participant = participant_for(session, user, "enter_data", participant_id)
     reason = check_text("reason", reason, max_length=500)
-    participant = get_by_id(session, Participant, participant_id)
     visit = find_visit(participant, visit_name)
     check_version(visit, expected_version)
     state = _state(session, visit, today)
@@ -226,7 +229,7 @@ def mark_visit_missed(
         raise RuleViolationError(
             "visit", [f"{visit_name} was done on {state.done_on}: it cannot be missed"]
         )
-    with unit_of_work(session, actor, f"visit missed: {reason}"):
+    with unit_of_work(session, user.username, f"visit missed: {reason}"):
         visit.missed_reason = reason
     return visit
 
@@ -234,13 +237,14 @@ def mark_visit_missed(
 def choose_exam_of_record(
     session: Session,
     *,
-    actor: str,
+    user: User,
     exam_id: int,
     reason: str,
     expected_version: int | None = None,
 ) -> IsncsciExam:
     """Make an exam its visit's exam of record (the others of the visit no longer count); the
     reason is required and audited."""
+    participant_record_for(session, user, "enter_data", IsncsciExam, exam_id)
     reason = check_text("reason", reason, max_length=500)
     exam = get_by_id(session, IsncsciExam, exam_id)
     check_version(exam, expected_version)
@@ -251,12 +255,12 @@ def choose_exam_of_record(
         )
     visit = get_by_id(session, Visit, exam.visit_id)
     others = [e for e in _visit_exams(session, visit) if e.id != exam.id]
-    with unit_of_work(session, actor, reason):
+    with unit_of_work(session, user.username, reason):
         for other in others:
             if other.of_record is not False:
                 other.of_record = False
         exam.of_record = True
-    complete_visit_if_ready(session, actor=actor, visit_id=visit.id)
+    complete_visit_if_ready(session, user=user, visit_id=visit.id)
     return exam
 
 

@@ -12,7 +12,6 @@ from cordtrial.trial.services.clocks import ClockState, clock_states, overall_st
 from cordtrial.trial.services.lists import MAX_PAGE, trial_adverse_events
 from cordtrial.trial.services.reads import (
     list_adverse_events,
-    visible_participant,
     visible_participant_record,
 )
 from cordtrial.trial.services.safety import (
@@ -23,7 +22,6 @@ from cordtrial.trial.services.safety import (
     report_adverse_event,
     update_adverse_event,
 )
-from cordtrial.trial.services.users import require_permission
 from cordtrial.web.deps import Clock, CurrentUser, PathId, SessionDep
 from cordtrial.web.schemas import (
     AdverseEventCreate,
@@ -77,7 +75,6 @@ def get_adverse_events(
     participant_id: PathId, user: CurrentUser, session: SessionDep, now: Clock
 ) -> list[AdverseEventRead]:
     """The participant's adverse events."""
-    require_permission(user, "read")
     rows = list_adverse_events(session, user, participant_id)
     return _reads(session, list(rows), now.date())
 
@@ -101,7 +98,6 @@ def get_trial_adverse_events(
     """The trial's adverse events at the user's sites, by id, ``limit`` a page (cursor paging:
     pass the ``next_cursor`` of a page as ``cursor`` for the next): of one site (code), one
     participant (study id), with onset on or after ``since``."""
-    require_permission(user, "read")
     page, next_cursor = trial_adverse_events(
         session, user, protocol_id, site=site, participant=participant, since=since,
         cursor=cursor, limit=limit,
@@ -125,10 +121,8 @@ def post_adverse_event(
     now: Clock,
 ) -> AdverseEventRead:
     """Report an adverse event (a serious one needs its narrative)."""
-    participant = visible_participant(session, user, participant_id)
-    require_permission(user, "report_adverse_event", participant.site_id)
     event = report_adverse_event(
-        session, actor=user.username, participant_id=participant_id, **body.model_dump()
+        session, user=user, participant_id=participant_id, **body.model_dump()
     )
     return _read(session, event, now.date())
 
@@ -138,7 +132,6 @@ def get_adverse_event(
     event_id: PathId, user: CurrentUser, session: SessionDep, now: Clock
 ) -> AdverseEventRead:
     """An adverse event, with where its expedited report stands today."""
-    require_permission(user, "read")
     event = visible_participant_record(session, user, AdverseEvent, event_id)
     return _read(session, event, now.date())
 
@@ -154,26 +147,16 @@ def patch_adverse_event(
     """Follow up an adverse event: grade, seriousness, outcome, resolution date, relatedness per
     cause, narrative (version and reason required; the expedited-report flag and deadline are
     recomputed)."""
-    event = visible_participant_record(session, user, AdverseEvent, event_id)
-    site_id = visible_participant(session, user, event.participant_id).site_id
-    require_permission(user, "report_adverse_event", site_id)
     changes = body.model_dump(exclude_unset=True, exclude={"version", "reason"})
     updated = update_adverse_event(
         session,
-        actor=user.username,
+        user=user,
         event_id=event_id,
         reason=body.reason,
         expected_version=body.version,
         **changes,
     )
     return _read(session, updated, now.date())
-
-
-def _editable(session: SessionDep, user: CurrentUser, event_id: int) -> AdverseEvent:
-    event = visible_participant_record(session, user, AdverseEvent, event_id)
-    site_id = visible_participant(session, user, event.participant_id).site_id
-    require_permission(user, "report_adverse_event", site_id)
-    return event
 
 
 @router.post("/adverse-events/{event_id}/expedited-submission", response_model=AdverseEventRead)
@@ -187,10 +170,9 @@ def post_expedited_submission(
     """Record the submission of the expedited (SUSAR) report: date, authority, reference. The
     deadline is then met, or shown late by so many days. 422 for an event that needs none;
     changing a recorded submission needs a reason."""
-    _editable(session, user, event_id)
     event = record_expedited_submission(
         session,
-        actor=user.username,
+        user=user,
         event_id=event_id,
         submitted_on=body.submitted_on,
         authority=body.authority,
@@ -205,7 +187,6 @@ def post_expedited_submission(
 @router.get("/adverse-events/{event_id}/follow-ups", response_model=list[FollowUpRead])
 def get_follow_ups(event_id: PathId, user: CurrentUser, session: SessionDep) -> list[FollowUpRead]:
     """The event's follow-up reports, oldest first."""
-    require_permission(user, "read")
     visible_participant_record(session, user, AdverseEvent, event_id)
     return [FollowUpRead.model_validate(f) for f in list_follow_ups(session, event_id)]
 
@@ -219,10 +200,9 @@ def post_follow_up(
     event_id: PathId, body: FollowUpCreate, user: CurrentUser, session: SessionDep
 ) -> FollowUpRead:
     """Add a follow-up report (what was learned and when; append-only)."""
-    _editable(session, user, event_id)
     follow_up = add_follow_up(
         session,
-        actor=user.username,
+        user=user,
         event_id=event_id,
         reported_on=body.reported_on,
         text=body.text,
@@ -233,6 +213,5 @@ def post_follow_up(
 @router.get("/adverse-events/{event_id}/history", response_model=list[AuditEntryRead])
 def get_history(event_id: PathId, user: CurrentUser, session: SessionDep) -> list[AuditEntryRead]:
     """The event's history from the audit trail: who changed which field, when, and why."""
-    require_permission(user, "read")
     visible_participant_record(session, user, AdverseEvent, event_id)
     return [AuditEntryRead.model_validate(e) for e in event_history(session, event_id)]

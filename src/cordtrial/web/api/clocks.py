@@ -16,8 +16,7 @@ from cordtrial.trial.services.clocks import (
     set_jurisdictions,
     trial_jurisdictions,
 )
-from cordtrial.trial.services.reads import visible_participant_record, visible_trial
-from cordtrial.trial.services.users import require_permission
+from cordtrial.trial.services.reads import participant_record_for, visible_trial
 from cordtrial.web.api.adverse_events import clock_read
 from cordtrial.web.deps import Clock, CurrentUser, PathId, SessionDep
 from cordtrial.web.schemas import (
@@ -37,7 +36,6 @@ def get_jurisdictions(
     protocol_id: str, user: CurrentUser, session: SessionDep
 ) -> JurisdictionsRead:
     """The jurisdictions whose safety-reporting rules the trial follows."""
-    require_permission(user, "read")
     trial = visible_trial(session, user, protocol_id)
     chosen = list(trial_jurisdictions(trial))
     return JurisdictionsRead(
@@ -67,8 +65,7 @@ def get_clocks(
 ) -> list[ClockRead]:
     """The event's expedited clocks: one per rule of its trial's jurisdictions, each with its
     deadline, submission and state."""
-    require_permission(user, "read")
-    event = visible_participant_record(session, user, AdverseEvent, event_id)
+    event = participant_record_for(session, user, "read", AdverseEvent, event_id)
     return [clock_read(s) for s in clock_states(session, [event.id], now.date()).get(event.id, [])]
 
 
@@ -83,7 +80,7 @@ def post_clock_submission(
 ) -> ClockRead:
     """Record that the report one clock asks for was submitted (date, authority, reference);
     a correction needs a reason. ``version`` is the adverse event's."""
-    event = visible_participant_record(session, user, AdverseEvent, event_id)
+    event = participant_record_for(session, user, "report_adverse_event", AdverseEvent, event_id)
     if event.version != body.version:
         from cordtrial.trial.errors import ConflictError
 

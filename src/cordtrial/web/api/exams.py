@@ -6,14 +6,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 from sqlalchemy.orm import Session
 
-from cordtrial.trial.models import IsncsciExam, User
+from cordtrial.trial.models import IsncsciExam
 from cordtrial.trial.rules.exam_cells import missing_flag_reasons
 from cordtrial.trial.rules.signatures import DEFAULT_MEANING, signature_manifestation
 from cordtrial.trial.services.exams import correct_exam, record_exam
 from cordtrial.trial.services.lists import MAX_PAGE, trial_exams
 from cordtrial.trial.services.reads import (
     list_exams,
-    visible_participant,
     visible_participant_record,
 )
 from cordtrial.trial.services.signatures import (
@@ -22,7 +21,6 @@ from cordtrial.trial.services.signatures import (
     sign_exam,
     signature_statuses,
 )
-from cordtrial.trial.services.users import require_permission
 from cordtrial.trial.services.visits import choose_exam_of_record
 from cordtrial.web.deps import Clock, CurrentUser, PathId, SessionDep
 from cordtrial.web.schemas import (
@@ -62,15 +60,9 @@ def _exam(session: Session, exam: IsncsciExam) -> ExamRead:
     return read
 
 
-def _visible_exam(session: Session, user: User, exam_id: PathId) -> tuple[IsncsciExam, int]:
-    exam = visible_participant_record(session, user, IsncsciExam, exam_id)
-    return exam, visible_participant(session, user, exam.participant_id).site_id
-
-
 @router.get("/participants/{participant_id}/exams", response_model=list[ExamRead])
 def get_exams(participant_id: PathId, user: CurrentUser, session: SessionDep) -> list[ExamRead]:
     """The participant's exams with their classifications and signatures."""
-    require_permission(user, "read")
     return [_exam(session, e) for e in list_exams(session, user, participant_id)]
 
 
@@ -92,7 +84,6 @@ def get_trial_exams(
     """The trial's exams at the user's sites, by id, ``limit`` a page (cursor paging: pass the
     ``next_cursor`` of a page as ``cursor`` for the next; it stays right while exams are added):
     of one site (code), one participant (study id), examined on or after ``since``."""
-    require_permission(user, "read")
     page, next_cursor = trial_exams(
         session, user, protocol_id, site=site, participant=participant, since=since,
         cursor=cursor, limit=limit,
@@ -120,11 +111,9 @@ def post_exam(
     ``notes.flag_reasons.<column>`` otherwise). A second exam of the same visit needs
     ``repeat_reason`` and ``counts`` (which exam is the visit's exam of record); an exam that
     completes what the visit requires records the visit as done."""
-    participant = visible_participant(session, user, participant_id)
-    require_permission(user, "enter_data", participant.site_id)
     exam = record_exam(
         session,
-        actor=user.username,
+        user=user,
         participant_id=participant_id,
         examined_on=body.examined_on,
         examiner=body.examiner,
@@ -140,8 +129,7 @@ def post_exam(
 @router.get("/exams/{exam_id}", response_model=ExamRead)
 def get_exam(exam_id: PathId, user: CurrentUser, session: SessionDep) -> ExamRead:
     """An exam with its classification and signatures (void ones marked)."""
-    exam, site_id = _visible_exam(session, user, exam_id)
-    require_permission(user, "read", site_id)
+    exam = visible_participant_record(session, user, IsncsciExam, exam_id)
     return _exam(session, exam)
 
 
@@ -152,11 +140,9 @@ def patch_exam(
     """Correct cells, date, examiner or notes; the classification is recomputed and any
     signature of the earlier data becomes void. The corrected exam needs a reason for every
     flagged value."""
-    _, site_id = _visible_exam(session, user, exam_id)
-    require_permission(user, "correct_data", site_id)
     exam = correct_exam(
         session,
-        actor=user.username,
+        user=user,
         exam_id=exam_id,
         reason=body.reason,
         cells=body.cells,
@@ -174,11 +160,9 @@ def post_exam_of_record(
 ) -> ExamRead:
     """Make this exam its visit's exam of record (the one analyses use); the visit's other
     exams no longer count. The reason is required and audited."""
-    _, site_id = _visible_exam(session, user, exam_id)
-    require_permission(user, "enter_data", site_id)
     exam = choose_exam_of_record(
         session,
-        actor=user.username,
+        user=user,
         exam_id=exam_id,
         reason=body.reason,
         expected_version=body.version,
@@ -189,8 +173,7 @@ def post_exam_of_record(
 @router.get("/exams/{exam_id}/signatures", response_model=list[SignatureRead])
 def get_signatures(exam_id: PathId, user: CurrentUser, session: SessionDep) -> list[SignatureRead]:
     """The exam's signatures, each marked void when the exam changed after it."""
-    _, site_id = _visible_exam(session, user, exam_id)
-    require_permission(user, "read", site_id)
+    visible_participant_record(session, user, IsncsciExam, exam_id)
     return [_signature(s) for s in exam_signatures(session, exam_id)]
 
 
@@ -204,11 +187,9 @@ def post_signature(
 ) -> SignatureRead:
     """Sign the exam version the signer reviewed, re-entering the password (a wrong password
     counts towards the lockout and is answered 401). A user signs a given version once (422)."""
-    _, site_id = _visible_exam(session, user, exam_id)
-    require_permission(user, "sign", site_id)
     signature = sign_exam(
         session,
-        username=user.username,
+        user=user,
         password=body.password,
         exam_id=exam_id,
         now=now,

@@ -30,7 +30,6 @@ from cordtrial.trial.services.look_back import look_back, product_chain
 from cordtrial.trial.services.reads import visible_participant
 from cordtrial.trial.services.timeline import participant_timeline
 from cordtrial.trial.services.trials import add_long_term_visits
-from cordtrial.trial.services.users import require_permission
 from cordtrial.trial.services.visits import visit_schedule
 from cordtrial.web.api.visits import visit_read
 from cordtrial.web.deps import Clock, CurrentUser, PathId, SessionDep
@@ -147,8 +146,7 @@ def get_consent_versions(
     protocol_id: str, user: CurrentUser, session: SessionDep
 ) -> list[ConsentVersionRead]:
     """The trial's consent form versions, by effective date."""
-    require_permission(user, "read")
-    return [_version_read(v) for v in list_consent_versions(session, protocol_id)]
+    return [_version_read(v) for v in list_consent_versions(session, protocol_id, user)]
 
 
 @router.post(

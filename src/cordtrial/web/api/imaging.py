@@ -27,7 +27,6 @@ from cordtrial.trial.services.imaging import (
     worklist,
 )
 from cordtrial.trial.services.reads import list_participants
-from cordtrial.trial.services.users import require_permission
 from cordtrial.web.deps import Clock, CurrentUser, PathId, SessionDep
 
 __all__ = [
@@ -250,7 +249,6 @@ def get_surveillance(
     protocol_id: str, user: CurrentUser, session: SessionDep, now: Clock
 ) -> list[SurveillanceRead]:
     """Every participant's MRI surveillance: last MRI, next protocol MRI due, overdue."""
-    require_permission(user, "read")
     people = list_participants(session, user, protocol_id)
     states = surveillance(session, user, people, now.date())
     return [
@@ -275,7 +273,6 @@ def get_agreement(protocol_id: str, user: CurrentUser, session: SessionDep) -> l
     from cordtrial.analysis.imaging import reader_agreement
     from cordtrial.analysis.store import load_trial
 
-    require_permission(user, "read")
     data = load_trial(session, protocol_id, user=user)
     if not len(data.mri_reads):
         return []

@@ -8,14 +8,14 @@ from cordtrial.trial.rules.labs import ANALYTES, TERMS, compatible_units
 from cordtrial.trial.services.common import get_by_id
 from cordtrial.trial.services.labs import (
     LabEntry,
+    lab_analytes,
     list_lab_results,
     list_reference_ranges,
     record_lab_panel,
     report_lab_as_adverse_event,
     set_reference_range,
 )
-from cordtrial.trial.services.reads import visible_participant, visible_participant_record
-from cordtrial.trial.services.users import require_permission
+from cordtrial.trial.services.reads import participant_record_for, visible_participant
 from cordtrial.web.api.adverse_events import read_event
 from cordtrial.web.deps import Clock, CurrentUser, PathId, SessionDep
 from cordtrial.web.schemas import (
@@ -40,7 +40,7 @@ def _read(result: LabResult) -> LabResultRead:
 @router.get("/lab-analytes", response_model=list[AnalyteRead])
 def get_analytes(user: CurrentUser) -> list[AnalyteRead]:
     """The analytes recorded, their protocol units, the units accepted, the terms graded."""
-    require_permission(user, "read")
+    lab_analytes(user)
     return [
         AnalyteRead(
             analyte=a.code,
@@ -88,8 +88,7 @@ def post_lab_adverse_event(
 ) -> AdverseEventRead:
     """Report a graded result as an adverse event: term, grade and onset from the result,
     linked to it (422 for a result not graded or already reported)."""
-    require_permission(user, "report_adverse_event")
-    result = visible_participant_record(session, user, LabResult, lab_id)
+    result = participant_record_for(session, user, "report_adverse_event", LabResult, lab_id)
     event = report_lab_as_adverse_event(session, user, lab_result_id=result.id, **body.model_dump())
     return read_event(session, event, now.date())
 

@@ -13,9 +13,7 @@ from cordtrial.trial.services.reads import (
     list_eligibility,
     list_participants,
     visible_participant,
-    visible_site,
 )
-from cordtrial.trial.services.users import require_permission
 from cordtrial.web.deps import CurrentUser, PathId, SessionDep
 from cordtrial.web.schemas import (
     ArmRead,
@@ -34,7 +32,6 @@ def get_participants(
     protocol_id: str, user: CurrentUser, session: SessionDep
 ) -> list[ParticipantRead]:
     """The trial's participants at the user's sites."""
-    require_permission(user, "read")
     return [
         ParticipantRead.model_validate(p) for p in list_participants(session, user, protocol_id)
     ]
@@ -45,9 +42,7 @@ def post_participant(
     body: ParticipantCreate, user: CurrentUser, session: SessionDep
 ) -> ParticipantRead:
     """Enrol a participant at a site (pseudonymous study id only)."""
-    site = visible_site(session, user, body.protocol_id, body.site_code)
-    require_permission(user, "enrol", site.id)
-    participant = enroll_participant(session, actor=user.username, **body.model_dump())
+    participant = enroll_participant(session, user=user, **body.model_dump())
     return ParticipantRead.model_validate(participant)
 
 
@@ -57,7 +52,6 @@ def get_participant(
 ) -> ParticipantRead:
     """A participant."""
     participant = visible_participant(session, user, participant_id)
-    require_permission(user, "read", participant.site_id)
     return ParticipantRead.model_validate(participant)
 
 
@@ -66,12 +60,10 @@ def patch_participant(
     participant_id: PathId, body: ParticipantUpdate, user: CurrentUser, session: SessionDep
 ) -> ParticipantRead:
     """Correct a participant's data (version and reason required)."""
-    participant = visible_participant(session, user, participant_id)
-    require_permission(user, "correct_data", participant.site_id)
     changes = body.model_dump(exclude_unset=True, exclude={"version", "reason"})
     updated = update_participant(
         session,
-        actor=user.username,
+        user=user,
         participant_id=participant_id,
         reason=body.reason,
         expected_version=body.version,
@@ -88,7 +80,6 @@ def get_eligibility(
     participant_id: PathId, user: CurrentUser, session: SessionDep
 ) -> list[EligibilityAssessmentRead]:
     """The participant's eligibility assessments, with every criterion's reason."""
-    require_permission(user, "read")
     rows = list_eligibility(session, user, participant_id)
     return [EligibilityAssessmentRead.model_validate(r) for r in rows]
 
@@ -105,11 +96,9 @@ def post_eligibility(
     session: SessionDep,
 ) -> EligibilityAssessmentRead:
     """Evaluate the trial's eligibility criteria and record the decision with its reasons."""
-    participant = visible_participant(session, user, participant_id)
-    require_permission(user, "assess_eligibility", participant.site_id)
     assessment = assess_eligibility(
         session,
-        actor=user.username,
+        user=user,
         participant_id=participant_id,
         assessed_on=body.assessed_on,
         exam_id=body.exam_id,
@@ -120,8 +109,4 @@ def post_eligibility(
 @router.post("/participants/{participant_id}/randomization", response_model=ArmRead)
 def post_randomization(participant_id: PathId, user: CurrentUser, session: SessionDep) -> ArmRead:
     """Assign an eligible participant to the next concealed allocation of their stratum."""
-    participant = visible_participant(session, user, participant_id)
-    require_permission(user, "randomize", participant.site_id)
-    return ArmRead.model_validate(
-        randomize(session, actor=user.username, participant_id=participant_id)
-    )
+    return ArmRead.model_validate(randomize(session, user=user, participant_id=participant_id))

@@ -3,18 +3,19 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
-from sqlalchemy.orm import Session
 
-from cordtrial.trial.errors import NotFoundError
-from cordtrial.trial.models import DataQuery, User
+from cordtrial.trial.models import DataQuery
 from cordtrial.trial.services.queries import (
     answer_query,
     close_query,
     list_queries,
     raise_query,
 )
-from cordtrial.trial.services.reads import list_participants, visible_participant
-from cordtrial.trial.services.users import require_permission
+from cordtrial.trial.services.reads import (
+    list_participants,
+    visible_participant,
+    visible_participant_record,
+)
 from cordtrial.web.deps import Clock, CurrentUser, PathId, SessionDep
 from cordtrial.web.schemas import DataQueryAnswer, DataQueryClose, DataQueryCreate, DataQueryRead
 
@@ -22,23 +23,11 @@ router = APIRouter(tags=["queries"])
 StatusFilter = Annotated[str | None, Query(description="open, answered or closed")]
 
 
-def _visible_query(session: Session, user: User, query_id: PathId) -> tuple[DataQuery, int]:
-    query = session.get(DataQuery, query_id)
-    if query is None:
-        raise NotFoundError("data_query", query_id)
-    try:
-        participant = visible_participant(session, user, query.participant_id)
-    except NotFoundError:
-        raise NotFoundError("data_query", query_id) from None
-    return query, participant.site_id
-
-
 @router.get("/trials/{protocol_id}/queries", response_model=list[DataQueryRead])
 def get_trial_queries(
     protocol_id: str, user: CurrentUser, session: SessionDep, status: StatusFilter = None
 ) -> list[DataQueryRead]:
     """The trial's queries at the user's sites (optionally of one status)."""
-    require_permission(user, "read")
     ids = [p.id for p in list_participants(session, user, protocol_id)]
     rows = list_queries(session, participant_ids=ids, status=status)
     return [DataQueryRead.model_validate(q) for q in rows]
@@ -49,7 +38,6 @@ def get_participant_queries(
     participant_id: PathId, user: CurrentUser, session: SessionDep, status: StatusFilter = None
 ) -> list[DataQueryRead]:
     """The participant's queries."""
-    require_permission(user, "read")
     visible_participant(session, user, participant_id)
     rows = list_queries(session, participant_ids=[participant_id], status=status)
     return [DataQueryRead.model_validate(q) for q in rows]
@@ -68,10 +56,8 @@ def post_query(
     now: Clock,
 ) -> DataQueryRead:
     """Raise a query about a record of the participant (or one field of it)."""
-    participant = visible_participant(session, user, participant_id)
-    require_permission(user, "raise_query", participant.site_id)
     query = raise_query(
-        session, actor=user.username, participant_id=participant_id, entity=body.entity,
+        session, user=user, participant_id=participant_id, entity=body.entity,
         entity_id=body.entity_id, field=body.field, text=body.text, now=now,
     )  # fmt: skip
     return DataQueryRead.model_validate(query)
@@ -80,8 +66,7 @@ def post_query(
 @router.get("/queries/{query_id}", response_model=DataQueryRead)
 def get_query(query_id: PathId, user: CurrentUser, session: SessionDep) -> DataQueryRead:
     """A query."""
-    query, site_id = _visible_query(session, user, query_id)
-    require_permission(user, "read", site_id)
+    query = visible_participant_record(session, user, DataQuery, query_id)
     return DataQueryRead.model_validate(query)
 
 
@@ -90,9 +75,7 @@ def post_answer(
     query_id: PathId, body: DataQueryAnswer, user: CurrentUser, session: SessionDep, now: Clock
 ) -> DataQueryRead:
     """Answer an open query (a data correction is made on the record itself, with a reason)."""
-    _, site_id = _visible_query(session, user, query_id)
-    require_permission(user, "answer_query", site_id)
-    query = answer_query(session, actor=user.username, query_id=query_id, answer=body.answer,
+    query = answer_query(session, user=user, query_id=query_id, answer=body.answer,
                          now=now, expected_version=body.version)  # fmt: skip
     return DataQueryRead.model_validate(query)
 
@@ -102,8 +85,6 @@ def post_close(
     query_id: PathId, body: DataQueryClose, user: CurrentUser, session: SessionDep, now: Clock
 ) -> DataQueryRead:
     """Close an answered query, or withdraw an open one."""
-    _, site_id = _visible_query(session, user, query_id)
-    require_permission(user, "close_query", site_id)
-    query = close_query(session, actor=user.username, query_id=query_id, note=body.note,
+    query = close_query(session, user=user, query_id=query_id, note=body.note,
                         now=now, expected_version=body.version)  # fmt: skip
     return DataQueryRead.model_validate(query)

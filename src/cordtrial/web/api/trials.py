@@ -5,7 +5,6 @@ from fastapi import APIRouter, status
 from cordtrial.trial.rules.schedule import VisitSpec
 from cordtrial.trial.services.reads import list_sites, list_trials, visible_trial
 from cordtrial.trial.services.trials import ArmSpec, add_site, create_trial
-from cordtrial.trial.services.users import require_permission
 from cordtrial.web.deps import CurrentUser, SessionDep
 from cordtrial.web.schemas import SiteCreate, SiteRead, TrialCreate, TrialRead
 
@@ -15,17 +14,15 @@ router = APIRouter(prefix="/trials", tags=["trials"])
 @router.get("", response_model=list[TrialRead])
 def get_trials(user: CurrentUser, session: SessionDep) -> list[TrialRead]:
     """Every trial."""
-    require_permission(user, "read")
     return [TrialRead.model_validate(t) for t in list_trials(session, user)]
 
 
 @router.post("", response_model=TrialRead, status_code=status.HTTP_201_CREATED)
 def post_trial(body: TrialCreate, user: CurrentUser, session: SessionDep) -> TrialRead:
     """Create a trial with its arms and visit schedule (default eligibility criteria)."""
-    require_permission(user, "manage_trial")
     trial = create_trial(
         session,
-        actor=user.username,
+        user=user,
         protocol_id=body.protocol_id,
         title=body.title,
         phase=body.phase,
@@ -50,14 +47,12 @@ def post_trial(body: TrialCreate, user: CurrentUser, session: SessionDep) -> Tri
 @router.get("/{protocol_id}", response_model=TrialRead)
 def get_trial(protocol_id: str, user: CurrentUser, session: SessionDep) -> TrialRead:
     """A trial by protocol id."""
-    require_permission(user, "read")
     return TrialRead.model_validate(visible_trial(session, user, protocol_id))
 
 
 @router.get("/{protocol_id}/sites", response_model=list[SiteRead])
 def get_sites(protocol_id: str, user: CurrentUser, session: SessionDep) -> list[SiteRead]:
     """The trial's sites the user may see."""
-    require_permission(user, "read")
     return [SiteRead.model_validate(s) for s in list_sites(session, user, protocol_id)]
 
 
@@ -66,8 +61,5 @@ def post_site(
     protocol_id: str, body: SiteCreate, user: CurrentUser, session: SessionDep
 ) -> SiteRead:
     """Add a site to a trial."""
-    require_permission(user, "manage_trial")
-    site = add_site(
-        session, actor=user.username, protocol_id=protocol_id, code=body.code, name=body.name
-    )
+    site = add_site(session, user=user, protocol_id=protocol_id, code=body.code, name=body.name)
     return SiteRead.model_validate(site)

@@ -2,10 +2,9 @@
 
 from fastapi import APIRouter, status
 
-from cordtrial.trial.services.reads import list_users
 from cordtrial.trial.services.users import (
     add_user,
-    require_permission,
+    list_accounts,
     reset_password,
     unlock_user,
     update_user,
@@ -19,17 +18,15 @@ router = APIRouter(prefix="/users", tags=["users"])
 @router.get("", response_model=list[UserRead])
 def get_users(user: CurrentUser, session: SessionDep) -> list[UserRead]:
     """Every user."""
-    require_permission(user, "manage_users")
-    return [UserRead.model_validate(u) for u in list_users(session)]
+    return [UserRead.model_validate(u) for u in list_accounts(session, user)]
 
 
 @router.post("", response_model=UserRead, status_code=status.HTTP_201_CREATED)
 def create_user(body: UserCreate, user: CurrentUser, session: SessionDep) -> UserRead:
     """Create a user (the password is stored only as its Argon2id hash)."""
-    require_permission(user, "manage_users")
     created = add_user(
         session,
-        actor=user.username,
+        user=user,
         username=body.username,
         password=body.password,
         role=body.role,
@@ -46,10 +43,9 @@ def patch_user(
 ) -> UserRead:
     """Change a user's role, sites, all-sites flag, active state or printed name, all in one
     transaction. Deactivating a user revokes their tokens and page sessions."""
-    require_permission(user, "manage_users")
     updated = update_user(
         session,
-        actor=user.username,
+        user=user,
         user_id=user_id,
         reason=body.reason,
         role=body.role,
@@ -69,10 +65,9 @@ def post_password_reset(
 ) -> UserRead:
     """Set a temporary password: the user must change it at the next login. Lifts a lockout
     and revokes the user's tokens. Audited."""
-    require_permission(user, "manage_users")
     reset = reset_password(
         session,
-        actor=user.username,
+        user=user,
         user_id=user_id,
         password=body.password,
         reason=body.reason,
@@ -86,8 +81,5 @@ def post_unlock(
     user_id: PathId, body: UserUnlock, user: CurrentUser, session: SessionDep, now: Clock
 ) -> UserRead:
     """Lift a lockout. Audited."""
-    require_permission(user, "manage_users")
-    unlocked = unlock_user(
-        session, actor=user.username, user_id=user_id, reason=body.reason, now=now
-    )
+    unlocked = unlock_user(session, user=user, user_id=user_id, reason=body.reason, now=now)
     return UserRead.model_validate(unlocked)

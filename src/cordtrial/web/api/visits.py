@@ -4,7 +4,6 @@ is outstanding), the date one took place, a missed visit's reason."""
 from fastapi import APIRouter
 
 from cordtrial.trial.services.reads import visible_participant
-from cordtrial.trial.services.users import require_permission
 from cordtrial.trial.services.visits import (
     VisitRow,
     mark_visit_missed,
@@ -46,8 +45,7 @@ def get_visits(
     """The participant's visits with target dates, windows and state today: scheduled, due,
     overdue, partly done, done, missed (with the reason) or out of window (with the days);
     what each requires and what is still missing; its exams and the exam of record."""
-    participant = visible_participant(session, user, participant_id)
-    require_permission(user, "read", participant.site_id)
+    visible_participant(session, user, participant_id)
     return [visit_read(r) for r in visit_schedule(session, participant_id, now.date())]
 
 
@@ -62,11 +60,9 @@ def put_visit_done(
 ) -> list[VisitRead]:
     """Record the date a visit took place (a change of that date needs a reason). A visit is
     done once every item its protocol requires is recorded: saving them records the date."""
-    participant = visible_participant(session, user, participant_id)
-    require_permission(user, "enter_data", participant.site_id)
     record_visit_done(
         session,
-        actor=user.username,
+        user=user,
         participant_id=participant_id,
         visit_name=visit_name,
         done_on=body.done_on,
@@ -87,11 +83,9 @@ def post_visit_missed(
     now: Clock,
 ) -> list[VisitRead]:
     """Mark a visit missed, with the reason (audited); refused (422) for a visit already done."""
-    participant = visible_participant(session, user, participant_id)
-    require_permission(user, "enter_data", participant.site_id)
     mark_visit_missed(
         session,
-        actor=user.username,
+        user=user,
         participant_id=participant_id,
         visit_name=visit_name,
         reason=body.reason,

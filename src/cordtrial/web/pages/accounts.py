@@ -10,10 +10,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from cordtrial.trial.errors import AuthenticationError, InvalidValueError
 from cordtrial.trial.models import User
-from cordtrial.trial.services.reads import list_users
 from cordtrial.trial.services.users import (
     change_password,
-    require_permission,
+    list_accounts,
     reset_password,
     unlock_user,
 )
@@ -88,7 +87,7 @@ def _users_page(
         request,
         "users.html",
         user=user,
-        users=list_users(session),
+        users=list_accounts(session, user),
         now=request.app.state.clock(),
         message=message,
         error=error,
@@ -99,7 +98,6 @@ def _users_page(
 @router.get("/users", response_class=HTMLResponse)
 def users_page(request: Request, user: PageUser, session: SessionDep) -> Response:
     """Every user, with password reset and unlock (administrators)."""
-    require_permission(user, "manage_users")
     return _users_page(request, session, user)
 
 
@@ -115,10 +113,9 @@ def password_reset_submit(
     reason: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
     """Set a temporary password the user must change at the next login."""
-    require_permission(user, "manage_users")
     try:
         target = reset_password(
-            session, actor=user.username, user_id=user_id, password=password, reason=reason,
+            session, user=user, user_id=user_id, password=password, reason=reason,
             now=now,
         )  # fmt: skip
     except InvalidValueError as exc:
@@ -141,9 +138,8 @@ def unlock_submit(
     reason: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
     """Lift a lockout."""
-    require_permission(user, "manage_users")
     try:
-        target = unlock_user(session, actor=user.username, user_id=user_id, reason=reason, now=now)
+        target = unlock_user(session, user=user, user_id=user_id, reason=reason, now=now)
     except InvalidValueError as exc:
         session.rollback()
         return _users_page(request, session, user, error=exc.human, status_code=422)

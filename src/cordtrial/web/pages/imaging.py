@@ -35,7 +35,6 @@ from cordtrial.trial.services.imaging import (
     visible_reads,
     worklist,
 )
-from cordtrial.trial.services.users import require_permission
 from cordtrial.web.deps import Clock, SessionDep
 from cordtrial.web.pages.auth import CsrfChecked, PageUser
 from cordtrial.web.pages.rendering import render, templates
@@ -107,7 +106,6 @@ def _error(exc: InvalidValueError | RuleViolationError) -> dict[str, str]:
 def worklist_page(request: Request, user: PageUser, session: SessionDep) -> Response:
     """The reader's worklist: the reads assigned to them and not locked (blinded: no other
     read is shown, except the two central reads of an adjudication), then those done."""
-    require_permission(user, "read_images")
     items = worklist(session, user, include_locked=True)
     return render(
         request, "imaging_worklist.html", user=user,
@@ -125,7 +123,6 @@ def _read_view(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    require_permission(user, "read_images")
     item = next((i for i in worklist(session, user, include_locked=True) if i.read.id == read_id),
                 None)  # fmt: skip
     if item is None:

@@ -14,8 +14,7 @@ from cordtrial.trial.errors import InvalidValueError
 from cordtrial.trial.models import Participant, User
 from cordtrial.trial.rules.labs import ANALYTES, UCUM_UNITS
 from cordtrial.trial.services.labs import LabEntry, record_lab_panel
-from cordtrial.trial.services.reads import visible_participant
-from cordtrial.trial.services.users import require_permission
+from cordtrial.trial.services.reads import participant_for
 from cordtrial.web.deps import Clock, SessionDep
 from cordtrial.web.pages.auth import CsrfChecked, PageUser
 from cordtrial.web.pages.rendering import render
@@ -57,8 +56,7 @@ def new_lab_panel(
     request: Request, participant_id: int, user: PageUser, session: SessionDep, now: Clock
 ) -> Response:
     """The form of a laboratory panel (needs ``enter_data`` at the participant's site)."""
-    participant = visible_participant(session, user, participant_id)
-    require_permission(user, "enter_data", participant.site_id)
+    participant = participant_for(session, user, "enter_data", participant_id)
     return _form(request, user, participant, {"collected_on": now.date().isoformat()}, {})
 
 
@@ -82,8 +80,7 @@ async def save_lab_panel(
 ) -> Response:
     """Save a panel; a refused value shows the form again with the error beside its row (422),
     nothing saved."""
-    participant = visible_participant(session, user, participant_id)
-    require_permission(user, "enter_data", participant.site_id)
+    participant = participant_for(session, user, "enter_data", participant_id)
     form = await request.form()
     values = {k: str(v) for k, v in form.items() if k != "csrf_token"}
     entries: list[LabEntry] = []

@@ -24,7 +24,6 @@ from cordtrial.trial.services.lists import (
     participant_summaries,
 )
 from cordtrial.trial.services.reads import list_sites, list_trials
-from cordtrial.trial.services.users import require_permission
 from cordtrial.web.deps import Clock, SessionDep
 from cordtrial.web.pages.auth import PageUser
 from cordtrial.web.pages.rendering import render
@@ -116,7 +115,6 @@ def participants_page(
     """The participants at the user's sites, 50 a page: filtered by site, AIS grade (of the
     latest classified exam), status (no day 0, day 0 planned, treated) and a part of the study
     id; sorted by study id, site, injury date, day 0 or AIS grade."""
-    require_permission(user, "read")
     errors: list[str] = []
     trials = list_trials(session, user)
     current = _chosen_trial(trials, trial)
@@ -192,7 +190,6 @@ def adverse_events_page(
     trial, site, seriousness, CTCAE grade and participant (a part of the study id), sorted by
     onset, grade, participant or event; relatedness per cause and where each expedited report
     stands."""
-    require_permission(user, "read")
     errors: list[str] = []
     trials = list_trials(session, user)
     trial = _choice("Trial", trial, [t.protocol_id for t in trials], errors)

@@ -17,8 +17,9 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from cordtrial.trial.errors import AccessDeniedError, InvalidValueError, RuleViolationError
+from cordtrial.trial.errors import InvalidValueError, RuleViolationError
 from cordtrial.trial.models import AdverseEvent, Lot, Participant, User
+from cordtrial.trial.rules.access import can
 from cordtrial.trial.rules.labs import TERMS
 from cordtrial.trial.rules.product import ReleaseResult, check_specification, decide_release
 from cordtrial.trial.rules.vocabulary import (
@@ -42,6 +43,8 @@ from cordtrial.trial.services.reads import (
     list_trials,
     list_users,
     participant_audit_scope,
+    participant_for,
+    participant_record_for,
     visible_participant,
     visible_participant_record,
 )
@@ -53,7 +56,6 @@ from cordtrial.trial.services.safety import (
     report_adverse_event,
     update_adverse_event,
 )
-from cordtrial.trial.services.users import require_permission
 from cordtrial.web.deps import Clock, SessionDep
 from cordtrial.web.pages.auth import CsrfChecked, PageUser
 from cordtrial.web.pages.rendering import render
@@ -166,8 +168,7 @@ def new_adverse_event(
     """The adverse event form for a participant (needs ``report_adverse_event``); with
     ``?lab=ID`` prefilled from a graded laboratory result (term, grade, onset), which the saved
     event is linked to."""
-    participant = visible_participant(session, user, participant_id)
-    require_permission(user, "report_adverse_event", participant.site_id)
+    participant = participant_for(session, user, "report_adverse_event", participant_id)
     today = now.date().isoformat()
     values: dict[str, Any] = {"onset_date": today, "awareness_date": today, "serious_criteria": []}
     if lab is not None:
@@ -211,8 +212,7 @@ async def create_adverse_event(
 ) -> Response:
     """Report an adverse event; on a refused value, the form again with the error beside its
     field (422) and nothing saved."""
-    participant = visible_participant(session, user, participant_id)
-    require_permission(user, "report_adverse_event", participant.site_id)
+    participant = participant_for(session, user, "report_adverse_event", participant_id)
     form = await request.form()
     values: dict[str, Any] = {k: str(form.get(k, "")) for k in AE_FORM_FIELDS}
     values["serious_criteria"] = [str(v) for v in form.getlist("serious_criteria")]
@@ -235,7 +235,7 @@ async def create_adverse_event(
     try:
         event = report_adverse_event(
             session,
-            actor=user.username,
+            user=user,
             participant_id=participant.id,
             term=values["term"],
             category=values["category"],
@@ -333,16 +333,13 @@ def _event_page(
         outcomes=AE_OUTCOME_ORDER,
         labels=AE_LABELS,
         today=today,
-        can_edit=_can_report(user, participant),
+        can_edit=_can_report(user),
     )
 
 
-def _can_report(user: User, participant: Participant) -> bool:
-    try:
-        require_permission(user, "report_adverse_event", participant.site_id)
-    except AccessDeniedError:  # the page is read-only for this user
-        return False
-    return True
+def _can_report(user: User) -> bool:
+    # whether to show the forms (the participant is one the user sees); the use cases decide
+    return user.active and can(user.role, "report_adverse_event")
 
 
 @router.get("/adverse-events/{event_id}", response_class=HTMLResponse, include_in_schema=False)
@@ -357,7 +354,6 @@ def adverse_event_page(
     """An adverse event: its facts (relatedness per cause), narrative, expedited report (due,
     overdue, submitted), follow-up reports and history; for roles that report adverse events,
     the follow-up form (with a reason), the submission form and the follow-up report form."""
-    require_permission(user, "read")
     event = visible_participant_record(session, user, AdverseEvent, event_id)
     messages = {
         "follow-up": "Follow-up saved.",
@@ -368,10 +364,7 @@ def adverse_event_page(
 
 
 def _editable_event(session: Session, user: User, event_id: int) -> AdverseEvent:
-    event = visible_participant_record(session, user, AdverseEvent, event_id)
-    participant = visible_participant(session, user, event.participant_id)
-    require_permission(user, "report_adverse_event", participant.site_id)
-    return event
+    return participant_record_for(session, user, "report_adverse_event", AdverseEvent, event_id)
 
 
 def _refused(
@@ -436,7 +429,7 @@ async def follow_up_adverse_event(
         changed = {k: v for k, v in changes.items() if current[k] != (
             sorted(v) if k == "serious_criteria" else v)}  # fmt: skip
         update_adverse_event(
-            session, actor=user.username, event_id=event_id, reason=reason,
+            session, user=user, event_id=event_id, reason=reason,
             expected_version=version, **changed,
         )  # fmt: skip
     except InvalidValueError as exc:
@@ -471,7 +464,7 @@ async def submit_expedited_report(
     try:
         submitted_on = _parse_date("submitted_on", values["submitted_on"])
         record_expedited_submission(
-            session, actor=user.username, event_id=event.id, submitted_on=submitted_on,  # type: ignore[arg-type]
+            session, user=user, event_id=event.id, submitted_on=submitted_on,  # type: ignore[arg-type]
             authority=values["authority"], reference=values["reference"],
             reason=values["reason"].strip() or None, rule=values["rule"] or None,
         )  # fmt: skip
@@ -506,7 +499,7 @@ async def add_follow_up_report(
     try:
         reported_on = _parse_date("reported_on", values["reported_on"])
         add_follow_up(
-            session, actor=user.username, event_id=event.id, reported_on=reported_on,  # type: ignore[arg-type]
+            session, user=user, event_id=event.id, reported_on=reported_on,  # type: ignore[arg-type]
             text=values["text"],
         )  # fmt: skip
     except InvalidValueError as exc:
@@ -524,9 +517,9 @@ class LotView:
     releasable: bool
 
 
-def _lot_views(session: Session, today: date) -> list[LotView]:
+def _lot_views(session: Session, user: User, today: date) -> list[LotView]:
     views = []
-    for lot in list_lots(session):
+    for lot in list_lots(session, user):
         limits = check_specification(lot.specification.limits)
         results = [ReleaseResult(t.test, t.value, t.finding) for t in lot.release_tests]
         decision = decide_release(limits, results, lot.expiry_date, today)
@@ -555,7 +548,7 @@ def _lots_page(
         "lots.html",
         user=user,
         status_code=status_code,
-        lots=_lot_views(session, today),
+        lots=_lot_views(session, user, today),
         message=message,
         failures=failures or [],
         today=today,
@@ -568,7 +561,6 @@ def lots_page(
 ) -> Response:
     """Lots: status, release tests against the specification, and (for roles that manage the
     product) the release decision."""
-    require_permission(user, "read")
     message = f"Lot {released} released." if released else None
     return _lots_page(request, user, session, now.date(), message=message)
 
@@ -583,9 +575,8 @@ def release_lot_submit(
     _: CsrfChecked,
 ) -> Response:
     """Release a lot (needs ``manage_product``); refused with every failing test otherwise."""
-    require_permission(user, "manage_product")
     try:
-        release_lot(session, actor=user.username, lot_number=lot_number, today=now.date())
+        release_lot(session, user=user, lot_number=lot_number, today=now.date())
     except RuleViolationError as exc:
         session.rollback()
         return _lots_page(
@@ -632,7 +623,7 @@ def audit_page(
     oldest entry shown, "Newer" forward, "Newest" (one click) back to today's end of the
     trail. A user scoped to sites sees the entries of their sites' records only (as in the
     API)."""
-    require_permission(user, "read_audit")
+    scope = audit_scope(session, user)  # refused unless the user may read the audit trail
     errors: list[str] = []
     since = _audit_date("From", start, errors)
     until = _audit_date("To", end, errors)
@@ -643,7 +634,6 @@ def audit_page(
         for trial in list_trials(session, user)
         for p in list_participants(session, user, trial.protocol_id)
     ]
-    scope = audit_scope(session, user)
     chosen = next((p for p in participants if str(p.id) == participant), None)
     if participant and chosen is None:
         errors.append(f"Participant: {participant} is not a participant you may see")

@@ -32,7 +32,6 @@ from cordtrial.trial.services.clocks import (
     trial_jurisdictions,
 )
 from cordtrial.trial.services.reads import list_trials
-from cordtrial.trial.services.users import require_permission
 from cordtrial.web.deps import Clock, SessionDep
 from cordtrial.web.pages.auth import CsrfChecked, PageUser
 from cordtrial.web.pages.rendering import render
@@ -104,7 +103,6 @@ def reporting_page(
     trial: str | None = None,
 ) -> Response:
     """The trial's reporting rules and periodic safety reports."""
-    require_permission(user, "read")
     return _page(request, session, user, _trial(session, user, trial), now.date())
 
 

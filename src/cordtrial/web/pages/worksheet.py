@@ -28,16 +28,16 @@ from cordtrial.trial.errors import (
     human_value,
 )
 from cordtrial.trial.models import IsncsciExam, Participant, User
-from cordtrial.trial.rules.access import can, can_see_site
+from cordtrial.trial.rules.access import Action, can, can_see_site
 from cordtrial.trial.rules.signatures import DEFAULT_MEANING, signature_manifestation
 from cordtrial.trial.services.exams import correct_exam, record_exam
 from cordtrial.trial.services.reads import (
     list_audit,
+    participant_for,
+    participant_record_for,
     visible_participant,
-    visible_participant_record,
 )
 from cordtrial.trial.services.signatures import exam_signatures, sign_exam
-from cordtrial.trial.services.users import require_permission
 from cordtrial.web.deps import Clock, SessionDep
 from cordtrial.web.pages.auth import CsrfChecked, PageUser
 from cordtrial.web.pages.rendering import render, templates
@@ -220,8 +220,7 @@ def new_exam_page(
     request: Request, participant_id: int, user: PageUser, session: SessionDep, now: Clock
 ) -> Response:
     """An empty worksheet for a new exam of the participant."""
-    participant = visible_participant(session, user, participant_id)
-    require_permission(user, "enter_data", participant.site_id)
+    participant = participant_for(session, user, "enter_data", participant_id)
     return _new_page(request, user, participant, form=None, today=now.date())
 
 
@@ -248,8 +247,7 @@ async def create_exam(
 ) -> Response:
     """Save a new exam; on any error nothing is saved and the worksheet comes back with the
     errors and the values as typed."""
-    participant = visible_participant(session, user, participant_id)
-    require_permission(user, "enter_data", participant.site_id)
+    participant = participant_for(session, user, "enter_data", participant_id)
     form = await request.form()
     cells = read_worksheet(form)
     check = check_worksheet(cells)
@@ -270,7 +268,7 @@ async def create_exam(
         try:
             exam = record_exam(
                 session,
-                actor=user.username,
+                user=user,
                 participant_id=participant.id,
                 examined_on=examined_on,
                 examiner=_text(form, "examiner"),
@@ -373,11 +371,11 @@ def _exam_cells(exam: IsncsciExam) -> dict[str, str]:
     return {name: (exam.cells.get(name) or "") for name in ALL_COLUMNS}
 
 
-def _visible_exam(session: Session, user: User, exam_id: int) -> tuple[IsncsciExam, Participant]:
-    exam = visible_participant_record(session, user, IsncsciExam, exam_id)
-    participant = visible_participant(session, user, exam.participant_id)
-    require_permission(user, "read", participant.site_id)
-    return exam, participant
+def _visible_exam(
+    session: Session, user: User, exam_id: int, action: Action = "read"
+) -> tuple[IsncsciExam, Participant]:
+    exam = participant_record_for(session, user, action, IsncsciExam, exam_id)
+    return exam, visible_participant(session, user, exam.participant_id)
 
 
 def _visit_name(participant: Participant, exam: IsncsciExam) -> str:
@@ -457,8 +455,7 @@ async def correct_exam_page(
 ) -> Response:
     """Save a correction: the reason is required; the version guards against overwriting
     someone else's change (optimistic locking); nothing is saved on any error."""
-    exam, participant = _visible_exam(session, user, exam_id)
-    require_permission(user, "correct_data", participant.site_id)
+    exam, participant = _visible_exam(session, user, exam_id, "correct_data")
     form = await request.form()
     cells = read_worksheet(form)
     check = check_worksheet(cells)
@@ -480,7 +477,7 @@ async def correct_exam_page(
         try:
             correct_exam(
                 session,
-                actor=user.username,
+                user=user,
                 exam_id=exam.id,
                 reason=reason,
                 cells={k: (v or None) for k, v in cells.items()},
@@ -514,8 +511,7 @@ async def sign_exam_page(
     _: CsrfChecked,
 ) -> Response:
     """Sign the exam version shown, re-entering the password."""
-    exam, participant = _visible_exam(session, user, exam_id)
-    require_permission(user, "sign", participant.site_id)
+    exam, participant = _visible_exam(session, user, exam_id, "sign")
     form = await request.form()
     version_text = _text(form, "version")
     password = form.get("password")
@@ -525,7 +521,7 @@ async def sign_exam_page(
             raise InvalidValueError("version", version_text, "the exam version shown (reload)")
         sign_exam(
             session,
-            username=user.username,
+            user=user,
             password=password if isinstance(password, str) else "",
             exam_id=exam.id,
             now=now,

@@ -49,7 +49,6 @@ from cordtrial.trial.services.reads import (
     list_trials,
     visible_participant,
 )
-from cordtrial.trial.services.users import require_permission
 from cordtrial.trial.services.visits import (
     VisitRow,
     mark_visit_missed,
@@ -359,12 +358,11 @@ async def visit_missed(
     """Mark a visit missed with the reason typed (needs ``enter_data``); a refusal is shown on
     the participant page (422) and nothing is saved."""
     participant = visible_participant(session, user, participant_id)
-    require_permission(user, "enter_data", participant.site_id)
     form = await request.form()
     try:
         mark_visit_missed(
             session,
-            actor=user.username,
+            user=user,
             participant_id=participant.id,
             visit_name=visit_name,
             reason=str(form.get("reason", "")),
