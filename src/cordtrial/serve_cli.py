@@ -91,6 +91,10 @@ def serve(
     import cordtrial.analysis.store  # noqa: F401
 
     settings = serve_settings(target, demo=demo)
+    beside = store_location(data_dir, demo=demo).path
+    if settings.reports_dir is None and beside is not None:
+        # the report archive beside the SQLite store it documents
+        settings = settings.model_copy(update={"reports_dir": beside.parent / "reports"})
     _log_access_to_stderr()
     app = create_app(settings)
     uvicorn.run(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -130,7 +131,9 @@ def _populate(session: Session) -> dict[str, int]:
 
 
 @pytest.fixture
-def world(engine: Engine, database_url: str) -> Iterator[World]:  # noqa: F811 (fixtures)
+def world(
+    engine: Engine, database_url: str, tmp_path: Path  # noqa: F811 (fixtures)
+) -> Iterator[World]:
     factory = make_session_factory(engine)
     session = factory()
     ids = _populate(session)
@@ -158,7 +161,10 @@ def world(engine: Engine, database_url: str) -> Iterator[World]:  # noqa: F811 (
     for name, user_id in user_ids.items():
         tokens[name] = issue_token(session, user_id=user_id, now=NOW).token
     app = create_app(
-        WebSettings(database_url=database_url), session_factory=factory, clock=lambda: NOW
+        # report jobs write their files into the test's folder
+        WebSettings(database_url=database_url, reports_dir=tmp_path / "reports"),
+        session_factory=factory,
+        clock=lambda: NOW,
     )
     with TestClient(app) as client:
         yield World(

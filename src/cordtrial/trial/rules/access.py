@@ -79,6 +79,7 @@ Action = Literal[
     "manage_trial",
     "manage_users",
     "read_audit",
+    "report",
 ]
 
 _CLINICAL: frozenset[Action] = frozenset(
@@ -89,10 +90,10 @@ _CLINICAL: frozenset[Action] = frozenset(
 PERMISSIONS: Final[dict[Role, frozenset[Action]]] = {
     "admin": frozenset(get_args(Action)),
     "investigator": _CLINICAL
-    | {"assess_eligibility", "randomize", "administer", "sign", "manage_product"},
+    | {"assess_eligibility", "randomize", "administer", "sign", "manage_product", "report"},
     "coordinator": _CLINICAL,
-    "monitor": frozenset({"read", "raise_query", "close_query", "read_audit"}),
-    "statistician": frozenset({"read", "export_pseudonymized"}),
+    "monitor": frozenset({"read", "raise_query", "close_query", "read_audit", "report"}),
+    "statistician": frozenset({"read", "export_pseudonymized", "report"}),
 }
 
 MIN_PASSWORD_LENGTH = 12

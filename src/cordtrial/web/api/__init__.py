@@ -11,6 +11,7 @@ from cordtrial.web.api import (
     participants,
     product,
     queries,
+    reports,
     trials,
     users,
     visits,
@@ -22,6 +23,6 @@ __all__ = ["api_router"]
 api_router = APIRouter()
 for _module in (
     auth, users, trials, participants, visits, exams, measures, product, adverse_events, queries,
-    audit,
+    audit, reports,
 ):  # fmt: skip
     api_router.include_router(_module.router, responses=ERROR_RESPONSES)

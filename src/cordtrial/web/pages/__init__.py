@@ -7,7 +7,16 @@ site the user may not see is 404, exactly like one that does not exist).
 
 from fastapi import APIRouter
 
-from cordtrial.web.pages import accounts, analysis, auth, calculator, design, worksheet, workspace
+from cordtrial.web.pages import (
+    accounts,
+    analysis,
+    auth,
+    calculator,
+    design,
+    reports,
+    worksheet,
+    workspace,
+)
 from cordtrial.web.pages.errors import install_page_error_handlers
 from cordtrial.web.pages.rendering import STATIC_DIR, TEMPLATES_DIR, render, templates
 
@@ -30,4 +39,6 @@ router.include_router(worksheet.router)
 router.include_router(calculator.router)
 # the analysis page and the DSMB / efficacy report downloads (issue 6)
 router.include_router(analysis.router)
+# the report archive: reports made in the background, once per data snapshot (issue 17)
+router.include_router(reports.router)
 router.include_router(design.router)  # the trial-design tools (issue 13)
