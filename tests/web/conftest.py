@@ -132,7 +132,9 @@ def _populate(session: Session) -> dict[str, int]:
 
 @pytest.fixture
 def world(
-    engine: Engine, database_url: str, tmp_path: Path  # noqa: F811 (fixtures)
+    engine: Engine,  # noqa: F811 (fixtures)
+    database_url: str,  # noqa: F811 (fixtures)
+    tmp_path: Path,
 ) -> Iterator[World]:
     factory = make_session_factory(engine)
     session = factory()
