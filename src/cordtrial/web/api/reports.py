@@ -25,6 +25,12 @@ def get_trial_reports(
     "/trials/{protocol_id}/reports",
     response_model=ReportRead,
     status_code=status.HTTP_202_ACCEPTED,
+    responses={
+        status.HTTP_200_OK: {
+            "model": ReportRead,
+            "description": "The report of the same data already asked for",
+        }
+    },
 )
 def post_trial_report(
     protocol_id: str,
