@@ -55,7 +55,7 @@ def _prepare(url: str) -> list[int]:
     try:
         with make_session_factory(engine)() as session:
             if session.scalars(select(User).where(User.username == USER)).first() is None:
-                add_user(session, actor="bench", username=USER, password=PASSWORD, role="admin")
+                add_user(session, user=None, username=USER, password=PASSWORD, role="admin")
             return list(session.scalars(select(Participant.id).order_by(Participant.id)))
     finally:
         engine.dispose()

@@ -111,6 +111,10 @@ def serve(
     typer.echo(f"database: {_without_password(target.database_url)}")
     typer.echo(f"open http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
     settings = serve_settings(target, demo=demo)
+    beside = store_location(data_dir, demo=demo).path
+    if settings.reports_dir is None and beside is not None:
+        # the report archive beside the SQLite store it documents
+        settings = settings.model_copy(update={"reports_dir": beside.parent / "reports"})
     if workers > 1:
         typer.echo(f"{workers} worker processes")
         # each worker builds its app from the environment (worker_app), on the prepared store

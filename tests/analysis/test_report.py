@@ -295,8 +295,17 @@ def test_motor_legend_is_off_the_data_and_inside_the_figure(participants):
         assert not overlap(box, ax.get_window_extent(renderer))
     labels = [t.get_text() for t in legend.get_texts()]
     # without the participants' levels the published band's population cannot be checked:
-    # no band, one entry per participant (issue 13)
-    assert labels == [f"S-{i:03d}" for i in range(participants)]
+    # no band (issue 13); the legend names kinds of line, never a participant (issue 17):
+    # each line carries its study id at its end, no two ids overlapping
+    assert labels == ["participant"]
+    ids = [f"S-{i:03d}" for i in range(participants)]
+    for ax in fig.axes:
+        ends = [t for t in ax.texts if t.get_text() in ids]
+        assert sorted(t.get_text() for t in ends) == ids
+        boxes = [t.get_window_extent(renderer) for t in ends]
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1 :]:
+                assert not overlap(a, b), (a, b)
     assert_text_inside(fig)
 
 

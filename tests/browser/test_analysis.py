@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from playwright.sync_api import Page, expect
 
 from browser.conftest import LoginFn
@@ -25,7 +28,7 @@ def test_statistician_opens_analysis_and_sees_shift_table_and_figures(
     for name in ("AIS shift diagram", "Motor scores", "Adverse-event timeline"):
         figure = page.get_by_role("group", name=name)
         expect(figure.locator("svg")).to_be_visible()
-    expect(page.get_by_role("link", name="DSMB report (PDF)")).to_be_visible()
+    expect(page.get_by_role("link", name="report archive", exact=True)).to_be_visible()
     expect(page.get_by_role("heading", name="What these data can and cannot show")).to_be_visible()
 
 
@@ -36,3 +39,32 @@ def test_analysis_page_fits_a_tablet_width(page: Page, login: LoginFn) -> None:
     page.wait_for_url("**/trials/*/analysis")
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"the analysis page scrolls sideways by {overflow}px at 768px"
+
+
+def test_dsmb_report_is_made_in_the_background_and_opened_from_the_archive(
+    page: Page, login: LoginFn
+) -> None:
+    """Issue 17: asking for the DSMB report comes back at once with the job's progress; the page
+    follows it until the report is archived, then the PDF opens from the archive."""
+    login(page, "statistician")
+    page.goto("/analysis")
+    page.wait_for_url("**/trials/*/analysis")
+    page.get_by_role("link", name="report archive", exact=True).click()
+    page.wait_for_url("**/trials/*/reports")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Reports: DEMO-IPSC-SCI")
+    page.get_by_role("button", name="Make the DSMB report").click()
+    page.wait_for_url("**/trials/*/reports*")
+    row = page.locator("table#reports tbody tr").first
+    expect(row).to_contain_text("DSMB report")
+    # the job's state at once: queued or running, with a progress bar and its stage in words
+    expect(row).to_have_attribute("data-status", re.compile("queued|running"))
+    expect(row.get_by_role("progressbar")).to_be_visible()
+    # the page reloads itself while the job runs; the report is archived within minutes
+    expect(row).to_have_attribute("data-status", "done", timeout=240_000)
+    expect(row).to_contain_text("ISNCSCI engine")
+    with page.expect_download() as download_info:
+        row.get_by_role("link", name="PDF").click()
+    download = download_info.value
+    assert download.suggested_filename.endswith(".pdf")
+    path = download.path()
+    assert path is not None and Path(path).read_bytes()[:5] == b"%PDF-"

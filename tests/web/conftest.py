@@ -166,7 +166,7 @@ def _imaging(session: Session, ids: dict[str, int], user_ids: dict[str, int]) ->
 
 
 @pytest.fixture
-def world(engine: Engine, database_url: str) -> Iterator[World]:
+def world(engine: Engine, database_url: str, tmp_path: Path) -> Iterator[World]:
     factory = make_session_factory(engine)
     session = factory()
     ids = _populate(session)
@@ -201,7 +201,10 @@ def world(engine: Engine, database_url: str) -> Iterator[World]:
     for name, user_id in user_ids.items():
         tokens[name] = issue_token(session, user_id=user_id, now=NOW).token
     app = create_app(
-        WebSettings(database_url=database_url), session_factory=factory, clock=lambda: NOW
+        # report jobs write their files into the test's folder
+        WebSettings(database_url=database_url, reports_dir=tmp_path / "reports"),
+        session_factory=factory,
+        clock=lambda: NOW,
     )
     with TestClient(app) as client:
         yield World(

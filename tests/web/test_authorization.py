@@ -21,6 +21,7 @@ ADMIN = frozenset({"admin"})
 AUDIT = frozenset({"admin", "monitor"})  # a monitor scoped to sites reads its sites' entries
 QUERY_RAISERS = frozenset({"admin", "investigator", "coordinator", "monitor"})
 QUERY_CLOSERS = frozenset({"admin", "monitor"})
+REPORTERS = frozenset({"admin", "investigator", "monitor", "statistician"})
 P, E, A, W, L, Q = "{p}", "{exam}", "{ae}", "{wisci}", "{lot}", "{query}"
 M, R = "{mri}", "{read}"
 READ = {"impression": "stable", "new_mass": False, "contrast_enhancement": False,
@@ -56,6 +57,10 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, frozenset[str]]] = [
     ("GET", "/api/audit", None, AUDIT),
     ("GET", "/api/audit/verify", None, ADMIN),  # monitors too, when they see every site
     ("GET", "/api/users", None, ADMIN),
+    # the report archive: roles that may report, seeing every site (users here see S01 only)
+    ("GET", f"/api/trials/{PROTOCOL}/reports", None, ADMIN),
+    ("POST", f"/api/trials/{PROTOCOL}/reports", {"kind": "efficacy"}, ADMIN),
+    ("GET", "/api/reports/1", None, REPORTERS),
     ("POST", "/api/trials", {"protocol_id": "T2", "title": "t", "phase": "1",
                              "arms": [{"code": "a", "name": "A"}],
                              "visits": [{"name": "day 0", "target_day": 0}]}, ADMIN),

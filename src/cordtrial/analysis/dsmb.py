@@ -175,6 +175,32 @@ def _final_visit(data: TrialData, ep: pd.DataFrame) -> str | None:
     return visits[-1] if visits else None
 
 
+def _ae_figures(aes: pd.DataFrame, people: pd.DataFrame, cut: date | None) -> list[ReportFigure]:
+    """The adverse-event figures: the timeline, one row per participant, while it reads
+    (:data:`~cordtrial.analysis.plots.PER_PARTICIPANT_LIMIT` participants); above it the heat map
+    of events by category and time and the cumulative incidence by category."""
+    from cordtrial.analysis.plots import (
+        PER_PARTICIPANT_LIMIT,
+        ae_cumulative_incidence_figure,
+        ae_heatmap_figure,
+        ae_timeline_figure,
+    )
+
+    if len(people) <= PER_PARTICIPANT_LIMIT:
+        return [
+            ReportFigure(
+                "Adverse-event timeline", ae_timeline_figure(aes, people), shortened_terms(aes)
+            )
+        ]
+    return [
+        ReportFigure("Adverse events by category and time of onset", ae_heatmap_figure(aes)),
+        ReportFigure(
+            "Cumulative incidence of a first adverse event, by category",
+            ae_cumulative_incidence_figure(aes, people, cut),
+        ),
+    ]
+
+
 def build_dsmb_report(
     data: TrialData,
     *,
@@ -199,7 +225,6 @@ def build_dsmb_report(
         and boundary (default: the participants enrolled, at least 4).
     """
     from cordtrial.analysis.plots import (
-        ae_timeline_figure,
         ais_shift_figure,
         kaplan_meier_figure,
         motor_trajectories_figure,
@@ -479,11 +504,7 @@ def build_dsmb_report(
             ("ctcae_grade", "All adverse events by CTCAE grade (v5.0)"),
         ):
             sae.tables.append((caption, ae_incidence(aes, people, by=by)))
-        sae.figures.append(
-            ReportFigure(
-                "Adverse-event timeline", ae_timeline_figure(aes, people), shortened_terms(aes)
-            )
-        )
+        sae.figures += _ae_figures(aes, people, cut)
 
         # --- Adverse events of special interest ---------------------------------------------
         aesi = ReportSection(DSMB_SECTIONS[5])

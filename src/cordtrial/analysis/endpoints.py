@@ -435,13 +435,15 @@ def last_observed(endpoints: pd.DataFrame) -> pd.DataFrame:
     This is a choice, shown wherever it is used: a participant whose later visits are not yet
     due (or were missed) is counted at an earlier visit, when recovery may not have happened yet.
     """
-    rows = []
-    for _, g in endpoints.groupby("participant", sort=False):
-        observed = g[g["status"] == "observed"]
-        rows.append(observed.iloc[-1] if len(observed) else g.iloc[-1])
-    if not rows:
+    if endpoints.empty:
         return endpoints.iloc[0:0]
-    return pd.DataFrame(rows).reset_index(drop=True)
+    position = pd.Series(range(len(endpoints)))
+    who = endpoints["participant"].reset_index(drop=True)
+    observed = (endpoints["status"] == "observed").to_numpy()
+    last_any = position.groupby(who, sort=False).max()
+    last_seen = position[observed].groupby(who[observed], sort=False).max()
+    chosen = last_seen.reindex(last_any.index).fillna(last_any).astype(int)
+    return endpoints.iloc[list(chosen)].reset_index(drop=True)
 
 
 def _at_visit(endpoints: pd.DataFrame, visit: str) -> pd.DataFrame:

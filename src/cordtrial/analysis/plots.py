@@ -13,8 +13,9 @@ import io
 import itertools
 import math
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
+import numpy as np
 import pandas as pd
 
 from cordtrial.analysis.endpoints import AIS_GRADES, LAST, last_observed, parse_grades
@@ -25,7 +26,12 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = [
+    "HIGHLIGHTED_PARTICIPANTS",
+    "PER_PARTICIPANT_LIMIT",
+    "ae_cumulative_incidence_figure",
+    "ae_heatmap_figure",
     "ae_label",
+    "ae_summary_description",
     "ae_timeline_description",
     "ae_timeline_figure",
     "ais_shift_figure",
@@ -45,6 +51,16 @@ _COUNT_GAP = 0.34
 #: AE terms are wrapped at this many characters, on at most two lines
 _AE_LABEL_WIDTH = 30
 _AE_LABEL_LINES = 2
+#: Participants up to which a figure draws one line or row each (:func:`ae_timeline_figure`,
+#: :func:`motor_trajectories_figure`): at the timeline's 0.5 inch a row, 40 rows fill one A4
+#: page; above it the figures draw aggregated views (:func:`ae_heatmap_figure`,
+#: :func:`ae_cumulative_incidence_figure`, medians with interquartile bands).
+PER_PARTICIPANT_LIMIT: Final = 40
+#: Participants picked out by name in the aggregated motor figure.
+HIGHLIGHTED_PARTICIPANTS: Final = 3
+#: Vertical room of one study-id label at a line's end (points).
+_END_LABEL_GAP_PT = 8.0
+_HIGHLIGHT_COLOURS = ("#d95f02", "#7570b3", "#1b9e77")
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -147,9 +163,13 @@ def motor_trajectories_figure(
     participants: pd.DataFrame | None = None,
     scores: tuple[str, ...] = ("uems", "lems"),
     bands: dict[str, MotorChangeFigure] | None = None,
+    max_participants: int = PER_PARTICIPANT_LIMIT,
 ) -> Figure:
-    """Change from baseline of motor scores, one line per participant, with the published
-    spontaneous one-year change where it applies.
+    """Change from baseline of motor scores with the published spontaneous one-year change
+    where it applies: one line per participant up to ``max_participants`` (each labelled with
+    its study id at its end, never in a legend), above it the median with the interquartile
+    band per visit and the participants with the largest gain and the largest loss picked out
+    (:data:`HIGHLIGHTED_PARTICIPANTS`).
 
     With ``participants`` (``participant``, ``injury_date``, ``injury_level``) the time axis is
     days since injury -- the axis of the published figures -- and a published change is drawn
@@ -160,22 +180,26 @@ def motor_trajectories_figure(
     drawn only where mean - SD >= 0 (a larger SD means a skewed change, and a symmetric band
     below zero would misdescribe it). Without ``participants``, the axis is days since
     transplant and no published change is drawn (its population cannot be checked).
-    Ranges left open by NT are vertical bars. One legend serves every panel.
+    Ranges left open by NT are vertical bars (per-participant view); the aggregated view takes
+    each range's middle. One legend, of kinds of line only, serves every panel.
     """
     if bands is None:
         bands = {f.score: f for f in motor_change_figures()}
     observed = endpoints[endpoints["status"] == "observed"]
     people = sorted({str(p) for p in observed["participant"]})
+    aggregated = len(people) > max_participants
     info: dict[str, dict[Any, Any]] = {}
     if participants is not None:
         info = {str(r["participant"]): r for r in participants.to_dict(orient="records")}
-    base_of = {str(r["participant"]): r for r in observed.to_dict(orient="records")}
-    columns = 1 + (len(people) + 1) // 15
-    legend_width = 2.6 + 0.9 * (columns - 1)
+    base_of = {str(r["participant"]): r for r in observed.groupby("participant").head(1)
+               .to_dict(orient="records")}  # fmt: skip
+    legend_width = 2.6
+    # per participant, the figure grows so that every end label has its own line of text
+    height = 3.6 if aggregated else max(3.6, 1.3 + len(people) * _END_LABEL_GAP_PT / 72)
     width = 4.2 * len(scores) + legend_width
-    fig = _figure(width, 3.6)
+    fig = _figure(width, height)
     fig.subplots_adjust(left=0.7 / width, right=1 - (legend_width + 0.15) / width,
-                        bottom=0.16, top=0.9, wspace=0.3)  # fmt: skip
+                        bottom=0.6 / height, top=1 - 0.36 / height, wspace=0.3)  # fmt: skip
     axes = fig.subplots(1, len(scores), squeeze=False)[0]
     palette = _palette(len(people))
     colour = {p: palette[i % len(palette)] for i, p in enumerate(people)}
@@ -192,6 +216,8 @@ def motor_trajectories_figure(
             uems_left=_num(base.get("uems_left_baseline")),
         )  # fmt: skip
 
+    days_all = _motor_days(observed, info)
+    highlighted = _extremes(observed, scores) if aggregated else []
     for ax, score in zip(axes, scores, strict=True):
         band = bands.get(score) if participants is not None else None
         inside = {p for p in people if band is not None and in_population(p, band)}
@@ -208,43 +234,115 @@ def motor_trajectories_figure(
                     band.mean_change + band.sd_change, color="#bbbbbb", alpha=0.5,
                     gid="natural-history-band",
                 )  # fmt: skip
+        lo = observed[f"{score}_change_min"].astype(float)
+        hi = observed[f"{score}_change_max"].astype(float)
+        mid = (lo + hi) / 2
+        if aggregated:
+            _median_band(ax, observed, days_all, mid, handles)
+        ends: list[tuple[float, float, str, str]] = []
         for pid, g in observed.groupby("participant", sort=True):
-            rec = info.get(str(pid))
-            if rec is not None and isinstance(rec.get("injury_date"), date):
-                days = pd.Series([(d - rec["injury_date"]).days if isinstance(d, date)
-                                  else math.nan for d in g["examined_on"]],
-                                 index=g.index, dtype=float)  # fmt: skip
-            else:
-                days = g["day"].astype(float)
-            lo = g[f"{score}_change_min"].astype(float)
-            hi = g[f"{score}_change_max"].astype(float)
-            mid = (lo + hi) / 2
+            if aggregated and str(pid) not in highlighted:
+                continue
+            days = days_all[g.index]
             c = colour[str(pid)]
             outside = band is not None and str(pid) not in inside
-            name = str(pid) + (" (not in its population)" if outside else "")
-            line = ax.plot(
-                days,
-                mid,
-                marker="o",
-                markersize=3,
-                color=c,
-                linestyle="--" if outside else "-",
-                gid=f"participant {pid}",
-            )[0]
-            handles.setdefault(name, line)
-            open_ = (hi - lo) > 0
-            if open_.any():
-                ax.vlines(days[open_], lo[open_], hi[open_], color=c, alpha=0.6)
+            kind = ("participant (dashed: outside the published population)"
+                    if band is not None else "participant")  # fmt: skip
+            if aggregated:
+                c = _HIGHLIGHT_COLOURS[highlighted.index(str(pid)) % len(_HIGHLIGHT_COLOURS)]
+                kind = "participants with the largest gain and loss"
+            line = ax.plot(days, mid[g.index], marker="o", markersize=3, color=c,
+                           linewidth=1.0 if aggregated else 1.5,
+                           linestyle="--" if outside else "-",
+                           gid=f"participant {pid}")[0]  # fmt: skip
+            handles.setdefault(kind, line)
+            open_ = (hi[g.index] - lo[g.index]) > 0
+            if open_.any() and not aggregated:
+                ax.vlines(days[open_], lo[g.index][open_], hi[g.index][open_], color=c, alpha=0.6)
+            if days.notna().any():
+                last = int(np.nanargmax(days.to_numpy()))
+                ends.append((float(days.iloc[last]), float(mid[g.index].iloc[last]), str(pid), c))
         ax.axhline(0, color="black", linewidth=0.5)
         ax.set_xlabel("days since injury" if participants is not None else
                       "days since transplant")  # fmt: skip
         ax.set_ylabel(f"change in {score.upper()} (points)")
-        ax.set_title(score.upper())
+        summary = f" (median and interquartile range, {len(people)} participants)"
+        ax.set_title(score.upper() + (summary if aggregated else ""), fontsize=9)
+        _label_ends(fig, ax, ends)
     if handles:
         fig.legend(list(handles.values()), list(handles.keys()), loc="center left",
-                   bbox_to_anchor=(1 - legend_width / width, 0.5), fontsize=6, ncols=columns,
+                   bbox_to_anchor=(1 - legend_width / width, 0.5), fontsize=6,
                    frameon=False)  # fmt: skip
     return fig
+
+
+def _motor_days(observed: pd.DataFrame, info: dict[str, dict[Any, Any]]) -> pd.Series:
+    """Days since injury of each exam (``info`` gives the injury dates), else the ``day``
+    column (days since transplant)."""
+    if not info:
+        return observed["day"].astype(float)
+    out = []
+    for pid, on, day in zip(observed["participant"], observed["examined_on"], observed["day"],
+                            strict=True):  # fmt: skip
+        injured = info.get(str(pid), {}).get("injury_date")
+        out.append((on - injured).days if isinstance(injured, date) and isinstance(on, date)
+                   else _num(day))  # fmt: skip
+    return pd.Series(out, index=observed.index, dtype=float)
+
+
+def _median_band(
+    ax: Any, observed: pd.DataFrame, days: pd.Series, mid: pd.Series, handles: dict[str, Any]
+) -> None:
+    """The median change and its interquartile range at each visit (by day where the exams
+    carry no visit), drawn at the visit's median day."""
+    visit = observed["visit"] if "visit" in observed.columns else None
+    key = visit if visit is not None and (visit.astype(str) != "").all() else days.round()
+    frame = pd.DataFrame({"key": key, "day": days, "mid": mid}).dropna()
+    stats = frame.groupby("key", sort=False).agg(
+        day=("day", "median"), median=("mid", "median"),
+        q1=("mid", lambda v: v.quantile(0.25)), q3=("mid", lambda v: v.quantile(0.75)),
+    ).sort_values("day")  # fmt: skip
+    handles["interquartile range"] = ax.fill_between(
+        stats["day"], stats["q1"], stats["q3"], color=_OTHER, alpha=0.25, linewidth=0,
+        gid="interquartile-band",
+    )  # fmt: skip
+    handles["median change"] = ax.plot(stats["day"], stats["median"], color=_OTHER, linewidth=2,
+                                       marker="o", markersize=4, gid="median")[0]  # fmt: skip
+
+
+def _extremes(observed: pd.DataFrame, scores: tuple[str, ...]) -> list[str]:
+    """The participants picked out in the aggregated motor figure: the largest total gain and
+    the largest total loss at the last exam (the sum of the scores' middle change)."""
+    last = observed.sort_values("day", kind="stable").groupby("participant").tail(1)
+    total = sum(
+        (last[f"{s}_change_min"].astype(float) + last[f"{s}_change_max"].astype(float)) / 2
+        for s in scores
+    )
+    ranked = [str(p) for p in last.assign(total=total).dropna(subset=["total"])
+              .sort_values(["total", "participant"])["participant"]]  # fmt: skip
+    picks = ranked[-HIGHLIGHTED_PARTICIPANTS + 1 :][::-1] + ranked[:1]
+    return list(dict.fromkeys(picks))[:HIGHLIGHTED_PARTICIPANTS]
+
+
+def _label_ends(fig: Figure, ax: Any, ends: list[tuple[float, float, str, str]]) -> None:
+    """Each line's study id written just right of its last point, moved apart vertically so
+    that no two overlap (the axis widens and heightens to hold them)."""
+    if not ends:
+        return
+    y0, y1 = ax.get_ylim()
+    x0, x1 = ax.get_xlim()
+    height_pt = ax.get_position().height * fig.get_size_inches()[1] * 72
+    gap = _END_LABEL_GAP_PT / height_pt * (y1 - y0)
+    for _ in range(3):  # widening the axis for the labels changes the gap in data units
+        ys = _spread([y for _, y, _, _ in ends], gap)
+        lo, hi = min([y0, *ys]) - gap / 2, max([y1, *ys]) + gap / 2
+        gap = _END_LABEL_GAP_PT / height_pt * (hi - lo)
+    ys = _spread([y for _, y, _, _ in ends], gap)
+    ax.set_ylim(min([y0, *ys]) - gap / 2, max([y1, *ys]) + gap / 2)
+    ax.set_xlim(x0, x1 + 0.16 * (x1 - x0))
+    for (x, _, pid, c), y_label in zip(ends, ys, strict=True):
+        ax.text(x + 0.02 * (x1 - x0), y_label, pid, fontsize=6, color=c, va="center",
+                ha="left", gid=f"label {pid}")  # fmt: skip
 
 
 def _palette(n: int) -> list[str]:
@@ -379,6 +477,135 @@ def ae_timeline_description(aes: pd.DataFrame) -> str:
     if other:
         text += f"; {len(other)} not serious: " + ", ".join(other)
     return text + "."
+
+
+def _category_word(category: Any) -> str:
+    from cordtrial.trial.rules.vocabulary import word
+
+    return word(category) if isinstance(category, str) and category else "not recorded"
+
+
+def ae_heatmap_figure(aes: pd.DataFrame, *, max_bins: int = 24) -> Figure:
+    """Adverse events counted by category (rows, the trial's organ-class grouping of events) and
+    by onset, in 30-day periods since transplant (columns; wider periods when more than
+    ``max_bins`` would be needed), each cell's count written in it. Readable at any number of
+    participants: the size depends on the categories and the follow-up, not on the cohort."""
+    frame = aes[pd.to_numeric(aes["onset_day"], errors="coerce").notna()] if len(aes) else aes
+    days = pd.to_numeric(frame["onset_day"], errors="coerce") if len(frame) else pd.Series([0.0])
+    lo, hi = min(float(days.min()), 0.0), max(float(days.max()), 1.0)
+    width_days = 30 * max(1, math.ceil((hi - lo) / 30 / max_bins))
+    first = math.floor(lo / width_days)
+    bins = max(1, math.floor(hi / width_days) - first + 1)
+    categories = sorted({str(c) for c in frame["category"]}) if len(frame) else []
+    counts = [[0] * bins for _ in categories]
+    row = {c: i for i, c in enumerate(categories)}
+    for category, day in zip(frame.get("category", []), days if len(frame) else [], strict=True):
+        counts[row[str(category)]][math.floor(day / width_days) - first] += 1
+    fig = _figure(9.0, 1.6 + 0.32 * max(len(categories), 1))
+    height = fig.get_size_inches()[1]
+    fig.subplots_adjust(left=0.24, right=0.9, bottom=0.95 / height, top=1 - 0.35 / height)
+    ax = fig.subplots()
+    most = max((max(r) for r in counts), default=0)
+    image = ax.imshow(counts or [[0] * bins], aspect="auto", cmap="Reds", vmin=0,
+                      vmax=max(most, 1), interpolation="nearest")  # fmt: skip
+    for i, counts_row in enumerate(counts):
+        for j, n in enumerate(counts_row):
+            if n and bins <= max_bins:
+                ax.text(j, i, str(n), ha="center", va="center", fontsize=6,
+                        color="white" if n > most * 0.6 else "black")  # fmt: skip
+    ax.set_yticks(range(len(categories)), [_category_word(c) for c in categories], fontsize=7)
+    starts = [(first + j) * width_days for j in range(bins)]
+    step = max(1, math.ceil(bins / 12))
+    ax.set_xticks(range(0, bins, step), [str(d) for d in starts[::step]], fontsize=7)
+    ax.set_xlabel(f"onset, days since transplant (periods of {width_days} days, each labelled "
+                  "by its first day)", fontsize=8)  # fmt: skip
+    ax.set_title(f"Adverse events by category and time of onset ({len(frame)} events)",
+                 fontsize=10)  # fmt: skip
+    fig.colorbar(image, ax=ax, fraction=0.03, pad=0.02).set_label("events", fontsize=7)
+    return fig
+
+
+def ae_cumulative_incidence_figure(
+    aes: pd.DataFrame, participants: pd.DataFrame, data_cut: date | None
+) -> Figure:
+    """Cumulative incidence of a first adverse event of each category over days since
+    treatment: 1 - the Kaplan-Meier estimate of event-free follow-up (Kaplan EL, Meier P. J Am
+    Stat Assoc 1958;53:457-481), each treated participant (``treated_on``, else
+    ``transplant_date``) censored at ``data_cut``. Death is not treated as a competing risk (an
+    overestimate where deaths occur). One line per category, never per participant."""
+    start_col = "treated_on" if "treated_on" in participants.columns else "transplant_date"
+    start = {str(p): d for p, d in zip(participants["participant"], participants[start_col],
+                                       strict=True) if isinstance(d, date)}  # fmt: skip
+    followed = {p: (data_cut - d).days for p, d in start.items()} if data_cut else {}
+    first: dict[str, dict[str, float]] = {}
+    for pid, category, onset in zip(
+        aes.get("participant", []), aes.get("category", []), aes.get("onset_date", []),
+        strict=True,
+    ):  # fmt: skip
+        pid = str(pid)
+        if pid in start and isinstance(onset, date):
+            day = float((onset - start[pid]).days)
+            if day >= 0:
+                seen = first.setdefault(str(category), {})
+                seen[pid] = min(day, seen.get(pid, day))
+    fig = _figure(8.0, 3.8)
+    fig.subplots_adjust(left=0.09, right=0.68, bottom=0.14, top=0.9)
+    ax = fig.subplots()
+    palette = _palette(len(first))
+    for i, category in enumerate(sorted(first)):
+        times, curve = _cumulative_incidence(first[category], followed)
+        ax.step(times, curve, where="post", color=palette[i % len(palette)], linewidth=1.6,
+                label=f"{_category_word(category)} ({len(first[category])})")  # fmt: skip
+    ax.set_ylim(0, 1.02)
+    ax.set_xlim(left=0)
+    ax.set_xlabel("days since treatment (censored at the data cut)")
+    ax.set_ylabel("participants with a first event")
+    ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    ax.set_title(f"Cumulative incidence by category ({len(followed)} treated)", fontsize=10)
+    if first:
+        ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=7, frameon=False,
+                  title="category (participants)", title_fontsize=7)  # fmt: skip
+    return fig
+
+
+def _cumulative_incidence(
+    events: dict[str, float], followed: dict[str, int]
+) -> tuple[list[float], list[float]]:
+    """Times and 1 - S(t) of the product-limit estimate: ``events`` the first event day by
+    participant, ``followed`` the days each participant was followed (the censoring time of
+    those without an event)."""
+    times = {p: events.get(p, float(d)) for p, d in followed.items()}
+    for p, d in events.items():
+        times.setdefault(p, d)
+    # (day, 1 if an event else 0), by day
+    ordered = sorted((t, int(events.get(p) == t)) for p, t in times.items())
+    at_risk = len(ordered)
+    surviving = 1.0
+    xs, ys = [0.0], [0.0]
+    for day, group in itertools.groupby(ordered, key=lambda item: item[0]):
+        flags = [flag for _, flag in group]
+        if sum(flags) and at_risk:
+            surviving *= 1 - sum(flags) / at_risk
+            xs.append(day)
+            ys.append(1 - surviving)
+        at_risk -= len(flags)
+    xs.append(max([*times.values(), 0.0]))
+    ys.append(ys[-1])
+    return xs, ys
+
+
+def ae_summary_description(aes: pd.DataFrame) -> str:
+    """The aggregated AE figures in words: events and participants by category, serious
+    events by category (the page's text twin of :func:`ae_heatmap_figure`)."""
+    if not len(aes):
+        return "No adverse event recorded."
+    parts = []
+    for category, g in aes.groupby("category", sort=True):
+        serious = int(g["serious"].astype(bool).sum())
+        parts.append(f"{_category_word(category)}: {len(g)} in {g['participant'].nunique()} "
+                     f"participants, {serious} serious")  # fmt: skip
+    return (f"{len(aes)} adverse events in {aes['participant'].nunique()} participants, by "
+            "category: " + "; ".join(parts) + ".")  # fmt: skip
 
 
 def kaplan_meier_figure(km: Any) -> Figure:

@@ -18,6 +18,7 @@ import io
 import math
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -650,6 +651,84 @@ def _figure_size(f: ReportFigure, max_width: float, max_height: float) -> tuple[
     return width_in * 25.4 * scale, height_in * 25.4 * scale
 
 
+#: Tables longer than this (listings by participant or event) are drawn by
+#: :func:`_long_table`: fpdf's table lays out every cell with its full line breaker, which takes
+#: most of a 500-participant DSMB report's time.
+LONG_TABLE_ROWS: Final = 60
+
+
+def _wrap(words: list[str], width: float, measure: Callable[[str], float]) -> list[str]:
+    """``words`` on lines no wider than ``width`` (a word wider than a line is cut)."""
+    lines: list[str] = []
+    current, used = "", 0.0
+    space = measure(" ")
+    for word in words:
+        w = measure(word)
+        while w > width and len(word) > 1:
+            if current:
+                lines.append(current)
+                current, used = "", 0.0
+            cut = max(1, int(len(word) * width / w))
+            lines.append(word[:cut])
+            word, w = word[cut:], measure(word[cut:])
+        if current and used + space + w > width:
+            lines.append(current)
+            current, used = word, w
+        else:
+            current, used = (f"{current} {word}", used + space + w) if current else (word, w)
+    lines.append(current)
+    return lines
+
+
+def _long_table(pdf: Any, shown: pd.DataFrame, family: str, size: float, text: Any) -> None:
+    """A long table drawn row by row with the PDF's text and rectangle primitives: columns as
+    :func:`_column_widths` gives them, text wrapped at word boundaries (word widths measured once
+    each), the heading row repeated on every page."""
+    weights = _column_widths(shown)
+    widths = [pdf.epw * w / sum(weights) for w in weights]
+    line = size * 0.55
+    pad = 0.8
+    cache: dict[tuple[str, str], float] = {}
+
+    def measure(style: str) -> Callable[[str], float]:
+        def width(word: str) -> float:
+            key = (style, word)
+            if key not in cache:
+                cache[key] = pdf.get_string_width(word)
+            return cache[key]
+
+        return width
+
+    def draw(cells: list[str], style: str) -> None:
+        pdf.set_font(family, style, size)
+        wrapped = [
+            _wrap(c.split(), w - 2 * pad, measure(style))
+            for c, w in zip(cells, widths, strict=True)
+        ]
+        height = max(len(lines) for lines in wrapped) * line + 2 * pad
+        if pdf.get_y() + height > pdf.page_break_trigger:
+            pdf.add_page()
+            if style == "":
+                draw(heading, "B")
+                pdf.set_font(family, style, size)
+        x, y = pdf.l_margin, pdf.get_y()
+        for lines, w in zip(wrapped, widths, strict=True):
+            pdf.rect(x, y, w, height, style="DF" if style == "B" else "D")
+            for i, piece in enumerate(lines):
+                if piece:
+                    pdf.text(x + pad, y + pad + (i + 0.78) * line, piece)
+            x += w
+        pdf.set_y(y + height)
+
+    heading = [text(str(c)) for c in shown.columns]
+    pdf.set_draw_color(0, 0, 0)
+    pdf.set_fill_color(235, 235, 235)
+    draw(heading, "B")
+    for values in shown.itertuples(index=False):
+        draw([text(str(v)) for v in values], "")
+    pdf.ln(1)
+
+
 def render_pdf(report: Report) -> bytes:
     """The report as PDF (A4 landscape). Text is set in DejaVu Sans with a CJK fallback font per
     glyph, embedded, so that names, AE terms and signs print in every script as typed
@@ -720,15 +799,18 @@ def render_pdf(report: Report) -> bytes:
                 continue
             size = 8 if len(shown.columns) <= 8 else 6.5 if len(shown.columns) <= 12 else 5.5
             pdf.set_font(family, "", size)
-            with pdf.table(
-                col_widths=_column_widths(shown),
-                headings_style=FontFace(emphasis="BOLD", fill_color=(235, 235, 235)),
-                line_height=size * 0.55,
-                text_align="LEFT",
-            ) as t:
-                t.row([text(str(c)) for c in shown.columns])
-                for values in shown.itertuples(index=False):
-                    t.row([text(str(v)) for v in values])
+            if len(shown) > LONG_TABLE_ROWS:
+                _long_table(pdf, shown, family, size, text)
+            else:
+                with pdf.table(
+                    col_widths=_column_widths(shown),
+                    headings_style=FontFace(emphasis="BOLD", fill_color=(235, 235, 235)),
+                    line_height=size * 0.55,
+                    text_align="LEFT",
+                ) as t:
+                    t.row([text(str(c)) for c in shown.columns])
+                    for values in shown.itertuples(index=False):
+                        t.row([text(str(v)) for v in values])
             if empty:
                 pdf.set_font(family, "I", 7)
                 pdf.cell(0, 4, text("Empty in every row, left out: " + ", ".join(empty) + "."),

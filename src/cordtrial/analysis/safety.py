@@ -242,13 +242,16 @@ class StoppingRule:
         (``n + 1`` where none do)."""
         n_max = check_count("n_max", n_max, 0)
         a, b = self.prior
-        out = np.empty(n_max + 1, dtype=np.int64)
-        for n in range(n_max + 1):
-            ks = np.arange(n + 1)
-            post = stats.beta.sf(self.max_rate, a + ks, b + n - ks)
-            over = np.nonzero(post > self.posterior_threshold)[0]
-            out[n] = int(over[0]) if len(over) else n + 1
-        return out
+        # every (n, k <= n) at once: one vectorized call instead of one per n
+        ns, ks = np.tril_indices(n_max + 1)
+        crossed = np.zeros((n_max + 1, n_max + 1), dtype=bool)
+        crossed[ns, ks] = stats.beta.sf(self.max_rate, a + ks, b + ns - ks) > (
+            self.posterior_threshold
+        )
+        first: np.ndarray[Any, np.dtype[np.int64]] = crossed.argmax(axis=1).astype(np.int64)
+        none = ~crossed.any(axis=1)
+        first[none] = np.arange(n_max + 1)[none] + 1
+        return first
 
     def boundary_table(self, n_max: int) -> pd.DataFrame:
         """The boundary as a table for reports: one row per number treated and followed

@@ -96,7 +96,9 @@ def snapshot_hash(frames: dict[str, pd.DataFrame]) -> str:
     for name in sorted(frames):
         frame = frames[name]
         cols = sorted(str(c) for c in frame.columns)
-        rows = [[_canonical(r[c]) for c in cols] for r in frame.to_dict(orient="records")]
+        # Series iteration gives Python scalars, as ``to_dict(orient="records")`` did
+        columns = [list(map(_canonical, frame[c])) for c in cols]
+        rows = [list(r) for r in zip(*columns, strict=True)] if cols else [[]] * len(frame)
         doc[name] = {"columns": cols, "rows": rows}
     text = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -129,6 +131,8 @@ class TrialData:
     #: the trial has none (issue 14).
     mris: pd.DataFrame = field(default_factory=pd.DataFrame)
     mri_reads: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: The snapshot hash once computed (the frames are not changed after loading).
+    _memo: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def frames(self) -> dict[str, pd.DataFrame]:
@@ -146,8 +150,10 @@ class TrialData:
 
     @property
     def snapshot_hash(self) -> str:
-        """SHA-256 of the data (see :func:`snapshot_hash`)."""
-        return snapshot_hash(self.frames)
+        """SHA-256 of the data (see :func:`snapshot_hash`), computed once."""
+        if "snapshot" not in self._memo:
+            self._memo["snapshot"] = snapshot_hash(self.frames)
+        return self._memo["snapshot"]
 
     @property
     def last_data_date(self) -> date | None:

@@ -40,6 +40,7 @@ __all__ = [
     "AllocationList",
     "AllocationSlot",
     "ApiToken",
+    "ArchivedReport",
     "Arm",
     "AuditEntry",
     "AuthEvent",
@@ -888,3 +889,44 @@ class AuditEntry(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     row_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+# --- the report archive --------------------------------------------------------------------------
+
+
+class ArchivedReport(Base):
+    """A report (DSMB or efficacy) of one data snapshot: the job that makes it, then the archived
+    document. Not a :class:`Record`: making a report changes no trial data, and auditing it would
+    advance the very data version (the audit trail's head) the report is keyed by; who asked and
+    when is kept here. The files lie under the data directory (owner-only permissions).
+
+    ``status`` goes ``queued`` -> ``running`` -> ``done`` or ``failed``; ``progress`` (0-100) and
+    ``stage`` say where a running job is, ``updated_at`` when it last said so (a job silent for
+    long was interrupted). ``data_version`` is the audit trail's head when it was asked for;
+    ``snapshot_hash`` the SHA-256 of the data it was computed from; ``versions`` the engines'.
+    """
+
+    __tablename__ = "archived_report"
+    __table_args__ = (Index("ix_archived_report_trial", "trial_id", "kind", "data_version"),)
+
+    id: Mapped[int] = mapped_column(IntegerId, primary_key=True)
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trial.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    progress: Mapped[int] = mapped_column(Integer)
+    stage: Mapped[str] = mapped_column(String(200))
+    data_version: Mapped[str] = mapped_column(String(100))
+    requested_by: Mapped[str] = mapped_column(String(100))
+    requested_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    snapshot_hash: Mapped[str | None] = mapped_column(String(64))
+    data_cut: Mapped[date | None]
+    versions: Mapped[Json | None]
+    pdf_file: Mapped[str | None] = mapped_column(String(255))
+    html_file: Mapped[str | None] = mapped_column(String(255))
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+    pdf_bytes: Mapped[int | None] = mapped_column(Integer)
+    seconds: Mapped[float | None] = mapped_column(Float)
+    peak_rss_mib: Mapped[float | None] = mapped_column(Float)
+    error: Mapped[str | None] = mapped_column(Text)

@@ -57,6 +57,8 @@ __all__ = [
     "ReleaseDecisionRead",
     "ReleaseTestCreate",
     "ReleaseTestRead",
+    "ReportCreate",
+    "ReportRead",
     "ScimCreate",
     "SignatureCreate",
     "SignatureRead",
@@ -910,3 +912,29 @@ class AnalyteRead(BaseModel):
     unit: str = Field(description="The protocol's unit (UCUM)")
     units: list[str] = Field(description="The UCUM units accepted (converted)")
     ctcae_terms: list[str] = Field(description="The CTCAE v5.0 terms graded from it")
+
+
+class ReportCreate(_In):
+    kind: Literal["dsmb", "efficacy"] = Field(description="The DSMB or the efficacy report")
+
+
+class ReportRead(_Out):
+    """An archived report, or the job making it (issue 17)."""
+
+    id: int
+    kind: str
+    status: str = Field(description="queued, running, done or failed")
+    progress: int = Field(description="Percent done (0-100)")
+    stage: str = Field(description="What the job is doing, in words")
+    data_version: str = Field(description="The audit trail's head the report was asked at")
+    requested_by: str
+    requested_at: datetime
+    finished_at: datetime | None
+    snapshot_hash: str | None = Field(description="SHA-256 of the data the report shows")
+    data_cut: date | None
+    versions: dict[str, str] | None = Field(description="Versions of cordtrial and its engines")
+    pdf_sha256: str | None
+    pdf_bytes: int | None
+    seconds: float | None
+    peak_rss_mib: float | None
+    error: str | None

@@ -1,6 +1,7 @@
 """Settings of the web application, read from the environment when asked, never at import.
 
-* the trial store's settings (``CORDTRIAL_DATABASE_URL``, ``CORDTRIAL_DATA_DIR``);
+* the trial store's settings (``CORDTRIAL_DATABASE_URL``, ``CORDTRIAL_DATA_DIR``; the report
+  archive is DATA_DIR/reports);
 * ``CORDTRIAL_TOKEN_MINUTES`` -- how long an API token or page session lasts (default 480, a
   working day);
 * ``CORDTRIAL_MAX_BODY_BYTES`` -- the largest request body accepted (default 1048576, 1 MiB;
@@ -16,6 +17,7 @@
 
 from collections.abc import Mapping
 from datetime import timedelta
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -52,6 +54,15 @@ class WebSettings(BaseModel):
     db_pool_size: int = Field(default=5, ge=1, le=200)
     #: Connections it may open beyond those under load (SQLAlchemy's ``max_overflow``).
     db_max_overflow: int = Field(default=10, ge=0, le=200)
+    #: The report archive's folder (owner-only); default ``reports`` in the data directory.
+    reports_dir: Path | None = None
+
+    @property
+    def report_folder(self) -> Path:
+        """Where archived reports are written: :attr:`reports_dir`, else DATA_DIR/reports."""
+        if self.reports_dir is not None:
+            return self.reports_dir
+        return load_settings().data_dir / "reports"
 
     @property
     def token_lifetime(self) -> timedelta:

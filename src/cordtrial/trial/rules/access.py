@@ -83,6 +83,7 @@ Action = Literal[
     # issue 14: make the central MRI reads assigned to oneself (blinded); assign readers
     "read_images",
     "manage_imaging",
+    "report",
 ]
 
 _CLINICAL: frozenset[Action] = frozenset(
@@ -93,10 +94,18 @@ _CLINICAL: frozenset[Action] = frozenset(
 PERMISSIONS: Final[dict[Role, frozenset[Action]]] = {
     "admin": frozenset(get_args(Action)),
     "investigator": _CLINICAL
-    | {"assess_eligibility", "randomize", "administer", "sign", "manage_product", "manage_imaging"},
+    | {
+        "assess_eligibility",
+        "randomize",
+        "administer",
+        "sign",
+        "manage_product",
+        "manage_imaging",
+        "report",
+    },
     "coordinator": _CLINICAL,
-    "monitor": frozenset({"read", "raise_query", "close_query", "read_audit"}),
-    "statistician": frozenset({"read", "export_pseudonymized"}),
+    "monitor": frozenset({"read", "raise_query", "close_query", "read_audit", "report"}),
+    "statistician": frozenset({"read", "export_pseudonymized", "report"}),
     # a central reader reads no clinical data: only the MRIs assigned to them (issue 14)
     "reader": frozenset({"read_images"}),
 }

@@ -15,6 +15,7 @@ from cordtrial.web.api import (
     participants,
     product,
     queries,
+    reports,
     trials,
     users,
     visits,
@@ -26,6 +27,6 @@ __all__ = ["api_router"]
 api_router = APIRouter()
 for _module in (
     auth, users, trials, participants, visits, exams, measures, product, adverse_events, clocks,
-    queries, audit, imaging, labs, follow_up,
+    queries, audit, imaging, labs, follow_up, reports,
 ):  # fmt: skip
     api_router.include_router(_module.router, responses=ERROR_RESPONSES)

@@ -18,6 +18,7 @@ from cordtrial.web.pages import (
     labs,
     lists,
     reporting,
+    reports,
     worksheet,
     workspace,
 )
@@ -49,6 +50,8 @@ router.include_router(worksheet.router)
 router.include_router(calculator.router)
 # the analysis page and the DSMB / efficacy report downloads (issue 6)
 router.include_router(analysis.router)
+# the report archive: reports made in the background, once per data snapshot (issue 17)
+router.include_router(reports.router)
 router.include_router(design.router)  # the trial-design tools (issue 13)
 router.include_router(imaging.router)  # MRI worklist, reads, adjudication (issue 14)
 # long-term timeline, disposition, consent, contact attempts, product look-back (issue 14)

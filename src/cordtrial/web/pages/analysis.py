@@ -13,9 +13,13 @@ over every site. What names participants (the motor-score trajectories and the a
 timeline) is drawn from the participants at the user's sites only, and the reports (which list
 participants and their events) can be downloaded only by users who see every site of the trial.
 
-Everything is computed from the store on each request; the computed page is kept in memory only
-under the SHA-256 of the data it was computed from (:func:`cordtrial.analysis.store.snapshot_hash`),
-so any change of the data gives a new key and a fresh computation -- nothing stale is shown.
+The analysis is computed from the store and kept in the process's memory under the version of
+the data (:func:`data_version`: the head of the audit trail, one indexed read per request, which
+every change of trial data advances) and the sites the user sees, so any change gives a new key
+and a fresh computation -- nothing stale is shown, whichever worker process answers.
+Above :data:`~cordtrial.analysis.plots.PER_PARTICIPANT_LIMIT` participants the participant-level
+figures are aggregated (medians with interquartile bands; AEs by category and time, cumulative
+incidence), so the page stays small and readable at any trial size.
 Figures are matplotlib ``Figure`` objects (no pyplot) rendered to inline SVG, on the non-GUI
 Agg backend.
 """
@@ -51,13 +55,14 @@ if TYPE_CHECKING:
     from cordtrial.analysis.safety import StoppingRuleStatus
     from cordtrial.analysis.store import TrialData
 
-__all__ = ["ANALYSIS_ROLES", "AnalysisView", "may_read_analysis", "router"]
+__all__ = ["ANALYSIS_ROLES", "AnalysisView", "data_version", "may_read_analysis", "router"]
 
 router = APIRouter()
 
 #: Roles that may open the analysis page and download the reports.
 ANALYSIS_ROLES: Final = frozenset({"admin", "investigator", "monitor", "statistician"})
 _CACHE_SIZE: Final = 8
+#: Computed views by (trial, :func:`data_version`, the sites seen), in this process.
 _CACHE: OrderedDict[tuple[str, ...], AnalysisView] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 _MEDIA: Final = {"pdf": "application/pdf", "html": "text/html; charset=utf-8"}
@@ -187,7 +192,11 @@ def _efficacy(view: AnalysisView, data: TrialData, mine: TrialData) -> None:
         endpoint_table,
         last_observed,
     )
-    from cordtrial.analysis.plots import ais_shift_figure, motor_trajectories_figure
+    from cordtrial.analysis.plots import (
+        PER_PARTICIPANT_LIMIT,
+        ais_shift_figure,
+        motor_trajectories_figure,
+    )
 
     visits = set(data.exams["visit"]) if "visit" in data.exams.columns else set()
     baseline = "screening" if "screening" in visits else None
@@ -280,6 +289,10 @@ def _efficacy(view: AnalysisView, data: TrialData, mine: TrialData) -> None:
             for r in latest.to_dict(orient="records")
             if r["status"] == "observed"
         ]
+        if len(changes) > PER_PARTICIPANT_LIMIT:
+            changes = [f"{len(changes)} participants; the median and interquartile range of "
+                       "the change at each visit are drawn, with the participants of the "
+                       "largest gains and the largest loss"]  # fmt: skip
         view.figures.append(
             PageFigure(
                 "fig-motor",
@@ -303,7 +316,14 @@ def _change(rec: dict[Any, Any], score: str) -> str:
 
 def _compute(data: TrialData, scoped: TrialData | None, snapshot: str) -> AnalysisView:
     from cordtrial.analysis.errors import AnalysisInputError
-    from cordtrial.analysis.plots import ae_timeline_description, ae_timeline_figure
+    from cordtrial.analysis.plots import (
+        PER_PARTICIPANT_LIMIT,
+        ae_cumulative_incidence_figure,
+        ae_heatmap_figure,
+        ae_summary_description,
+        ae_timeline_description,
+        ae_timeline_figure,
+    )
     from cordtrial.analysis.safety import evaluate_stopping_rule
 
     mine = scoped if scoped is not None else data
@@ -322,8 +342,8 @@ def _compute(data: TrialData, scoped: TrialData | None, snapshot: str) -> Analys
                 view.not_analysable = "No ISNCSCI exam recorded yet."
         except AnalysisInputError as exc:
             view.not_analysable = str(exc)
-        if len(mine.participants):
-            aes = mine.adverse_events
+        aes = mine.adverse_events
+        if 0 < len(mine.participants) <= PER_PARTICIPANT_LIMIT:
             view.figures.append(
                 PageFigure(
                     "fig-ae-timeline", "Adverse-event timeline",
@@ -331,8 +351,33 @@ def _compute(data: TrialData, scoped: TrialData | None, snapshot: str) -> Analys
                     ae_timeline_description(aes),
                 )
             )  # fmt: skip
+        elif len(mine.participants):
+            summary = ae_summary_description(aes)
+            view.figures.append(
+                PageFigure("fig-ae-heatmap", "Adverse events by category and time of onset",
+                           _svg(ae_heatmap_figure(aes)), summary)
+            )  # fmt: skip
+            view.figures.append(
+                PageFigure(
+                    "fig-ae-incidence", "Cumulative incidence of a first adverse event",
+                    _svg(ae_cumulative_incidence_figure(aes, mine.participants,
+                                                        data.last_data_date)),
+                    "One minus the Kaplan-Meier estimate of event-free follow-up since "
+                    "treatment, by category, censored at the data cut. " + summary,
+                )
+            )  # fmt: skip
     view.caveats = list(dict.fromkeys(str(w.message) for w in caught))
     return view
+
+
+def data_version(session: Session) -> str:
+    """A cheap version of the store's data, read from the database: the head of the audit
+    trail (its last sequence number and hash), which every change of trial data advances. Any
+    worker process reads the same version, so a cache keyed by it is never stale."""
+    from cordtrial.trial.audit import audit_head
+
+    seq, head = audit_head(session)
+    return f"{seq}:{head[:16]}"
 
 
 def analysis_view(session: Session, user: User, protocol_id: str) -> AnalysisView:
@@ -343,17 +388,16 @@ def analysis_view(session: Session, user: User, protocol_id: str) -> AnalysisVie
     from cordtrial.analysis.store import load_trial
 
     matplotlib.use("Agg")  # never a GUI backend in a server
-    data = load_trial(session, protocol_id)
-    scoped = None
-    if not _sees_every_site(session, user, protocol_id):
-        scoped = load_trial(session, protocol_id, user=user)
-    snapshot = data.snapshot_hash
-    key = (protocol_id, snapshot, scoped.snapshot_hash if scoped is not None else "")
+    every_site = _sees_every_site(session, user, protocol_id)
+    key = (protocol_id, data_version(session),
+           "all" if every_site else ",".join(map(str, sorted(user.site_ids))))  # fmt: skip
     with _CACHE_LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key]
-    view = _compute(data, scoped, snapshot)
+    data = load_trial(session, protocol_id)
+    scoped = None if every_site else load_trial(session, protocol_id, user=user)
+    view = _compute(data, scoped, data.snapshot_hash)
     with _CACHE_LOCK:
         _CACHE[key] = view
         while len(_CACHE) > _CACHE_SIZE:

@@ -30,7 +30,7 @@ from cordtrial.trial.audit import BASELINE, entry_hash, to_text
 from cordtrial.trial.types import UtcDateTime
 
 revision: str = "0018"
-down_revision: str | None = "0014"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
