@@ -3,7 +3,7 @@ consent and re-consent, the product look-back and the timeline (SQLite and Postg
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -373,3 +373,62 @@ def test_participant_history_holds_dispositions_contacts_and_consents(
     assert scope["contact_attempt"] == [attempt.id]
     assert scope["disposition_change"] == [change.id]
     assert len(scope["consent_signature"]) == 1
+
+
+def _treated(session: Session, p: Participant) -> None:
+    add_ipsc_line(session, user=acting_as("admin"), name="LINE-M", description="d")
+    add_specification(session, user=acting_as("admin"), spec_version="vM",
+                      limits={"viability": {"min": 70}})  # fmt: skip
+    register_lot(
+        session, user=acting_as("admin"), lot_number="LOT-M", ipsc_line="LINE-M",
+        spec_version="vM", manufactured_on=date(2025, 12, 1), expiry_date=date(2026, 12, 1),
+    )  # fmt: skip
+    record_release_test(
+        session, user=acting_as("admin"), lot_number="LOT-M", test="viability",
+        tested_on=date(2025, 12, 2), tested_by="QC", value=90.0,
+    )  # fmt: skip
+    release_lot(session, user=acting_as("admin"), lot_number="LOT-M", today=date(2025, 12, 3))
+    _give(session, p, "LOT-M", 26)
+
+
+def test_an_mri_in_the_window_completes_the_visit_and_shows_on_the_timeline(
+    session: Session, long_term: Participant, admin: User
+) -> None:
+    """Issue 14: a long-term visit that requires an MRI is done once the participant's MRI
+    falls in its window; the timeline lists the MRI with where its reading stands."""
+    from cordtrial.trial.services.exams import record_exam
+    from cordtrial.trial.services.imaging import record_mri
+
+    from ..conftest import complete_c5_cells
+
+    _sign(session, admin, long_term, contact=True, autopsy=False)
+    _treated(session, long_term)
+    on = date(2028, 1, 26)  # year 2's target (day 0 2026-01-26 + 730)
+    record_exam(session, user=admin, participant_id=long_term.id, examined_on=on,
+                examiner="Dr E", cells=complete_c5_cells(), visit_name="year 2")  # fmt: skip
+    row = {r.name: r for r in visit_schedule(session, long_term.id, on)}["year 2"]
+    assert row.status == "partly done" and row.missing == ("MRI",)
+    record_mri(
+        session, admin, participant_id=long_term.id, acquired_on=on + timedelta(days=3),
+        imaging_site="S01 radiology", field_strength_t=3.0, sequences=["sagittal T2"],
+        study_instance_uid="1.2.826.0.1.3680043.8.498.77",
+    )  # fmt: skip
+    row = {r.name: r for r in visit_schedule(session, long_term.id, on)}["year 2"]
+    assert row.status == "done", row
+    mris = [e for e in participant_timeline(session, admin, long_term.id, on) if e.kind == "mri"]
+    assert [(e.on, e.title) for e in mris] == [(on + timedelta(days=3), "MRI 3 T, day 733")]
+    assert mris[0].state == "not assigned"
+
+
+def test_an_exam_at_a_long_term_visit_needs_consent_to_long_term_contact(
+    session: Session, long_term: Participant, admin: User
+) -> None:
+    from cordtrial.trial.services.exams import record_exam
+
+    from ..conftest import complete_c5_cells
+
+    _sign(session, admin, long_term, contact=False, autopsy=False)
+    with pytest.raises(ConsentRequiredError, match=r"long.term contact"):
+        record_exam(session, user=admin, participant_id=long_term.id,
+                    examined_on=date(2028, 1, 26), examiner="Dr E", cells=complete_c5_cells(),
+                    visit_name="year 2")  # fmt: skip

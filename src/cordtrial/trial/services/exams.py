@@ -83,6 +83,15 @@ def record_exam(
     checked_notes = check_exam_notes(notes)
     check_flag_reasons(normalized, checked_notes)
     visit = find_visit(participant, visit_name) if visit_name is not None else None
+    if visit is not None and visit.definition.long_term:
+        # a visit of the long-term follow-up needs the participant's consent to it (issue 14)
+        from cordtrial.trial.rules.consent import require_consent
+        from cordtrial.trial.services.consent import consent_items
+
+        require_consent(
+            participant.study_id, consent_items(session, participant.id), "long_term_contact",
+            f"an exam at the long-term visit {visit_name}",
+        )  # fmt: skip
     earlier = (
         list(session.scalars(select(IsncsciExam).where(IsncsciExam.visit_id == visit.id)))
         if visit is not None
