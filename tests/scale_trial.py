@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from builders import acting_as, lesion_flat
 from cordtrial.isncsci import Level
-from cordtrial.trial.models import AdverseEvent, IsncsciExam, Participant
+from cordtrial.trial.models import AdverseEvent, IsncsciExam, Participant, User
 from cordtrial.trial.rules.schedule import VisitSpec
 from cordtrial.trial.services.exams import record_exam
 from cordtrial.trial.services.imports import import_exams
@@ -136,8 +136,9 @@ def seed_scale_trial(session: Session, participants: int, sites: int) -> ScaleTr
             .where(IsncsciExam.classification.is_not(None))
         ).all()
     )
+    signer = session.scalars(select(User).where(User.username == "scale_admin")).one()
     for p in range(10, participants + 1, 10):
-        sign_exam(session, username="scale_admin", password=SCALE_PASSWORD,
+        sign_exam(session, user=signer, password=SCALE_PASSWORD,
                   exam_id=screening[ids[_study_id(p)]], now=SCALE_NOW)  # fmt: skip
     for p in range(7, participants + 1, 7):
         raise_query(

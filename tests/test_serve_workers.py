@@ -139,6 +139,17 @@ def _on_every_worker(
     return statuses, answered
 
 
+def _logged(server: Workers, pattern: str, seconds: float = 20.0) -> list[tuple[int, str]]:
+    """The access log lines matching ``pattern``, waiting until there is one: a worker writes
+    its line just after it answers, so a busy machine may show it a moment later."""
+    deadline = time.monotonic() + seconds
+    while True:
+        found = server.access(pattern)
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
 def _api_login(server: Workers, username: str, password: str = PASSWORD) -> httpx.Response:
     return httpx.post(
         f"{server.url}/api/auth/login",
@@ -156,7 +167,7 @@ def test_api_token_from_one_worker_is_valid_on_every_worker(workers: Workers) ->
     login = _api_login(workers, "alice")
     assert login.status_code == 200
     headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
-    [(login_pid, _)] = workers.access(r"POST /api/auth/login 200 user=- \S+")[-1:]
+    [(login_pid, _)] = _logged(workers, r"POST /api/auth/login 200 user=- \S+")[-1:]
 
     def me() -> int:
         return httpx.get(f"{workers.url}/api/auth/me", headers=headers).status_code
@@ -180,6 +191,12 @@ def test_api_logout_on_one_worker_ends_the_token_on_every_worker(workers: Worker
     statuses, answered = _on_every_worker(workers, me, r"GET /api/auth/me 401 user=- \S+")
     assert statuses.keys() == {401}
     assert answered == workers.pids
+    deadline = time.monotonic() + 20  # the last lines may be written a moment after the answers
+    while (
+        len(workers.access(r"GET /api/auth/me 401 user=- \S+")) - before < statuses[401]
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.1)
     assert len(workers.access(r"GET /api/auth/me 401 user=- \S+")) - before == statuses[401]
 
 
