@@ -131,6 +131,9 @@ class TrialData:
     #: the trial has none (issue 14).
     mris: pd.DataFrame = field(default_factory=pd.DataFrame)
     mri_reads: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: Laboratory results (:data:`cordtrial.analysis.lab_safety.LAB_COLUMNS`); empty when the
+    #: trial has none (issue 15).
+    lab_results: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: The snapshot hash once computed (the frames are not changed after loading).
     _memo: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -146,6 +149,7 @@ class TrialData:
             "administrations": self.administrations,
             # imaging only where there is some: the snapshot of a trial without MRI is unchanged
             **({"mris": self.mris, "mri_reads": self.mri_reads} if len(self.mris) else {}),
+            **({"lab_results": self.lab_results} if len(self.lab_results) else {}),
         }
 
     @property
@@ -198,7 +202,8 @@ def load_trial(session: Session, protocol_id: str, *, user: User | None = None) 
         serious_criteria, related, related_to_*, expectedness, outcome, special_interest,
         expedited_report_required, expedited_report_due), ``schedule`` (the protocol's visits and
         windows), ``administrations`` (date, lot, dose) and ``screened`` (participants with an
-        eligibility assessment).
+        eligibility assessment); ``mris``, ``mri_reads`` and ``lab_results`` (one statement
+        each: :func:`cordtrial.analysis.lab_safety.load_lab_results`).
     """
     trial = get_trial(session, protocol_id)
     people = _people(session, trial.id, protocol_id, user)
@@ -319,6 +324,7 @@ def load_trial(session: Session, protocol_id: str, *, user: User | None = None) 
         administrations=administrations,
         screened=screened,
         **_imaging(session, by_id, treated_on),
+        lab_results=_labs(session, by_id),
     )
 
 
@@ -479,6 +485,12 @@ def _imaging(
 
     mris, reads = load_imaging(session, {i: p.study_id for i, p in by_id.items()}, treated_on)
     return {"mris": mris, "mri_reads": reads}
+
+
+def _labs(session: Session, by_id: dict[int, Participant]) -> pd.DataFrame:
+    from cordtrial.analysis.lab_safety import load_lab_results
+
+    return load_lab_results(session, {i: (p.study_id, p.transplant_date) for i, p in by_id.items()})
 
 
 def _clock_texts(session: Session, event_ids: list[int]) -> dict[int, str]:
