@@ -369,3 +369,19 @@ def test_unit_words_read_ucum_codes_as_people_write_them():
     assert lab_safety.unit_words("umol/L") == "µmol/L"
     assert lab_safety.unit_words("{INR}") == ""
     assert lab_safety.unit_words("U/L") == "U/L"
+
+
+def test_events_without_an_assessment_of_a_cause_count_as_not_assessed():
+    """A hand-made frame without the immunosuppression column (stores before relatedness was
+    split by cause): its events are 'not assessed' for that cause, never 'not related'."""
+    aes = pd.DataFrame(
+        {"participant": ["A", "B", "B"], "serious": [True, False, False],
+         "related_to_cells": ["possible", "not_related", "probable"]}
+    )  # fmt: skip
+    table = lab_safety.relatedness_table(aes)
+    immuno = table[table["cause"] == "immunosuppression"].set_index("relatedness")
+    assert immuno.loc["not assessed", "events"] == 3
+    assert immuno.loc["not assessed", "participants"] == 2
+    assert immuno.loc["not related", "events"] == 0
+    cells = lab_safety.related_by_cause(aes).set_index("cause").loc["cell product"]
+    assert (cells["related events"], cells["participants"], cells["serious: events"]) == (2, 2, 1)

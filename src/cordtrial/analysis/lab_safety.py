@@ -218,6 +218,13 @@ def _count(events: pd.DataFrame) -> tuple[int, int]:
     return len(events), int(events["participant"].nunique()) if len(events) else 0
 
 
+def _cause(aes: pd.DataFrame, column: str) -> pd.Series:
+    """The relatedness to one cause (not assessed -- empty -- in frames made without it)."""
+    if column in aes.columns:
+        return aes[column]
+    return pd.Series([None] * len(aes), index=aes.index, dtype=object)
+
+
 def relatedness_table(aes: pd.DataFrame) -> pd.DataFrame:
     """For each cause (cell product, procedure, immunosuppression) and each causality category
     (not related to definite; "not assessed" where none was recorded): adverse events and
@@ -225,7 +232,7 @@ def relatedness_table(aes: pd.DataFrame) -> pd.DataFrame:
     rows = []
     serious = aes["serious"].astype(bool) if len(aes) else pd.Series(dtype=bool)
     for column, cause in RELATEDNESS_CAUSES:
-        values = aes[column].fillna("").astype(str) if len(aes) else pd.Series(dtype=str)
+        values = _cause(aes, column).fillna("").astype(str)
         categories = list(RELATEDNESS_ORDER) + (
             ["not assessed"] if (~values.isin(RELATEDNESS_ORDER)).any() else []
         )
@@ -250,7 +257,7 @@ def related_by_cause(aes: pd.DataFrame) -> pd.DataFrame:
     rows = []
     serious = aes["serious"].astype(bool) if len(aes) else pd.Series(dtype=bool)
     for column, cause in RELATEDNESS_CAUSES:
-        mask = aes[column].isin(RELATED) if len(aes) else pd.Series(dtype=bool)
+        mask = _cause(aes, column).isin(RELATED)
         n, p = _count(aes[mask])
         sn, sp = _count(aes[mask & serious])
         nn, np_ = _count(aes[mask & ~serious])
@@ -285,7 +292,7 @@ def lab_safety_section(data: TrialData) -> ReportSection | None:
     labs: pd.DataFrame = getattr(data, "lab_results", pd.DataFrame(columns=list(LAB_COLUMNS)))
     aes = data.adverse_events
     provided = [t for provider in IMMUNOSUPPRESSION_TABLE_PROVIDERS for t in provider(data)]
-    immuno = aes[aes["related_to_immunosuppression"].isin(RELATED)] if len(aes) else aes
+    immuno = aes[_cause(aes, "related_to_immunosuppression").isin(RELATED)]
     if not len(labs) and not len(immuno) and not any(len(f) for _, f in provided):
         return None
     section = ReportSection(SECTION_TITLE)
