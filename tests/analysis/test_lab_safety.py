@@ -385,3 +385,19 @@ def test_events_without_an_assessment_of_a_cause_count_as_not_assessed():
     assert immuno.loc["not related", "events"] == 0
     cells = lab_safety.related_by_cause(aes).set_index("cause").loc["cell product"]
     assert (cells["related events"], cells["participants"], cells["serious: events"]) == (2, 2, 1)
+
+
+def test_the_data_cut_reaches_the_latest_laboratory_sample(engine: Engine):
+    """The report's data cut is the latest data of any kind: here P002's day-90 panel, after
+    every event; the stopping rule's light read (load_safety) gives the same cut."""
+    from cordtrial.analysis.store import load_safety
+
+    factory = make_session_factory(engine)
+    with factory() as session:
+        seed(session)
+        data = load_trial(session, PROTOCOL)
+        light = load_safety(session, PROTOCOL)
+    latest = TRANSPLANT + timedelta(days=max(d for days in VALUES.values() for d in days))
+    assert latest > max(data.adverse_events["onset_date"])
+    assert data.last_data_date == latest == light.last_data_date
+    assert f"Data cut {latest.isoformat()}" in build_dsmb_report(data).sections[0].paragraphs[0]

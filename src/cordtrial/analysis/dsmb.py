@@ -365,8 +365,8 @@ def build_dsmb_report(
         summary.paragraphs += [
             f"Enrolment: {_n(len(people), 'participant')} enrolled"
             + (f" of {data.screened} screened" if data.screened else "")
-            + f"; {len(treated)} treated. Data cut {cut or 'n/a'} (latest exam, measure or "
-            "adverse event).",
+            + f"; {len(treated)} treated. Data cut {cut or 'n/a'} (latest exam, measure, "
+            "adverse event or laboratory sample).",
             f"Exposure: {_n(len(data.administrations), 'cell administration')}"
             + (
                 f", {int(data.administrations['dose_cells'].iloc[0]):,} cells each"

@@ -105,6 +105,12 @@ def _unit_in_words(text: str, unit: str) -> str:
     return text.replace(f" {unit}", f" {shown}" if shown else "") if unit else text
 
 
+def _basis(text: object, term: Term | None) -> str:
+    """The limit a value crossed, without the term's source (the grade column names it)."""
+    basis = str(text or "")
+    return basis.removesuffix(f" ({term.source})") if term is not None else basis
+
+
 def _grade_words(grade: int) -> str:
     return f"grade {grade} ({CTCAE_GRADE_WORDS.get(grade, 'not defined')})"
 
@@ -205,7 +211,7 @@ def lab_abnormality_listing(labs: pd.DataFrame, min_grade: int = 2) -> pd.DataFr
                 "reference range": reference,
                 "CTCAE grade": (f"{term.label}, " if term else "")
                 + _grade_words(int(r["ctcae_grade"])),
-                "graded by": _unit_in_words(str(r.get("grade_basis") or ""), unit),
+                "graded by": _unit_in_words(_basis(r.get("grade_basis"), term), unit),
                 "reported as adverse event": str(r.get("adverse_event") or "") or "no",
             }
         )

@@ -29,6 +29,7 @@ from cordtrial.trial.models import (
     AdverseEvent,
     EligibilityAssessment,
     IsncsciExam,
+    LabResult,
     Lot,
     Participant,
     ScimAssessment,
@@ -161,11 +162,11 @@ class TrialData:
 
     @property
     def last_data_date(self) -> date | None:
-        """The latest exam, measure or adverse-event onset date in the data."""
+        """The latest exam, measure, adverse-event onset or laboratory sample date in the data."""
         dates: list[date] = []
         for frame, column in (
             (self.exams, "examined_on"), (self.measures, "assessed_on"),
-            (self.adverse_events, "onset_date"),
+            (self.adverse_events, "onset_date"), (self.lab_results, "collected_on"),
         ):  # fmt: skip
             if len(frame) and column in frame.columns:
                 dates.extend(d for d in frame[column] if isinstance(d, date))
@@ -430,7 +431,7 @@ def load_safety(session: Session, protocol_id: str) -> SafetyData:
     """The part of :func:`load_trial` (every site) the stopping rule needs, in a fixed number of
     queries and without reading an exam's cells or classification: participants, the first
     administration of each, the serious adverse events and tumour findings, and the latest
-    exam (of record), measure and onset dates."""
+    exam (of record), measure, onset and laboratory sample dates."""
     trial = get_trial(session, protocol_id)
     people = _people(session, trial.id, protocol_id, None)
     by_id = {p.id: p for p in people}
@@ -461,11 +462,11 @@ def load_safety(session: Session, protocol_id: str) -> SafetyData:
             )
             if latest is not None:
                 dates.append(latest)
-        latest_onset = session.scalar(
-            select(func.max(AdverseEvent.onset_date)).where(AdverseEvent.participant_id.in_(ids))
-        )
-        if latest_onset is not None:
-            dates.append(latest_onset)
+        for column, owner in ((AdverseEvent.onset_date, AdverseEvent.participant_id),
+                              (LabResult.collected_on, LabResult.participant_id)):  # fmt: skip
+            latest_date = session.scalar(select(func.max(column)).where(owner.in_(ids)))
+            if latest_date is not None:
+                dates.append(latest_date)
     # The criteria are a JSON list, "[]" when not serious (SQLite and PostgreSQL alike).
     serious = cast(AdverseEvent.serious_criteria, String) != "[]"
     adverse_events = _ae_frame(
