@@ -107,7 +107,8 @@ def dsmb(
 ) -> None:
     """Write the DSMB report: executive summary, disposition, exposure, follow-up, serious
     adverse events, adverse events of special interest, tumour surveillance (when the trial has
-    MRIs), stopping rule, efficacy."""
+    MRIs), immunosuppression and laboratory safety (when it has lab results or events related to
+    immunosuppression), stopping rule, efficacy."""
     from cordtrial.analysis.errors import AnalysisInputError
     from cordtrial.analysis.natural_history import DEFAULT_PRIMARY_FIGURE
     from cordtrial.analysis.report import build_dsmb_report, write_report

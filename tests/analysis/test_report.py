@@ -88,8 +88,10 @@ def test_dsmb_html_headings_in_order_and_clinical_words_only(demo_data):
     """HTML: the h2 headings are exactly the sections; no table heading or cell shows a column or
     enum name (snake_case)."""
     html = render_html(build_dsmb_report(demo_data))
-    # the demo has MRIs: "Tumour surveillance" goes right after the AESI section (issue 14)
-    expected = [*DSMB_SECTIONS[:6], "Tumour surveillance", *DSMB_SECTIONS[6:]]
+    # the demo has MRIs: "Tumour surveillance" goes right after the AESI section (issue 14),
+    # then, with events related to immunosuppression, its laboratory safety section (issue 15)
+    expected = [*DSMB_SECTIONS[:6], "Tumour surveillance",
+                "Immunosuppression and laboratory safety", *DSMB_SECTIONS[6:]]  # fmt: skip
     assert re.findall(r"<h2>([^<]*)</h2>", html) == expected
     headings = re.findall(r"<th>([^<]*)</th>", html)
     cells = re.findall(r"<td>([^<]*)</td>", html)
@@ -118,18 +120,19 @@ def test_dsmb_executive_summary_names_pending_and_the_tumour_bound(demo_data):
 
 
 def test_optional_safety_sections_go_after_aesi(demo_data):
-    """After AESI: Tumour surveillance (the registered builder, issue 14), then the other
-    optional sections in OPTIONAL_SAFETY_SECTIONS order, whatever order builders are added."""
+    """After AESI: Tumour surveillance (issue 14), then the other optional sections in
+    OPTIONAL_SAFETY_SECTIONS order, whatever order builders are added (issue 15's builder moved
+    to the front here)."""
     from cordtrial.analysis.dsmb import SAFETY_SECTION_BUILDERS
+    from cordtrial.analysis.lab_safety import lab_safety_section
 
-    def laboratory(data):
-        return ReportSection("Immunosuppression and laboratory safety", ["No laboratory data."])
-
-    SAFETY_SECTION_BUILDERS.insert(0, laboratory)
+    SAFETY_SECTION_BUILDERS.remove(lab_safety_section)
+    SAFETY_SECTION_BUILDERS.insert(0, lab_safety_section)
     try:
         titles = [s.title for s in build_dsmb_report(demo_data).sections]
     finally:
-        SAFETY_SECTION_BUILDERS.remove(laboratory)
+        SAFETY_SECTION_BUILDERS.remove(lab_safety_section)
+        SAFETY_SECTION_BUILDERS.append(lab_safety_section)
     i = titles.index("Adverse events of special interest")
     assert titles[i + 1 : i + 4] == [
         "Tumour surveillance", "Immunosuppression and laboratory safety", "Stopping rule"

@@ -6,7 +6,8 @@ Efficacy. Sections that exist only when their data do (tumour surveillance, immu
 and laboratory safety) are added after "Adverse events of special interest" by the builders in
 :data:`SAFETY_SECTION_BUILDERS`: each takes the :class:`~cordtrial.analysis.store.TrialData` and
 returns a section, or ``None`` when there is nothing to report (their headings are in
-:data:`OPTIONAL_SAFETY_SECTIONS`, in the order they go).
+:data:`OPTIONAL_SAFETY_SECTIONS`, in the order they go); a section's ``summary_line``, when it
+has one, goes into the executive summary after the line on adverse events of special interest.
 
 Tables use clinical headings and words (:func:`cordtrial.analysis.report._display`), never
 column or enum names.
@@ -36,6 +37,7 @@ from cordtrial.analysis.exposure import (
     upper_bound_no_events,
 )
 from cordtrial.analysis.imaging import tumour_surveillance_section
+from cordtrial.analysis.lab_safety import lab_safety_section
 from cordtrial.analysis.natural_history import DEFAULT_PRIMARY_FIGURE, figure_by_id
 from cordtrial.analysis.report import (
     STATUS_WORDS,
@@ -81,6 +83,7 @@ OPTIONAL_SAFETY_SECTIONS: Final = ("Tumour surveillance", "Immunosuppression and
 #: Builders of the optional safety sections: ``builder(data) -> ReportSection | None``.
 SAFETY_SECTION_BUILDERS: list[Callable[[TrialData], ReportSection | None]] = [
     tumour_surveillance_section,  # issue 14: MRI surveillance (cordtrial.analysis.imaging)
+    lab_safety_section,  # issue 15: labs and relatedness (cordtrial.analysis.lab_safety)
 ]
 
 _CAUSES = (
@@ -347,6 +350,10 @@ def build_dsmb_report(
                 )
             )
 
+        extra = [s for s in (b(data) for b in SAFETY_SECTION_BUILDERS) if s is not None]
+        # in the order of OPTIONAL_SAFETY_SECTIONS, whatever order the builders were added in
+        extra.sort(key=lambda s: _optional_rank(s.title))
+
         # --- Executive summary --------------------------------------------------------------
         years = float(fu["years"].sum()) if len(fu) else 0.0
         related = [
@@ -358,8 +365,8 @@ def build_dsmb_report(
         summary.paragraphs += [
             f"Enrolment: {_n(len(people), 'participant')} enrolled"
             + (f" of {data.screened} screened" if data.screened else "")
-            + f"; {len(treated)} treated. Data cut {cut or 'n/a'} (latest exam, measure or "
-            "adverse event).",
+            + f"; {len(treated)} treated. Data cut {cut or 'n/a'} (latest exam, measure, "
+            "adverse event or laboratory sample).",
             f"Exposure: {_n(len(data.administrations), 'cell administration')}"
             + (
                 f", {int(data.administrations['dose_cells'].iloc[0]):,} cells each"
@@ -387,6 +394,7 @@ def build_dsmb_report(
                 else ""
             )
             + ".",
+            *(s.summary_line for s in extra if s.summary_line),
             "Stopping rule: " + verdict.message + ".",
             "Efficacy signal: " + efficacy_line + ".",
         ]
@@ -531,10 +539,6 @@ def build_dsmb_report(
                 + "."
             )
             aesi.tables.append(("Tumour-free follow-up (Kaplan-Meier)", km_t.table))
-
-        extra = [s for s in (b(data) for b in SAFETY_SECTION_BUILDERS) if s is not None]
-        # in the order of OPTIONAL_SAFETY_SECTIONS, whatever order the builders were added in
-        extra.sort(key=lambda s: _optional_rank(s.title))
 
         # --- Stopping rule ------------------------------------------------------------------
         stop = ReportSection(DSMB_SECTIONS[6])

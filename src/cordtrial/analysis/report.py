@@ -108,12 +108,14 @@ class ReportFigure:
 
 @dataclass
 class ReportSection:
-    """A titled section: paragraphs, then tables (caption, frame), then figures."""
+    """A titled section: paragraphs, then tables (caption, frame), then figures; an optional
+    DSMB section may give its line of the executive summary (``summary_line``)."""
 
     title: str
     paragraphs: list[str] = field(default_factory=list)
     tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
     figures: list[ReportFigure] = field(default_factory=list)
+    summary_line: str = ""
 
 
 @dataclass

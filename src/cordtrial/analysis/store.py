@@ -29,6 +29,7 @@ from cordtrial.trial.models import (
     AdverseEvent,
     EligibilityAssessment,
     IsncsciExam,
+    LabResult,
     Lot,
     Participant,
     ScimAssessment,
@@ -131,6 +132,9 @@ class TrialData:
     #: the trial has none (issue 14).
     mris: pd.DataFrame = field(default_factory=pd.DataFrame)
     mri_reads: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: Laboratory results (:data:`cordtrial.analysis.lab_safety.LAB_COLUMNS`); empty when the
+    #: trial has none (issue 15).
+    lab_results: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: The snapshot hash once computed (the frames are not changed after loading).
     _memo: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -146,6 +150,7 @@ class TrialData:
             "administrations": self.administrations,
             # imaging only where there is some: the snapshot of a trial without MRI is unchanged
             **({"mris": self.mris, "mri_reads": self.mri_reads} if len(self.mris) else {}),
+            **({"lab_results": self.lab_results} if len(self.lab_results) else {}),
         }
 
     @property
@@ -157,11 +162,11 @@ class TrialData:
 
     @property
     def last_data_date(self) -> date | None:
-        """The latest exam, measure or adverse-event onset date in the data."""
+        """The latest exam, measure, adverse-event onset or laboratory sample date in the data."""
         dates: list[date] = []
         for frame, column in (
             (self.exams, "examined_on"), (self.measures, "assessed_on"),
-            (self.adverse_events, "onset_date"),
+            (self.adverse_events, "onset_date"), (self.lab_results, "collected_on"),
         ):  # fmt: skip
             if len(frame) and column in frame.columns:
                 dates.extend(d for d in frame[column] if isinstance(d, date))
@@ -198,7 +203,8 @@ def load_trial(session: Session, protocol_id: str, *, user: User | None = None) 
         serious_criteria, related, related_to_*, expectedness, outcome, special_interest,
         expedited_report_required, expedited_report_due), ``schedule`` (the protocol's visits and
         windows), ``administrations`` (date, lot, dose) and ``screened`` (participants with an
-        eligibility assessment).
+        eligibility assessment); ``mris``, ``mri_reads`` and ``lab_results`` (one statement
+        each: :func:`cordtrial.analysis.lab_safety.load_lab_results`).
     """
     trial = get_trial(session, protocol_id)
     people = _people(session, trial.id, protocol_id, user)
@@ -319,6 +325,7 @@ def load_trial(session: Session, protocol_id: str, *, user: User | None = None) 
         administrations=administrations,
         screened=screened,
         **_imaging(session, by_id, treated_on),
+        lab_results=_labs(session, by_id),
     )
 
 
@@ -424,7 +431,7 @@ def load_safety(session: Session, protocol_id: str) -> SafetyData:
     """The part of :func:`load_trial` (every site) the stopping rule needs, in a fixed number of
     queries and without reading an exam's cells or classification: participants, the first
     administration of each, the serious adverse events and tumour findings, and the latest
-    exam (of record), measure and onset dates."""
+    exam (of record), measure, onset and laboratory sample dates."""
     trial = get_trial(session, protocol_id)
     people = _people(session, trial.id, protocol_id, None)
     by_id = {p.id: p for p in people}
@@ -455,11 +462,11 @@ def load_safety(session: Session, protocol_id: str) -> SafetyData:
             )
             if latest is not None:
                 dates.append(latest)
-        latest_onset = session.scalar(
-            select(func.max(AdverseEvent.onset_date)).where(AdverseEvent.participant_id.in_(ids))
-        )
-        if latest_onset is not None:
-            dates.append(latest_onset)
+        for column, owner in ((AdverseEvent.onset_date, AdverseEvent.participant_id),
+                              (LabResult.collected_on, LabResult.participant_id)):  # fmt: skip
+            latest_date = session.scalar(select(func.max(column)).where(owner.in_(ids)))
+            if latest_date is not None:
+                dates.append(latest_date)
     # The criteria are a JSON list, "[]" when not serious (SQLite and PostgreSQL alike).
     serious = cast(AdverseEvent.serious_criteria, String) != "[]"
     adverse_events = _ae_frame(
@@ -479,6 +486,12 @@ def _imaging(
 
     mris, reads = load_imaging(session, {i: p.study_id for i, p in by_id.items()}, treated_on)
     return {"mris": mris, "mri_reads": reads}
+
+
+def _labs(session: Session, by_id: dict[int, Participant]) -> pd.DataFrame:
+    from cordtrial.analysis.lab_safety import load_lab_results
+
+    return load_lab_results(session, {i: (p.study_id, p.transplant_date) for i, p in by_id.items()})
 
 
 def _clock_texts(session: Session, event_ids: list[int]) -> dict[int, str]:
