@@ -43,6 +43,7 @@ __all__ = [
     "Route",
     "atc_catalogue",
     "atc_entry",
+    "atc_for_name",
     "check_atc_code",
     "check_medication",
     "interaction_words",
@@ -208,6 +209,17 @@ def _by_code() -> dict[str, AtcEntry]:
 def atc_entry(code: str) -> AtcEntry | None:
     """The list's entry of an ATC code, if listed."""
     return _by_code().get(code)
+
+
+@cache
+def _by_name() -> dict[str, AtcEntry]:
+    return {e.name.casefold(): e for e in reversed(atc_catalogue())}
+
+
+def atc_for_name(name: str) -> AtcEntry | None:
+    """The list's entry whose name is ``name`` (case-insensitive), if one is: a medication picked
+    from the list by name gets its code without typing it."""
+    return _by_name().get(name.strip().casefold())
 
 
 @cache

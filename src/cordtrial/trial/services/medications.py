@@ -24,6 +24,7 @@ from cordtrial.trial.rules.access import Action, can_see_site
 from cordtrial.trial.rules.checks import check_date, check_moment
 from cordtrial.trial.rules.medications import (
     AtcEntry,
+    atc_for_name,
     check_medication,
     interaction_words,
     interactions_for,
@@ -84,8 +85,12 @@ def record_medication(
     stop_date: date | None = None,
 ) -> ConcomitantMedication:
     """Record a concomitant medication (needs ``enter_data`` at the participant's site); one
-    that matches the interaction list is stored flagged for review."""
+    that matches the interaction list is stored flagged for review. A medication named as in
+    the ATC list gets the list's code when none is given."""
     participant = participant_for(session, user, "enter_data", participant_id)
+    listed = atc_for_name(name) if isinstance(name, str) else None
+    if not atc_code and listed is not None:
+        atc_code = listed.atc_code
     values = check_medication(
         name=name, atc_code=atc_code, dose=dose, dose_unit=dose_unit, route=route,
         frequency=frequency, indication=indication, start_date=start_date, stop_date=stop_date,
