@@ -144,7 +144,7 @@ async def save_medication(
     stop = _date(values, "stop_date", errors)
     if start is None and "start_date" not in errors:
         errors["start_date"] = "Start date: is missing (required)"
-    if not errors:
+    if start is not None and not errors:
         fields: dict[str, Any] = {
             name: values.get(name, "").strip() for name in
             ("name", "atc_code", "dose_unit", "route", "frequency", "indication")
