@@ -118,6 +118,7 @@ OUTPUT_NAMES = {
     "export": "export",
     "backup": "store.backup",
     "follow-up": "follow-up",
+    "medications": "medications.csv",
 }
 
 

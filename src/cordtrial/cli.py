@@ -505,6 +505,9 @@ def _mount_trial_commands() -> None:
 
     app.add_typer(follow_up_app, name="follow-up")
     app.add_typer(product_app, name="product")
+    from cordtrial.medications_cli import medications_app
+
+    app.add_typer(medications_app, name="medications")  # concomitant medication (issue 15)
 
 
 _mount_trial_commands()

@@ -68,6 +68,8 @@ class World:
     read_id: int = 0
     #: A laboratory result of the first participant, not graded (issue 15).
     lab_id: int = 0
+    #: A concomitant medication of the first participant, flagged for an interaction (issue 15).
+    medication_id: int = 0
 
     def headers(self, username: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[username]}"}
@@ -198,6 +200,12 @@ def world(engine: Engine, database_url: str, tmp_path: Path) -> Iterator[World]:
         session, acting_as("setup"), participant_id=ids["p1"], collected_on=date(2026, 2, 9),
         entries=[LabEntry("alt", 30, "U/L")],
     )  # fmt: skip
+    from cordtrial.trial.services.medications import record_medication
+
+    medication = record_medication(
+        session, acting_as("setup"), participant_id=ids["p1"], name="fluconazole", route="oral",
+        frequency="once daily", indication="candiduria", start_date=date(2026, 2, 2),
+    )  # fmt: skip
     for name, user_id in user_ids.items():
         tokens[name] = issue_token(session, user_id=user_id, now=NOW).token
     app = create_app(
@@ -223,6 +231,7 @@ def world(engine: Engine, database_url: str, tmp_path: Path) -> Iterator[World]:
             mri_id,
             read_id,
             lab.id,
+            medication.id,
         )
     session.close()
 

@@ -127,6 +127,18 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, frozenset[str]]] = [
     ("PUT", "/api/sites/{site}/reference-ranges/alt", {"uln": 40, "reason": "r"}, ADMIN),
     ("POST", f"/api/trials/{PROTOCOL}/periodic-reports/jp_asrm_60_day/1/submission",
      {"submitted_on": "2026-03-05", "reference": "P1"}, ADMIN),
+    # concomitant medication (issue 15): the world's fluconazole, flagged for review
+    ("GET", f"/api/participants/{P}/medications", None, STAFF),
+    ("POST", f"/api/participants/{P}/medications",
+     {"name": "baclofen", "atc_code": "M03BX01", "dose": 10, "dose_unit": "mg", "route": "oral",
+      "frequency": "three times daily", "indication": "spasticity", "start_date": "2026-02-01"},
+     CLINICAL),
+    ("PATCH", "/api/medications/{med}",
+     {"version": 1, "reason": "r", "dose": 200, "dose_unit": "mg"}, CLINICAL),
+    ("POST", "/api/medications/{med}/stop", {"version": 1, "stop_date": "2026-02-16"}, CLINICAL),
+    ("POST", "/api/medications/{med}/review", {"version": 1}, INVESTIGATOR),
+    ("GET", "/api/medications/atc?q=baclo", None, STAFF),
+    ("GET", f"/api/trials/{PROTOCOL}/medications/flagged", None, STAFF),
     ("POST", "/api/ipsc-lines", {"name": "line-{role}", "description": "d"}, INVESTIGATOR),
     ("POST", "/api/specifications",
      {"spec_version": "v-{role}", "limits": {"viability": {"min": 70}}}, INVESTIGATOR),
@@ -205,7 +217,7 @@ def _fill(world: World, role: str, value: Any) -> Any:
             wisci=world.measure_id, lot=world.lot_number, role=role,
             monitor_id=world.user_ids["monitor"], query=world.query_id,
             other_id=world.user_ids["other_site"], mri=world.mri_id, read=world.read_id,
-            site=world.site_ids["S01"], lab=world.lab_id,
+            site=world.site_ids["S01"], lab=world.lab_id, med=world.medication_id,
         )  # fmt: skip
     if isinstance(value, dict):
         return {k: _fill(world, role, v) for k, v in value.items()}

@@ -66,6 +66,7 @@ _FIELD_WORDS = {
     "scim_mobility": "SCIM mobility",
     "ais": "AIS grade",
     "nli": "Neurological level of injury",
+    "atc_code": "ATC code",
 }
 
 

@@ -45,6 +45,7 @@ __all__ = [
     "AuditEntry",
     "AuthEvent",
     "Base",
+    "ConcomitantMedication",
     "ConsentSignature",
     "ConsentVersion",
     "ContactAttempt",
@@ -584,6 +585,33 @@ class AdverseEventFollowUp(Record):
     reported_on: Mapped[date] = mapped_column(Date)
     reported_by: Mapped[str] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(Text)
+
+
+# --- concomitant medication (issue 15) ------------------------------------------------------------
+
+
+class ConcomitantMedication(Record):
+    """A medication a participant takes besides the investigational product (rules.medications):
+    dose, route, frequency, indication, start and stop (none: ongoing), ATC code. One known to
+    change the immunosuppressant's level is ``flagged`` for review until an investigator marks it
+    ``reviewed`` (who, when); the words of the flag are derived from the data file, not stored.
+    Revision 0021."""
+
+    __tablename__ = "concomitant_medication"
+
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    atc_code: Mapped[str | None] = mapped_column(String(7))
+    dose: Mapped[float | None] = mapped_column(Float)
+    dose_unit: Mapped[str | None] = mapped_column(String(20))
+    route: Mapped[str] = mapped_column(String(16))
+    frequency: Mapped[str] = mapped_column(String(60))
+    indication: Mapped[str] = mapped_column(String(200))
+    start_date: Mapped[date] = mapped_column(Date)
+    stop_date: Mapped[date | None] = mapped_column(Date)
+    interaction_review: Mapped[str | None] = mapped_column(String(16), index=True)
+    reviewed_by: Mapped[str | None] = mapped_column(String(64))
+    reviewed_at: Mapped[datetime | None]
 
 
 # --- long-term follow-up: disposition, contact attempts, consent (issue 14) --------------------

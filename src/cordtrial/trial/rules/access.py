@@ -84,6 +84,9 @@ Action = Literal[
     "read_images",
     "manage_imaging",
     "report",
+    # issue 15: mark a concomitant medication flagged for an interaction with the
+    # immunosuppressant as reviewed (an investigator's clinical judgement)
+    "review_medication",
 ]
 
 _CLINICAL: frozenset[Action] = frozenset(
@@ -102,6 +105,7 @@ PERMISSIONS: Final[dict[Role, frozenset[Action]]] = {
         "manage_product",
         "manage_imaging",
         "report",
+        "review_medication",
     },
     "coordinator": _CLINICAL,
     "monitor": frozenset({"read", "raise_query", "close_query", "read_audit", "report"}),

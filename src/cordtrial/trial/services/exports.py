@@ -10,7 +10,8 @@ JSON object, cell column -> why its value carries ``*`` or ``**``), ``scim``, ``
 imaging site, field strength, sequences, DICOM Study Instance UID), ``mri_reads`` (every
 structured read: site, central and adjudication, with its reader and state), the long-term
 follow-up's ``dispositions``, ``contact_attempts``, ``consent_versions`` and
-``consent_signatures`` (one column per consent item: ``item_long_term_contact`` ...), and the
+``consent_signatures`` (one column per consent item: ``item_long_term_contact`` ...),
+``concomitant_medications`` (with the review status of an interaction flag), and the
 regulators' ``expedited_clocks`` and ``periodic_report_filings``. Records of participants carry the
 participant's ``study_id``; only the sites the exporting user may see are exported, and in text
 (a custody note names the lot's recipient) the study id of a participant of another site reads
@@ -63,6 +64,7 @@ from cordtrial.trial.models import (
     Administration,
     AdverseEvent,
     Arm,
+    ConcomitantMedication,
     ConsentSignature,
     ConsentVersion,
     ContactAttempt,
@@ -108,7 +110,8 @@ DATASET_JSON_VERSION = "1.1"
 #: Columns naming people, left out of a pseudonymized export.
 PERSON_COLUMNS = frozenset(
     {"examiner", "assessor", "assessed_by", "operator", "identity_checked_by", "tested_by",
-     "holder", "raised_by", "answered_by", "closed_by", "reader", "assigned_by", "recorded_by"}
+     "holder", "raised_by", "answered_by", "closed_by", "reader", "assigned_by", "recorded_by",
+     "reviewed_by"}
 )  # fmt: skip
 #: Free text about a participant, left out of a pseudonymized export.
 FREE_TEXT_COLUMNS = frozenset(
@@ -131,6 +134,7 @@ _LABELS = {
     "mri_reads": "Structured MRI reads",
     "dispositions": "Disposition changes", "contact_attempts": "Contact attempts",
     "consent_versions": "Consent form versions", "consent_signatures": "Consent signatures",
+    "concomitant_medications": "Concomitant medication",
 }  # fmt: skip
 
 
@@ -383,6 +387,7 @@ def build_export(
         read_columns,
     )
     _follow_up_tables(session, trial.id, tables, table, of_participants, study_ids)
+    tables["concomitant_medications"] = table(ConcomitantMedication)  # issue 15
     everyone = session.execute(
         select(Participant.study_id, Participant.site_id).where(Participant.trial_id == trial.id)
     ).all()

@@ -12,6 +12,7 @@ from cordtrial.web.api import (
     imaging,
     labs,
     measures,
+    medications,
     participants,
     product,
     queries,
@@ -28,5 +29,6 @@ api_router = APIRouter()
 for _module in (
     auth, users, trials, participants, visits, exams, measures, product, adverse_events, clocks,
     queries, audit, imaging, labs, follow_up, reports,
+    medications,  # concomitant medication (issue 15)
 ):  # fmt: skip
     api_router.include_router(_module.router, responses=ERROR_RESPONSES)

@@ -17,6 +17,7 @@ from cordtrial.web.pages import (
     imaging,
     labs,
     lists,
+    medications,
     reporting,
     reports,
     worksheet,
@@ -43,6 +44,8 @@ router.include_router(workspace.router)
 router.include_router(reporting.router)
 # laboratory panels and their CTCAE grades (issue 15)
 router.include_router(labs.router)
+# concomitant medication and its interaction flags (issue 15)
+router.include_router(medications.router)
 # the paged, filtered lists: participants and adverse events (issue 17)
 router.include_router(lists.router)
 # the ISNCSCI worksheet, its live classification and the calculator (worksheet engineer)

@@ -59,6 +59,7 @@ from cordtrial.web.deps import Clock, SessionDep
 from cordtrial.web.pages import records
 from cordtrial.web.pages.auth import CsrfChecked, PageUser
 from cordtrial.web.pages.charts import Series, line_chart
+from cordtrial.web.pages.medications import medication_rows
 from cordtrial.web.pages.rendering import render
 from cordtrial.web.pages.reporting import reports_due
 
@@ -325,6 +326,7 @@ def _participant_view(
         administrations=list_administrations(session, user, participant_id),
         adverse_events=list_adverse_events(session, user, participant_id),
         labs=list_lab_results(session, user, participant_id),
+        medications=medication_rows(session, user, participant_id),
         analytes=ANALYTES,
         terms=TERMS,
         expedited=expedited_badges(
