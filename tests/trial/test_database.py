@@ -38,9 +38,9 @@ def test_revisions_form_one_line_with_descriptive_names() -> None:
     script = ScriptDirectory.from_config(alembic_config())
     assert REVISIONS == [
         "0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010", "0011",
-        "0012", "0013", "0014", "0015", "0018", "0019",
+        "0012", "0013", "0014", "0015", "0018", "0019", "0020",
     ]  # fmt: skip
-    assert script.get_heads() == [head_revision()] == ["0019"]
+    assert script.get_heads() == [head_revision()] == ["0020"]
     for revision in script.walk_revisions():
         assert Path(revision.path).stem.startswith(f"{revision.revision}_")
         assert len(Path(revision.path).stem) > 20

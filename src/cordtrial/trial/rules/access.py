@@ -84,6 +84,10 @@ Action = Literal[
     "read_images",
     "manage_imaging",
     "report",
+    # issue 15: set the protocol's immunosuppression regimen (trial-wide); stop a participant's
+    # immunosuppression with its reason (an investigator's decision)
+    "manage_regimen",
+    "stop_immunosuppression",
 ]
 
 _CLINICAL: frozenset[Action] = frozenset(
@@ -102,6 +106,7 @@ PERMISSIONS: Final[dict[Role, frozenset[Action]]] = {
         "manage_product",
         "manage_imaging",
         "report",
+        "stop_immunosuppression",
     },
     "coordinator": _CLINICAL,
     "monitor": frozenset({"read", "raise_query", "close_query", "read_audit", "report"}),
