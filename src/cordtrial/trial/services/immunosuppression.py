@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from cordtrial.trial.audit import unit_of_work
 from cordtrial.trial.errors import InvalidValueError, NotFoundError, RuleViolationError
@@ -415,6 +415,7 @@ def out_of_range_troughs(
               ImmunosuppressionRegimen.id == ImmunosuppressionCourse.regimen_id)
         .where(Participant.trial_id == trial.id, _visible(user),
                TroughLevel.flag.in_(("below", "above")))
+        .options(joinedload(Participant.site))
         .order_by(TroughLevel.sampled_at.desc(), TroughLevel.id.desc())
     )  # fmt: skip
     if limit is not None:
