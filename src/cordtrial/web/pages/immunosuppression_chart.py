@@ -13,8 +13,8 @@ from markupsafe import Markup
 
 __all__ = ["CourseChart", "course_chart"]
 
-_W, _H = 560, 240
-_LEFT, _RIGHT, _TOP, _BOTTOM = 46, 52, 30, 32
+_W, _H = 560, 250
+_LEFT, _RIGHT, _TOP, _BOTTOM = 46, 52, 40, 32
 _TROUGH, _DOSE, _BAND, _OUT = "#1f5fa8", "#6b4aa0", "#d7eadb", "#c0392b"
 
 
@@ -91,8 +91,8 @@ def course_chart(chart: CourseChart) -> Markup:
     parts.append(
         f'<text x="{_LEFT + plot_w / 2:.0f}" y="{_H - 3}" text-anchor="middle" fill="#5b6475">'
         "days since transplant (day 0)</text>"
-        f'<text x="4" y="{_TOP - 12}" fill="{_TROUGH}">trough ({escape(chart.trough_unit)})</text>'
-        f'<text x="{_W - 4}" y="{_TOP - 12}" text-anchor="end" fill="{_DOSE}">'
+        f'<text x="4" y="{_TOP - 8}" fill="{_TROUGH}">trough ({escape(chart.trough_unit)})</text>'
+        f'<text x="{_W - 4}" y="{_TOP - 8}" text-anchor="end" fill="{_DOSE}">'
         f"dose ({escape(chart.dose_unit)})</text>"
     )
     if chart.doses:
