@@ -22,6 +22,12 @@ from sqlalchemy import ColumnElement, String, cast, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from cordtrial import __version__
+from cordtrial.analysis.immunosuppression import (
+    COURSE_COLUMNS,
+    INTERRUPTION_COLUMNS,
+    TROUGH_COLUMNS,
+    load_immunosuppression,
+)
 from cordtrial.analysis.safety import TUMOUR_CATEGORY
 from cordtrial.isncsci import ENGINE_VERSION, ISNCSCI_REVISION
 from cordtrial.trial.models import (
@@ -131,6 +137,15 @@ class TrialData:
     #: the trial has none (issue 14).
     mris: pd.DataFrame = field(default_factory=pd.DataFrame)
     mri_reads: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: Immunosuppression courses, their interruptions and trough levels (issue 15, see
+    #: :mod:`cordtrial.analysis.immunosuppression`); empty when the trial records none.
+    immunosuppression_courses: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=COURSE_COLUMNS)
+    )
+    immunosuppression_interruptions: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=INTERRUPTION_COLUMNS)
+    )
+    troughs: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TROUGH_COLUMNS))
     #: The snapshot hash once computed (the frames are not changed after loading).
     _memo: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -146,7 +161,15 @@ class TrialData:
             "administrations": self.administrations,
             # imaging only where there is some: the snapshot of a trial without MRI is unchanged
             **({"mris": self.mris, "mri_reads": self.mri_reads} if len(self.mris) else {}),
-        }
+            # likewise immunosuppression (issue 15)
+            **(
+                {"immunosuppression_courses": self.immunosuppression_courses,
+                 "immunosuppression_interruptions": self.immunosuppression_interruptions,
+                 "troughs": self.troughs}
+                if len(self.immunosuppression_courses)
+                else {}
+            ),
+        }  # fmt: skip
 
     @property
     def snapshot_hash(self) -> str:
@@ -319,6 +342,7 @@ def load_trial(session: Session, protocol_id: str, *, user: User | None = None) 
         administrations=administrations,
         screened=screened,
         **_imaging(session, by_id, treated_on),
+        **load_immunosuppression(session, {i: p.study_id for i, p in by_id.items()}),
     )
 
 
