@@ -505,6 +505,9 @@ def _mount_trial_commands() -> None:
 
     app.add_typer(follow_up_app, name="follow-up")
     app.add_typer(product_app, name="product")
+    from cordtrial.immunosuppression_cli import immunosuppression_app
+
+    app.add_typer(immunosuppression_app, name="immunosuppression")  # issue 15
 
 
 _mount_trial_commands()
