@@ -54,7 +54,8 @@ def test_a_trough_out_of_range_is_flagged_and_listed(world: World) -> None:
     listed = _text(world.client.get("/immunosuppression/out-of-range").text)
     assert "P001" in listed and "above target" in listed
     dashboard = _text(world.client.get("/").text)
-    assert "Out-of-range troughs" in dashboard and "24.5 ng/mL on 2026-02-03 above target" in dashboard
+    assert "Out-of-range troughs" in dashboard
+    assert "24.5 ng/mL on 2026-02-03 above target" in dashboard
 
 
 def test_a_dose_change_shows_on_the_course(world: World) -> None:

@@ -315,7 +315,7 @@ def record_trough(
     hours = check_number("hours_since_dose", hours_since_dose, low=0, high=72)
     regimen = course.regimen
     level = convert_trough(
-        regimen.drug, check_number("value", value, low=0), unit, regimen.target_unit
+        regimen.drug, check_number("value", value, low=0, high=1e6), unit, regimen.target_unit
     )
     day0 = participant.transplant_date
     target = None if day0 is None else target_in_force(
