@@ -108,7 +108,7 @@ SAMPLES: dict[str, Callable[[Path_, Files], str]] = {
     "period": lambda path, f: "1",
     "reference": lambda path, f: "REF-1",
     "jurisdictions": lambda path, f: "us_ind",
-    "table": lambda path, f: "contact_attempts",
+    "table": lambda path, f: "troughs" if path[0] == "immunosuppression" else "contact_attempts",
 }
 #: The output file (or folder) name each command writes, by the first word of the command.
 OUTPUT_NAMES = {
@@ -119,6 +119,7 @@ OUTPUT_NAMES = {
     "backup": "store.backup",
     "follow-up": "follow-up",
     "medications": "medications.csv",
+    "immunosuppression": "immunosuppression",
 }
 
 

@@ -508,6 +508,9 @@ def _mount_trial_commands() -> None:
     from cordtrial.medications_cli import medications_app
 
     app.add_typer(medications_app, name="medications")  # concomitant medication (issue 15)
+    from cordtrial.immunosuppression_cli import immunosuppression_app
+
+    app.add_typer(immunosuppression_app, name="immunosuppression")  # issue 15
 
 
 _mount_trial_commands()

@@ -401,3 +401,17 @@ def test_the_data_cut_reaches_the_latest_laboratory_sample(engine: Engine):
     assert latest > max(data.adverse_events["onset_date"])
     assert data.last_data_date == latest == light.last_data_date
     assert f"Data cut {latest.isoformat()}" in build_dsmb_report(data).sections[0].paragraphs[0]
+
+
+def test_the_demo_section_opens_with_exposure_and_troughs_of_its_tacrolimus_course(demo_data):
+    """The immunosuppression records' tables are wired in as the first provider (issue 15)."""
+    (section,) = [s for s in build_dsmb_report(demo_data).sections if s.title == SECTION_TITLE]
+    captions = [caption for caption, _ in section.tables]
+    assert captions[:2] == [
+        "Exposure to immunosuppression",
+        "Trough levels against the protocol's target",
+    ]
+    exposure = section.tables[0][1]
+    assert set(demo_data.immunosuppression_courses["participant"]) <= set(
+        exposure.iloc[:, 0].astype(str)
+    )

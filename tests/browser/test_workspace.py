@@ -35,7 +35,8 @@ def test_participant_page_shows_timeline_and_charts(page: Page, login: LoginFn) 
     expect(timeline).to_contain_text("week 52")
     expect(page.get_by_role("img", name="AIS grade")).to_be_visible()
     expect(page.get_by_role("img", name="WISCI II level (0-20)")).to_be_visible()
-    expect(page.locator("figure.chart svg")).to_have_count(5)
+    # five course charts and the tacrolimus course (issue 15)
+    expect(page.locator("figure.chart svg")).to_have_count(6)
 
 
 def test_adverse_event_entry_by_keyboard_and_mouse(page: Page, login: LoginFn) -> None:

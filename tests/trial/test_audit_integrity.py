@@ -51,10 +51,13 @@ _ADDED_BY_0010 = {
     ("trial", "jurisdictions"), ("trial", "provision_plan_submitted_on"),
 }  # fmt: skip
 #: Records of tables later revisions created (0010: follow-ups; 0014: MRIs and their reads;
-#: 0018: the regulators' clocks; 0019: laboratory results; 0021: concomitant medication).
+#: 0018: the regulators' clocks; 0019: laboratory results; 0020: immunosuppression;
+#: 0021: concomitant medication).
 _CREATED_AFTER_0007 = {
     "adverse_event_follow_up", "mri_exam", "mri_read", "expedited_clock",
     "periodic_report_submission", "lab_reference_range", "lab_result", "concomitant_medication",
+    "immunosuppression_regimen", "immunosuppression_course", "immunosuppression_dose_change",
+    "immunosuppression_interruption", "trough_level",
 }  # fmt: skip
 #: What revision 0013 added (long-term follow-up): fields of existing tables, and new tables.
 _ADDED_BY_0013 = {

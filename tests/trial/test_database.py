@@ -38,7 +38,7 @@ def test_revisions_form_one_line_with_descriptive_names() -> None:
     script = ScriptDirectory.from_config(alembic_config())
     assert REVISIONS == [
         "0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010", "0011",
-        "0012", "0013", "0014", "0015", "0018", "0019", "0021",
+        "0012", "0013", "0014", "0015", "0018", "0019", "0020", "0021",
     ]  # fmt: skip
     assert script.get_heads() == [head_revision()] == ["0021"]
     for revision in script.walk_revisions():

@@ -70,6 +70,8 @@ class World:
     lab_id: int = 0
     #: A concomitant medication of the first participant, flagged for an interaction (issue 15).
     medication_id: int = 0
+    #: The first participant's tacrolimus course (issue 15).
+    course_id: int = 0
 
     def headers(self, username: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[username]}"}
@@ -167,6 +169,21 @@ def _imaging(session: Session, ids: dict[str, int], user_ids: dict[str, int]) ->
     return mri.id, reads[0].id
 
 
+def _immunosuppression(session: Session, participant_id: int) -> int:
+    from cordtrial.trial.services.immunosuppression import set_regimen, start_course
+
+    set_regimen(
+        session, acting_as("setup"), protocol_id=PROTOCOL, drug="tacrolimus", dose=0.1,
+        dose_unit="mg/kg/d", route="oral", start_day=0, planned_stop_day=182, taper=[],
+        targets=[{"from_day": 0, "until_day": None, "low": 7, "high": 20}], target_unit="ng/mL",
+        source="test regimen",
+    )  # fmt: skip
+    return start_course(
+        session, acting_as("setup"), participant_id=participant_id, drug="tacrolimus",
+        started_on=date(2026, 1, 26), start_dose=7,
+    ).id  # fmt: skip
+
+
 @pytest.fixture
 def world(engine: Engine, database_url: str, tmp_path: Path) -> Iterator[World]:
     factory = make_session_factory(engine)
@@ -206,6 +223,7 @@ def world(engine: Engine, database_url: str, tmp_path: Path) -> Iterator[World]:
         session, acting_as("setup"), participant_id=ids["p1"], name="fluconazole", route="oral",
         frequency="once daily", indication="candiduria", start_date=date(2026, 2, 2),
     )  # fmt: skip
+    course_id = _immunosuppression(session, ids["p1"])
     for name, user_id in user_ids.items():
         tokens[name] = issue_token(session, user_id=user_id, now=NOW).token
     app = create_app(
@@ -232,6 +250,7 @@ def world(engine: Engine, database_url: str, tmp_path: Path) -> Iterator[World]:
             read_id,
             lab.id,
             medication.id,
+            course_id,
         )
     session.close()
 

@@ -139,6 +139,24 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, frozenset[str]]] = [
     ("POST", "/api/medications/{med}/review", {"version": 1}, INVESTIGATOR),
     ("GET", "/api/medications/atc?q=baclo", None, STAFF),
     ("GET", f"/api/trials/{PROTOCOL}/medications/flagged", None, STAFF),
+    # immunosuppression (issue 15); the world's participant has a tacrolimus course
+    ("GET", f"/api/trials/{PROTOCOL}/immunosuppression-regimens", None, STAFF),
+    ("PUT", f"/api/trials/{PROTOCOL}/immunosuppression-regimens/tacrolimus",
+     {"dose": 0.1, "dose_unit": "mg/kg/d", "route": "oral", "start_day": 0,
+      "planned_stop_day": 60, "source": "protocol 7.2", "reason": "amendment"}, ADMIN),
+    ("GET", f"/api/participants/{P}/immunosuppression", None, STAFF),
+    ("POST", f"/api/participants/{P}/immunosuppression",
+     {"started_on": "2026-01-26", "start_dose": 7}, CLINICAL),  # started already: 422
+    ("POST", "/api/immunosuppression-courses/{course}/dose-changes",
+     {"changed_on": "2026-02-02", "dose": 5, "reason": "trough above target"}, CLINICAL),
+    ("POST", "/api/immunosuppression-courses/{course}/interruptions",
+     {"from_date": "2026-02-05", "to_date": "2026-02-06", "reason": "vomiting"}, CLINICAL),
+    ("POST", "/api/immunosuppression-courses/{course}/troughs",
+     {"sampled_at": "2026-02-03T08:00:00Z", "hours_since_dose": 12, "value": 9.5,
+      "unit": "ng/mL"}, CLINICAL),
+    ("POST", "/api/immunosuppression-courses/{course}/stop",
+     {"stopped_on": "2026-03-27", "reason": "planned"}, INVESTIGATOR),
+    ("GET", f"/api/trials/{PROTOCOL}/troughs/out-of-range", None, STAFF),
     ("POST", "/api/ipsc-lines", {"name": "line-{role}", "description": "d"}, INVESTIGATOR),
     ("POST", "/api/specifications",
      {"spec_version": "v-{role}", "limits": {"viability": {"min": 70}}}, INVESTIGATOR),
@@ -218,6 +236,7 @@ def _fill(world: World, role: str, value: Any) -> Any:
             monitor_id=world.user_ids["monitor"], query=world.query_id,
             other_id=world.user_ids["other_site"], mri=world.mri_id, read=world.read_id,
             site=world.site_ids["S01"], lab=world.lab_id, med=world.medication_id,
+            course=world.course_id,
         )  # fmt: skip
     if isinstance(value, dict):
         return {k: _fill(world, role, v) for k, v in value.items()}

@@ -108,7 +108,7 @@ def test_participant_page_shows_timeline_charts_exams_and_events(demo: Demo) -> 
     text = page.text
     for visit in ("screening", "week 2", "week 4", "week 12", "week 24", "week 52"):
         assert visit in text
-    assert text.count("<svg") == 5
+    assert text.count("<svg") == 6  # five course charts and the tacrolimus course (issue 15)
     assert "LEMS" in text and "WISCI II" in text and "SCIM III" in text
     assert f'href="/participants/{pid}/exams/new"' in text
     assert "/exams/" in text

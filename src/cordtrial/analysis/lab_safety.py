@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import pandas as pd
 
+from cordtrial.analysis.immunosuppression import immunosuppression_tables
 from cordtrial.analysis.report import ReportSection
 from cordtrial.trial.rules.labs import ANALYTES, CTCAE_VERSION, TERMS, Term
 from cordtrial.trial.rules.vocabulary import RELATED, RELATEDNESS_CAUSES, RELATEDNESS_ORDER, word
@@ -73,8 +74,11 @@ CTCAE_GRADE_WORDS: Final = {
 Provider = Callable[["TrialData"], list[tuple[str, pd.DataFrame]]]
 #: Tables of exposure to immunosuppression and trough levels, put first in the section: each
 #: provider takes the trial's data and returns ``(caption, frame)`` pairs. A provider's table
-#: with rows makes the section appear even without labs or related adverse events.
-IMMUNOSUPPRESSION_TABLE_PROVIDERS: list[Provider] = []
+#: with rows makes the section appear even without labs or related adverse events; tables
+#: without rows are left out. The immunosuppression records' own tables (exposure, troughs
+#: against the target: :func:`cordtrial.analysis.immunosuppression.immunosuppression_tables`)
+#: are the first provider.
+IMMUNOSUPPRESSION_TABLE_PROVIDERS: list[Provider] = [lambda data: immunosuppression_tables(data)]
 
 #: UCUM codes as people read them (``10*9/L`` -> times ten to the ninth per litre, ``umol/L`` ->
 #: micro sign); a code not listed prints as is.
@@ -297,7 +301,12 @@ def lab_safety_section(data: TrialData) -> ReportSection | None:
     :data:`IMMUNOSUPPRESSION_TABLE_PROVIDERS`): see the module docstring."""
     labs: pd.DataFrame = getattr(data, "lab_results", pd.DataFrame(columns=list(LAB_COLUMNS)))
     aes = data.adverse_events
-    provided = [t for provider in IMMUNOSUPPRESSION_TABLE_PROVIDERS for t in provider(data)]
+    provided = [
+        (caption, frame)
+        for provider in IMMUNOSUPPRESSION_TABLE_PROVIDERS
+        for caption, frame in provider(data)
+        if len(frame)
+    ]
     immuno = aes[_cause(aes, "related_to_immunosuppression").isin(RELATED)]
     if not len(labs) and not len(immuno) and not any(len(f) for _, f in provided):
         return None

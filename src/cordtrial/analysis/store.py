@@ -22,6 +22,12 @@ from sqlalchemy import ColumnElement, String, cast, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from cordtrial import __version__
+from cordtrial.analysis.immunosuppression import (
+    COURSE_COLUMNS,
+    INTERRUPTION_COLUMNS,
+    TROUGH_COLUMNS,
+    load_immunosuppression,
+)
 from cordtrial.analysis.safety import TUMOUR_CATEGORY
 from cordtrial.isncsci import ENGINE_VERSION, ISNCSCI_REVISION
 from cordtrial.trial.models import (
@@ -135,6 +141,15 @@ class TrialData:
     #: Laboratory results (:data:`cordtrial.analysis.lab_safety.LAB_COLUMNS`); empty when the
     #: trial has none (issue 15).
     lab_results: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: Immunosuppression courses, their interruptions and trough levels (issue 15, see
+    #: :mod:`cordtrial.analysis.immunosuppression`); empty when the trial records none.
+    immunosuppression_courses: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=COURSE_COLUMNS)
+    )
+    immunosuppression_interruptions: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=INTERRUPTION_COLUMNS)
+    )
+    troughs: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TROUGH_COLUMNS))
     #: The snapshot hash once computed (the frames are not changed after loading).
     _memo: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -151,7 +166,15 @@ class TrialData:
             # imaging only where there is some: the snapshot of a trial without MRI is unchanged
             **({"mris": self.mris, "mri_reads": self.mri_reads} if len(self.mris) else {}),
             **({"lab_results": self.lab_results} if len(self.lab_results) else {}),
-        }
+            # likewise immunosuppression (issue 15)
+            **(
+                {"immunosuppression_courses": self.immunosuppression_courses,
+                 "immunosuppression_interruptions": self.immunosuppression_interruptions,
+                 "troughs": self.troughs}
+                if len(self.immunosuppression_courses)
+                else {}
+            ),
+        }  # fmt: skip
 
     @property
     def snapshot_hash(self) -> str:
@@ -326,6 +349,7 @@ def load_trial(session: Session, protocol_id: str, *, user: User | None = None) 
         screened=screened,
         **_imaging(session, by_id, treated_on),
         lab_results=_labs(session, by_id),
+        **load_immunosuppression(session, {i: p.study_id for i, p in by_id.items()}),
     )
 
 

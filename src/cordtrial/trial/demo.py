@@ -27,6 +27,7 @@ from cordtrial.isncsci import KEY_MUSCLES, SENSORY_LEVELS, Level
 from cordtrial.trial.demo_follow_up import seed_long_term_follow_up
 from cordtrial.trial.demo_imaging import seed_demo_imaging
 from cordtrial.trial.demo_medications import seed_demo_medications
+from cordtrial.trial.demo_immunosuppression import seed_demo_immunosuppression
 from cordtrial.trial.demo_reporting import file_demo_reports, set_demo_jurisdictions
 from cordtrial.trial.models import AdverseEvent, Participant, Trial, User
 from cordtrial.trial.rules.schedule import VisitSpec
@@ -367,6 +368,7 @@ def _seed(session: Session, today: date) -> DemoTrial:
     seed_demo_imaging(session, ids, today)  # issue 14: MRI surveillance
     seed_long_term_follow_up(session, DEMO_PROTOCOL_ID, ids, today)  # issue 14
     seed_demo_medications(session, ids, today)  # issue 15: concomitant medication
+    seed_demo_immunosuppression(session, _ACTOR, DEMO_PROTOCOL_ID, ids, today)  # issue 15
     return DemoTrial(DEMO_PROTOCOL_ID, ids, created=True)
 
 

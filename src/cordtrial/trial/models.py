@@ -52,9 +52,13 @@ __all__ = [
     "CustodyEvent",
     "DataQuery",
     "DispositionChange",
+    "DoseChange",
+    "DoseInterruption",
     "EligibilityAssessment",
     "ExamSignature",
     "ExpeditedClock",
+    "ImmunosuppressionCourse",
+    "ImmunosuppressionRegimen",
     "IpscLine",
     "IsncsciExam",
     "LabReferenceRange",
@@ -72,6 +76,7 @@ __all__ = [
     "SixMinuteWalk",
     "TenMetreWalk",
     "Trial",
+    "TroughLevel",
     "User",
     "UserSite",
     "Visit",
@@ -572,6 +577,94 @@ class LabResult(Record):
     ctcae_term: Mapped[str | None] = mapped_column(String(64))
     grade_basis: Mapped[str] = mapped_column(Text)
     adverse_event_id: Mapped[int | None] = mapped_column(ForeignKey("adverse_event.id"))
+
+
+# --- immunosuppression (issue 15) --------------------------------------------------------------
+
+
+class ImmunosuppressionRegimen(Record):
+    """The protocol's regimen of one drug (rules.immunosuppression): planned dose and route, the
+    start and planned stop in days since the transplant, the taper steps (``[{day, dose}]``) and
+    the trough target ranges by period (``[{from_day, until_day, low, high}]`` in
+    ``target_unit``), with the source they come from. Revision 0020."""
+
+    __tablename__ = "immunosuppression_regimen"
+    __table_args__ = (UniqueConstraint("trial_id", "drug"),)
+
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trial.id"), index=True)
+    drug: Mapped[str] = mapped_column(String(32))
+    dose: Mapped[float] = mapped_column(Float)
+    dose_unit: Mapped[str] = mapped_column(String(16))
+    route: Mapped[str] = mapped_column(String(16))
+    start_day: Mapped[int]
+    planned_stop_day: Mapped[int | None]
+    taper: Mapped[list[Any]]
+    targets: Mapped[list[Any]]
+    target_unit: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(Text)
+
+
+class ImmunosuppressionCourse(Record):
+    """A participant's course of a regimen's drug: start and starting dose, the actual stop and
+    why (rules.immunosuppression.STOP_REASONS). Revision 0020."""
+
+    __tablename__ = "immunosuppression_course"
+    __table_args__ = (UniqueConstraint("participant_id", "regimen_id"),)
+
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True)
+    regimen_id: Mapped[int] = mapped_column(ForeignKey("immunosuppression_regimen.id"))
+    started_on: Mapped[date] = mapped_column(Date)
+    start_dose: Mapped[float] = mapped_column(Float)
+    dose_unit: Mapped[str] = mapped_column(String(16))
+    stopped_on: Mapped[date | None] = mapped_column(Date)
+    stop_reason: Mapped[str | None] = mapped_column(String(32))
+    stop_note: Mapped[str | None] = mapped_column(Text)
+
+    regimen: Mapped[ImmunosuppressionRegimen] = relationship()
+
+
+class DoseChange(Record):
+    """A change of a course's dose from ``changed_on`` on, with the reason. Revision 0020."""
+
+    __tablename__ = "immunosuppression_dose_change"
+
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("immunosuppression_course.id"), index=True)
+    changed_on: Mapped[date] = mapped_column(Date)
+    dose: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class DoseInterruption(Record):
+    """Days without drug inside a course, ``from_date`` to ``to_date`` inclusive (None: not
+    resumed yet), with the reason. Revision 0020."""
+
+    __tablename__ = "immunosuppression_interruption"
+
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("immunosuppression_course.id"), index=True)
+    from_date: Mapped[date] = mapped_column(Date)
+    to_date: Mapped[date | None] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class TroughLevel(Record):
+    """A trough drug level: sampled when, hours after the last dose, as entered (value, UCUM
+    unit) and in the regimen's unit, the target range in force that day and the flag (below,
+    in range, above, no target). Revision 0020."""
+
+    __tablename__ = "trough_level"
+
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("immunosuppression_course.id"), index=True)
+    sampled_at: Mapped[datetime]
+    hours_since_dose: Mapped[float] = mapped_column(Float)
+    entered_value: Mapped[float] = mapped_column(Float)
+    entered_unit: Mapped[str] = mapped_column(String(16))
+    value: Mapped[float] = mapped_column(Float)
+    target_low: Mapped[float | None] = mapped_column(Float)
+    target_high: Mapped[float | None] = mapped_column(Float)
+    flag: Mapped[str] = mapped_column(String(16), index=True)
 
 
 class AdverseEventFollowUp(Record):

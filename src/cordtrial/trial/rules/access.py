@@ -87,6 +87,10 @@ Action = Literal[
     # issue 15: mark a concomitant medication flagged for an interaction with the
     # immunosuppressant as reviewed (an investigator's clinical judgement)
     "review_medication",
+    # issue 15: set the protocol's immunosuppression regimen (trial-wide); stop a participant's
+    # immunosuppression with its reason (an investigator's decision)
+    "manage_regimen",
+    "stop_immunosuppression",
 ]
 
 _CLINICAL: frozenset[Action] = frozenset(
@@ -106,6 +110,7 @@ PERMISSIONS: Final[dict[Role, frozenset[Action]]] = {
         "manage_imaging",
         "report",
         "review_medication",
+        "stop_immunosuppression",
     },
     "coordinator": _CLINICAL,
     "monitor": frozenset({"read", "raise_query", "close_query", "read_audit", "report"}),

@@ -11,8 +11,10 @@ imaging site, field strength, sequences, DICOM Study Instance UID), ``mri_reads`
 structured read: site, central and adjudication, with its reader and state), the long-term
 follow-up's ``dispositions``, ``contact_attempts``, ``consent_versions`` and
 ``consent_signatures`` (one column per consent item: ``item_long_term_contact`` ...),
-``concomitant_medications`` (with the review status of an interaction flag), and the
-regulators' ``expedited_clocks`` and ``periodic_report_filings``. Records of participants carry the
+``concomitant_medications`` (with the review status of an interaction flag), the
+regulators' ``expedited_clocks`` and ``periodic_report_filings``, and immunosuppression's
+``immunosuppression_regimens``, ``immunosuppression_courses``, ``dose_changes``,
+``dose_interruptions`` and ``trough_levels`` (issue 15). Records of participants carry the
 participant's ``study_id``; only the sites the exporting user may see are exported, and in text
 (a custody note names the lot's recipient) the study id of a participant of another site reads
 ``(a participant of another site)``.
@@ -90,6 +92,7 @@ from cordtrial.trial.rules.disclosure import OTHER_SITE_PARTICIPANT, Scrubber
 from cordtrial.trial.rules.exam_cells import CELL_COLUMNS
 from cordtrial.trial.rules.vocabulary import CONSENT_ITEMS
 from cordtrial.trial.services.common import get_trial
+from cordtrial.trial.services.immunosuppression_io import immunosuppression_export_tables
 from cordtrial.trial.services.reads import MEASURE_KINDS
 
 __all__ = [
@@ -388,6 +391,7 @@ def build_export(
     )
     _follow_up_tables(session, trial.id, tables, table, of_participants, study_ids)
     tables["concomitant_medications"] = table(ConcomitantMedication)  # issue 15
+    tables.update(immunosuppression_export_tables(session, trial.id, study_ids))  # issue 15
     everyone = session.execute(
         select(Participant.study_id, Participant.site_id).where(Participant.trial_id == trial.id)
     ).all()

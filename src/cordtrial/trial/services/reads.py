@@ -33,6 +33,7 @@ from cordtrial.trial.models import (
     DispositionChange,
     EligibilityAssessment,
     ExamSignature,
+    ImmunosuppressionCourse,
     IsncsciExam,
     LabResult,
     Lot,
@@ -91,7 +92,7 @@ MEASURE_KINDS: dict[str, type[Measure]] = {
 Measure = ScimAssessment | WisciAssessment | TenMetreWalk | SixMinuteWalk
 P = TypeVar("P", IsncsciExam, AdverseEvent, Administration, EligibilityAssessment,
             ScimAssessment, WisciAssessment, TenMetreWalk, SixMinuteWalk, LabResult,
-            DataQuery)  # fmt: skip
+            DataQuery, ImmunosuppressionCourse)  # fmt: skip
 
 
 def _sees(user: User, site_id: int) -> bool:

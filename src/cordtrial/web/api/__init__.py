@@ -10,6 +10,7 @@ from cordtrial.web.api import (
     exams,
     follow_up,
     imaging,
+    immunosuppression,
     labs,
     measures,
     medications,
@@ -28,7 +29,7 @@ __all__ = ["api_router"]
 api_router = APIRouter()
 for _module in (
     auth, users, trials, participants, visits, exams, measures, product, adverse_events, clocks,
-    queries, audit, imaging, labs, follow_up, reports,
+    queries, audit, imaging, labs, immunosuppression, follow_up, reports,
     medications,  # concomitant medication (issue 15)
 ):  # fmt: skip
     api_router.include_router(_module.router, responses=ERROR_RESPONSES)

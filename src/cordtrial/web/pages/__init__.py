@@ -15,6 +15,7 @@ from cordtrial.web.pages import (
     design,
     follow_up,
     imaging,
+    immunosuppression,
     labs,
     lists,
     medications,
@@ -46,6 +47,8 @@ router.include_router(reporting.router)
 router.include_router(labs.router)
 # concomitant medication and its interaction flags (issue 15)
 router.include_router(medications.router)
+# immunosuppression: troughs, dose changes, the out-of-range troughs (issue 15)
+router.include_router(immunosuppression.router)
 # the paged, filtered lists: participants and adverse events (issue 17)
 router.include_router(lists.router)
 # the ISNCSCI worksheet, its live classification and the calculator (worksheet engineer)

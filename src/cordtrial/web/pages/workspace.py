@@ -60,6 +60,10 @@ from cordtrial.web.pages import records
 from cordtrial.web.pages.auth import CsrfChecked, PageUser
 from cordtrial.web.pages.charts import Series, line_chart
 from cordtrial.web.pages.medications import medication_rows
+from cordtrial.web.pages.immunosuppression import (
+    dashboard_out_of_range,
+    immunosuppression_section,
+)
 from cordtrial.web.pages.rendering import render
 from cordtrial.web.pages.reporting import reports_due
 
@@ -178,6 +182,9 @@ def dashboard(
         surveillance=surveillance(session, user, participants, today) if participants else {},
         today=today,
         reports_due=reports_due(session, user, current, today) if current else [],
+        out_of_range_troughs=dashboard_out_of_range(session, user, current.protocol_id)
+        if current
+        else [],
         stopping=_stopping_rule(session, current.protocol_id)
         if current and sees_stopping_rule(user, current)
         else None,
@@ -339,6 +346,7 @@ def _participant_view(
         lot_numbers={lot.id: lot.lot_number for lot in list_lots(session)},
         missed_error=missed_error,
         mris=list_mris(session, user, participant_id),
+        immunosuppression=immunosuppression_section(session, user, participant, now.date()),
         status_code=status_code,
     )
 

@@ -1,0 +1,38 @@
+"""Immunosuppression in Chromium against ``cordtrial serve --demo`` (synthetic data): a trough
+entered above the protocol's target is flagged on the participant page and listed for the
+investigator."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from browser.conftest import LoginFn
+
+
+def test_a_trough_above_target_is_flagged_and_listed(page: Page, login: LoginFn) -> None:
+    login(page, "investigator")
+    page.get_by_role("link", name="B-002").first.click()
+    expect(page).to_have_url(re.compile(r"/participants/\d+"))
+    section = page.locator("#immunosuppression")
+    expect(section).to_contain_text("Tacrolimus")
+    expect(section).to_contain_text("ongoing")
+    section.get_by_role("link", name="New trough level").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Trough level")
+    page.get_by_label("Trough level").fill("9")
+    page.get_by_label("Unit (as the laboratory reported it)").select_option("U/L")
+    page.get_by_role("button", name="Save trough level").click()
+    expect(page.locator("#unit-error")).to_contain_text("is another kind of unit")
+    # B-002 is past day 91: the month 4-12 target (5-15 ng/mL, demo protocol) is in force
+    page.get_by_label("Trough level").fill("18.2")
+    page.get_by_label("Unit (as the laboratory reported it)").select_option("ng/mL")
+    page.get_by_role("button", name="Save trough level").click()
+    expect(page.get_by_role("status").first).to_contain_text("Trough level saved")
+    row = page.locator("#troughs tbody tr", has_text="18.2 ng/mL").first
+    expect(row).to_contain_text("above target")
+    expect(row).to_contain_text("5\u201315 ng/mL")
+    page.goto("/immunosuppression/out-of-range")
+    listed = page.locator("#out-of-range tbody tr", has_text="B-002")
+    expect(listed).to_have_count(1)
+    expect(listed).to_contain_text("above target")
