@@ -505,6 +505,10 @@ def _mount_trial_commands() -> None:
 
     app.add_typer(follow_up_app, name="follow-up")
     app.add_typer(product_app, name="product")
+    from cordtrial.lab_cli import import_labs_command
+    from cordtrial.trial_cli import import_app
+
+    import_app.command("labs")(import_labs_command)  # issue 15: lab results from a lab system
 
 
 _mount_trial_commands()

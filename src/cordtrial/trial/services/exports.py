@@ -426,12 +426,12 @@ def _lab_tables(
     and the exported sites' reference ranges."""
     results = table(LabResult)
     results.insert(
-        results.columns.get_loc("value") + 1,
+        list(results.columns).index("value") + 1,
         "unit",
         [ANALYTES[a].unit for a in results["analyte"]],
     )
     tables["lab_results"] = results
-    ranges = session.scalars(
+    ranges: Iterable[LabReferenceRange] = session.scalars(
         select(LabReferenceRange)
         .where(LabReferenceRange.site_id.in_(list(site_codes)))
         .order_by(LabReferenceRange.site_id, LabReferenceRange.analyte, LabReferenceRange.sex)

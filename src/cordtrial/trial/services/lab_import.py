@@ -106,7 +106,8 @@ class LabImportReport:
 
     def __str__(self) -> str:
         text = (
-            f"{self.rows} rows: {self.inserted} values imported in {self.panels} panels, "
+            f"{self.rows} rows: {self.inserted} values imported in {self.panels} "
+            f"panel{'' if self.panels == 1 else 's'}, "
             f"{self.already_present} already present, {self.rejected} rejected"
         )
         if self.warnings:
