@@ -37,7 +37,7 @@ FACTS = EligibilityFacts(
         "creatinine": LabValue(90, 110, SAMPLE),
         "alt": LabValue(40, 41, SAMPLE),
     },
-    assessed_on=date(2026, 3, 4),
+    lab_window_end=date(2026, 3, 4),
 )
 
 

@@ -92,6 +92,20 @@ def test_a_result_after_the_transplant_is_not_a_screening_value(
     )  # fmt: skip
     reasons = lab_eligibility(session, admin, limited.id, after)
     assert not reasons[0].assessable
+    assert f"14 days up to {limited.transplant_date}" in reasons[0].detail
+
+
+def test_the_window_ends_at_the_transplant_when_checked_later(
+    session: Session, admin: User, limited: Participant
+) -> None:
+    assert limited.transplant_date is not None
+    before = limited.transplant_date - timedelta(days=5)
+    record_lab_panel(
+        session, admin, participant_id=limited.id, collected_on=before,
+        entries=[LabEntry("platelets", 250, "10*9/L")],
+    )  # fmt: skip
+    months_later = limited.transplant_date + timedelta(days=120)
+    assert lab_eligibility(session, admin, limited.id, months_later)[0].met
 
 
 def test_values_within_the_limits_make_the_participant_lab_eligible(

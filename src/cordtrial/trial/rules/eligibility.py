@@ -9,7 +9,8 @@ NLI and AIS come from a classified ISNCSCI exam, never from typed values. Where 
 result open (``C4,C5``; ``A,B``) the criterion is met only when every possible value meets it.
 
 Laboratory limits (``lab_limits``, none by default; :mod:`.lab_limits`) are checked from the
-participant's results in the screening window (``lab_window_days`` up to the assessment); a
+participant's results in the screening window (``lab_window_days`` up to the assessment or the
+transplant, whichever is first); a
 limit without a value there is not met and *not yet assessable* (``assessable`` false).
 """
 
@@ -66,7 +67,7 @@ class EligibilityCriteria:
     max_days_to_transplant: int = 28
     lab_limits: tuple[LabLimit, ...] = ()
     #: The screening window of the laboratory limits: results collected this many days before
-    #: the assessment (and up to it) count.
+    #: the assessment or the transplant, whichever is first, and up to it, count.
     lab_window_days: int = 28
 
     def __post_init__(self) -> None:
@@ -160,10 +161,10 @@ class EligibilityFacts:
     transplant_date: date | None
     nli: str | None
     ais: str | None
-    #: analyte -> the latest result in the screening window (absent: none there); the
-    #: assessment date ends the window.
+    #: analyte -> the latest result in the screening window (absent: none there).
     labs: Mapping[str, LabValue] = field(default_factory=dict)
-    assessed_on: date | None = None
+    #: The last day of the screening window: the assessment or the transplant, the earlier.
+    lab_window_end: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,12 +265,12 @@ def _timing(criteria: EligibilityCriteria, facts: EligibilityFacts) -> Criterion
     )
 
 
-def lab_window_text(criteria: EligibilityCriteria, assessed_on: date | None) -> str:
+def lab_window_text(criteria: EligibilityCriteria, end: date | None) -> str:
     """The screening window of the laboratory limits in words."""
     days = criteria.lab_window_days
-    if assessed_on is None:
-        return f"{days} days up to the assessment"
-    return f"{days} days up to {assessed_on.isoformat()}"
+    if end is None:
+        return f"{days} days up to the assessment or the transplant"
+    return f"{days} days up to {end.isoformat()}"
 
 
 def evaluate_lab_limits(
@@ -277,7 +278,7 @@ def evaluate_lab_limits(
 ) -> tuple[CriterionResult, ...]:
     """The trial's laboratory limits, each checked against the participant's latest result in
     the screening window (rules.lab_limits)."""
-    window = lab_window_text(criteria, facts.assessed_on)
+    window = lab_window_text(criteria, facts.lab_window_end)
     out = []
     for limit in criteria.lab_limits:
         met, assessable, detail = check_lab_limit(limit, facts.labs.get(limit.analyte), window)

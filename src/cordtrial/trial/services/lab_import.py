@@ -262,12 +262,15 @@ def _range_warning(session: Session, row: _Row) -> RowError | None:
 
 
 def import_lab_results(
-    session: Session, user: User, *, protocol_id: str, frame: pd.DataFrame
+    session: Session, user: User, *, protocol_id: str, frame: pd.DataFrame | bytes | str
 ) -> LabImportReport:
-    """Import a lab file's rows (:func:`read_lab_csv`; see the module docstring): bad rows
-    reported, the others recorded as panels by participant and sample time."""
+    """Import a lab file's rows (a frame of :func:`read_lab_csv`, or the file's text, read
+    once the user is known to be allowed; see the module docstring): bad rows reported, the
+    others recorded as panels by participant and sample time."""
     require_permission(user, "enter_data")
     trial = get_trial(session, protocol_id)
+    if not isinstance(frame, pd.DataFrame):
+        frame = read_lab_csv(frame)
     participants = {
         p.study_id: p
         for p in session.scalars(select(Participant).where(Participant.trial_id == trial.id))

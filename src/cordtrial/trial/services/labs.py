@@ -50,6 +50,7 @@ __all__ = [
     "report_lab_as_adverse_event",
     "reportable_lab_result",
     "screening_lab_values",
+    "screening_window_end",
     "set_reference_range",
 ]
 
@@ -280,19 +281,23 @@ def report_lab_as_adverse_event(
     )  # fmt: skip
 
 
+def screening_window_end(participant: Participant, on: date) -> date:
+    """The last day of the screening window: ``on`` or the transplant, the earlier."""
+    day0 = participant.transplant_date
+    return on if day0 is None else min(on, day0)
+
+
 def screening_lab_values(
     session: Session, participant: Participant, criteria: EligibilityCriteria, on: date
 ) -> dict[str, LabValue]:
     """The participant's latest result of each analyte the criteria limit, collected in the
-    screening window: ``criteria.lab_window_days`` up to ``on``, never after the transplant.
-    One statement for all analytes."""
+    screening window: the ``criteria.lab_window_days`` up to ``on`` or the transplant, the
+    earlier (:func:`screening_window_end`). One statement for all analytes."""
     analytes = sorted({limit.analyte for limit in criteria.lab_limits})
     if not analytes:
         return {}
-    end = on
-    if participant.transplant_date is not None:
-        end = min(end, participant.transplant_date)
-    start = on - timedelta(days=criteria.lab_window_days)
+    end = screening_window_end(participant, on)
+    start = end - timedelta(days=criteria.lab_window_days)
     rows = session.scalars(
         select(LabResult)
         .where(
@@ -324,7 +329,7 @@ def lab_eligibility(
         nli=None,
         ais=None,
         labs=screening_lab_values(session, participant, criteria, on),
-        assessed_on=on,
+        lab_window_end=screening_window_end(participant, on),
     )
     return evaluate_lab_limits(criteria, facts)
 

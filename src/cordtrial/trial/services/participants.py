@@ -27,7 +27,7 @@ from cordtrial.trial.rules.eligibility import (
 from cordtrial.trial.rules.identifiers import check_identifier, find_confusable
 from cordtrial.trial.rules.vocabulary import INJURY_MECHANISMS, SEXES
 from cordtrial.trial.services.common import check_version, get_by_id, get_trial, set_fields
-from cordtrial.trial.services.labs import screening_lab_values
+from cordtrial.trial.services.labs import screening_lab_values, screening_window_end
 from cordtrial.trial.services.reads import participant_for, visible_site
 from cordtrial.trial.services.users import require_permission
 
@@ -202,7 +202,7 @@ def assess_eligibility(
             nli=record["nli"] if record else None,
             ais=record["ais"] if record else None,
             labs=screening_lab_values(session, participant, criteria, assessed_on),
-            assessed_on=assessed_on,
+            lab_window_end=screening_window_end(participant, assessed_on),
         )
         decision = evaluate_eligibility(criteria, facts)
         assessment = EligibilityAssessment(
