@@ -37,11 +37,12 @@ from cordtrial.trial.services.clocks import expedited_badges
 from cordtrial.trial.services.consent import consent_statuses
 from cordtrial.trial.services.disposition import current_disposition
 from cordtrial.trial.services.imaging import list_mris, surveillance
-from cordtrial.trial.services.labs import list_lab_results
+from cordtrial.trial.services.labs import lab_eligibility, list_lab_results
 from cordtrial.trial.services.lists import exams_to_do, open_serious_events
 from cordtrial.trial.services.reads import (
     list_administrations,
     list_adverse_events,
+    list_eligibility,
     list_exams,
     list_lots,
     list_measures,
@@ -325,6 +326,12 @@ def _participant_view(
         administrations=list_administrations(session, user, participant_id),
         adverse_events=list_adverse_events(session, user, participant_id),
         labs=list_lab_results(session, user, participant_id),
+        eligibility=max(
+            list_eligibility(session, user, participant_id),
+            key=lambda a: (a.assessed_on, a.id),
+            default=None,
+        ),
+        lab_limits=lab_eligibility(session, user, participant_id, now.date()),
         analytes=ANALYTES,
         terms=TERMS,
         expedited=expedited_badges(
