@@ -42,6 +42,7 @@ __all__ = [
     "LabEntry",
     "lab_analytes",
     "lab_eligibility",
+    "lab_results_of_event",
     "link_lab_result_to_adverse_event",
     "list_lab_results",
     "list_reference_ranges",
@@ -221,6 +222,19 @@ def list_lab_results(session: Session, user: User, participant_id: int) -> list[
             select(LabResult)
             .where(LabResult.participant_id == participant.id)
             .order_by(LabResult.collected_on, LabResult.analyte, LabResult.id)
+        )
+    )
+
+
+def lab_results_of_event(session: Session, user: User, event: AdverseEvent) -> list[LabResult]:
+    """The laboratory results an adverse event was reported from (site-scoped)."""
+    participant = get_by_id(session, Participant, event.participant_id)
+    require_permission(user, "read", participant.site_id)
+    return list(
+        session.scalars(
+            select(LabResult)
+            .where(LabResult.adverse_event_id == event.id)
+            .order_by(LabResult.collected_on, LabResult.id)
         )
     )
 
