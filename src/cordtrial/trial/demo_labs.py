@@ -99,9 +99,13 @@ def _user(session: Session, username: str) -> User:
     return session.scalars(select(User).where(User.username == username)).one()
 
 
+#: Decimals a laboratory reports each analyte with (the others: whole numbers).
+_DECIMALS: Final = {"neutrophils": 1, "wbc": 1, "lymphocytes": 2, "potassium": 1, "inr": 1}
+
+
 def _panel(values: dict[str, float], factors: dict[str, float]) -> list[LabEntry]:
     return [
-        LabEntry(a, round(v * factors.get(a, 1.0), 2), ANALYTES[a].unit)
+        LabEntry(a, round(v * factors.get(a, 1.0), _DECIMALS.get(a, 0)), ANALYTES[a].unit)
         for a, v in values.items()
         if a != "inr" or not factors
     ]

@@ -29,6 +29,7 @@ from cordtrial.trial.models import (
 )
 from cordtrial.trial.rules.access import can
 from cordtrial.trial.rules.consent import ConsentVersionFacts
+from cordtrial.trial.rules.lab_limits import unit_label
 from cordtrial.trial.rules.labs import ANALYTES, TERMS
 from cordtrial.trial.rules.safety import ExpeditedStatus
 from cordtrial.trial.rules.schedule import VisitStatus
@@ -333,6 +334,7 @@ def _participant_view(
         ),
         lab_limits=lab_eligibility(session, user, participant_id, now.date()),
         analytes=ANALYTES,
+        unit_label=unit_label,
         terms=TERMS,
         expedited=expedited_badges(
             session, list_adverse_events(session, user, participant_id), now.date()
