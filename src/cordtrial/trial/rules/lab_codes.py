@@ -82,8 +82,8 @@ def analyte_code(name: str) -> str:
     found = _BY_NAME.get(_key(text))
     if found is None:
         raise InvalidValueError(
-            "analyte", name, "an analyte's code, name, lab short name or LOINC code "
-            "(docs/trial.md lists them), e.g. " + ", ".join(list(ANALYTES)[:4]),
+            "analyte", name, "an analyte's code, name, lab short name or LOINC code, as "
+            "listed in docs/trial.md: e.g. " + ", ".join(list(ANALYTES)[:4]),
         )  # fmt: skip
     return found
 

@@ -180,8 +180,10 @@ def _when(text: str) -> datetime:
 
 
 def _number(name: str, text: str, *, required: bool = True) -> float | None:
-    if not text and not required:
-        return None
+    if not text:
+        if not required:
+            return None
+        raise InvalidValueError(name, None, "a number", "is missing")
     try:
         number = float(text.replace(",", "."))
     except ValueError:
@@ -191,13 +193,15 @@ def _number(name: str, text: str, *, required: bool = True) -> float | None:
     return number
 
 
-def _check_row(number: int, row: dict[str, Any], participants: dict[str, Participant]) -> _Row:
+def _check_row(
+    number: int, row: dict[str, Any], participants: dict[str, Participant], protocol_id: str
+) -> _Row:
     study_id = _text(row, "study_id")
     participant = participants.get(study_id)
     if participant is None:
         raise InvalidValueError(
-            "study_id", study_id or None, "a participant of this trial at your sites",
-            "is not one",
+            "study_id", study_id or None,
+            f"the study id of a participant of {protocol_id} at your sites",
         )  # fmt: skip
     when = _when(_text(row, "collected_at"))
     if when.date() < participant.injury_date:
@@ -283,7 +287,7 @@ def import_lab_results(
         report.rows += 1
         row = {str(k): v for k, v in record.items()}
         try:
-            checked = _check_row(number, row, participants)
+            checked = _check_row(number, row, participants, protocol_id)
             key = (checked.study_id, checked.collected_at, checked.analyte)
             if key in seen:
                 raise InvalidValueError(
