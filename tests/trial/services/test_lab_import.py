@@ -69,8 +69,9 @@ def test_the_example_file_imports_its_good_rows_and_reports_each_bad_one(
     assert errors[9].field == "collected_at" and "23/02/2026" in errors[9].reason
     assert (report.rows, report.inserted, report.panels) == (9, 5, 2)
     # the lab's creatinine range 0.7-1.2 mg/dL = 62-106 umol/L: the same as the site's
-    warned = {w.row for w in report.warnings}
+    warned = {w.row: w for w in report.warnings}
     assert 3 not in warned and 1 in warned  # platelets: the site has no range
+    assert "the lab's range up to 41 U/L is not used" in warned[4].reason
     stored = session.scalars(select(LabResult).order_by(LabResult.id)).all()
     assert [r.analyte for r in stored] == [
         "platelets", "neutrophils", "creatinine", "alt", "creatinine"

@@ -44,6 +44,7 @@ from cordtrial.trial.errors import InvalidValueError, TrialError, human_value
 from cordtrial.trial.models import LabResult, Participant, User
 from cordtrial.trial.rules.access import can_see_site
 from cordtrial.trial.rules.lab_codes import analyte_code, ucum_code
+from cordtrial.trial.rules.lab_limits import unit_label
 from cordtrial.trial.rules.labs import ANALYTES, convert
 from cordtrial.trial.services.common import get_trial
 from cordtrial.trial.services.imports import ERROR_COLUMNS, RowError
@@ -183,7 +184,7 @@ def _number(name: str, text: str, *, required: bool = True) -> float | None:
     if not text:
         if not required:
             return None
-        raise InvalidValueError(name, None, "a number", "is missing")
+        raise InvalidValueError(name, None, "a number >= 0", "is required")
     try:
         number = float(text.replace(",", "."))
     except ValueError:
@@ -243,7 +244,7 @@ def _range_warning(session: Session, row: _Row) -> RowError | None:
         return None
     site = reference_range(session, row.participant.site_id, row.analyte, row.participant.sex)
     label, unit = ANALYTES[row.analyte].label, ANALYTES[row.analyte].unit
-    sent = f"{'' if low is None else f'{low:g}'}-{'' if high is None else f'{high:g}'} {row.unit}"
+    sent = _range_text(low, high, row.unit)
     if site is None:
         return RowError(
             row.row, row.study_id, "reference_low", sent,
@@ -257,12 +258,22 @@ def _range_warning(session: Session, row: _Row) -> RowError | None:
     )
     if same:
         return None
-    mine = "-".join("" if x is None else f"{x:g}" for x in (site.lln, site.uln))
+    mine = _range_text(site.lln, site.uln, unit)
     return RowError(
         row.row, row.study_id, "reference_low", sent,
-        f"the lab's range {sent} differs from the site's {mine} {unit} for {label}: graded "
+        f"the lab's range {sent} differs from the site's {mine} for {label}: graded "
         f"against the site's", "warning",
     )  # fmt: skip
+
+
+def _range_text(low: float | None, high: float | None, ucum: str) -> str:
+    """``62 to 106 µmol/L``, ``up to 40 U/L``, ``from 1.8 x10^9/L``."""
+    unit = unit_label(ucum)
+    if low is not None and high is not None:
+        text = f"{low:g} to {high:g}"
+    else:
+        text = f"up to {high:g}" if low is None else f"from {low:g}"
+    return f"{text} {unit}".strip()
 
 
 def import_lab_results(
