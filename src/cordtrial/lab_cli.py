@@ -48,20 +48,24 @@ def import_labs_command(
     from cordtrial.trial import NotFoundError, TrialError, make_engine, make_session_factory
     from cordtrial.trial.files import write_csv
     from cordtrial.trial.services.acting import acting_user
+    from cordtrial.trial.services.common import get_trial
     from cordtrial.trial.services.lab_import import import_lab_results, read_lab_csv
 
     report_path = errors or file.with_name(f"{file.stem}.import-errors.csv")
     check_output_folder(report_path, "--errors")
     url = existing_store(data_dir, demo=demo).url
     try:
-        frame = read_lab_csv(file.read_bytes())
+        content = file.read_bytes()
     except OSError as exc:
         fail(f"cannot read {file}: {exc.strerror or exc}", 2)
-    except TrialError as exc:
-        fail(f"{file}: {exc.human}", 2)
     engine = make_engine(url)
     try:
         with make_session_factory(engine)() as session:
+            get_trial(session, trial)  # an unknown trial is named before the file is read
+            try:
+                frame = read_lab_csv(content)
+            except TrialError as exc:  # not CSV, or a required column missing: unusable input
+                fail(f"{file}: {exc.human}", 2)
             importer = acting_user(session, user, "enter_data")
             report = import_lab_results(session, importer, protocol_id=trial, frame=frame)
     except NotFoundError as exc:  # an unknown trial is unusable input; an unknown user, refused
