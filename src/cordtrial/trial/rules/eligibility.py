@@ -25,7 +25,7 @@ from cordtrial.isncsci import Level
 from cordtrial.trial.errors import InvalidValueError
 from cordtrial.trial.rules.checks import check_int
 from cordtrial.trial.rules.lab_limits import LabLimit, LabValue, check_lab_limit
-from cordtrial.trial.rules.vocabulary import INJURY_MECHANISMS, TRAUMATIC_MECHANISMS
+from cordtrial.trial.rules.vocabulary import INJURY_MECHANISMS, TRAUMATIC_MECHANISMS, word
 
 __all__ = [
     "CriterionResult",
@@ -221,8 +221,8 @@ def _mechanism(criteria: EligibilityCriteria, facts: EligibilityFacts) -> Criter
     return CriterionResult(
         "mechanism",
         met,
-        f"mechanism {facts.injury_mechanism} ({kind}); allowed: "
-        + ", ".join(sorted(criteria.mechanisms)),
+        f"mechanism {word(facts.injury_mechanism)} ({kind}); allowed: "
+        + ", ".join(word(m) for m in sorted(criteria.mechanisms)),
     )
 
 
