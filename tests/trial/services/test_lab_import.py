@@ -4,6 +4,7 @@ number and reason while the rest is imported, nothing stored twice."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,21 @@ def test_rows_of_a_site_the_user_cannot_see_are_refused(
     )  # fmt: skip
     assert report.inserted == 0
     assert {e.field for e in report.errors if e.row <= 5} == {"study_id"}
+
+
+def test_a_large_file_is_imported_whole(session: Session, participant: Participant) -> None:
+    """1,250 rows (more keys than one statement looks up): every row stored, then every row
+    found already present."""
+    admin = acting_as("admin")
+    panel = {"PLT": (210, "10*9/L"), "WBC": (6.1, "10*9/L"), "HGB": (140, "g/L"),
+             "ALT": (30, "U/L"), "K": (4.2, "mmol/L")}  # fmt: skip
+    lines = ["study_id,collected_at,analyte,value,unit"]
+    for day in range(250):
+        on = (date(2026, 1, 6) + timedelta(days=day)).isoformat()
+        lines += [f"P001,{on}T08:00,{code},{v},{u}" for code, (v, u) in panel.items()]
+    text = "\n".join(lines)
+    protocol = participant.trial.protocol_id
+    first = import_lab_results(session, admin, protocol_id=protocol, frame=text)
+    assert (first.rows, first.inserted, first.rejected, first.panels) == (1250, 1250, 0, 250)
+    again = import_lab_results(session, admin, protocol_id=protocol, frame=text)
+    assert (again.inserted, again.already_present) == (0, 1250)

@@ -221,20 +221,25 @@ def _check_row(
     return _Row(number, study_id, participant, when, analyte, value, unit, (low, high))
 
 
+#: Keys looked up per statement (three bound values each: well under SQLite's limit).
+_KEYS_PER_STATEMENT: Final = 1000
+
+
 def _stored_keys(session: Session, rows: Iterable[_Row]) -> set[tuple[int, date, str]]:
-    keys = {(r.participant.id, r.collected_at.date(), r.analyte) for r in rows}
-    if not keys:
-        return set()
-    found = session.execute(
-        select(
-            LabResult.participant_id, LabResult.collected_on, LabResult.analyte,
-            LabResult.entered_value, LabResult.entered_unit,
-        ).where(
-            tuple_(LabResult.participant_id, LabResult.collected_on, LabResult.analyte).in_(
-                list(keys)
+    keys = sorted({(r.participant.id, r.collected_at.date(), r.analyte) for r in rows})
+    found: list[Any] = []
+    for start in range(0, len(keys), _KEYS_PER_STATEMENT):
+        chunk = keys[start : start + _KEYS_PER_STATEMENT]
+        found += session.execute(
+            select(
+                LabResult.participant_id, LabResult.collected_on, LabResult.analyte,
+                LabResult.entered_value, LabResult.entered_unit,
+            ).where(
+                tuple_(LabResult.participant_id, LabResult.collected_on, LabResult.analyte).in_(
+                    chunk
+                )
             )
-        )
-    ).all()  # fmt: skip
+        ).all()  # fmt: skip
     return {(p, d, f"{a}|{v:g}|{u}") for p, d, a, v, u in found}
 
 
