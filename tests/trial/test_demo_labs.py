@@ -63,4 +63,4 @@ def test_demo_labs_have_one_grade_2_creatinine_linked_to_its_event(session: Sess
     sites = {r.site_id for r in session.scalars(select(LabReferenceRange))}
     assert len(sites) == 2
     assert verify_audit(session).ok
-    assert seconds < 60  # the whole demo, labs included, on a shared 2-core machine
+    assert seconds < 120  # the whole demo, labs included (about 16 s on a shared 2-core machine)
