@@ -511,6 +511,10 @@ def _mount_trial_commands() -> None:
     from cordtrial.immunosuppression_cli import immunosuppression_app
 
     app.add_typer(immunosuppression_app, name="immunosuppression")  # issue 15
+    from cordtrial.lab_cli import import_labs_command
+    from cordtrial.trial_cli import import_app
+
+    import_app.command("labs")(import_labs_command)  # issue 15: lab results from a lab system
 
 
 _mount_trial_commands()

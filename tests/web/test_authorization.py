@@ -123,6 +123,11 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, frozenset[str]]] = [
      {"awareness_date": "2026-02-10", "related_to_cells": "not_related",
       "related_to_procedure": "not_related", "related_to_immunosuppression": "possible",
       "expectedness": "expected", "outcome": "recovering"}, CLINICAL),
+    ("GET", f"/api/participants/{P}/lab-eligibility", None, STAFF),
+    # the world's lab result is not graded: 422 for those allowed to link it
+    ("POST", "/api/labs/{lab}/link", {"adverse_event_id": A}, CLINICAL),
+    # an empty file: 422 for those allowed to import
+    ("POST", f"/api/trials/{PROTOCOL}/labs/import", None, CLINICAL),
     ("GET", "/api/sites/{site}/reference-ranges", None, STAFF),
     ("PUT", "/api/sites/{site}/reference-ranges/alt", {"uln": 40, "reason": "r"}, ADMIN),
     ("POST", f"/api/trials/{PROTOCOL}/periodic-reports/jp_asrm_60_day/1/submission",

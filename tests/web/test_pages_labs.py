@@ -51,7 +51,7 @@ def test_a_panel_is_graded_and_reported_as_an_adverse_event(world: World) -> Non
     assert saved.status_code == 303
     page = world.client.get(f"/participants/{world.participant_id}").text
     text = _text(page)
-    assert "900 /uL" in text and "0.9 10*9/L" in text
+    assert "900 /uL" in text and "0.9 x10^9/L" in text
     assert "Neutrophil count decreased, grade 3" in text
     world.session.rollback()  # end the snapshot read above
     lab = world.session.scalars(neutrophils).one()

@@ -26,8 +26,9 @@ from sqlalchemy.orm import Session
 from cordtrial.isncsci import KEY_MUSCLES, SENSORY_LEVELS, Level
 from cordtrial.trial.demo_follow_up import seed_long_term_follow_up
 from cordtrial.trial.demo_imaging import seed_demo_imaging
-from cordtrial.trial.demo_medications import seed_demo_medications
 from cordtrial.trial.demo_immunosuppression import seed_demo_immunosuppression
+from cordtrial.trial.demo_labs import seed_demo_labs
+from cordtrial.trial.demo_medications import seed_demo_medications
 from cordtrial.trial.demo_reporting import file_demo_reports, set_demo_jurisdictions
 from cordtrial.trial.models import AdverseEvent, Participant, Trial, User
 from cordtrial.trial.rules.schedule import VisitSpec
@@ -365,6 +366,7 @@ def _seed(session: Session, today: date) -> DemoTrial:
     _adverse_events(session, ids, today)
     file_demo_reports(session, _ACTOR, DEMO_PROTOCOL_ID, today)
     _missed_visit(session, ids, today)
+    seed_demo_labs(session, _ACTOR, DEMO_PROTOCOL_ID, ids, today)  # issue 15: laboratory
     seed_demo_imaging(session, ids, today)  # issue 14: MRI surveillance
     seed_long_term_follow_up(session, DEMO_PROTOCOL_ID, ids, today)  # issue 14
     seed_demo_medications(session, ids, today)  # issue 15: concomitant medication
@@ -526,7 +528,7 @@ def _adverse_events(session: Session, ids: dict[str, int], today: date) -> None:
          "unlikely", "possible", not_related, "expected", "recovered", 40),
         ("A-002", 1620, "Urinary tract infection", "infection", 2, [],
          not_related, not_related, "possible", "expected", "recovered", 10),
-        ("B-002", 60, "Raised serum creatinine on tacrolimus", "immunosuppression_effect", 1, [],
+        ("B-002", 60, "Raised serum creatinine on tacrolimus", "immunosuppression_effect", 2, [],
          not_related, not_related, "probable", "expected", "recovering", None),
         # a SUSAR: serious, possibly related, unexpected -> expedited report due in 15 days
         ("B-001", 6, "Syrinx enlargement at the graft site", "syrinx", 3, ["hospitalisation"],

@@ -906,6 +906,38 @@ class ReferenceRangeRead(_Out):
     uln: float | None
 
 
+class LabCriterionRead(BaseModel):
+    """A laboratory eligibility limit checked from the entered results."""
+
+    criterion: str = Field(description="lab_<analyte>")
+    met: bool
+    assessable: bool = Field(description="False when the value it needs is missing")
+    detail: str = Field(description="In words, naming the value, the limit and the sample date")
+
+
+class LabLinkCreate(_In):
+    adverse_event_id: RecordId
+
+
+class LabImportRowRead(BaseModel):
+    row: int = Field(description="The file's data row, from 1")
+    participant: str
+    field: str
+    value: str
+    reason: str
+    severity: Literal["error", "warning"]
+
+
+class LabImportRead(BaseModel):
+    rows: int
+    inserted: int
+    already_present: int
+    panels: int
+    rejected: int
+    errors: list[LabImportRowRead]
+    warnings: list[LabImportRowRead]
+
+
 class AnalyteRead(BaseModel):
     analyte: str
     label: str

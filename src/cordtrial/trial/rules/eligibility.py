@@ -7,6 +7,11 @@ NLI C4 to T10: the most rostral level below a C3/4 lesion is C4), AIS A, and the
 
 NLI and AIS come from a classified ISNCSCI exam, never from typed values. Where ``NT`` leaves a
 result open (``C4,C5``; ``A,B``) the criterion is met only when every possible value meets it.
+
+Laboratory limits (``lab_limits``, none by default; :mod:`.lab_limits`) are checked from the
+participant's results in the screening window (``lab_window_days`` up to the assessment or the
+transplant, whichever is first); a
+limit without a value there is not met and *not yet assessable* (``assessable`` false).
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ from typing import Any
 from cordtrial.isncsci import Level
 from cordtrial.trial.errors import InvalidValueError
 from cordtrial.trial.rules.checks import check_int
-from cordtrial.trial.rules.vocabulary import INJURY_MECHANISMS, TRAUMATIC_MECHANISMS
+from cordtrial.trial.rules.lab_limits import LabLimit, LabValue, check_lab_limit
+from cordtrial.trial.rules.vocabulary import INJURY_MECHANISMS, TRAUMATIC_MECHANISMS, word
 
 __all__ = [
     "CriterionResult",
@@ -27,6 +33,8 @@ __all__ = [
     "EligibilityDecision",
     "EligibilityFacts",
     "evaluate_eligibility",
+    "evaluate_lab_limits",
+    "lab_window_text",
     "parse_level",
 ]
 
@@ -57,6 +65,10 @@ class EligibilityCriteria:
     ais_grades: frozenset[str] = frozenset({"A"})
     min_days_to_transplant: int = 14
     max_days_to_transplant: int = 28
+    lab_limits: tuple[LabLimit, ...] = ()
+    #: The screening window of the laboratory limits: results collected this many days before
+    #: the assessment or the transplant, whichever is first, and up to it, count.
+    lab_window_days: int = 28
 
     def __post_init__(self) -> None:
         check_int("eligibility.min_age", self.min_age, 0, 120)
@@ -83,9 +95,18 @@ class EligibilityCriteria:
             self.min_days_to_transplant,
             3650,
         )
+        check_int("eligibility.lab_window_days", self.lab_window_days, 0, 365)
 
     def to_json(self) -> dict[str, Any]:
         """The criteria as a JSON object (stored with the trial and each assessment)."""
+        labs: dict[str, Any] = (
+            {
+                "lab_limits": [limit.to_json() for limit in self.lab_limits],
+                "lab_window_days": self.lab_window_days,
+            }
+            if self.lab_limits
+            else {}
+        )  # criteria without laboratory limits keep the form stored before issue 15
         return {
             "min_age": self.min_age,
             "max_age": self.max_age,
@@ -95,7 +116,7 @@ class EligibilityCriteria:
             "ais_grades": sorted(self.ais_grades),
             "min_days_to_transplant": self.min_days_to_transplant,
             "max_days_to_transplant": self.max_days_to_transplant,
-        }
+        } | labs
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> EligibilityCriteria:
@@ -116,6 +137,13 @@ class EligibilityCriteria:
         for key in ("nli_from", "nli_to"):
             if key in args:
                 args[key] = parse_level(f"eligibility.{key}", args[key])
+        if "lab_limits" in args:
+            limits = args["lab_limits"]
+            if not isinstance(limits, list | tuple):
+                raise InvalidValueError(
+                    "eligibility.lab_limits", limits, "a list of laboratory limits"
+                )
+            args["lab_limits"] = tuple(LabLimit.from_json(item) for item in limits)
         return cls(**args)
 
 
@@ -133,19 +161,28 @@ class EligibilityFacts:
     transplant_date: date | None
     nli: str | None
     ais: str | None
+    #: analyte -> the latest result in the screening window (absent: none there).
+    labs: Mapping[str, LabValue] = field(default_factory=dict)
+    #: The last day of the screening window: the assessment or the transplant, the earlier.
+    lab_window_end: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class CriterionResult:
-    """One criterion: whether it is met, and why, in words."""
+    """One criterion: whether it is met, and why, in words; ``assessable`` false when a value
+    it needs is missing (a laboratory limit without a result in the screening window)."""
 
     criterion: str
     met: bool
     detail: str
+    assessable: bool = True
 
     def to_json(self) -> dict[str, Any]:
-        """As stored with the assessment."""
-        return {"criterion": self.criterion, "met": self.met, "detail": self.detail}
+        """As stored with the assessment (``assessable`` only when false)."""
+        out: dict[str, Any] = {"criterion": self.criterion, "met": self.met, "detail": self.detail}
+        if not self.assessable:
+            out["assessable"] = False
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +196,11 @@ class EligibilityDecision:
     def unmet(self) -> tuple[CriterionResult, ...]:
         """The criteria not met."""
         return tuple(r for r in self.reasons if not r.met)
+
+    @property
+    def not_assessable(self) -> tuple[CriterionResult, ...]:
+        """The criteria that cannot be assessed yet (a laboratory value missing)."""
+        return tuple(r for r in self.reasons if not r.assessable)
 
 
 def _possible(notation: str) -> list[str]:
@@ -179,8 +221,8 @@ def _mechanism(criteria: EligibilityCriteria, facts: EligibilityFacts) -> Criter
     return CriterionResult(
         "mechanism",
         met,
-        f"mechanism {facts.injury_mechanism} ({kind}); allowed: "
-        + ", ".join(sorted(criteria.mechanisms)),
+        f"mechanism {word(facts.injury_mechanism)} ({kind}); allowed: "
+        + ", ".join(word(m) for m in sorted(criteria.mechanisms)),
     )
 
 
@@ -223,12 +265,35 @@ def _timing(criteria: EligibilityCriteria, facts: EligibilityFacts) -> Criterion
     )
 
 
+def lab_window_text(criteria: EligibilityCriteria, end: date | None) -> str:
+    """The screening window of the laboratory limits in words."""
+    days = criteria.lab_window_days
+    if end is None:
+        return f"{days} days up to the assessment or the transplant"
+    return f"{days} days up to {end.isoformat()}"
+
+
+def evaluate_lab_limits(
+    criteria: EligibilityCriteria, facts: EligibilityFacts
+) -> tuple[CriterionResult, ...]:
+    """The trial's laboratory limits, each checked against the participant's latest result in
+    the screening window (rules.lab_limits)."""
+    window = lab_window_text(criteria, facts.lab_window_end)
+    out = []
+    for limit in criteria.lab_limits:
+        met, assessable, detail = check_lab_limit(limit, facts.labs.get(limit.analyte), window)
+        out.append(CriterionResult(limit.criterion, met, detail, assessable))
+    return tuple(out)
+
+
 def evaluate_eligibility(
     criteria: EligibilityCriteria, facts: EligibilityFacts
 ) -> EligibilityDecision:
-    """Evaluate every criterion (age, mechanism, NLI, AIS, days to transplant).
+    """Evaluate every criterion (age, mechanism, NLI, AIS, days to transplant, then the
+    laboratory limits in the protocol's order).
 
     Every criterion is evaluated even after one fails, so the record says all that is wrong.
     """
     reasons = tuple(rule(criteria, facts) for rule in (_age, _mechanism, _nli, _ais, _timing))
+    reasons += evaluate_lab_limits(criteria, facts)
     return EligibilityDecision(all(r.met for r in reasons), reasons)

@@ -143,9 +143,11 @@ def convert(analyte: str, value: float, unit: str) -> float:
     found = ANALYTES.get(analyte)
     if found is None:
         raise InvalidValueError("analyte", analyte, "one of " + ", ".join(sorted(ANALYTES)))
-    allowed = ", ".join(_compatible(found))
+    allowed = ", ".join(_accepted(analyte))
     if unit not in UCUM_UNITS or (unit == "meq/L" and analyte not in _MEQ_ANALYTES):
         raise InvalidValueError("unit", unit, f"a UCUM unit of {found.label}: {allowed}")
+    if unit == found.unit:
+        return float(_signif(float(value)))
     registry = _registry()
     factor, expression = UCUM_UNITS[unit]
     to_factor, to_expression = UCUM_UNITS[found.unit]
@@ -175,7 +177,13 @@ def convert(analyte: str, value: float, unit: str) -> float:
 
 def compatible_units(analyte: str) -> list[str]:
     """The UCUM codes accepted for ``analyte`` (converted to its protocol unit)."""
-    return _compatible(ANALYTES[analyte])
+    return list(_accepted(analyte))
+
+
+@cache
+def _accepted(analyte: str) -> tuple[str, ...]:
+    """The units of :func:`compatible_units`, worked out once per analyte (pint parses slowly)."""
+    return tuple(_compatible(ANALYTES[analyte]))
 
 
 def _compatible(analyte: Analyte) -> list[str]:

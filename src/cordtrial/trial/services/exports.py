@@ -12,9 +12,12 @@ structured read: site, central and adjudication, with its reader and state), the
 follow-up's ``dispositions``, ``contact_attempts``, ``consent_versions`` and
 ``consent_signatures`` (one column per consent item: ``item_long_term_contact`` ...),
 ``concomitant_medications`` (with the review status of an interaction flag), the
-regulators' ``expedited_clocks`` and ``periodic_report_filings``, and immunosuppression's
+regulators' ``expedited_clocks`` and ``periodic_report_filings``, immunosuppression's
 ``immunosuppression_regimens``, ``immunosuppression_courses``, ``dose_changes``,
-``dose_interruptions`` and ``trough_levels`` (issue 15). Records of participants carry the
+``dose_interruptions`` and ``trough_levels``, and the laboratory's ``lab_results`` (each value
+as entered and in the protocol's unit, the reference limits and baseline it was graded against,
+its CTCAE v5.0 grade and the adverse event it was reported as) and ``lab_reference_ranges`` (the
+sites' ranges, in the protocol's units) (issue 15). Records of participants carry the
 participant's ``study_id``; only the sites the exporting user may see are exported, and in text
 (a custody note names the lot's recipient) the study id of a participant of another site reads
 ``(a participant of another site)``.
@@ -76,6 +79,8 @@ from cordtrial.trial.models import (
     EligibilityAssessment,
     ExpeditedClock,
     IsncsciExam,
+    LabReferenceRange,
+    LabResult,
     Lot,
     MriExam,
     MriRead,
@@ -90,6 +95,7 @@ from cordtrial.trial.models import (
 from cordtrial.trial.rules.access import can_see_site, export_mode
 from cordtrial.trial.rules.disclosure import OTHER_SITE_PARTICIPANT, Scrubber
 from cordtrial.trial.rules.exam_cells import CELL_COLUMNS
+from cordtrial.trial.rules.labs import ANALYTES
 from cordtrial.trial.rules.vocabulary import CONSENT_ITEMS
 from cordtrial.trial.services.common import get_trial
 from cordtrial.trial.services.immunosuppression_io import immunosuppression_export_tables
@@ -134,7 +140,8 @@ _LABELS = {
     "release_tests": "Lot release tests", "custody_events": "Chain of custody",
     "administrations": "Cell administrations", "adverse_events": "Adverse events",
     "data_queries": "Monitor data queries", "mris": "MRI examinations",
-    "mri_reads": "Structured MRI reads",
+    "mri_reads": "Structured MRI reads", "lab_results": "Laboratory results (CTCAE v5.0 graded)",
+    "lab_reference_ranges": "Sites' laboratory reference ranges",
     "dispositions": "Disposition changes", "contact_attempts": "Contact attempts",
     "consent_versions": "Consent form versions", "consent_signatures": "Consent signatures",
     "concomitant_medications": "Concomitant medication",
@@ -392,6 +399,7 @@ def build_export(
     _follow_up_tables(session, trial.id, tables, table, of_participants, study_ids)
     tables["concomitant_medications"] = table(ConcomitantMedication)  # issue 15
     tables.update(immunosuppression_export_tables(session, trial.id, study_ids))  # issue 15
+    _lab_tables(session, tables, table, site_codes)
     everyone = session.execute(
         select(Participant.study_id, Participant.site_id).where(Participant.trial_id == trial.id)
     ).all()
@@ -415,6 +423,33 @@ def build_export(
     for name, frame in tables.items():
         tables[name] = _typed(frame)
     return export
+
+
+def _lab_tables(
+    session: Session,
+    tables: dict[str, pd.DataFrame],
+    table: Callable[..., pd.DataFrame],
+    site_codes: dict[int, str],
+) -> None:
+    """The laboratory's tables (issue 15): results with the protocol's unit beside each value,
+    and the exported sites' reference ranges."""
+    results = table(LabResult)
+    results.insert(
+        list(results.columns).index("value") + 1,
+        "unit",
+        [ANALYTES[a].unit for a in results["analyte"]],
+    )
+    tables["lab_results"] = results
+    ranges: Iterable[LabReferenceRange] = session.scalars(
+        select(LabReferenceRange)
+        .where(LabReferenceRange.site_id.in_(list(site_codes)))
+        .order_by(LabReferenceRange.site_id, LabReferenceRange.analyte, LabReferenceRange.sex)
+    ) if site_codes else []  # fmt: skip
+    tables["lab_reference_ranges"] = _frame(
+        [{"site_code": site_codes[r.site_id], "analyte": r.analyte, "sex": r.sex,
+          "lln": r.lln, "uln": r.uln, "unit": ANALYTES[r.analyte].unit} for r in ranges],
+        ["site_code", "analyte", "sex", "lln", "uln", "unit"],
+    )  # fmt: skip
 
 
 def _follow_up_tables(
@@ -529,6 +564,10 @@ def _pseudonymize(
         if "study_id" not in frame.columns:
             kept = [c for c in frame.columns if c not in left_out]
             export.tables[name] = frame[kept]
+            if "site_code" in kept:  # the laboratory's reference ranges, by site
+                export.tables[name] = export.tables[name].assign(
+                    site_code=[site_aliases[c] for c in frame["site_code"]]
+                )
             continue
         study_ids = frame["study_id"].tolist()
         columns: dict[str, list[Any]] = {}

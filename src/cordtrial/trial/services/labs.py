@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,6 +27,13 @@ from cordtrial.trial.models import (
     User,
 )
 from cordtrial.trial.rules.checks import check_choice, check_date, check_number
+from cordtrial.trial.rules.eligibility import (
+    CriterionResult,
+    EligibilityCriteria,
+    EligibilityFacts,
+    evaluate_lab_limits,
+)
+from cordtrial.trial.rules.lab_limits import LabValue
 from cordtrial.trial.rules.labs import ANALYTES, TERMS, convert, grade
 from cordtrial.trial.services.common import get_by_id
 from cordtrial.trial.services.users import require_permission
@@ -34,12 +41,17 @@ from cordtrial.trial.services.users import require_permission
 __all__ = [
     "LabEntry",
     "lab_analytes",
+    "lab_eligibility",
+    "lab_results_of_event",
+    "link_lab_result_to_adverse_event",
     "list_lab_results",
     "list_reference_ranges",
     "record_lab_panel",
     "reference_range",
     "report_lab_as_adverse_event",
     "reportable_lab_result",
+    "screening_lab_values",
+    "screening_window_end",
     "set_reference_range",
 ]
 
@@ -214,6 +226,19 @@ def list_lab_results(session: Session, user: User, participant_id: int) -> list[
     )
 
 
+def lab_results_of_event(session: Session, user: User, event: AdverseEvent) -> list[LabResult]:
+    """The laboratory results an adverse event was reported from (site-scoped)."""
+    participant = get_by_id(session, Participant, event.participant_id)
+    require_permission(user, "read", participant.site_id)
+    return list(
+        session.scalars(
+            select(LabResult)
+            .where(LabResult.adverse_event_id == event.id)
+            .order_by(LabResult.collected_on, LabResult.id)
+        )
+    )
+
+
 def reportable_lab_result(
     session: Session, user: User, lab_result_id: int, participant_id: int | None = None
 ) -> LabResult:
@@ -268,3 +293,81 @@ def report_lab_as_adverse_event(
         outcome=outcome, resolution_date=resolution_date, narrative=narrative,
         lab_result=result,
     )  # fmt: skip
+
+
+def screening_window_end(participant: Participant, on: date) -> date:
+    """The last day of the screening window: ``on`` or the transplant, the earlier."""
+    day0 = participant.transplant_date
+    return on if day0 is None else min(on, day0)
+
+
+def screening_lab_values(
+    session: Session, participant: Participant, criteria: EligibilityCriteria, on: date
+) -> dict[str, LabValue]:
+    """The participant's latest result of each analyte the criteria limit, collected in the
+    screening window: the ``criteria.lab_window_days`` up to ``on`` or the transplant, the
+    earlier (:func:`screening_window_end`). One statement for all analytes."""
+    analytes = sorted({limit.analyte for limit in criteria.lab_limits})
+    if not analytes:
+        return {}
+    end = screening_window_end(participant, on)
+    start = end - timedelta(days=criteria.lab_window_days)
+    rows = session.scalars(
+        select(LabResult)
+        .where(
+            LabResult.participant_id == participant.id,
+            LabResult.analyte.in_(analytes),
+            LabResult.collected_on >= start,
+            LabResult.collected_on <= end,
+        )
+        .order_by(LabResult.collected_on, LabResult.id)
+    ).all()
+    # the latest wins: rows come oldest first
+    return {r.analyte: LabValue(r.value, r.uln, r.collected_on) for r in rows}
+
+
+def lab_eligibility(
+    session: Session, user: User, participant_id: int, on: date
+) -> tuple[CriterionResult, ...]:
+    """The trial's laboratory eligibility limits checked today from the entered results (as
+    :func:`~cordtrial.trial.services.participants.assess_eligibility` would record them on
+    ``on``), without recording anything; empty when the trial has none."""
+    participant = get_by_id(session, Participant, participant_id)
+    require_permission(user, "read", participant.site_id)
+    criteria = EligibilityCriteria.from_json(participant.trial.eligibility)
+    facts = EligibilityFacts(
+        age_at_injury=participant.age_at_injury,
+        injury_mechanism=participant.injury_mechanism,
+        injury_date=participant.injury_date,
+        transplant_date=participant.transplant_date,
+        nli=None,
+        ais=None,
+        labs=screening_lab_values(session, participant, criteria, on),
+        lab_window_end=screening_window_end(participant, on),
+    )
+    return evaluate_lab_limits(criteria, facts)
+
+
+def link_lab_result_to_adverse_event(
+    session: Session, user: User, *, lab_result_id: int, adverse_event_id: int
+) -> LabResult:
+    """Link a graded result to an adverse event already reported for it (the same
+    participant; the event's CTCAE grade at least the result's), audited."""
+    result = reportable_lab_result(session, user, lab_result_id)
+    event = get_by_id(session, AdverseEvent, adverse_event_id)
+    if event.participant_id != result.participant_id:
+        raise RuleViolationError(
+            "adverse_event", [f"adverse event {adverse_event_id} is another participant's"]
+        )
+    if event.ctcae_grade < result.ctcae_grade:
+        raise RuleViolationError(
+            "adverse_event",
+            [
+                f"the event's grade {event.ctcae_grade} is below the result's grade "
+                f"{result.ctcae_grade} ({TERMS[result.ctcae_term or ''].label})"
+            ],
+        )
+    why = f"linked to adverse event {event.id} ({event.term})"
+    with unit_of_work(session, user.username, why):
+        result.adverse_event_id = event.id
+    return result

@@ -27,6 +27,7 @@ from cordtrial.trial.rules.eligibility import (
 from cordtrial.trial.rules.identifiers import check_identifier, find_confusable
 from cordtrial.trial.rules.vocabulary import INJURY_MECHANISMS, SEXES
 from cordtrial.trial.services.common import check_version, get_by_id, get_trial, set_fields
+from cordtrial.trial.services.labs import screening_lab_values, screening_window_end
 from cordtrial.trial.services.reads import participant_for, visible_site
 from cordtrial.trial.services.users import require_permission
 
@@ -182,7 +183,9 @@ def assess_eligibility(
     """Evaluate the trial's criteria for a participant and record the decision with its reasons.
 
     NLI and AIS come from ``exam_id`` or else the latest classified ISNCSCI exam on or before
-    ``assessed_on``. The criteria are copied into the record, as evaluated.
+    ``assessed_on``; laboratory limits from the latest results in the screening window
+    (:func:`~cordtrial.trial.services.labs.screening_lab_values`). The criteria are copied into
+    the record, as evaluated.
     """
     participant_for(session, user, "assess_eligibility", participant_id)
     check_date("assessed_on", assessed_on)
@@ -198,6 +201,8 @@ def assess_eligibility(
             transplant_date=participant.transplant_date,
             nli=record["nli"] if record else None,
             ais=record["ais"] if record else None,
+            labs=screening_lab_values(session, participant, criteria, assessed_on),
+            lab_window_end=screening_window_end(participant, assessed_on),
         )
         decision = evaluate_eligibility(criteria, facts)
         assessment = EligibilityAssessment(

@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 from cordtrial.trial.errors import InvalidValueError, RuleViolationError
 from cordtrial.trial.models import AdverseEvent, Lot, Participant, User
 from cordtrial.trial.rules.access import can
-from cordtrial.trial.rules.labs import TERMS
+from cordtrial.trial.rules.lab_limits import unit_label
+from cordtrial.trial.rules.labs import ANALYTES, TERMS
 from cordtrial.trial.rules.product import ReleaseResult, check_specification, decide_release
 from cordtrial.trial.rules.vocabulary import (
     AE_CATEGORIES,
@@ -32,7 +33,7 @@ from cordtrial.trial.rules.vocabulary import (
     word,
 )
 from cordtrial.trial.services.clocks import clock_states, overall_status
-from cordtrial.trial.services.labs import reportable_lab_result
+from cordtrial.trial.services.labs import lab_results_of_event, reportable_lab_result
 from cordtrial.trial.services.product import release_lot
 from cordtrial.trial.services.reads import (
     audit_scope,
@@ -334,6 +335,9 @@ def _event_page(
         labels=AE_LABELS,
         today=today,
         can_edit=_can_report(user),
+        lab_results=lab_results_of_event(session, user, event),
+        analytes=ANALYTES,
+        unit_label=unit_label,
     )
 
 

@@ -29,6 +29,7 @@ from cordtrial.trial.models import (
 )
 from cordtrial.trial.rules.access import can
 from cordtrial.trial.rules.consent import ConsentVersionFacts
+from cordtrial.trial.rules.lab_limits import unit_label
 from cordtrial.trial.rules.labs import ANALYTES, TERMS
 from cordtrial.trial.rules.safety import ExpeditedStatus
 from cordtrial.trial.rules.schedule import VisitStatus
@@ -37,11 +38,12 @@ from cordtrial.trial.services.clocks import expedited_badges
 from cordtrial.trial.services.consent import consent_statuses
 from cordtrial.trial.services.disposition import current_disposition
 from cordtrial.trial.services.imaging import list_mris, surveillance
-from cordtrial.trial.services.labs import list_lab_results
+from cordtrial.trial.services.labs import lab_eligibility, list_lab_results
 from cordtrial.trial.services.lists import exams_to_do, open_serious_events
 from cordtrial.trial.services.reads import (
     list_administrations,
     list_adverse_events,
+    list_eligibility,
     list_exams,
     list_lots,
     list_measures,
@@ -59,11 +61,11 @@ from cordtrial.web.deps import Clock, SessionDep
 from cordtrial.web.pages import records
 from cordtrial.web.pages.auth import CsrfChecked, PageUser
 from cordtrial.web.pages.charts import Series, line_chart
-from cordtrial.web.pages.medications import medication_rows
 from cordtrial.web.pages.immunosuppression import (
     dashboard_out_of_range,
     immunosuppression_section,
 )
+from cordtrial.web.pages.medications import medication_rows
 from cordtrial.web.pages.rendering import render
 from cordtrial.web.pages.reporting import reports_due
 
@@ -334,7 +336,14 @@ def _participant_view(
         adverse_events=list_adverse_events(session, user, participant_id),
         labs=list_lab_results(session, user, participant_id),
         medications=medication_rows(session, user, participant_id),
+        eligibility=max(
+            list_eligibility(session, user, participant_id),
+            key=lambda a: (a.assessed_on, a.id),
+            default=None,
+        ),
+        lab_limits=lab_eligibility(session, user, participant_id, now.date()),
         analytes=ANALYTES,
+        unit_label=unit_label,
         terms=TERMS,
         expedited=expedited_badges(
             session, list_adverse_events(session, user, participant_id), now.date()
