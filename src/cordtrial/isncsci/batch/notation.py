@@ -21,14 +21,21 @@ ZPP_ORDER = [NA_COL, *range(29)]
 
 class Notation:
     """Worksheet text of packed results, remembered: a registry's results repeat a few thousand
-    distinct values, so each is written once and then found by one vectorized look-up."""
+    distinct values, so each is written once, and a result column is a Categorical over every
+    text this notation has written so far: its codes are the keys' places in that list (one
+    vectorized look-up), its categories one shared index, text rendered only by the writers."""
 
     #: Most texts remembered per notation (a bound on memory for pathological inputs).
     LIMIT = 200_000
 
     def __init__(self, names: list[str], order: list[int]):
         self.names, self.order = names, order
-        self._known: tuple[pd.Index, list[str]] = (pd.Index(np.empty(0, np.uint64)), [])
+        # the remembered keys, their texts, and the Categorical dtype over those texts
+        self._known: tuple[pd.Index, list[str], Any] = (
+            pd.Index(np.empty(0, np.uint64)),
+            [],
+            pd.CategoricalDtype(pd.Index([], dtype=str)),
+        )
         self._lock = threading.Lock()
 
     def text(self, key: int) -> str:
@@ -45,39 +52,38 @@ class Notation:
             here ^= low
         return ",".join(parts)
 
-    def texts(self, uniques: Any) -> list[str]:
-        """The text of each distinct key."""
-        index, known = self._known
+    def categorical(self, codes: Any, uniques: Any) -> Any:
+        """The Categorical of a factorized column of keys (``codes`` into ``uniques``)."""
+        index, known, dtype = self._known
         where = index.get_indexer(pd.Index(uniques)) if len(index) else np.full(len(uniques), -1)
         missing = np.nonzero(where < 0)[0]
-        if not len(missing):
-            return [known[i] for i in where.tolist()]
-        new = {k: self.text(k) for k in uniques[missing].tolist()}
-        with self._lock:  # another thread may have added some meanwhile
-            index, known = self._known
-            fresh = np.array(list(new), dtype=np.uint64)
-            if len(index):
-                fresh = fresh[index.get_indexer(pd.Index(fresh)) < 0]
-            if len(known) + len(fresh) <= self.LIMIT:
-                self._known = (
-                    index.append(pd.Index(fresh)),
-                    known + [new[k] for k in fresh.tolist()],
-                )
-        return [
-            known[i] if i >= 0 else new[k]
-            for i, k in zip(where.tolist(), uniques.tolist(), strict=True)
-        ]
+        if len(missing):
+            new = {k: self.text(k) for k in uniques[missing].tolist()}
+            with self._lock:  # another thread may have added some meanwhile
+                index, known, dtype = self._known
+                fresh = np.array(list(new), dtype=np.uint64)
+                if len(index):
+                    fresh = fresh[index.get_indexer(pd.Index(fresh)) < 0]
+                if len(known) + len(fresh) <= self.LIMIT:
+                    known = known + [new[k] for k in fresh.tolist()]
+                    index = index.append(pd.Index(fresh))
+                    dtype = pd.CategoricalDtype(pd.Index(known, dtype=str))
+                    self._known = (index, known, dtype)
+            where = index.get_indexer(pd.Index(uniques))
+            if (where < 0).any():  # more distinct results than LIMIT: this column's own texts
+                texts = [
+                    known[i] if i >= 0 else new[k]
+                    for i, k in zip(where.tolist(), uniques.tolist(), strict=True)
+                ]
+                return pd.Categorical.from_codes(codes, categories=pd.Index(texts))
+        places = where.astype(np.int32)[codes]
+        return pd.Categorical.from_codes(places, dtype=dtype, validate=False)
 
 
 def render_keys(keys: Any, notation: Notation) -> Any:
+    """A column of packed results as a Categorical of their worksheet notation."""
     codes, uniques = pd.factorize(keys)
-    return _categorical(codes, notation.texts(uniques))
-
-
-def _categorical(codes: Any, texts: list[str]) -> Any:
-    """A string column as a Categorical (``texts`` distinct): a registry's results repeat a few
-    thousand values."""
-    return pd.Categorical.from_codes(codes, categories=pd.Index(texts))
+    return notation.categorical(codes, uniques)
 
 
 TOTAL_TEXT = [str(i) for i in range(113)] + ["ND"]
