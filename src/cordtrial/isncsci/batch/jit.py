@@ -790,6 +790,25 @@ def code_columns(
     return invalid
 
 
+@_jit
+def _row_sums(values: Any, cells: Any, out: Any) -> None:
+    n = len(out)
+    for i in range(n):
+        out[i] = 0
+    for r in range(cells.shape[0]):
+        row = cells[r]
+        for i in range(n):
+            out[i] += values[row[i]]
+
+
+def row_sums(values: Any, cells: Any) -> Any:
+    """``values[cells].sum(axis=0)`` as int16 for a (rows, n) matrix of cell codes (no negative
+    code): the totals' sums (``notation.total``) without a (rows, n) temporary."""
+    out = np.empty(cells.shape[1], dtype=np.int16)
+    _row_sums(values, np.ascontiguousarray(cells), out)
+    return out
+
+
 def warm_up() -> None:
     """Compile (or load from Numba's cache) every kernel for the argument types the batch passes:
     ``scripts/setup`` calls this so that no classification pays for compiling."""
@@ -803,6 +822,7 @@ def warm_up() -> None:
     general_keys(side, side, np.zeros(1, np.int8), np.zeros(1, np.int8))
     for data in (np.frombuffer(b"5", np.uint8), np.array([53], np.uint8)):  # read-only or not
         code_strings(np.array([0, 1]), data, cell_codes.MOTOR_LUT)
+    row_sums(np.zeros(cell_codes.N_CODES, np.int16), np.zeros((1, 1), np.int8))
     for offset_type in (np.int32, np.int64):  # Arrow's string and large_string
         offsets = np.frombuffer(np.array([0, 1], offset_type).tobytes(), offset_type)
         out, odd = np.empty((1, 1), np.int8), np.zeros(1, np.uint8)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from cordtrial.isncsci.batch.codes import GRADE_OF, N_COLS, NA_COL, Ints, byte_table, translate
+from cordtrial.isncsci.batch.compiled import compiled_for
 from cordtrial.isncsci.exam import Level
 
 # --- rendering ---------------------------------------------------------------------------------
@@ -88,6 +89,7 @@ def render_keys(keys: Any, notation: Notation) -> Any:
 
 TOTAL_TEXT = [str(i) for i in range(113)] + ["ND"]
 ND = 113
+_ND16 = np.int16(ND)  # totals stay int16
 
 
 GRADE_OR_ND = np.array([g if g >= 0 else 64 for g in GRADE_OF], dtype=np.int16)
@@ -95,9 +97,15 @@ _GRADE_OR_ND_BYTES = byte_table(GRADE_OR_ND)
 
 
 def total(cells: Any) -> Ints:
-    total = translate(_GRADE_OR_ND_BYTES, cells).sum(axis=0, dtype=np.int16)
-    return np.where(total >= 64, ND, total)
+    """The total of each exam's ``cells`` (rows, n), ``ND`` where one is NT: a cell's grade, NT
+    counted 64 (more than 28 cells of grade 2 can reach)."""
+    kernel = compiled_for("row_sums", cells.shape[1])
+    if kernel is not None:
+        total = kernel(GRADE_OR_ND, cells)
+    else:
+        total = translate(_GRADE_OR_ND_BYTES, cells).sum(axis=0, dtype=np.int16)
+    return np.where(total >= 64, _ND16, total)
 
 
 def add_totals(a: Ints, b: Ints) -> Ints:
-    return np.where((a == ND) | (b == ND), ND, a + b)
+    return np.where((a == ND) | (b == ND), _ND16, a + b)
