@@ -37,6 +37,7 @@ from cordtrial.isncsci.batch import (
     codes,
     compiled,
     encode,
+    notation,
 )
 from cordtrial.isncsci.batch import jit as batch_jit
 from oracle.oracle import ALL_COLUMNS, CELL_COLUMNS, NKM_COLUMNS, classify_reference
@@ -536,3 +537,21 @@ def test_one_compiled_pass_codes_every_column_as_the_column_coder() -> None:
     with general_path("compiled"):
         coded = encode.cell_codes(frame.drop(columns=["l_s1_motor"]))
     assert coded is not None and (coded[2] & 2 > 0).all()  # a missing column: empty cells
+
+
+def test_result_categoricals_share_their_notations_texts_and_fall_back_past_the_limit() -> None:
+    """A keyed result column is a Categorical over every text its notation has written: values
+    as before, categories a superset shared by later columns; past ``LIMIT`` remembered texts a
+    column gets its own categories, values still right."""
+    levels = notation.Notation(notation.LEVEL_NAMES, notation.LEVEL_ORDER)
+    c5, c6_star, t1 = 1 << 4, (1 << 5) | (1 << 37), 1 << 8
+    first = notation.render_keys(np.array([c5, c6_star, c5], dtype=np.uint64), levels)
+    assert list(first) == ["C5", "C6*", "C5"]
+    second = notation.render_keys(np.array([t1, c5], dtype=np.uint64), levels)
+    assert list(second) == ["T1", "C5"]
+    assert list(second.categories) == ["C5", "C6*", "T1"]  # C6* unused here: a category still
+    again = notation.render_keys(np.array([c6_star], dtype=np.uint64), levels)
+    assert again.dtype == second.dtype and list(again) == ["C6*"]
+    levels.LIMIT = 3
+    past = notation.render_keys(np.array([c5, 1 << 9, c6_star], dtype=np.uint64), levels)
+    assert list(past) == ["C5", "T2", "C6*"] and "T2" not in levels._known[1]

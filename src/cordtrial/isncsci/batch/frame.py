@@ -93,7 +93,9 @@ def classify_frame(df: pd.DataFrame, workers: int | None = None) -> pd.DataFrame
         :data:`BATCH_FIELDS`: the result record of each row, same order and index, then
         ``error_field`` and ``error`` (empty for a classified exam). A row that is not a valid
         exam keeps its place, with empty results and the reason it was rejected. Result columns
-        are categorical (a registry repeats a few hundred distinct values).
+        are categorical (a registry repeats a few hundred distinct values); a keyed result's
+        categories are every value that field has taken in this process, so a column may list
+        categories none of its rows holds.
     workers:
         Threads classifying chunks at once (numpy releases the GIL); default: one per core
         (``os.cpu_count()``). A frame of fewer than ``2 * MIN_THREAD_ROWS`` rows is classified
