@@ -37,6 +37,7 @@ from cordtrial.isncsci.batch import (
     codes,
     compiled,
     encode,
+    notation,
 )
 from cordtrial.isncsci.batch import jit as batch_jit
 from oracle.oracle import ALL_COLUMNS, CELL_COLUMNS, NKM_COLUMNS, classify_reference
@@ -491,3 +492,66 @@ def test_frames_of_python_records_are_converted_row_by_row_to_the_same_results(r
     shared = frame.copy()
     shared[frame.columns[len(frame.columns) // 2]] = "2"  # one object in every row
     assert encode.with_arrow_strings(shared) is shared
+
+
+def test_one_compiled_pass_codes_every_column_as_the_column_coder() -> None:
+    """``encode.cell_codes`` (all cell columns in one compiled call) gives ``side_arrays``' codes
+    for every cell -- Arrow strings with 32- and 64-bit offsets, several chunks, a slice,
+    categoricals, object columns, junk and spaced spellings -- and flags exactly the exams
+    holding a cell that is not a plain grade (bit 1) or not known to the byte look-up (bit 2)."""
+    rows = 3000
+    frame = pd.DataFrame(generate_exams(rows, 41, nt_rate=0.03, star_rate=0.03), dtype=object)
+    junk = {(3, "r_c5_motor"): " 4 ", (5, "l_t3_pp"): "NT**", (9, "l_c6_lt"): "x"}
+    for (row, column), value in junk.items():
+        frame.loc[row, column] = value
+    for i, column in enumerate(c for c in CELL_COLUMNS if c in frame.columns):
+        if i % 4 == 0:
+            frame[column] = pd.array(frame[column], dtype="string[pyarrow]")  # large_string
+        elif i % 4 == 1:
+            values = frame[column].tolist()
+            two = pa.chunked_array([pa.array(values[:1000]), pa.array(values[1000:])])
+            frame[column] = pd.arrays.ArrowStringArray(two)  # 32-bit offsets, two chunks
+        elif i % 4 == 2:
+            frame[column] = frame[column].astype("category")
+    frame["r_c5_motor"] = pd.array(frame["r_c5_motor"], dtype="string[pyarrow]")
+    frame = frame.iloc[1:]  # a slice: Arrow arrays with an offset
+    with general_path("compiled"):
+        coded = encode.cell_codes(frame)
+    assert coded is not None
+    right, left, odd = coded
+    for side, prefix in ((right, "r"), (left, "l")):
+        expected, bad = encode.side_arrays(frame, prefix)
+        for name in ("motor", "lt", "pp"):
+            ours, theirs = getattr(side, name), getattr(expected, name)
+            assert ours.shape == theirs.shape
+            assert (ours[:, ~bad] == theirs[:, ~bad]).all(), (prefix, name)
+        negative = (side.motor < 0).any(0) | (side.lt < 0).any(0) | (side.pp < 0).any(0)
+        assert negative.tolist() == (bad & (side.nkm >= -1)).tolist()  # not yet blanked
+    assert right.motor[0, 2] == codes.MOTOR_CODES["4"]  # " 4 ": re-coded by the parser's rule
+    cells = np.concatenate([a for s in (right, left) for a in (s.motor, s.lt, s.pp)])
+    plain = np.isin(cells, [g * 3 for g in range(6)]).all(axis=0)
+    assert ((odd & 1) == 0).tolist() == plain.tolist()
+    unknown = (cells < 0).any(axis=0)
+    assert unknown[8] and not unknown[2]  # "x"; " 4 " (Arrow): unknown to the byte look-up only
+    assert (odd & 2 > 0).tolist() == (unknown | (np.arange(len(frame)) == 2)).tolist()
+    with general_path("compiled"):
+        coded = encode.cell_codes(frame.drop(columns=["l_s1_motor"]))
+    assert coded is not None and (coded[2] & 2 > 0).all()  # a missing column: empty cells
+
+
+def test_result_categoricals_share_their_notations_texts_and_fall_back_past_the_limit() -> None:
+    """A keyed result column is a Categorical over every text its notation has written: values
+    as before, categories a superset shared by later columns; past ``LIMIT`` remembered texts a
+    column gets its own categories, values still right."""
+    levels = notation.Notation(notation.LEVEL_NAMES, notation.LEVEL_ORDER)
+    c5, c6_star, t1 = 1 << 4, (1 << 5) | (1 << 37), 1 << 8
+    first = notation.render_keys(np.array([c5, c6_star, c5], dtype=np.uint64), levels)
+    assert list(first) == ["C5", "C6*", "C5"]
+    second = notation.render_keys(np.array([t1, c5], dtype=np.uint64), levels)
+    assert list(second) == ["T1", "C5"]
+    assert list(second.categories) == ["C5", "C6*", "T1"]  # C6* unused here: a category still
+    again = notation.render_keys(np.array([c6_star], dtype=np.uint64), levels)
+    assert again.dtype == second.dtype and list(again) == ["C6*"]
+    levels.LIMIT = 3
+    past = notation.render_keys(np.array([c5, 1 << 9, c6_star], dtype=np.uint64), levels)
+    assert list(past) == ["C5", "T2", "C6*"] and "T2" not in levels._known[1]

@@ -121,5 +121,21 @@ def _byte_lut(table: dict[str, int]) -> tuple[np.ndarray[Any, Any], np.ndarray[A
 MOTOR_LUT = _byte_lut(MOTOR_CODES)
 SENSORY_LUT = _byte_lut(SENSORY_CODES)
 
-GRADE_OR_ND = np.array([g if g >= 0 else 64 for g in GRADE_OF], dtype=np.int16)
-_GRADE_OR_ND_BYTES = byte_table(GRADE_OR_ND)
+
+def _column_tables() -> tuple[Any, Any, Any, Any]:
+    """The look-ups of the compiled column coder (``jit.code_columns``), row 0 motor, row 1
+    sensory: the code of each one-byte cell, the alphabet index of each byte, the code of each
+    key of up to four bytes, and (at ``code + 2``) bit 1 where a code is not a plain grade, bit 2
+    where it is ``MISSING`` or ``INVALID``."""
+    (motor_index, motor), (sensory_index, sensory) = MOTOR_LUT, SENSORY_LUT
+    if not (motor_index == sensory_index).all():  # pragma: no cover - one alphabet
+        raise AssertionError("the motor and sensory look-ups must share one alphabet")
+    lut_codes = np.stack([motor, sensory])
+    one_char = np.ascontiguousarray(lut_codes[:, 10**4 + motor_index * 1000])
+    not_plain = np.full(N_CODES + 2, 3, dtype=np.uint8)
+    for code in range(N_CODES):
+        not_plain[code + 2] = not (code % 3 == 0 and code // 3 < NT_GRADE)
+    return one_char, motor_index, lut_codes, not_plain
+
+
+COLUMN_TABLES = _column_tables()

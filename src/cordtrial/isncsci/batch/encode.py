@@ -10,10 +10,12 @@ import pyarrow as pa  # type: ignore[import-untyped]
 
 from cordtrial.isncsci.batch.arrays import SideArrays
 from cordtrial.isncsci.batch.codes import (
+    COLUMN_TABLES,
     INVALID,
     MISSING,
     MOTOR_CODES,
     MOTOR_LUT,
+    N_CODES,
     NORMAL_SENSORY_CODE,
     SENSORY_CODES,
     SENSORY_LUT,
@@ -289,9 +291,112 @@ def side_arrays(df: pd.DataFrame, prefix: str) -> tuple[SideArrays, Bool]:
     column = f"{prefix}_nkm"
     nkm = _nkm_codes(df[column]) if column in df.columns else np.full(n, -1, dtype=np.int64)
     bad = (motor < 0).any(axis=0) | (lt < 0).any(axis=0) | (pp < 0).any(axis=0) | (nkm < -1)
+    side = SideArrays(motor, lt, pp, nkm)
     if bad.any():
-        motor[:, bad] = 15
-        lt[:, bad] = NORMAL_SENSORY_CODE
-        pp[:, bad] = NORMAL_SENSORY_CODE
-        nkm[bad] = -1
-    return SideArrays(motor, lt, pp, nkm), bad
+        blank_rejected(side, bad)
+    return side, bad
+
+
+def blank_rejected(side: SideArrays, bad: Bool) -> None:
+    """Rejected exams' cells made normal, in place: they are classified as normal exams, and
+    their results blanked afterwards."""
+    side.motor[:, bad] = 15
+    side.lt[:, bad] = NORMAL_SENSORY_CODE
+    side.pp[:, bad] = NORMAL_SENSORY_CODE
+    side.nkm[bad] = -1
+
+
+# --- every cell column in one compiled pass ------------------------------------------------------
+
+#: Rows of :func:`cell_codes`' matrix per side: 10 key muscles, then light touch and pin prick
+#: at each of the 29 levels (row C1 stays normal: it has no column).
+_SIDE_ROWS = len(KEY_MUSCLES) + 2 * 29
+
+
+def _cell_columns() -> list[tuple[str, int, int]]:
+    """(column, row of the (2 * _SIDE_ROWS, n) matrix, 0 motor / 1 sensory look-up)."""
+    out = []
+    for side, prefix in enumerate(("r", "l")):
+        base = side * _SIDE_ROWS
+        out += [(f"{prefix}_{lv.column}_motor", base + i, 0) for i, lv in enumerate(KEY_MUSCLES)]
+        for k, kind in enumerate(("lt", "pp")):
+            first = base + len(KEY_MUSCLES) + k * 29
+            out += [(f"{prefix}_{lv.column}_{kind}", first + int(lv), 1) for lv in SENSORY_LEVELS]
+    return out
+
+
+_CELL_COLUMNS = _cell_columns()
+_NO_COLUMN_ROWS = sorted(set(range(2 * _SIDE_ROWS)) - {row for _, row, _ in _CELL_COLUMNS})
+#: The coder's odd-exam bits (``COLUMN_TABLES[3]``) indexed by a code as uint8 (MISSING = 254).
+_ODD_BITS = np.zeros(256, dtype=np.uint8)
+_ODD_BITS[[*range(N_CODES), 256 + MISSING, 256 + INVALID]] = COLUMN_TABLES[3][
+    [*range(2, N_CODES + 2), 0, 1]
+]
+
+
+def _buffers(arrow: Any) -> tuple[Any, Any] | None:
+    """Offsets (int32 or int64) and data of an Arrow string column, read-only, one chunk;
+    ``None`` for anything the compiled coder does not take (nulls, no data buffer)."""
+    if arrow is None or arrow.null_count:
+        return None
+    chunk = arrow.chunk(0) if arrow.num_chunks == 1 else arrow.combine_chunks()
+    large = pa.types.is_large_string(chunk.type)
+    if not (large or pa.types.is_string(chunk.type)):
+        return None
+    buffers = chunk.buffers()
+    if buffers[2] is None:
+        return None
+    n = len(chunk)
+    offset_type = np.int64 if large else np.int32
+    offsets = np.frombuffer(buffers[1], dtype=offset_type)[chunk.offset : chunk.offset + n + 1]
+    data = np.frombuffer(buffers[2], dtype=np.uint8)
+    offsets.flags.writeable = data.flags.writeable = False  # one type for the compiled coder
+    return offsets, data
+
+
+def cell_codes(df: pd.DataFrame) -> tuple[SideArrays, SideArrays, Any] | None:
+    """Both sides' cell codes, every Arrow string column coded by one compiled call, and each
+    exam's bits: 1 if it holds a cell that is not a plain grade (NT, flag, empty, unknown: not
+    for the closed forms), 2 if one is empty or was not known to the look-up (a rejected exam, or
+    a spelling the parser accepts: check again). ``None`` where the compiled coder is not
+    available or the frame too small for it (then :func:`side_arrays` codes column by column).
+    Rejected rows are not blanked."""
+    n = len(df)
+    coder = compiled_for("code_columns", n)
+    if coder is None:
+        return None
+    matrix = np.empty((2 * _SIDE_ROWS, n), dtype=np.int8)
+    matrix[_NO_COLUMN_ROWS] = NORMAL_SENSORY_CODE  # level C1 has no sensory column: normal
+    odd = np.zeros(n, dtype=np.uint8)
+    fast, slow = [], []
+    for name, row, lut in _CELL_COLUMNS:
+        series = column_of(df, name)
+        arrow = arrow_strings(series)
+        buffers = _buffers(arrow)
+        if buffers is None:
+            slow.append((series, row, lut, arrow))
+        else:
+            fast.append((series, (*buffers, row, lut)))
+    fast.sort(key=lambda column: column[1][0].dtype.itemsize)  # one call per offset type
+    invalid = []
+    for itemsize in sorted({c[0].dtype.itemsize for _, c in fast}):
+        group = [c for _, c in fast if c[0].dtype.itemsize == itemsize]
+        invalid += coder(group, matrix, odd, COLUMN_TABLES).tolist()
+    for (series, (_, _, row, lut)), count in zip(fast, invalid, strict=True):
+        if count:  # the look-up knows exact spellings only; the parser also trims spaces
+            table = MOTOR_CODES if lut == 0 else SENSORY_CODES
+            rows = np.nonzero(matrix[row] == INVALID)[0]
+            matrix[row, rows] = [_code_of(v, table) for v in series.iloc[rows].tolist()]
+    for series, row, lut, arrow in slow:
+        table, look_up = (MOTOR_CODES, MOTOR_LUT) if lut == 0 else (SENSORY_CODES, SENSORY_LUT)
+        matrix[row] = _encode(series, table, look_up, arrow)
+        odd |= _ODD_BITS[matrix[row].view(np.uint8)]
+    sides = []
+    for side, prefix in enumerate(("r", "l")):
+        base = side * _SIDE_ROWS
+        first = base + len(KEY_MUSCLES)
+        column = f"{prefix}_nkm"
+        nkm = _nkm_codes(df[column]) if column in df.columns else np.full(n, -1, dtype=np.int64)
+        lt, pp = matrix[first : first + 29], matrix[first + 29 : first + 58]
+        sides.append(SideArrays(matrix[base:first], lt, pp, nkm))
+    return sides[0], sides[1], odd

@@ -16,12 +16,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa  # type: ignore[import-untyped]
 
-from cordtrial.isncsci.batch.arrays import SideArrays
 from cordtrial.isncsci.batch.closed_form import clean_keys, is_clean
 from cordtrial.isncsci.batch.codes import INT_COL, Bool, Ints
 from cordtrial.isncsci.batch.compiled import compiled_for
 from cordtrial.isncsci.batch.encode import (
     binary_codes,
+    blank_rejected,
+    cell_codes,
     column_of,
     side_arrays,
     with_arrow_strings,
@@ -92,7 +93,9 @@ def classify_frame(df: pd.DataFrame, workers: int | None = None) -> pd.DataFrame
         :data:`BATCH_FIELDS`: the result record of each row, same order and index, then
         ``error_field`` and ``error`` (empty for a classified exam). A row that is not a valid
         exam keeps its place, with empty results and the reason it was rejected. Result columns
-        are categorical (a registry repeats a few hundred distinct values).
+        are categorical (a registry repeats a few hundred distinct values); a keyed result's
+        categories are every value that field has taken in this process, so a column may list
+        categories none of its rows holds.
     workers:
         Threads classifying chunks at once (numpy releases the GIL); default: one per core
         (``os.cpu_count()``). A frame of fewer than ``2 * MIN_THREAD_ROWS`` rows is classified
@@ -137,18 +140,38 @@ def _classify_codes(df: pd.DataFrame) -> tuple[Any, Any, Bool]:
     (11, n), totals as indices into ``TOTAL_TEXT`` (13, n), and the rejected rows."""
     n = len(df)
     df = with_arrow_strings(df)  # a frame of Python records: converted row by row, once
-    right, r_bad = side_arrays(df, "r")
-    left, l_bad = side_arrays(df, "l")
     vac = binary_codes(column_of(df, "vac"))
     dap = binary_codes(column_of(df, "dap"))
-    bad = r_bad | l_bad | (vac < 0) | (dap < 0)
+    coded = cell_codes(df)  # every column in one compiled pass
+    if coded is None:
+        right, r_bad = side_arrays(df, "r")
+        left, l_bad = side_arrays(df, "l")
+        bad = r_bad | l_bad | (vac < 0) | (dap < 0)
+        plain = is_clean(right) & is_clean(left)
+    else:
+        right, left, odd = coded
+        bad = (right.nkm < -1) | (left.nkm < -1) | (vac < 0) | (dap < 0)
+        rows = np.nonzero(odd & 2)[0]  # an empty or unknown cell: rejected unless re-coded
+        if len(rows):
+            for side in (right, left):
+                for cells in (side.motor, side.lt, side.pp):
+                    bad[rows] |= (cells[:, rows] < 0).any(axis=0)
+        if bad.any():
+            for side in (right, left):
+                blank_rejected(side, bad)
+        plain = (odd == 0) | bad
     # rejected rows are classified as normal exams, then blanked
     vac = np.where(bad, 0, vac)
     dap = np.where(bad, 0, dap)
 
-    clean = is_clean(right) & is_clean(left) & (vac != 2) & (dap != 2)
+    clean = plain & (vac != 2) & (dap != 2)
     keys = np.zeros((len(_KEYED_FIELDS), n), dtype=np.uint64)
-    for rows, path in ((np.nonzero(clean)[0], clean_keys), (np.nonzero(~clean)[0], _general_keys)):
+    for rows, path in ((np.nonzero(clean)[0], clean_keys), (np.nonzero(~clean)[0], None)):
+        kernel = compiled_for("general_keys", len(rows)) if path is None else None
+        if kernel is not None:  # the compiled walk reads the exams where they are
+            keys[:, rows] = kernel(right, left, vac, dap, rows)
+            continue
+        path = path or general_keys_numpy
         if len(rows) == n:
             keys = path(right, left, vac, dap)
         elif len(rows):
@@ -218,12 +241,3 @@ _NOTATION: dict[str, Notation] = {
     "zpp_motor_right": Notation(*_ZPP),
     "zpp_motor_left": Notation(*_ZPP),
 }
-
-
-def _general_keys(right: SideArrays, left: SideArrays, vac: Any, dap: Any) -> Any:
-    """Every result, by the level-by-level steps (any exam: NT, flags, non-key muscles): the
-    compiled walk of :mod:`cordtrial.isncsci.batch.jit` where Numba is available, else numpy."""
-    kernel = compiled_for("general_keys", len(vac))
-    if kernel is not None:
-        return kernel(right, left, vac, dap)
-    return general_keys_numpy(right, left, vac, dap)

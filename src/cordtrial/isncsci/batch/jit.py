@@ -604,9 +604,14 @@ def _general_keys(
     out: Any,
     plain: tuple[Any, Any, Any, Any, Any, Any],
     sacral: Any,
+    rows: Any,
 ) -> None:
-    for i in range(len(vac)):
-        rm, rlt, rpp, lm, llt, lpp = r_motor[i], r_lt[i], r_pp[i], l_motor[i], l_lt[i], l_pp[i]
+    """Exams ``rows`` of level-major cell arrays (each exam's cells a column: read in place,
+    no copy); their results into ``out``'s columns 0, 1, ..."""
+    for o in range(len(rows)):
+        i = rows[o]
+        rm, rlt, rpp = r_motor[:, i], r_lt[:, i], r_pp[:, i]
+        lm, llt, lpp = l_motor[:, i], l_lt[:, i], l_pp[:, i]
         v, d = int(vac[i]), int(dap[i])
         sacral[0], sacral[1], sacral[2], sacral[3] = rlt[_S4_5], rpp[_S4_5], llt[_S4_5], lpp[_S4_5]
         motor_right = _motor_level(t, rm, rlt, rpp, v)
@@ -637,37 +642,35 @@ def _general_keys(
             c_possible | (i_possible << 1),
             (c_star & c_possible) | ((i_star & i_possible) << 1),
         )
-        out[0, i] = _key(_sensory_level(t, rlt, rpp))
-        out[1, i] = _key(_sensory_level(t, llt, lpp))
-        out[2, i] = _key(motor_right)
-        out[3, i] = _key(motor_left)
-        out[4, i] = _key(nli)
-        out[5, i] = _key(ais)
-        out[6, i] = _key(complete)
-        out[7, i] = _key(_sensory_zpp(t, rlt, rpp, d))
-        out[8, i] = _key(_sensory_zpp(t, llt, lpp, d))
-        out[9, i] = _key(_motor_zpp_range(t, rm, rlt, rpp, r_nkm[i], v, ais[0], motor_right[0]))
-        out[10, i] = _key(_motor_zpp_range(t, lm, llt, lpp, l_nkm[i], v, ais[0], motor_left[0]))
+        out[0, o] = _key(_sensory_level(t, rlt, rpp))
+        out[1, o] = _key(_sensory_level(t, llt, lpp))
+        out[2, o] = _key(motor_right)
+        out[3, o] = _key(motor_left)
+        out[4, o] = _key(nli)
+        out[5, o] = _key(ais)
+        out[6, o] = _key(complete)
+        out[7, o] = _key(_sensory_zpp(t, rlt, rpp, d))
+        out[8, o] = _key(_sensory_zpp(t, llt, lpp, d))
+        out[9, o] = _key(_motor_zpp_range(t, rm, rlt, rpp, r_nkm[i], v, ais[0], motor_right[0]))
+        out[10, o] = _key(_motor_zpp_range(t, lm, llt, lpp, l_nkm[i], v, ais[0], motor_left[0]))
 
 
-def general_keys(right: Any, left: Any, vac: Any, dap: Any) -> Any:
-    """The packed results (11, n) of ``walk.general_keys_numpy``, by the compiled walk."""
-    n = len(vac)
-    out = np.empty((11, n), dtype=np.int64)
-    if n:
-        exam_major = [
-            np.ascontiguousarray(a.T)
-            for a in (right.motor, right.lt, right.pp, left.motor, left.lt, left.pp)
-        ]
+def general_keys(right: Any, left: Any, vac: Any, dap: Any, rows: Any = None) -> Any:
+    """The packed results (11, n) of ``walk.general_keys_numpy``, by the compiled walk; with
+    ``rows``, of those exams only (11, len(rows)), read where they are."""
+    if rows is None:
+        rows = np.arange(len(vac), dtype=np.int64)
+    out = np.empty((11, len(rows)), dtype=np.int64)
+    if len(rows):
         _general_keys(
             _TABLES,
-            exam_major[0],
-            exam_major[1],
-            exam_major[2],
+            right.motor,
+            right.lt,
+            right.pp,
             np.ascontiguousarray(right.nkm, dtype=np.int64),
-            exam_major[3],
-            exam_major[4],
-            exam_major[5],
+            left.motor,
+            left.lt,
+            left.pp,
             np.ascontiguousarray(left.nkm, dtype=np.int64),
             np.ascontiguousarray(vac, dtype=np.int64),
             np.ascontiguousarray(dap, dtype=np.int64),
@@ -681,6 +684,7 @@ def general_keys(right: Any, left: Any, vac: Any, dap: Any) -> Any:
                 np.empty(_N_LEVELS, np.int8),
             ),
             np.empty(4, np.int64),
+            np.ascontiguousarray(rows, dtype=np.int64),
         )
     return out.view(np.uint64)
 
@@ -715,6 +719,96 @@ def code_strings(offsets: Any, data: Any, lut: tuple[Any, Any]) -> Any:
     return out
 
 
+@cast(Callable[[F], F], njit(cache=True, nogil=True))  # reference counted: reads typed Lists
+def _code_columns(
+    offsets: Any,
+    data: Any,
+    targets: Any,
+    lut_of: Any,
+    one_char: Any,
+    byte_index: Any,
+    codes: Any,
+    not_plain: Any,
+    out: Any,
+    odd: Any,
+    invalid: Any,
+) -> None:
+    """Every cell column of a frame in one call: column ``j`` (its Arrow ``offsets`` and
+    ``data``) coded with look-up ``lut_of[j]`` into row ``targets[j]`` of ``out``; ``odd[i]``
+    set where exam ``i`` holds a cell that is not a plain grade (NT, a flag, empty, unknown);
+    ``invalid[j]`` counts the cells the look-up does not know."""
+    n = out.shape[1]
+    for j in range(len(offsets)):
+        off, text, row, lut = offsets[j], data[j], targets[j], lut_of[j]
+        count = 0
+        for i in range(n):
+            start = np.int64(off[i])
+            length = np.int64(off[i + 1]) - start
+            if length == 1:  # most cells: one digit
+                code = one_char[lut, text[start]]
+            elif length == 0:
+                code = _MISSING
+            elif length > 4:
+                code = _INVALID
+            else:
+                key = length * 10**4
+                scale = 1000
+                for pos in range(length):
+                    key += byte_index[text[start + pos]] * scale
+                    scale //= 10
+                code = codes[lut, key]
+            out[row, i] = code
+            count += code == _INVALID
+            odd[i] |= not_plain[code + 2]
+        invalid[j] = count
+
+
+def code_columns(
+    columns: list[tuple[Any, Any, int, int]], out: Any, odd: Any, tables: tuple[Any, ...]
+) -> Any:
+    """Codes of many Arrow string columns at once (``encode.cell_codes``): ``columns`` holds
+    (offsets as int32, data bytes, row of ``out``, 0 motor / 1 sensory look-up); returns the
+    number of unknown cells per column."""
+    from numba.typed import List
+
+    invalid = np.zeros(len(columns), dtype=np.int64)
+    if columns:
+        one_char, byte_index, lut_codes, not_plain = tables
+        _code_columns(
+            List([c[0] for c in columns]),
+            List([c[1] for c in columns]),
+            np.array([c[2] for c in columns], dtype=np.int64),
+            np.array([c[3] for c in columns], dtype=np.int64),
+            one_char,
+            byte_index,
+            lut_codes,
+            not_plain,
+            out,
+            odd,
+            invalid,
+        )
+    return invalid
+
+
+@_jit
+def _row_sums(values: Any, cells: Any, out: Any) -> None:
+    n = len(out)
+    for i in range(n):
+        out[i] = 0
+    for r in range(cells.shape[0]):
+        row = cells[r]
+        for i in range(n):
+            out[i] += values[row[i]]
+
+
+def row_sums(values: Any, cells: Any) -> Any:
+    """``values[cells].sum(axis=0)`` as int16 for a (rows, n) matrix of cell codes (no negative
+    code): the totals' sums (``notation.total``) without a (rows, n) temporary."""
+    out = np.empty(cells.shape[1], dtype=np.int16)
+    _row_sums(values, np.ascontiguousarray(cells), out)
+    return out
+
+
 def warm_up() -> None:
     """Compile (or load from Numba's cache) every kernel for the argument types the batch passes:
     ``scripts/setup`` calls this so that no classification pays for compiling."""
@@ -728,3 +822,9 @@ def warm_up() -> None:
     general_keys(side, side, np.zeros(1, np.int8), np.zeros(1, np.int8))
     for data in (np.frombuffer(b"5", np.uint8), np.array([53], np.uint8)):  # read-only or not
         code_strings(np.array([0, 1]), data, cell_codes.MOTOR_LUT)
+    row_sums(np.zeros(cell_codes.N_CODES, np.int16), np.zeros((1, 1), np.int8))
+    for offset_type in (np.int32, np.int64):  # Arrow's string and large_string
+        offsets = np.frombuffer(np.array([0, 1], offset_type).tobytes(), offset_type)
+        out, odd = np.empty((1, 1), np.int8), np.zeros(1, np.uint8)
+        text = np.frombuffer(b"5", np.uint8)
+        code_columns([(offsets, text, 0, 0)], out, odd, cell_codes.COLUMN_TABLES)

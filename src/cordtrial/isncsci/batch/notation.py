@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from cordtrial.isncsci.batch.codes import GRADE_OF, N_COLS, NA_COL, Ints, byte_table, translate
+from cordtrial.isncsci.batch.compiled import compiled_for
 from cordtrial.isncsci.exam import Level
 
 # --- rendering ---------------------------------------------------------------------------------
@@ -21,14 +22,21 @@ ZPP_ORDER = [NA_COL, *range(29)]
 
 class Notation:
     """Worksheet text of packed results, remembered: a registry's results repeat a few thousand
-    distinct values, so each is written once and then found by one vectorized look-up."""
+    distinct values, so each is written once, and a result column is a Categorical over every
+    text this notation has written so far: its codes are the keys' places in that list (one
+    vectorized look-up), its categories one shared index, text rendered only by the writers."""
 
     #: Most texts remembered per notation (a bound on memory for pathological inputs).
     LIMIT = 200_000
 
     def __init__(self, names: list[str], order: list[int]):
         self.names, self.order = names, order
-        self._known: tuple[pd.Index, list[str]] = (pd.Index(np.empty(0, np.uint64)), [])
+        # the remembered keys, their texts, and the Categorical dtype over those texts
+        self._known: tuple[pd.Index, list[str], Any] = (
+            pd.Index(np.empty(0, np.uint64)),
+            [],
+            pd.CategoricalDtype(pd.Index([], dtype=str)),
+        )
         self._lock = threading.Lock()
 
     def text(self, key: int) -> str:
@@ -45,43 +53,43 @@ class Notation:
             here ^= low
         return ",".join(parts)
 
-    def texts(self, uniques: Any) -> list[str]:
-        """The text of each distinct key."""
-        index, known = self._known
+    def categorical(self, codes: Any, uniques: Any) -> Any:
+        """The Categorical of a factorized column of keys (``codes`` into ``uniques``)."""
+        index, known, dtype = self._known
         where = index.get_indexer(pd.Index(uniques)) if len(index) else np.full(len(uniques), -1)
         missing = np.nonzero(where < 0)[0]
-        if not len(missing):
-            return [known[i] for i in where.tolist()]
-        new = {k: self.text(k) for k in uniques[missing].tolist()}
-        with self._lock:  # another thread may have added some meanwhile
-            index, known = self._known
-            fresh = np.array(list(new), dtype=np.uint64)
-            if len(index):
-                fresh = fresh[index.get_indexer(pd.Index(fresh)) < 0]
-            if len(known) + len(fresh) <= self.LIMIT:
-                self._known = (
-                    index.append(pd.Index(fresh)),
-                    known + [new[k] for k in fresh.tolist()],
-                )
-        return [
-            known[i] if i >= 0 else new[k]
-            for i, k in zip(where.tolist(), uniques.tolist(), strict=True)
-        ]
+        if len(missing):
+            new = {k: self.text(k) for k in uniques[missing].tolist()}
+            with self._lock:  # another thread may have added some meanwhile
+                index, known, dtype = self._known
+                fresh = np.array(list(new), dtype=np.uint64)
+                if len(index):
+                    fresh = fresh[index.get_indexer(pd.Index(fresh)) < 0]
+                if len(known) + len(fresh) <= self.LIMIT:
+                    known = known + [new[k] for k in fresh.tolist()]
+                    index = index.append(pd.Index(fresh))
+                    dtype = pd.CategoricalDtype(pd.Index(known, dtype=str))
+                    self._known = (index, known, dtype)
+            where = index.get_indexer(pd.Index(uniques))
+            if (where < 0).any():  # more distinct results than LIMIT: this column's own texts
+                texts = [
+                    known[i] if i >= 0 else new[k]
+                    for i, k in zip(where.tolist(), uniques.tolist(), strict=True)
+                ]
+                return pd.Categorical.from_codes(codes, categories=pd.Index(texts))
+        places = where.astype(np.int32)[codes]
+        return pd.Categorical.from_codes(places, dtype=dtype, validate=False)
 
 
 def render_keys(keys: Any, notation: Notation) -> Any:
+    """A column of packed results as a Categorical of their worksheet notation."""
     codes, uniques = pd.factorize(keys)
-    return _categorical(codes, notation.texts(uniques))
-
-
-def _categorical(codes: Any, texts: list[str]) -> Any:
-    """A string column as a Categorical (``texts`` distinct): a registry's results repeat a few
-    thousand values."""
-    return pd.Categorical.from_codes(codes, categories=pd.Index(texts))
+    return notation.categorical(codes, uniques)
 
 
 TOTAL_TEXT = [str(i) for i in range(113)] + ["ND"]
 ND = 113
+_ND16 = np.int16(ND)  # totals stay int16
 
 
 GRADE_OR_ND = np.array([g if g >= 0 else 64 for g in GRADE_OF], dtype=np.int16)
@@ -89,9 +97,15 @@ _GRADE_OR_ND_BYTES = byte_table(GRADE_OR_ND)
 
 
 def total(cells: Any) -> Ints:
-    total = translate(_GRADE_OR_ND_BYTES, cells).sum(axis=0, dtype=np.int16)
-    return np.where(total >= 64, ND, total)
+    """The total of each exam's ``cells`` (rows, n), ``ND`` where one is NT: a cell's grade, NT
+    counted 64 (more than 28 cells of grade 2 can reach)."""
+    kernel = compiled_for("row_sums", cells.shape[1])
+    if kernel is not None:
+        total = kernel(GRADE_OR_ND, cells)
+    else:
+        total = translate(_GRADE_OR_ND_BYTES, cells).sum(axis=0, dtype=np.int16)
+    return np.where(total >= 64, _ND16, total)
 
 
 def add_totals(a: Ints, b: Ints) -> Ints:
-    return np.where((a == ND) | (b == ND), ND, a + b)
+    return np.where((a == ND) | (b == ND), _ND16, a + b)
