@@ -44,7 +44,7 @@ from cordtrial.trial.models import User
 from cordtrial.trial.rules.access import can
 from cordtrial.trial.services.common import get_trial
 from cordtrial.trial.services.reads import list_trials
-from cordtrial.web.deps import SessionDep
+from cordtrial.web.deps import SessionDep, SettingsDep
 from cordtrial.web.pages.auth import PageUser
 from cordtrial.web.pages.rendering import render, templates
 
@@ -443,30 +443,23 @@ def report_download(
     fmt: Literal["pdf", "html"],
     user: PageUser,
     session: SessionDep,
+    settings: SettingsDep,
 ) -> Response:
     """The DSMB or efficacy report (:mod:`cordtrial.analysis.report`) of the whole trial, as a
     PDF or HTML file; for users who see every site of the trial (the reports list participants
-    and their events)."""
-    from cordtrial.analysis.report import (
-        build_dsmb_report,
-        build_efficacy_report,
-        render_html,
-        render_pdf,
-    )
-    from cordtrial.analysis.store import load_trial
+    and their events). Rendered in the report process (:mod:`cordtrial.web.report_jobs`), not
+    in the server's."""
+    from cordtrial.web.report_jobs import render_report
 
     _require(user)
     if not _sees_every_site(session, user, protocol_id):
         raise AccessDeniedError(
             user.username, "download reports", "a trial with sites outside theirs"
         )
-    data = load_trial(session, protocol_id)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the report lists its caveats itself
-        report = build_dsmb_report(data) if kind == "dsmb" else build_efficacy_report(data)
-        body: bytes = render_pdf(report) if fmt == "pdf" else render_html(report).encode("utf-8")
-    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in data.protocol_id)
-    name = f"{safe}-{kind}-{data.snapshot_hash[:12]}.{fmt}"
+    get_trial(session, protocol_id)  # 404 before starting a process
+    body, protocol, snapshot = render_report(settings.database_url, protocol_id, kind, fmt)
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in protocol)
+    name = f"{safe}-{kind}-{snapshot[:12]}.{fmt}"
     return Response(
         content=body,
         media_type=_MEDIA[fmt],
