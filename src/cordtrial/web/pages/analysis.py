@@ -26,10 +26,13 @@ Agg backend.
 
 from __future__ import annotations
 
+import gc
 import math
 import threading
 import warnings
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -380,6 +383,21 @@ def data_version(session: Session) -> str:
     return f"{seq}:{head[:16]}"
 
 
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Python's cyclic garbage collector paused while a view is computed: the computation makes
+    millions of short-lived objects (freed by reference counting), and the collections they
+    trigger walk every object of the process (pandas, matplotlib, SQLAlchemy): about 0.3 s of
+    the 1.9 s of CPU of a view at 500 participants. Resumed afterwards, unless it was off."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def analysis_view(session: Session, user: User, protocol_id: str) -> AnalysisView:
     """The analysis of a trial as ``user`` may see it (trial-wide aggregates; participant-level
     figures at the user's sites), computed afresh unless the same data were just analysed."""
@@ -395,9 +413,10 @@ def analysis_view(session: Session, user: User, protocol_id: str) -> AnalysisVie
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key]
-    data = load_trial(session, protocol_id)
-    scoped = None if every_site else load_trial(session, protocol_id, user=user)
-    view = _compute(data, scoped, data.snapshot_hash)
+    with _no_cycle_collection():
+        data = load_trial(session, protocol_id)
+        scoped = None if every_site else load_trial(session, protocol_id, user=user)
+        view = _compute(data, scoped, data.snapshot_hash)
     with _CACHE_LOCK:
         _CACHE[key] = view
         while len(_CACHE) > _CACHE_SIZE:
