@@ -1,10 +1,11 @@
 """Resident memory of `cordtrial serve` at steady state, after rounds of page requests.
 
     .venv/bin/python benchmarks/bench_server_rss.py --database URL [--rounds 6] [--workers 1]
-        [--threads 4] [--participants-per-round 25] [--reports] [--name server_rss]
+        [--threads 4] [--participants-per-round 25] [--reports] [--protocol ID] [--name NAME]
 
 ``--database`` names a store already seeded by ``benchmarks/bench_trial_scale.py`` (trial
-``BENCH-SCALE``; SQLite or PostgreSQL). The script adds a user ``rss-admin`` (admin) if missing,
+``BENCH-SCALE``; SQLite or PostgreSQL), or by ``bench_reports.py`` with ``--protocol
+BENCH-REPORTS``. The script adds a user ``rss-admin`` (admin) if missing,
 starts ``cordtrial serve`` on the store (``--workers N``: N worker processes, PostgreSQL only),
 logs in through the login form and, in each round, requests with ``--threads`` clients in
 parallel: the dashboard, the adverse-event list, the audit log, the analysis page, the lots and
@@ -55,7 +56,9 @@ def _prepare(url: str) -> list[int]:
     try:
         with make_session_factory(engine)() as session:
             if session.scalars(select(User).where(User.username == USER)).first() is None:
-                add_user(session, user=None, username=USER, password=PASSWORD, role="admin")
+                # an empty store's first user needs no actor; else its first admin adds ours
+                admin = session.scalars(select(User).where(User.role == "admin")).first()
+                add_user(session, user=admin, username=USER, password=PASSWORD, role="admin")
             return list(session.scalars(select(Participant.id).order_by(Participant.id)))
     finally:
         engine.dispose()
@@ -89,6 +92,7 @@ def _login(client: httpx.Client) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--database", required=True, help="a store seeded by bench_trial_scale")
+    parser.add_argument("--protocol", default=PROTOCOL, help="the trial (default BENCH-SCALE)")
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--threads", type=int, default=4)
@@ -130,10 +134,10 @@ def main() -> None:
         with httpx.Client(base_url=base, timeout=600) as client:
             _login(client)
             cookies = dict(client.cookies)
-        fixed = ["/", "/adverse-events", "/audit", f"/trials/{PROTOCOL}/analysis", "/lots",
+        fixed = ["/", "/adverse-events", "/audit", f"/trials/{args.protocol}/analysis", "/lots",
                  "/users"]  # fmt: skip
         if args.reports:
-            fixed.append(f"/trials/{PROTOCOL}/reports/dsmb.pdf")
+            fixed.append(f"/trials/{args.protocol}/reports/dsmb.pdf")
         per_round = args.participants_per_round
         for number in range(args.rounds):
             chosen = ids[number * per_round % len(ids) :][:per_round]

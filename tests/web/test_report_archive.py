@@ -224,3 +224,26 @@ def test_analysis_view_repeated_reads_only_the_data_version(store: Store) -> Non
         user = session.scalars(select(User).where(User.username == "statistician")).one()
         fresh = analysis_view(session, user, DEMO_PROTOCOL_ID)
         assert fresh is not first and fresh.snapshot_hash != first.snapshot_hash
+
+
+def test_analysis_view_leaves_the_garbage_collector_as_it_found_it(store: Store) -> None:
+    """The view is computed with the cyclic collector paused; it runs again afterwards, and
+    stays off where it was off (a caller's choice is not overridden)."""
+    import gc
+
+    for i, enabled in enumerate((True, False)):
+        with store.factory() as other:  # new data: the view is computed, not taken from the cache
+            p = other.scalars(select(Participant).order_by(Participant.id)).first()
+            assert p is not None
+            update_participant(other, user=acting_as("test"), participant_id=p.id,
+                               expected_version=p.version, reason="correction",
+                               age_at_injury=p.age_at_injury + (1 if i == 0 else -1))  # fmt: skip
+        if not enabled:
+            gc.disable()
+        try:
+            with store.factory() as session:
+                user = session.scalars(select(User).where(User.username == "statistician")).one()
+                analysis_view(session, user, DEMO_PROTOCOL_ID)
+            assert gc.isenabled() is enabled
+        finally:
+            gc.enable()

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["generate_report", "report_file_name", "run_report_job"]
+__all__ = ["generate_report", "render_report_file", "report_file_name", "run_report_job"]
 
 
 def _now() -> datetime:
@@ -115,3 +115,35 @@ def run_report_job(database_url: str, report_id: int, folder: str) -> None:
         generate_report(make_session_factory(engine), report_id, Path(folder))
     finally:
         engine.dispose()
+
+
+def render_report_file(
+    database_url: str, protocol_id: str, kind: str, fmt: str
+) -> tuple[bytes, str, str]:
+    """The report ``kind`` (``dsmb`` or ``efficacy``) of the trial's current data as a ``pdf``
+    or ``html`` file, rendered in this (fresh) process: ``(body, protocol_id, snapshot_hash)``.
+    The web app's direct download runs it in its report process, so that the figures and the
+    PDF's layout never stay in the server's memory."""
+    import matplotlib
+
+    from cordtrial.analysis.report import (
+        build_dsmb_report,
+        build_efficacy_report,
+        render_html,
+        render_pdf,
+    )
+    from cordtrial.analysis.store import load_trial
+    from cordtrial.trial.database import make_engine, make_session_factory
+
+    matplotlib.use("Agg")
+    engine = make_engine(database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            data = load_trial(session, protocol_id)
+    finally:
+        engine.dispose()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the report lists its caveats itself
+        report = build_dsmb_report(data) if kind == "dsmb" else build_efficacy_report(data)
+        body = render_pdf(report) if fmt == "pdf" else render_html(report).encode("utf-8")
+    return body, data.protocol_id, data.snapshot_hash

@@ -32,6 +32,7 @@ from scipy import stats
 
 from cordtrial.analysis.endpoints import SCORE_FIELDS
 from cordtrial.analysis.errors import AnalysisInputError, SmallSampleWarning
+from cordtrial.analysis.frames import records as frame_records
 from cordtrial.analysis.stats import SMALL_SAMPLE
 
 __all__ = [
@@ -69,7 +70,7 @@ def motor_level_responders(endpoints: pd.DataFrame, visit: str) -> pd.DataFrame:
     """
     frame = _at(endpoints, visit)
     rows = []
-    for rec in frame.to_dict(orient="records"):
+    for rec in frame_records(frame):
         lows = [rec[f"motor_{s}_change_min"] for s in ("right", "left")]
         highs = [rec[f"motor_{s}_change_max"] for s in ("right", "left")]
         known_low = [v for v in lows if v == v]

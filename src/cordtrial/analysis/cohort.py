@@ -21,6 +21,7 @@ from typing import Final
 import pandas as pd
 
 from cordtrial.analysis.errors import AnalysisInputError, SmallSampleWarning
+from cordtrial.analysis.frames import records as frame_records
 from cordtrial.analysis.natural_history import (
     DEFAULT_PRIMARY_FIGURE,
     NaturalHistoryFigure,
@@ -244,7 +245,7 @@ def endpoint_window_since_injury(
     ``transplant_date`` minus ``injury_date``). ``None`` when no delay is known. Published
     natural-history figures are timed from injury; a trial's visits from treatment."""
     delays = []
-    for rec in participants.to_dict(orient="records"):
+    for rec in frame_records(participants):
         injured = rec.get("injury_date")
         day0 = rec.get("treated_on") if isinstance(rec.get("treated_on"), date) else rec.get(
             "transplant_date")  # fmt: skip

@@ -36,6 +36,7 @@ from cordtrial.analysis.exposure import (
     time_to_first_event,
     upper_bound_no_events,
 )
+from cordtrial.analysis.frames import records as frame_records
 from cordtrial.analysis.imaging import tumour_surveillance_section
 from cordtrial.analysis.lab_safety import lab_safety_section
 from cordtrial.analysis.natural_history import DEFAULT_PRIMARY_FIGURE, figure_by_id
@@ -136,7 +137,7 @@ def sae_listing(aes: pd.DataFrame) -> pd.DataFrame:
         ["participant", "onset_date"], kind="stable"
     )
     rows = []
-    for rec in serious.to_dict(orient="records"):
+    for rec in frame_records(serious):
         required = bool(rec.get("expedited_report_required"))
         due = rec.get("expedited_report_due")
         clocks = str(rec.get("expedited_clocks") or "")
@@ -283,7 +284,7 @@ def build_dsmb_report(
                     "Uncertain baselines (NT cells leave the grade open; not in the count): "
                     + ", ".join(
                         f"{r['participant']} ({r['ais_baseline']})"
-                        for r in end.uncertain.to_dict(orient="records")
+                        for r in frame_records(end.uncertain)
                     )
                     + "."
                 )
@@ -358,7 +359,7 @@ def build_dsmb_report(
         years = float(fu["years"].sum()) if len(fu) else 0.0
         related = [
             r
-            for r in serious.to_dict(orient="records")
+            for r in frame_records(serious)
             if str(r.get("related_to_cells", "")) in {"possible", "probable", "definite"}
         ]
         summary = ReportSection(DSMB_SECTIONS[0])

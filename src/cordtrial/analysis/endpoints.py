@@ -32,6 +32,7 @@ from typing import Any, Final
 import pandas as pd
 
 from cordtrial.analysis.errors import AnalysisInputError
+from cordtrial.analysis.frames import records as frame_records
 from cordtrial.isncsci import KEY_MUSCLES, SENSORY_LEVELS, Level
 
 __all__ = [
@@ -315,7 +316,7 @@ def _anchors(participants: pd.DataFrame | None) -> dict[Any, date | None]:
     if participants is None:
         return {}
     out: dict[Any, date | None] = {}
-    for rec in participants.to_dict(orient="records"):
+    for rec in frame_records(participants):
         day = None
         for column in ("treated_on", "transplant_date"):
             if column in rec and isinstance(rec[column], date):
@@ -419,7 +420,7 @@ def _endpoint_row(
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{str(k): v for k, v in r.items()} for r in frame.to_dict(orient="records")]
+    return [{str(k): v for k, v in r.items()} for r in frame_records(frame)]
 
 
 def _text(value: object) -> str:

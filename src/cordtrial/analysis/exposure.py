@@ -32,6 +32,7 @@ import pandas as pd
 from scipy import stats
 
 from cordtrial.analysis.errors import AnalysisInputError, SmallSampleWarning
+from cordtrial.analysis.frames import records as frame_records
 from cordtrial.analysis.stats import check_count, check_probability
 
 __all__ = [
@@ -73,7 +74,7 @@ def follow_up_table(
     """
     deaths: dict[Any, date] = {}
     if adverse_events is not None and len(adverse_events):
-        for rec in adverse_events.to_dict(orient="records"):
+        for rec in frame_records(adverse_events):
             fatal = str(rec.get("outcome", "")) == "fatal" or "death" in str(
                 rec.get("serious_criteria", "")
             )
@@ -82,7 +83,7 @@ def follow_up_table(
                 pid = rec["participant"]
                 deaths[pid] = min(onset, deaths.get(pid, onset))
     rows = []
-    for rec in participants.to_dict(orient="records"):
+    for rec in frame_records(participants):
         start = _day0(rec)
         if start is None or start > data_cut:
             continue
@@ -162,7 +163,7 @@ def exposure_adjusted_incidence(
         )
     window = {
         r["participant"]: (r["treated on"], r["follow-up ends"])
-        for r in follow_up.to_dict(orient="records")
+        for r in frame_records(follow_up)
     }
     frame = adverse_events
     if serious_only:
@@ -304,7 +305,7 @@ def time_to_first_event(
     if category is not None:
         frame = frame[frame["category"] == category]
     rows = []
-    for rec in follow_up.to_dict(orient="records"):
+    for rec in frame_records(follow_up):
         start, end = rec["treated on"], rec["follow-up ends"]
         onsets = [
             d

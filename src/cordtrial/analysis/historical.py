@@ -37,6 +37,7 @@ import pandas as pd
 from scipy import integrate, stats
 
 from cordtrial.analysis.errors import AnalysisInputError, SmallSampleWarning
+from cordtrial.analysis.frames import records as frame_records
 from cordtrial.analysis.natural_history import (
     NaturalHistoryFigure,
     applicable_figures,
@@ -228,10 +229,10 @@ def stratified_comparisons(
         ``source``, ``natural rate``, ``p`` (exact one-sided binomial against the rate) and,
         where the source reports n, ``Fisher p`` against its counts.
     """
-    info = {r["participant"]: r for r in participants.to_dict(orient="records")}
+    info = {r["participant"]: r for r in frame_records(participants)}
     assessed = endpoint_rows[endpoint_rows["status"] == "assessed"]
     strata: dict[str, list[dict[Any, Any]]] = {}
-    for rec in assessed.to_dict(orient="records"):
+    for rec in frame_records(assessed):
         person = info.get(rec["participant"], {})
         strata.setdefault(str(person.get("region", "unknown")), []).append(
             {**rec, "injury_level": person.get("injury_level", "")}

@@ -20,6 +20,7 @@ import pandas as pd
 
 from cordtrial.analysis.endpoints import AIS_GRADES, LAST, last_observed, parse_grades
 from cordtrial.analysis.errors import AnalysisInputError
+from cordtrial.analysis.frames import records as frame_records
 from cordtrial.analysis.natural_history import MotorChangeFigure, motor_change_figures
 
 if TYPE_CHECKING:
@@ -190,9 +191,9 @@ def motor_trajectories_figure(
     aggregated = len(people) > max_participants
     info: dict[str, dict[Any, Any]] = {}
     if participants is not None:
-        info = {str(r["participant"]): r for r in participants.to_dict(orient="records")}
-    base_of = {str(r["participant"]): r for r in observed.groupby("participant").head(1)
-               .to_dict(orient="records")}  # fmt: skip
+        info = {str(r["participant"]): r for r in frame_records(participants)}
+    base_of = {str(r["participant"]): r
+               for r in frame_records(observed.groupby("participant").head(1))}  # fmt: skip
     legend_width = 2.6
     # per participant, the figure grows so that every end label has its own line of text
     height = 3.6 if aggregated else max(3.6, 1.3 + len(people) * _END_LABEL_GAP_PT / 72)
@@ -389,7 +390,7 @@ def ae_timeline_figure(aes: pd.DataFrame, participants: pd.DataFrame) -> Figure:
     events: list[tuple[int, float, float, dict[Any, Any]]] = []
     if len(aes):
         frame = aes[aes["participant"].astype(str).isin(row)]
-        for rec in frame.to_dict(orient="records"):
+        for rec in frame_records(frame):
             start = _num(rec.get("onset_day"))
             if math.isnan(start):
                 continue
@@ -465,7 +466,7 @@ def ae_timeline_description(aes: pd.DataFrame) -> str:
         when = f"day {int(day)}" if not math.isnan(day) else "day not known"
         return f"{r['participant']} {when} {r['term']}"
 
-    records = aes.to_dict(orient="records") if len(aes) else []
+    records = frame_records(aes) if len(aes) else []
     serious = [item(r) for r in records if bool(r.get("serious"))]
     other = [item(r) for r in records if not bool(r.get("serious"))]
     text = (f"{len(records)} adverse event{'' if len(records) == 1 else 's'} over days since "

@@ -43,6 +43,7 @@ from cordtrial.analysis.endpoints import (
     measure_changes,
 )
 from cordtrial.analysis.errors import AnalysisInputError
+from cordtrial.analysis.frames import records as frame_records
 from cordtrial.analysis.natural_history import DEFAULT_PRIMARY_FIGURE, figure_by_id
 from cordtrial.analysis.store import TrialData, engine_versions
 from cordtrial.analysis.walking import DISCRIMINATION, walking_rule_applies, walking_score
@@ -144,7 +145,7 @@ def shortened_terms(aes: pd.DataFrame) -> str:
 
     full = [
         f"{r['participant']} day {_fmt(r.get('onset_day'))}: {r['term']}"
-        for r in aes.to_dict(orient="records")
+        for r in frame_records(aes)
         if ae_label(str(r.get("term", ""))).endswith("\u2026")
     ]
     return "Terms shortened in the figure, in full: " + "; ".join(full) + "." if full else ""
@@ -299,7 +300,7 @@ def _efficacy_core(
         + f"; exams outside the window (not counted): {', '.join(end.outside_window) or 'none'}"
         + ("; uncertain baselines (not counted): "
            + ", ".join(f"{r['participant']} ({r['ais_baseline']})"
-                       for r in end.uncertain.to_dict(orient="records"))
+                       for r in frame_records(end.uncertain))
            if len(end.uncertain) else "")
         + "."
     ]  # fmt: skip
@@ -503,7 +504,7 @@ def build_efficacy_report(
             motor.tables.append((f"Motor-level responders at {final}",
                                  motor_level_responders(ep, final)))  # fmt: skip
         rows = []
-        for rec in last.to_dict(orient="records"):
+        for rec in frame_records(last):
             r = {"participant": rec["participant"], "visit": rec["visit"],
                  "AIS": rec["ais_shift"]}  # fmt: skip
             for s in ("uems", "lems", "total_motor", "lt", "pp", "nli"):

@@ -38,6 +38,7 @@ import pandas as pd
 from scipy import stats
 
 from cordtrial.analysis.errors import AnalysisInputError
+from cordtrial.analysis.frames import records as frame_records
 from cordtrial.analysis.stats import check_count, check_probability
 
 __all__ = [
@@ -434,7 +435,7 @@ def qualifying_events(
     mask = [
         (bool(rec["serious"]) and any(_related_to(rec, c) for c in rule.causes))
         or rec["category"] == TUMOUR_CATEGORY
-        for rec in aes.to_dict(orient="records")
+        for rec in frame_records(aes)
     ]
     return aes[pd.Series(mask, index=aes.index, dtype=bool)]
 
@@ -490,7 +491,7 @@ def evaluate_stopping_rule(
     skipped_rows: list[dict[str, Any]] = []
     first: dict[Any, date] = {}
     tumour_on: date | None = None
-    for rec in aes.to_dict(orient="records"):
+    for rec in frame_records(aes):
         onset = rec["onset_date"]
         if as_of is not None and isinstance(onset, date) and onset > as_of:
             continue

@@ -22,6 +22,7 @@ from sqlalchemy import ColumnElement, String, cast, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from cordtrial import __version__
+from cordtrial.analysis.frames import column_values
 from cordtrial.analysis.immunosuppression import (
     COURSE_COLUMNS,
     INTERRUPTION_COLUMNS,
@@ -87,6 +88,9 @@ def engine_versions() -> dict[str, str]:
 
 
 def _canonical(value: Any) -> Any:
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
     if isinstance(value, float) and math.isnan(value):
         return None
     if isinstance(value, date):
@@ -103,8 +107,8 @@ def snapshot_hash(frames: dict[str, pd.DataFrame]) -> str:
     for name in sorted(frames):
         frame = frames[name]
         cols = sorted(str(c) for c in frame.columns)
-        # Series iteration gives Python scalars, as ``to_dict(orient="records")`` did
-        columns = [list(map(_canonical, frame[c])) for c in cols]
+        # Python scalars, as iterating the column (and ``to_dict(orient="records")``) gives
+        columns = [list(map(_canonical, column_values(frame[c]))) for c in cols]
         rows = [list(r) for r in zip(*columns, strict=True)] if cols else [[]] * len(frame)
         doc[name] = {"columns": cols, "rows": rows}
     text = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
@@ -278,11 +282,16 @@ def load_trial(session: Session, protocol_id: str, *, user: User | None = None) 
 
     exam_rows = []
     engines: set[str] = set()
-    all_exams = list(session.scalars(
-        select(IsncsciExam).where(IsncsciExam.participant_id.in_(ids)).order_by(IsncsciExam.id)
+    # the columns the frame needs, as rows (no ORM objects: 4,000 exams at 500 participants)
+    all_exams = list(session.execute(
+        select(IsncsciExam.id, IsncsciExam.participant_id, IsncsciExam.visit_id,
+               IsncsciExam.of_record, IsncsciExam.examined_on, IsncsciExam.classification_note,
+               IsncsciExam.cells, IsncsciExam.classification, IsncsciExam.engine_version,
+               IsncsciExam.isncsci_revision)
+        .where(IsncsciExam.participant_id.in_(ids)).order_by(IsncsciExam.id)
     ) if ids else [])  # fmt: skip
     # A visit counts once: its exam of record (a repeat set aside by a reason does not).
-    by_visit: dict[int, list[IsncsciExam]] = {}
+    by_visit: dict[int, list[Any]] = {}
     for e in all_exams:
         if e.visit_id is not None:
             by_visit.setdefault(e.visit_id, []).append(e)
@@ -399,8 +408,9 @@ def _ae_frame(
 ) -> pd.DataFrame:
     ids = list(by_id)
     ae_rows = []
-    events = list(session.scalars(
-        select(AdverseEvent).where(AdverseEvent.participant_id.in_(ids), *where)
+    # the columns as rows (no ORM objects: 1,550 events at 500 participants)
+    events = list(session.execute(
+        select(*AdverseEvent.__table__.columns).where(AdverseEvent.participant_id.in_(ids), *where)
         .order_by(AdverseEvent.id)
     )) if ids else []  # fmt: skip
     clock_text = _clock_texts(session, [a.id for a in events])

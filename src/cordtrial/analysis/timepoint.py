@@ -32,6 +32,7 @@ import pandas as pd
 
 from cordtrial.analysis.endpoints import AIS_GRADES, parse_grades
 from cordtrial.analysis.errors import AnalysisInputError
+from cordtrial.analysis.frames import records as frame_records
 
 __all__ = [
     "TIME_POINT_STATUSES",
@@ -197,7 +198,7 @@ def time_point_endpoint(
     if baseline_grade is not None:
         at = at[at["ais_baseline"].map(parse_grades) == frozenset({baseline_grade})]
     rows = []
-    for rec in at.to_dict(orient="records"):
+    for rec in frame_records(at):
         status = _status(rec)
         rows.append(
             {

@@ -27,6 +27,8 @@ from cordtrial.trial.models import (
     Site,
     Trial,
     User,
+    Visit,
+    VisitDefinition,
 )
 from cordtrial.trial.rules.signatures import is_signature_void
 from cordtrial.trial.services.common import get_trial
@@ -129,21 +131,28 @@ class ExamToDo:
 
 
 def exams_to_do(
-    session: Session, participants: Sequence[Participant], visit_of_exam: dict[int, str]
+    session: Session,
+    participants: Sequence[Participant],
+    visit_of_exam: dict[int, str] | None = None,
 ) -> list[ExamToDo]:
     """Incomplete exams and exams without a valid signature of ``participants`` (already
     scoped to the user's sites), by participant; ``visit_of_exam`` names each exam's visit
-    (see :func:`~cordtrial.trial.services.visits.visit_schedules`). Cells are read only of
-    exams that carry a signature (to tell a valid one from a void one)."""
+    (by default read with the exams: the name of the visit in the schedule). Cells are read
+    only of exams that carry a signature (to tell a valid one from a void one)."""
     ids = [p.id for p in participants]
     if not ids:
         return []
-    exams = session.execute(
+    rows = session.execute(
         select(IsncsciExam.id, IsncsciExam.participant_id, IsncsciExam.examined_on,
-               IsncsciExam.classification.is_not(None))
+               IsncsciExam.classification.is_not(None), VisitDefinition.name)
+        .outerjoin(Visit, Visit.id == IsncsciExam.visit_id)
+        .outerjoin(VisitDefinition, VisitDefinition.id == Visit.visit_definition_id)
         .where(IsncsciExam.participant_id.in_(ids))
         .order_by(IsncsciExam.id)
     ).all()  # fmt: skip
+    if visit_of_exam is None:
+        visit_of_exam = {row[0]: row[4] for row in rows if row[4] is not None}
+    exams = [row[:4] for row in rows]
     signed: dict[int, list[str]] = {}
     for exam_id, digest in session.execute(
         select(ExamSignature.exam_id, ExamSignature.content_sha256)

@@ -4,12 +4,12 @@ record."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Protocol, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from cordtrial.trial.audit import unit_of_work
@@ -45,6 +45,7 @@ __all__ = [
     "exam_of_record",
     "find_visit",
     "mark_visit_missed",
+    "open_visit_filter",
     "record_visit_done",
     "register_visit_item",
     "visit_requirements",
@@ -309,29 +310,44 @@ class _ExamFacts:
 
 
 def visit_schedules(
-    session: Session, participants: Collection[Participant], today: date
+    session: Session,
+    participants: Collection[Participant],
+    today: date,
+    *,
+    open_only: bool = False,
 ) -> dict[int, list[VisitRow]]:
     """:func:`visit_schedule` of many participants at once, by participant id: a fixed number
     of queries however many participants (their visits with definitions, the visits' exams --
-    only the columns a state needs -- and the first date of each measure at each visit)."""
+    only the columns a state needs -- and the first date of each measure at each visit).
+
+    With ``open_only`` the database leaves out the visits that cannot be due, overdue or partly
+    done on ``today`` (:func:`open_visit_filter`), so a trial-wide list of the work to do (the
+    dashboard) computes the state of those visits only; every visit that is due, overdue or
+    partly done is among the rows, with the same row as without ``open_only``."""
     by_id = {p.id: p for p in participants}
     if not by_id:
         return {}
     ids = list(by_id)
-    visits = [
-        _VisitFacts(*row)
-        for row in session.execute(
-            select(Visit.id, Visit.participant_id, Visit.visit_definition_id, Visit.done_on,
-                   Visit.missed_reason, Visit.version)
-            .where(Visit.participant_id.in_(ids))
-        )
-    ]  # fmt: skip
     definitions = {
         d.id: d
         for d in session.scalars(
-            select(VisitDefinition).where(VisitDefinition.id.in_({v.definition_id for v in visits}))
+            select(VisitDefinition).where(
+                VisitDefinition.id.in_(
+                    select(Visit.visit_definition_id).where(Visit.participant_id.in_(ids))
+                )
+            )
         )
     }
+    query = (
+        select(Visit.id, Visit.participant_id, Visit.visit_definition_id, Visit.done_on,
+               Visit.missed_reason, Visit.version)
+        .where(Visit.participant_id.in_(ids))
+    )  # fmt: skip
+    if open_only:
+        query = query.join(Participant, Participant.id == Visit.participant_id).where(
+            open_visit_filter(definitions.values(), today)
+        )
+    visits = [_VisitFacts(*row) for row in session.execute(query)]
     exams: dict[int, list[_ExamFacts]] = {}
     for row in session.execute(
         select(IsncsciExam.id, IsncsciExam.visit_id, IsncsciExam.examined_on,
@@ -363,6 +379,35 @@ def visit_schedules(
                  dispositions.get(participant.id))
         )  # fmt: skip
     return schedules
+
+
+def open_visit_filter(definitions: Iterable[VisitDefinition], today: date) -> ColumnElement[bool]:
+    """A condition on ``visit`` (joined to its ``participant``) true for every visit that may be
+    due, overdue or partly done on ``today`` (:func:`~cordtrial.trial.rules.schedule.visit_state`),
+    false for most that cannot: not marked missed, and either its window has opened (day 0 at
+    most ``target_day - window_minus`` days before ``today``) or something is recorded at it
+    (a completion date, an exam, a measure). A visit requiring an item found by a registered
+    finder (:func:`register_visit_item`, an MRI) is always kept: the database cannot tell
+    whether that item is recorded."""
+    opened = [
+        and_(
+            Visit.visit_definition_id == d.id,
+            Participant.transplant_date <= today - timedelta(days=s.target_day - s.window_minus),
+        )
+        for d in definitions
+        for s in (visit_spec(d),)
+    ]
+    opaque = [d.id for d in definitions if set(visit_requirements(d)) & set(_ITEM_FINDERS)]
+    recorded = [
+        Visit.done_on.is_not(None),
+        Visit.visit_definition_id.in_(opaque),
+        exists().where(IsncsciExam.visit_id == Visit.id),
+        *(exists().where(kind.visit_id == Visit.id) for _, kind in _MEASURES),
+    ]
+    return and_(
+        Visit.missed_reason.is_(None),
+        or_(*opened, *recorded),
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,6 +68,7 @@ from cordtrial.web.pages.immunosuppression import (
 from cordtrial.web.pages.medications import medication_rows
 from cordtrial.web.pages.rendering import render
 from cordtrial.web.pages.reporting import reports_due
+from cordtrial.web.pages.snapshot_cache import SnapshotCache, snapshot_key
 
 if TYPE_CHECKING:
     from cordtrial.analysis.safety import StoppingRuleStatus
@@ -131,14 +132,24 @@ def _open_serious(session: Session, user: User, protocol_id: str, today: date) -
     return sorted(rows, key=lambda r: (order[r.expedited.state], r.expedited.days or 0))
 
 
+#: The stopping rule's status by database, data version and trial (:mod:`.snapshot_cache`).
+_STOPPING: SnapshotCache[StoppingRuleStatus] = SnapshotCache(size=8)
+
+
 def _stopping_rule(session: Session, protocol_id: str) -> StoppingRuleStatus:
     # Trial-wide: the rule concerns every treated participant, whatever the viewer's sites
     # (only the aggregate is shown). Imported here: pandas and scipy load on first use.
+    # Evaluated once per version of the data (one indexed read of the audit trail's head).
     from cordtrial.analysis.safety import evaluate_stopping_rule
     from cordtrial.analysis.store import load_safety
 
-    data = load_safety(session, protocol_id)
-    return evaluate_stopping_rule(data.adverse_events, data.participants, as_of=data.last_data_date)
+    def evaluate() -> StoppingRuleStatus:
+        data = load_safety(session, protocol_id)
+        return evaluate_stopping_rule(
+            data.adverse_events, data.participants, as_of=data.last_data_date
+        )
+
+    return _STOPPING.get((*snapshot_key(session), protocol_id), evaluate)
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
@@ -162,8 +173,8 @@ def dashboard(
     by_site: dict[str, int] = {}
     for p in participants:
         by_site[p.site.code] = by_site.get(p.site.code, 0) + 1
-    schedules = visit_schedules(session, participants, today)
-    visit_of_exam = {e: r.name for rows in schedules.values() for r in rows for e in r.exam_ids}
+    # only the visits that may be due, overdue or partly done (the database leaves out the rest)
+    schedules = visit_schedules(session, participants, today, open_only=True)
     return render(
         request,
         "dashboard.html",
@@ -175,7 +186,7 @@ def dashboard(
         transplanted=sum(1 for p in participants if p.transplant_date is not None),
         due_visits=_due_visits(participants, schedules, today),
         open_serious=_open_serious(session, user, current.protocol_id, today) if current else [],
-        exams_to_do=exams_to_do(session, participants, visit_of_exam),
+        exams_to_do=exams_to_do(session, participants),
         shown=DASHBOARD_ROWS,
         reconsent_due=_reconsent_due(session, participants, today),
         causes=RELATEDNESS_CAUSES,
