@@ -10,7 +10,7 @@ from builders import acting_as
 from cordtrial.analysis.store import load_trial, snapshot_hash
 from cordtrial.trial import NotFoundError
 from cordtrial.trial.database import make_session_factory
-from cordtrial.trial.demo import DEMO_PROTOCOL_ID, seed_demo
+from cordtrial.trial.demo import DEMO_EXAM_VISITS, DEMO_PROTOCOL_ID, seed_demo
 from cordtrial.trial.models import User
 from cordtrial.trial.services.exams import correct_exam
 
@@ -21,7 +21,7 @@ def test_demo_loads_into_tidy_frames(engine: Engine, demo_data):
     with factory() as session:
         data = load_trial(session, DEMO_PROTOCOL_ID)
     assert list(data.participants["participant"]) == ["A-001", "A-002", "B-001", "B-002"]
-    assert len(data.exams) == 6 + 6 + 4 + 3
+    assert len(data.exams) == sum(len(visits) for visits in DEMO_EXAM_VISITS.values())
     a001 = data.exams[data.exams["participant"] == "A-001"]
     assert list(a001["ais"]) == ["A", "A", "B", "C", "D", "D"]
     assert {"r_l3_motor", "uems", "lems", "nli", "day"} <= set(data.exams.columns)

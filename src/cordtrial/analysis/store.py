@@ -22,6 +22,11 @@ from sqlalchemy import ColumnElement, String, cast, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from cordtrial import __version__
+from cordtrial.analysis.disposition import (
+    CONTACT_ATTEMPT_COLUMNS,
+    DISPOSITION_COLUMNS,
+    load_dispositions,
+)
 from cordtrial.analysis.safety import TUMOUR_CATEGORY
 from cordtrial.isncsci import ENGINE_VERSION, ISNCSCI_REVISION
 from cordtrial.trial.models import (
@@ -131,6 +136,14 @@ class TrialData:
     #: the trial has none (issue 14).
     mris: pd.DataFrame = field(default_factory=pd.DataFrame)
     mri_reads: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: Each participant's current disposition where one is recorded, and every contact attempt
+    #: (see :mod:`cordtrial.analysis.disposition`); empty when none is recorded (issue 14).
+    dispositions: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(DISPOSITION_COLUMNS))
+    )
+    contact_attempts: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(CONTACT_ATTEMPT_COLUMNS))
+    )
     #: The snapshot hash once computed (the frames are not changed after loading).
     _memo: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -146,6 +159,12 @@ class TrialData:
             "administrations": self.administrations,
             # imaging only where there is some: the snapshot of a trial without MRI is unchanged
             **({"mris": self.mris, "mri_reads": self.mri_reads} if len(self.mris) else {}),
+            # dispositions likewise: a trial without any keeps its snapshot
+            **(
+                {"dispositions": self.dispositions, "contact_attempts": self.contact_attempts}
+                if len(self.dispositions) or len(self.contact_attempts)
+                else {}
+            ),
         }
 
     @property
@@ -197,8 +216,9 @@ def load_trial(session: Session, protocol_id: str, *, user: User | None = None) 
         (participant, arm, term, category, onset_date, onset_day, ctcae_grade, serious,
         serious_criteria, related, related_to_*, expectedness, outcome, special_interest,
         expedited_report_required, expedited_report_due), ``schedule`` (the protocol's visits and
-        windows), ``administrations`` (date, lot, dose) and ``screened`` (participants with an
-        eligibility assessment).
+        windows), ``administrations`` (date, lot, dose), ``screened`` (participants with an
+        eligibility assessment), the MRIs and their reads, and ``dispositions`` (each
+        participant's current disposition record) with ``contact_attempts``.
     """
     trial = get_trial(session, protocol_id)
     people = _people(session, trial.id, protocol_id, user)
@@ -319,6 +339,7 @@ def load_trial(session: Session, protocol_id: str, *, user: User | None = None) 
         administrations=administrations,
         screened=screened,
         **_imaging(session, by_id, treated_on),
+        **load_dispositions(session, {i: p.study_id for i, p in by_id.items()}),
     )
 
 
