@@ -103,9 +103,7 @@ def _current(participants: pd.DataFrame, dispositions: pd.DataFrame) -> dict[str
     return {str(p): str(recorded.get(p, "active")) for p in participants["participant"]}
 
 
-def current_disposition_words(
-    participants: pd.DataFrame, dispositions: pd.DataFrame
-) -> list[str]:
+def current_disposition_words(participants: pd.DataFrame, dispositions: pd.DataFrame) -> list[str]:
     """Each participant's current disposition in words, in the participants' order."""
     current = _current(participants, dispositions)
     return [DISPOSITIONS.get(current[str(p)], current[str(p)]) for p in participants["participant"]]

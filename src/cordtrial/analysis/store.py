@@ -210,7 +210,8 @@ def load_trial(session: Session, protocol_id: str, *, user: User | None = None) 
         injury_date, transplant_date -- planned, then actual -- and treated_on, the date of the
         first recorded cell administration, empty until then), ``exams`` (participant, arm, visit,
         visit_day, examined_on, day, the classification record fields and the exam cells; of a
-        visit's exams only its exam of record),
+        visit's exams only its exam of record; exams at the long-term follow-up's visits are
+        left out, as those visits are from ``schedule``: the endpoints are the main study's),
         ``measures`` (participant, arm, visit, assessed_on, day, measure, value) and
         ``adverse_events``
         (participant, arm, term, category, onset_date, onset_day, ctcae_grade, serious,
@@ -281,6 +282,8 @@ def load_trial(session: Session, protocol_id: str, *, user: User | None = None) 
     for e in all_exams:
         if e.visit_id is not None and e.id not in of_record:
             continue
+        if e.visit_id in visits and visits[e.visit_id].definition.long_term:
+            continue  # the long-term follow-up's exams are not endpoints (as its visits)
         p = by_id[e.participant_id]
         name, target = _visit(e.visit_id)
         row: dict[str, Any] = {

@@ -157,6 +157,7 @@ _PEOPLE: Final = (
             "week 12": _c("2"),
             "week 24": _c("3"),
             "week 52": _c("4"),
+            "year 5": _c("4"),  # the long-term follow-up's year 5 exam (demo_follow_up)
         },
         {
             "screening": (6, 10, 2),
@@ -241,7 +242,7 @@ _PEOPLE: Final = (
 
 #: The AIS grade each demo participant's exams classify to, in visit order.
 DEMO_TRAJECTORIES: Final[dict[str, tuple[str, ...]]] = {
-    "A-001": ("A", "A", "B", "C", "D", "D"),
+    "A-001": ("A", "A", "B", "C", "D", "D", "D"),
     "A-002": ("A", "A", "A", "B", "C", "C"),
     "B-001": ("A", "A", "A", "A", "A", "A"),
     "B-002": ("A", "A", "A", "A", "A"),
@@ -386,8 +387,20 @@ def _seed(session: Session, today: date) -> DemoTrial:
     file_demo_reports(session, _ACTOR, DEMO_PROTOCOL_ID, today)
     _missed_visit(session, ids, today)
     seed_demo_imaging(session, ids, today)  # issue 14: MRI surveillance
-    seed_long_term_follow_up(session, DEMO_PROTOCOL_ID, ids, today)  # issue 14
+    seed_long_term_follow_up(session, DEMO_PROTOCOL_ID, ids, today, _long_term_exams())  # 14
     return DemoTrial(DEMO_PROTOCOL_ID, ids, created=True)
+
+
+def _long_term_exams() -> dict[str, dict[str, dict[str, str]]]:
+    """The exam cells of the long-term visits (visits not in :data:`DEMO_SCHEDULE`)."""
+    main = {v.name for v in DEMO_SCHEDULE}
+    return {
+        p.study_id: {
+            name: demo_exam_cells(p.injury_level, **state)
+            for name, state in p.exams.items() if name not in main
+        }
+        for p in _PEOPLE
+    }  # fmt: skip
 
 
 def _plan_submitted(today: date) -> date:
@@ -488,6 +501,8 @@ def _participant(session: Session, person: _Person, today: date) -> int:
         done_on=targets["day 0"],
     )
     for name, state in person.exams.items():
+        if name not in targets:
+            continue  # a long-term visit's exam: recorded with the long-term follow-up
         record_exam(
             session,
             user=_admin(session),
@@ -548,7 +563,7 @@ def _adverse_events(session: Session, ids: dict[str, int], today: date) -> None:
          not_related, not_related, "possible", "expected", "recovered", 10),
         ("B-002", day0["B-002"] + timedelta(100), "Raised serum creatinine on tacrolimus",
          "immunosuppression_effect", 1, [], not_related, not_related, "probable", "expected",
-         "recovered", 28),
+         "recovering", None),
         # a SUSAR in year 5 (late syrinx enlargement): serious, possibly related, unexpected ->
         # expedited report due in 15 days, so the dashboard always has one still ahead
         ("B-001", today - timedelta(6), "Syrinx enlargement at the graft site", "syrinx", 3,

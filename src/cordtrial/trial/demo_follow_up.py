@@ -1,9 +1,10 @@
 """The demo trial's long-term follow-up (issue 14), built through the use cases. **Synthetic.**
 
-The schedule grows past week 52: a yearly visit in person from year 2 to year 5 (SCIM III; the
-graft surveillance MRI is recorded by the imaging records), then a yearly phone call to year
-10 (the GRNOPC1 thoracic trial followed its participants for 10 years: McKenna et al., *J
-Neurosurg Spine* 2022;37(3):321-330; the durations here are synthetic choices). Consent form 1.0
+The schedule grows past week 52: a yearly visit in person from year 2 to year 5 (SCIM III, and
+at year 5 the ISNCSCI exam; the graft surveillance MRI is recorded by the imaging records), then
+a yearly phone call to year 10 (the GRNOPC1 thoracic trial followed its participants for 10
+years: McKenna et al., *J Neurosurg Spine* 2022;37(3):321-330; the durations here are synthetic
+choices). Consent form 1.0
 asks for long-term contact, autopsy and future use of samples; version 2.0 (re-consent required)
 adds the yearly phone follow-up to year 10; version 2.1 (re-consent of participants in long-term
 follow-up) describes the long-term MRI surveillance.
@@ -21,6 +22,7 @@ Every participant completed the main study and entered the long-term follow-up.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Final
 
@@ -37,14 +39,17 @@ from cordtrial.trial.services.disposition import (
     record_disposition,
     record_long_term_contact,
 )
+from cordtrial.trial.services.exams import record_exam
 from cordtrial.trial.services.measures import record_scim
 from cordtrial.trial.services.trials import add_long_term_visits
 
 __all__ = ["DEMO_LONG_TERM_SCHEDULE", "LOST_IN_YEAR_4", "RECONSENTED", "seed_long_term_follow_up"]
 
-#: The long-term visits of the demo: in person yearly from year 2 to 5, by phone to year 10.
+#: The long-term visits of the demo: in person yearly from year 2 to 5 (year 5 with the ISNCSCI
+#: exam), by phone to year 10.
 DEMO_LONG_TERM_SCHEDULE: Final[tuple[VisitSpec, ...]] = (
-    *yearly_visits(2, 5, requires=("scim",), window_days=60),
+    *yearly_visits(2, 4, requires=("scim",), window_days=60),
+    *yearly_visits(5, 5, requires=("isncsci", "scim"), window_days=60),
     *yearly_visits(6, 10, contact_mode="phone", window_days=90),
 )
 _ALL_ITEMS = {"long_term_contact": True, "autopsy": True, "future_sample_use": True}
@@ -63,10 +68,15 @@ RECONSENTED: Final = "A-001"
 
 
 def seed_long_term_follow_up(
-    session: Session, protocol: str, participant_ids: dict[str, int], today: date
+    session: Session,
+    protocol: str,
+    participant_ids: dict[str, int],
+    today: date,
+    exams: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None,
 ) -> None:
     """Add the long-term schedule, consent versions, signatures, dispositions, contact attempts
-    and long-term visits of the demo (see the module docstring), as the demo's admin."""
+    and long-term visits of the demo (see the module docstring), as the demo's admin;
+    ``exams``: study id -> long-term visit -> ISNCSCI exam cells recorded at that visit."""
     admin = session.scalars(select(User).where(User.username == "admin")).one()
     add_long_term_visits(
         session, user=admin, protocol_id=protocol, visits=DEMO_LONG_TERM_SCHEDULE,
@@ -98,6 +108,11 @@ def seed_long_term_follow_up(
             if spec.name in scim:
                 on = start + timedelta(days=spec.target_day + offset)
                 _long_term_visit(session, admin, pid, spec.name, on, scim[spec.name])
+                cells = (exams or {}).get(study_id, {}).get(spec.name)
+                if cells is not None:
+                    record_exam(session, user=admin, participant_id=pid, examined_on=on,
+                                examiner="Examiner (synthetic)", cells=cells,
+                                visit_name=spec.name)  # fmt: skip
         if study_id == LOST_IN_YEAR_4:
             _lose_in_year_4(session, admin, pid, start)
         if study_id == RECONSENTED:
