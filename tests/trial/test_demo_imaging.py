@@ -18,6 +18,8 @@ from cordtrial.trial.models import (
     MriRead,
 )
 from cordtrial.trial.rules.imaging import DEFAULT_MRI_SCHEDULE
+from cordtrial.trial.rules.vocabulary import DISPOSITIONS
+from cordtrial.trial.services.disposition import current_dispositions
 from cordtrial.trial.services.imaging import transplant_dates
 
 TODAY = date(2026, 11, 25)
@@ -80,3 +82,9 @@ def test_demo_dsmb_report_has_tumour_surveillance_after_aesi(session: Session) -
     assert "0 of 4 participants with a tumour finding" in text
     table = dict(section.tables)["MRI surveillance by participant"]
     assert set(table["tumour finding"]) == {"no"} and len(table) == 4
+    # beside an overdue MRI, the participant's disposition (the store's latest record)
+    current = current_dispositions(session, list(demo.participant_ids.values()))
+    expected = {s: DISPOSITIONS[current[pid].status] for s, pid in demo.participant_ids.items()}
+    assert dict(zip(table["participant"], table["disposition"], strict=True)) == expected
+    overdue = table[table["surveillance"] == "overdue"]
+    assert set(overdue["disposition"]) == {"lost to follow-up"}

@@ -263,6 +263,13 @@ def tumour_surveillance_section(data: Any) -> ReportSection | None:
     )
     participants = data.participants
     table = surveillance_table(participants, mris, reads, data.adverse_events, as_of)
+    dispositions = getattr(data, "dispositions", None)
+    if dispositions is not None and len(table):
+        # an overdue MRI reads differently for a participant lost to follow-up or withdrawn
+        from cordtrial.analysis.disposition import current_disposition_words
+
+        words = current_disposition_words(table[["participant"]], dispositions)
+        table.insert(list(table.columns).index("surveillance") + 1, "disposition", words)
     treated = {
         p.participant: p.treated_on
         for p in participants.itertuples(index=False)
