@@ -225,10 +225,14 @@ def worked_example(data: TrialData) -> list[str]:
                 f"{r.source} ({r.levels}, {r.timing})"
             )
         last = conversion_summary(ep, LAST).iloc[-1]
+        why = (
+            f"not the endpoint: it counts the {len(end.pending)} pending participants at an "
+            "earlier visit, before recovery may come"
+            if len(end.pending)
+            else "each participant's latest exam of the main study; none is pending"
+        )
         lines.append(
-            f"last observation (not the endpoint: it counts the {len(end.pending)} pending "
-            f"participants at an earlier visit, before recovery may come): "
-            f"{int(last['yes'])} of {int(last['assessed'])} converted"
+            f"last observation ({why}): {int(last['yes'])} of {int(last['assessed'])} converted"
         )
     lines.append(
         f"{n} participants assessed, no control group, spontaneous recovery common: these "

@@ -22,6 +22,7 @@ from cordtrial.analysis.endpoints import (
 )
 from cordtrial.analysis.errors import AnalysisInputError
 from cordtrial.isncsci import Level
+from cordtrial.trial.demo import DEMO_EXAM_VISITS, DEMO_SCHEDULE
 
 A_C5 = lesion_flat(Level.C5)  # AIS A, NLI C5: UEMS 10, LEMS 0
 B_C5 = lesion_flat(Level.C5, sacral="1", dap="Yes")  # sensory sparing, no motor below: AIS B
@@ -229,23 +230,23 @@ def test_visit_not_yet_due_at_the_data_cut_is_not_missing():
     assert status == {"P1": "not_due", "P2": "missing"}
 
 
-def test_demo_has_two_missing_visits_and_three_not_yet_due(demo_data):
-    """Demo at its data cut 2026-11-19 (B-002 treated 2026-06-18): B-001's week 24 window
-    closed on 2026-11-07 and B-002's week 12 (marked missed in the demo) on 2026-09-17: both
-    missing; B-001's week 52 and B-002's weeks 24 (window closes 2026-12-17) and 52 are not
-    yet due."""
+def test_demo_missing_visits_are_the_exam_visits_the_demo_left_out(demo_data):
+    """Five years after their transplants every window of the main study has closed, so each
+    exam visit of the schedule (DEMO_SCHEDULE, all but day 0) that the demo's design has no exam
+    for (DEMO_EXAM_VISITS: B-002's missed week 12) is missing, and nothing is not yet due."""
     ep = endpoint_table(
         demo_data.exams, participants=demo_data.participants, baseline_visit="screening",
         schedule=demo_data.schedule, data_cut=demo_data.last_data_date,
     )  # fmt: skip
+    exam_visits = [v.name for v in DEMO_SCHEDULE if v.name not in ("screening", "day 0")]
+    expected = sorted(
+        [study_id, visit] for study_id, done in DEMO_EXAM_VISITS.items()
+        for visit in exam_visits if visit not in done
+    )  # fmt: skip
+    assert expected  # the demo keeps one missed visit
     missing = ep[ep["status"] == "missing"][["participant", "visit"]].values.tolist()
-    not_due = ep[ep["status"] == "not_due"][["participant", "visit"]].values.tolist()
-    assert missing == [["B-001", "week 24"], ["B-002", "week 12"]]
-    assert sorted(map(tuple, not_due)) == [
-        ("B-001", "week 52"),
-        ("B-002", "week 24"),
-        ("B-002", "week 52"),
-    ]
+    assert sorted(missing) == expected
+    assert (ep["status"] == "not_due").sum() == 0
 
 
 def test_conversion_summary_reports_uncertain_baselines_instead_of_dropping_them():

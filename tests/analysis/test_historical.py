@@ -20,6 +20,7 @@ from cordtrial.analysis.historical import (
 )
 from cordtrial.analysis.natural_history import figure_by_id
 from cordtrial.analysis.timepoint import time_point_endpoint
+from cordtrial.trial.demo import DEMO_EXAM_VISITS, DEMO_TRAJECTORIES
 
 
 def _miller(a1: int, b1: int, a2: int, b2: int) -> float:
@@ -109,8 +110,10 @@ def test_secular_trend_rows_equal_scipy_binomtest():
 
 
 def test_strata_compare_each_region_with_sources_covering_its_levels(demo_data):
-    """Demo at week 52: A-001 (T6) and A-002 (C5) assessed, both converted. The thoracic
-    stratum is compared with T1-T9 and 'above T11' sources, never with tetraplegia; the
+    """Demo at week 52, every participant assessed: each region's stratum counts its own
+    participants (regions and grades from the store and the demo's design). A source is used
+    only if it covers every level of the stratum: the thoracic stratum (T6 and T10) is compared
+    with 'above T11' but not with T1-T9 (T10 is outside it), never with tetraplegia; the
     cervical stratum with tetraplegia sources."""
     ep = endpoint_table(demo_data.exams, participants=demo_data.participants,
                         baseline_visit="screening", schedule=demo_data.schedule,
@@ -118,12 +121,22 @@ def test_strata_compare_each_region_with_sources_covering_its_levels(demo_data):
     end = time_point_endpoint(ep, "week 52")
     out = stratified_comparisons(end.participants, demo_data.participants,
                                  outcome_window=(350.0, 420.0))  # fmt: skip
+    people = demo_data.participants.set_index("participant")
+    for region in ("thoracic", "cervical"):
+        members = list(people.index[people["region"] == region])
+        converted = sum(
+            DEMO_TRAJECTORIES[m][DEMO_EXAM_VISITS[m].index("week 52")] > "A" for m in members
+        )
+        rows = out[out["stratum"] == region]
+        assert set(rows["assessed"]) == {len(members)}, region
+        assert set(rows["converted"]) == {converted}, region
+        above_t11 = rows[rows["source levels"] == "above T11"].iloc[0]
+        assert above_t11["p"] == pytest.approx(
+            stats.binomtest(converted, len(members), 0.261, alternative="greater").pvalue
+        )
     thoracic = out[out["stratum"] == "thoracic"]
-    cervical = out[out["stratum"] == "cervical"]
-    assert set(thoracic["assessed"]) == {1} and set(cervical["assessed"]) == {1}
-    assert "T1-T9" in set(thoracic["source levels"])
+    assert {"T6", "T10"} <= set(thoracic["levels"].iloc[0].split(", "))
+    assert "T1-T9" not in set(thoracic["source levels"])
     assert "tetraplegia" not in set(thoracic["source levels"])
-    assert "tetraplegia" in set(cervical["source levels"])
-    row = thoracic[thoracic["source levels"] == "T1-T9"].iloc[0]
-    assert row["p"] == pytest.approx(0.091)  # P(X >= 1 | 1, 0.091)
+    assert "tetraplegia" in set(out[out["stratum"] == "cervical"]["source levels"])
     assert isinstance(out, pd.DataFrame)

@@ -48,6 +48,28 @@ def test_kappa_is_not_defined_when_every_answer_is_the_same() -> None:
     assert math.isnan(row["kappa"])
 
 
+def test_kappa_interval_never_leaves_minus_one_to_one() -> None:
+    """The demo's impressions (28 agreeing, 1 'changed' by both, 1 disagreement) gave a Wald
+    interval reaching 1.19: kappa cannot exceed 1 (Cohen 1960), so the interval is cut there
+    and the note says so. Expected: statsmodels' uncut upper limit is above 1 for this table."""
+    pairs = [(False, False)] * 26 + [(True, True)] * 2 + [(False, True)]
+    row = reader_agreement(_reads(pairs), items=["new_mass"]).iloc[0]
+    assert 0 < row["kappa"] < 1 and row["kappa"] + 1.96 * row["SE"] > 1
+    assert row["95% CI high"] == 1.0 and row["95% CI low"] >= -1.0
+    assert "cut at 1" in row["note"]
+
+
+def test_kappa_of_a_reader_with_one_answer_throughout_has_no_interval() -> None:
+    """One reader said 'no' to every MRI, the other 'yes' once: kappa is 0 by construction
+    (observed agreement equals chance agreement) and its SE 0, so the Wald interval would be
+    the point 0; it is left empty and the note says why."""
+    pairs = [(False, False)] * 20 + [(False, True)]
+    row = reader_agreement(_reads(pairs), items=["new_mass"]).iloc[0]
+    assert row["kappa"] == pytest.approx(0.0)
+    assert math.isnan(row["95% CI low"]) and math.isnan(row["95% CI high"])
+    assert "one reader gave the same answer" in row["note"]
+
+
 def test_reads_locked_by_one_reader_only_are_not_paired() -> None:
     reads = _reads([(False, True)])
     reads.loc[1, "status"] = "assigned"

@@ -38,14 +38,16 @@ def test_kirshblum_band_is_not_drawn_for_thoracic_participants(demo_data):
 
 def test_band_and_curves_share_the_days_since_injury_axis(demo_data):
     """The band's timing (377.5 +/- 93.4 days) is since injury: the curves are drawn since
-    injury too (A-002 injured 2025-10-27, week 52 exam 2026-11-09 = day 378)."""
+    injury too (A-002's last exam, week 52, counted from her injury date in the store)."""
     fig = motor_trajectories_figure(_ep(demo_data, ["A-002"]),
                                     participants=demo_data.participants)  # fmt: skip
     ax = fig.axes[0]
     assert ax.get_xlabel() == "days since injury"
     days = [x for line in ax.get_lines() if (line.get_gid() or "") == "participant A-002"
             for x in line.get_xdata()]  # fmt: skip
-    assert max(days) == (date(2026, 11, 9) - date(2025, 10, 27)).days
+    people = demo_data.participants.set_index("participant")
+    exams = demo_data.exams[demo_data.exams["participant"] == "A-002"]
+    assert max(days) == (max(exams["examined_on"]) - people.loc["A-002", "injury_date"]).days
     assert _band_artists(fig)
 
 

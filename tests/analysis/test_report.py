@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from datetime import timedelta
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,7 @@ from cordtrial.analysis.report import (
     render_pdf,
     write_report,
 )
+from cordtrial.trial.demo import DEMO_EXAM_VISITS
 from figures import assert_text_inside, drawn, overlap
 
 
@@ -114,9 +116,16 @@ def test_dsmb_stopping_rule_lists_the_counted_event_and_its_operating_characteri
 
 
 def test_dsmb_executive_summary_names_pending_and_the_tumour_bound(demo_data):
+    """Pending: treated participants whose week 52 window (day 364 + 28) had not closed at the
+    data cut (from the store's dates). Tumour bound: Clopper-Pearson one-sided 95% upper limit
+    with 0 of n, which is 1 - 0.05^(1/n) in closed form."""
     summary = build_dsmb_report(demo_data).sections[0]
     text = " ".join(summary.paragraphs)
-    assert "2 pending" in text and "52.7%" in text and "cannot show causation" in text
+    treated = demo_data.participants.dropna(subset=["treated_on"])
+    pending = sum(d + timedelta(days=392) > demo_data.last_data_date for d in treated["treated_on"])
+    bound = 1 - 0.05 ** (1 / len(treated))
+    assert f"; {pending} pending" in text and f"{bound:.1%}" in text
+    assert "cannot show causation" in text
 
 
 def test_optional_safety_sections_go_after_aesi(demo_data):
@@ -179,7 +188,7 @@ def test_dsmb_reports_the_serious_event_and_the_rule_not_crossed(demo_data):
     assert len(listing) == 1
     assert "hospitalisation" in listing.iloc[0]["narrative"]
     # the investigator's recorded case description (demo: B-001's syrinx), after the facts
-    assert "Narrative: Six days after transplant" in listing.iloc[0]["narrative"]
+    assert "Narrative: Five years after transplant" in listing.iloc[0]["narrative"]
     # the demo runs under the US and Japanese rules: each clock of its SUSAR was submitted on
     # time, each named with its rule, deadline and authority (issue 15)
     status = listing.iloc[0]["expedited report"]
@@ -194,7 +203,8 @@ def test_efficacy_report_sections_and_limits(efficacy):
     limits = next(s for s in efficacy.sections if s.title == EFFICACY_SECTIONS[6])
     text = " ".join(limits.paragraphs)
     assert "No control group" in text and "cannot show" in text
-    assert any("n=2" in c for c in efficacy.caveats)  # 2 assessed at week 52, 2 pending
+    assessed = sum("week 52" in visits for visits in DEMO_EXAM_VISITS.values())
+    assert any(f"n={assessed}" in c for c in efficacy.caveats)  # assessed at week 52
 
 
 def test_efficacy_html_is_complete_and_self_contained(efficacy):

@@ -4,7 +4,7 @@ hand from the demo's dates (schedule: week 52 at day 364 +/- 28 after treatment)
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 import pytest
@@ -16,6 +16,7 @@ from cordtrial.analysis.timepoint import (
     time_point_endpoint,
     uncertain_baselines,
 )
+from cordtrial.trial.demo import DEMO_EXAM_VISITS, DEMO_TRAJECTORIES
 
 
 def _demo_ep(demo_data) -> pd.DataFrame:
@@ -25,14 +26,48 @@ def _demo_ep(demo_data) -> pd.DataFrame:
     )  # fmt: skip
 
 
-def test_demo_week_52_has_two_assessed_and_two_pending(demo_data):
-    """A-001 (A->D) and A-002 (A->C) reached week 52; B-001 (treated 2026-05-09) and B-002
-    (2026-09-06) had not at the data cut 2026-11-19: pending, not 'not converted'."""
+def _converted_at(visit: str) -> list[str]:
+    """The demo participants whose grade at ``visit`` is better than at screening, from the
+    demo's design (DEMO_TRAJECTORIES at DEMO_EXAM_VISITS), not from the analysis."""
+    order = "ABCDE"
+    return sorted(
+        study_id for study_id, visits in DEMO_EXAM_VISITS.items() if visit in visits
+        and order.index(DEMO_TRAJECTORIES[study_id][visits.index(visit)])
+        > order.index(DEMO_TRAJECTORIES[study_id][visits.index("screening")])
+    )  # fmt: skip
+
+
+def test_demo_week_52_assessed_for_every_participant_after_five_years(demo_data):
+    """Every demo participant was examined at week 52 (five years of follow-up): assessed are
+    those with a week 52 exam in the demo's design, converted those whose grade rose."""
     end = time_point_endpoint(_demo_ep(demo_data), "week 52")
-    assert (end.assessed, end.yes) == (2, 2)
-    assert end.pending == ["B-001", "B-002"]
-    assert end.missing == [] and end.outside_window == []
-    assert end.summary.iloc[0]["pending participants"] == "B-001, B-002"
+    examined = sorted(s for s, visits in DEMO_EXAM_VISITS.items() if "week 52" in visits)
+    assert (end.assessed, end.yes) == (len(examined), len(_converted_at("week 52")))
+    assert end.pending == [] and end.missing == [] and end.outside_window == []
+
+
+def test_demo_cut_before_week_52_leaves_the_late_participants_pending(demo_data):
+    """A data cut on the day the first participant's week 52 window (day 364 + 28) closed: the
+    participants not yet examined at week 52 whose window closes after the cut are pending,
+    not 'not converted'; the others were assessed (the dates are the store's, the rule is the
+    schedule's)."""
+    people = demo_data.participants
+    cut = min(people["transplant_date"]) + timedelta(days=392)
+    exams = demo_data.exams[demo_data.exams["examined_on"] <= cut]
+    examined = set(exams.loc[exams["visit"] == "week 52", "participant"])
+    late = sorted(
+        p for p, day0 in zip(people["participant"], people["transplant_date"], strict=True)
+        if p not in examined and day0 + timedelta(days=392) > cut
+    )  # fmt: skip
+    assert late and examined  # the cut leaves someone pending and someone assessed
+    ep = endpoint_table(
+        exams, participants=people, baseline_visit="screening", schedule=demo_data.schedule,
+        data_cut=cut,
+    )  # fmt: skip
+    end = time_point_endpoint(ep, "week 52")
+    assert end.pending == late
+    assert end.assessed == len(people) - len(late)
+    assert end.summary.iloc[0]["pending participants"] == ", ".join(late)
 
 
 def _rows(specs: list[tuple[str, str, str, str, str, str]]) -> pd.DataFrame:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -17,6 +17,8 @@ from cordtrial.trial.demo import (
 from cordtrial.trial.models import (
     Administration,
     AdverseEvent,
+    ConsentSignature,
+    ContactAttempt,
     ExpeditedClock,
     IsncsciExam,
     Lot,
@@ -26,6 +28,7 @@ from cordtrial.trial.models import (
 )
 from cordtrial.trial.services.acting import acting_user
 from cordtrial.trial.services.clocks import periodic_report_states
+from cordtrial.trial.services.disposition import current_dispositions
 from cordtrial.trial.services.users import authenticate
 from cordtrial.trial.services.visits import visit_schedule
 
@@ -117,3 +120,36 @@ def test_seeding_again_writes_nothing_and_users_log_in(session: Session) -> None
     assert second.protocol_id == DEMO_PROTOCOL_ID
     assert session.scalar(select(func.count()).select_from(Participant)) == 4
     assert session.scalar(select(func.count()).select_from(User)) == len(DEMO_USERS)
+
+
+def test_demo_follows_everyone_five_years_one_lost_in_year_4_one_reconsented(
+    session: Session,
+) -> None:
+    """Issue 14's demo: five years of follow-up for the four participants, one lost to
+    follow-up in year 4 (the attempts fall around the year 4 visit, which was never done), one
+    re-consented to a later version; everyone else is in long-term follow-up."""
+    demo = seed_demo(session, today=TODAY)
+    current = current_dispositions(session, list(demo.participant_ids.values()))
+    five_years = timedelta(days=round(365.25 * 5))
+    for study_id, pid in demo.participant_ids.items():
+        participant = session.get(Participant, pid)
+        assert participant is not None and participant.transplant_date is not None
+        assert participant.transplant_date + five_years <= TODAY, study_id
+    lost = [pid for pid, facts in current.items() if facts.status == "lost_to_follow_up"]
+    assert len(lost) == 1
+    others = {s for pid, s in current.items() if pid != lost[0]}
+    assert {s.status for s in others} == {"long_term_follow_up"} and len(others) == 3
+    year4 = next(v for v in visit_schedule(session, lost[0], TODAY) if v.name == "year 4")
+    assert year4.done_on is None
+    attempts = session.scalars(
+        select(ContactAttempt.attempted_on).where(ContactAttempt.participant_id == lost[0])
+    ).all()
+    assert len(attempts) >= 3
+    assert year4.opens is not None and year4.closes is not None
+    assert all(year4.opens <= a <= year4.closes for a in attempts)
+    signed = session.execute(
+        select(ConsentSignature.participant_id, func.count()).group_by(
+            ConsentSignature.participant_id
+        )
+    ).all()
+    assert sorted(n for _, n in signed) == [1, 1, 1, 2]

@@ -162,8 +162,16 @@ def test_analysis_page_shows_the_three_figures_as_inline_svg(demo: Demo) -> None
     # the published change's legend, drawn for the cervical AIS A participants (issue 13)
     assert "published mean change" in page.text
     assert "What these data can and cannot show" in page.text
-    # the protocol time point, with the participants who have not reached it (issue 13)
-    assert _by_id(page.text, "pending") == "B-001, B-002"
+    # the protocol time point, with the participants who have not reached it (issue 13): after
+    # five years of follow-up the demo has none, as the analysis of the same store says
+    with demo.factory() as session:
+        data = load_trial(session, DEMO_PROTOCOL_ID)
+    ep = endpoint_table(data.exams, participants=data.participants, baseline_visit="screening",
+                        schedule=data.schedule, data_cut=data.last_data_date)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # small-sample caveats
+        pending = time_point_endpoint(ep, "week 52").pending
+    assert _by_id(page.text, "pending") == (", ".join(pending) or "none")
 
 
 def test_analysis_numbers_equal_cordtrial_analysis_on_the_same_store(demo: Demo) -> None:

@@ -24,6 +24,11 @@ import pandas as pd
 
 from cordtrial.analysis.change import ais_shift_test, change_summary, motor_level_responders
 from cordtrial.analysis.cohort import DEFAULT_PRIOR, compare_with_natural_history
+from cordtrial.analysis.disposition import (
+    current_disposition_words,
+    disposition_counts,
+    disposition_listing,
+)
 from cordtrial.analysis.endpoints import (
     LAST,
     ais_shift_table,
@@ -253,7 +258,7 @@ def build_dsmb_report(
         treated_col = "treated_on" if "treated_on" in people.columns else "transplant_date"
         treated = people[people[treated_col].map(lambda d: isinstance(d, date))]
         fu = (
-            follow_up_table(people, cut, aes)
+            follow_up_table(people, cut, aes, data.dispositions)
             if cut is not None
             else follow_up_table(people, date.max, aes).iloc[0:0]
         )
@@ -262,7 +267,14 @@ def build_dsmb_report(
         serious = aes[aes["serious"].astype(bool)] if len(aes) else aes
         special = special_interest_listing(aes) if len(aes) else aes
         tumours = aes[aes["category"] == TUMOUR_CATEGORY] if len(aes) else aes
-        deaths = fu[fu["end reason"] == "death"] if len(fu) else fu
+        recorded_deaths = (
+            set(data.dispositions.loc[data.dispositions["status"] == "died", "participant"])
+            if len(data.dispositions)
+            else set()
+        )
+        ae_deaths = set(fu.loc[fu["end reason"] == "death", "participant"]) if len(fu) else set()
+        deaths = sorted(recorded_deaths | ae_deaths)
+        by_disposition = disposition_counts(people, data.dispositions)
 
         # --- Efficacy (computed first: the summary quotes it) -------------------------------
         eff = ReportSection(DSMB_SECTIONS[7])
@@ -386,6 +398,20 @@ def build_dsmb_report(
             f"Serious adverse events: {_n(len(serious), 'event')} in "
             f"{_n(int(serious['participant'].nunique()) if len(serious) else 0, 'participant')}; "
             f"{len(related)} related to the cells; deaths: {len(deaths)}.",
+            "Disposition: "
+            + (
+                ", ".join(
+                    f"{n} {words}"
+                    for words, n in zip(
+                        by_disposition["disposition"],
+                        by_disposition["participants"],
+                        strict=True,
+                    )
+                    if n
+                )
+                or "no participant"
+            )
+            + ".",
             f"Adverse events of special interest: {_n(len(special), 'event')}; tumour or graft "
             f"overgrowth findings: {len(tumours)}"
             + (
@@ -428,16 +454,31 @@ def build_dsmb_report(
                 int((fu["end reason"] == "data cut").sum()) if len(fu) else 0,
             ),
             (f"reached the protocol time point ({visit or 'n/a'})", reached),
-            ("withdrawn", "none recorded (the store records no withdrawal)"),
-            ("died", len(deaths)),
         ]
         disp.tables.append(
             ("Participant flow", pd.DataFrame(flow, columns=["stage", "participants"]))
         )
-        per = (
-            people[["participant", "site", "arm", treated_col]].rename(
-                columns={treated_col: "treated on"}
+        disp.paragraphs.append(
+            "Disposition as recorded in the store (the latest change of each participant; "
+            "none recorded reads as active). Withdrawals, losses to follow-up and deaths are "
+            "listed one by one."
+        )
+        disp.tables.append(("Current disposition", by_disposition))
+        listing = disposition_listing(data.dispositions, data.contact_attempts)
+        if len(listing):
+            disp.tables.append(("Withdrawals, losses to follow-up and deaths", listing))
+        else:
+            disp.paragraphs.append("No participant withdrew, was lost to follow-up or died.")
+        unrecorded = sorted(ae_deaths - recorded_deaths)
+        if unrecorded:
+            disp.paragraphs.append(
+                "A fatal adverse event is recorded without a death in the disposition records "
+                f"for {', '.join(map(str, unrecorded))}: the disposition needs updating."
             )
+        per = (
+            people[["participant", "site", "arm", treated_col]]
+            .rename(columns={treated_col: "treated on"})
+            .assign(disposition=current_disposition_words(people, data.dispositions))
             if len(people)
             else people
         )
@@ -469,7 +510,8 @@ def build_dsmb_report(
         # --- Follow-up ----------------------------------------------------------------------
         follow = ReportSection(DSMB_SECTIONS[3])
         follow.paragraphs.append(
-            "Follow-up runs from the first administration to the data cut (or to death); "
+            "Follow-up runs from the first administration to the data cut (or to death, "
+            "withdrawal or loss to follow-up, as the disposition records give them); "
             f"{years:.2f} participant-years in all. Visits whose window had not closed at the "
             "data cut are 'not yet due', not missing."
         )

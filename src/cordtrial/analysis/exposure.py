@@ -2,7 +2,7 @@
 intervals, Kaplan-Meier time to first event, and exact bounds when nothing was seen.
 
 * :func:`follow_up_table` -- each treated participant's follow-up from the first administration
-  to the data cut (or to death), in days and years.
+  to the data cut (or to death, withdrawal or loss to follow-up), in days and years.
 * :func:`poisson_exact_ci` -- the exact (Garwood 1936) interval of a Poisson count:
   ``chi2(alpha/2; 2x) / 2`` to ``chi2(1 - alpha/2; 2x + 2) / 2`` (Garwood F. Biometrika
   1936;28:437-442); divided by the exposure it bounds a rate.
@@ -58,21 +58,29 @@ def _day0(rec: dict[Any, Any]) -> date | None:
 
 
 def follow_up_table(
-    participants: pd.DataFrame, data_cut: date, adverse_events: pd.DataFrame | None = None
+    participants: pd.DataFrame,
+    data_cut: date,
+    adverse_events: pd.DataFrame | None = None,
+    dispositions: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Follow-up of every treated participant at the data cut.
 
     Follow-up runs from the first administration (``treated_on``, else ``transplant_date``) to
-    the data cut, or to death (an adverse event with outcome ``fatal`` or the seriousness
-    criterion ``death``). The store records no withdrawal, so none is applied.
+    the data cut, or to an earlier end: a death (the date of death of a ``died`` disposition
+    record, or an adverse event with outcome ``fatal`` or the seriousness criterion ``death``),
+    a withdrawal or a loss to follow-up (the date the disposition record gives as effective;
+    :mod:`cordtrial.analysis.disposition`).
 
     Returns
     -------
     DataFrame
-        ``participant``, ``treated on``, ``follow-up ends``, ``end reason`` (data cut / death),
-        ``days`` and ``years`` (days / 365.25); participants not treated are left out.
+        ``participant``, ``treated on``, ``follow-up ends``, ``end reason`` (data cut, death,
+        withdrawn, lost to follow-up), ``days`` and ``years`` (days / 365.25); participants not
+        treated are left out.
     """
-    deaths: dict[Any, date] = {}
+    from cordtrial.analysis.disposition import follow_up_ends
+
+    ends: dict[Any, tuple[date, str]] = {}
     if adverse_events is not None and len(adverse_events):
         for rec in frame_records(adverse_events):
             fatal = str(rec.get("outcome", "")) == "fatal" or "death" in str(
@@ -81,16 +89,20 @@ def follow_up_table(
             onset = rec.get("onset_date")
             if fatal and isinstance(onset, date):
                 pid = rec["participant"]
-                deaths[pid] = min(onset, deaths.get(pid, onset))
+                if pid not in ends or onset < ends[pid][0]:
+                    ends[pid] = (onset, "death")
+    for pid, (on, reason) in follow_up_ends(dispositions).items():
+        if pid not in ends or on < ends[pid][0]:
+            ends[pid] = (on, reason)
     rows = []
     for rec in frame_records(participants):
         start = _day0(rec)
         if start is None or start > data_cut:
             continue
         pid = rec["participant"]
-        died = deaths.get(pid)
+        ended = ends.get(pid)
         end, reason = (
-            (died, "death") if died is not None and died <= data_cut else (data_cut, "data cut")
+            ended if ended is not None and ended[0] <= data_cut else (data_cut, "data cut")
         )
         days = (end - start).days
         rows.append(
@@ -162,8 +174,7 @@ def exposure_adjusted_incidence(
             "follow_up", years, "participants with follow-up time > 0", "has no follow-up time"
         )
     window = {
-        r["participant"]: (r["treated on"], r["follow-up ends"])
-        for r in frame_records(follow_up)
+        r["participant"]: (r["treated on"], r["follow-up ends"]) for r in frame_records(follow_up)
     }
     frame = adverse_events
     if serious_only:

@@ -8,7 +8,10 @@ exact upper bound on the tumour rate, and the DSMB section "Tumour surveillance"
   ``cohens_kappa``, which reproduces the reference sheet's oracle (statpsych ``ci.kappa``:
   31/12/4/58 gives kappa 0.6756757, SE 0.07344761, CI 0.5317210-0.8196303). Kappa is
   unweighted for every item, BASIC included (pre-specified as the primary statistic; the sheet
-  notes weighted kappa as the alternative for the ordinal score).
+  notes weighted kappa as the alternative for the ordinal score). The large-sample interval
+  can pass 1 on few MRIs: it is cut to [-1, 1], with a note; when one reader gave the same
+  answer to every MRI, kappa is 0 by construction (observed agreement equals chance) with SE 0,
+  and no interval is given.
 * **The tumour rate's upper bound** (:func:`tumour_rate_upper_bound`): with k participants
   with a tumour finding over T participant-years of imaging follow-up (first cell
   administration to last MRI), the exact one-sided 95% upper bound of the Poisson rate,
@@ -99,10 +102,23 @@ def reader_agreement(reads: pd.DataFrame, items: Sequence[str] = AGREEMENT_ITEMS
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             result = cohens_kappa(table)
+        kappa, se = float(result.kappa), float(result.std_kappa)
+        low, high = float(result.kappa_low), float(result.kappa_upp)
+        notes = ["small sample: interval approximate"] if n < 30 else []
+        if se == 0 and kappa < 1:
+            # a reader with one answer throughout: agreement equals chance, kappa is 0 and
+            # the Wald interval a point -- not an interval worth printing
+            low = high = math.nan
+            notes = [
+                "one reader gave the same answer to every MRI: kappa is 0 by construction, "
+                "no interval"
+            ]
+        elif low < -1 or high > 1:
+            low, high = max(low, -1.0), min(high, 1.0)
+            notes.append("interval cut at 1 (kappa lies between -1 and 1)")
         rows.append(
-            row | {"kappa": float(result.kappa), "SE": float(result.std_kappa),
-                   "95% CI low": float(result.kappa_low), "95% CI high": float(result.kappa_upp),
-                   "note": "small sample: interval approximate" if n < 30 else ""}
+            row | {"kappa": kappa, "SE": se, "95% CI low": low, "95% CI high": high,
+                   "note": "; ".join(notes)}
         )  # fmt: skip
     columns = ["item", "MRIs", "agreement", "kappa", "SE", "95% CI low", "95% CI high", "note"]
     return pd.DataFrame(rows, columns=columns)
@@ -249,6 +265,13 @@ def tumour_surveillance_section(data: Any) -> ReportSection | None:
     )
     participants = data.participants
     table = surveillance_table(participants, mris, reads, data.adverse_events, as_of)
+    dispositions = getattr(data, "dispositions", None)
+    if dispositions is not None and len(table):
+        # an overdue MRI reads differently for a participant lost to follow-up or withdrawn
+        from cordtrial.analysis.disposition import current_disposition_words
+
+        words = current_disposition_words(table[["participant"]], dispositions)
+        table.insert(list(table.columns).index("surveillance") + 1, "disposition", words)
     treated = {
         p.participant: p.treated_on
         for p in participants.itertuples(index=False)

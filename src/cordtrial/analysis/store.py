@@ -22,6 +22,11 @@ from sqlalchemy import ColumnElement, String, cast, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from cordtrial import __version__
+from cordtrial.analysis.disposition import (
+    CONTACT_ATTEMPT_COLUMNS,
+    DISPOSITION_COLUMNS,
+    load_dispositions,
+)
 from cordtrial.analysis.frames import column_values
 from cordtrial.analysis.immunosuppression import (
     COURSE_COLUMNS,
@@ -154,6 +159,14 @@ class TrialData:
         default_factory=lambda: pd.DataFrame(columns=INTERRUPTION_COLUMNS)
     )
     troughs: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TROUGH_COLUMNS))
+    #: Each participant's current disposition where one is recorded, and every contact attempt
+    #: (see :mod:`cordtrial.analysis.disposition`); empty when none is recorded (issue 14).
+    dispositions: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(DISPOSITION_COLUMNS))
+    )
+    contact_attempts: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(CONTACT_ATTEMPT_COLUMNS))
+    )
     #: The snapshot hash once computed (the frames are not changed after loading).
     _memo: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -176,6 +189,12 @@ class TrialData:
                  "immunosuppression_interruptions": self.immunosuppression_interruptions,
                  "troughs": self.troughs}
                 if len(self.immunosuppression_courses)
+                else {}
+            ),
+            # dispositions likewise: a trial without any keeps its snapshot
+            **(
+                {"dispositions": self.dispositions, "contact_attempts": self.contact_attempts}
+                if len(self.dispositions) or len(self.contact_attempts)
                 else {}
             ),
         }  # fmt: skip
@@ -223,15 +242,17 @@ def load_trial(session: Session, protocol_id: str, *, user: User | None = None) 
         injury_date, transplant_date -- planned, then actual -- and treated_on, the date of the
         first recorded cell administration, empty until then), ``exams`` (participant, arm, visit,
         visit_day, examined_on, day, the classification record fields and the exam cells; of a
-        visit's exams only its exam of record),
+        visit's exams only its exam of record; exams at the long-term follow-up's visits are
+        left out, as those visits are from ``schedule``: the endpoints are the main study's),
         ``measures`` (participant, arm, visit, assessed_on, day, measure, value) and
         ``adverse_events``
         (participant, arm, term, category, onset_date, onset_day, ctcae_grade, serious,
         serious_criteria, related, related_to_*, expectedness, outcome, special_interest,
         expedited_report_required, expedited_report_due), ``schedule`` (the protocol's visits and
-        windows), ``administrations`` (date, lot, dose) and ``screened`` (participants with an
-        eligibility assessment); ``mris``, ``mri_reads`` and ``lab_results`` (one statement
-        each: :func:`cordtrial.analysis.lab_safety.load_lab_results`).
+        windows), ``administrations`` (date, lot, dose), ``screened`` (participants with an
+        eligibility assessment), the MRIs and their reads, ``dispositions`` (each participant's
+        current disposition record) with ``contact_attempts``, and ``lab_results`` (one
+        statement: :func:`cordtrial.analysis.lab_safety.load_lab_results`).
     """
     trial = get_trial(session, protocol_id)
     people = _people(session, trial.id, protocol_id, user)
@@ -299,6 +320,8 @@ def load_trial(session: Session, protocol_id: str, *, user: User | None = None) 
     for e in all_exams:
         if e.visit_id is not None and e.id not in of_record:
             continue
+        if e.visit_id in visits and visits[e.visit_id].definition.long_term:
+            continue  # the long-term follow-up's exams are not endpoints (as its visits)
         p = by_id[e.participant_id]
         name, target = _visit(e.visit_id)
         row: dict[str, Any] = {
@@ -359,6 +382,7 @@ def load_trial(session: Session, protocol_id: str, *, user: User | None = None) 
         **_imaging(session, by_id, treated_on),
         lab_results=_labs(session, by_id),
         **load_immunosuppression(session, {i: p.study_id for i, p in by_id.items()}),
+        **load_dispositions(session, {i: p.study_id for i, p in by_id.items()}),
     )
 
 

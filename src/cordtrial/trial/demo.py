@@ -4,13 +4,17 @@
 iPSC-derived neural stem/progenitor cells in subacute complete spinal cord injury (Keio
 University; jRCTa031190228; protocol: Sugai et al., *Regen Ther* 2021;18:321-333): participants
 with a traumatic AIS A injury between C4 and T10 receive 2 x 10^6 cells into the injury
-epicentre 14-28 days after injury, and are followed for 52 weeks. Names, dates, exam values and
-events below are invented; the intended course of each participant is written beside it
-(:data:`DEMO_TRAJECTORIES`) and a test checks that the ISNCSCI engine classifies the exams to
+epicentre 14-28 days after injury, and are followed for 52 weeks, then for years (long-term
+follow-up and MRI surveillance: :mod:`.demo_follow_up`, :mod:`.demo_imaging`). Names, dates, exam
+values and events below are invented; the intended course of each participant is written beside
+it (:data:`DEMO_TRAJECTORIES`) and a test checks that the ISNCSCI engine classifies the exams to
 exactly those grades.
 
-Dates are placed relative to ``today`` so that the dashboard always has due and overdue visits and
-an expedited safety report whose deadline is still ahead.
+Every participant was transplanted about five years before ``today``. Dates are placed relative
+to each participant's transplant (day 0), and day 0 relative to ``today``, so that the dashboard
+always has due and overdue visits (the year 5 visits) and an expedited safety report whose
+deadline is still ahead (the one event placed relative to ``today``: B-001's late syrinx
+enlargement).
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ from cordtrial.trial.services.users import add_user
 from cordtrial.trial.services.visits import mark_visit_missed, record_visit_done
 
 __all__ = [
+    "DEMO_EXAM_VISITS",
     "DEMO_PASSWORD",
     "DEMO_PROTOCOL_ID",
     "DEMO_SCHEDULE",
@@ -155,6 +160,7 @@ _PEOPLE: Final = (
             "week 12": _c("2"),
             "week 24": _c("3"),
             "week 52": _c("4"),
+            "year 5": _c("4"),  # the long-term follow-up's year 5 exam (demo_follow_up)
         },
         {
             "screening": (6, 10, 2),
@@ -174,7 +180,7 @@ _PEOPLE: Final = (
         41,
         "fall",
         14,
-        1700,  # about 4.7 years: lost to follow-up in year 4 (demo_follow_up)
+        1870,  # about 5.1 years: lost to follow-up in year 4 (demo_follow_up)
         {
             "screening": _A,
             "week 2": _A,
@@ -192,7 +198,7 @@ _PEOPLE: Final = (
         {"week 4": 0, "week 12": 0, "week 24": 0, "week 52": 0},
         {},
     ),
-    # Unchanged AIS A; the week 24 visit is overdue.
+    # Unchanged AIS A through week 52; in long-term follow-up, the year 5 visit is overdue.
     _Person(
         "B-001",
         "B",
@@ -201,13 +207,26 @@ _PEOPLE: Final = (
         52,
         "sports",
         28,
-        200,
-        {"screening": _A, "week 2": _A, "week 4": _A, "week 12": _A},
-        {"screening": (1, 6, 0), "week 12": (2, 8, 1)},
-        {"week 4": 0, "week 12": 0},
+        1920,  # about 5.3 years (demo_follow_up)
+        {
+            "screening": _A,
+            "week 2": _A,
+            "week 4": _A,
+            "week 12": _A,
+            "week 24": _A,
+            "week 52": _A,
+        },
+        {
+            "screening": (1, 6, 0),
+            "week 12": (2, 8, 1),
+            "week 24": (3, 9, 1),
+            "week 52": (3, 10, 2),
+        },
+        {"week 4": 0, "week 12": 0, "week 24": 0, "week 52": 0},
         {},
     ),
-    # Unchanged AIS A; the week 12 visit was missed (see _missed_visit), week 24 is due now.
+    # Unchanged AIS A; the week 12 visit was missed (see _missed_visit); in long-term
+    # follow-up, the year 5 visit is due now.
     _Person(
         "B-002",
         "B",
@@ -216,21 +235,25 @@ _PEOPLE: Final = (
         23,
         "assault",
         18,
-        160,
-        {"screening": _A, "week 2": _A, "week 4": _A},
-        {"screening": (8, 12, 4)},
-        {"week 4": 0},
+        1840,  # about 5.0 years (demo_follow_up)
+        {"screening": _A, "week 2": _A, "week 4": _A, "week 24": _A, "week 52": _A},
+        {"screening": (8, 12, 4), "week 24": (9, 14, 5), "week 52": (10, 15, 6)},
+        {"week 4": 0, "week 24": 0, "week 52": 0},
         {},
     ),
 )
 
 #: The AIS grade each demo participant's exams classify to, in visit order.
 DEMO_TRAJECTORIES: Final[dict[str, tuple[str, ...]]] = {
-    "A-001": ("A", "A", "B", "C", "D", "D"),
+    "A-001": ("A", "A", "B", "C", "D", "D", "D"),
     "A-002": ("A", "A", "A", "B", "C", "C"),
-    "B-001": ("A", "A", "A", "A"),
-    "B-002": ("A", "A", "A"),
+    "B-001": ("A", "A", "A", "A", "A", "A"),
+    "B-002": ("A", "A", "A", "A", "A"),
 }
+
+#: The visits at which each demo participant was examined (ISNCSCI), in order: the grades of
+#: :data:`DEMO_TRAJECTORIES` belong to them one by one.
+DEMO_EXAM_VISITS: Final[dict[str, tuple[str, ...]]] = {p.study_id: tuple(p.exams) for p in _PEOPLE}
 
 _RELEASE_SPEC = {
     "viability": {"min": 70}, "cell_count": {"min": 1e6, "max": 1e8},
@@ -368,10 +391,22 @@ def _seed(session: Session, today: date) -> DemoTrial:
     _missed_visit(session, ids, today)
     seed_demo_labs(session, _ACTOR, DEMO_PROTOCOL_ID, ids, today)  # issue 15: laboratory
     seed_demo_imaging(session, ids, today)  # issue 14: MRI surveillance
-    seed_long_term_follow_up(session, DEMO_PROTOCOL_ID, ids, today)  # issue 14
+    seed_long_term_follow_up(session, DEMO_PROTOCOL_ID, ids, today, _long_term_exams())  # 14
     seed_demo_medications(session, ids, today)  # issue 15: concomitant medication
     seed_demo_immunosuppression(session, _ACTOR, DEMO_PROTOCOL_ID, ids, today)  # issue 15
     return DemoTrial(DEMO_PROTOCOL_ID, ids, created=True)
+
+
+def _long_term_exams() -> dict[str, dict[str, dict[str, str]]]:
+    """The exam cells of the long-term visits (visits not in :data:`DEMO_SCHEDULE`)."""
+    main = {v.name for v in DEMO_SCHEDULE}
+    return {
+        p.study_id: {
+            name: demo_exam_cells(p.injury_level, **state)
+            for name, state in p.exams.items() if name not in main
+        }
+        for p in _PEOPLE
+    }  # fmt: skip
 
 
 def _plan_submitted(today: date) -> date:
@@ -472,6 +507,8 @@ def _participant(session: Session, person: _Person, today: date) -> int:
         done_on=targets["day 0"],
     )
     for name, state in person.exams.items():
+        if name not in targets:
+            continue  # a long-term visit's exam: recorded with the long-term follow-up
         record_exam(
             session,
             user=_admin(session),
@@ -521,22 +558,26 @@ def _participant(session: Session, person: _Person, today: date) -> int:
 
 def _adverse_events(session: Session, ids: dict[str, int], today: date) -> None:
     not_related = "not_related"
+    day0 = {p.study_id: today - timedelta(days=p.transplant_days_ago) for p in _PEOPLE}
     events = [
-        # (study id, days ago onset, term, category, grade, serious, cells, procedure,
+        # (study id, onset, term, category, grade, serious, cells, procedure,
         #  immunosuppression, expectedness, outcome, resolved days after onset)
-        ("A-001", 1880, "Neuropathic pain below the level of injury", "neuropathic_pain", 2, [],
-         "unlikely", "possible", not_related, "expected", "recovered", 40),
-        ("A-002", 1620, "Urinary tract infection", "infection", 2, [],
+        ("A-001", day0["A-001"] + timedelta(20), "Neuropathic pain below the level of injury",
+         "neuropathic_pain", 2, [], "unlikely", "possible", not_related, "expected",
+         "recovered", 40),
+        ("A-002", day0["A-002"] + timedelta(80), "Urinary tract infection", "infection", 2, [],
          not_related, not_related, "possible", "expected", "recovered", 10),
-        ("B-002", 60, "Raised serum creatinine on tacrolimus", "immunosuppression_effect", 2, [],
-         not_related, not_related, "probable", "expected", "recovering", None),
-        # a SUSAR: serious, possibly related, unexpected -> expedited report due in 15 days
-        ("B-001", 6, "Syrinx enlargement at the graft site", "syrinx", 3, ["hospitalisation"],
-         "possible", "possible", not_related, "unexpected", "not_recovered", None),
+        ("B-002", day0["B-002"] + timedelta(100), "Raised serum creatinine on tacrolimus",
+         "immunosuppression_effect", 2, [], not_related, not_related, "probable", "expected",
+         "recovering", None),
+        # a SUSAR in year 5 (late syrinx enlargement): serious, possibly related, unexpected ->
+        # expedited report due in 15 days, so the dashboard always has one still ahead
+        ("B-001", today - timedelta(6), "Syrinx enlargement at the graft site", "syrinx", 3,
+         ["hospitalisation"], "possible", "possible", not_related, "unexpected",
+         "not_recovered", None),
     ]  # fmt: skip
-    for (study_id, ago, term, category, grade, serious, cells, procedure, immuno, expected,
+    for (study_id, onset, term, category, grade, serious, cells, procedure, immuno, expected,
          outcome, resolved_after) in events:  # fmt: skip
-        onset = today - timedelta(days=ago)
         report_adverse_event(
             session,
             user=_admin(session),
@@ -565,9 +606,10 @@ def _adverse_events(session: Session, ids: dict[str, int], today: date) -> None:
 
 
 _NARRATIVES = {
-    "B-001": "Six days after transplant the participant reported new dysaesthesia below the "
-    "level. MRI showed enlargement of a syrinx at the graft site; admitted for observation and "
-    "neurosurgical review. No drainage needed so far (synthetic).",
+    "B-001": "Five years after transplant the participant reported new dysaesthesia below the "
+    "level. An unscheduled MRI showed enlargement of the syrinx known since year 4 at the graft "
+    "site; admitted for observation and neurosurgical review. No drainage needed so far "
+    "(synthetic).",
 }
 
 

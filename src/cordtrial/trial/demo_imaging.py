@@ -2,10 +2,12 @@
 today (weeks 4, 12, 26, 52, then yearly to year 5: :data:`DEFAULT_MRI_SCHEDULE`), read by two
 blinded central readers, one disagreement adjudicated by a third, no tumour.
 
-**Every datum here is synthetic.** B-001's syrinx (its adverse event in :mod:`.demo`) shows on
-an unscheduled MRI; A-002's week 12 MRI is the disagreement (faint contrast enhancement seen by
-one reader, not confirmed on adjudication); A-001's latest MRI waits for its second reader, so
-that the worklist has work in it.
+**Every datum here is synthetic.** A-002, lost to follow-up in year 4 (:mod:`.demo_follow_up`),
+has no MRI from year 4 on (surveillance overdue); B-002's year 5 MRI is due now. B-001 has a
+syrinx since year 4, unchanged at year 5, larger on an unscheduled MRI six days ago (its adverse
+event in :mod:`.demo`). A-002's week 12 MRI is the disagreement (faint contrast enhancement seen
+by one reader, not confirmed on adjudication); A-001's latest MRI waits for its second reader,
+so that the worklist has work in it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cordtrial.trial.demo_follow_up import LOST_IN_YEAR_4
 from cordtrial.trial.models import MriExam, Participant, User
 from cordtrial.trial.rules.imaging import DEFAULT_MRI_SCHEDULE, ReadFacts, discordant_items
 from cordtrial.trial.services.imaging import (
@@ -39,6 +42,15 @@ _STABLE: Final = ReadFacts(
     haemorrhage=False, cord_compression=False, oedema=False, syrinx_present=False,
     graft_length_mm=14.0, graft_volume_mm3=310.0,
 )  # fmt: skip
+#: Protocol MRIs not (yet) taken: from year 4 on for the participant lost in year 4; year 5 of
+#: B-002, due now.
+_NOT_TAKEN: Final = {
+    LOST_IN_YEAR_4: frozenset({"year 4", "year 5"}),
+    "B-002": frozenset({"year 5"}),
+}
+#: B-001's syrinx: first seen at year 4, unchanged at year 5, larger on the unscheduled MRI.
+_SYRINX: Final = {"year 4": ("new", 11.0), "year 5": ("unchanged", 11.0),
+                  "unscheduled": ("larger", 18.0)}  # fmt: skip
 
 
 def _uid(study_id: str, on: date) -> str:
@@ -72,35 +84,37 @@ def seed_demo_imaging(session: Session, ids: dict[str, int], today: date) -> Non
         start = day0.get(pid)
         if start is None:
             continue
-        days = [
-            p.target_day for p in DEFAULT_MRI_SCHEDULE if start + timedelta(p.target_day) < today
-        ]
-        unscheduled = study_id == "B-001" and (today - timedelta(days=6)) > start
-        planned = [start + timedelta(days=d) for d in days]
-        if unscheduled:
-            planned.append(today - timedelta(days=6))
-        for n, on in enumerate(planned):
+        skipped = _NOT_TAKEN.get(study_id, frozenset())
+        planned = [
+            (p.name, start + timedelta(days=p.target_day)) for p in DEFAULT_MRI_SCHEDULE
+            if start + timedelta(p.target_day) < today and p.name not in skipped
+        ]  # fmt: skip
+        if study_id == "B-001" and (today - timedelta(days=6)) > start:
+            planned.append(("unscheduled", today - timedelta(days=6)))
+        for n, (name, on) in enumerate(planned):
             mri = record_mri(
                 session, admin, participant_id=pid, acquired_on=on,
                 imaging_site=f"Site {sites[pid]} radiology (synthetic)", field_strength_t=3.0,
                 sequences=list(_SEQUENCES), study_instance_uid=_uid(study_id, on),
             )  # fmt: skip
-            _read(session, mri, study_id, n, len(planned), admin, investigator, readers, today)
+            first, second = _facts(study_id, n, name)
+            last = n == len(planned) - 1
+            _read(session, mri, first, second, n, study_id == "A-001" and last, admin,
+                  investigator, readers, today)  # fmt: skip
 
 
-def _facts(study_id: str, n: int, last: int) -> tuple[ReadFacts, ReadFacts]:
+def _facts(study_id: str, n: int, name: str) -> tuple[ReadFacts, ReadFacts]:
     graft = _STABLE.graft_length_mm or 0
     base = replace(_STABLE, graft_length_mm=graft + 0.5 * n, oedema=n == 0)
-    if study_id == "B-001" and n >= 2:
-        change = "larger" if n == last - 1 else "new"
-        length = 18.0 if change == "larger" else 11.0
+    if study_id == "B-001" and name in _SYRINX:
+        change, length = _SYRINX[name]
         base = replace(
-            base, impression="changed", syrinx_present=True, syrinx_length_mm=length,
-            syrinx_change=change, finding=f"Syrinx rostral to the graft, {length:g} mm "
-            "(synthetic).",
+            base, impression="stable" if change == "unchanged" else "changed",
+            syrinx_present=True, syrinx_length_mm=length, syrinx_change=change,
+            finding=f"Syrinx rostral to the graft, {length:g} mm, {change} (synthetic).",
         )  # fmt: skip
     second = replace(base, graft_length_mm=(base.graft_length_mm or 0) + 0.5)
-    if study_id == "A-002" and n == 1:
+    if study_id == "A-002" and name == "week 12":
         # the disagreement: faint enhancement seen by one reader only
         second = replace(
             second, impression="changed", contrast_enhancement=True,
@@ -110,17 +124,16 @@ def _facts(study_id: str, n: int, last: int) -> tuple[ReadFacts, ReadFacts]:
 
 
 def _read(
-    session: Session, mri: MriExam, study_id: str, n: int, count: int, admin: User,
-    investigator: User, readers: dict[str, User], today: date,
+    session: Session, mri: MriExam, first: ReadFacts, second: ReadFacts, n: int,
+    second_pending: bool, admin: User, investigator: User, readers: dict[str, User],
+    today: date,
 ) -> None:  # fmt: skip
-    first, second = _facts(study_id, n, count)
+    at = _at(mri.acquired_on, today)
     if n == 0:
-        at = _at(mri.acquired_on, today)
         record_site_read(session, investigator, mri_id=mri.id, facts=first, now=at)
     one, two = assign_readers(session, admin, mri_id=mri.id, readers=["reader_1", "reader_2"])
-    at = _at(mri.acquired_on, today)
     submit_read(session, readers["reader_1"], read_id=one.id, facts=first, now=at)
-    if study_id == "A-001" and n == count - 1:
+    if second_pending:
         return  # the second reader has this one still to do
     submit_read(session, readers["reader_2"], read_id=two.id, facts=second, now=at)
     if discordant_items(first, second):
