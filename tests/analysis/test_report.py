@@ -472,3 +472,31 @@ def test_pdf_figures_print_at_their_own_size_unless_the_page_is_smaller():
     inches = tall.figure.get_size_inches()
     assert height == pytest.approx(page_height)
     assert width / height == pytest.approx(inches[0] / inches[1])
+
+
+@pytest.mark.parametrize("rows", [3, 60], ids=["short table", "long table"])
+def test_pdf_table_columns_never_cut_a_word(rows: int):
+    """A narrow column beside long free text printed its heading as "participan t" (the DSMB's
+    laboratory listing: 8 columns, so 8 pt): every column is now at least as wide as its longest word, the rest of
+    the width shared by the text's length; both table paths (fpdf2's and the long one)."""
+    long_text = "an unscheduled sample taken because of a rising creatinine " * 3
+    frame = pd.DataFrame(
+        {
+            "participant": [f"B-{i:03d}" for i in range(rows)],
+            "collected": ["day 100 after transplant (2022-02-28)"] * rows,
+            "analyte": ["Creatinine"] * rows,
+            "value": ["131 µmol/L"] * rows,
+            "reference range": ["62-110 µmol/L"] * rows,
+            "CTCAE grade": ["Creatinine increased, grade 2 (moderate)"] * rows,
+            "graded by": [long_text] * rows,
+            "reported as adverse event": [long_text] * rows,
+        }
+    )
+    report = Report(kind="dsmb", title="Widths", protocol_id="P", trial_title="T",
+                    data_cut=None, snapshot_hash="0" * 64, versions={},
+                    sections=[ReportSection("1. Listing", [], tables=[("Listing", frame)])],
+                    )  # fmt: skip
+    words = re.findall(r"\S+", "\n".join(t for t, _ in _pages(render_pdf(report))))
+    for word in ("participant", "collected", "Creatinine", "transplant", "(2022-02-28)"):
+        assert word in words, word
+    assert "participan" not in words and "Creatinin" not in words

@@ -646,6 +646,30 @@ def _column_widths(shown: pd.DataFrame) -> tuple[float, ...]:
     return tuple(widths)
 
 
+def _fitted_widths(pdf: Any, shown: pd.DataFrame, family: str, size: float) -> list[float]:
+    """Column widths in mm over the page's text width: every column at least as wide as its
+    longest word (the heading's in bold), so that no word is cut ("participan t"), and the room
+    left shared out by :func:`_column_widths`; where even the longest words do not fit, the
+    relative widths alone."""
+    weights = _column_widths(shown)
+    proportional = [pdf.epw * w / sum(weights) for w in weights]
+    minimum = []
+    for column in shown.columns:
+        pdf.set_font(family, "B", size)
+        need = max((pdf.get_string_width(w) for w in str(column).split()), default=0.0)
+        pdf.set_font(family, "", size)
+        words = {w for v in shown[column] for w in str(v).split()}
+        need = max(need, max((pdf.get_string_width(w) for w in words), default=0.0))
+        minimum.append(need + 2.2)  # the cell's padding on both sides
+    if sum(minimum) > pdf.epw:
+        return proportional
+    spare = pdf.epw - sum(minimum)
+    extra = [max(p - m, 0.0) for p, m in zip(proportional, minimum, strict=True)]
+    if not sum(extra):
+        extra = [1.0] * len(minimum)
+    return [m + spare * e / sum(extra) for m, e in zip(minimum, extra, strict=True)]
+
+
 def _figure_size(f: ReportFigure, max_width: float, max_height: float) -> tuple[float, float]:
     """Width and height (mm) of a figure on the page: its own size (1 inch = 25.4 mm, so a 7-pt
     label prints at 7 pt), shrunk to fit the text width and one page."""
@@ -687,8 +711,7 @@ def _long_table(pdf: Any, shown: pd.DataFrame, family: str, size: float, text: A
     """A long table drawn row by row with the PDF's text and rectangle primitives: columns as
     :func:`_column_widths` gives them, text wrapped at word boundaries (word widths measured once
     each), the heading row repeated on every page."""
-    weights = _column_widths(shown)
-    widths = [pdf.epw * w / sum(weights) for w in weights]
+    widths = _fitted_widths(pdf, shown, family, size)
     line = size * 0.55
     pad = 0.8
     cache: dict[tuple[str, str], float] = {}
@@ -806,7 +829,7 @@ def render_pdf(report: Report) -> bytes:
                 _long_table(pdf, shown, family, size, text)
             else:
                 with pdf.table(
-                    col_widths=_column_widths(shown),
+                    col_widths=_fitted_widths(pdf, shown, family, size),
                     headings_style=FontFace(emphasis="BOLD", fill_color=(235, 235, 235)),
                     line_height=size * 0.55,
                     text_align="LEFT",
