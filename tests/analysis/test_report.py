@@ -477,8 +477,9 @@ def test_pdf_figures_print_at_their_own_size_unless_the_page_is_smaller():
 @pytest.mark.parametrize("rows", [3, 60], ids=["short table", "long table"])
 def test_pdf_table_columns_never_cut_a_word(rows: int):
     """A narrow column beside long free text printed its heading as "participan t" (the DSMB's
-    laboratory listing: 8 columns, so 8 pt): every column is now at least as wide as its longest word, the rest of
-    the width shared by the text's length; both table paths (fpdf2's and the long one)."""
+    laboratory listing: 8 columns, so 8 pt): every column is now at least as wide as its
+    longest word, the rest of the width shared by the text's length; both table paths (fpdf2's
+    and the long one)."""
     long_text = "an unscheduled sample taken because of a rising creatinine " * 3
     frame = pd.DataFrame(
         {
