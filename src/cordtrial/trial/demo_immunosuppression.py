@@ -13,7 +13,8 @@ trough levels (exactly one out of range), the protocol's taper and the stop.
 
 A-001 completes the course and stops as planned; A-002's course is interrupted for three days
 and stopped early for an infection; B-001's day-7 trough is above target and the dose is
-lowered the next day; B-002 (day 160) is still on the tapered dose.
+lowered the next day. A course is seeded only up to ``today``: with the demo's transplants about
+five years back, B-001 and B-002 also complete the course and stop as planned.
 """
 
 from __future__ import annotations
