@@ -5,15 +5,18 @@ study days, not dates."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from cordtrial.cli import app
 from cordtrial.serve_cli import prepare_store
+from cordtrial.trial.database import make_engine
+from cordtrial.trial.models import Participant
 
 
 @pytest.fixture(scope="module")
@@ -50,10 +53,17 @@ def test_import_reports_the_bad_row_and_imports_the_others(data_dir: Path, tmp_p
 
 
 def test_dose_changes_import_and_pseudonymized_export(data_dir: Path, tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{data_dir / 'demo' / 'cordtrial.db'}")
+    with engine.connect() as connection:
+        day0 = connection.scalar(
+            select(Participant.transplant_date).where(Participant.study_id == "B-002")
+        )
+    engine.dispose()
+    during = (day0 + timedelta(days=30)).isoformat()  # inside B-002's six-month course
     csv = tmp_path / "doses.csv"
     pd.DataFrame(
-        [["B-002", "tacrolimus", "2026-11-23", "6", "trough above target"],
-         ["B-009", "tacrolimus", "2026-11-23", "6", "no such participant"]],
+        [["B-002", "tacrolimus", during, "6", "trough above target"],
+         ["B-009", "tacrolimus", during, "6", "no such participant"]],
         columns=["study_id", "drug", "changed_on", "dose", "reason"],
     ).to_csv(csv, index=False)  # fmt: skip
     code, out = _run(data_dir, "immunosuppression", "import", "dose_changes", str(csv),

@@ -34,5 +34,8 @@ def test_demo_has_a_tacrolimus_course_per_participant_with_one_trough_out_of_ran
         assert view.troughs, study_id
         assert any("taper" in c.reason for c in view.dose_changes), study_id
         stops[study_id] = view.course.stop_reason
-    assert stops == {"A-001": "planned", "A-002": "infection", "B-001": "planned", "B-002": None}
+    # every transplant is about five years back: all courses are over, A-002's early
+    assert stops == {
+        "A-001": "planned", "A-002": "infection", "B-001": "planned", "B-002": "planned",
+    }  # fmt: skip
     assert verify_audit(session).ok
