@@ -121,6 +121,7 @@ def test_an_investigator_stops_the_course_on_the_page(world: World) -> None:
     )
     no_note = world.client.post(url, data={**data, "stop_reason": "other", "stop_note": ""})
     assert no_note.status_code == 422 and 'id="stop_note-error"' in no_note.text
+    assert "Note: (missing) is empty (text of 1-500 characters)" in _text(no_note.text)
     assert _audit(world, world.course_id, "stopped_on") == []
     saved = world.client.post(url, data=data, follow_redirects=False)
     assert saved.status_code == 303
