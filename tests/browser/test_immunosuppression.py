@@ -43,3 +43,23 @@ def test_a_trough_above_target_is_flagged_and_listed(page: Page, login: LoginFn)
     listed = page.locator("#out-of-range tbody tr", has_text="B-002")
     expect(listed).to_have_count(1)
     expect(listed).to_contain_text("above target")
+
+
+def test_an_investigator_stops_a_course_on_the_page(page: Page, login: LoginFn) -> None:
+    """After the trough test (same file, same server): B-002's course is stopped for toxicity;
+    "other" without a note is refused beside its field first."""
+    login(page, "investigator")
+    page.get_by_role("link", name="B-002").first.click()
+    section = page.locator("#immunosuppression")
+    expect(section.locator("#immunosuppression-stop")).to_contain_text("ongoing")
+    section.get_by_role("link", name="Stop Tacrolimus").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Stop Tacrolimus")
+    page.get_by_label("Reason", exact=True).select_option(label="other")
+    page.get_by_role("button", name="Record stop").click()
+    expect(page.locator("#stop_note-error")).to_contain_text("Note")
+    page.get_by_label("Reason", exact=True).select_option(label="toxicity")
+    page.get_by_label("Note (required when the reason is other)").fill("tremor")
+    page.get_by_role("button", name="Record stop").click()
+    expect(page.get_by_role("status").first).to_contain_text("Stop recorded")
+    expect(section.locator("#immunosuppression-stop")).to_contain_text("toxicity (tremor)")
+    expect(section.get_by_role("link", name="Correct the stop")).to_be_visible()

@@ -50,6 +50,8 @@ def test_no_page_scrolls_sideways_at_390_px(phone: Page) -> None:
         "/lots",
         "/audit",
         "/calculator",
+        f"{participant}/immunosuppression-courses/new",  # issue 15
+        "/medications/to-review",
     ]
     wide = {}
     for path in pages:

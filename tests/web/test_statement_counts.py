@@ -119,6 +119,7 @@ PAGES: dict[str, Callable[[Store], str]] = {
     "audit log of a participant": lambda s: f"/audit?participant={_first(s)}",
     "users": lambda s: "/users",
     "out-of-range troughs": lambda s: "/immunosuppression/out-of-range",  # issue 15
+    "medications to review": lambda s: "/medications/to-review",  # issue 15
 }
 #: Who reads each page: the admin sees every site, the others are scoped to site S01.
 READERS = {"users": ("scale_admin",), "new exam": ("scale_admin", "scale_coordinator"),

@@ -188,6 +188,9 @@ def _pages(demo: Demo) -> list[str]:
     pages += [f"/participants/{p}" for p in participant_ids]
     pages += [f"/participants/{p}/exams/new" for p in participant_ids[:2]]
     pages += [f"/participants/{p}/adverse-events/new" for p in participant_ids[:2]]
+    # issue 15: the course's start form and the medications to review
+    pages += [f"/participants/{p}/immunosuppression-courses/new" for p in participant_ids[:2]]
+    pages += ["/medications/to-review"]
     pages += [f"/exams/{e}" for e in exam_ids]
     pages += [f"/adverse-events/{e}" for e in event_ids]
     assert lots and event_ids and exam_ids  # the demo has a record of each kind

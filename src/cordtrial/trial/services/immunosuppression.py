@@ -53,7 +53,7 @@ from cordtrial.trial.rules.immunosuppression import (
     flag_trough,
     target_in_force,
 )
-from cordtrial.trial.services.common import get_by_id, get_trial
+from cordtrial.trial.services.common import check_version, get_by_id, get_trial
 from cordtrial.trial.services.reads import participant_for
 from cordtrial.trial.services.users import require_permission
 
@@ -282,10 +282,13 @@ def stop_course(
     reason: str,
     note: str = "",
     correction_reason: str | None = None,
+    expected_version: int | None = None,
 ) -> ImmunosuppressionCourse:
     """The actual stop (the first day without drug) and why; ``other`` needs a note. Changing
-    a stop already recorded needs ``correction_reason``."""
+    a stop already recorded needs ``correction_reason``. ``expected_version`` (the version the
+    form was read at) refuses a stop over a change made meanwhile (ConflictError)."""
     course, _ = _open_course(session, user, course_id, "stop_immunosuppression")
+    check_version(course, expected_version)
     on = check_date("stopped_on", stopped_on, not_before=course.started_on)
     check_choice("stop_reason", reason, STOP_REASONS)
     text = check_text("stop_note", note, max_length=500, required=reason == "other")

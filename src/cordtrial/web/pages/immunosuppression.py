@@ -1,7 +1,8 @@
 """Immunosuppression in the workspace (issue 15): the participant page's section (the course,
 dose changes, interruptions, troughs with their flags and a chart of dose and trough against
-the target band), the forms of a trough and of a dose change, and the investigators' list of
-out-of-range troughs (one query; a few of them on the dashboard)."""
+the target band), the forms of a trough and of a dose change, the forms that start and stop a
+course (the services check who may), and the investigators' list of out-of-range troughs (one
+query; a few of them on the dashboard)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
-from cordtrial.trial.errors import InvalidValueError, NotFoundError, RuleViolationError
+from cordtrial.trial.errors import (
+    ConflictError,
+    InvalidValueError,
+    NotFoundError,
+    RuleViolationError,
+)
 from cordtrial.trial.models import Participant, User
 from cordtrial.trial.rules.immunosuppression import (
+    DOSE_UNITS,
     DRUGS,
     FLAG_LABELS,
     STOP_REASON_LABELS,
@@ -28,10 +35,13 @@ from cordtrial.trial.services.immunosuppression import (
     CourseView,
     OutOfRange,
     courses_of,
+    list_regimens,
     out_of_range_troughs,
     record_dose_change,
     record_trough,
     regimen_targets,
+    start_course,
+    stop_course,
 )
 from cordtrial.trial.services.reads import list_trials, participant_for
 from cordtrial.web.deps import Clock, SessionDep
@@ -260,3 +270,167 @@ def out_of_range_page(
         request, "immunosuppression_out_of_range.html", user=user, trial=current, rows=rows,
         flags=FLAG_LABELS, drugs=DRUGS,
     )  # fmt: skip
+
+
+# --- the course: start and stop -----------------------------------------------------------------
+
+_COURSE_LABELS = {
+    "drug": "Drug", "started_on": "Start date", "start_dose": "Start dose",
+    "dose_unit": "Dose unit", "stopped_on": "Stop date", "stop_reason": "Reason",
+    "stop_note": "Note", "version": "Record version",
+    "correction_reason": "Reason for the correction",
+}  # fmt: skip
+_REASONS_IN_WORDS = ", ".join(STOP_REASON_LABELS.values())
+_UNPROCESSABLE = status.HTTP_422_UNPROCESSABLE_CONTENT
+
+
+def _course_error(exc: InvalidValueError | RuleViolationError) -> tuple[str, str]:
+    """The field to mark and the error in words (``Start date: 2020-01-01 is too early ...``)."""
+    if isinstance(exc, RuleViolationError):
+        return "drug", "; ".join(exc.reasons)
+    if exc.field == "stop_reason":
+        return exc.field, f"Reason: {exc.value or '(missing)'} is not a reason to stop " \
+            f"(one of: {_REASONS_IN_WORDS})"  # fmt: skip
+    return exc.field, f"{_COURSE_LABELS.get(exc.field, exc.field)}: {exc.human.split(': ', 1)[-1]}"
+
+
+def _course_form(
+    request: Request, user: User, participant: Participant, kind: str, values: dict[str, Any],
+    errors: dict[str, str], *, regimens: Sequence[str] = (), course: CourseView | None = None,
+    status_code: int = 200,
+) -> Response:  # fmt: skip
+    return render(
+        request, "immunosuppression_course_form.html", user=user, status_code=status_code,
+        participant=participant, kind=kind, values=values, errors=errors, regimens=regimens,
+        course=course, drugs=DRUGS, reasons=STOP_REASON_LABELS, dose_units=DOSE_UNITS,
+    )  # fmt: skip
+
+
+def _regimen_drugs(session: Session, user: User, participant: Participant) -> list[str]:
+    return [r.drug for r in list_regimens(session, user, participant.trial.protocol_id)]
+
+
+@router.get(
+    "/participants/{participant_id}/immunosuppression-courses/new",
+    response_class=HTMLResponse,
+    include_in_schema=False,
+)
+def new_course(
+    request: Request, participant_id: int, user: PageUser, session: SessionDep, now: Clock
+) -> Response:
+    """The form that starts a course of one of the protocol's regimens."""
+    participant = participant_for(session, user, "enter_data", participant_id)
+    drugs = _regimen_drugs(session, user, participant)
+    values = {"started_on": now.date().isoformat(), "dose_unit": "mg/d",
+              "drug": drugs[0] if drugs else ""}  # fmt: skip
+    return _course_form(request, user, participant, "start", values, {}, regimens=drugs)
+
+
+@router.post(
+    "/participants/{participant_id}/immunosuppression-courses",
+    response_class=HTMLResponse,
+    include_in_schema=False,
+)
+async def save_course(
+    request: Request, participant_id: int, user: PageUser, session: SessionDep, _: CsrfChecked
+) -> Response:
+    """Start the course; a refused value shows the form again with the error beside its
+    field (422), nothing saved. The service checks the permission."""
+    participant = participant_for(session, user, "read", participant_id)
+    drugs = _regimen_drugs(session, user, participant)
+    form = await request.form()
+    values = {k: str(v).strip() for k, v in form.items() if k != "csrf_token"}
+    try:
+        drug = values.get("drug", "")
+        if drug not in drugs:
+            allowed = ", ".join(DRUGS[d].label for d in drugs) or "none: no regimen is set"
+            raise InvalidValueError("drug", drug or None, f"a drug of the protocol: {allowed}")
+        start_course(
+            session, user, participant_id=participant.id, drug=drug,
+            started_on=_date("started_on", values.get("started_on", "")),
+            start_dose=_number("start_dose", values.get("start_dose", "")),
+            dose_unit=values.get("dose_unit", "mg/d"),
+        )  # fmt: skip
+    except (InvalidValueError, RuleViolationError) as exc:
+        session.rollback()
+        name, text = _course_error(exc)
+        return _course_form(request, user, participant, "start", values, {name: text},
+                            regimens=drugs, status_code=_UNPROCESSABLE)  # fmt: skip
+    return RedirectResponse(
+        f"/participants/{participant.id}?saved=course#immunosuppression",
+        status.HTTP_303_SEE_OTHER,
+    )
+
+
+def _view_of(session: Session, user: User, participant: Participant, drug: str) -> CourseView:
+    for view in courses_of(session, user, participant.id):
+        if view.regimen.drug == drug:
+            return view
+    raise NotFoundError("immunosuppression_course", f"{participant.study_id}/{drug}")
+
+
+@router.get(
+    "/participants/{participant_id}/immunosuppression-courses/{drug}/stop",
+    response_class=HTMLResponse,
+    include_in_schema=False,
+)
+def stop_form(
+    request: Request, participant_id: int, drug: str, user: PageUser, session: SessionDep,
+    now: Clock,
+) -> Response:  # fmt: skip
+    """The form that records the course's stop, its reason and a note (for the roles that may
+    stop immunosuppression: the others get the refusal in words)."""
+    participant = participant_for(session, user, "stop_immunosuppression", participant_id)
+    view = _view_of(session, user, participant, drug)
+    c = view.course
+    values = {"stopped_on": (c.stopped_on or now.date()).isoformat(),
+              "stop_reason": c.stop_reason or "planned", "stop_note": c.stop_note or "",
+              "version": str(c.version)}  # fmt: skip
+    return _course_form(request, user, participant, "stop", values, {}, course=view)
+
+
+@router.post(
+    "/participants/{participant_id}/immunosuppression-courses/{drug}/stop",
+    response_class=HTMLResponse,
+    include_in_schema=False,
+)
+async def save_stop(
+    request: Request, participant_id: int, drug: str, user: PageUser, session: SessionDep,
+    _: CsrfChecked,
+) -> Response:  # fmt: skip
+    """Record the stop; the service refuses a role that may not stop immunosuppression (403 in
+    words), a refused value shows the form again with the error beside its field (422)."""
+    participant = participant_for(session, user, "read", participant_id)
+    view = _view_of(session, user, participant, drug)
+    form = await request.form()
+    values = {k: str(v).strip() for k, v in form.items() if k != "csrf_token"}
+    try:
+        try:
+            version = int(values.get("version", ""))
+        except ValueError:
+            raise InvalidValueError("version", values.get("version") or None,
+                                    "the version the form was read at") from None  # fmt: skip
+        correction = values.get("correction_reason") or None
+        if view.course.stopped_on is not None and correction is None:
+            raise InvalidValueError("correction_reason", None,
+                                    "why the recorded stop is changed", "is missing")  # fmt: skip
+        stop_course(
+            session, user, course_id=view.course.id,
+            stopped_on=_date("stopped_on", values.get("stopped_on", "")),
+            reason=values.get("stop_reason", ""), note=values.get("stop_note", ""),
+            correction_reason=correction,
+            expected_version=version,
+        )  # fmt: skip
+    except ConflictError:
+        session.rollback()
+        errors = {"version": "The course was changed since this form was opened: reload it."}
+        return _course_form(request, user, participant, "stop", values, errors, course=view,
+                            status_code=status.HTTP_409_CONFLICT)  # fmt: skip
+    except (InvalidValueError, RuleViolationError) as exc:
+        session.rollback()
+        name, text = _course_error(exc)
+        return _course_form(request, user, participant, "stop", values, {name: text},
+                            course=view, status_code=_UNPROCESSABLE)  # fmt: skip
+    return RedirectResponse(
+        f"/participants/{participant.id}?saved=stop#immunosuppression", status.HTTP_303_SEE_OTHER
+    )

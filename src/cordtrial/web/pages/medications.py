@@ -1,13 +1,15 @@
 """Concomitant medication in the workspace (issue 15): the participant page's section (each
 medication with its interaction flag in words and a "Mark reviewed" action), the form of a new
 medication (the name searched in the ATC list through a plain HTML datalist: no script needed),
-and the stop and review actions."""
+the stop and review actions, and the list of the medications to review at the user's sites (one
+query; a few of them on the dashboard)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -17,20 +19,25 @@ from cordtrial.trial.errors import InvalidValueError
 from cordtrial.trial.models import ConcomitantMedication, Participant, User
 from cordtrial.trial.rules.medications import REVIEW_LABELS, ROUTE_LABELS, atc_catalogue
 from cordtrial.trial.services.medications import (
+    FlaggedMedication,
+    flagged_medications,
     list_medications,
     medication_flags,
     record_medication,
     review_medication,
     stop_medication,
 )
-from cordtrial.trial.services.reads import participant_for
+from cordtrial.trial.services.reads import list_trials, participant_for
 from cordtrial.web.deps import Clock, SessionDep
 from cordtrial.web.pages.auth import CsrfChecked, PageUser
 from cordtrial.web.pages.rendering import render
 
-__all__ = ["MedicationRow", "medication_rows", "router"]
+__all__ = ["MedicationRow", "dashboard_to_review", "medication_rows", "router"]
 
 router = APIRouter()
+
+#: Medications to review shown on the dashboard (the page lists them all).
+DASHBOARD_MEDICATIONS = 5
 
 #: The form's fields and their labels (errors name the field in these words).
 LABELS = {
@@ -178,8 +185,16 @@ async def review(
     now: Clock,
     _: CsrfChecked,
 ) -> Response:
-    """Mark a flagged medication reviewed (investigators), back to the participant page."""
+    """Mark a flagged medication reviewed (investigators), back to the participant page (or to
+    the list of medications to review, when marked there)."""
     medication = review_medication(session, user, medication_id=medication_id, now=now)
+    form = await request.form()
+    if form.get("back") == "to-review":
+        trial = quote(str(form.get("trial", "")), safe="")
+        return RedirectResponse(
+            f"/medications/to-review?trial={trial}&reviewed={medication.id}",
+            status.HTTP_303_SEE_OTHER,
+        )
     return RedirectResponse(
         f"/participants/{medication.participant_id}#medication-{medication.id}",
         status.HTTP_303_SEE_OTHER,
@@ -206,3 +221,29 @@ async def stop(
         f"/participants/{medication.participant_id}#medication-{medication.id}",
         status.HTTP_303_SEE_OTHER,
     )
+
+
+# --- the medications to review -----------------------------------------------------------------
+
+
+def dashboard_to_review(
+    session: Session, user: User, protocol_id: str
+) -> tuple[list[FlaggedMedication], int]:
+    """The first medications to review for the dashboard and how many there are (one query)."""
+    rows = flagged_medications(session, user, protocol_id)
+    return rows[:DASHBOARD_MEDICATIONS], len(rows)
+
+
+@router.get("/medications/to-review", response_class=HTMLResponse, include_in_schema=False)
+def to_review_page(
+    request: Request, user: PageUser, session: SessionDep, trial: str | None = None
+) -> Response:
+    """The concomitant medications flagged for an interaction with the immunosuppressant and not
+    yet reviewed, at the user's sites, by participant."""
+    trials = list_trials(session, user)
+    current = next((t for t in trials if t.protocol_id == trial), trials[0] if trials else None)
+    rows = flagged_medications(session, user, current.protocol_id) if current else []
+    return render(
+        request, "medications_to_review.html", user=user, trial=current, rows=rows,
+        routes=ROUTE_LABELS,
+    )  # fmt: skip

@@ -65,7 +65,7 @@ from cordtrial.web.pages.immunosuppression import (
     dashboard_out_of_range,
     immunosuppression_section,
 )
-from cordtrial.web.pages.medications import medication_rows
+from cordtrial.web.pages.medications import dashboard_to_review, medication_rows
 from cordtrial.web.pages.rendering import render
 from cordtrial.web.pages.reporting import reports_due
 from cordtrial.web.pages.snapshot_cache import SnapshotCache, snapshot_key
@@ -198,6 +198,9 @@ def dashboard(
         out_of_range_troughs=dashboard_out_of_range(session, user, current.protocol_id)
         if current
         else [],
+        medications_to_review=dashboard_to_review(session, user, current.protocol_id)
+        if current
+        else ([], 0),
         stopping=_stopping_rule(session, current.protocol_id)
         if current and sees_stopping_rule(user, current)
         else None,
