@@ -45,16 +45,23 @@ def test_a_trough_above_target_is_flagged_and_listed(page: Page, login: LoginFn)
     expect(listed).to_contain_text("above target")
 
 
-def test_an_investigator_stops_a_course_on_the_page(page: Page, login: LoginFn) -> None:
-    """After the trough test (same file, same server): B-002's course is stopped for toxicity;
-    "other" without a note is refused beside its field first."""
+def test_an_investigator_corrects_a_courses_stop_on_the_page(page: Page, login: LoginFn) -> None:
+    """After the trough test (same file, same server): B-002's course, stopped as planned years
+    ago in the demo, is corrected to a stop for toxicity; "other" without a note and a
+    correction without its reason are refused beside their fields first."""
     login(page, "investigator")
     page.get_by_role("link", name="B-002").first.click()
     section = page.locator("#immunosuppression")
-    expect(section.locator("#immunosuppression-stop")).to_contain_text("ongoing")
-    section.get_by_role("link", name="Stop Tacrolimus").click()
+    expect(section.locator("#immunosuppression-stop")).to_contain_text("planned")
+    section.get_by_role("link", name="Correct the stop").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Stop Tacrolimus")
+    recorded = re.search(r"A stop is recorded on (\d{4}-\d{2}-\d{2})", page.content())
+    assert recorded, "the form names the stop already recorded"
+    page.get_by_label("Stop date (the first day without the drug)").fill(recorded.group(1))
     page.get_by_label("Reason", exact=True).select_option(label="other")
+    page.get_by_role("button", name="Record stop").click()
+    expect(page.locator("#correction_reason-error")).to_contain_text("Reason for the correction")
+    page.get_by_label("Reason for the correction").fill("tremor noted in the source documents")
     page.get_by_role("button", name="Record stop").click()
     expect(page.locator("#stop_note-error")).to_contain_text("Note")
     page.get_by_label("Reason", exact=True).select_option(label="toxicity")
