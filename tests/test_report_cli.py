@@ -60,7 +60,12 @@ def test_example_prints_the_worked_example_matching_scipy():
     assert f"{low:.4f} to {high:.4f}" in out
     assert f"{stats.beta.sf(0.261, 1 + yes, 1 + n - yes):.4f}" in out
     assert all(change in out for change in changes) and "pending" not in out.split("\n")[2]
-    assert "last observation (not the endpoint" in out and f"{yes} of {n} converted" in out
+    # none pending: the last observation is each participant's latest main-study exam
+    assert (
+        "last observation (each participant's latest exam of the main study; none is pending)"
+        in out
+    )
+    assert f"{yes} of {n} converted" in out
     assert "cannot show that the cells caused" in out
     # 3- and 6-month sources are not compared with a week-52 endpoint
     assert "Ariji" not in out and "Aimetti" not in out
