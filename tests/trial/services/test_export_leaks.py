@@ -121,3 +121,17 @@ def test_scrubber_replaces_whole_study_ids_only() -> None:
     scrub = Scrubber({"A-001": "PS-1", "A-0012": "PS-2", "Site A": "SITE-x"})
     assert scrub("A-001, A-0012 and A-00123 at Site A.") == "PS-1, PS-2 and A-00123 at SITE-x."
     assert not Scrubber({}) and Scrubber({})("A-001") == "A-001"
+
+
+def test_a_date_inside_a_participants_text_is_told_as_days_after_injury() -> None:
+    """An eligibility reason quotes its lab sample's date; the pseudonymized export keeps the
+    reason's meaning with the day count its date columns use, and withholds a non-date."""
+    from cordtrial.trial.services.exports import _dates_in_text
+
+    injury = date(2021, 8, 5)
+    assert (
+        _dates_in_text("Platelet count 82 x10^9/L (sample 2021-09-05)", injury)
+        == "Platelet count 82 x10^9/L (sample day 31 after injury)"
+    )
+    assert _dates_in_text("form 2021-13-45", injury) == "form (a date withheld)"
+    assert _dates_in_text("no date here: C5-C6", injury) == "no date here: C5-C6"

@@ -50,6 +50,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -585,8 +586,30 @@ def _pseudonymize(
                     _study_day(v, injury[s]) for v, s in zip(values, study_ids, strict=True)
                 ]
             else:
-                columns[column] = values
+                columns[column] = [
+                    _dates_in_text(v, injury[s]) if isinstance(v, str) else v
+                    for v, s in zip(values, study_ids, strict=True)
+                ]
         export.tables[name] = pd.DataFrame(columns, index=frame.index, dtype=object)
+
+
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+
+
+def _dates_in_text(text: str, injury: date) -> str:
+    """A participant's text with each calendar date in it told as days after the injury, the
+    same day count the date columns get (an eligibility reason quotes its lab sample's date:
+    "(sample 2021-09-05)" becomes "(sample day 31 after injury)"); a date-like string that is
+    no date is withheld."""
+
+    def told(match: re.Match[str]) -> str:
+        try:
+            day = date(int(match[1]), int(match[2]), int(match[3]))
+        except ValueError:
+            return "(a date withheld)"
+        return f"day {(day - injury).days} after injury"
+
+    return _ISO_DATE.sub(told, text) if "-" in text else text
 
 
 def _study_day(value: Any, injury: date) -> int | None:
