@@ -31,6 +31,7 @@ def test_cells_refuse_keystrokes_outside_the_grammar(page: Page, login: LoginFn)
     login(page, "coordinator_a")
     _new_exam(page, "A-002")
     c5, c6, c7 = (page.locator(f"#cell-r_{level}_motor") for level in ("c5", "c6", "c7"))
+    expect(c5).to_be_focused()  # the worksheet's script has run: keys now reach the grammar
     page.keyboard.type("74")  # 7 is refused; 4 is a grade and moves on
     expect(c5).to_have_value("4")
     expect(c6).to_be_focused()
