@@ -95,7 +95,9 @@ def test_dsmb_pdf_at_500_has_bounded_pages_and_drawn_figures(pdf, report):
     doc = pdfium.PdfDocument(pdf)
     try:
         pages = [doc[i] for i in range(len(doc))]
-        assert 20 <= len(pages) <= 400
+        # at most a page per participant: the listings (an SAE's narrative, about two SAEs a
+        # page) dominate; the AE timeline alone was 251 inches before it was aggregated
+        assert 20 <= len(pages) <= 500
         texts = [p.get_textpage().get_text_range() for p in pages]
         # the listings are all there (the last participant's id is printed)
         assert any("P0500" in t for t in texts)
