@@ -20,7 +20,7 @@ when a command runs, so ``cordtrial --help`` stays fast.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +29,11 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 if TYPE_CHECKING:
+    import pandas as pd
+    from sqlalchemy.orm import Session
+
+    from cordtrial.trial.models import User
+    from cordtrial.trial.services.common import RowImportReport
     from cordtrial.trial.settings import Settings
 
 __all__ = [
@@ -39,6 +44,7 @@ __all__ = [
     "creating_store",
     "existing_store",
     "fail",
+    "run_row_import",
     "store_location",
 ]
 
@@ -217,3 +223,47 @@ def _reason(exc: Exception) -> str:
     # the driver's own message (first line), not SQLAlchemy's wrapper with the SQL and a link
     original = getattr(exc, "orig", None) or exc
     return str(original).strip().splitlines()[0] if str(original).strip() else type(exc).__name__
+
+
+def run_row_import(
+    file: Path,
+    *,
+    trial: str,
+    user: str,
+    data_dir: Path | None,
+    demo: bool,
+    columns_hint: str,
+    run: Callable[[Session, User, pd.DataFrame], RowImportReport],
+) -> None:
+    """A record import's command: read ``file`` as text, open the store, check the trial and
+    the ``study_id`` column, act as ``user`` (``enter_data``), ``run`` the import, print the
+    report and each refused row (row number, study id, reason) and exit 1 when a row was
+    refused; an unreadable file, an unknown trial or a missing column exit 2."""
+    import pandas as pd
+
+    from cordtrial.trial import NotFoundError, TrialError, make_engine, make_session_factory
+    from cordtrial.trial.services.acting import acting_user
+    from cordtrial.trial.services.common import get_trial
+
+    try:
+        frame = pd.read_csv(file, dtype=str, keep_default_na=False)
+    except (OSError, ValueError) as exc:
+        fail(f"cannot read {file}: {exc}", 2)
+    engine = make_engine(existing_store(data_dir, demo=demo).url)
+    try:
+        with make_session_factory(engine)() as session:
+            get_trial(session, trial)
+            if "study_id" not in frame.columns:
+                fail(f"{file} has no study_id column ({columns_hint})", 2)
+            report = run(session, acting_user(session, user, "enter_data"), frame)
+    except NotFoundError as exc:  # an unknown trial is unusable input; an unknown user, refused
+        fail(exc.human, 2 if exc.entity == "trial" else 1)
+    except TrialError as exc:
+        fail(exc.human, 1)
+    finally:
+        engine.dispose()
+    typer.echo(str(report))
+    for row, study_id, reason in report.errors:
+        typer.echo(f"  row {row} ({study_id or 'no study id'}): {reason}", err=True)
+    if report.errors:
+        raise typer.Exit(1)

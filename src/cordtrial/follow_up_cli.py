@@ -14,7 +14,14 @@ from typing import Annotated
 
 import typer
 
-from cordtrial.cli_store import DataDirOption, DemoOption, check_output_folder, existing_store, fail
+from cordtrial.cli_store import (
+    DataDirOption,
+    DemoOption,
+    check_output_folder,
+    existing_store,
+    fail,
+    run_row_import,
+)
 
 __all__ = ["follow_up_app", "product_app"]
 
@@ -93,38 +100,15 @@ def follow_up_import(
     """Import dispositions, contact attempts or consent signatures from a CSV file (the columns
     of `follow-up export`), each row through its rules and audited; rows already stored are
     skipped. Exit 1 when a row was refused (each is printed with its reason)."""
-    import pandas as pd
-
-    from cordtrial.trial import NotFoundError, TrialError, make_engine, make_session_factory
-    from cordtrial.trial.services.acting import acting_user
-    from cordtrial.trial.services.common import get_trial
     from cordtrial.trial.services.follow_up_io import import_follow_up
 
-    try:
-        frame = pd.read_csv(file, dtype=str, keep_default_na=False)
-    except (OSError, ValueError) as exc:
-        fail(f"cannot read {file}: {exc}", 2)
-    engine = make_engine(existing_store(data_dir, demo=demo).url)
-    try:
-        with make_session_factory(engine)() as session:
-            get_trial(session, trial)
-            if "study_id" not in frame.columns:
-                fail(f"{file} has no study_id column (the columns of `follow-up export`)", 2)
-            who = acting_user(session, user, "enter_data")
-            report = import_follow_up(
-                session, user=who, protocol_id=trial, table=table.value, frame=frame
-            )
-    except NotFoundError as exc:  # an unknown trial is unusable input; an unknown user, refused
-        fail(exc.human, 2 if exc.entity == "trial" else 1)
-    except TrialError as exc:
-        fail(exc.human, 1)
-    finally:
-        engine.dispose()
-    typer.echo(str(report))
-    for row, study_id, reason in report.errors:
-        typer.echo(f"  row {row} ({study_id or 'no study id'}): {reason}", err=True)
-    if report.errors:
-        raise typer.Exit(1)
+    run_row_import(
+        file, trial=trial, user=user, data_dir=data_dir, demo=demo,
+        columns_hint="the columns of `follow-up export`",
+        run=lambda session, who, frame: import_follow_up(
+            session, user=who, protocol_id=trial, table=table.value, frame=frame
+        ),
+    )  # fmt: skip
 
 
 @product_app.command("look-back")

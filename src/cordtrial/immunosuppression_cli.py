@@ -13,7 +13,14 @@ from typing import Annotated
 
 import typer
 
-from cordtrial.cli_store import DataDirOption, DemoOption, check_output_folder, existing_store, fail
+from cordtrial.cli_store import (
+    DataDirOption,
+    DemoOption,
+    check_output_folder,
+    existing_store,
+    fail,
+    run_row_import,
+)
 
 __all__ = ["immunosuppression_app"]
 
@@ -89,35 +96,12 @@ def immunosuppression_import(
     changes (study_id, drug, changed_on, dose, reason) from a CSV file, each row through its
     rules and audited; rows already stored are skipped. A refused row is printed with its row
     number and reason, the others are imported; exit 1 when a row was refused."""
-    import pandas as pd
-
-    from cordtrial.trial import NotFoundError, TrialError, make_engine, make_session_factory
-    from cordtrial.trial.services.acting import acting_user
-    from cordtrial.trial.services.common import get_trial
     from cordtrial.trial.services.immunosuppression_io import import_immunosuppression
 
-    try:
-        frame = pd.read_csv(file, dtype=str, keep_default_na=False)
-    except (OSError, ValueError) as exc:
-        fail(f"cannot read {file}: {exc}", 2)
-    engine = make_engine(existing_store(data_dir, demo=demo).url)
-    try:
-        with make_session_factory(engine)() as session:
-            get_trial(session, trial)
-            if "study_id" not in frame.columns:
-                fail(f"{file} has no study_id column (see `immunosuppression import --help`)", 2)
-            who = acting_user(session, user, "enter_data")
-            report = import_immunosuppression(
-                session, user=who, protocol_id=trial, table=table.value, frame=frame
-            )
-    except NotFoundError as exc:  # an unknown trial is unusable input; an unknown user, refused
-        fail(exc.human, 2 if exc.entity == "trial" else 1)
-    except TrialError as exc:
-        fail(exc.human, 1)
-    finally:
-        engine.dispose()
-    typer.echo(str(report))
-    for row, study_id, reason in report.errors:
-        typer.echo(f"  row {row} ({study_id or 'no study id'}): {reason}", err=True)
-    if report.errors:
-        raise typer.Exit(1)
+    run_row_import(
+        file, trial=trial, user=user, data_dir=data_dir, demo=demo,
+        columns_hint="see `immunosuppression import --help`",
+        run=lambda session, who, frame: import_immunosuppression(
+            session, user=who, protocol_id=trial, table=table.value, frame=frame
+        ),
+    )  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy import select
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session
 from cordtrial.trial.errors import ConflictError, NotFoundError
 from cordtrial.trial.models import Participant, Record, Trial
 
-__all__ = ["check_version", "get_by_id", "get_participant", "get_trial"]
+__all__ = ["RowImportReport", "check_version", "get_by_id", "get_participant", "get_trial"]
 
 R = TypeVar("R", bound=Record)
 
@@ -53,3 +54,21 @@ def set_fields(record: Record, changes: dict[str, Any]) -> None:
     """Assign checked values to a record's attributes."""
     for name, value in changes.items():
         setattr(record, name, value)
+
+
+@dataclass(slots=True)
+class RowImportReport:
+    """What a CSV import of records did (follow-up, immunosuppression, concomitant medication):
+    rows imported, rows skipped (already stored), and each refused row (1-based row number of the
+    file's data, study id, reason in words)."""
+
+    table: str
+    imported: int = 0
+    skipped: int = 0
+    errors: list[tuple[int, str, str]] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return (
+            f"{self.table}: {self.imported} imported, {self.skipped} already stored, "
+            f"{len(self.errors)} refused"
+        )

@@ -23,7 +23,6 @@ Columns:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Final
 
@@ -41,7 +40,7 @@ from cordtrial.trial.models import (
 )
 from cordtrial.trial.rules.follow_up import ContactAttemptFacts, DispositionFacts
 from cordtrial.trial.rules.vocabulary import CONSENT_ITEMS
-from cordtrial.trial.services.common import get_participant, get_trial
+from cordtrial.trial.services.common import RowImportReport, get_participant, get_trial
 from cordtrial.trial.services.consent import record_consent
 from cordtrial.trial.services.disposition import record_contact_attempt, record_disposition
 from cordtrial.trial.services.exports import build_export
@@ -52,21 +51,8 @@ __all__ = ["FOLLOW_UP_TABLES", "FollowUpImportReport", "export_follow_up", "impo
 FOLLOW_UP_TABLES: Final = ("dispositions", "contact_attempts", "consent_signatures")
 
 
-@dataclass(slots=True)
-class FollowUpImportReport:
-    """What an import did: rows imported, rows skipped (already stored), and each refused row
-    (1-based row number of the file's data, study id, reason in words)."""
-
-    table: str
-    imported: int = 0
-    skipped: int = 0
-    errors: list[tuple[int, str, str]] = field(default_factory=list)
-
-    def __str__(self) -> str:
-        return (
-            f"{self.table}: {self.imported} imported, {self.skipped} already stored, "
-            f"{len(self.errors)} refused"
-        )
+#: What a follow-up import did (one report class for every record import).
+FollowUpImportReport = RowImportReport
 
 
 def export_follow_up(

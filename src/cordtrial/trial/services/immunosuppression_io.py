@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Final
 
@@ -38,7 +37,7 @@ from cordtrial.trial.models import (
     TroughLevel,
     User,
 )
-from cordtrial.trial.services.common import get_participant, get_trial
+from cordtrial.trial.services.common import RowImportReport, get_participant, get_trial
 from cordtrial.trial.services.immunosuppression import (
     course_for,
     record_dose_change,
@@ -143,21 +142,8 @@ def immunosuppression_export_tables(
     return tables
 
 
-@dataclass(slots=True)
-class ImmunosuppressionImportReport:
-    """What an import did: rows imported, rows skipped (already stored), and each refused row
-    (1-based row number of the file's data, study id, reason in words)."""
-
-    table: str
-    imported: int = 0
-    skipped: int = 0
-    errors: list[tuple[int, str, str]] = field(default_factory=list)
-
-    def __str__(self) -> str:
-        return (
-            f"{self.table}: {self.imported} imported, {self.skipped} already stored, "
-            f"{len(self.errors)} refused"
-        )
+#: What an immunosuppression import did (one report class for every record import).
+ImmunosuppressionImportReport = RowImportReport
 
 
 def _text(row: dict[str, Any], name: str) -> str:

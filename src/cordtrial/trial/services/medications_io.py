@@ -20,7 +20,6 @@ read back without the quote.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Final
 
@@ -32,7 +31,7 @@ from cordtrial.isncsci.io.csv_safety import FORMULA_PREFIXES
 from cordtrial.trial.errors import InvalidValueError, TrialError
 from cordtrial.trial.models import ConcomitantMedication, User
 from cordtrial.trial.rules.medications import ROUTE_LABELS
-from cordtrial.trial.services.common import get_participant, get_trial
+from cordtrial.trial.services.common import RowImportReport, get_participant, get_trial
 from cordtrial.trial.services.exports import build_export
 from cordtrial.trial.services.medications import record_medication
 
@@ -54,20 +53,8 @@ _ROUTES: Final = {
 }
 
 
-@dataclass(slots=True)
-class MedicationImportReport:
-    """What an import did: rows imported, rows skipped (already stored), and each refused row
-    (row number of the file's data, study id, reason in words)."""
-
-    imported: int = 0
-    skipped: int = 0
-    errors: list[tuple[int, str, str]] = field(default_factory=list)
-
-    def __str__(self) -> str:
-        return (
-            f"concomitant medication: {self.imported} imported, {self.skipped} already stored, "
-            f"{len(self.errors)} refused"
-        )
+#: What a medication import did (one report class for every record import).
+MedicationImportReport = RowImportReport
 
 
 def export_medications(
@@ -147,7 +134,7 @@ def import_medications(
             "columns", ", ".join(missing), "the columns " + ", ".join(MEDICATION_COLUMNS),
             "are missing",
         )  # fmt: skip
-    report = MedicationImportReport()
+    report = MedicationImportReport("concomitant medication")
     for number, record in enumerate(frame.to_dict("records"), start=1):
         row = {str(k): v for k, v in record.items()}
         study_id = _text(row, "study_id")
