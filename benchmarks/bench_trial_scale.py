@@ -280,34 +280,35 @@ def _measure_pages(url: str, ids: dict[str, int], repeats: int) -> None:
     app = create_app(WebSettings(database_url=url), session_factory=factory,
                      clock=lambda: SCALE_NOW)  # fmt: skip
     for username in ("scale_admin", "scale_monitor"):
-        client = TestClient(app, follow_redirects=False)
-        with factory() as session:
-            user = session.scalars(select(User).where(User.username == username)).one()
-            token = issue_token(session, user_id=user.id, now=SCALE_NOW).token
-        client.cookies.set(SESSION_COOKIE, token)
-        for name, path in PAGES.items():
-            path = path.format(**ids)
-            first = client.get(path)
-            if first.status_code != 200:
-                continue  # a page this role may not open (users, new exam for a monitor)
-            statements.clear()
-            client.get(path)
-            count = len(statements)
-            times, cpu = [], []
-            for _ in range(repeats):
-                start, start_cpu = time.perf_counter(), time.process_time()
+        # as a server runs it: the app's start-up (lifespan) included
+        with TestClient(app, follow_redirects=False) as client:
+            with factory() as session:
+                user = session.scalars(select(User).where(User.username == username)).one()
+                token = issue_token(session, user_id=user.id, now=SCALE_NOW).token
+            client.cookies.set(SESSION_COOKIE, token)
+            for name, path in PAGES.items():
+                path = path.format(**ids)
+                first = client.get(path)
+                if first.status_code != 200:
+                    continue  # a page this role may not open (users, new exam for a monitor)
+                statements.clear()
                 client.get(path)
-                times.append(time.perf_counter() - start)
-                cpu.append(time.process_time() - start_cpu)
-            times.sort()
-            print(json.dumps({
-                "page": name, "user": username, "path": path,
-                "median_ms": round(statistics.median(times) * 1000, 1),
-                "p95_ms": round(times[max(0, round(0.95 * len(times)) - 1)] * 1000, 1),
-                "max_ms": round(times[-1] * 1000, 1),
-                "cpu_median_ms": round(statistics.median(cpu) * 1000, 1), "statements": count,
-                "kib": round(len(first.content) / 1024), "load": load(),
-            }), flush=True)  # fmt: skip
+                count = len(statements)
+                times, cpu = [], []
+                for _ in range(repeats):
+                    start, start_cpu = time.perf_counter(), time.process_time()
+                    client.get(path)
+                    times.append(time.perf_counter() - start)
+                    cpu.append(time.process_time() - start_cpu)
+                times.sort()
+                print(json.dumps({
+                    "page": name, "user": username, "path": path,
+                    "median_ms": round(statistics.median(times) * 1000, 1),
+                    "p95_ms": round(times[max(0, round(0.95 * len(times)) - 1)] * 1000, 1),
+                    "max_ms": round(times[-1] * 1000, 1),
+                    "cpu_median_ms": round(statistics.median(cpu) * 1000, 1), "statements": count,
+                    "kib": round(len(first.content) / 1024), "load": load(),
+                }), flush=True)  # fmt: skip
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"peak_rss_mib": round(peak / 1024, 1)}), flush=True)
 
