@@ -44,6 +44,10 @@ def _engine(settings: WebSettings) -> Engine:
     )
 
 
+#: Whether this process has frozen its start-up objects (:func:`_lifespan`).
+_FROZEN: list[bool] = []
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """At start-up: load what the dashboard needs (the stopping rule's modules, with scipy),
@@ -51,11 +55,14 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     permanent generation (``gc.freeze``), so that a full collection walks only what requests
     made. Without it, a full collection walks about 365,000 start-up objects (260 ms here) and
     lands on one request in ten or twenty (see docs/benchmarks.md, "Pauses of the cyclic
-    garbage collector"). Garbage is collected first, so nothing unreachable is frozen."""
-    importlib.import_module("cordtrial.analysis.safety")
-    importlib.import_module("cordtrial.analysis.store")
-    gc.collect()
-    gc.freeze()
+    garbage collector"). Garbage is collected first, so nothing unreachable is frozen; done once
+    per process (a process that starts several apps, as the tests do, freezes at the first)."""
+    if not _FROZEN:
+        importlib.import_module("cordtrial.analysis.safety")
+        importlib.import_module("cordtrial.analysis.store")
+        gc.collect()
+        gc.freeze()
+        _FROZEN.append(True)
     yield
 
 
