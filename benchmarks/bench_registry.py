@@ -1,14 +1,16 @@
 """A registry from Parquet: 10 million exams through the streaming CLI and a Dask LocalCluster.
 
     .venv/bin/python benchmarks/bench_registry.py [--rows 10000000] [--workdir DIR]
-        [--skip-cli] [--skip-cli-dask] [--skip-dask] [--keep] [--name registry] [--json]
+        [--threads N] [--skip-cli] [--skip-cli-dask] [--skip-dask] [--keep] [--name registry]
+        [--json]
 
 1. Writes ``DIR/registry.parquet``: 100,000 generated exams (``tests/strategies.py``, default
    rates) repeated with distinct ids (``E00000000`` ...) up to ``--rows``, one row group per
    100,000 rows, every column a string (as a registry export holds them);
 2. runs ``cordtrial isncsci classify DIR/registry.parquet -o DIR/results.parquet`` under
    ``/usr/bin/time -v`` while polling the resident memory of the process (and any children)
-   every 0.1 s: exams/s from the wall time, peak RSS from both;
+   every 0.1 s: exams/s from the wall time, peak RSS from both, and the CPU time (user + system,
+   in all its threads; on a shared machine it moves less than the wall time) per million exams;
    then the same with ``--engine dask`` (chunks read and written by the CLI, classified on a
    LocalCluster of one single-threaded worker process per core, started by the CLI);
 3. runs ``classify_parquet`` (``cordtrial.isncsci.io.distributed``) on a LocalCluster of two worker
@@ -168,6 +170,9 @@ def main() -> None:
         "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "cordtrial-bench"
     )
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--threads", type=int, help="the streaming CLI's --threads (default: its own, one per core)"
+    )
     parser.add_argument("--skip-cli", action="store_true")
     parser.add_argument("--skip-cli-dask", action="store_true")
     parser.add_argument("--skip-dask", action="store_true")
@@ -194,10 +199,11 @@ def main() -> None:
         subprocess.run([*me, "--step", "generate"], check=True)
         results["generate_seconds"] = time.perf_counter() - start
     results["input"] = {"path": str(source), "bytes": _size(source), "rows": _parquet_rows(source)}
-    rows = [["input file", f"{args.rows:,}", "", "", "", f"{_size(source) / 2**20:,.0f} MiB"]]
+    rows = [["input file", f"{args.rows:,}", "", "", "", "", f"{_size(source) / 2**20:,.0f} MiB"]]
 
     cordtrial = str(Path(sys.executable).parent / "cordtrial")
-    runs = [("cli", "CLI, streaming (1 process)", [], args.skip_cli)]
+    threads = ["--threads", str(args.threads)] if args.threads else []
+    runs = [("cli", "CLI, streaming (1 process)", threads, args.skip_cli)]
     runs.append(
         ("cli_dask", "CLI --engine dask (LocalCluster)", ["--engine", "dask"], args.skip_cli_dask)
     )
@@ -215,6 +221,8 @@ def main() -> None:
         )
         cli["output_rows"] = _parquet_rows(output) if output.is_file() else None
         cli["exams_per_s"] = args.rows / cli["wall_seconds"]
+        cpu = cli["cpu_seconds"]
+        cli["cpu_seconds_per_million"] = None if cpu is None else cpu / args.rows * 1e6
         cli["peak_rss"] = max(cli["peak_rss_polled_total_bytes"], cli["max_rss_time_v_bytes"] or 0)
         results[key] = cli
         rows.append(
@@ -223,6 +231,7 @@ def main() -> None:
                 f"{args.rows:,}",
                 f"{cli['wall_seconds']:,.1f}",
                 f"{cli['exams_per_s']:,.0f}",
+                "" if cpu is None else f"{cpu:,.1f} ({cpu / args.rows * 1e6:.2f} per million)",
                 f"{cli['peak_rss'] / 2**20:,.0f}",
                 f"{cli['output_bytes'] / 2**20:,.0f} MiB",
             ]
@@ -251,6 +260,7 @@ def main() -> None:
                 f"{dask['exams']:,}",
                 f"{dask['classify_seconds']:,.1f}",
                 f"{dask['exams_per_s']:,.0f}",
+                "",
                 f"{dask['peak_rss_polled_total_bytes'] / 2**20:,.0f} (all processes)",
                 f"{dask['output_bytes'] / 2**20:,.0f} MiB",
             ]
@@ -259,7 +269,8 @@ def main() -> None:
     results["disk_bytes_used"] = _size(args.workdir)
     results["load_end"] = load()
     print()
-    print(table(rows, ["run", "exams", "seconds", "exams/s", "peak RSS MiB", "disk"]))
+    headers = ["run", "exams", "seconds", "exams/s", "CPU s (user + system)", "peak RSS MiB"]
+    print(table(rows, [*headers, "disk"]))
     print(
         f"disk used in {args.workdir}: {results['disk_bytes_used'] / 2**30:.2f} GiB; "
         f"load {results['load_start']} -> {results['load_end']}"

@@ -312,6 +312,19 @@ def test_classify_streams_large_parquet_as_classified_whole(
     assert errors["reason"].tolist() == expected_errors["reason"].tolist() * repeats
 
 
+def test_classify_writes_same_files_with_any_number_of_threads(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    one, three = tmp_path / "one.parquet", tmp_path / "three.parquet"
+    for out, threads in ((one, "1"), (three, "3")):
+        options = ["-o", str(out), "--chunk-rows", "2", "--threads", threads]
+        result = runner.invoke(app, ["isncsci", "classify", WITH_ERRORS, *options])
+        assert result.exit_code == 1, result.output
+    assert pq.read_table(one).equals(pq.read_table(three))
+    errors = (tmp_path / "three.errors.csv").read_bytes()
+    assert errors == (tmp_path / "one.errors.csv").read_bytes()
+
+
 # --- unusable input: exit 2 ---
 
 
@@ -333,6 +346,19 @@ def test_classify_exits_2_and_writes_nothing_when_input_breaks_midway(
     assert result.exit_code == 2
     assert "line 22 has 140 cells but the header has 139" in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.csv"]
+
+
+def test_classify_exits_2_for_threads_below_one(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["isncsci", "classify", EXAMS, "--threads", "0"])
+    assert result.exit_code == 2
+
+
+def test_classify_exits_2_for_threads_with_dask_engine(runner: CliRunner) -> None:
+    result = runner.invoke(
+        app, ["isncsci", "classify", EXAMS, "--engine", "dask", "--threads", "2"]
+    )
+    assert result.exit_code == 2
+    assert "--threads needs --engine local" in result.stderr
 
 
 def test_classify_exits_2_for_missing_file(runner: CliRunner, tmp_path: Path) -> None:

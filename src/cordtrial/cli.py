@@ -9,6 +9,7 @@ value).
 from __future__ import annotations
 
 import enum
+import functools
 import sys
 import time
 from collections import Counter
@@ -144,12 +145,22 @@ def classify_command(
             show_default=False,
         ),
     ] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            "--threads",
+            min=1,
+            help="With --engine local: chunks classified at once, each in a thread of its own, "
+            "while the next chunk is read and finished ones written; default: one per core.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Classify every exam of INPUT: one result record per exam, rejected rows reported."""
     from cordtrial.isncsci.io.streaming import classify_file
 
     out, err = Console(), Console(stderr=True)
-    engine = _engine(ctx, engine_name, scheduler)
+    engine = _engine(ctx, engine_name, scheduler, threads)
     chosen = _dialect(dialect)
     if output is not None:
         _check_writable(output, input)
@@ -308,14 +319,18 @@ def _unusable() -> Iterator[None]:
         _fail(f"cannot write {error}", code=2)
 
 
-def _engine(ctx: typer.Context, name: EngineOption, scheduler: str | None) -> Engine:
+def _engine(
+    ctx: typer.Context, name: EngineOption, scheduler: str | None, threads: int | None
+) -> Engine:
     """The chunk classifier; a Dask client lives until the command ends."""
     if name is EngineOption.local:
         if scheduler is not None:
             _fail("--scheduler needs --engine dask", code=2)
         from cordtrial.isncsci.io.streaming import classify_chunks
 
-        return classify_chunks
+        return functools.partial(classify_chunks, workers=threads)
+    if threads is not None:
+        _fail("--threads needs --engine local (Dask workers have threads of their own)", code=2)
     try:
         from cordtrial.isncsci.io.distributed import client_for, dask_engine
     except ImportError as error:

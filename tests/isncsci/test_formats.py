@@ -648,6 +648,61 @@ def test_table_writer_writes_categorical_and_missing_as_text(tmp_path: Path) -> 
     ]
 
 
+def test_table_writer_writes_categoricals_to_parquet_as_plain_text(tmp_path: Path) -> None:
+    """Categorical chunks (written from their codes as Arrow dictionaries), a column categorical
+    in one chunk and plain in the next, categories growing between chunks, missing values and
+    non-text categories: every value reads back as the same text, every column a string."""
+    first = pd.DataFrame(
+        {
+            "a": pd.Categorical(["x", None, "y"]),
+            "b": ["p", None, "q"],
+            "n": pd.Categorical([1, 2, 1]),
+        }
+    )
+    second = pd.DataFrame(
+        {
+            "a": ["z", "x", None],
+            "b": pd.Categorical(["q", "r", None], categories=["r", "q", "unused"]),
+            "n": pd.Categorical([3, 3, None]),
+        }
+    )
+    path = tmp_path / "t.parquet"
+    with TableWriter(path, ["a", "b", "n"], metadata={"k": "v"}) as writer:
+        writer.write(first)
+        writer.write(second)
+    table = pq.read_table(path)
+    assert table.schema.types == [pa.string()] * 3
+    assert table.schema.metadata == {b"k": b"v"}
+    assert table.to_pydict() == {
+        "a": ["x", None, "y", "z", "x", None],
+        "b": ["p", None, "q", "q", "r", None],
+        "n": ["1", "2", "1", "3", "3", None],
+    }
+
+
+def test_table_writer_without_rows_writes_string_columns_parquet(tmp_path: Path) -> None:
+    path = tmp_path / "empty.parquet"
+    TableWriter(path, ["id", "ais"], metadata={"k": "v"}).close()
+    schema = pq.read_schema(path)
+    assert (schema.names, schema.types) == (["id", "ais"], [pa.string(), pa.string()])
+    assert schema.metadata == {b"k": b"v"}
+
+
+def test_table_writer_writes_classify_frame_results_as_their_text(
+    exams: pd.DataFrame, tmp_path: Path
+) -> None:
+    """``classify_frame``'s categorical results, chunk by chunk, read back as the text the
+    one-frame result gives, row for row."""
+    results, _ = classify_table(exams)
+    path = tmp_path / "results.parquet"
+    with TableWriter(path, list(RESULT_FIELDS)) as writer:
+        for start in range(0, len(exams), 4):
+            part, _ = classify_table(exams.iloc[start : start + 4])
+            writer.write(part)
+    expected = results.astype(object).to_numpy().tolist()
+    assert pq.read_table(path).to_pandas().to_numpy().tolist() == expected
+
+
 def test_table_writer_takes_format_apart_from_name(exams: pd.DataFrame, tmp_path: Path) -> None:
     path = tmp_path / "results.part"
     with TableWriter(path, ["id"], format=".parquet") as writer:

@@ -3,11 +3,16 @@ chunk by chunk exactly as ``classify_table`` classifies them whole, written incr
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import random
+import subprocess
+import sys
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -20,12 +25,15 @@ from cordtrial.isncsci.io.formats import (
     ERROR_FIELDS,
     UnreadableInputError,
     canonical_to_praxis,
+    errors_path,
     read_frame,
     read_table,
     write_frame,
 )
 from cordtrial.isncsci.io.streaming import (
+    CLASSIFY_THREADS,
     PARQUET_METADATA_KEYS,
+    READ_AHEAD_THREAD,
     StreamProgress,
     classify_chunks,
     classify_file,
@@ -525,14 +533,15 @@ def test_classify_file_leaves_nothing_when_input_fails_midway(tmp_path: Path) ->
 def test_classify_file_reads_ahead_in_a_thread_it_stops_on_success_and_on_failure(
     tmp_path: Path,
 ) -> None:
-    """The next chunk is read while the current one is classified; the reading thread ends
+    """The next chunks are read while the current ones are classified; the reading thread ends
     with the run, also when the input fails midway (its error raised where the chunk was)."""
     names_seen: set[str] = set()
 
     def note_threads(_: StreamProgress) -> None:
         names_seen.update(t.name for t in threading.enumerate())
 
-    classify_file(EXAMS, tmp_path / "o.csv", chunk_rows=4, on_chunk=note_threads)
+    many = write_bytes(tmp_path / "many.csv", "\n".join([csv_header(), *exam_lines(200)]).encode())
+    classify_file(many, tmp_path / "o.csv", chunk_rows=4, on_chunk=note_threads)
     assert "cordtrial-read-ahead" in names_seen
     data = "\n".join([csv_header(), *exam_lines(20)]).encode() + b"\nA,5,6\n"
     bad = write_bytes(tmp_path / "bad.csv", data.replace(b"\nX12,", b"\nX12,extra,"))
@@ -574,6 +583,143 @@ def test_classify_file_counts_bytes_of_csv(tmp_path: Path) -> None:
     assert last[-1].total_bytes == size
     assert last[-1].bytes_read is not None
     assert 0.9 * size < last[-1].bytes_read <= size  # estimated from the cells handed out
+
+
+# --- the pipeline: reading, classifying in threads, writing ----------------------------------
+
+
+def pipeline_threads() -> set[str]:
+    """Names of the live threads the stream starts (reading ahead, classifying)."""
+    return {
+        t.name
+        for t in threading.enumerate()
+        if t.name == READ_AHEAD_THREAD or t.name.startswith(CLASSIFY_THREADS)
+    }
+
+
+def test_classify_chunks_hands_out_chunks_in_order_when_later_ones_finish_first() -> None:
+    """A large first chunk is classified while the small ones after it finish: all come out in
+    the order they went in, each with its own results."""
+    frame = read_frame(EXAMS)
+    big = pd.concat([frame] * 300, ignore_index=True)
+    chunks = [big, *(frame.iloc[i : i + 1] for i in range(len(frame)))]
+    out = list(classify_chunks(chunks, workers=3))
+    assert [chunk is given for (chunk, _), given in zip(out, chunks, strict=True)] == [True] * 11
+    assert [batch["id"].tolist() for _, batch in out[1:]] == [[i] for i in frame["id"]]
+    assert len(out[0][1]) == 3000
+
+
+def test_classify_chunks_raises_a_chunks_error_and_ends_its_threads() -> None:
+    """A chunk the classifier fails on (here not a frame at all) raises in the caller, where
+    that chunk would have come, after the chunks before it; no classifying thread is left."""
+    frame = read_frame(EXAMS)
+    chunks: list[Any] = [frame, frame, None, frame]
+    seen: list[int] = []
+    with pytest.raises(TypeError):
+        for chunk, _ in classify_chunks(chunks, workers=2):
+            seen.append(len(chunk))
+    assert seen == [10, 10]
+    assert not pipeline_threads()
+
+
+def test_classify_chunks_refuses_no_workers() -> None:
+    with pytest.raises(ValueError, match="workers: 0 is not a number of threads"):
+        next(classify_chunks([read_frame(EXAMS)], workers=0))
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_classify_file_numbers_bad_rows_across_chunk_boundaries_in_threads(
+    tmp_path: Path, workers: int
+) -> None:
+    """Parquet to Parquet in chunks of 37 exams classified by several threads: the results and
+    the rejected rows (numbered over the whole input) equal ``classify_table`` on the whole file."""
+    source = tmp_path / "generated.parquet"
+    write_frame(generated_exams(600, seed=23), source)
+    out = tmp_path / "out.parquet"
+    engine = functools.partial(classify_chunks, workers=workers)
+    run = classify_file(source, out, chunk_rows=37, engine=engine)
+    whole_results, whole_errors = classify_table(read_frame(source))
+    written = read_table(out)
+    assert written.values.tolist() == as_text(whole_results).values.tolist()
+    errors = read_table(errors_path(out))
+    assert errors["row"].tolist() == [str(row) for row in whole_errors["row"]]
+    assert errors["reason"].tolist() == whole_errors["reason"].tolist()
+    chunks_with_errors = {(int(row) - 1) // 37 for row in errors["row"]}
+    assert len(chunks_with_errors) > 5  # rejected rows in many chunks, not only the first
+    assert (run.chunks, run.rejected, run.classified) == (17, len(whole_errors), len(written))
+    assert not pipeline_threads()
+
+
+def test_classify_file_ends_its_threads_and_writes_nothing_when_engine_fails(
+    tmp_path: Path,
+) -> None:
+    """An engine failing after some chunks were written: its error reaches the caller, no thread
+    of the stream is left behind and no output file either."""
+    source = tmp_path / "generated.parquet"
+    write_frame(generated_exams(200, seed=3), source)
+
+    def failing(chunks: Iterable[pd.DataFrame]) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
+        for number, (chunk, batch) in enumerate(classify_chunks(chunks, workers=2)):
+            if number == 3:
+                raise RuntimeError("the classifier broke")
+            yield chunk, batch
+
+    with pytest.raises(RuntimeError, match="the classifier broke"):
+        classify_file(source, tmp_path / "out.parquet", chunk_rows=20, engine=failing)
+    assert not pipeline_threads()
+    assert [p.name for p in tmp_path.iterdir()] == ["generated.parquet"]
+
+
+def test_classify_file_ends_its_threads_when_input_fails_midway(tmp_path: Path) -> None:
+    data = "\n".join([csv_header(), *exam_lines(200)]).encode() + b"\nA,5,6\n"
+    bad = write_bytes(tmp_path / "bad.csv", data.replace(b"\nX150,", b"\nX150,extra,"))
+    engine = functools.partial(classify_chunks, workers=2)
+    with pytest.raises(UnreadableInputError, match="line 151 has 140 cells"):
+        classify_file(bad, tmp_path / "out.parquet", chunk_rows=7, engine=engine)
+    assert not pipeline_threads()
+    assert [p.name for p in tmp_path.iterdir()] == ["bad.csv"]
+
+
+_WRITE_FAILS = """
+import resource, signal, sys, threading
+from cordtrial.isncsci.io.formats import FileFormatError
+from cordtrial.isncsci.io.streaming import classify_file
+
+source, warm, out = sys.argv[1:]
+classify_file(source, warm, chunk_rows=50)  # the compiled code loaded, before the limit
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG)
+resource.setrlimit(resource.RLIMIT_FSIZE, (30_000, resource.RLIM_INFINITY))
+try:
+    classify_file(source, out, chunk_rows=50)
+except FileFormatError as error:
+    print("failed:", error)
+print("threads:", sorted(t.name for t in threading.enumerate()))
+"""
+
+
+def test_classify_file_stops_and_writes_nothing_when_writing_fails_midway(
+    tmp_path: Path,
+) -> None:
+    """A disk that fills up while results are written (a file-size limit, in a process of its
+    own): the run fails naming the results file instead of hanging, its threads end and
+    nothing is left under the output's names."""
+    source = tmp_path / "exams.parquet"
+    exams = pd.DataFrame(generate_exams(2_000, seed=9))
+    write_frame(exams.astype(object).where(exams != "", None), source)
+    out = tmp_path / "out.parquet"
+    done = subprocess.run(
+        [sys.executable, "-c", _WRITE_FAILS, str(source), str(tmp_path / "warm.csv"), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"failed: {tmp_path / 'out.parquet'}" in done.stdout
+    assert "File too large" in done.stdout
+    assert "threads: ['MainThread']" in done.stdout
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(("out.", ".out."))]
 
 
 # --- engine stamps -----------------------------------------------------------------------------

@@ -3,10 +3,13 @@
 :func:`classify_file` is what ``cordtrial isncsci classify INPUT -o OUTPUT`` runs: it reads the
 input a chunk of rows at a time (:func:`open_exams`), classifies each chunk with the vectorized
 :func:`~cordtrial.isncsci.batch.classify_frame` (or another *engine*), and appends the result
-records and rejected rows to their files as it goes; memory holds about one chunk whatever the
-size of the input. Reading follows :func:`~cordtrial.isncsci.io.formats.read_frame` exactly --
-every value as text, empty cells missing, the same messages for unreadable files -- so a file
-streamed and the same file read whole give the same results:
+records and rejected rows to their files as it goes, in input order. It is a pipeline of
+threads, so that both cores of a small machine have work: a thread reads ahead, the local engine
+(:func:`classify_chunks`) classifies several chunks at once in threads of its own, and the
+caller's thread writes; memory holds a few chunks whatever the size of the input. Reading
+follows :func:`~cordtrial.isncsci.io.formats.read_frame` exactly -- every value as text, empty
+cells missing, the same messages for unreadable files -- so a file streamed and the same file
+read whole give the same results:
 
 * Parquet: by row groups (``ParquetFile.iter_batches``), only the ``id`` and exam columns; the
   number of exams is known from the file's metadata;
@@ -48,7 +51,8 @@ import os
 import queue
 import threading
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -95,8 +99,10 @@ from cordtrial.isncsci.io.formats import (
 )
 
 __all__ = [
+    "CLASSIFY_THREADS",
     "DEFAULT_CHUNK_ROWS",
     "PARQUET_METADATA_KEYS",
+    "READ_AHEAD_THREAD",
     "ClassifiedChunk",
     "ClassifyRun",
     "Engine",
@@ -115,6 +121,10 @@ __all__ = [
 
 #: Exams per chunk unless told otherwise: big enough for numpy to pay off, about 50 MB of cells.
 DEFAULT_CHUNK_ROWS = 65_536
+#: Name prefix of the threads :func:`classify_chunks` classifies in.
+CLASSIFY_THREADS = "cordtrial-classify"
+#: Name of the thread reading ahead in :func:`classify_file`.
+READ_AHEAD_THREAD = "cordtrial-read-ahead"
 #: Parquet key-value metadata of a results file: key -> what it holds.
 PARQUET_METADATA_KEYS: dict[str, str] = {
     "cordtrial.engine_version": ENGINE_VERSION,
@@ -184,6 +194,7 @@ class ExamChunks:
         self.exams_read = 0
         self._source = source
         self._started = False
+        self._dtypes: _Dtypes = {}
 
     def progress(self) -> StreamProgress:
         """Exams read so far, and bytes where the total is known in bytes."""
@@ -206,7 +217,7 @@ class ExamChunks:
                         for old, new in zip(self._source.columns, names, strict=True)
                         if new in _NEEDED
                     ]
-                frame = _arrow_frame(part, mapping)
+                frame = _arrow_frame(part, mapping, self._dtypes)
             frame.index = pd.RangeIndex(self.exams_read, self.exams_read + len(frame))
             self.exams_read += len(frame)
             yield frame
@@ -287,15 +298,23 @@ def _refuse_blank(path: Path, file: IO[bytes]) -> None:
     raise UnreadableInputError(path, "file is empty")
 
 
-def _arrow_frame(table: Any, mapping: list[tuple[str, str]]) -> pd.DataFrame:
-    """A frame of Arrow-backed text columns under canonical names, absent exam columns empty."""
+#: Per column: the last Arrow dictionary read and the Categorical dtype over its values.
+_Dtypes = dict[str, tuple[Any, Any]]
+
+
+def _arrow_frame(
+    table: Any, mapping: list[tuple[str, str]], dtypes: _Dtypes | None = None
+) -> pd.DataFrame:
+    """A frame of Arrow-backed text columns under canonical names, absent exam columns empty;
+    dictionary columns as Categoricals, whose dtypes are kept in ``dtypes`` from chunk to chunk
+    (a file's row groups mostly repeat a column's dictionary)."""
     n = table.num_rows
     data: dict[str, Any] = {}
     for old, new in mapping:
         column = table.column(old)
         kind = column.type
         if pa.types.is_dictionary(kind) and pa.types.is_string(kind.value_type):
-            data[new] = _categorical(column)
+            data[new] = _categorical(column, new, {} if dtypes is None else dtypes)
         else:
             data[new] = pd.arrays.ArrowExtensionArray(_arrow_text(column.combine_chunks()))
     for name in _absent(data):
@@ -303,7 +322,7 @@ def _arrow_frame(table: Any, mapping: list[tuple[str, str]]) -> pd.DataFrame:
     return pd.DataFrame(data, index=pd.RangeIndex(n), copy=False)
 
 
-def _categorical(column: Any) -> Any:
+def _categorical(column: Any, name: str, dtypes: _Dtypes) -> Any:
     """A dictionary-encoded text column as a pandas Categorical (classify_frame codes each
     distinct value once), or as Arrow strings where its dictionary does not fit one."""
     if column.num_chunks == 1:
@@ -312,11 +331,18 @@ def _categorical(column: Any) -> Any:
         array = column.unify_dictionaries().combine_chunks()
     indices = array.indices
     codes = indices.fill_null(-1) if indices.null_count else indices
-    try:
-        categories = pd.Index(array.dictionary.to_numpy(zero_copy_only=False), dtype=object)
-        return pd.Categorical.from_codes(codes.to_numpy(), categories, validate=False)
-    except ValueError:  # a null or a repeated value in the dictionary
-        return pd.arrays.ArrowExtensionArray(_arrow_text(array))
+    dictionary = array.dictionary
+    known = dtypes.get(name)
+    if known is None or not known[0].equals(dictionary):
+        try:
+            categories = pd.Index(dictionary.to_numpy(zero_copy_only=False), dtype=object)
+            known = (dictionary, pd.CategoricalDtype(categories))
+        except ValueError:  # a null or a repeated value in the dictionary
+            return pd.arrays.ArrowExtensionArray(_arrow_text(array))
+        dtypes[name] = known
+    dtype = known[1]
+    width = np.int8 if len(dictionary) < 128 else np.int16 if len(dictionary) < 32768 else np.int32
+    return pd.Categorical.from_codes(codes.to_numpy().astype(width), dtype=dtype, validate=False)
 
 
 def _rebatch(tables: Iterable[Any], rows: int) -> Iterator[Any]:
@@ -661,12 +687,46 @@ def _object_frame(
 Engine = Callable[[Iterable[pd.DataFrame]], Iterator[tuple[pd.DataFrame, pd.DataFrame]]]
 
 
-def classify_chunks(chunks: Iterable[pd.DataFrame]) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
-    """The local engine: each chunk with its :func:`~cordtrial.isncsci.batch.classify_frame`."""
+def classify_chunks(
+    chunks: Iterable[pd.DataFrame], workers: int | None = None
+) -> Generator[tuple[pd.DataFrame, pd.DataFrame], None, None]:
+    """The local engine: each chunk with its :func:`~cordtrial.isncsci.batch.classify_frame`,
+    several chunks classified at once in threads of their own, handed out in order.
+
+    Each chunk is classified by ``classify_frame(chunk, workers=1)`` in a pool of ``workers``
+    threads (the compiled walk and Arrow leave the GIL, so they run on as many cores); at most
+    ``workers + 1`` chunks are in the pool at once, so that the threads stay busy while the
+    caller writes the chunk handed out, and memory stays bounded whatever the length of the
+    stream. Chunks come out in the order they went in. An error classifying a chunk, or reading
+    the next one, is raised where that chunk would have come; the threads end with the
+    iterator (when it is exhausted, closed, or fails), after finishing the chunks they hold.
+
+    Parameters
+    ----------
+    chunks:
+        Frames of exams, canonical columns.
+    workers:
+        Threads classifying; default one per core (``os.cpu_count()``).
+    """
     from cordtrial.isncsci.batch import classify_frame
 
-    for chunk in chunks:
-        yield chunk, classify_frame(chunk)
+    count = workers if workers is not None else (os.cpu_count() or 1)
+    if count < 1:
+        raise ValueError(f"workers: {count!r} is not a number of threads (1 or more)")
+    pending: deque[tuple[pd.DataFrame, Future[pd.DataFrame]]] = deque()
+    with ThreadPoolExecutor(max_workers=count, thread_name_prefix=CLASSIFY_THREADS) as pool:
+        try:
+            for chunk in chunks:
+                pending.append((chunk, pool.submit(classify_frame, chunk, workers=1)))
+                if len(pending) > count:
+                    done, future = pending.popleft()
+                    yield done, future.result()
+            while pending:
+                done, future = pending.popleft()
+                yield done, future.result()
+        finally:
+            for _, future in pending:  # stopped early or failed: drop what has not started
+                future.cancel()
 
 
 @dataclass(frozen=True)
@@ -709,7 +769,11 @@ def split_results(exams: pd.DataFrame, batch: pd.DataFrame, first_row: int = 1) 
     reject an exam the parser accepts, the one-exam :func:`~cordtrial.isncsci.classify`
     classifies it: results never hang on a gap of the vectorized coder.
     """
-    rejected = (batch["error"].astype(object) != "").to_numpy(dtype=bool, copy=True)
+    error = batch["error"]
+    if isinstance(error.dtype, pd.CategoricalDtype):  # compared on its codes
+        rejected = (error != "").to_numpy(dtype=bool, copy=True)
+    else:
+        rejected = (error.astype(object) != "").to_numpy(dtype=bool, copy=True)
     positions = np.flatnonzero(rejected)
     errors: list[tuple[int, str, str, str, str, str]] = []
     recovered: dict[int, dict[str, str]] = {}
@@ -738,16 +802,24 @@ def split_results(exams: pd.DataFrame, batch: pd.DataFrame, first_row: int = 1) 
             row = int(np.searchsorted(kept, recovered_at))
             for name, value in record.items():
                 results.iat[row, places[name]] = value
-    else:
+    elif rejected.any():
         results = batch.loc[~rejected, list(RESULT_FIELDS)]
-    results = results.assign(id=_id_texts(results["id"]))
+    else:
+        results = batch[list(RESULT_FIELDS)]
+    results = results.assign(id=_id_texts(results["id"], exams, ~rejected))
     error_frame = pd.DataFrame(errors, columns=list(ERROR_FIELDS), dtype=object)
     error_frame["row"] = error_frame["row"].astype("int64")
     return ClassifiedChunk(results, error_frame, len(exams))
 
 
-def _id_texts(ids: pd.Series[Any]) -> Any:
-    """Ids as text, ``""`` where missing."""
+def _id_texts(ids: pd.Series[Any], exams: pd.DataFrame, kept: Any) -> Any:
+    """Ids as text, ``""`` where missing: the exams' own ``id`` column where it is Arrow text
+    (the rows ``kept``; no Python string per row), else the result records' ``ids``."""
+    arrow = getattr(exams["id"].array, "_pa_array", None) if "id" in exams.columns else None
+    if arrow is not None and pa.types.is_string(arrow.type):
+        if not kept.all():
+            arrow = arrow.filter(pa.array(kept))
+        return pd.arrays.ArrowExtensionArray(arrow.fill_null(""))
     try:
         array = pa.array(ids.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # numbers, dates ...: as read_frame words them
@@ -757,12 +829,19 @@ def _id_texts(ids: pd.Series[Any]) -> Any:
 
 def classify_stream(
     chunks: Iterable[pd.DataFrame], engine: Engine = classify_chunks
-) -> Iterator[ClassifiedChunk]:
-    """Classify chunks of exams one after the other (rows numbered across chunks)."""
+) -> Generator[ClassifiedChunk, None, None]:
+    """Classify chunks of exams in order (rows numbered across chunks); closing the iterator
+    closes the engine's."""
     first_row = 1
-    for exams, batch in engine(chunks):
-        yield split_results(exams, batch, first_row)
-        first_row += len(exams)
+    classified = engine(chunks)
+    try:
+        for exams, batch in classified:
+            yield split_results(exams, batch, first_row)
+            first_row += len(exams)
+    finally:  # closed early, or failed: the engine's threads end now, not when collected
+        close = getattr(classified, "close", None)
+        if close is not None:
+            close()
 
 
 def classify_table(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -784,7 +863,9 @@ def classify_table(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         the exam among the data rows, ``id`` as above, ``field``, ``value`` (as given, empty when
         missing) and ``reason`` (the engine's message).
     """
-    (part,) = classify_stream([frame])
+    from cordtrial.isncsci.batch import classify_frame
+
+    part = split_results(frame, classify_frame(frame))  # one frame: its own threads
     return part.results, part.errors
 
 
@@ -880,16 +961,21 @@ def classify_file(
     writers: list[TableWriter] = []
     with open_exams(input, dialect, chunk_rows=chunk_rows) as exams:
         ahead = _ReadAhead(exams)
+        parts = classify_stream(ahead, engine)
         try:
             with _writing(out):
                 results = TableWriter(
-                    temporary[out], RESULT_FIELDS, metadata=PARQUET_METADATA_KEYS, format=suffix
+                    temporary[out],
+                    RESULT_FIELDS,
+                    metadata=PARQUET_METADATA_KEYS,
+                    format=suffix,
+                    unique=("id",),
                 )
                 writers.append(results)
             with _writing(errors_file):
                 errors = TableWriter(temporary[errors_file], ERROR_FIELDS, format=".csv")
                 writers.append(errors)
-            for part in classify_stream(ahead, engine):
+            for part in parts:
                 with _writing(out):
                     results.write(part.results)
                 with _writing(errors_file):
@@ -924,7 +1010,8 @@ def classify_file(
                 with _writing(target):
                     os.replace(part_file, target)
         finally:
-            ahead.close()
+            parts.close()  # the classifying threads end (after the chunks they hold) ...
+            ahead.close()  # ... then the reading one
             for writer in writers:
                 with contextlib.suppress(OSError):  # already failing: report the first error
                     writer.close()
@@ -956,7 +1043,7 @@ class _ReadAhead:
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=1)
         self._stop = threading.Event()
         self._progress: deque[StreamProgress] = deque()
-        self._thread = threading.Thread(target=self._read, name="cordtrial-read-ahead", daemon=True)
+        self._thread = threading.Thread(target=self._read, name=READ_AHEAD_THREAD, daemon=True)
         self._thread.start()
 
     def _put(self, item: Any) -> bool:
