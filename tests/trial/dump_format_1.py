@@ -6,8 +6,9 @@ JSON Lines, a header line (format, format_version 1, revision, cordtrial_version
 rows per table), then per table a line naming it and its columns and one JSON array per row in
 primary-key order, written by the server's ``json_build_array`` with the session's time zone UTC
 (moments ``2026-01-02T03:04:05.5+00:00``, JSON documents as themselves). The code of then read
-key ranges over two connections on one exported snapshot; here one connection reads it all: the
-file's rows are the same.
+key ranges over two connections on one exported snapshot; here one connection reads it all. On
+the demo store this writer's file and dcf34a7's ``backup`` were compared after decompression:
+the same bytes, but for the header's ``created_at``.
 """
 
 from __future__ import annotations
