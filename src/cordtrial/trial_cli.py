@@ -364,7 +364,7 @@ def backup_command(
     """Write a consistent snapshot of the database to a new file.
 
     SQLite: the online backup API (the backup is a SQLite file). PostgreSQL: a portable logical
-    dump (gzip JSON Lines) read in one snapshot.
+    dump read in one snapshot (gzip; each table as PostgreSQL's COPY text, dump format 2).
     """
     from cordtrial.trial.backup import BackupError, backup
 
@@ -387,6 +387,7 @@ def restore_command(
 
     A database that holds data is replaced only with --force. Exit 1 when the restored audit
     trail does not verify. The target store is created if missing (in --data-dir DIR, too).
+    Reads SQLite backups and PostgreSQL dumps of formats 1 and 2, into SQLite or PostgreSQL.
     """
     from cordtrial.trial.backup import BackupError, restore
 

@@ -6,15 +6,18 @@ Backup
   committed write-ahead log included, page by page into a new SQLite file while writers carry on:
   the copy is the database as of one moment. The backup is itself a SQLite database.
 * **PostgreSQL**: a logical dump, read in one ``REPEATABLE READ READ ONLY`` transaction (one
-  snapshot of every table), written as gzip-compressed JSON Lines: a header line (format,
-  migration revision, time, rows per table), then for each table a line naming it and its columns
-  and one JSON array per row, in primary-key order. Dates are ISO 8601 text, moments ISO 8601 in
-  UTC, JSON documents as they are. The server writes the rows' JSON itself, up to 5,000 rows to
-  a query joined into one value (not one message per row); two more connections on the same
-  exported snapshot (``pg_export_snapshot``, as ``pg_dump -j`` does) read a table's key ranges
-  in parallel, a few blocks ahead of the writer, which compresses meanwhile (gzip through ISA-L,
-  ``isal``, about four times faster than ``zlib`` at the same level): memory holds a few blocks
-  at most. The file is portable: it restores into PostgreSQL or SQLite.
+  snapshot of every table), gzip-compressed (format 2): a header line (JSON: format, format
+  version, migration revision, time, rows per table, the session settings the rows were written
+  under), then for each table a JSON line naming it, its columns and its row count, the table's
+  rows exactly as PostgreSQL's ``COPY ... TO STDOUT`` writes them (text format: a line per row,
+  tab-separated, ``\\N`` for NULL; moments in UTC, ISO dates, floats that read back exactly),
+  and COPY's end-of-data line ``\\.``. The server only writes its columns' text (no per-row
+  JSON); the client takes the rows from libpq's buffer in blocks of a megabyte
+  (:func:`cordtrial.trial.pgcopy.copy_out`) and a second thread compresses them (gzip level 1
+  through ISA-L, ``isal``'s ``igzip_threaded``) while the next block is read: memory holds a few
+  blocks at most. The file is portable: it restores into PostgreSQL (``COPY ... FROM STDIN`` of
+  the same lines) or SQLite (the lines parsed, :mod:`cordtrial.trial.pgcopy`). Dumps of format 1
+  (one JSON array per row, as written before format 2) restore as before.
 
 Restore
 -------
@@ -25,7 +28,8 @@ with its id in foreign-key order (audit rows included, exactly as stored, so the
 same), sets PostgreSQL's id sequences past the restored ids, migrates to the latest revision,
 and returns the audit trail's verification (:func:`cordtrial.trial.audit.verify_audit`).
 Rows stream from the backup into the target one table at a time, in batches (``COPY ... FROM
-STDIN`` into PostgreSQL): memory does not grow with the size of the store.
+STDIN`` into PostgreSQL; a format-2 dump's lines go to it as they are): memory does not grow with
+the size of the store.
 """
 
 from __future__ import annotations
@@ -35,17 +39,15 @@ import json
 import shutil
 import sqlite3
 import tempfile
-from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from queue import Queue
 from typing import IO, Any
 
+import psycopg
 from alembic.script import ScriptDirectory
-from isal import igzip
+from isal import igzip_threaded
 from psycopg.types.json import Jsonb
 from sqlalchemy import (
     JSON,
@@ -76,11 +78,20 @@ from cordtrial.trial.database import (
 from cordtrial.trial.errors import BackupError
 from cordtrial.trial.files import create_private_file, open_private, private_directory
 from cordtrial.trial.models import Base
+from cordtrial.trial.pgcopy import (
+    COPY_SETTINGS,
+    END_OF_DATA,
+    copy_in,
+    copy_out,
+    row_decoder,
+    set_copy_settings,
+)
 from cordtrial.trial.settings import normalize_database_url
 from cordtrial.trial.types import UtcDateTime
 
 __all__ = [
     "DUMP_FORMAT",
+    "DUMP_FORMAT_VERSION",
     "BackupError",
     "BackupInfo",
     "backup",
@@ -91,17 +102,19 @@ __all__ = [
 
 #: The ``format`` of a logical dump's header line.
 DUMP_FORMAT = "cordtrial-dump"
+#: The version of the dump format written: 2, each table as PostgreSQL's COPY text. 1 (read, no
+#: longer written): one JSON array per row.
+DUMP_FORMAT_VERSION = 2
+_READ_VERSIONS = (1, 2)
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _GZIP_MAGIC = b"\x1f\x8b"
 _INSERT_ROWS = 1000
 #: gzip level of a dump: 1 compresses several times faster than 9, for a somewhat larger file.
 _GZIP_LEVEL = 1
-#: Rows of a table one query of a dump reads (about 1.3 MB of JSON for audit rows).
-_DUMP_CHUNK_ROWS = 5000
-#: Connections reading a dump's snapshot in parallel (each a server process building JSON).
-_DUMP_READERS = 2
-#: A table is read in key ranges when its ids span at most this many times its row count.
-_DUMP_SPARSE = 4
+#: Bytes of COPY text handed to the compressor (or to COPY FROM) at a time.
+_COPY_BLOCK = 1 << 20
+#: Bytes the compressing thread takes at a time.
+_GZIP_BLOCK = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,24 +180,19 @@ def backup(url: str, output: str | Path) -> BackupInfo:
         with engine.connect() as connection:
             connection.exec_driver_sql("SET TRANSACTION READ ONLY")
             partial = output.with_name(output.name + ".partial")
-            # isal's igzip is untyped; it returns a gzip.GzipFile-like binary stream
+            # isal's igzip_threaded is untyped; it returns an io.BufferedWriter whose blocks a
+            # second thread compresses (the GIL released) and writes
             with (
                 open_private(partial, "wb") as raw,
-                igzip.open(raw, "wb", compresslevel=_GZIP_LEVEL) as stream,  # type: ignore[no-untyped-call]
+                igzip_threaded.open(  # type: ignore[no-untyped-call]
+                    raw, "wb", compresslevel=_GZIP_LEVEL, threads=1, block_size=_GZIP_BLOCK
+                ) as stream,
             ):
                 info = _dump(connection, revision, stream)
             partial.replace(output)
             return info
     finally:
         engine.dispose()
-
-
-def _encode(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
 
 
 def _decode(table: Table, column: str, value: Any) -> Any:
@@ -198,131 +206,51 @@ def _decode(table: Table, column: str, value: Any) -> Any:
     return value
 
 
+def _driver_connection(connection: Connection) -> psycopg.Connection[Any]:
+    """The psycopg connection under a PostgreSQL connection of SQLAlchemy."""
+    raw = connection.connection.dbapi_connection
+    if not isinstance(raw, psycopg.Connection):
+        raise BackupError(f"a PostgreSQL connection through psycopg was expected, not {raw!r}")
+    return raw
+
+
 def _dump(connection: Connection, revision: str, stream: IO[bytes]) -> BackupInfo:
+    """Format 2: the header line, then per table a line naming it and its columns, its rows as
+    PostgreSQL's ``COPY ... TO STDOUT`` text, and the end-of-data line ``\\.``."""
+    raw = _driver_connection(connection)
+    with raw.cursor() as cursor:
+        set_copy_settings(cursor)
     counts = _counts(connection)
+    present = {
+        name: {c["name"] for c in columns}
+        for (_, name), columns in inspect(connection).get_multi_columns().items()
+    }
     header = {
         "format": DUMP_FORMAT,
-        "format_version": 1,
+        "format_version": DUMP_FORMAT_VERSION,
+        "row_format": "postgresql copy text",
+        "copy_settings": COPY_SETTINGS,
         "revision": revision,
         "cordtrial_version": __version__,
         "created_at": datetime.now(UTC).isoformat(),
         "tables": counts,
     }
     stream.write((json.dumps(header) + "\n").encode())
-    # The readers' connections see exactly this transaction's snapshot.
-    snapshot = connection.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
-    tables = [t for t in Base.metadata.sorted_tables if t.name in counts]
-    with _SnapshotReaders(connection.engine, snapshot, _DUMP_READERS) as readers:
-        for block in readers.blocks(tables):
-            stream.write(block)
+    for table in Base.metadata.sorted_tables:
+        if table.name not in counts:
+            continue
+        columns = [c.name for c in table.columns if c.name in present[table.name]]
+        head = {"table": table.name, "columns": columns, "rows": counts[table.name]}
+        stream.write((json.dumps(head) + "\n").encode())
+        listed = ", ".join(f'"{name}"' for name in columns)
+        statement = f'COPY "{table.name}" ({listed}) TO STDOUT'
+        copied = copy_out(raw, statement, stream.write, _COPY_BLOCK)
+        if copied != counts[table.name]:  # one snapshot: only a broken server gets here
+            raise BackupError(
+                f"table {table.name}: {copied} rows copied, {counts[table.name]} counted"
+            )
+        stream.write(END_OF_DATA)
     return BackupInfo("postgresql dump", revision, counts)
-
-
-class _SnapshotReaders:
-    """Connections reading one exported snapshot in parallel, in blocks of rows' JSON.
-
-    Each block is the JSON of up to ``_DUMP_CHUNK_ROWS`` rows of a table, built by the server and
-    joined into one ``bytea`` by one query (not one message per row). A table whose integer
-    primary key is dense enough is cut into key ranges of ``_DUMP_CHUNK_ROWS`` ids, read by the
-    connections in parallel, a few blocks ahead of the writer (which compresses meanwhile);
-    blocks come back in key order. Any other table is read block after block, each starting
-    after the last key of the one before (keyset paging).
-    """
-
-    def __init__(self, engine: Engine, snapshot: str, readers: int):
-        self._connections: list[Any] = []
-        self._free: Queue[Any] = Queue()
-        self._pool = ThreadPoolExecutor(readers, thread_name_prefix="cordtrial-dump-reader")
-        try:
-            for _ in range(readers):
-                raw = engine.raw_connection()
-                self._connections.append(raw)
-                cursor = raw.dbapi_connection.cursor()  # type: ignore[union-attr]
-                # the engine's REPEATABLE READ transaction begins with this first statement
-                cursor.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
-                cursor.execute("SET TRANSACTION READ ONLY")
-                # moments as ISO 8601 in UTC, as the rows' JSON is written by the server
-                cursor.execute("SET LOCAL TIME ZONE 'UTC'")
-                self._free.put(cursor)
-        except BaseException:
-            self.close()
-            raise
-
-    def __enter__(self) -> _SnapshotReaders:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
-        for raw in self._connections:
-            raw.rollback()
-            raw.close()
-
-    def _one(self, query: str, parameters: tuple[Any, ...] = ()) -> tuple[Any, ...]:
-        cursor = self._free.get()
-        try:
-            row: tuple[Any, ...] = cursor.execute(query, parameters, binary=True).fetchone()
-            return row
-        finally:
-            self._free.put(cursor)
-
-    def blocks(self, tables: list[Table]) -> Iterator[bytes]:
-        """The dump's lines after the header, in blocks: per table, its line of columns, then
-        its rows' JSON lines in primary-key order."""
-        for table in tables:
-            columns = [c.name for c in table.columns]
-            yield (json.dumps({"table": table.name, "columns": columns}) + "\n").encode()
-            if len(table.primary_key.columns) != 1:
-                raise BackupError(f"table {table.name}: a dump needs a one-column primary key")
-            key = next(iter(table.primary_key.columns))
-            listed = ", ".join(f'"{name}"' for name in columns)
-            rows = (
-                f'SELECT json_build_array({listed})::text AS j, "{key.name}" AS k '
-                f'FROM "{table.name}"'
-            )
-            aggregate = "SELECT convert_to(string_agg(j, E'\\n' ORDER BY k), 'UTF8'), max(k) FROM"
-            low, high, count = self._one(
-                f'SELECT min("{key.name}"), max("{key.name}"), count(*) FROM "{table.name}"'
-            )
-            dense = isinstance(low, int) and high - low < _DUMP_SPARSE * count + _DUMP_CHUNK_ROWS
-            if dense:
-                ranged = (
-                    f'{aggregate} ({rows} WHERE "{key.name}" >= %s AND "{key.name}" < %s) AS chunk'
-                )
-                starts = range(low, high + 1, _DUMP_CHUNK_ROWS)
-                yield from self._in_parallel(
-                    (ranged, (start, start + _DUMP_CHUNK_ROWS)) for start in starts
-                )
-                continue
-            last: Any = None
-            while count:
-                after = "" if last is None else f' WHERE "{key.name}" > %s'
-                query = (
-                    f'{aggregate} ({rows}{after} ORDER BY "{key.name}" '
-                    f"LIMIT {_DUMP_CHUNK_ROWS}) AS chunk"
-                )
-                block, last = self._one(query, () if last is None else (last,))
-                if block is None:
-                    break
-                yield bytes(block) + b"\n"
-
-    def _in_parallel(self, queries: Iterator[tuple[str, tuple[Any, ...]]]) -> Iterator[bytes]:
-        window = 2 * len(self._connections)
-        pending: deque[Future[tuple[Any, ...]]] = deque()
-        for query, parameters in queries:
-            pending.append(self._pool.submit(self._one, query, parameters))
-            if len(pending) >= window:
-                yield from _block(pending.popleft())
-        while pending:
-            yield from _block(pending.popleft())
-
-
-def _block(future: Future[tuple[Any, ...]]) -> Iterator[bytes]:
-    block, _ = future.result()
-    if block is not None:
-        yield bytes(block) + b"\n"
 
 
 def backup_kind(path: str | Path) -> str:
@@ -365,6 +293,12 @@ def _dump_header(path: str | Path) -> dict[str, Any]:
         raise BackupError(f"{path}: not a readable cordtrial dump ({exc})") from exc
     if not isinstance(header, dict) or header.get("format") != DUMP_FORMAT:
         raise BackupError(f"{path}: not a cordtrial dump (no {DUMP_FORMAT} header)")
+    if header.get("format_version") not in _READ_VERSIONS:
+        raise BackupError(
+            f"{path}: a dump of format version {header.get('format_version')}, which this "
+            f"cordtrial does not read (it reads versions "
+            f"{', '.join(map(str, _READ_VERSIONS))}): restore it with the version that wrote it"
+        )
     return header
 
 
@@ -469,7 +403,9 @@ def restore(url: str, source: str | Path, *, force: bool = False) -> tuple[Backu
     upgrade(url, info.revision)
     engine = make_engine(url)
     try:
-        if backup_kind(source) == "dump":
+        if backup_kind(source) == "dump" and _dump_header(source)["format_version"] == 2:
+            _restore_copy_dump(engine, source, info)
+        elif backup_kind(source) == "dump":
             _copy(engine, _dump_tables(source))
         else:
             with tempfile.TemporaryDirectory() as scratch:
@@ -498,23 +434,108 @@ def _copy(engine: Engine, tables: Iterator[tuple[Table, list[str], Iterator[list
         for table, columns, rows in tables:
             if connection.dialect.name == "postgresql":
                 _copy_in(connection, table, columns, rows)
-                if "id" in table.c:
-                    connection.execute(
-                        text(
-                            f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                            f"COALESCE((SELECT MAX(id) FROM {table.name}), 1), "
-                            f"(SELECT MAX(id) FROM {table.name}) IS NOT NULL)"
-                        )
-                    )
+                _set_sequence(connection, table)
                 continue
-            batch: list[dict[str, Any]] = []
-            for row in rows:
-                batch.append(dict(zip(columns, row, strict=True)))
-                if len(batch) >= _INSERT_ROWS:
-                    connection.execute(insert(table), batch)
-                    batch = []
-            if batch:
-                connection.execute(insert(table), batch)
+            _insert(connection, table, columns, rows)
+
+
+def _insert(
+    connection: Connection, table: Table, columns: list[str], rows: Iterator[list[Any]]
+) -> int:
+    """Rows into a table in batches of ``_INSERT_ROWS`` (SQLAlchemy binds each value); returns
+    the number of rows."""
+    count = 0
+    batch: list[dict[str, Any]] = []
+    for row in rows:
+        batch.append(dict(zip(columns, row, strict=True)))
+        if len(batch) >= _INSERT_ROWS:
+            connection.execute(insert(table), batch)
+            count += len(batch)
+            batch = []
+    if batch:
+        connection.execute(insert(table), batch)
+        count += len(batch)
+    return count
+
+
+def _set_sequence(connection: Connection, table: Table) -> None:
+    """PostgreSQL: the table's id sequence past its highest restored id."""
+    if "id" in table.c:
+        connection.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                f"COALESCE((SELECT MAX(id) FROM {table.name}), 1), "
+                f"(SELECT MAX(id) FROM {table.name}) IS NOT NULL)"
+            )
+        )
+
+
+def _copy_sections(
+    stream: IO[bytes], source: str | Path
+) -> Iterator[tuple[Table, list[str], int, Iterator[bytes]]]:
+    """Each table of a format-2 dump (after its header line): the table, its columns, its
+    declared row count and its COPY text lines, read as they are consumed (the lines of one
+    table must be consumed before the next table is asked for)."""
+    while head_line := stream.readline():
+        try:
+            head = json.loads(head_line)
+            table = Base.metadata.tables[head["table"]]
+            columns, rows = [str(c) for c in head["columns"]], int(head["rows"])
+        except (ValueError, KeyError, TypeError) as exc:
+            message = f"{source}: not a table's line in a dump: {head_line[:80]!r}"
+            raise BackupError(message) from exc
+        unknown = [c for c in columns if c not in table.c]
+        if unknown:
+            raise BackupError(f"{source}: table {table.name} has no columns {', '.join(unknown)}")
+
+        def lines(table: Table = table) -> Iterator[bytes]:
+            for line in stream:
+                if line == END_OF_DATA:
+                    return
+                yield line
+            raise BackupError(f"{source}: the dump ends inside table {table.name} (truncated)")
+
+        table_lines = lines()
+        yield table, columns, rows, table_lines
+        for _ in table_lines:  # whatever the consumer left unread
+            pass
+
+
+def _restore_copy_dump(engine: Engine, source: str | Path, info: BackupInfo) -> None:
+    """A format-2 dump into the database: into PostgreSQL its lines as they are through ``COPY
+    ... FROM STDIN``, into SQLite parsed (:func:`cordtrial.trial.pgcopy.row_decoder`) and
+    inserted in batches. A table with fewer or more rows than its line declares is refused."""
+    # igzip_threaded (untyped) decompresses in a second thread while the rows are inserted
+    with (
+        igzip_threaded.open(source, "rb", threads=1) as stream,  # type: ignore[no-untyped-call]
+        engine.begin() as connection,
+    ):
+        stream.readline()
+        raw = _driver_connection(connection) if connection.dialect.name == "postgresql" else None
+        if raw is not None:
+            with raw.cursor() as cursor:
+                set_copy_settings(cursor)
+        seen = set()
+        for table, columns, declared, lines in _copy_sections(stream, source):
+            if raw is not None:
+                listed = ", ".join(f'"{c}"' for c in columns)
+                statement = f'COPY "{table.name}" ({listed}) FROM STDIN'
+                count = copy_in(raw, statement, lines, _COPY_BLOCK)
+                _set_sequence(connection, table)
+            else:
+                decode = row_decoder(table, columns)
+                count = _insert(connection, table, columns, (decode(line) for line in lines))
+            if count != declared or count != info.tables.get(table.name):
+                raise BackupError(
+                    f"{source}: table {table.name} holds {count} rows, the dump declares "
+                    f"{declared} (damaged)"
+                )
+            seen.add(table.name)
+        missing = set(info.tables) - seen
+        if missing:
+            raise BackupError(
+                f"{source}: the dump ends before table(s) {', '.join(sorted(missing))} (truncated)"
+            )
 
 
 def _copy_in(
