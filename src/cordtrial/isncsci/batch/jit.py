@@ -325,6 +325,8 @@ def _over_candidates(t: Any, here: int, found: int, flagged: int) -> tuple[int, 
     """(hit, starred at the hit, starred overall) over a motor level's possible values."""
     starred_acc = 0
     for column in range(_INT + 1):
+        if not here >> column:  # no possible value left
+            break
         if (here >> column) & 1:
             s = t[_FIRST_LEVEL_MORE_THAN_THREE_BELOW, column]
             starred_acc |= (flagged >> s) & 1
@@ -356,6 +358,8 @@ def _count_from(t: Any, r_motor: Any, l_motor: Any, row: int, s: int) -> int:
 @_step
 def _fewer_than_half(t: Any, r_motor: Any, l_motor: Any, nli: int) -> tuple[int, int]:
     for column in range(_INT + 1):
+        if not nli >> column:
+            break
         if (nli >> column) & 1:
             s = t[_START_BELOW, column]
             half = 10 - s
@@ -371,6 +375,8 @@ def _fewer_than_half(t: Any, r_motor: Any, l_motor: Any, nli: int) -> tuple[int,
 def _at_least_half(t: Any, r_motor: Any, l_motor: Any, nli: int) -> tuple[int, int]:
     possible, starred = 0, 0
     for column in range(_INT):
+        if not nli >> column:
+            break
         if (nli >> column) & 1:
             s = t[_START_BELOW, column]
             half = 10 - s
