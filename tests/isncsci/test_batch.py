@@ -555,3 +555,27 @@ def test_result_categoricals_share_their_notations_texts_and_fall_back_past_the_
     levels.LIMIT = 3
     past = notation.render_keys(np.array([c5, 1 << 9, c6_star], dtype=np.uint64), levels)
     assert list(past) == ["C5", "T2", "C6*"] and "T2" not in levels._known[1]
+
+
+def test_remembered_results_take_the_compiled_look_up_and_new_ones_the_factorization() -> None:
+    """``Notation.places`` (a compiled hash look-up of the remembered keys) gives the categorical
+    the factorization gives, on the same shared categories; a column holding a key not yet
+    remembered is left to the factorization, which remembers it."""
+    levels = notation.Notation(notation.LEVEL_NAMES, notation.LEVEL_ORDER)
+    c5, c6_star, t1 = 1 << 4, (1 << 5) | (1 << 37), 1 << 8
+    rng = np.random.default_rng(5)
+    with general_path("compiled"):
+        assert levels.places(np.array([c5], dtype=np.uint64)) is None  # nothing remembered yet
+        first = notation.render_keys(np.array([c5, c6_star], dtype=np.uint64), levels)
+        keys = rng.choice(np.array([c5, c6_star], dtype=np.uint64), size=5000)
+        by_look_up = levels.places(keys)
+        assert by_look_up is not None
+        assert by_look_up.dtype == first.dtype
+        assert list(by_look_up) == [levels.text(int(k)) for k in keys]
+        with_new = np.append(keys, np.uint64(t1))
+        assert levels.places(with_new) is None
+        rendered = notation.render_keys(with_new, levels)
+        assert list(rendered) == [levels.text(int(k)) for k in with_new]
+        again = levels.places(with_new)  # the look-up is rebuilt with T1
+        assert again is not None and list(again) == list(rendered)
+        assert list(again.categories) == ["C5", "C6*", "T1"]

@@ -28,8 +28,10 @@ from cordtrial.isncsci.batch.encode import (
     with_arrow_strings,
 )
 from cordtrial.isncsci.batch.notation import (
+    GRADE_OR_ND,
     LEVEL_NAMES,
     LEVEL_ORDER,
+    ND,
     TOTAL_TEXT,
     ZPP_ORDER,
     Notation,
@@ -137,17 +139,21 @@ def _classify_chunk(df: pd.DataFrame) -> pd.DataFrame:
 
 def _classify_codes(df: pd.DataFrame) -> tuple[Any, Any, Bool]:
     """The results of a frame's rows as codes: packed possible values of the keyed fields
-    (11, n), totals as indices into ``TOTAL_TEXT`` (13, n), and the rejected rows."""
+    (11, n), totals as indices into ``TOTAL_TEXT`` (14, n), and the rejected rows.
+
+    From ``JIT_MIN_ROWS`` exams on, every exam (with or without NT and flags) is classified by
+    one compiled pass (``jit.classify_exams``: the walk and the totals); below it, or without
+    Numba, exams without NT or flags take the closed forms and the others the numpy walk."""
     n = len(df)
     df = with_arrow_strings(df)  # a frame of Python records: converted row by row, once
     vac = binary_codes(column_of(df, "vac"))
     dap = binary_codes(column_of(df, "dap"))
     coded = cell_codes(df)  # every column in one compiled pass
+    odd = None
     if coded is None:
         right, r_bad = side_arrays(df, "r")
         left, l_bad = side_arrays(df, "l")
         bad = r_bad | l_bad | (vac < 0) | (dap < 0)
-        plain = is_clean(right) & is_clean(left)
     else:
         right, left, odd = coded
         bad = (right.nkm < -1) | (left.nkm < -1) | (vac < 0) | (dap < 0)
@@ -159,34 +165,36 @@ def _classify_codes(df: pd.DataFrame) -> tuple[Any, Any, Bool]:
         if bad.any():
             for side in (right, left):
                 blank_rejected(side, bad)
-        plain = (odd == 0) | bad
     # rejected rows are classified as normal exams, then blanked
     vac = np.where(bad, 0, vac)
     dap = np.where(bad, 0, dap)
 
+    kernel = compiled_for("classify_exams", n)
+    if kernel is not None:  # every exam, its walk and its totals, in one compiled pass
+        keys, totals = kernel(right, left, vac, dap, GRADE_OR_ND, ND)
+        return keys, totals, bad
+    plain = is_clean(right) & is_clean(left) if odd is None else (odd == 0) | bad
     clean = plain & (vac != 2) & (dap != 2)
     keys = np.zeros((len(_KEYED_FIELDS), n), dtype=np.uint64)
     for rows, path in ((np.nonzero(clean)[0], clean_keys), (np.nonzero(~clean)[0], None)):
-        kernel = compiled_for("general_keys", len(rows)) if path is None else None
-        if kernel is not None:  # the compiled walk reads the exams where they are
-            keys[:, rows] = kernel(right, left, vac, dap, rows)
-            continue
         path = path or general_keys_numpy
         if len(rows) == n:
             keys = path(right, left, vac, dap)
         elif len(rows):
             keys[:, rows] = path(right.take(rows), left.take(rows), vac[rows], dap[rows])
 
-    totals: dict[str, Ints] = {}
+    totals_of: dict[str, Ints] = {}
     for name, side in (("right", right), ("left", left)):
-        totals[f"uems_{name}"] = total(side.motor[:5])
-        totals[f"lems_{name}"] = total(side.motor[5:])
-        totals[f"motor_{name}_total"] = add_totals(totals[f"uems_{name}"], totals[f"lems_{name}"])
-        totals[f"lt_{name}"] = total(side.lt[1:])
-        totals[f"pp_{name}"] = total(side.pp[1:])
+        totals_of[f"uems_{name}"] = total(side.motor[:5])
+        totals_of[f"lems_{name}"] = total(side.motor[5:])
+        totals_of[f"motor_{name}_total"] = add_totals(
+            totals_of[f"uems_{name}"], totals_of[f"lems_{name}"]
+        )
+        totals_of[f"lt_{name}"] = total(side.lt[1:])
+        totals_of[f"pp_{name}"] = total(side.pp[1:])
     for both in ("uems", "lems", "lt", "pp"):
-        totals[both] = add_totals(totals[f"{both}_right"], totals[f"{both}_left"])
-    return keys, np.stack([totals[f] for f in _TOTAL_FIELDS]).astype(np.int16), bad
+        totals_of[both] = add_totals(totals_of[f"{both}_right"], totals_of[f"{both}_left"])
+    return keys, np.stack([totals_of[f] for f in _TOTAL_FIELDS]).astype(np.int16), bad
 
 
 def _frame(df: pd.DataFrame, keys: Any, totals: Any, bad: Bool) -> pd.DataFrame:

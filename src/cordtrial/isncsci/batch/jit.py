@@ -28,9 +28,10 @@ from numba import njit
 from cordtrial.isncsci.batch import codes as cell_codes
 from cordtrial.isncsci.batch import steps as step_tables
 from cordtrial.isncsci.batch.arrays import SideArrays
+from cordtrial.isncsci.classification import RESULT_FIELDS
 from cordtrial.isncsci.exam import KEY_MUSCLES, LEVELS, Level
 
-__all__ = ["general_keys"]
+__all__ = ["TOTAL_FIELDS", "classify_exams", "general_keys"]
 
 _N = cell_codes.N_CODES
 _INT = cell_codes.INT_COL
@@ -278,30 +279,45 @@ def _completeness(t: Any, sacral: Any, vac: int, dap: int) -> tuple[int, int, in
 
 
 @_step
-def _per_start(t: Any, motor: Any, nkm: int, motor_below: bool) -> tuple[int, int]:
-    """Bits l (0-29), per first level: any muscle with motor function at or below l (a key
-    muscle that breaks, or the lowest non-key muscle at any level), any flagged key muscle from
-    l down to it."""
-    found, flagged = 0, 0
-    f_next, fl_next = 0, 0
-    for level in range(_N_LEVELS - 1, -1, -1):
-        brk = nkm == level
-        flag = False
-        k = _KEY_AT[level]
-        if k >= 0:
+def _per_start(t: Any, motor: Any, nkm: int) -> tuple[int, int, int, int]:
+    """Bits l (0-29), per first level, in one pass for both readings of "motor function at or
+    below l" (a key muscle that breaks, or the lowest non-key muscle at any level) and "a
+    flagged key muscle from l down to it": a muscle that may have function (``walk``'s
+    ~MAY_BE_ABSENT, ZERO_FLAGGED), then one that has (~ZERO, ZERO_NORMAL_FLAG). Only the key
+    muscles' levels and the non-key muscle's change the answer from the level below: the
+    levels between them repeat it, set a run at a time."""
+    found_may, flagged_may, found, flagged = 0, 0, 0, 0
+    fm, flm, f, fl = 0, 0, 0, 0  # the answers at level ``done`` (nothing below S4_5)
+    done = _N_LEVELS
+    k = _N_KEY - 1
+    while True:
+        key_level = _KEY_LEVEL[k] if k >= 0 else -1
+        level = nkm if key_level < nkm < done else key_level
+        run = ((1 << done) - 1) ^ ((1 << (level + 1)) - 1)  # levels level+1 .. done-1
+        found_may |= run * fm
+        flagged_may |= run * flm
+        found |= run * f
+        flagged |= run * fl
+        if level < 0:
+            return found_may, flagged_may, found, flagged
+        brk_may = brk = nkm == level
+        flag_may = flag = False
+        if level == key_level:
             m = motor[k]
-            if motor_below:
-                brk = brk or not t[_ZERO, m]
-                flag = t[_ZERO_NORMAL_FLAG, m] != 0
-            else:
-                brk = brk or not t[_MAY_BE_ABSENT, m]
-                flag = t[_ZERO_FLAGGED, m] != 0
-        f = 1 if brk or f_next else 0
-        fl = 1 if flag or (not brk and fl_next) else 0
+            brk_may = brk_may or not t[_MAY_BE_ABSENT, m]
+            flag_may = t[_ZERO_FLAGGED, m] != 0
+            brk = brk or not t[_ZERO, m]
+            flag = t[_ZERO_NORMAL_FLAG, m] != 0
+            k -= 1
+        fm = 1 if brk_may or fm else 0
+        flm = 1 if flag_may or (not brk_may and flm) else 0
+        f = 1 if brk or f else 0
+        fl = 1 if flag or (not brk and fl) else 0
+        found_may |= fm << level
+        flagged_may |= flm << level
         found |= f << level
         flagged |= fl << level
-        f_next, fl_next = f, fl
-    return found, flagged
+        done = level
 
 
 @_step
@@ -309,6 +325,8 @@ def _over_candidates(t: Any, here: int, found: int, flagged: int) -> tuple[int, 
     """(hit, starred at the hit, starred overall) over a motor level's possible values."""
     starred_acc = 0
     for column in range(_INT + 1):
+        if not here >> column:  # no possible value left
+            break
         if (here >> column) & 1:
             s = t[_FIRST_LEVEL_MORE_THAN_THREE_BELOW, column]
             starred_acc |= (flagged >> s) & 1
@@ -318,15 +336,13 @@ def _over_candidates(t: Any, here: int, found: int, flagged: int) -> tuple[int, 
 
 
 @_step
-def _no_motor_below(t: Any, motor: Any, nkm: int, motor_level: int) -> tuple[int, int]:
-    found, flagged = _per_start(t, motor, nkm, False)
+def _no_motor_below(t: Any, found: int, flagged: int, motor_level: int) -> tuple[int, int]:
     hit, starred, _ = _over_candidates(t, motor_level, ~found & _ALL_START_BITS, flagged)
     return hit, starred
 
 
 @_step
-def _motor_below(t: Any, motor: Any, nkm: int, motor_level: int) -> tuple[int, int]:
-    found, flagged = _per_start(t, motor, nkm, True)
+def _motor_below(t: Any, found: int, flagged: int, motor_level: int) -> tuple[int, int]:
     hit, starred_at_hit, starred_acc = _over_candidates(t, motor_level, found, flagged)
     return hit | starred_acc, starred_at_hit if hit else starred_acc
 
@@ -342,6 +358,8 @@ def _count_from(t: Any, r_motor: Any, l_motor: Any, row: int, s: int) -> int:
 @_step
 def _fewer_than_half(t: Any, r_motor: Any, l_motor: Any, nli: int) -> tuple[int, int]:
     for column in range(_INT + 1):
+        if not nli >> column:
+            break
         if (nli >> column) & 1:
             s = t[_START_BELOW, column]
             half = 10 - s
@@ -357,6 +375,8 @@ def _fewer_than_half(t: Any, r_motor: Any, l_motor: Any, nli: int) -> tuple[int,
 def _at_least_half(t: Any, r_motor: Any, l_motor: Any, nli: int) -> tuple[int, int]:
     possible, starred = 0, 0
     for column in range(_INT):
+        if not nli >> column:
+            break
         if (nli >> column) & 1:
             s = t[_START_BELOW, column]
             half = 10 - s
@@ -419,14 +439,16 @@ def _ais(
         here |= 1
         star |= c_star | i_star
     sensory, sensory_star = _sensory_preserved(t, sacral, dap)
-    r_none, r_star = _no_motor_below(t, r_motor, r_nkm, motor_right)
-    l_none, l_star = _no_motor_below(t, l_motor, l_nkm, motor_left)
+    r_found_may, r_flagged_may, r_found, r_flagged = _per_start(t, r_motor, r_nkm)
+    l_found_may, l_flagged_may, l_found, l_flagged = _per_start(t, l_motor, l_nkm)
+    r_none, r_star = _no_motor_below(t, r_found_may, r_flagged_may, motor_right)
+    l_none, l_star = _no_motor_below(t, l_found_may, l_flagged_may, motor_left)
     if rest and sensory and vac != 0 and r_none and l_none:
         here |= 1 << 1
         if sensory_star or (vac == 1 and (r_star or l_star)):
             star |= 1 << 1
-    r_below, r_bstar = _motor_below(t, r_motor, r_nkm, motor_right)
-    l_below, l_bstar = _motor_below(t, l_motor, l_nkm, motor_left)
+    r_below, r_bstar = _motor_below(t, r_found, r_flagged, motor_right)
+    l_below, l_bstar = _motor_below(t, l_found, l_flagged, motor_left)
     vac_present = vac != 1
     below = sensory and (r_below or l_below)
     incomplete = rest and (vac_present or below)
@@ -588,6 +610,148 @@ def _key(result: tuple[int, int]) -> np.int64:
     return np.int64(result[0] | (result[1] << 32))
 
 
+@_step
+def _exam_keys(
+    t: Any,
+    rm: Any,
+    rlt: Any,
+    rpp: Any,
+    lm: Any,
+    llt: Any,
+    lpp: Any,
+    r_nkm: int,
+    l_nkm: int,
+    v: int,
+    d: int,
+    plain: tuple[Any, Any, Any, Any, Any, Any],
+    sacral: Any,
+    out: Any,
+    o: int,
+) -> None:
+    """Every keyed result of one exam (its cells as 1-D arrays) into column ``o`` of ``out``."""
+    sacral[0], sacral[1], sacral[2], sacral[3] = rlt[_S4_5], rpp[_S4_5], llt[_S4_5], lpp[_S4_5]
+    motor_right = _motor_level(t, rm, rlt, rpp, v)
+    motor_left = _motor_level(t, lm, llt, lpp, v)
+    nli = _nli(t, rm, rlt, rpp, lm, llt, lpp)
+    completeness = _completeness(t, sacral, v, d)
+    ais = _ais(
+        t,
+        rm,
+        rlt,
+        rpp,
+        lm,
+        llt,
+        lpp,
+        r_nkm,
+        l_nkm,
+        sacral,
+        v,
+        d,
+        completeness,
+        motor_right[0],
+        motor_left[0],
+        nli,
+        plain,
+    )
+    c_possible, c_star, i_possible, i_star = completeness
+    complete = (
+        c_possible | (i_possible << 1),
+        (c_star & c_possible) | ((i_star & i_possible) << 1),
+    )
+    out[0, o] = _key(_sensory_level(t, rlt, rpp))
+    out[1, o] = _key(_sensory_level(t, llt, lpp))
+    out[2, o] = _key(motor_right)
+    out[3, o] = _key(motor_left)
+    out[4, o] = _key(nli)
+    out[5, o] = _key(ais)
+    out[6, o] = _key(complete)
+    out[7, o] = _key(_sensory_zpp(t, rlt, rpp, d))
+    out[8, o] = _key(_sensory_zpp(t, llt, lpp, d))
+    out[9, o] = _key(_motor_zpp_range(t, rm, rlt, rpp, r_nkm, v, ais[0], motor_right[0]))
+    out[10, o] = _key(_motor_zpp_range(t, lm, llt, lpp, l_nkm, v, ais[0], motor_left[0]))
+
+
+#: The order in which the kernel writes an exam's totals: the result record's (RESULT_FIELDS).
+TOTAL_FIELDS = (
+    "uems_right",
+    "uems_left",
+    "lems_right",
+    "lems_left",
+    "motor_right_total",
+    "motor_left_total",
+    "uems",
+    "lems",
+    "lt_right",
+    "lt_left",
+    "pp_right",
+    "pp_left",
+    "lt",
+    "pp",
+)
+if RESULT_FIELDS[-len(TOTAL_FIELDS) :] != TOTAL_FIELDS:  # pragma: no cover - a reordered record
+    raise AssertionError("jit.TOTAL_FIELDS must follow the order of RESULT_FIELDS")
+#: A side's total at or above this has an NT among its cells (notation.GRADE_OR_ND counts NT 64).
+_NT_WEIGHT = 64
+
+
+@_step
+def _cells_sum(grade_or_nd: Any, cells: Any, first: int, stop: int) -> int:
+    total = 0
+    for k in range(first, stop):
+        total += grade_or_nd[cells[k]]
+    return total
+
+
+@_step
+def _both(a: int, b: int, nd: int) -> int:
+    """The sum of two sides' raw totals, ``nd`` where either holds an NT."""
+    return nd if a >= _NT_WEIGHT or b >= _NT_WEIGHT else a + b
+
+
+@_step
+def _one(a: int, nd: int) -> int:
+    return nd if a >= _NT_WEIGHT else a
+
+
+@_step
+def _exam_totals(
+    grade_or_nd: Any,
+    nd: int,
+    rm: Any,
+    rlt: Any,
+    rpp: Any,
+    lm: Any,
+    llt: Any,
+    lpp: Any,
+    out: Any,
+    o: int,
+) -> None:
+    """The totals of one exam (``notation.total``, ``add_totals``) into column ``o`` of ``out``,
+    as indices into ``notation.TOTAL_TEXT`` (``nd``: not determinable), in TOTAL_FIELDS' order."""
+    uems_r = _cells_sum(grade_or_nd, rm, 0, 5)
+    uems_l = _cells_sum(grade_or_nd, lm, 0, 5)
+    lems_r = _cells_sum(grade_or_nd, rm, 5, _N_KEY)
+    lems_l = _cells_sum(grade_or_nd, lm, 5, _N_KEY)
+    lt_r = _cells_sum(grade_or_nd, rlt, 1, _N_LEVELS)
+    lt_l = _cells_sum(grade_or_nd, llt, 1, _N_LEVELS)
+    pp_r = _cells_sum(grade_or_nd, rpp, 1, _N_LEVELS)
+    pp_l = _cells_sum(grade_or_nd, lpp, 1, _N_LEVELS)
+    out[0, o] = _one(uems_r, nd)
+    out[1, o] = _one(uems_l, nd)
+    out[2, o] = _one(lems_r, nd)
+    out[3, o] = _one(lems_l, nd)
+    out[4, o] = _both(uems_r, lems_r, nd)
+    out[5, o] = _both(uems_l, lems_l, nd)
+    out[6, o] = _both(uems_r, uems_l, nd)
+    out[7, o] = _both(lems_r, lems_l, nd)
+    out[8, o] = _one(lt_r, nd)
+    out[9, o] = _one(lt_l, nd)
+    out[10, o] = _one(pp_r, nd)
+    out[11, o] = _one(pp_l, nd)
+    out[12, o] = _both(lt_r, lt_l, nd)
+    out[13, o] = _both(pp_r, pp_l, nd)
+
+
 @_jit
 def _general_keys(
     t: Any,
@@ -605,62 +769,30 @@ def _general_keys(
     plain: tuple[Any, Any, Any, Any, Any, Any],
     sacral: Any,
     rows: Any,
+    grade_or_nd: Any,
+    nd: int,
+    totals: Any,
 ) -> None:
     """Exams ``rows`` of level-major cell arrays (each exam's cells a column: read in place,
-    no copy); their results into ``out``'s columns 0, 1, ..."""
+    no copy): their keyed results into ``out``'s columns 0, 1, ... and, where ``totals`` has
+    columns, their totals into it."""
+    with_totals = totals.shape[1] > 0
     for o in range(len(rows)):
         i = rows[o]
         rm, rlt, rpp = r_motor[:, i], r_lt[:, i], r_pp[:, i]
         lm, llt, lpp = l_motor[:, i], l_lt[:, i], l_pp[:, i]
         v, d = int(vac[i]), int(dap[i])
-        sacral[0], sacral[1], sacral[2], sacral[3] = rlt[_S4_5], rpp[_S4_5], llt[_S4_5], lpp[_S4_5]
-        motor_right = _motor_level(t, rm, rlt, rpp, v)
-        motor_left = _motor_level(t, lm, llt, lpp, v)
-        nli = _nli(t, rm, rlt, rpp, lm, llt, lpp)
-        completeness = _completeness(t, sacral, v, d)
-        ais = _ais(
-            t,
-            rm,
-            rlt,
-            rpp,
-            lm,
-            llt,
-            lpp,
-            r_nkm[i],
-            l_nkm[i],
-            sacral,
-            v,
-            d,
-            completeness,
-            motor_right[0],
-            motor_left[0],
-            nli,
-            plain,
-        )
-        c_possible, c_star, i_possible, i_star = completeness
-        complete = (
-            c_possible | (i_possible << 1),
-            (c_star & c_possible) | ((i_star & i_possible) << 1),
-        )
-        out[0, o] = _key(_sensory_level(t, rlt, rpp))
-        out[1, o] = _key(_sensory_level(t, llt, lpp))
-        out[2, o] = _key(motor_right)
-        out[3, o] = _key(motor_left)
-        out[4, o] = _key(nli)
-        out[5, o] = _key(ais)
-        out[6, o] = _key(complete)
-        out[7, o] = _key(_sensory_zpp(t, rlt, rpp, d))
-        out[8, o] = _key(_sensory_zpp(t, llt, lpp, d))
-        out[9, o] = _key(_motor_zpp_range(t, rm, rlt, rpp, r_nkm[i], v, ais[0], motor_right[0]))
-        out[10, o] = _key(_motor_zpp_range(t, lm, llt, lpp, l_nkm[i], v, ais[0], motor_left[0]))
+        _exam_keys(t, rm, rlt, rpp, lm, llt, lpp, r_nkm[i], l_nkm[i], v, d, plain, sacral, out, o)
+        if with_totals:
+            _exam_totals(grade_or_nd, nd, rm, rlt, rpp, lm, llt, lpp, totals, o)
 
 
-def general_keys(right: Any, left: Any, vac: Any, dap: Any, rows: Any = None) -> Any:
-    """The packed results (11, n) of ``walk.general_keys_numpy``, by the compiled walk; with
-    ``rows``, of those exams only (11, len(rows)), read where they are."""
-    if rows is None:
-        rows = np.arange(len(vac), dtype=np.int64)
+def _walk(
+    right: Any, left: Any, vac: Any, dap: Any, rows: Any, totals_of: tuple[Any, int] | None
+) -> tuple[Any, Any]:
     out = np.empty((11, len(rows)), dtype=np.int64)
+    totals = np.empty((len(TOTAL_FIELDS), len(rows) if totals_of else 0), dtype=np.int16)
+    grade_or_nd, nd = totals_of if totals_of else (np.zeros(_N, np.int16), 0)
     if len(rows):
         _general_keys(
             _TABLES,
@@ -672,8 +804,8 @@ def general_keys(right: Any, left: Any, vac: Any, dap: Any, rows: Any = None) ->
             left.lt,
             left.pp,
             np.ascontiguousarray(left.nkm, dtype=np.int64),
-            np.ascontiguousarray(vac, dtype=np.int64),
-            np.ascontiguousarray(dap, dtype=np.int64),
+            np.ascontiguousarray(vac, dtype=np.int8),
+            np.ascontiguousarray(dap, dtype=np.int8),
             out,
             (
                 np.empty(_N_KEY, np.int8),
@@ -685,8 +817,30 @@ def general_keys(right: Any, left: Any, vac: Any, dap: Any, rows: Any = None) ->
             ),
             np.empty(4, np.int64),
             np.ascontiguousarray(rows, dtype=np.int64),
+            np.ascontiguousarray(grade_or_nd, dtype=np.int16),
+            int(nd),
+            totals,
         )
-    return out.view(np.uint64)
+    return out.view(np.uint64), totals
+
+
+def general_keys(right: Any, left: Any, vac: Any, dap: Any, rows: Any = None) -> Any:
+    """The packed results (11, n) of ``walk.general_keys_numpy``, by the compiled walk; with
+    ``rows``, of those exams only (11, len(rows)), read where they are."""
+    if rows is None:
+        rows = np.arange(len(vac), dtype=np.int64)
+    return _walk(right, left, vac, dap, rows, None)[0]
+
+
+def classify_exams(
+    right: Any, left: Any, vac: Any, dap: Any, grade_or_nd: Any, nd: int
+) -> tuple[Any, Any]:
+    """Every exam in one compiled pass, with or without NT and flags: the packed results
+    (11, n) of ``walk.general_keys_numpy`` and the totals (14, n, int16, in
+    :data:`TOTAL_FIELDS`' order) of ``notation.total`` and ``add_totals``: each cell's
+    ``grade_or_nd`` summed, ``nd`` where the sum reaches an NT's weight (64)."""
+    rows = np.arange(len(vac), dtype=np.int64)
+    return _walk(right, left, vac, dap, rows, (grade_or_nd, nd))
 
 
 # --- cell codes straight from Arrow string buffers (encode.encode_arrow) -------------------------
@@ -809,6 +963,61 @@ def row_sums(values: Any, cells: Any) -> Any:
     return out
 
 
+# --- results to category codes (notation.render_keys) --------------------------------------------
+
+#: Fibonacci hashing: a key times 2**64 / golden ratio, its top bits the slot.
+_HASH = np.uint64(0x9E3779B97F4A7C15)
+
+
+@_jit
+def _fill_places(keys: Any, slots: Any, places: Any, shift: Any) -> None:
+    mask = len(slots) - 1
+    for place in range(len(keys)):
+        key = keys[place]
+        h = np.int64((key * _HASH) >> shift)
+        while places[h] >= 0:
+            h = (h + 1) & mask
+        slots[h] = key
+        places[h] = place
+
+
+@_jit
+def _key_places(slots: Any, places: Any, shift: Any, keys: Any, out: Any) -> bool:
+    mask = len(slots) - 1
+    for i in range(len(keys)):
+        key = keys[i]
+        h = np.int64((key * _HASH) >> shift)
+        while True:
+            place = places[h]
+            if place < 0:
+                return False
+            if slots[h] == key:
+                out[i] = place
+                break
+            h = (h + 1) & mask
+    return True
+
+
+def key_table(keys: Any) -> tuple[Any, Any, Any]:
+    """An open-addressing table of distinct packed results (uint64): their places in ``keys``."""
+    size = 64
+    while size < 2 * len(keys):
+        size *= 2
+    slots = np.zeros(size, dtype=np.uint64)
+    places = np.full(size, -1, dtype=np.int32)
+    shift = np.uint64(64 - (size.bit_length() - 1))
+    _fill_places(np.ascontiguousarray(keys, dtype=np.uint64), slots, places, shift)
+    return slots, places, shift
+
+
+def key_places(table: tuple[Any, Any, Any], keys: Any) -> Any:
+    """The place of each of ``keys`` in :func:`key_table`'s keys (int32), or ``None`` where one
+    is not among them."""
+    out = np.empty(len(keys), dtype=np.int32)
+    found = _key_places(*table, np.ascontiguousarray(keys, dtype=np.uint64), out)
+    return out if found else None
+
+
 def warm_up() -> None:
     """Compile (or load from Numba's cache) every kernel for the argument types the batch passes:
     ``scripts/setup`` calls this so that no classification pays for compiling."""
@@ -820,9 +1029,12 @@ def warm_up() -> None:
         cells(_N_KEY), cells(_N_LEVELS), cells(_N_LEVELS), np.full(1, -1, dtype=np.int64)
     )
     general_keys(side, side, np.zeros(1, np.int8), np.zeros(1, np.int8))
+    no_grades = np.zeros(_N, np.int16)
+    classify_exams(side, side, np.zeros(1, np.int8), np.zeros(1, np.int8), no_grades, 0)
     for data in (np.frombuffer(b"5", np.uint8), np.array([53], np.uint8)):  # read-only or not
         code_strings(np.array([0, 1]), data, cell_codes.MOTOR_LUT)
     row_sums(np.zeros(cell_codes.N_CODES, np.int16), np.zeros((1, 1), np.int8))
+    key_places(key_table(np.array([1], np.uint64)), np.array([1, 2], np.uint64))
     for offset_type in (np.int32, np.int64):  # Arrow's string and large_string
         offsets = np.frombuffer(np.array([0, 1], offset_type).tobytes(), offset_type)
         out, odd = np.empty((1, 1), np.int8), np.zeros(1, np.uint8)

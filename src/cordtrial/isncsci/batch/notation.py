@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from cordtrial.isncsci.batch.codes import GRADE_OF, N_COLS, NA_COL, Ints, byte_table, translate
-from cordtrial.isncsci.batch.compiled import compiled_for
+from cordtrial.isncsci.batch.compiled import compiled, compiled_for
 from cordtrial.isncsci.exam import Level
 
 # --- rendering ---------------------------------------------------------------------------------
@@ -38,6 +38,8 @@ class Notation:
             pd.CategoricalDtype(pd.Index([], dtype=str)),
         )
         self._lock = threading.Lock()
+        # the remembered keys as a compiled look-up, with the dtype and index it was made of
+        self._table: tuple[Any, Any, pd.Index] | None = None
 
     def text(self, key: int) -> str:
         first = self.order[0] if self.order[0] != 0 else None  # listed first out of turn (NA)
@@ -80,9 +82,29 @@ class Notation:
         places = where.astype(np.int32)[codes]
         return pd.Categorical.from_codes(places, dtype=dtype, validate=False)
 
+    def places(self, keys: Any) -> Any:
+        """The Categorical of a column of keys that are all remembered already, by a compiled
+        look-up (``jit.key_places``) instead of a factorization; ``None`` where one is new, or
+        the column too small for the compiled code."""
+        make, look_up = compiled_for("key_table", len(keys)), compiled("key_places")
+        index, _, dtype = self._known
+        if make is None or look_up is None or not len(index):
+            return None
+        table = self._table
+        if table is None or table[2] is not index:  # none yet, or texts added since
+            table = (make(index.to_numpy()), dtype, index)
+            self._table = table
+        places = look_up(table[0], keys)
+        if places is None:
+            return None
+        return pd.Categorical.from_codes(places, dtype=table[1], validate=False)
+
 
 def render_keys(keys: Any, notation: Notation) -> Any:
     """A column of packed results as a Categorical of their worksheet notation."""
+    known = notation.places(keys)
+    if known is not None:
+        return known
     codes, uniques = pd.factorize(keys)
     return notation.categorical(codes, uniques)
 
