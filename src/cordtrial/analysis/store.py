@@ -103,21 +103,44 @@ def _canonical(value: Any) -> Any:
     return value if isinstance(value, str | int | float | bool) or value is None else str(value)
 
 
+#: Types whose values the snapshot document holds as they are (:func:`_canonical` is the identity).
+_AS_IS: Final = frozenset({str, int, bool, type(None)})
+
+
+def _canonical_column(values: list[Any]) -> list[Any]:
+    """``[_canonical(v) for v in values]``, without a call per value where the column's types
+    allow (text, integer and flag columns are held as they are; a float column only loses NaN)."""
+    kinds = set(map(type, values))
+    if kinds <= _AS_IS:
+        return values
+    if kinds <= _AS_IS | {float}:
+        return [None if v != v and type(v) is float else v for v in values]
+    return list(map(_canonical, values))
+
+
 def snapshot_hash(frames: dict[str, pd.DataFrame]) -> str:
     """SHA-256 of the frames' content: names, columns (sorted) and rows (in order), as JSON.
 
-    The same data give the same hash whatever the database or the time of the report.
+    The same data give the same hash whatever the database or the time of the report. The
+    document ``{name: {"columns": [...], "rows": [[...], ...]}, ...}`` (keys sorted, compact
+    separators) is hashed frame by frame as it is written, never held whole.
     """
-    doc = {}
-    for name in sorted(frames):
+    digest = hashlib.sha256(b"{")
+    for i, name in enumerate(sorted(frames)):
         frame = frames[name]
         cols = sorted(str(c) for c in frame.columns)
         # Python scalars, as iterating the column (and ``to_dict(orient="records")``) gives
-        columns = [list(map(_canonical, column_values(frame[c]))) for c in cols]
-        rows = [list(r) for r in zip(*columns, strict=True)] if cols else [[]] * len(frame)
-        doc[name] = {"columns": cols, "rows": rows}
-    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        columns = [_canonical_column(column_values(frame[c])) for c in cols]
+        # rows as tuples: JSON writes them as the lists they stand for
+        rows: list[Any] = list(zip(*columns, strict=True)) if cols else [[]] * len(frame)
+        part = _dumps(name) + ':{"columns":' + _dumps(cols) + ',"rows":' + _dumps(rows) + "}"
+        digest.update(((',' if i else '') + part).encode("utf-8"))
+    digest.update(b"}")
+    return digest.hexdigest()
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), default=str)
 
 
 @dataclass(frozen=True, slots=True)
