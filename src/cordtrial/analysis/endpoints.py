@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any, Final
 
 import pandas as pd
@@ -67,6 +68,7 @@ _CELLS: dict[str, tuple[list[str], int]] = {
     "lt": ([f"{s}_{lv.column}_lt" for s in "rl" for lv in SENSORY_LEVELS], 2),
     "pp": ([f"{s}_{lv.column}_pp" for s in "rl" for lv in SENSORY_LEVELS], 2),
 }
+_CELL_COLUMNS: Final = frozenset(c for columns, _ in _CELLS.values() for c in columns)
 _INTACT = len(Level)  # one segment below S4_5
 _REQUIRED_EXAM = ("participant", "visit", "ais")
 
@@ -76,14 +78,20 @@ def parse_grades(value: object) -> frozenset[str]:
     exam was not classified."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return frozenset()
-    text = str(value).strip()
+    grades = _grades(str(value).strip())
+    if grades is None:
+        raise AnalysisInputError("ais", value, "AIS grades A-E, comma-separated (e.g. 'A,C')")
+    return grades
+
+
+@lru_cache(maxsize=1024)
+def _grades(text: str) -> frozenset[str] | None:
+    """The grades a field's text names, ``None`` when one is not a grade (parsed once per text:
+    a trial's exams repeat a few dozen texts thousands of times)."""
     if not text:
         return frozenset()
     grades = frozenset(part.strip().rstrip("*") for part in text.split(","))
-    unknown = sorted(grades - set(AIS_GRADES))
-    if unknown:
-        raise AnalysisInputError("ais", value, "AIS grades A-E, comma-separated (e.g. 'A,C')")
-    return grades
+    return None if grades - set(AIS_GRADES) else grades
 
 
 def level_index(name: str) -> int:
@@ -103,7 +111,12 @@ def parse_levels(value: object) -> frozenset[int]:
     """The possible levels of a result field (``"C5"``, ``"C5,C6"``, ``"INT"``) as indices."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return frozenset()
-    text = str(value).strip()
+    return _levels(str(value).strip())
+
+
+@lru_cache(maxsize=4096)
+def _levels(text: str) -> frozenset[int]:
+    """:func:`parse_levels` of a field's text, parsed once per text."""
     if not text or text in {"NA", "ND"}:
         return frozenset()
     return frozenset(level_index(part) for part in text.split(","))
@@ -257,7 +270,7 @@ def endpoint_table(
     exams = exams.assign(visit=exams["visit"].fillna("").astype(str))
     latest = _latest(exams)
     order = _order_visits(exams)
-    records = _records(latest)
+    records = _exam_records(latest)
     if baseline_visit is None:
         key = "examined_on" if "examined_on" in latest.columns else None
         ordered = sorted(records, key=lambda r: r[key]) if key else records
@@ -420,7 +433,42 @@ def _endpoint_row(
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    if all(type(c) is str for c in frame.columns):
+        return frame_records(frame)
     return [{str(k): v for k, v in r.items()} for r in frame_records(frame)]
+
+
+#: What an endpoint row reads of an exam, the cells aside (see :func:`_endpoint_row`).
+_EXAM_FIELDS: Final = (
+    "participant", "visit", "examined_on", "day", "ais", "uems_right", "uems_left",
+    *SCORE_FIELDS, *LEVEL_FIELDS,
+)  # fmt: skip
+
+
+def _recorded_total(value: object) -> bool:
+    """Whether :func:`score_range` takes a total as the result record gives it."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return False
+    try:
+        int(str(value).strip())
+    except ValueError:
+        return False
+    return True
+
+
+def _exam_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The exams as :func:`_endpoint_row` reads them: the result record's fields of every exam,
+    and the cells only of the exams whose totals have to be made from them (``ND``: an NT cell),
+    not the hundred and more cells of every exam."""
+    fields = [c for c in frame.columns if str(c) in _EXAM_FIELDS]
+    records = _records(frame[fields])
+    cells = [c for c in frame.columns if str(c) in _CELL_COLUMNS]
+    need = [i for i, r in enumerate(records)
+            if not all(_recorded_total(r.get(s)) for s in _CELLS)]  # fmt: skip
+    if need and cells:
+        for i, extra in zip(need, _records(frame.iloc[need][cells]), strict=True):
+            records[i].update(extra)
+    return records
 
 
 def _text(value: object) -> str:
