@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any, Final
@@ -33,6 +34,7 @@ from typing import Any, Final
 import pandas as pd
 
 from cordtrial.analysis.errors import AnalysisInputError
+from cordtrial.analysis.frames import column_values
 from cordtrial.analysis.frames import records as frame_records
 from cordtrial.isncsci import KEY_MUSCLES, SENSORY_LEVELS, Level
 
@@ -300,13 +302,16 @@ def endpoint_table(
     rows: list[dict[str, Any]] = []
     for pid, arm in zip(people["participant"], people["arm"], strict=True):
         base = baseline.get(pid)
+        base_fields = None  # worked out at the participant's first row, once
         for visit in report_visits:
             if baseline_visit is None and base is not None and base["visit"] == visit:
                 continue
             row: dict[str, Any] = {"participant": pid, "arm": arm, "visit": visit}
             row["baseline_visit"] = base["visit"] if base is not None else ""
             exam = by_key.get((pid, visit))
-            row = _endpoint_row(row, base, exam)
+            if base is not None and base_fields is None:
+                base_fields = _baseline(base)
+            row = _endpoint_row(row, base_fields, exam)
             _schedule_fields(row, exam, windows.get(visit), anchors.get(pid), data_cut)
             rows.append(row)
     return pd.DataFrame(rows, columns=_endpoint_columns())
@@ -377,19 +382,62 @@ def _endpoint_columns() -> list[str]:
     return cols
 
 
-def _endpoint_row(
-    row: dict[str, Any], base: dict[str, Any] | None, exam: dict[str, Any] | None
-) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class _Baseline:
+    """What every endpoint row of a participant reads of the baseline exam, worked out once."""
+
+    fields: dict[str, Any]
+    grades: frozenset[str]
+    scores: dict[str, tuple[float, float]]
+    levels: dict[str, frozenset[int]]
+
+
+def _baseline(base: dict[str, Any]) -> _Baseline:
     nan = math.nan
-    row.update({"examined_on": None, "day": nan, "ais_baseline": "", "ais": "", "ais_shift": ""})
+    fields: dict[str, Any] = {"ais_baseline": _text(base.get("ais"))}
+    for side in ("right", "left"):
+        lo, hi = _cell_range(base.get(f"uems_{side}"), 10**6)
+        fields[f"uems_{side}_baseline"] = lo if lo == hi else nan
+    for lv in LEVEL_FIELDS:
+        fields[f"{lv}_baseline"] = _text(base.get(lv))
+    return _Baseline(
+        fields,
+        parse_grades(base.get("ais")),
+        _score_ranges(base),
+        {lv: parse_levels(base.get(lv)) for lv in LEVEL_FIELDS},
+    )
+
+
+def _score_ranges(rec: dict[str, Any]) -> dict[str, tuple[float, float]]:
+    """:func:`score_range` of every score of :data:`SCORE_FIELDS` (the total motor score from
+    the UEMS and LEMS ranges worked out once, as :func:`score_range` adds them)."""
+    out = {s: score_range(rec, s) for s in ("uems", "lems", "lt", "pp")}
+    (ulo, uhi), (llo, lhi) = out["uems"], out["lems"]
+    out["total_motor"] = (ulo + llo, uhi + lhi)
+    return out
+
+
+_NO_BASELINE: Final = _Baseline(
+    {"ais_baseline": "", "uems_right_baseline": math.nan, "uems_left_baseline": math.nan,
+     **{f"{lv}_baseline": "" for lv in LEVEL_FIELDS}},
+    frozenset(), {s: (math.nan, math.nan) for s in SCORE_FIELDS},
+    {lv: frozenset() for lv in LEVEL_FIELDS},
+)  # fmt: skip
+_AIS_ORDER: Final = {g: i for i, g in enumerate(AIS_GRADES)}
+_MOTOR_INCOMPLETE: Final = frozenset({"C", "D", "E"})
+
+
+def _endpoint_row(
+    row: dict[str, Any], base: _Baseline | None, exam: dict[str, Any] | None
+) -> dict[str, Any]:
+    """One participant's endpoints at one visit: ``base`` (:func:`_baseline` of the baseline
+    exam, once per participant) against ``exam``."""
+    nan = math.nan
+    known = base if base is not None else _NO_BASELINE
+    row.update(known.fields)
+    row.update({"examined_on": None, "day": nan, "ais": "", "ais_shift": ""})
     row.update({"grade_change_min": nan, "grade_change_max": nan})
     row.update({"converted": "", "motor_incomplete": ""})
-    row["uems_right_baseline"] = row["uems_left_baseline"] = nan
-    if base is not None:
-        row["ais_baseline"] = _text(base.get("ais"))
-        for side in ("right", "left"):
-            lo, hi = _cell_range(base.get(f"uems_{side}"), 10**6)
-            row[f"uems_{side}_baseline"] = lo if lo == hi else nan
     if exam is None:
         row["status"] = "missing"
     elif base is None:
@@ -402,27 +450,27 @@ def _endpoint_row(
         row["examined_on"] = exam.get("examined_on")
         row["day"] = exam.get("day", nan)
         row["ais"] = _text(exam.get("ais"))
-    base_grades = parse_grades(base.get("ais")) if base is not None else frozenset()
+    base_grades = known.grades
     grades = parse_grades(exam.get("ais")) if exam is not None else frozenset()
     if base_grades and grades:
-        order = {g: i for i, g in enumerate(AIS_GRADES)}
+        order = _AIS_ORDER
         lo = min(order[g] for g in grades) - max(order[g] for g in base_grades)
         hi = max(order[g] for g in grades) - min(order[g] for g in base_grades)
         row["grade_change_min"], row["grade_change_max"] = float(lo), float(hi)
         row["ais_shift"] = f"{row['ais_baseline']}->{row['ais']}"
         row["converted"] = _yes_no(lo >= 1, hi >= 1)
-        mi = {"C", "D", "E"}
+        mi = _MOTOR_INCOMPLETE
         row["motor_incomplete"] = _yes_no(grades <= mi, bool(grades & mi))
+    scores = _score_ranges(exam) if exam is not None and grades else None
     for s in SCORE_FIELDS:
-        blo, bhi = score_range(base, s) if base is not None else (nan, nan)
-        vlo, vhi = score_range(exam, s) if exam is not None and grades else (nan, nan)
+        blo, bhi = known.scores[s]
+        vlo, vhi = scores[s] if scores is not None else (nan, nan)
         row[f"{s}_baseline_min"], row[f"{s}_baseline_max"] = blo, bhi
         row[f"{s}_min"], row[f"{s}_max"] = vlo, vhi
         row[f"{s}_change_min"], row[f"{s}_change_max"] = vlo - bhi, vhi - blo
     for lv in LEVEL_FIELDS:
-        b = parse_levels(base.get(lv)) if base is not None else frozenset()
+        b = known.levels[lv]
         v = parse_levels(exam.get(lv)) if exam is not None and grades else frozenset()
-        row[f"{lv}_baseline"] = _text(base.get(lv)) if base is not None else ""
         row[lv] = _text(exam.get(lv)) if exam is not None else ""
         if b and v:
             row[f"{lv}_change_min"] = float(min(v) - max(b))
@@ -515,16 +563,24 @@ def ais_shift_table(endpoints: pd.DataFrame, visit: str, *, arm: str | None = No
     if frame.empty:
         raise AnalysisInputError("visit", visit, "a visit present in the endpoint table")
 
-    def column(r: pd.Series[Any]) -> str:
-        if r["status"] == "missing":
+    def column(status: Any, ais: Any) -> str:
+        if status == "missing":
             return "missing"
-        if r["status"] == "not_due":
+        if status == "not_due":
             return "not yet due"
-        if r["status"] in {"not_classified", "no_baseline"}:
+        if status in {"not_classified", "no_baseline"}:
             return "not classified"
-        return str(r["ais"]).replace("*", "")
+        return str(ais).replace("*", "")
 
-    cols = frame.apply(column, axis=1) if len(frame) else pd.Series(dtype=str)
+    cols = (
+        pd.Series(
+            [column(st, ais) for st, ais in zip(column_values(frame["status"]),
+                                                 column_values(frame["ais"]), strict=True)],
+            index=frame.index,
+        )
+        if len(frame)
+        else pd.Series(dtype=str)
+    )  # fmt: skip
     rows = frame["ais_baseline"].replace("", "unknown").str.replace("*", "", regex=False)
     table = pd.crosstab(rows, cols)
     known = {*AIS_GRADES, "missing", "not classified"}
