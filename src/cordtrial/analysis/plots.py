@@ -242,9 +242,11 @@ def motor_trajectories_figure(
         if aggregated:
             _median_band(ax, observed, days_all, mid, handles)
         ends: list[tuple[float, float, str, str]] = []
-        for pid, g in observed.groupby("participant", sort=True):
-            if aggregated and str(pid) not in highlighted:
-                continue
+        # aggregated: only the highlighted participants' rows are grouped (not a frame for
+        # each of hundreds of participants, each passed over)
+        drawn = (observed[observed["participant"].astype(str).isin(highlighted)]
+                 if aggregated else observed)  # fmt: skip
+        for pid, g in drawn.groupby("participant", sort=True):
             days = days_all[g.index]
             c = colour[str(pid)]
             outside = band is not None and str(pid) not in inside
