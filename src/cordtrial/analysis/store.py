@@ -227,7 +227,8 @@ class TrialData:
         """SHA-256 of the data (see :func:`snapshot_hash`), computed once."""
         if "snapshot" not in self._memo:
             self._memo["snapshot"] = snapshot_hash(self.frames)
-        return self._memo["snapshot"]
+        found: str = self._memo["snapshot"]
+        return found
 
     @property
     def last_data_date(self) -> date | None:
@@ -235,7 +236,8 @@ class TrialData:
         (found once)."""
         if "last_data_date" not in self._memo:
             self._memo["last_data_date"] = self._latest_date()
-        return self._memo["last_data_date"]
+        found: date | None = self._memo["last_data_date"]
+        return found
 
     def _latest_date(self) -> date | None:
         dates: list[date] = []
