@@ -78,8 +78,10 @@ def _fallback_coverage(fallback: Path) -> frozenset[int]:
         return frozenset(face.getBestCmap())
 
 
+@cache
 def _coverage(styles: frozenset[str], fallback: Path | None) -> frozenset[int]:
-    """The code points the DejaVu faces in ``styles`` and the fallback font can draw."""
+    """The code points the DejaVu faces in ``styles`` and the fallback font can draw (made once:
+    the union of the fallback's tens of thousands of code points, not one per text)."""
     own = _own_coverage(styles)
     return own if fallback is None else own | _fallback_coverage(fallback)
 
@@ -110,7 +112,8 @@ def add_fonts(pdf: FPDF, styles: Iterable[str] = ("", "B")) -> Callable[[str], s
     def text(value: str) -> str:
         if any(ord(c) not in own and c not in _LAYOUT for c in value):
             _add_fallback(pdf)
-        return printable(value, chosen)
+            return printable(value, chosen)
+        return value  # DejaVu draws every character: printable() would return it unchanged
 
     return text
 

@@ -102,3 +102,30 @@ def test_motor_figure_with_the_band_keeps_its_text_inside(demo_data):
                                     participants=demo_data.participants)  # fmt: skip
     assert _band_artists(fig)
     assert_text_inside(fig)
+
+
+def test_at_risk_text_is_wrapped_once_inside_the_figure():
+    """Issue 17: the Kaplan-Meier figure's at-risk line is wrapped when the figure is made, not
+    by matplotlib at each rendering (a second per rendering at 500 participants). Every word is
+    kept, in order, and each line fits the figure's width as the PDF's PNG draws it (Agg,
+    110 dpi, hinted glyphs), measured by matplotlib itself."""
+    from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontProperties
+
+    from cordtrial.analysis.plots import _wrap_at_spaces
+
+    text = "at risk: " + ", ".join(f"day {d}: {500 - d // 3}" for d in range(0, 700, 2))
+    available = (1 - 0.12) * 6.0 * 72  # points, from x = 0.12 of a 6-inch figure
+    wrapped = _wrap_at_spaces(text, available, 6)
+    lines = wrapped.split("\n")
+    assert " ".join(lines) == text
+    assert len(lines) > 10
+    fig = Figure(figsize=(6.0, 3.4), dpi=110)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    for line in lines:
+        width_px, _, _ = renderer.get_text_width_height_descent(line, FontProperties(size=6), False)
+        assert width_px <= available / 72 * 110, line
+    # a line is not left much shorter than it could be
+    widths = [renderer.get_text_width_height_descent(x, FontProperties(size=6), False)[0]
+              for x in lines[:-1]]  # fmt: skip
+    assert min(widths) > 0.85 * available / 72 * 110

@@ -108,3 +108,57 @@ def test_load_safety_gives_the_stopping_rule_what_load_trial_gives(engine: Engin
     assert rules[0].history.equals(rules[1].history)
     assert rules[0].counted.equals(rules[1].counted)
     assert rules[0].not_counted.equals(rules[1].not_counted)
+
+
+def _whole_document_hash(frames) -> str:
+    """The snapshot hash as first defined: every frame's values read by iterating pandas'
+    columns, made JSON-ready one by one, the whole document written as one JSON text."""
+    import hashlib
+    import json
+    import math
+    from datetime import date
+
+    def canonical(value):
+        if isinstance(value, float) and math.isnan(value):
+            return None
+        if isinstance(value, date):
+            return value.isoformat()
+        return value if isinstance(value, str | int | float | bool) or value is None else str(value)
+
+    doc = {}
+    for name, frame in frames.items():
+        cols = sorted(str(c) for c in frame.columns)
+        columns = [[canonical(v) for v in frame[c]] for c in cols]
+        rows = [list(r) for r in zip(*columns, strict=True)] if cols else [[]] * len(frame)
+        doc[name] = {"columns": cols, "rows": rows}
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def test_snapshot_hash_is_the_hash_of_the_whole_document(demo_data):
+    """Issue 17: the hash is written frame by frame and column by column (no call per value
+    where a column's types allow); it must stay the SHA-256 of the one JSON document, on the
+    demo's frames and on a frame with every kind of value (NaN, dates, numpy and Arrow values,
+    text, flags, empty frames)."""
+    from datetime import date
+
+    import numpy as np
+    import pandas as pd
+
+    mixed = pd.DataFrame(
+        {
+            "text": pd.array(["P01", None, "Łukasz"], dtype="str"),
+            "arrow_int": pd.array([1, None, 3], dtype="int64[pyarrow]"),
+            "count": [1, 2, 3],
+            "score": [1.5, float("nan"), 3.0],
+            "flag": [True, False, True],
+            "day": [date(2026, 1, 5), None, date(2026, 3, 1)],
+            "mixed": [np.int64(4), float("nan"), "x"],
+            "moment": pd.to_datetime(["2026-01-05", None, "2026-01-07"]),
+        }
+    )
+    frames = {**demo_data.frames, "mixed": mixed, "empty": mixed.iloc[0:0],
+              "no_columns": mixed.iloc[:, :0]}  # fmt: skip
+    assert snapshot_hash(frames) == _whole_document_hash(frames)
+    assert demo_data.snapshot_hash == _whole_document_hash(demo_data.frames)
+    assert snapshot_hash({}) == _whole_document_hash({})

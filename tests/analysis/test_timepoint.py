@@ -130,3 +130,26 @@ def test_unknown_visit_names_the_field():
     with pytest.raises(AnalysisInputError) as info:
         time_point_endpoint(_rows([("P1", "week 4", "observed", "yes", "A", "A")]), "week 99")
     assert info.value.field == "visit"
+
+
+
+def test_implausible_jumps_follow_each_participant_in_order_of_first_row():
+    """Issue 17: the chains are read in one pass over the columns, not a frame per participant.
+    Participants interleaved, one whose first row is missing and one never observed: the flags
+    come per participant, in the order of each participant's first row (P2 before P1), each
+    chain starting at the baseline; worked by hand (A -> E gains 4, E -> C loses 2, E -> B
+    loses 3)."""
+    ep = _rows([("P2", "week 4", "missing", "", "A", ""),
+                ("P1", "week 4", "observed", "yes", "A", "E"),
+                ("P3", "week 4", "missing", "", "A", ""),
+                ("P2", "week 12", "observed", "yes", "A", "E"),
+                ("P1", "week 12", "observed", "yes", "A", "B"),
+                ("P2", "week 52", "observed", "yes", "A", "C")])  # fmt: skip
+    flags = implausible_jumps(ep)
+    assert [tuple(r) for r in flags[["participant", "from visit", "to visit", "from AIS",
+                                     "to AIS", "change"]].itertuples(index=False)] == [
+        ("P2", "screening", "week 12", "A", "E", 4),
+        ("P2", "week 12", "week 52", "E", "C", -2),
+        ("P1", "screening", "week 4", "A", "E", 4),
+        ("P1", "week 4", "week 12", "E", "B", -3),
+    ]  # fmt: skip

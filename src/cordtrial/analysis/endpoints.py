@@ -26,12 +26,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any, Final
 
 import pandas as pd
 
 from cordtrial.analysis.errors import AnalysisInputError
+from cordtrial.analysis.frames import column_values
 from cordtrial.analysis.frames import records as frame_records
 from cordtrial.isncsci import KEY_MUSCLES, SENSORY_LEVELS, Level
 
@@ -67,6 +70,7 @@ _CELLS: dict[str, tuple[list[str], int]] = {
     "lt": ([f"{s}_{lv.column}_lt" for s in "rl" for lv in SENSORY_LEVELS], 2),
     "pp": ([f"{s}_{lv.column}_pp" for s in "rl" for lv in SENSORY_LEVELS], 2),
 }
+_CELL_COLUMNS: Final = frozenset(c for columns, _ in _CELLS.values() for c in columns)
 _INTACT = len(Level)  # one segment below S4_5
 _REQUIRED_EXAM = ("participant", "visit", "ais")
 
@@ -76,14 +80,20 @@ def parse_grades(value: object) -> frozenset[str]:
     exam was not classified."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return frozenset()
-    text = str(value).strip()
+    grades = _grades(str(value).strip())
+    if grades is None:
+        raise AnalysisInputError("ais", value, "AIS grades A-E, comma-separated (e.g. 'A,C')")
+    return grades
+
+
+@lru_cache(maxsize=1024)
+def _grades(text: str) -> frozenset[str] | None:
+    """The grades a field's text names, ``None`` when one is not a grade (parsed once per text:
+    a trial's exams repeat a few dozen texts thousands of times)."""
     if not text:
         return frozenset()
     grades = frozenset(part.strip().rstrip("*") for part in text.split(","))
-    unknown = sorted(grades - set(AIS_GRADES))
-    if unknown:
-        raise AnalysisInputError("ais", value, "AIS grades A-E, comma-separated (e.g. 'A,C')")
-    return grades
+    return None if grades - set(AIS_GRADES) else grades
 
 
 def level_index(name: str) -> int:
@@ -103,7 +113,12 @@ def parse_levels(value: object) -> frozenset[int]:
     """The possible levels of a result field (``"C5"``, ``"C5,C6"``, ``"INT"``) as indices."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return frozenset()
-    text = str(value).strip()
+    return _levels(str(value).strip())
+
+
+@lru_cache(maxsize=4096)
+def _levels(text: str) -> frozenset[int]:
+    """:func:`parse_levels` of a field's text, parsed once per text."""
     if not text or text in {"NA", "ND"}:
         return frozenset()
     return frozenset(level_index(part) for part in text.split(","))
@@ -257,7 +272,7 @@ def endpoint_table(
     exams = exams.assign(visit=exams["visit"].fillna("").astype(str))
     latest = _latest(exams)
     order = _order_visits(exams)
-    records = _records(latest)
+    records = _exam_records(latest)
     if baseline_visit is None:
         key = "examined_on" if "examined_on" in latest.columns else None
         ordered = sorted(records, key=lambda r: r[key]) if key else records
@@ -287,13 +302,16 @@ def endpoint_table(
     rows: list[dict[str, Any]] = []
     for pid, arm in zip(people["participant"], people["arm"], strict=True):
         base = baseline.get(pid)
+        base_fields = None  # worked out at the participant's first row, once
         for visit in report_visits:
             if baseline_visit is None and base is not None and base["visit"] == visit:
                 continue
             row: dict[str, Any] = {"participant": pid, "arm": arm, "visit": visit}
             row["baseline_visit"] = base["visit"] if base is not None else ""
             exam = by_key.get((pid, visit))
-            row = _endpoint_row(row, base, exam)
+            if base is not None and base_fields is None:
+                base_fields = _baseline(base)
+            row = _endpoint_row(row, base_fields, exam)
             _schedule_fields(row, exam, windows.get(visit), anchors.get(pid), data_cut)
             rows.append(row)
     return pd.DataFrame(rows, columns=_endpoint_columns())
@@ -364,19 +382,62 @@ def _endpoint_columns() -> list[str]:
     return cols
 
 
-def _endpoint_row(
-    row: dict[str, Any], base: dict[str, Any] | None, exam: dict[str, Any] | None
-) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class _Baseline:
+    """What every endpoint row of a participant reads of the baseline exam, worked out once."""
+
+    fields: dict[str, Any]
+    grades: frozenset[str]
+    scores: dict[str, tuple[float, float]]
+    levels: dict[str, frozenset[int]]
+
+
+def _baseline(base: dict[str, Any]) -> _Baseline:
     nan = math.nan
-    row.update({"examined_on": None, "day": nan, "ais_baseline": "", "ais": "", "ais_shift": ""})
+    fields: dict[str, Any] = {"ais_baseline": _text(base.get("ais"))}
+    for side in ("right", "left"):
+        lo, hi = _cell_range(base.get(f"uems_{side}"), 10**6)
+        fields[f"uems_{side}_baseline"] = lo if lo == hi else nan
+    for lv in LEVEL_FIELDS:
+        fields[f"{lv}_baseline"] = _text(base.get(lv))
+    return _Baseline(
+        fields,
+        parse_grades(base.get("ais")),
+        _score_ranges(base),
+        {lv: parse_levels(base.get(lv)) for lv in LEVEL_FIELDS},
+    )
+
+
+def _score_ranges(rec: dict[str, Any]) -> dict[str, tuple[float, float]]:
+    """:func:`score_range` of every score of :data:`SCORE_FIELDS` (the total motor score from
+    the UEMS and LEMS ranges worked out once, as :func:`score_range` adds them)."""
+    out = {s: score_range(rec, s) for s in ("uems", "lems", "lt", "pp")}
+    (ulo, uhi), (llo, lhi) = out["uems"], out["lems"]
+    out["total_motor"] = (ulo + llo, uhi + lhi)
+    return out
+
+
+_NO_BASELINE: Final = _Baseline(
+    {"ais_baseline": "", "uems_right_baseline": math.nan, "uems_left_baseline": math.nan,
+     **{f"{lv}_baseline": "" for lv in LEVEL_FIELDS}},
+    frozenset(), {s: (math.nan, math.nan) for s in SCORE_FIELDS},
+    {lv: frozenset() for lv in LEVEL_FIELDS},
+)  # fmt: skip
+_AIS_ORDER: Final = {g: i for i, g in enumerate(AIS_GRADES)}
+_MOTOR_INCOMPLETE: Final = frozenset({"C", "D", "E"})
+
+
+def _endpoint_row(
+    row: dict[str, Any], base: _Baseline | None, exam: dict[str, Any] | None
+) -> dict[str, Any]:
+    """One participant's endpoints at one visit: ``base`` (:func:`_baseline` of the baseline
+    exam, once per participant) against ``exam``."""
+    nan = math.nan
+    known = base if base is not None else _NO_BASELINE
+    row.update(known.fields)
+    row.update({"examined_on": None, "day": nan, "ais": "", "ais_shift": ""})
     row.update({"grade_change_min": nan, "grade_change_max": nan})
     row.update({"converted": "", "motor_incomplete": ""})
-    row["uems_right_baseline"] = row["uems_left_baseline"] = nan
-    if base is not None:
-        row["ais_baseline"] = _text(base.get("ais"))
-        for side in ("right", "left"):
-            lo, hi = _cell_range(base.get(f"uems_{side}"), 10**6)
-            row[f"uems_{side}_baseline"] = lo if lo == hi else nan
     if exam is None:
         row["status"] = "missing"
     elif base is None:
@@ -389,27 +450,27 @@ def _endpoint_row(
         row["examined_on"] = exam.get("examined_on")
         row["day"] = exam.get("day", nan)
         row["ais"] = _text(exam.get("ais"))
-    base_grades = parse_grades(base.get("ais")) if base is not None else frozenset()
+    base_grades = known.grades
     grades = parse_grades(exam.get("ais")) if exam is not None else frozenset()
     if base_grades and grades:
-        order = {g: i for i, g in enumerate(AIS_GRADES)}
+        order = _AIS_ORDER
         lo = min(order[g] for g in grades) - max(order[g] for g in base_grades)
         hi = max(order[g] for g in grades) - min(order[g] for g in base_grades)
         row["grade_change_min"], row["grade_change_max"] = float(lo), float(hi)
         row["ais_shift"] = f"{row['ais_baseline']}->{row['ais']}"
         row["converted"] = _yes_no(lo >= 1, hi >= 1)
-        mi = {"C", "D", "E"}
+        mi = _MOTOR_INCOMPLETE
         row["motor_incomplete"] = _yes_no(grades <= mi, bool(grades & mi))
+    scores = _score_ranges(exam) if exam is not None and grades else None
     for s in SCORE_FIELDS:
-        blo, bhi = score_range(base, s) if base is not None else (nan, nan)
-        vlo, vhi = score_range(exam, s) if exam is not None and grades else (nan, nan)
+        blo, bhi = known.scores[s]
+        vlo, vhi = scores[s] if scores is not None else (nan, nan)
         row[f"{s}_baseline_min"], row[f"{s}_baseline_max"] = blo, bhi
         row[f"{s}_min"], row[f"{s}_max"] = vlo, vhi
         row[f"{s}_change_min"], row[f"{s}_change_max"] = vlo - bhi, vhi - blo
     for lv in LEVEL_FIELDS:
-        b = parse_levels(base.get(lv)) if base is not None else frozenset()
+        b = known.levels[lv]
         v = parse_levels(exam.get(lv)) if exam is not None and grades else frozenset()
-        row[f"{lv}_baseline"] = _text(base.get(lv)) if base is not None else ""
         row[lv] = _text(exam.get(lv)) if exam is not None else ""
         if b and v:
             row[f"{lv}_change_min"] = float(min(v) - max(b))
@@ -420,7 +481,42 @@ def _endpoint_row(
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    if all(type(c) is str for c in frame.columns):
+        return frame_records(frame)
     return [{str(k): v for k, v in r.items()} for r in frame_records(frame)]
+
+
+#: What an endpoint row reads of an exam, the cells aside (see :func:`_endpoint_row`).
+_EXAM_FIELDS: Final = (
+    "participant", "visit", "examined_on", "day", "ais", "uems_right", "uems_left",
+    *SCORE_FIELDS, *LEVEL_FIELDS,
+)  # fmt: skip
+
+
+def _recorded_total(value: object) -> bool:
+    """Whether :func:`score_range` takes a total as the result record gives it."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return False
+    try:
+        int(str(value).strip())
+    except ValueError:
+        return False
+    return True
+
+
+def _exam_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The exams as :func:`_endpoint_row` reads them: the result record's fields of every exam,
+    and the cells only of the exams whose totals have to be made from them (``ND``: an NT cell),
+    not the hundred and more cells of every exam."""
+    fields = [c for c in frame.columns if str(c) in _EXAM_FIELDS]
+    records = _records(frame[fields])
+    cells = [c for c in frame.columns if str(c) in _CELL_COLUMNS]
+    need = [i for i, r in enumerate(records)
+            if not all(_recorded_total(r.get(s)) for s in _CELLS)]  # fmt: skip
+    if need and cells:
+        for i, extra in zip(need, _records(frame.iloc[need][cells]), strict=True):
+            records[i].update(extra)
+    return records
 
 
 def _text(value: object) -> str:
@@ -467,16 +563,24 @@ def ais_shift_table(endpoints: pd.DataFrame, visit: str, *, arm: str | None = No
     if frame.empty:
         raise AnalysisInputError("visit", visit, "a visit present in the endpoint table")
 
-    def column(r: pd.Series[Any]) -> str:
-        if r["status"] == "missing":
+    def column(status: Any, ais: Any) -> str:
+        if status == "missing":
             return "missing"
-        if r["status"] == "not_due":
+        if status == "not_due":
             return "not yet due"
-        if r["status"] in {"not_classified", "no_baseline"}:
+        if status in {"not_classified", "no_baseline"}:
             return "not classified"
-        return str(r["ais"]).replace("*", "")
+        return str(ais).replace("*", "")
 
-    cols = frame.apply(column, axis=1) if len(frame) else pd.Series(dtype=str)
+    cols = (
+        pd.Series(
+            [column(st, ais) for st, ais in zip(column_values(frame["status"]),
+                                                 column_values(frame["ais"]), strict=True)],
+            index=frame.index,
+        )
+        if len(frame)
+        else pd.Series(dtype=str)
+    )  # fmt: skip
     rows = frame["ais_baseline"].replace("", "unknown").str.replace("*", "", regex=False)
     table = pd.crosstab(rows, cols)
     known = {*AIS_GRADES, "missing", "not classified"}

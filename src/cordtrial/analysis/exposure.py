@@ -32,6 +32,7 @@ import pandas as pd
 from scipy import stats
 
 from cordtrial.analysis.errors import AnalysisInputError, SmallSampleWarning
+from cordtrial.analysis.frames import column_values
 from cordtrial.analysis.frames import records as frame_records
 from cordtrial.analysis.stats import check_count, check_probability
 
@@ -315,14 +316,17 @@ def time_to_first_event(
         frame = frame[frame["serious"].astype(bool)]
     if category is not None:
         frame = frame[frame["category"] == category]
+    # each participant's onsets, gathered in one pass (not a pass over every event per
+    # participant)
+    onsets_of: dict[Any, list[Any]] = {}
+    for p, d in zip(column_values(frame["participant"]), column_values(frame["onset_date"]),
+                    strict=True):  # fmt: skip
+        if p is not pd.NA and p == p:  # a missing id (NaN, NA) equals no participant
+            onsets_of.setdefault(p, []).append(d)
     rows = []
     for rec in frame_records(follow_up):
         start, end = rec["treated on"], rec["follow-up ends"]
-        onsets = [
-            d
-            for p, d in zip(frame["participant"], frame["onset_date"], strict=True)
-            if p == rec["participant"] and start <= d <= end
-        ]
+        onsets = [d for d in onsets_of.get(rec["participant"], []) if start <= d <= end]
         if onsets:
             rows.append(
                 {

@@ -43,6 +43,7 @@ from cordtrial.analysis.endpoints import (
     measure_changes,
 )
 from cordtrial.analysis.errors import AnalysisInputError
+from cordtrial.analysis.frames import column_values
 from cordtrial.analysis.frames import records as frame_records
 from cordtrial.analysis.natural_history import DEFAULT_PRIMARY_FIGURE, figure_by_id
 from cordtrial.analysis.store import TrialData, engine_versions
@@ -187,14 +188,30 @@ def _words(text: str) -> str:
     return text.replace("_", " ") if _ENUM.match(text) else text
 
 
-def _display(frame: pd.DataFrame) -> pd.DataFrame:
+@dataclass(frozen=True, slots=True)
+class _Cells:
+    """A table as the renderers print it: its headings and the text of each column, in words."""
+
+    headings: list[str]
+    columns: list[list[str]]
+    rows: int
+
+
+def _display_cells(frame: pd.DataFrame) -> _Cells:
+    """The table's headings and cells in words, column by column (each column's values read in
+    one conversion: :func:`~cordtrial.analysis.frames.column_values`)."""
     out = frame.reset_index() if frame.index.name or isinstance(frame.index, pd.MultiIndex) else (
         frame
     )  # fmt: skip
-    return pd.DataFrame(
-        [[_words(_fmt(v)) for v in row] for row in out.itertuples(index=False)],
-        columns=[_heading(str(c)) for c in out.columns],
-    )
+    columns = [[_words(_fmt(v)) for v in column_values(out.iloc[:, i])]
+               for i in range(out.shape[1])]  # fmt: skip
+    return _Cells([_heading(str(c)) for c in out.columns], columns, len(out))
+
+
+def _display(frame: pd.DataFrame) -> pd.DataFrame:
+    cells = _display_cells(frame)
+    rows: list[Any] = list(zip(*cells.columns, strict=True)) if cells.columns else [[]] * cells.rows
+    return pd.DataFrame(rows, columns=cells.headings)
 
 
 #: the endpoint statuses in words
@@ -634,32 +651,35 @@ def _strip_xml_header(svg: str) -> str:
     return svg[start:] if start >= 0 else svg
 
 
-def _column_widths(shown: pd.DataFrame) -> tuple[float, ...]:
+def _column_widths(headings: list[str], columns: list[list[str]]) -> tuple[float, ...]:
     """Relative column widths from the longest word and the length of each column's text, so
     that short codes take little room and free text (AE terms, sources) wraps less."""
     widths = []
-    for column in shown.columns:
-        cells = [str(column), *(str(v) for v in shown[column])]
+    for heading, column in zip(headings, columns, strict=True):
+        cells = [heading, *column]
         longest_word = max((len(w) for c in cells for w in c.split()), default=1)
         longest = max(len(c) for c in cells)
         widths.append(float(min(max(longest_word, min(longest, 28), 3), 40)))
     return tuple(widths)
 
 
-def _fitted_widths(pdf: Any, shown: pd.DataFrame, family: str, size: float) -> list[float]:
+def _fitted_widths(
+    pdf: Any, headings: list[str], columns: list[list[str]], family: str, size: float,
+    measure: Callable[[str], float],
+) -> list[float]:  # fmt: skip
     """Column widths in mm over the page's text width: every column at least as wide as its
     longest word (the heading's in bold), so that no word is cut ("participan t"), and the room
     left shared out by :func:`_column_widths`; where even the longest words do not fit, the
-    relative widths alone."""
-    weights = _column_widths(shown)
+    relative widths alone. ``measure`` gives a word's width in the font set."""
+    weights = _column_widths(headings, columns)
     proportional = [pdf.epw * w / sum(weights) for w in weights]
     minimum = []
-    for column in shown.columns:
+    for heading, column in zip(headings, columns, strict=True):
         pdf.set_font(family, "B", size)
-        need = max((pdf.get_string_width(w) for w in str(column).split()), default=0.0)
+        need = max((measure(w) for w in heading.split()), default=0.0)
         pdf.set_font(family, "", size)
-        words = {w for v in shown[column] for w in str(v).split()}
-        need = max(need, max((pdf.get_string_width(w) for w in words), default=0.0))
+        words = {w for v in column for w in v.split()}
+        need = max(need, max((measure(w) for w in words), default=0.0))
         minimum.append(need + 2.2)  # the cell's padding on both sides
     if sum(minimum) > pdf.epw:
         return proportional
@@ -668,6 +688,22 @@ def _fitted_widths(pdf: Any, shown: pd.DataFrame, family: str, size: float) -> l
     if not sum(extra):
         extra = [1.0] * len(minimum)
     return [m + spare * e / sum(extra) for m, e in zip(minimum, extra, strict=True)]
+
+
+def _string_widths(pdf: Any) -> Callable[[str], float]:
+    """``pdf.get_string_width`` remembered for each word in each font (the same words recur in
+    every row and table): the width of ``word`` in the font set at the call."""
+    cache: dict[tuple[str, str, float, int, str], float] = {}
+
+    def width(word: str) -> float:
+        # the fonts registered are part of the key: the CJK fallback may be added on the way
+        key = (pdf.font_family, pdf.font_style, pdf.font_size_pt, len(pdf.fonts), word)
+        found = cache.get(key)
+        if found is None:
+            found = cache[key] = pdf.get_string_width(word)
+        return found
+
+    return width
 
 
 def _figure_size(f: ReportFigure, max_width: float, max_height: float) -> tuple[float, float]:
@@ -707,29 +743,20 @@ def _wrap(words: list[str], width: float, measure: Callable[[str], float]) -> li
     return lines
 
 
-def _long_table(pdf: Any, shown: pd.DataFrame, family: str, size: float, text: Any) -> None:
-    """A long table drawn row by row with the PDF's text and rectangle primitives: columns as
-    :func:`_column_widths` gives them, text wrapped at word boundaries (word widths measured once
-    each), the heading row repeated on every page."""
-    widths = _fitted_widths(pdf, shown, family, size)
+def _long_table(
+    pdf: Any, headings: list[str], columns: list[list[str]], widths: list[float], family: str,
+    size: float, text: Any, measure: Callable[[str], float],
+) -> None:  # fmt: skip
+    """A long table drawn row by row with the PDF's text and rectangle primitives: columns
+    ``widths`` wide (:func:`_fitted_widths`), text wrapped at word boundaries (word widths
+    measured once each), the heading row repeated on every page."""
     line = size * 0.55
     pad = 0.8
-    cache: dict[tuple[str, str], float] = {}
-
-    def measure(style: str) -> Callable[[str], float]:
-        def width(word: str) -> float:
-            key = (style, word)
-            if key not in cache:
-                cache[key] = pdf.get_string_width(word)
-            return cache[key]
-
-        return width
 
     def draw(cells: list[str], style: str) -> None:
         pdf.set_font(family, style, size)
         wrapped = [
-            _wrap(c.split(), w - 2 * pad, measure(style))
-            for c, w in zip(cells, widths, strict=True)
+            _wrap(c.split(), w - 2 * pad, measure) for c, w in zip(cells, widths, strict=True)
         ]
         height = max(len(lines) for lines in wrapped) * line + 2 * pad
         if pdf.get_y() + height > pdf.page_break_trigger:
@@ -746,12 +773,12 @@ def _long_table(pdf: Any, shown: pd.DataFrame, family: str, size: float, text: A
             x += w
         pdf.set_y(y + height)
 
-    heading = [text(str(c)) for c in shown.columns]
+    heading = [text(c) for c in headings]
     pdf.set_draw_color(0, 0, 0)
     pdf.set_fill_color(235, 235, 235)
     draw(heading, "B")
-    for values in shown.itertuples(index=False):
-        draw([text(str(v)) for v in values], "")
+    for values in zip(*columns, strict=True):
+        draw([text(v) for v in values], "")
     pdf.ln(1)
 
 
@@ -776,6 +803,7 @@ def render_pdf(report: Report) -> bytes:
 
     pdf = _Pdf(orientation="L", format="A4")
     text = add_fonts(pdf, ("", "B", "I"))
+    measure = _string_widths(pdf)
     # reproducible: the file's date is the data cut, not the wall clock
     cut = report.data_cut or date(2000, 1, 1)
     pdf.set_creation_date(datetime.combine(cut, time(0), tzinfo=UTC))
@@ -813,30 +841,34 @@ def render_pdf(report: Report) -> bytes:
             pdf.multi_cell(0, 5, text(p), new_x="LMARGIN", new_y="NEXT")
             pdf.ln(1)
         for caption, table in s.tables:
-            shown = _display(table)
-            empty = [c for c in shown.columns if len(shown) and not shown[c].str.strip().any()]
-            shown = shown.drop(columns=empty)
+            cells = _display_cells(table)
+            empty = [h for h, column in zip(cells.headings, cells.columns, strict=True)
+                     if cells.rows and not any(v.strip() for v in column)]  # fmt: skip
+            kept = [(h, column) for h, column in zip(cells.headings, cells.columns, strict=True)
+                    if h not in empty]  # fmt: skip
             pdf.ln(2)
             pdf.set_font(family, "B", 10)
             pdf.multi_cell(0, 6, text(caption), new_x="LMARGIN", new_y="NEXT")
-            if shown.empty:
+            if not cells.rows or not kept:
                 pdf.set_font(family, "I", 9)
                 pdf.cell(0, 5, "(none)", new_x="LMARGIN", new_y="NEXT")
                 continue
-            size = 8 if len(shown.columns) <= 8 else 6.5 if len(shown.columns) <= 12 else 5.5
+            headings, columns = [h for h, _ in kept], [column for _, column in kept]
+            size = 8 if len(headings) <= 8 else 6.5 if len(headings) <= 12 else 5.5
             pdf.set_font(family, "", size)
-            if len(shown) > LONG_TABLE_ROWS:
-                _long_table(pdf, shown, family, size, text)
+            widths = _fitted_widths(pdf, headings, columns, family, size, measure)
+            if cells.rows > LONG_TABLE_ROWS:
+                _long_table(pdf, headings, columns, widths, family, size, text, measure)
             else:
                 with pdf.table(
-                    col_widths=_fitted_widths(pdf, shown, family, size),
+                    col_widths=widths,
                     headings_style=FontFace(emphasis="BOLD", fill_color=(235, 235, 235)),
                     line_height=size * 0.55,
                     text_align="LEFT",
                 ) as t:
-                    t.row([text(str(c)) for c in shown.columns])
-                    for values in shown.itertuples(index=False):
-                        t.row([text(str(v)) for v in values])
+                    t.row([text(h) for h in headings])
+                    for values in zip(*columns, strict=True):
+                        t.row([text(v) for v in values])
             if empty:
                 pdf.set_font(family, "I", 7)
                 pdf.cell(0, 4, text("Empty in every row, left out: " + ", ".join(empty) + "."),

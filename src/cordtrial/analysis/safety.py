@@ -28,9 +28,11 @@ gives the rule's exact probability of stopping and expected size for a grid of t
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any, Final
 
 import numpy as np
@@ -186,6 +188,24 @@ def format_probability(p: float, threshold: float) -> str:
     return f"{p:.6g}"
 
 
+@lru_cache(maxsize=16)
+def _boundary(
+    max_rate: float, threshold: float, prior: tuple[float, float], n_max: int
+) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """:meth:`StoppingRule.boundary`, kept per rule and size: it depends on nothing else, and a
+    report and the analysis page ask for it several times (125,000 posteriors at 500)."""
+    a, b = prior
+    # every (n, k <= n) at once: one vectorized call instead of one per n
+    ns, ks = np.tril_indices(n_max + 1)
+    crossed = np.zeros((n_max + 1, n_max + 1), dtype=bool)
+    crossed[ns, ks] = stats.beta.sf(max_rate, a + ks, b + ns - ks) > threshold
+    first: np.ndarray[Any, np.dtype[np.int64]] = crossed.argmax(axis=1).astype(np.int64)
+    none = ~crossed.any(axis=1)
+    first[none] = np.arange(n_max + 1)[none] + 1
+    first.setflags(write=False)
+    return first
+
+
 @dataclass(frozen=True, slots=True)
 class StoppingRule:
     """A Bayesian stopping rule on the rate of treated participants with a serious event
@@ -243,16 +263,7 @@ class StoppingRule:
         (``n + 1`` where none do)."""
         n_max = check_count("n_max", n_max, 0)
         a, b = self.prior
-        # every (n, k <= n) at once: one vectorized call instead of one per n
-        ns, ks = np.tril_indices(n_max + 1)
-        crossed = np.zeros((n_max + 1, n_max + 1), dtype=bool)
-        crossed[ns, ks] = stats.beta.sf(self.max_rate, a + ks, b + ns - ks) > (
-            self.posterior_threshold
-        )
-        first: np.ndarray[Any, np.dtype[np.int64]] = crossed.argmax(axis=1).astype(np.int64)
-        none = ~crossed.any(axis=1)
-        first[none] = np.arange(n_max + 1)[none] + 1
-        return first
+        return _boundary(self.max_rate, self.posterior_threshold, (a, b), n_max).copy()
 
     def boundary_table(self, n_max: int) -> pd.DataFrame:
         """The boundary as a table for reports: one row per number treated and followed
@@ -525,14 +536,18 @@ def evaluate_stopping_rule(
         return min(start, first[pid]) if pid in first else start
 
     cut = as_of
-    moments = {evaluable_on(p) for p in treated_on} | set(first.values())
+    evaluable = sorted(evaluable_on(p) for p in treated_on)
+    first_days = sorted(first.values())
+    moments = set(evaluable) | set(first_days)
     if cut is not None:
         moments = {d for d in moments if d <= cut}
     rows: list[dict[str, Any]] = []
     crossed_on: date | None = None
     for day in sorted(moments):
-        n = sum(evaluable_on(p) <= day for p in treated_on)
-        k = sum(d <= day for d in first.values())
+        # participants evaluable, and with a counted event, by this day (sorted dates: a
+        # bisection instead of a pass over every participant per day)
+        n = bisect_right(evaluable, day)
+        k = bisect_right(first_days, day)
         post = rule.posterior(k, n)
         tumour = tumour_on is not None and tumour_on <= day
         crossed = post > rule.posterior_threshold or (rule.tumour_stops and tumour)

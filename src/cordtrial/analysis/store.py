@@ -103,21 +103,44 @@ def _canonical(value: Any) -> Any:
     return value if isinstance(value, str | int | float | bool) or value is None else str(value)
 
 
+#: Types whose values the snapshot document holds as they are (:func:`_canonical` is the identity).
+_AS_IS: Final = frozenset({str, int, bool, type(None)})
+
+
+def _canonical_column(values: list[Any]) -> list[Any]:
+    """``[_canonical(v) for v in values]``, without a call per value where the column's types
+    allow (text, integer and flag columns are held as they are; a float column only loses NaN)."""
+    kinds = set(map(type, values))
+    if kinds <= _AS_IS:
+        return values
+    if kinds <= _AS_IS | {float}:
+        return [None if v != v and type(v) is float else v for v in values]
+    return list(map(_canonical, values))
+
+
 def snapshot_hash(frames: dict[str, pd.DataFrame]) -> str:
     """SHA-256 of the frames' content: names, columns (sorted) and rows (in order), as JSON.
 
-    The same data give the same hash whatever the database or the time of the report.
+    The same data give the same hash whatever the database or the time of the report. The
+    document ``{name: {"columns": [...], "rows": [[...], ...]}, ...}`` (keys sorted, compact
+    separators) is hashed frame by frame as it is written, never held whole.
     """
-    doc = {}
-    for name in sorted(frames):
+    digest = hashlib.sha256(b"{")
+    for i, name in enumerate(sorted(frames)):
         frame = frames[name]
         cols = sorted(str(c) for c in frame.columns)
         # Python scalars, as iterating the column (and ``to_dict(orient="records")``) gives
-        columns = [list(map(_canonical, column_values(frame[c]))) for c in cols]
-        rows = [list(r) for r in zip(*columns, strict=True)] if cols else [[]] * len(frame)
-        doc[name] = {"columns": cols, "rows": rows}
-    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        columns = [_canonical_column(column_values(frame[c])) for c in cols]
+        # rows as tuples: JSON writes them as the lists they stand for
+        rows: list[Any] = list(zip(*columns, strict=True)) if cols else [[]] * len(frame)
+        part = _dumps(name) + ':{"columns":' + _dumps(cols) + ',"rows":' + _dumps(rows) + "}"
+        digest.update(((',' if i else '') + part).encode("utf-8"))
+    digest.update(b"}")
+    return digest.hexdigest()
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), default=str)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +191,7 @@ class TrialData:
         default_factory=lambda: pd.DataFrame(columns=list(CONTACT_ATTEMPT_COLUMNS))
     )
     #: The snapshot hash once computed (the frames are not changed after loading).
-    _memo: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def frames(self) -> dict[str, pd.DataFrame]:
@@ -204,11 +227,19 @@ class TrialData:
         """SHA-256 of the data (see :func:`snapshot_hash`), computed once."""
         if "snapshot" not in self._memo:
             self._memo["snapshot"] = snapshot_hash(self.frames)
-        return self._memo["snapshot"]
+        found: str = self._memo["snapshot"]
+        return found
 
     @property
     def last_data_date(self) -> date | None:
-        """The latest exam, measure, adverse-event onset or laboratory sample date in the data."""
+        """The latest exam, measure, adverse-event onset or laboratory sample date in the data
+        (found once)."""
+        if "last_data_date" not in self._memo:
+            self._memo["last_data_date"] = self._latest_date()
+        found: date | None = self._memo["last_data_date"]
+        return found
+
+    def _latest_date(self) -> date | None:
         dates: list[date] = []
         for frame, column in (
             (self.exams, "examined_on"), (self.measures, "assessed_on"),
@@ -291,15 +322,26 @@ def load_trial(session: Session, protocol_id: str, *, user: User | None = None) 
     )  # fmt: skip
     participants = _participant_frame(people, treated_on)
     ids = list(by_id)
-    visits = {
-        v.id: v for v in session.scalars(select(Visit).where(Visit.participant_id.in_(ids)))
+    # each visit's name, target day and whether it is the long-term follow-up's, as rows
+    visits: dict[int, tuple[str, float, bool]] = {
+        vid: (name, float(target), bool(long_term))
+        for vid, name, target, long_term in session.execute(
+            select(Visit.id, VisitDefinition.name, VisitDefinition.target_day,
+                   VisitDefinition.long_term)
+            .join(VisitDefinition, Visit.visit_definition_id == VisitDefinition.id)
+            .where(Visit.participant_id.in_(ids)))
     } if ids else {}  # fmt: skip
 
     def _visit(visit_id: int | None) -> tuple[str, float]:
         if visit_id is None or visit_id not in visits:
             return "", math.nan
-        d = visits[visit_id].definition
-        return d.name, float(d.target_day)
+        name, target, _ = visits[visit_id]
+        return name, target
+
+    # what the rows repeat of each participant, read once from the ORM objects
+    study_of = {i: p.study_id for i, p in by_id.items()}
+    arm_of = {i: p.arm.code if p.arm else "" for i, p in by_id.items()}
+    day0_of = {i: p.transplant_date for i, p in by_id.items()}
 
     exam_rows = []
     engines: set[str] = set()
@@ -320,13 +362,14 @@ def load_trial(session: Session, protocol_id: str, *, user: User | None = None) 
     for e in all_exams:
         if e.visit_id is not None and e.id not in of_record:
             continue
-        if e.visit_id in visits and visits[e.visit_id].definition.long_term:
+        if e.visit_id in visits and visits[e.visit_id][2]:
             continue  # the long-term follow-up's exams are not endpoints (as its visits)
-        p = by_id[e.participant_id]
+        pid = e.participant_id
         name, target = _visit(e.visit_id)
         row: dict[str, Any] = {
-            "participant": p.study_id, "arm": p.arm.code if p.arm else "", "visit": name,
-            "visit_day": target, "examined_on": e.examined_on, "day": _day(p, e.examined_on),
+            "participant": study_of[pid], "arm": arm_of[pid], "visit": name,
+            "visit_day": target, "examined_on": e.examined_on,
+            "day": _days_after(day0_of[pid], e.examined_on),
             "exam_id": e.id, "classification_note": e.classification_note,
         }  # fmt: skip
         row.update({k: ("" if v is None else v) for k, v in e.cells.items()})
@@ -353,12 +396,13 @@ def load_trial(session: Session, protocol_id: str, *, user: User | None = None) 
         if not ids:
             break
         for m in session.scalars(select(cls).where(cls.participant_id.in_(ids)).order_by(cls.id)):
-            p = by_id[m.participant_id]
+            pid = m.participant_id
             name, _ = _visit(m.visit_id)
             for measure, get in getters:
                 measure_rows.append(
-                    {"participant": p.study_id, "arm": p.arm.code if p.arm else "",
-                     "visit": name, "assessed_on": m.assessed_on, "day": _day(p, m.assessed_on),
+                    {"participant": study_of[pid], "arm": arm_of[pid],
+                     "visit": name, "assessed_on": m.assessed_on,
+                     "day": _days_after(day0_of[pid], m.assessed_on),
                      "measure": measure, "value": float(get(m))}
                 )  # fmt: skip
     measures = pd.DataFrame(
@@ -424,7 +468,11 @@ def _participant_frame(people: list[Participant], treated_on: dict[int, date]) -
 
 
 def _day(p: Participant, on: date) -> float:
-    return float((on - p.transplant_date).days) if p.transplant_date else math.nan
+    return _days_after(p.transplant_date, on)
+
+
+def _days_after(day0: date | None, on: date) -> float:
+    return float((on - day0).days) if day0 else math.nan
 
 
 def _ae_frame(

@@ -25,6 +25,7 @@ spontaneously within a year, Spiess et al. J Neurotrauma 2009;26:2027-2036).
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -32,6 +33,7 @@ import pandas as pd
 
 from cordtrial.analysis.endpoints import AIS_GRADES, parse_grades
 from cordtrial.analysis.errors import AnalysisInputError
+from cordtrial.analysis.frames import column_values
 from cordtrial.analysis.frames import records as frame_records
 
 __all__ = [
@@ -226,6 +228,27 @@ def time_point_endpoint(
     return TimePointEndpoint(visit, outcome, baseline_grade, table, uncertain)
 
 
+def _observed_chains(endpoints: pd.DataFrame) -> dict[Any, list[tuple[str, str]]]:
+    """Each participant's observed grades in row order, after the baseline's: ``(visit, AIS)``
+    pairs, the first the baseline visit and grade of the participant's first observed row.
+    Participants in order of their first row (as ``groupby(sort=False)`` gives them, missing ids
+    left out); those never observed left out. One pass over the columns, no frame per
+    participant."""
+    columns = ("participant", "status", "visit", "ais", "baseline_visit", "ais_baseline")
+    chains: dict[Any, list[tuple[str, str]]] = {}
+    for pid, status, visit, ais, base_visit, base_ais in zip(
+        *(column_values(endpoints[c]) for c in columns), strict=True
+    ):
+        if pid is None or pid is pd.NA or (isinstance(pid, float) and math.isnan(pid)):
+            continue
+        chain = chains.setdefault(pid, [])
+        if isinstance(status, str) and status == "observed":
+            if not chain:
+                chain.append((str(base_visit), str(base_ais)))
+            chain.append((str(visit), str(ais)))
+    return {pid: chain for pid, chain in chains.items() if chain}
+
+
 def implausible_jumps(endpoints: pd.DataFrame) -> pd.DataFrame:
     """Grade changes between consecutive exams of a participant that need source-data review:
     a gain of :data:`JUMP_UP` (3) grades or more, or a loss of :data:`JUMP_DOWN` (2) or more,
@@ -239,12 +262,7 @@ def implausible_jumps(endpoints: pd.DataFrame) -> pd.DataFrame:
     """
     order = {g: i for i, g in enumerate(AIS_GRADES)}
     rows = []
-    for pid, g in endpoints.groupby("participant", sort=False):
-        observed = g[g["status"] == "observed"]
-        if observed.empty:
-            continue
-        chain = [(str(observed.iloc[0]["baseline_visit"]), str(observed.iloc[0]["ais_baseline"]))]
-        chain += [(str(v), str(a)) for v, a in zip(observed["visit"], observed["ais"], strict=True)]
+    for pid, chain in _observed_chains(endpoints).items():
         for (v0, a0), (v1, a1) in itertools.pairwise(chain):
             g0, g1 = parse_grades(a0), parse_grades(a1)
             if not g0 or not g1:

@@ -195,6 +195,7 @@ def _efficacy(view: AnalysisView, data: TrialData, mine: TrialData) -> None:
         endpoint_table,
         last_observed,
     )
+    from cordtrial.analysis.frames import records as frame_records
     from cordtrial.analysis.plots import (
         PER_PARTICIPANT_LIMIT,
         ais_shift_figure,
@@ -289,7 +290,7 @@ def _efficacy(view: AnalysisView, data: TrialData, mine: TrialData) -> None:
         changes = [
             f"{r['participant']} at {r['visit']}: UEMS {_change(r, 'uems')}, "
             f"LEMS {_change(r, 'lems')}"
-            for r in latest.to_dict(orient="records")
+            for r in frame_records(latest)
             if r["status"] == "observed"
         ]
         if len(changes) > PER_PARTICIPANT_LIMIT:
