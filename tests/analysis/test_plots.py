@@ -104,28 +104,44 @@ def test_motor_figure_with_the_band_keeps_its_text_inside(demo_data):
     assert_text_inside(fig)
 
 
-def test_at_risk_text_is_wrapped_once_inside_the_figure():
-    """Issue 17: the Kaplan-Meier figure's at-risk line is wrapped when the figure is made, not
-    by matplotlib at each rendering (a second per rendering at 500 participants). Every word is
-    kept, in order, and each line fits the figure's width as the PDF's PNG draws it (Agg,
-    110 dpi, hinted glyphs), measured by matplotlib itself."""
-    from matplotlib.figure import Figure
-    from matplotlib.font_manager import FontProperties
+def test_kaplan_meier_numbers_at_risk_stay_a_few_readable_numbers_at_500_participants():
+    """Issue 17: at 500 participants the figure's at-risk text listed every event or censoring
+    day (hundreds of "day N: M", cut off at the top of the figure and over the curve). Now a
+    row of numbers under the axis, one under each day marked on it, each the participants whose
+    follow-up reaches that day, all inside the figure."""
+    import numpy as np
 
-    from cordtrial.analysis.plots import _wrap_at_spaces
+    from cordtrial.analysis.exposure import time_to_first_event
+    from cordtrial.analysis.plots import at_risk_on, kaplan_meier_figure
 
-    text = "at risk: " + ", ".join(f"day {d}: {500 - d // 3}" for d in range(0, 700, 2))
-    available = (1 - 0.12) * 6.0 * 72  # points, from x = 0.12 of a 6-inch figure
-    wrapped = _wrap_at_spaces(text, available, 6)
-    lines = wrapped.split("\n")
-    assert " ".join(lines) == text
-    assert len(lines) > 10
-    fig = Figure(figsize=(6.0, 3.4), dpi=110)
+    rng = np.random.default_rng(17)
+    start = date(2025, 1, 6)
+    ends = [start + timedelta(days=int(d)) for d in rng.integers(30, 720, 500)]
+    follow_up = pd.DataFrame({"participant": [f"P{i:03d}" for i in range(500)],
+                              "treated on": [start] * 500, "follow-up ends": ends,
+                              "days": [(end - start).days for end in ends]})  # fmt: skip
+    events = pd.DataFrame({
+        "participant": [f"P{i:03d}" for i in range(0, 500, 3)],
+        "onset_date": [start + timedelta(days=int(d)) for d in rng.integers(1, 30, 167)],
+        "serious": [True] * 167, "category": ["other"] * 167,
+    })  # fmt: skip
+    km = time_to_first_event(events, follow_up, label="serious adverse event", serious_only=True)
+    assert len(km.table) > 200  # the old text had one entry per row of this table
+    fig = kaplan_meier_figure(km)
+    ax = fig.axes[0]
+    texts = [t for t in ax.texts if t.get_text() != "at risk"]
+    ticks = list(ax.get_xticks())
+    assert 3 <= len(texts) <= 10
+    assert [t.get_position()[0] for t in texts] == ticks
+    followed = km.participants["days"].astype(float).to_numpy()
+    expected = [int((followed >= day).sum()) for day in ticks]
+    assert [int(t.get_text()) for t in texts] == expected
+    assert expected[0] == 500 and expected == sorted(expected, reverse=True)
+    assert at_risk_on(np.sort(followed), ticks) == expected
+    assert not [t for t in fig.texts if "day " in t.get_text()]  # no list of days any more
+    assert_text_inside(fig)
+    # the row of numbers lies below the axis's label, not on the curve
     renderer = FigureCanvasAgg(fig).get_renderer()
-    for line in lines:
-        width_px, _, _ = renderer.get_text_width_height_descent(line, FontProperties(size=6), False)
-        assert width_px <= available / 72 * 110, line
-    # a line is not left much shorter than it could be
-    widths = [renderer.get_text_width_height_descent(x, FontProperties(size=6), False)[0]
-              for x in lines[:-1]]  # fmt: skip
-    assert min(widths) > 0.85 * available / 72 * 110
+    label_box = ax.xaxis.label.get_window_extent(renderer)
+    for text in texts:
+        assert text.get_window_extent(renderer).y1 <= label_box.y0

@@ -13,6 +13,7 @@ import bisect
 import io
 import itertools
 import math
+from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any, Final
 
@@ -614,10 +615,13 @@ def ae_summary_description(aes: pd.DataFrame) -> str:
 
 def kaplan_meier_figure(km: Any) -> Figure:
     """A Kaplan-Meier curve of event-free follow-up (:class:`~cordtrial.analysis.exposure.
-    KaplanMeier`): the step function with its 95% pointwise band, censoring marks, and the
-    numbers at risk written under the axis at each event or censoring day."""
+    KaplanMeier`): the step function with its 95% pointwise band, censoring marks, and a row of
+    numbers at risk under the axis, one under each day marked on it (participants still
+    followed and free of the event at that day), as a Kaplan-Meier figure is conventionally
+    printed: a handful of numbers whatever the size of the trial (every event or censoring day
+    is in the report's table, not in the figure)."""
     fig = _figure(6.0, 3.4)
-    fig.subplots_adjust(left=0.12, right=0.96, bottom=0.3, top=0.88)
+    fig.subplots_adjust(left=0.14, right=0.96, bottom=0.27, top=0.88)
     ax = fig.subplots()
     table = km.table
     days = [0.0, *table["day"].astype(float)]
@@ -634,59 +638,27 @@ def kaplan_meier_figure(km: Any) -> Figure:
         at = [bisect.bisect_right(days, d) - 1 for d in marks]
         ax.plot(marks, [surv[i] for i in at], linestyle="none", marker="|", color="black",
                 markersize=9)  # fmt: skip
+    last = max(days)
     ax.set_ylim(-0.02, 1.05)
-    ax.set_xlim(0, max(days) * 1.05 if max(days) > 0 else 1)
-    ax.set_xlabel("days since treatment (|: censored at the data cut)")
+    ax.set_xlim(0, last * 1.05 if last > 0 else 1)
+    ax.set_xlabel("days since treatment (|: censored at the data cut)", labelpad=2)
     ax.set_ylabel(f"free of {km.label}")
     ax.set_title(f"Kaplan-Meier: time to first {km.label} (shaded: 95% interval)", fontsize=9)
-    at_risk = "at risk: " + ", ".join(
-        f"day {int(d)}: {int(n)}" for d, n in zip(table["day"], table["at risk"], strict=True)
-    )
-    # wrapped once here, not by matplotlib at every rendering (wrap=True measures each line as
-    # it grows word by word: about a second per rendering at 500 participants)
-    fig.text(0.12, 0.04, _wrap_at_spaces(at_risk, (1 - 0.12) * 6.0 * 72, 6), fontsize=6)
+    ticks = [float(t) for t in ax.xaxis.get_major_locator().tick_values(0, last) if 0 <= t <= last]
+    ax.set_xticks(ticks)
+    followed = np.sort(km.participants["days"].astype(float).to_numpy())
+    under = ax.get_xaxis_transform()  # x in days, y in axes fractions
+    ax.text(-0.05, -0.27, "at risk", transform=ax.transAxes, ha="right", va="top", fontsize=7)
+    for tick, n in zip(ticks, at_risk_on(followed, ticks), strict=True):
+        ax.text(tick, -0.27, f"{n}", transform=under, ha="center", va="top", fontsize=7)
     return fig
 
 
-#: The share of a line's width that :func:`_wrap_at_spaces` leaves free.
-_WRAP_SLACK: Final = 0.04
-
-
-def _wrap_at_spaces(text: str, width_pt: float, fontsize: float) -> str:
-    """``text`` with line breaks put at spaces so that no line is wider than ``width_pt``
-    points at ``fontsize`` (a word wider than that keeps a line of its own), as matplotlib's
-    ``wrap=True`` breaks it, but measured once: a line's width is the sum of its characters'
-    advances in the default font (DejaVu Sans, as matplotlib lays it out, kerning aside), kept
-    :data:`_WRAP_SLACK` under the width (the PNG's hinted glyphs are about 2% wider)."""
-    from matplotlib.font_manager import FontProperties, findfont, get_font
-    from matplotlib.ft2font import LoadFlags
-
-    font = get_font(findfont(FontProperties(size=fontsize)))
-    font.set_size(fontsize, 72)  # at 72 dots per inch a pixel is a point
-    advances: dict[str, float] = {}
-
-    def width(word: str) -> float:
-        total = 0.0
-        for c in word:
-            if c not in advances:
-                glyph = font.load_char(ord(c), flags=LoadFlags.NO_HINTING)
-                advances[c] = glyph.linearHoriAdvance / 65536  # 16.16 fixed point
-            total += advances[c]
-        return total
-
-    space = width(" ")
-    lines = []
-    for paragraph in text.split("\n"):
-        line, used = "", 0.0
-        for word in paragraph.split(" "):
-            w = width(word)
-            if line and used + space + w > width_pt * (1 - _WRAP_SLACK):
-                lines.append(line)
-                line, used = word, w
-            else:
-                line, used = (f"{line} {word}", used + space + w) if line else (word, w)
-        lines.append(line)
-    return "\n".join(lines)
+def at_risk_on(followed: np.ndarray, days: Sequence[float]) -> list[int]:
+    """The number at risk on each of ``days``: participants whose follow-up (to the event or to
+    censoring; ``followed`` sorted) reaches that day, the product-limit table's convention
+    (:func:`~cordtrial.analysis.exposure.time_to_first_event`)."""
+    return [int(len(followed) - np.searchsorted(followed, day, side="left")) for day in days]
 
 
 def _num(value: Any) -> float:
