@@ -23,6 +23,7 @@ from cordtrial.trial.rules.consent import (
     consent_items_given,
     reconsent_due,
 )
+from cordtrial.trial.services.bulk import among
 from cordtrial.trial.services.common import get_trial
 from cordtrial.trial.services.reads import visible_participant
 from cordtrial.trial.services.users import require_permission
@@ -90,7 +91,7 @@ def list_consent_versions(
 def _signatures(session: Session, participant_ids: Collection[int]) -> Sequence[ConsentSignature]:
     return session.scalars(
         select(ConsentSignature)
-        .where(ConsentSignature.participant_id.in_(list(participant_ids)))
+        .where(among(session, ConsentSignature.participant_id, participant_ids))
         .options(selectinload(ConsentSignature.consent_version))
         .order_by(ConsentSignature.signed_on, ConsentSignature.id)
     ).all()
