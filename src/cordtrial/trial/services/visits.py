@@ -4,12 +4,12 @@ record."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Protocol, TypeVar
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from cordtrial.trial.audit import unit_of_work
@@ -54,6 +54,9 @@ __all__ = [
     "visit_schedule",
     "visit_schedules",
 ]
+
+#: The states of a visit that is work to do (what ``open_only`` lists).
+_OPEN: tuple[VisitStatus, ...] = ("due", "overdue", "partly done")
 
 _MEASURES = (
     ("scim", ScimAssessment),
@@ -317,6 +320,7 @@ def visit_schedules(
     today: date,
     *,
     open_only: bool = False,
+    dispositions: Mapping[int, DispositionFacts] | None = None,
 ) -> dict[int, list[VisitRow]]:
     """:func:`visit_schedule` of many participants at once, by participant id: a fixed number
     of queries however many participants (their visits with definitions, the visits' exams --
@@ -324,8 +328,9 @@ def visit_schedules(
 
     With ``open_only`` the database leaves out the visits that cannot be due, overdue or partly
     done on ``today`` (:func:`open_visit_filter`), so a trial-wide list of the work to do (the
-    dashboard) computes the state of those visits only; every visit that is due, overdue or
-    partly done is among the rows, with the same row as without ``open_only``."""
+    dashboard) computes the state of those visits only, and the rows are those of the visits
+    due, overdue or partly done: each the same row as without ``open_only``.
+    ``dispositions``: the participants' current dispositions when the caller has read them."""
     by_id = {p.id: p for p in participants}
     if not by_id:
         return {}
@@ -363,29 +368,32 @@ def visit_schedules(
         facts = _ExamFacts(row[0], int(row[1] or 0), row[2], row[3], bool(row[4]))
         exams.setdefault(facts.visit_id, []).append(facts)
     measured: dict[int, dict[str, date]] = {}
-    for item, kind in _MEASURES:
-        for visit_id, first in session.execute(
-            select(kind.visit_id, func.min(kind.assessed_on))
-            .where(among(session, kind.participant_id, ids), kind.visit_id.is_not(None))
-            .group_by(kind.visit_id)
-        ):  # fmt: skip
-            measured.setdefault(int(visit_id or 0), {})[item] = first
-    from cordtrial.trial.services.disposition import current_dispositions
+    firsts = union_all(*(
+        select(literal(item).label("item"), kind.visit_id, func.min(kind.assessed_on))
+        .where(among(session, kind.participant_id, ids), kind.visit_id.is_not(None))
+        .group_by(kind.visit_id)
+        for item, kind in _MEASURES
+    ))  # fmt: skip
+    for item, visit_id, first in session.execute(firsts):  # one statement for every measure
+        measured.setdefault(int(visit_id or 0), {})[item] = first
+    if dispositions is None:
+        from cordtrial.trial.services.disposition import current_dispositions
 
-    dispositions = current_dispositions(session, ids)
+        dispositions = current_dispositions(session, ids)
     schedules: dict[int, list[VisitRow]] = {pid: [] for pid in ids}
     # a schedule has a few definitions: each read once; the participants share a few day 0s
     prepared = {i: _definition(d) for i, d in definitions.items()}
     day0s = {p.id: p.transplant_date for p in participants}
     windows: dict[tuple[int, date], VisitWindow] = {}
+    wanted = _OPEN if open_only else None
     visits.sort(key=lambda v: (prepared[v.definition_id].spec.target_day, v.id))
     for visit in visits:
         pid = visit.participant_id
-        schedules[pid].append(
-            _row(session, visit, prepared[visit.definition_id], day0s[pid],
-                 exams.get(visit.id, ()), measured.get(visit.id, {}), today,
-                 dispositions.get(pid), windows)
-        )  # fmt: skip
+        visit_row = _row(session, visit, prepared[visit.definition_id], day0s[pid],
+                         exams.get(visit.id, ()), measured.get(visit.id, {}), today,
+                         dispositions.get(pid), windows, wanted)  # fmt: skip
+        if visit_row is not None:
+            schedules[pid].append(visit_row)
     return schedules
 
 
@@ -462,7 +470,8 @@ def _row(
     today: date,
     disposition: DispositionFacts | None,
     windows: dict[tuple[int, date], VisitWindow],
-) -> VisitRow:
+    wanted: Collection[VisitStatus | None] | None = None,
+) -> VisitRow | None:
     spec = d.spec
     window = None
     if day0 is not None:
@@ -489,6 +498,8 @@ def _row(
     why = visit_not_expected(disposition, spec, done=done)
     if why is not None:
         state = VisitState("missed", None, state.missing, None, why)
+    if wanted is not None and state.status not in wanted:
+        return None  # a row the caller does not list (the dashboard: not work to do)
     return VisitRow(
         name=d.name,
         target=window.target if window else None,
