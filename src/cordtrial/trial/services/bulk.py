@@ -3,18 +3,20 @@
 A trial-wide page reads the records of hundreds of participants in one statement each
 (``participant_id IN (...)``). Written as ``column.in_(ids)``, SQLAlchemy expands the list into
 one bound parameter per id and the driver converts each: at 500 participants on PostgreSQL that
-is a visible share of a page's time, and the server plans a 500-term list per statement. On
-PostgreSQL :func:`among` binds the ids as ONE integer array (``column = ANY(:ids)``), which the
-server reads as the same condition (index scans included), passed as the array's text
-(``{1,2,3}``, cast to ``INTEGER[]`` by the server) because the driver dumps a text in one step
-and a list element by element; elsewhere (SQLite) it is the plain ``IN`` list.
+is a visible share of a page's time, and the server compares each row with the whole list. On
+PostgreSQL :func:`among` binds the ids as ONE parameter, the array's text (``{1,2,3}``: the
+driver dumps a text in one step, a list element by element), and reads them as a set:
+``column IN (SELECT unnest(CAST(:ids AS INTEGER[])))``, which the server joins by hashing --
+unlike ``column = ANY(:ids)``, which in a prepared statement's generic plan compares every row
+with every id (30 ms instead of 2 ms for the 2,000 visits of 500 participants). Elsewhere
+(SQLite) it is the plain ``IN`` list.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import ColumnElement, Integer, String, any_, bindparam, cast
+from sqlalchemy import ColumnElement, Integer, String, bindparam, cast, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -29,5 +31,6 @@ def among(
     """``column IN ids``: one array parameter on PostgreSQL, an ``IN`` list elsewhere."""
     if session.get_bind().dialect.name == "postgresql":
         text = "{" + ",".join(str(int(i)) for i in ids) + "}"
-        return column == any_(cast(bindparam(None, text, type_=String()), ARRAY(Integer())))
+        array = cast(bindparam(None, text, type_=String()), ARRAY(Integer()))
+        return column.in_(select(func.unnest(array)))
     return column.in_(list(ids))
