@@ -47,6 +47,7 @@ from cordtrial.trial.rules.safety import (
     check_submission,
     expedited_status,
 )
+from cordtrial.trial.services.bulk import among
 from cordtrial.trial.services.common import check_version, get_by_id
 from cordtrial.trial.services.users import require_permission
 
@@ -157,7 +158,7 @@ def clock_states(
     # One query even for no event: a page's statement count does not depend on its rows.
     rows = session.scalars(
         select(ExpeditedClock)
-        .where(ExpeditedClock.adverse_event_id.in_(sorted(set(event_ids))))
+        .where(among(session, ExpeditedClock.adverse_event_id, sorted(set(event_ids))))
         .order_by(ExpeditedClock.due, ExpeditedClock.rule)
     )
     for row in rows:

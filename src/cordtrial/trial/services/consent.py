@@ -23,6 +23,8 @@ from cordtrial.trial.rules.consent import (
     consent_items_given,
     reconsent_due,
 )
+from cordtrial.trial.rules.follow_up import DispositionFacts
+from cordtrial.trial.services.bulk import among
 from cordtrial.trial.services.common import get_trial
 from cordtrial.trial.services.reads import visible_participant
 from cordtrial.trial.services.users import require_permission
@@ -90,7 +92,7 @@ def list_consent_versions(
 def _signatures(session: Session, participant_ids: Collection[int]) -> Sequence[ConsentSignature]:
     return session.scalars(
         select(ConsentSignature)
-        .where(ConsentSignature.participant_id.in_(list(participant_ids)))
+        .where(among(session, ConsentSignature.participant_id, participant_ids))
         .options(selectinload(ConsentSignature.consent_version))
         .order_by(ConsentSignature.signed_on, ConsentSignature.id)
     ).all()
@@ -163,9 +165,13 @@ class ConsentStatus:
 
 
 def consent_statuses(
-    session: Session, participants: Sequence[Participant], today: date
+    session: Session,
+    participants: Sequence[Participant],
+    today: date,
+    dispositions: Mapping[int, DispositionFacts] | None = None,
 ) -> dict[int, ConsentStatus]:
-    """The consent status of each participant (a fixed number of queries, however many)."""
+    """The consent status of each participant (a fixed number of queries, however many);
+    ``dispositions``: their current dispositions when the caller has read them already."""
     from cordtrial.trial.services.disposition import current_dispositions
 
     ids = [p.id for p in participants]
@@ -176,7 +182,8 @@ def consent_statuses(
     signed: dict[int, list[SignedConsent]] = {pid: [] for pid in ids}
     for s in _signatures(session, ids):
         signed[s.participant_id].append(_signed(s))
-    dispositions = current_dispositions(session, ids)
+    if dispositions is None:
+        dispositions = current_dispositions(session, ids)
     return {
         p.id: ConsentStatus(
             tuple(signed[p.id]),

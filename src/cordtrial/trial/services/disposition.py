@@ -27,6 +27,7 @@ from cordtrial.trial.rules.follow_up import (
     check_transition,
 )
 from cordtrial.trial.rules.vocabulary import CONTACT_MODES, REMOTE_CONTACT_MODES
+from cordtrial.trial.services.bulk import among
 from cordtrial.trial.services.reads import visible_participant
 from cordtrial.trial.services.users import require_permission
 
@@ -54,7 +55,7 @@ def disposition_facts(change: DispositionChange) -> DispositionFacts:
 def _changes(session: Session, participant_ids: Collection[int]) -> Sequence[DispositionChange]:
     return session.scalars(
         select(DispositionChange)
-        .where(DispositionChange.participant_id.in_(list(participant_ids)))
+        .where(among(session, DispositionChange.participant_id, participant_ids))
         .order_by(DispositionChange.participant_id, DispositionChange.id)
     ).all()
 

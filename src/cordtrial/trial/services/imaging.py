@@ -46,6 +46,7 @@ from cordtrial.trial.rules.imaging import (
 )
 from cordtrial.trial.rules.safety import AdverseEventFacts
 from cordtrial.trial.rules.vocabulary import word
+from cordtrial.trial.services.bulk import among
 from cordtrial.trial.services.common import get_by_id
 from cordtrial.trial.services.safety import build_adverse_event
 from cordtrial.trial.services.users import require_permission
@@ -96,7 +97,7 @@ def transplant_dates(session: Session, participant_ids: Collection[int]) -> dict
         return {}
     rows = session.execute(
         select(Administration.participant_id, func.min(Administration.administered_at))
-        .where(Administration.participant_id.in_(list(participant_ids)))
+        .where(among(session, Administration.participant_id, participant_ids))
         .group_by(Administration.participant_id)
     ).all()
     return {pid: at.date() for pid, at in rows if at is not None}
@@ -588,7 +589,7 @@ def surveillance(
     if ids:
         for pid, on in session.execute(
             select(MriExam.participant_id, MriExam.acquired_on).where(
-                MriExam.participant_id.in_(ids)
+                among(session, MriExam.participant_id, ids)
             )
         ):
             dates.setdefault(pid, []).append(on)

@@ -31,6 +31,7 @@ from cordtrial.trial.models import (
     VisitDefinition,
 )
 from cordtrial.trial.rules.signatures import is_signature_void
+from cordtrial.trial.services.bulk import among
 from cordtrial.trial.services.common import get_trial
 from cordtrial.trial.services.signatures import current_exam_hash
 from cordtrial.trial.services.users import require_permission
@@ -97,13 +98,14 @@ def participant_summaries(
     if ids:
         for pid, first in session.execute(
             select(Administration.participant_id, func.min(Administration.administered_at))
-            .where(Administration.participant_id.in_(ids))
+            .where(among(session, Administration.participant_id, ids))
             .group_by(Administration.participant_id)
         ):  # fmt: skip
             treated[pid] = first.date()
         for pid, ais in session.execute(
             select(IsncsciExam.participant_id, IsncsciExam.classification["ais"].as_string())
-            .where(IsncsciExam.participant_id.in_(ids), IsncsciExam.classification.is_not(None))
+            .where(among(session, IsncsciExam.participant_id, ids),
+                   IsncsciExam.classification.is_not(None))
             .order_by(IsncsciExam.examined_on, IsncsciExam.id)
         ):  # fmt: skip
             latest[pid] = ais or ""
@@ -147,7 +149,7 @@ def exams_to_do(
                IsncsciExam.classification.is_not(None), VisitDefinition.name)
         .outerjoin(Visit, Visit.id == IsncsciExam.visit_id)
         .outerjoin(VisitDefinition, VisitDefinition.id == Visit.visit_definition_id)
-        .where(IsncsciExam.participant_id.in_(ids))
+        .where(among(session, IsncsciExam.participant_id, ids))
         .order_by(IsncsciExam.id)
     ).all()  # fmt: skip
     if visit_of_exam is None:
@@ -157,7 +159,7 @@ def exams_to_do(
     for exam_id, digest in session.execute(
         select(ExamSignature.exam_id, ExamSignature.content_sha256)
         .join(IsncsciExam, IsncsciExam.id == ExamSignature.exam_id)
-        .where(IsncsciExam.participant_id.in_(ids))
+        .where(among(session, IsncsciExam.participant_id, ids))
     ):  # fmt: skip
         signed.setdefault(exam_id, []).append(digest)
     valid: set[int] = set()

@@ -4,12 +4,12 @@ record."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Protocol, TypeVar
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from cordtrial.trial.audit import unit_of_work
@@ -31,10 +31,12 @@ from cordtrial.trial.rules.schedule import (
     VisitSpec,
     VisitState,
     VisitStatus,
+    VisitWindow,
     visit_state,
     visit_window,
 )
 from cordtrial.trial.rules.vocabulary import CONTACT_MODES, VISIT_ITEMS
+from cordtrial.trial.services.bulk import among
 from cordtrial.trial.services.common import check_version, get_by_id
 from cordtrial.trial.services.reads import participant_for, participant_record_for
 
@@ -52,6 +54,9 @@ __all__ = [
     "visit_schedule",
     "visit_schedules",
 ]
+
+#: The states of a visit that is work to do (what ``open_only`` lists).
+_OPEN: tuple[VisitStatus, ...] = ("due", "overdue", "partly done")
 
 _MEASURES = (
     ("scim", ScimAssessment),
@@ -315,6 +320,7 @@ def visit_schedules(
     today: date,
     *,
     open_only: bool = False,
+    dispositions: Mapping[int, DispositionFacts] | None = None,
 ) -> dict[int, list[VisitRow]]:
     """:func:`visit_schedule` of many participants at once, by participant id: a fixed number
     of queries however many participants (their visits with definitions, the visits' exams --
@@ -322,8 +328,9 @@ def visit_schedules(
 
     With ``open_only`` the database leaves out the visits that cannot be due, overdue or partly
     done on ``today`` (:func:`open_visit_filter`), so a trial-wide list of the work to do (the
-    dashboard) computes the state of those visits only; every visit that is due, overdue or
-    partly done is among the rows, with the same row as without ``open_only``."""
+    dashboard) computes the state of those visits only, and the rows are those of the visits
+    due, overdue or partly done: each the same row as without ``open_only``.
+    ``dispositions``: the participants' current dispositions when the caller has read them."""
     by_id = {p.id: p for p in participants}
     if not by_id:
         return {}
@@ -333,7 +340,9 @@ def visit_schedules(
         for d in session.scalars(
             select(VisitDefinition).where(
                 VisitDefinition.id.in_(
-                    select(Visit.visit_definition_id).where(Visit.participant_id.in_(ids))
+                    select(Visit.visit_definition_id).where(
+                        among(session, Visit.participant_id, ids)
+                    )
                 )
             )
         )
@@ -341,7 +350,7 @@ def visit_schedules(
     query = (
         select(Visit.id, Visit.participant_id, Visit.visit_definition_id, Visit.done_on,
                Visit.missed_reason, Visit.version)
-        .where(Visit.participant_id.in_(ids))
+        .where(among(session, Visit.participant_id, ids))
     )  # fmt: skip
     if open_only:
         query = query.join(Participant, Participant.id == Visit.participant_id).where(
@@ -352,32 +361,39 @@ def visit_schedules(
     for row in session.execute(
         select(IsncsciExam.id, IsncsciExam.visit_id, IsncsciExam.examined_on,
                IsncsciExam.of_record, IsncsciExam.classification.is_not(None))
-        .where(IsncsciExam.participant_id.in_(ids), IsncsciExam.visit_id.is_not(None))
+        .where(among(session, IsncsciExam.participant_id, ids),
+               IsncsciExam.visit_id.is_not(None))
         .order_by(IsncsciExam.id)
     ):  # fmt: skip
         facts = _ExamFacts(row[0], int(row[1] or 0), row[2], row[3], bool(row[4]))
         exams.setdefault(facts.visit_id, []).append(facts)
     measured: dict[int, dict[str, date]] = {}
-    for item, kind in _MEASURES:
-        for visit_id, first in session.execute(
-            select(kind.visit_id, func.min(kind.assessed_on))
-            .where(kind.participant_id.in_(ids), kind.visit_id.is_not(None))
-            .group_by(kind.visit_id)
-        ):  # fmt: skip
-            measured.setdefault(int(visit_id or 0), {})[item] = first
-    from cordtrial.trial.services.disposition import current_dispositions
+    firsts = union_all(*(
+        select(literal(item).label("item"), kind.visit_id, func.min(kind.assessed_on))
+        .where(among(session, kind.participant_id, ids), kind.visit_id.is_not(None))
+        .group_by(kind.visit_id)
+        for item, kind in _MEASURES
+    ))  # fmt: skip
+    for item, visit_id, first in session.execute(firsts):  # one statement for every measure
+        measured.setdefault(int(visit_id or 0), {})[item] = first
+    if dispositions is None:
+        from cordtrial.trial.services.disposition import current_dispositions
 
-    dispositions = current_dispositions(session, ids)
+        dispositions = current_dispositions(session, ids)
     schedules: dict[int, list[VisitRow]] = {pid: [] for pid in ids}
-    # a schedule has a few definitions: each checked once
-    specs = {i: _spec(d) for i, d in definitions.items()}
-    for visit in sorted(visits, key=lambda v: (specs[v.definition_id].target_day, v.id)):
-        participant = by_id[visit.participant_id]
-        schedules[participant.id].append(
-            _row(session, visit, definitions[visit.definition_id], specs[visit.definition_id],
-                 participant, exams.get(visit.id, []), measured.get(visit.id, {}), today,
-                 dispositions.get(participant.id))
-        )  # fmt: skip
+    # a schedule has a few definitions: each read once; the participants share a few day 0s
+    prepared = {i: _definition(d) for i, d in definitions.items()}
+    day0s = {p.id: p.transplant_date for p in participants}
+    windows: dict[tuple[int, date], VisitWindow] = {}
+    wanted = _OPEN if open_only else None
+    visits.sort(key=lambda v: (prepared[v.definition_id].spec.target_day, v.id))
+    for visit in visits:
+        pid = visit.participant_id
+        visit_row = _row(session, visit, prepared[visit.definition_id], day0s[pid],
+                         exams.get(visit.id, ()), measured.get(visit.id, {}), today,
+                         dispositions.get(pid), windows, wanted)  # fmt: skip
+        if visit_row is not None:
+            schedules[pid].append(visit_row)
     return schedules
 
 
@@ -422,29 +438,55 @@ class _VisitFacts:
     version: int
 
 
+@dataclass(frozen=True, slots=True)
+class _Definition:
+    """A visit definition as every visit of it reads it (read once per schedule): its spec,
+    name, requirements and contact mode in words, and the item finders it needs."""
+
+    spec: VisitSpec
+    name: str
+    requires: tuple[str, ...]
+    contact_mode: str
+    long_term: bool
+    finders: tuple[tuple[str, VisitItemFinder], ...]
+
+
+def _definition(d: VisitDefinition) -> _Definition:
+    spec = _spec(d)
+    return _Definition(
+        spec, d.name, tuple(VISIT_ITEMS[i] for i in visit_requirements(d)),
+        CONTACT_MODES[d.contact_mode or "in_person"], bool(d.long_term),
+        tuple((item, f) for item, f in _ITEM_FINDERS.items() if item in spec.requires),
+    )  # fmt: skip
+
+
 def _row(
     session: Session,
     visit: _VisitFacts,
-    d: VisitDefinition,
-    spec: VisitSpec,
-    participant: Participant,
+    d: _Definition,
+    day0: date | None,
     exams: Sequence[_ExamFacts],
     measured: dict[str, date],
     today: date,
     disposition: DispositionFacts | None,
-) -> VisitRow:
-    day0 = participant.transplant_date
-    window = visit_window(spec, day0) if day0 is not None else None
+    windows: dict[tuple[int, date], VisitWindow],
+    wanted: Collection[VisitStatus | None] | None = None,
+) -> VisitRow | None:
+    spec = d.spec
+    window = None
+    if day0 is not None:
+        window = windows.get((visit.definition_id, day0))
+        if window is None:
+            window = windows[visit.definition_id, day0] = visit_window(spec, day0)
     record = exam_of_record(exams)
     recorded = dict(measured)
     if record is not None and record.classified:
         recorded["isncsci"] = record.examined_on
-    for item, finder in _ITEM_FINDERS.items():  # items recorded elsewhere (an MRI, issue 14)
-        if item in spec.requires:
-            stored = session.get(Visit, visit.id)
-            found = finder(session, stored) if stored is not None else None
-            if found is not None:
-                recorded[item] = found
+    for item, finder in d.finders:  # items recorded elsewhere (an MRI, issue 14)
+        stored = session.get(Visit, visit.id)
+        found = finder(session, stored) if stored is not None else None
+        if found is not None:
+            recorded[item] = found
     state = visit_state(
         spec, day0, today, done_on=visit.done_on, recorded=recorded,
         missed_reason=visit.missed_reason,
@@ -456,6 +498,8 @@ def _row(
     why = visit_not_expected(disposition, spec, done=done)
     if why is not None:
         state = VisitState("missed", None, state.missing, None, why)
+    if wanted is not None and state.status not in wanted:
+        return None  # a row the caller does not list (the dashboard: not work to do)
     return VisitRow(
         name=d.name,
         target=window.target if window else None,
@@ -464,13 +508,13 @@ def _row(
         done_on=state.done_on if state.done_on is not None else visit.done_on,
         status=state.status,
         label=state.label,
-        requires=tuple(VISIT_ITEMS[i] for i in visit_requirements(d)),
+        requires=d.requires,
         missing=state.missing,
         days_outside=state.days_outside,
         missed_reason=state.missed_reason,
         exam_ids=tuple(e.id for e in exams),
         exam_of_record_id=record.id if record is not None else None,
         version=visit.version,
-        contact_mode=CONTACT_MODES[d.contact_mode or "in_person"],
-        long_term=bool(d.long_term),
+        contact_mode=d.contact_mode,
+        long_term=d.long_term,
     )

@@ -7,7 +7,7 @@ participant at another site is "not found" (404), exactly like the API.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
@@ -29,6 +29,7 @@ from cordtrial.trial.models import (
 )
 from cordtrial.trial.rules.access import can
 from cordtrial.trial.rules.consent import ConsentVersionFacts
+from cordtrial.trial.rules.follow_up import DispositionFacts
 from cordtrial.trial.rules.lab_limits import unit_label
 from cordtrial.trial.rules.labs import ANALYTES, TERMS
 from cordtrial.trial.rules.safety import ExpeditedStatus
@@ -36,7 +37,7 @@ from cordtrial.trial.rules.schedule import VisitStatus
 from cordtrial.trial.rules.vocabulary import RELATEDNESS_CAUSES, SERIOUSNESS_ORDER
 from cordtrial.trial.services.clocks import expedited_badges
 from cordtrial.trial.services.consent import consent_statuses
-from cordtrial.trial.services.disposition import current_disposition
+from cordtrial.trial.services.disposition import current_disposition, current_dispositions
 from cordtrial.trial.services.imaging import list_mris, surveillance
 from cordtrial.trial.services.labs import lab_eligibility, list_lab_results
 from cordtrial.trial.services.lists import exams_to_do, open_serious_events
@@ -173,8 +174,12 @@ def dashboard(
     by_site: dict[str, int] = {}
     for p in participants:
         by_site[p.site.code] = by_site.get(p.site.code, 0) + 1
+    dispositions = current_dispositions(session, [p.id for p in participants])
     # only the visits that may be due, overdue or partly done (the database leaves out the rest)
-    schedules = visit_schedules(session, participants, today, open_only=True)
+    schedules = visit_schedules(
+        session, participants, today, open_only=True, dispositions=dispositions
+    )
+    due_visits = _due_visits(participants, schedules, today)
     return render(
         request,
         "dashboard.html",
@@ -184,11 +189,12 @@ def dashboard(
         participants=participants,
         by_site=by_site,
         transplanted=sum(1 for p in participants if p.transplant_date is not None),
-        due_visits=_due_visits(participants, schedules, today),
+        due_visits=due_visits,
+        overdue=sum(1 for d in due_visits if d.visit.status == "overdue"),
         open_serious=_open_serious(session, user, current.protocol_id, today) if current else [],
         exams_to_do=exams_to_do(session, participants),
         shown=DASHBOARD_ROWS,
-        reconsent_due=_reconsent_due(session, participants, today),
+        reconsent_due=_reconsent_due(session, participants, today, dispositions),
         causes=RELATEDNESS_CAUSES,
         criteria=SERIOUSNESS_ORDER,
         lots=list_lots(session),
@@ -208,10 +214,13 @@ def dashboard(
 
 
 def _reconsent_due(
-    session: Session, participants: Sequence[Participant], today: date
+    session: Session,
+    participants: Sequence[Participant],
+    today: date,
+    dispositions: Mapping[int, DispositionFacts],
 ) -> list[tuple[Participant, ConsentVersionFacts]]:
     """The participants due to re-consent to a newer consent form (issue 14), in bulk."""
-    statuses = consent_statuses(session, participants, today)
+    statuses = consent_statuses(session, participants, today, dispositions)
     return [(p, due) for p in participants if (due := statuses[p.id].reconsent_due) is not None]
 
 
