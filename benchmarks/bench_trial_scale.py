@@ -261,7 +261,6 @@ PAGES = {
 
 def _measure_pages(url: str, ids: dict[str, int], repeats: int) -> None:
     """In a process of its own: time each page, print one JSON line per page and user."""
-    import resource
     import statistics
 
     from fastapi.testclient import TestClient
@@ -309,8 +308,11 @@ def _measure_pages(url: str, ids: dict[str, int], repeats: int) -> None:
                     "cpu_median_ms": round(statistics.median(cpu) * 1000, 1), "statements": count,
                     "kib": round(len(first.content) / 1024), "load": load(),
                 }), flush=True)  # fmt: skip
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"peak_rss_mib": round(peak / 1024, 1)}), flush=True)
+    # VmHWM, not ru_maxrss: this process was started by fork and exec from the seeding one,
+    # whose peak ru_maxrss would carry over (cordtrial.analysis.archive.peak_rss_mib)
+    from cordtrial.analysis.archive import peak_rss_mib
+
+    print(json.dumps({"peak_rss_mib": round(peak_rss_mib(), 1)}), flush=True)
 
 
 def _pages(url: str, ids: dict[str, int], repeats: int) -> dict[str, Any]:
