@@ -132,7 +132,6 @@ def test_unknown_visit_names_the_field():
     assert info.value.field == "visit"
 
 
-
 def test_implausible_jumps_follow_each_participant_in_order_of_first_row():
     """Issue 17: the chains are read in one pass over the columns, not a frame per participant.
     Participants interleaved, one whose first row is missing and one never observed: the flags

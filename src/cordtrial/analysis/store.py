@@ -134,7 +134,7 @@ def snapshot_hash(frames: dict[str, pd.DataFrame]) -> str:
         # rows as tuples: JSON writes them as the lists they stand for
         rows: list[Any] = list(zip(*columns, strict=True)) if cols else [[]] * len(frame)
         part = _dumps(name) + ':{"columns":' + _dumps(cols) + ',"rows":' + _dumps(rows) + "}"
-        digest.update(((',' if i else '') + part).encode("utf-8"))
+        digest.update((("," if i else "") + part).encode("utf-8"))
     digest.update(b"}")
     return digest.hexdigest()
 
