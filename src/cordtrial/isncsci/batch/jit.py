@@ -348,47 +348,51 @@ def _motor_below(t: Any, found: int, flagged: int, motor_level: int) -> tuple[in
 
 
 @_step
-def _count_from(t: Any, r_motor: Any, l_motor: Any, row: int, s: int) -> int:
-    count = 0
-    for k in range(s, 10):
-        count += t[row, r_motor[k]] + t[row, l_motor[k]]
-    return count
-
-
-@_step
-def _fewer_than_half(t: Any, r_motor: Any, l_motor: Any, nli: int) -> tuple[int, int]:
+def _fewer_and_at_least_half(
+    t: Any, r_motor: Any, l_motor: Any, nli: int, with_d: bool
+) -> tuple[int, int, int, int]:
+    """(C, C starred, D, D starred) over the NLI's possible values: fewer than half / at least
+    half of the key muscles below the NLI graded >= 3 (``walk._fewer_than_half``,
+    ``_at_least_half``). Both rules count the same muscles below the same levels, so one loop
+    over them per candidate level gathers all four counts; ``with_d=False``: C only."""
+    c, c_star, d, d_star = 0, 0, 0, 0
+    c_open, d_open = True, with_d
     for column in range(_INT + 1):
-        if not nli >> column:
+        if not nli >> column:  # no possible value left
             break
-        if (nli >> column) & 1:
-            s = t[_START_BELOW, column]
-            half = 10 - s
-            weak = _count_from(t, r_motor, l_motor, _WEAK, s)
+        if not (nli >> column) & 1:
+            continue
+        s = t[_START_BELOW, column]
+        half = 10 - s
+        weak, flagged_weak, strong, flagged_low = 0, 0, 0, 0
+        for k in range(s, _N_KEY):
+            r, l_ = r_motor[k], l_motor[k]
+            weak += t[_WEAK, r] + t[_WEAK, l_]
+            flagged_weak += t[_FLAGGED_WEAK, r] + t[_FLAGGED_WEAK, l_]
+            strong += t[_STRONG, r] + t[_STRONG, l_]
+            flagged_low += t[_FLAGGED_LOW, r] + t[_FLAGGED_LOW, l_]
+        if c_open:  # the first candidate with fewer than half decides C and its star
             if weak > half:
-                return 1, 0
-            if weak + _count_from(t, r_motor, l_motor, _FLAGGED_WEAK, s) > half:
-                return 1, 1
-    return 0, 0
+                c, c_star, c_open = 1, 0, False
+            elif weak + flagged_weak > half:
+                c, c_star, c_open = 1, 1, False
+        if d_open and column < _INT:  # NLI INT: no key muscle below it, no D
+            if half == 0 or strong - flagged_low >= half:  # D without a flag: unstarred
+                d, d_star, d_open = 1, 0, False
+            elif strong >= half:  # D only where the flagged low grades count as strong
+                d, d_star = 1, 1
+        if not c_open and not d_open:
+            break
+    return c, c_star, d, d_star
 
 
 @_step
-def _at_least_half(t: Any, r_motor: Any, l_motor: Any, nli: int) -> tuple[int, int]:
-    possible, starred = 0, 0
-    for column in range(_INT):
-        if not nli >> column:
-            break
-        if (nli >> column) & 1:
-            s = t[_START_BELOW, column]
-            half = 10 - s
-            strong = _count_from(t, r_motor, l_motor, _STRONG, s)
-            flagged = _count_from(t, r_motor, l_motor, _FLAGGED_LOW, s)
-            if half == 0 or strong - flagged >= half:
-                return 1, 0
-            if strong >= half:
-                possible = 1
-                if strong - flagged < half:
-                    starred = 1
-    return possible, starred
+def _any_flag(t: Any, cells: Any) -> bool:
+    """Whether stripping the flags (``_strip``) changes any of ``cells``."""
+    for i in range(len(cells)):  # noqa: SIM110 - a plain loop, as in every kernel here
+        if t[_STRIP, cells[i]] != cells[i]:
+            return True
+    return False
 
 
 @_step
@@ -438,41 +442,57 @@ def _ais(
     if rest and c_possible:
         here |= 1
         star |= c_star | i_star
-    sensory, sensory_star = _sensory_preserved(t, sacral, dap)
-    r_found_may, r_flagged_may, r_found, r_flagged = _per_start(t, r_motor, r_nkm)
-    l_found_may, l_flagged_may, l_found, l_flagged = _per_start(t, l_motor, l_nkm)
-    r_none, r_star = _no_motor_below(t, r_found_may, r_flagged_may, motor_right)
-    l_none, l_star = _no_motor_below(t, l_found_may, l_flagged_may, motor_left)
-    if rest and sensory and vac != 0 and r_none and l_none:
-        here |= 1 << 1
-        if sensory_star or (vac == 1 and (r_star or l_star)):
-            star |= 1 << 1
-    r_below, r_bstar = _motor_below(t, r_found, r_flagged, motor_right)
-    l_below, l_bstar = _motor_below(t, l_found, l_flagged, motor_left)
-    vac_present = vac != 1
-    below = sensory and (r_below or l_below)
-    incomplete = rest and (vac_present or below)
-    incomplete_star = not vac_present and below and (r_bstar or l_bstar)
-    c, c_flag = _fewer_than_half(t, r_motor, l_motor, nli_here)
-    if incomplete and c:
-        # is C possible at face value too (every flag removed)?
-        pr_m, pr_lt, pr_pp, pl_m, pl_lt, pl_pp = plain
-        _strip(t, r_motor, pr_m)
-        _strip(t, r_lt, pr_lt)
-        _strip(t, r_pp, pr_pp)
-        _strip(t, l_motor, pl_m)
-        _strip(t, l_lt, pl_lt)
-        _strip(t, l_pp, pl_pp)
-        plain_nli, _ = _nli(t, pr_m, pr_lt, pr_pp, pl_m, pl_lt, pl_pp)
-        c_plain, _ = _fewer_than_half(t, pr_m, pl_m, plain_nli)
-        here |= 1 << 2
-        if c_flag or incomplete_star or not c_plain:
-            star |= 1 << 2
-    d, d_flag = _at_least_half(t, r_motor, l_motor, nli_here)
-    if incomplete and d:
-        here |= 1 << 3
-        if d_flag or incomplete_star:
-            star |= 1 << 3
+    # B and the motor-incomplete rule need sacral sensation (and VAC no or NT: with VAC yes the
+    # injury is incomplete whatever lies below the motor level): only then the per-level scans.
+    incomplete, incomplete_star = rest and vac != 1, False
+    if rest:
+        sensory, sensory_star = _sensory_preserved(t, sacral, dap)
+        if sensory and vac != 0:
+            r_found_may, r_flagged_may, r_found, r_flagged = _per_start(t, r_motor, r_nkm)
+            l_found_may, l_flagged_may, l_found, l_flagged = _per_start(t, l_motor, l_nkm)
+            r_none, r_star = _no_motor_below(t, r_found_may, r_flagged_may, motor_right)
+            if r_none:
+                l_none, l_star = _no_motor_below(t, l_found_may, l_flagged_may, motor_left)
+                if l_none:
+                    here |= 1 << 1
+                    if sensory_star or (vac == 1 and (r_star or l_star)):
+                        star |= 1 << 1
+            if vac == 1:  # VAC no: motor function more than three levels below the motor level
+                r_below, r_bstar = _motor_below(t, r_found, r_flagged, motor_right)
+                l_below, l_bstar = _motor_below(t, l_found, l_flagged, motor_left)
+                incomplete = bool(r_below or l_below)
+                incomplete_star = incomplete and bool(r_bstar or l_bstar)
+    if incomplete:
+        c, c_flag, d, d_flag = _fewer_and_at_least_half(t, r_motor, l_motor, nli_here, True)
+        if c:
+            here |= 1 << 2
+            if c_flag or incomplete_star:
+                star |= 1 << 2
+            elif (
+                _any_flag(t, r_motor)
+                or _any_flag(t, l_motor)
+                or _any_flag(t, r_lt)
+                or _any_flag(t, l_lt)
+                or _any_flag(t, r_pp)
+                or _any_flag(t, l_pp)
+            ):
+                # is C possible at face value too (every flag removed)? Without a flag the cells
+                # are their own face value: the same walk, the same C, nothing to star.
+                pr_m, pr_lt, pr_pp, pl_m, pl_lt, pl_pp = plain
+                _strip(t, r_motor, pr_m)
+                _strip(t, r_lt, pr_lt)
+                _strip(t, r_pp, pr_pp)
+                _strip(t, l_motor, pl_m)
+                _strip(t, l_lt, pl_lt)
+                _strip(t, l_pp, pl_pp)
+                plain_nli, _ = _nli(t, pr_m, pr_lt, pr_pp, pl_m, pl_lt, pl_pp)
+                c_plain = _fewer_and_at_least_half(t, pr_m, pl_m, plain_nli, False)[0]
+                if not c_plain:
+                    star |= 1 << 2
+        if d:
+            here |= 1 << 3
+            if d_flag or incomplete_star:
+                star |= 1 << 3
     if vac != 1 and (nli_here >> _INT) & 1:
         here |= 1 << 4
         star |= ((nli_star >> _INT) & 1) << 4
@@ -561,7 +581,7 @@ def _motor_zpp(
             break
     has_flag = first_flagged < _N_LEVELS
     last_normal = bottom
-    for level in range(top + 1, bottom + 1):
+    for level in range(top + 1, bottom + 1 if has_flag else 0):  # read only beside a flag
         k = _KEY_AT[level]
         consec = (
             k >= 0 and t[_NORMAL2, lt[level]] and t[_NORMAL2, pp[level]] and t[_NORMAL5, motor[k]]
