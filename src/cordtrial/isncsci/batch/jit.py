@@ -546,6 +546,32 @@ def _motor_zpp_range(
     return here, here & (s1 | ~h1) & (s2 | ~h2)
 
 
+@_step
+def _first_flagged(t: Any, motor: Any, lt: Any, pp: Any, first: int, last: int) -> int:
+    """The first level from ``first`` to ``last`` with a flagged cell, or ``_N_LEVELS``."""
+    for level in range(first, last + 1):
+        flag = t[_STARRED, lt[level]] or t[_STARRED, pp[level]]
+        k = _KEY_AT[level]
+        if k >= 0 and t[_STARRED, motor[k]]:
+            flag = True
+        if flag:
+            return level
+    return _N_LEVELS
+
+
+@_step
+def _last_normal(t: Any, motor: Any, lt: Any, pp: Any, top: int, bottom: int) -> int:
+    """The last level of the run of normal key levels below ``top`` (``bottom`` if unbroken)."""
+    for level in range(top + 1, bottom + 1):
+        k = _KEY_AT[level]
+        consec = (
+            k >= 0 and t[_NORMAL2, lt[level]] and t[_NORMAL2, pp[level]] and t[_NORMAL5, motor[k]]
+        )
+        if not consec:
+            return level - 1
+    return bottom
+
+
 @_jit
 def _motor_zpp(
     t: Any, motor: Any, lt: Any, pp: Any, nkm: int, vac: int, c_possible: int, motor_level: int
@@ -570,25 +596,10 @@ def _motor_zpp(
     top = min(top, _S4_5)
     sacral = (motor_level >> _S2 | motor_level >> _S3 | motor_level >> _INT) & 1
     bottom = (_S3 if lowest == _INT else lowest) if sacral else _S1
-    first_flagged = _N_LEVELS
-    for level in range(bottom + 1):
-        flag = t[_STARRED, lt[level]] or t[_STARRED, pp[level]]
-        k = _KEY_AT[level]
-        if k >= 0 and t[_STARRED, motor[k]]:
-            flag = True
-        if flag:
-            first_flagged = level
-            break
-    has_flag = first_flagged < _N_LEVELS
-    last_normal = bottom
-    for level in range(top + 1, bottom + 1 if has_flag else 0):  # read only beside a flag
-        k = _KEY_AT[level]
-        consec = (
-            k >= 0 and t[_NORMAL2, lt[level]] and t[_NORMAL2, pp[level]] and t[_NORMAL5, motor[k]]
-        )
-        if not consec:
-            last_normal = level - 1
-            break
+    # The flags decide stars only: the first flagged level (from the top) and the last of the
+    # consecutive normal levels below the top are found when a star first depends on them, and
+    # only as far down as it needs (levels 0..scanned read so far; a flag found is the first).
+    first_flagged, scanned, last_normal = _N_LEVELS, -1, -1
     if not (nkm >= 0 and nkm <= bottom):
         nkm = -1
     add_nkm, nkm_added = False, False
@@ -603,8 +614,12 @@ def _motor_zpp(
                     add_nkm = True
                 else:
                     here |= 1 << level
-                    if has_flag and t[_ZERO_FLAGGED, m]:
-                        star |= 1 << level
+                    if t[_ZERO_FLAGGED, m]:
+                        if first_flagged == _N_LEVELS and scanned < bottom:
+                            first_flagged = _first_flagged(t, motor, lt, pp, scanned + 1, bottom)
+                            scanned = bottom
+                        if first_flagged < _N_LEVELS:  # a flag at or above the motor ZPP's bottom
+                            star |= 1 << level
                     if nkm == level:
                         nkm_added = True
             if function:
@@ -615,8 +630,20 @@ def _motor_zpp(
             else:
                 here |= 1 << level
                 digit = t[_GRADED_STARRED, lt[level]] or t[_GRADED_STARRED, pp[level]]
-                if has_flag and (digit or (first_flagged <= level and level <= last_normal)):
-                    star |= 1 << level
+                # starred: a flag at or above the bottom and a flagged digit here, or a flag at
+                # or above this level (so at or above the bottom too) within the normal run
+                upto = bottom if digit else level
+                if first_flagged == _N_LEVELS and scanned < upto:
+                    first_flagged = _first_flagged(t, motor, lt, pp, scanned + 1, upto)
+                    scanned = upto
+                if first_flagged <= upto:
+                    if digit:
+                        star |= 1 << level
+                    else:
+                        if last_normal < 0:
+                            last_normal = _last_normal(t, motor, lt, pp, top, bottom)
+                        if level <= last_normal:
+                            star |= 1 << level
     if add_nkm and not nkm_added and nkm >= 0:
         here |= 1 << nkm
     return here, star
