@@ -232,13 +232,17 @@ def test_missing_store_from_the_environment_is_not_created(
 
 
 def test_unreachable_database_server_is_named_without_its_password(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """Nothing listens on port 1: the store is named (password hidden) with the reason."""
+    """Nothing listens on port 1: the store is named (password hidden) with the reason, by a
+    command that checks the store first and by ``backup``, which opens it itself; ``backup``
+    leaves no file."""
     monkeypatch.setenv("CORDTRIAL_DATABASE_URL", "postgresql://trial:s3cret@127.0.0.1:1/cordtrial")
-    result = _invoke(["audit", "verify"])
-    _clean_error(result, 2, "cannot open the trial store", "127.0.0.1:1/cordtrial", "refused")
-    assert "s3cret" not in result.output
+    for command in (["audit", "verify"], ["backup", "-o", str(tmp_path / "store.backup")]):
+        result = _invoke(command)
+        _clean_error(result, 2, "cannot open the trial store", "127.0.0.1:1/cordtrial", "refused")
+        assert "s3cret" not in result.output
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_an_empty_file_is_a_store_without_schema(files: Files, tmp_path: Path) -> None:

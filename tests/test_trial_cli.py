@@ -276,6 +276,36 @@ def test_backup_then_restore_into_an_empty_database(env: str, tmp_path: Path) ->
     assert forced.exit_code == 0 and "chain intact" in forced.output
 
 
+def test_a_store_is_backed_up_before_it_is_migrated(env: str, tmp_path: Path) -> None:
+    """The backup every upgrade should start with: a store at an older revision is backed up as
+    it is, and restoring the backup migrates the copy to this cordtrial's revision."""
+    upgrade(env, "0020")
+    runner = CliRunner()
+    assert runner.invoke(_data_app(), ["audit", "verify"]).exit_code == 2  # "migrate it"
+    output = tmp_path / "before-upgrade.backup"
+    made = runner.invoke(_data_app(), ["backup", "-o", str(output)])
+    assert made.exit_code == 0, made.output
+    assert "backup of revision 0020" in made.output
+    target = tmp_path / "restored.db"
+    restored = runner.invoke(_data_app(), ["restore", str(output)],
+                             env={"CORDTRIAL_DATABASE_URL": f"sqlite:///{target}"})  # fmt: skip
+    assert restored.exit_code == 0, restored.output
+    engine = make_engine(f"sqlite:///{target}")
+    with engine.connect() as connection:
+        revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    engine.dispose()
+    assert revision == "0021"
+
+
+def test_backup_of_a_store_without_schema_is_refused(env: str, tmp_path: Path) -> None:
+    Path(env.removeprefix("sqlite:///")).touch()
+    output = tmp_path / "empty.backup"
+    result = CliRunner().invoke(_data_app(), ["backup", "-o", str(output)])
+    assert result.exit_code == 2
+    assert "has no schema" in result.output and "cordtrial db upgrade" in result.output
+    assert not output.exists() and not output.with_name("empty.backup.partial").exists()
+
+
 def test_import_error_report_is_owner_only_and_neutralizes_formulas(
     env: str, tmp_path: Path
 ) -> None:

@@ -44,6 +44,7 @@ __all__ = [
     "creating_store",
     "existing_store",
     "fail",
+    "opening_store",
     "run_row_import",
     "store_location",
 ]
@@ -146,15 +147,22 @@ def store_location(data_dir: Path | None, *, demo: bool, url: str | None = None)
     return StoreLocation(url, _sqlite_file(url), False, None)
 
 
-def existing_store(data_dir: Path | None, *, demo: bool, url: str | None = None) -> StoreLocation:
+def existing_store(
+    data_dir: Path | None, *, demo: bool, url: str | None = None, any_revision: bool = False
+) -> StoreLocation:
     """The store named by the options, which must exist and be at the code's schema revision.
 
     Checked before anything connects, so a missing SQLite file is never created: the command
-    ends with status 2 and a message naming the store and how to create it.
+    ends with status 2 and a message naming the store and how to create it. With
+    ``any_revision`` (``backup``: a store is backed up before it is migrated) only the SQLite
+    file's existence is checked here; the command opens the store itself, inside
+    :func:`opening_store`, and refuses a store without a schema.
     """
     location = store_location(data_dir, demo=demo, url=url)
     if location.path is not None and not location.path.is_file():
         fail(f"no trial store at {location.path}: {location.creation_hint()}")
+    if any_revision:
+        return location
     from sqlalchemy.exc import SQLAlchemyError
 
     from cordtrial.trial.database import current_revision, head_revision
@@ -172,6 +180,18 @@ def existing_store(data_dir: Path | None, *, demo: bool, url: str | None = None)
             f"cordtrial needs {head}: migrate it with `cordtrial db upgrade{location.options()}`"
         )
     return location
+
+
+@contextmanager
+def opening_store(location: StoreLocation) -> Iterator[None]:
+    """For a command that opens an existing store itself: a database that cannot be reached ends
+    the command with status 2, naming the store (its password hidden) and the driver's reason."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        fail(f"cannot open the trial store {location.shown()}: {_reason(exc)}")
 
 
 @contextmanager

@@ -30,6 +30,7 @@ from cordtrial.cli_store import (
     check_output_folder,
     creating_store,
     existing_store,
+    opening_store,
     store_location,
 )
 from cordtrial.password_cli import passwd_command, reset_password_command, unlock_command
@@ -364,14 +365,17 @@ def backup_command(
     """Write a consistent snapshot of the database to a new file.
 
     SQLite: the online backup API (the backup is a SQLite file). PostgreSQL: a portable logical
-    dump read in one snapshot (gzip; each table as PostgreSQL's COPY text, dump format 2).
+    dump read in one snapshot (gzip; each table as PostgreSQL's COPY text, dump format 2). A
+    store at any schema revision is backed up (back it up before `cordtrial db upgrade`);
+    `cordtrial restore` migrates the restored store to this cordtrial's revision.
     """
     from cordtrial.trial.backup import BackupError, backup
 
     check_output_folder(output)
-    url = existing_store(data_dir, demo=demo).url
+    location = existing_store(data_dir, demo=demo, any_revision=True)
     try:
-        info = backup(url, output)
+        with opening_store(location):
+            info = backup(location.url, output)
     except BackupError as exc:
         raise _fail(str(exc), 2) from exc
     typer.echo(f"backup of revision {info.revision} ({info.rows} rows) written to {output}")

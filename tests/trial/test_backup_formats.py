@@ -8,13 +8,14 @@ from __future__ import annotations
 import gzip
 import importlib
 import json
+import subprocess
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import Engine, event, func, insert, select
 from sqlalchemy.engine import make_url
 
 from builders import acting_as
@@ -156,6 +157,72 @@ def test_format_2_dump_restores_every_row_of_every_table_exactly(
     assert restored.tables == info.tables
     _assert_same_rows(postgres_store, empty_database_url)
     assert _tricky_reasons(postgres_store) == _tricky_reasons(empty_database_url) > 0
+
+
+def test_format_2_row_counts_are_the_rows_copied(
+    postgres_store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The header's and each table line's counts are the rows that follow, and the rows the
+    store holds; no statement counts them beforehand (COPY's own count is used). Each JSON line
+    is a gzip member of its own (rewritten in place once its count is known): gzip and zcat read
+    the file as one stream."""
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        output = tmp_path / "store.dump"
+        info = backup(postgres_store, output)
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+    assert statements and not [s for s in statements if "count(" in s.lower()]
+    engine = make_engine(postgres_store)
+    try:
+        with engine.connect() as connection:
+            held = {
+                table.name: connection.scalar(select(func.count()).select_from(table))
+                for table in Base.metadata.sorted_tables
+            }
+    finally:
+        engine.dispose()
+    assert info.tables == held and held["audit_entry"] > 100
+    with gzip.open(output, "rb") as stream:
+        lines = stream.read().splitlines(keepends=True)
+    assert json.loads(lines[0])["tables"] == held
+    declared: dict[str, int] = {}
+    rows: dict[str, int] = {}
+    current = ""
+    for line in lines[1:]:
+        if line.startswith(b'{"table"'):
+            head = json.loads(line)
+            current, declared[head["table"]] = head["table"], head["rows"]
+            rows[current] = 0
+        elif line != b"\\.\n":
+            rows[current] += 1
+    assert declared == rows == held
+    unzipped = subprocess.run(["zcat", str(output)], capture_output=True, check=True).stdout
+    assert unzipped.splitlines(keepends=True) == lines
+    # the header, per table its line and end line, and its rows when it has any (the magic
+    # bytes may also occur inside compressed data, hence at least)
+    members = output.read_bytes().count(b"\x1f\x8b\x08")
+    assert members >= 1 + 2 * len(held) + sum(1 for n in held.values() if n)
+
+
+def test_failed_dump_leaves_no_file(database_url: str, tmp_path: Path) -> None:
+    """A store without a schema: refused, naming the store, and neither the backup nor its
+    partial file is left behind."""
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("DROP TABLE alembic_version")
+    finally:
+        engine.dispose()
+    output = tmp_path / "store.dump"
+    with pytest.raises(BackupError, match="has no schema"):
+        backup(database_url, output)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("store.")) == []
 
 
 def _tricky_reasons(url: str) -> int:

@@ -64,6 +64,26 @@ def test_backup_is_owner_only_on_each_backend(
     assert [p.name for p in output.parent.iterdir()] == ["cordtrial.backup"]
 
 
+def test_backup_is_on_the_disk_before_it_has_its_name(
+    database_url: str, participant: Participant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The backup's data are synced (fsync) while it is still the partial file, and its folder
+    after the rename, so a power cut never leaves a named backup that is incomplete. The real
+    ``os.fsync`` runs; the test records what it was given."""
+    synced: list[tuple[str, bool]] = []
+    real_fsync = os.fsync
+    output = tmp_path / "cordtrial.backup"
+
+    def recording_fsync(descriptor: int) -> None:
+        synced.append((os.readlink(f"/proc/self/fd/{descriptor}"), output.exists()))
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    backup(database_url, output)
+    partial = str(output.with_name("cordtrial.backup.partial"))
+    assert synced == [(partial, False), (str(tmp_path), True)]
+
+
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_export_files_are_owner_only_and_csv_cells_neutralized(
     session: Session, participant: Participant, tmp_path: Path, fmt: str

@@ -15,9 +15,15 @@ Backup
   JSON); the client takes the rows from libpq's buffer in blocks of a megabyte
   (:func:`cordtrial.trial.pgcopy.copy_out`) and a second thread compresses them (gzip level 1
   through ISA-L, ``isal``'s ``igzip_threaded``) while the next block is read: memory holds a few
-  blocks at most. The file is portable: it restores into PostgreSQL (``COPY ... FROM STDIN`` of
-  the same lines) or SQLite (the lines parsed, :mod:`cordtrial.trial.pgcopy`). Dumps of format 1
-  (one JSON array per row, as written before format 2) restore as before.
+  blocks at most. The row counts are COPY's own (nothing counts the rows first): the header and
+  table lines are gzip members stored uncompressed, written with a placeholder of the same length
+  and rewritten in place once the rows are copied (the lines end in spaces). The file is
+  portable: it restores into PostgreSQL (``COPY ... FROM STDIN`` of the same lines) or SQLite (the
+  lines parsed, :mod:`cordtrial.trial.pgcopy`). Dumps of format 1 (one JSON array per row, as
+  written before format 2) restore as before.
+
+Either kind is written to ``FILE.partial``, synced to the disk and renamed
+(:func:`cordtrial.trial.files.durable_replace`); a store at any migration revision is backed up.
 
 Restore
 -------
@@ -36,6 +42,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import shutil
 import sqlite3
 import tempfile
@@ -46,8 +53,9 @@ from pathlib import Path
 from typing import IO, Any
 
 import psycopg
+from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from isal import igzip_threaded
+from isal import igzip, igzip_threaded
 from psycopg.types.json import Jsonb
 from sqlalchemy import (
     JSON,
@@ -76,7 +84,12 @@ from cordtrial.trial.database import (
     upgrade,
 )
 from cordtrial.trial.errors import BackupError
-from cordtrial.trial.files import create_private_file, open_private, private_directory
+from cordtrial.trial.files import (
+    create_private_file,
+    durable_replace,
+    open_private,
+    private_directory,
+)
 from cordtrial.trial.models import Base
 from cordtrial.trial.pgcopy import (
     COPY_SETTINGS,
@@ -131,6 +144,11 @@ class BackupInfo:
         return sum(self.tables.values())
 
 
+def _no_schema(url: str) -> str:
+    shown = make_url(normalize_database_url(url)).render_as_string(hide_password=True)
+    return f"the trial store {shown} has no schema (create it with `cordtrial db upgrade`)"
+
+
 def _sqlite_path(url: str) -> Path | None:
     parsed = make_url(normalize_database_url(url))
     if parsed.get_backend_name() != "sqlite":
@@ -160,36 +178,44 @@ def backup(url: str, output: str | Path) -> BackupInfo:
     output = Path(output)
     if output.exists():
         raise BackupError(f"{output}: exists; choose a new file (a backup never overwrites)")
-    revision = current_revision(url)
-    if revision is None:
-        raise BackupError("the database has no schema (run `cordtrial db upgrade` first)")
-    private_directory(output.parent)
     path = _sqlite_path(url)
-    if path is not None:
-        partial = output.with_name(output.name + ".partial")
-        partial.unlink(missing_ok=True)  # left by a backup that was killed
-        create_private_file(partial, exclusive=True)
-        with sqlite3.connect(path) as source, sqlite3.connect(partial) as target:
-            source.backup(target)
-        target.close()
-        source.close()
-        partial.replace(output)
-        return read_info(output)
+    if path is None:
+        return _postgres_backup(url, output)
+    if current_revision(url) is None:
+        raise BackupError(_no_schema(url))
+    private_directory(output.parent)
+    partial = output.with_name(output.name + ".partial")
+    partial.unlink(missing_ok=True)  # left by a backup that was killed
+    create_private_file(partial, exclusive=True)
+    with sqlite3.connect(path) as source, sqlite3.connect(partial) as target:
+        source.backup(target)
+    target.close()
+    source.close()
+    durable_replace(partial, output)
+    return read_info(output)
+
+
+def _postgres_backup(url: str, output: Path) -> BackupInfo:
+    """A format-2 dump, written to ``output``'s ``.partial`` file, synced to the disk and renamed
+    when complete (:func:`~cordtrial.trial.files.durable_replace`); the partial file is removed
+    when the dump fails."""
     engine = make_engine(url, isolation_level="REPEATABLE READ")
+    partial = output.with_name(output.name + ".partial")
     try:
         with engine.connect() as connection:
             connection.exec_driver_sql("SET TRANSACTION READ ONLY")
-            partial = output.with_name(output.name + ".partial")
-            # isal's igzip_threaded is untyped; it returns an io.BufferedWriter whose blocks a
-            # second thread compresses (the GIL released) and writes
-            with (
-                open_private(partial, "wb") as raw,
-                igzip_threaded.open(  # type: ignore[no-untyped-call]
-                    raw, "wb", compresslevel=_GZIP_LEVEL, threads=1, block_size=_GZIP_BLOCK
-                ) as stream,
-            ):
-                info = _dump(connection, revision, stream)
-            partial.replace(output)
+            # read in the dump's snapshot, as every row is
+            revision = MigrationContext.configure(connection).get_current_revision()
+            if revision is None:
+                raise BackupError(_no_schema(url))
+            private_directory(output.parent)
+            try:
+                with open_private(partial, "wb") as stream:
+                    info = _dump(connection, revision, stream)
+                durable_replace(partial, output)
+            except BaseException:
+                partial.unlink(missing_ok=True)
+                raise
             return info
     finally:
         engine.dispose()
@@ -216,41 +242,138 @@ def _driver_connection(connection: Connection) -> psycopg.Connection[Any]:
 
 def _dump(connection: Connection, revision: str, stream: IO[bytes]) -> BackupInfo:
     """Format 2: the header line, then per table a line naming it and its columns, its rows as
-    PostgreSQL's ``COPY ... TO STDOUT`` text, and the end-of-data line ``\\.``."""
+    PostgreSQL's ``COPY ... TO STDOUT`` text, and the end-of-data line ``\\.``.
+
+    The row counts in the header and table lines are those COPY reports; nothing counts the rows
+    beforehand. Each of those lines is a gzip member of its own, stored uncompressed, written
+    first with a placeholder of the same length (the largest count) and overwritten in place
+    once its rows are copied; a table's rows are a member compressed at level 1 (ISA-L, in a
+    second thread). Readers see one gzip stream; the lines end in spaces up to their length.
+    """
     raw = _driver_connection(connection)
     with raw.cursor() as cursor:
         set_copy_settings(cursor)
-    counts = _counts(connection)
-    present = {
-        name: {c["name"] for c in columns}
-        for (_, name), columns in inspect(connection).get_multi_columns().items()
-    }
-    header = {
-        "format": DUMP_FORMAT,
-        "format_version": DUMP_FORMAT_VERSION,
-        "row_format": "postgresql copy text",
-        "copy_settings": COPY_SETTINGS,
-        "revision": revision,
-        "cordtrial_version": __version__,
-        "created_at": datetime.now(UTC).isoformat(),
-        "tables": counts,
-    }
-    stream.write((json.dumps(header) + "\n").encode())
-    for table in Base.metadata.sorted_tables:
-        if table.name not in counts:
-            continue
-        columns = [c.name for c in table.columns if c.name in present[table.name]]
-        head = {"table": table.name, "columns": columns, "rows": counts[table.name]}
-        stream.write((json.dumps(head) + "\n").encode())
+    present = _postgres_columns(connection)
+    tables = [
+        (table, [c.name for c in table.columns if c.name in present[table.name]])
+        for table in Base.metadata.sorted_tables
+        if table.name in present
+    ]
+    created_at = datetime.now(UTC).isoformat()
+
+    def header(counts: dict[str, int]) -> dict[str, Any]:
+        return {
+            "format": DUMP_FORMAT,
+            "format_version": DUMP_FORMAT_VERSION,
+            "row_format": "postgresql copy text",
+            "copy_settings": COPY_SETTINGS,
+            "revision": revision,
+            "cordtrial_version": __version__,
+            "created_at": created_at,
+            "tables": counts,
+        }
+
+    placeholders = {table.name: _MAX_ROWS for table, _ in tables}
+    slots = [_Slot(stream, header(placeholders))]
+    counts: dict[str, int] = {}
+    for table, columns in tables:
+        head = {"table": table.name, "columns": columns, "rows": _MAX_ROWS}
+        slot = _Slot(stream, head)
         listed = ", ".join(f'"{name}"' for name in columns)
-        statement = f'COPY "{table.name}" ({listed}) TO STDOUT'
-        copied = copy_out(raw, statement, stream.write, _COPY_BLOCK)
-        if copied != counts[table.name]:  # one snapshot: only a broken server gets here
-            raise BackupError(
-                f"table {table.name}: {copied} rows copied, {counts[table.name]} counted"
-            )
-        stream.write(END_OF_DATA)
+        rows = _CompressedMember(stream)
+        counts[table.name] = copy_out(
+            raw, f'COPY "{table.name}" ({listed}) TO STDOUT', rows.write, _COPY_BLOCK
+        )
+        rows.close()
+        stream.write(_stored_member(END_OF_DATA))
+        slot.fill(head | {"rows": counts[table.name]})
+        slots.append(slot)
+    slots[0].fill(header(counts))
+    stream.flush()
+    for slot in slots:
+        slot.write_at(stream)
     return BackupInfo("postgresql dump", revision, counts)
+
+
+#: The largest row count a dump's header and table lines hold room for.
+_MAX_ROWS = 10**18 - 1
+
+
+def _stored_member(data: bytes) -> bytes:
+    """``data`` as a gzip member stored uncompressed: its length depends on the data's alone."""
+    return gzip.compress(data, compresslevel=0, mtime=0)
+
+
+class _CompressedMember:
+    """A table's rows as one gzip member (level :data:`_GZIP_LEVEL`, ISA-L) appended to
+    ``stream``: compressed here when they come as one block (most tables), else by a second
+    thread (``igzip_threaded``, the GIL released) while the next blocks are read."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+        self.pending: bytes | None = None
+        self.threaded: IO[bytes] | None = None
+
+    def write(self, block: bytes) -> None:
+        """Take the next block of rows."""
+        if self.threaded is not None:
+            self.threaded.write(block)
+        elif self.pending is None:
+            self.pending = block
+        else:
+            # igzip_threaded is untyped: an io.BufferedWriter that leaves ``stream`` open
+            self.threaded = igzip_threaded.open(  # type: ignore[no-untyped-call]
+                self.stream, "wb", compresslevel=_GZIP_LEVEL, threads=1, block_size=_GZIP_BLOCK
+            )
+            self.threaded.write(self.pending)
+            self.threaded.write(block)
+            self.pending = None
+
+    def close(self) -> None:
+        """Write what is left (nothing for no rows) and end the member."""
+        if self.threaded is not None:
+            self.threaded.close()
+        elif self.pending is not None:
+            self.stream.write(igzip.compress(self.pending, _GZIP_LEVEL))
+
+
+class _Slot:
+    """A JSON line of a dump written now with placeholder values and rewritten in place later
+    (:meth:`fill`, then :meth:`write_at`), padded with spaces to the placeholder's length."""
+
+    def __init__(self, stream: IO[bytes], placeholder: dict[str, Any]) -> None:
+        self.offset = stream.tell()
+        self.width = len(json.dumps(placeholder))
+        self.member = _stored_member(json.dumps(placeholder).encode() + b"\n")
+        stream.write(self.member)
+
+    def fill(self, value: dict[str, Any]) -> None:
+        """The line's final value (no longer than the placeholder)."""
+        line = json.dumps(value)
+        if len(line) > self.width:
+            raise BackupError(f"a dump line outgrew its room: {line[:80]!r}")
+        member = _stored_member(line.ljust(self.width).encode() + b"\n")
+        if len(member) != len(self.member):  # a stored member's length is its data's
+            raise BackupError("a dump line's gzip member changed length")
+        self.member = member
+
+    def write_at(self, stream: IO[bytes]) -> None:
+        """Overwrite the placeholder in the (flushed) file."""
+        os.pwrite(stream.fileno(), self.member, self.offset)
+
+
+def _postgres_columns(connection: Connection) -> dict[str, set[str]]:
+    """The columns of each table in the connection's schema (one query of the catalog)."""
+    rows = connection.exec_driver_sql(
+        "SELECT c.relname, a.attname FROM pg_catalog.pg_attribute a "
+        "JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
+        "WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p') "
+        "AND a.attnum > 0 AND NOT a.attisdropped"
+    )
+    present: dict[str, set[str]] = {}
+    for table, column in rows:
+        present.setdefault(table, set()).add(column)
+    return present
 
 
 def backup_kind(path: str | Path) -> str:

@@ -29,6 +29,7 @@ __all__ = [
     "PRIVATE_DIR_MODE",
     "PRIVATE_FILE_MODE",
     "create_private_file",
+    "durable_replace",
     "open_private",
     "private_directory",
     "write_csv",
@@ -53,6 +54,23 @@ def private_directory(path: Path) -> Path:
             continue
         os.chmod(directory, PRIVATE_DIR_MODE)  # mkdir's mode is narrowed by the umask only
     return path
+
+
+def durable_replace(source: Path, target: Path) -> None:
+    """Give the finished file ``source`` the name ``target``, durably: its data are flushed to
+    the disk (``fsync``) before the rename and the folder's entry after it, so a crash or power
+    cut leaves either no ``target`` or all of it (as ``pg_dump`` syncs what it writes)."""
+    descriptor = os.open(source, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+    os.replace(source, target)
+    folder = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
 
 
 def create_private_file(path: Path, *, exclusive: bool = False) -> None:

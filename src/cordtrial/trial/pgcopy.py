@@ -80,9 +80,11 @@ _CONTROL = {b"b": b"\b", b"f": b"\f", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"v
 
 
 def set_copy_settings(cursor: psycopg.Cursor[Any]) -> None:
-    """Apply :data:`COPY_SETTINGS` to the current transaction."""
-    for name, value in COPY_SETTINGS.items():
-        cursor.execute(f"SET LOCAL {name} = '{value}'")
+    """Apply :data:`COPY_SETTINGS` to the current transaction (one statement)."""
+    settings = ", ".join(
+        f"set_config('{name}', '{value}', true)" for name, value in COPY_SETTINGS.items()
+    )
+    cursor.execute(f"SELECT {settings}")
 
 
 def _unescaped(match: re.Match[bytes]) -> bytes:
@@ -181,7 +183,7 @@ def copy_out(
     block: int = 1 << 20,
 ) -> int:
     """Run ``COPY ... TO STDOUT`` and pass its rows to ``write`` in blocks of about ``block``
-    bytes (whole lines); returns the number of rows.
+    bytes (whole lines); returns the number of rows (checked against the count COPY reports).
 
     libpq hands a COPY over one row at a time; psycopg's ``Copy`` object spends a generator and
     a wait per row, several times what the server spends writing it. Here the rows are taken
@@ -229,6 +231,9 @@ def copy_out(
         pass
     if failed:
         raise BackupError(f"PostgreSQL stopped {statement!r}: {message}")
+    reported = result.command_tuples if result is not None else None
+    if reported != rows:  # COPY's own count ("COPY n"): only a broken connection gets here
+        raise BackupError(f"{statement!r}: {rows} rows received, the server sent {reported}")
     return rows
 
 
