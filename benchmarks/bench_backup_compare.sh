@@ -36,12 +36,12 @@ postmaster=$(PYTHONPATH=$PWD/src .venv/bin/python - "$postgres" <<'EOF' || true
 import sys
 from cordtrial.trial.database import make_engine
 engine = make_engine(sys.argv[1])
-with engine.connect() as connection:
+with engine.connect() as connection:  # the backend's parent, read while it runs
     backend = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+    for line in open(f"/proc/{backend}/status"):
+        if line.startswith("PPid:"):
+            print(line.split()[1])
 engine.dispose()
-for line in open(f"/proc/{backend}/status"):
-    if line.startswith("PPid:"):
-        print(line.split()[1])
 EOF
 )
 server_ticks() {  # the postmaster's reaped children's CPU, in clock ticks

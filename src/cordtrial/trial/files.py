@@ -19,11 +19,12 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
-
-import pandas as pd
+from typing import IO, TYPE_CHECKING, Any
 
 from cordtrial.isncsci.io.csv_safety import neutralize_csv_frame
+
+if TYPE_CHECKING:  # pandas is imported by whoever builds the frame, not by the store's commands
+    import pandas as pd
 
 __all__ = [
     "PRIVATE_DIR_MODE",
