@@ -9,6 +9,7 @@ import gzip
 import importlib
 import json
 import subprocess
+import threading
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -267,6 +268,44 @@ def test_dump_of_a_store_at_an_older_revision_restores_at_the_latest(
     finally:
         pg_databases.drop(source)
         pg_databases.drop(target)
+
+
+def test_dump_whose_server_goes_away_midway_leaves_no_file_and_no_thread(
+    postgres_store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dump's server process is ended (``pg_terminate_backend``, as a restart or an
+    administrator would) in the middle of a table's COPY, with blocks of 256 bytes so that the
+    compressing thread runs: the backup fails with a BackupError naming the COPY (no driver
+    exception reaches the command), the partial file is removed, and the compressing thread has
+    ended (one left waiting would keep the process alive)."""
+    module = importlib.import_module("cordtrial.trial.backup")
+    monkeypatch.setattr(module, "_COPY_BLOCK", 256)
+    killer = psycopg.connect(make_url(postgres_store).set(drivername="postgresql")
+                             .render_as_string(hide_password=False), autocommit=True)  # fmt: skip
+    blocks = {"seen": 0, "ended": 0}
+    take = module._CompressedMember.write
+
+    def take_then_end_the_server(self: Any, block: bytes) -> None:
+        take(self, block)
+        blocks["seen"] += 1
+        if blocks["seen"] == 3:  # inside copy_out: the COPY is running
+            ended = killer.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND backend_type = 'client backend'"
+            ).fetchone()
+            blocks["ended"] = ended[0] if ended else 0
+
+    monkeypatch.setattr(module._CompressedMember, "write", take_then_end_the_server)
+    threads = threading.active_count()
+    try:
+        with pytest.raises(BackupError, match=r'PostgreSQL stopped .COPY "'):
+            backup(postgres_store, tmp_path / "store.dump")
+    finally:
+        killer.close()
+    assert blocks["ended"] == 1
+    assert list(tmp_path.iterdir()) == []
+    assert threading.active_count() == threads
 
 
 def _tricky_reasons(url: str) -> int:

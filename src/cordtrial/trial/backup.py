@@ -215,6 +215,8 @@ def _postgres_backup(url: str, output: Path) -> BackupInfo:
                 durable_replace(partial, output)
             except BaseException:
                 partial.unlink(missing_ok=True)
+                if _driver_connection(connection).broken:  # nothing left to roll back
+                    connection.invalidate()
                 raise
             return info
     finally:
@@ -294,10 +296,12 @@ def _dump(connection: Connection, revision: str, stream: IO[bytes]) -> BackupInf
         slot = _Slot(stream, head)
         listed = ", ".join(f'"{name}"' for name in columns)
         rows = _CompressedMember(stream)
-        counts[table.name] = copy_out(
-            raw, f'COPY "{table.name}" ({listed}) TO STDOUT', rows.write, _COPY_BLOCK
-        )
-        rows.close()
+        try:
+            counts[table.name] = copy_out(
+                raw, f'COPY "{table.name}" ({listed}) TO STDOUT', rows.write, _COPY_BLOCK
+            )
+        finally:  # also on failure: the compressing thread ends
+            rows.close()
         stream.write(_stored_member(END_OF_DATA))
         slot.fill(head | {"rows": counts[table.name]})
         slots.append(slot)

@@ -25,6 +25,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+import psycopg
 from psycopg import pq
 from sqlalchemy import (
     JSON,
@@ -44,7 +45,6 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 from cordtrial.trial.errors import BackupError
 
 if TYPE_CHECKING:
-    import psycopg
     from psycopg.pq.abc import PGconn, PGresult
 
 __all__ = [
@@ -191,6 +191,19 @@ def copy_out(
     the socket only when the buffer is empty. The transaction must not be used by anyone else
     meanwhile; psycopg sees the connection idle in its transaction afterwards, as before.
     """
+    try:
+        return _copy_out(connection, statement, write, block)
+    except psycopg.Error as exc:  # the connection lost (a server restarted, a backend ended)
+        raise BackupError(f"PostgreSQL stopped {statement!r}: {exc}") from exc
+
+
+def _copy_out(
+    connection: psycopg.Connection[Any],
+    statement: str,
+    write: Callable[[bytes], object],
+    block: int = 1 << 20,
+) -> int:
+    """:func:`copy_out`, errors of the connection raised as they come."""
     pgconn = connection.pgconn
     pgconn.send_query(statement.encode())
     while pgconn.flush():
