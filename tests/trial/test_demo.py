@@ -14,6 +14,7 @@ from cordtrial.trial.demo import (
     DEMO_USERS,
     seed_demo,
 )
+from cordtrial.trial.demo_signatures import AWAITING_DAYS
 from cordtrial.trial.models import (
     Administration,
     AdverseEvent,
@@ -29,6 +30,8 @@ from cordtrial.trial.models import (
 from cordtrial.trial.services.acting import acting_user
 from cordtrial.trial.services.clocks import periodic_report_states
 from cordtrial.trial.services.disposition import current_dispositions
+from cordtrial.trial.services.lists import exams_to_do
+from cordtrial.trial.services.signatures import signature_statuses
 from cordtrial.trial.services.users import authenticate
 from cordtrial.trial.services.visits import visit_schedule
 
@@ -153,3 +156,30 @@ def test_demo_follows_everyone_five_years_one_lost_in_year_4_one_reconsented(
         )
     ).all()
     assert sorted(n for _, n in signed) == [1, 1, 1, 2]
+
+
+def test_the_investigator_signed_every_exam_but_the_latest(session: Session) -> None:
+    """The demo's dashboard "to sign" list holds only the exams of the last AWAITING_DAYS days
+    (A-001's year 5 exam); every older exam carries the investigator's valid signature, dated
+    after the exam and over the exam's current version."""
+    demo = seed_demo(session, today=TODAY)
+    exams = session.scalars(select(IsncsciExam).order_by(IsncsciExam.id)).all()
+    statuses = signature_statuses(session, exams)
+    recent = {e.id for e in exams if e.examined_on > TODAY - timedelta(days=AWAITING_DAYS)}
+    assert recent, "the demo should keep an exam waiting for its signature"
+    for exam in exams:
+        signed = statuses[exam.id]
+        if exam.id in recent:
+            assert signed == [], exam.examined_on
+            continue
+        assert [s.signature.signer for s in signed] == ["investigator"], exam.examined_on
+        assert not signed[0].void
+        assert signed[0].signature.exam_version == exam.version
+        assert signed[0].signature.signed_at.date() > exam.examined_on
+    participants = session.scalars(select(Participant)).all()
+    to_sign = {
+        exam_id for todo in exams_to_do(session, participants) for exam_id, _, _ in todo.unsigned
+    }
+    assert to_sign == recent
+    a001 = demo.participant_ids["A-001"]
+    assert {e.participant_id for e in exams if e.id in recent} == {a001}

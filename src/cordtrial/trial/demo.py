@@ -34,6 +34,7 @@ from cordtrial.trial.demo_immunosuppression import seed_demo_immunosuppression
 from cordtrial.trial.demo_labs import seed_demo_labs
 from cordtrial.trial.demo_medications import seed_demo_medications
 from cordtrial.trial.demo_reporting import file_demo_reports, set_demo_jurisdictions
+from cordtrial.trial.demo_signatures import seed_demo_signatures
 from cordtrial.trial.models import AdverseEvent, Participant, Trial, User
 from cordtrial.trial.rules.schedule import VisitSpec
 from cordtrial.trial.services.exams import record_exam
@@ -394,6 +395,7 @@ def _seed(session: Session, today: date) -> DemoTrial:
     seed_long_term_follow_up(session, DEMO_PROTOCOL_ID, ids, today, _long_term_exams())  # 14
     seed_demo_medications(session, ids, today)  # issue 15: concomitant medication
     seed_demo_immunosuppression(session, _ACTOR, DEMO_PROTOCOL_ID, ids, today)  # issue 15
+    seed_demo_signatures(session, list(ids.values()), today, DEMO_USERS["investigator"][2])
     return DemoTrial(DEMO_PROTOCOL_ID, ids, created=True)
 
 

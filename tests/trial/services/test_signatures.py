@@ -166,7 +166,7 @@ def test_signature_shows_printed_name_date_time_and_meaning(
         signed_at=signature.signed_at, meaning=signature.meaning,
     )  # fmt: skip
     assert shown == (
-        f"Signed by Ivan Petrov (ivan) on 2026-02-12 at 10:00 UTC: '{DEFAULT_MEANING}'"
+        f"Signed by Ivan Petrov (ivan) on 2026-02-12 at 10:00 UTC: “{DEFAULT_MEANING}”"
     )
 
 

@@ -58,9 +58,10 @@ def signature_manifestation(
 ) -> str:
     """How a signature reads wherever it is shown (21 CFR 11.50(a)): the signer's printed name,
     the date and time of signing, and its meaning, e.g. ``Signed by Ivan Petrov (ivan) on
-    2026-02-12 at 10:00 UTC: 'I have reviewed ...'``."""
+    2026-02-12 at 10:00 UTC: “I have reviewed ...”`` (the meaning in quotation marks, as
+    the exam page shows it)."""
     moment = signed_at.astimezone(UTC)
     return (
         f"Signed by {signer_name} ({signer}) on {moment:%Y-%m-%d} at {moment:%H:%M} UTC: "
-        f"'{meaning}'"
+        f"“{meaning}”"
     )
