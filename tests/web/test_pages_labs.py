@@ -53,6 +53,13 @@ def test_a_panel_is_graded_and_reported_as_an_adverse_event(world: World) -> Non
     text = _text(page)
     assert "900 /uL" in text and "0.9 x10^9/L" in text
     assert "Neutrophil count decreased, grade 3" in text
+    # the cumulative table: the neutrophils' row, the value graded, in its date's column
+    cumulative = page[page.index('id="lab-cumulative"') : page.index('id="lab-every"')]
+    assert '<th scope="col" class="num">2026-02-09</th>' in cumulative
+    row = cumulative[cumulative.index('<tr data-analyte="neutrophils">') :]
+    row = _text(row[: row.index("</tr>")])
+    # no reference range at this site: graded by CTCAE's absolute limits, not marked high or low
+    assert row == "Neutrophil count (x10^9/L) — 0.9 G3 report"
     world.session.rollback()  # end the snapshot read above
     lab = world.session.scalars(neutrophils).one()
     link = f"/participants/{world.participant_id}/adverse-events/new?lab={lab.id}"

@@ -66,6 +66,7 @@ from cordtrial.web.pages.immunosuppression import (
     dashboard_out_of_range,
     immunosuppression_section,
 )
+from cordtrial.web.pages.labs import cumulative_labs, range_flag, range_text
 from cordtrial.web.pages.medications import dashboard_to_review, medication_rows
 from cordtrial.web.pages.rendering import render
 from cordtrial.web.pages.reporting import reports_due
@@ -342,6 +343,7 @@ def _participant_view(
     walks = list_measures(session, user, participant_id, "ten_metre_walk")
     schedule = visit_schedule(session, participant_id, now.date())
     disposition = current_disposition(session, participant_id)
+    labs = list_lab_results(session, user, participant_id)
     return render(
         request,
         "participant.html",
@@ -357,7 +359,10 @@ def _participant_view(
         charts=_charts(session, user, participant, exams),
         administrations=list_administrations(session, user, participant_id),
         adverse_events=list_adverse_events(session, user, participant_id),
-        labs=list_lab_results(session, user, participant_id),
+        labs=labs,
+        lab_table=cumulative_labs(labs),
+        range_flag=range_flag,
+        range_text=range_text,
         medications=medication_rows(session, user, participant_id),
         eligibility=max(
             list_eligibility(session, user, participant_id),
