@@ -3,10 +3,11 @@ detected, and append-only enforced by the database itself."""
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import threading
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import Engine, insert, select, text, update
@@ -230,6 +231,26 @@ def test_to_text_is_canonical() -> None:
     assert to_text({"b": 1, "a": [date(2026, 1, 2), moment]}) == (
         '{"a":["2026-01-02","2026-01-02T03:04:05.000000+00:00"],"b":1}'
     )
+
+
+def test_entry_hash_is_sha256_of_the_row_as_a_compact_json_array() -> None:
+    """The hash of a stored row is a format every stored trail depends on: SHA-256 of the row's
+    content and the previous hash as a compact JSON array (UTF-8, not ASCII-escaped; the moment
+    in UTC with microseconds). Written out here, so a change to how it is computed cannot
+    change it unnoticed (the chain's own tests compute and check with the same function)."""
+    moment = datetime(2026, 1, 2, 4, 4, 5, 7, tzinfo=timezone(timedelta(hours=1)))
+    row = {
+        "seq": 7, "at": moment, "actor": "inès", "action": "update", "entity": "participant",
+        "entity_id": "12", "field": "notes", "old_value": None,
+        "new_value": to_text('say "hi"\tthen\\ 痛'),  # as stored: JSON text
+        "reason": "Korrektur der Größe", "prev_hash": "ab" * 32,
+    }  # fmt: skip
+    assert row["new_value"] == r'"say \"hi\"\tthen\\ 痛"'
+    payload = (
+        r'[7,"2026-01-02T03:04:05.000007+00:00","inès","update","participant","12","notes",'
+        r'null,"\"say \\\"hi\\\"\\tthen\\\\ 痛\"","Korrektur der Größe","' + "ab" * 32 + '"]'
+    )
+    assert entry_hash(**row) == hashlib.sha256(payload.encode()).hexdigest()
 
 
 # --- tampering --------------------------------------------------------------------------------
