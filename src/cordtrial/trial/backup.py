@@ -35,7 +35,9 @@ same), sets PostgreSQL's id sequences past the restored ids, migrates to the lat
 and returns the audit trail's verification (:func:`cordtrial.trial.audit.verify_audit`).
 Rows stream from the backup into the target one table at a time, in batches (``COPY ... FROM
 STDIN`` into PostgreSQL; a format-2 dump's lines go to it as they are): memory does not grow with
-the size of the store.
+the size of the store. From a format-2 dump into PostgreSQL, a large table's secondary indexes
+are dropped in the restore's transaction and built again after its rows
+(:data:`_DEFER_INDEXES_ROWS`).
 """
 
 from __future__ import annotations
@@ -128,6 +130,12 @@ _GZIP_LEVEL = 1
 _COPY_BLOCK = 1 << 20
 #: Bytes the compressing thread takes at a time.
 _GZIP_BLOCK = 1 << 20
+#: PostgreSQL restore: a table with at least this many rows is loaded without its secondary
+#: indexes, which are built again once its rows are in (one sort each, as pg_restore does, instead
+#: of an index insertion per row per index).
+_DEFER_INDEXES_ROWS = 20_000
+#: ``maintenance_work_mem`` while the restore builds those indexes (``SET LOCAL``).
+_INDEX_BUILD_MEMORY = "256MB"
 
 
 @dataclass(frozen=True, slots=True)
@@ -598,6 +606,27 @@ def _insert(
     return count
 
 
+def _drop_secondary_indexes(connection: Connection, table: str) -> list[str]:
+    """PostgreSQL: drop the indexes of ``table`` that back no constraint (primary key, unique)
+    and return their definitions (``pg_indexes.indexdef``), to be run again after the load. The
+    drop is part of the restore's transaction: a failed restore leaves them as they were."""
+    rows = connection.execute(
+        text(
+            "SELECT i.indexname, i.indexdef FROM pg_indexes i "
+            "WHERE i.schemaname = current_schema() AND i.tablename = :table "
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint c "
+            "WHERE c.conrelid = to_regclass(quote_ident(:table)) "
+            "AND c.conname = i.indexname) ORDER BY i.indexname"
+        ),
+        {"table": table},
+    ).all()
+    if rows:
+        connection.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{_INDEX_BUILD_MEMORY}'")
+    for name, _ in rows:
+        connection.exec_driver_sql(f'DROP INDEX "{name}"')
+    return [definition for _, definition in rows]
+
+
 def _set_sequence(connection: Connection, table: Table) -> None:
     """PostgreSQL: the table's id sequence past its highest restored id."""
     if "id" in table.c:
@@ -660,7 +689,14 @@ def _restore_copy_dump(engine: Engine, source: str | Path, info: BackupInfo) -> 
             if raw is not None:
                 listed = ", ".join(f'"{c}"' for c in columns)
                 statement = f'COPY "{table.name}" ({listed}) FROM STDIN'
+                deferred = (
+                    _drop_secondary_indexes(connection, table.name)
+                    if declared >= _DEFER_INDEXES_ROWS
+                    else []
+                )
                 count = copy_in(raw, statement, lines, _COPY_BLOCK)
+                for definition in deferred:  # built again in the same transaction
+                    connection.exec_driver_sql(definition)
                 _set_sequence(connection, table)
             else:
                 decode = row_decoder(table, columns)
