@@ -501,10 +501,28 @@ def test_signature_needs_the_password_and_becomes_void_after_a_correction(world:
     assert signed.status_code == 200
     assert "Exam signed." in signed.text
     assert "valid</strong>" in signed.text
+    # signed: no second form for the same version, but what the signer did
+    assert "Sign version 1" not in signed.text
+    assert 'id="signed-by-you">You signed version 1 on ' in signed.text
     correction = _exam_form(world, world.exam_id, r_c6_motor="2", reason="re-examined")
     world.client.post(f"/exams/{world.exam_id}", data=correction)
     page = world.client.get(f"/exams/{world.exam_id}").text
     assert "void — the exam changed after signing" in page
+    assert "Sign version 2" in page and 'id="signed-by-you"' not in page  # the new version
+
+
+def test_an_incomplete_exam_offers_no_signature_form(world: World) -> None:
+    """The use case refuses to sign an exam with a cell not recorded: the page says so instead
+    of offering a form that can only fail."""
+    _login(world, "investigator")
+    world.session.rollback()
+    exam = world.session.get(IsncsciExam, world.exam_id)
+    assert exam is not None
+    update = _exam_form(world, world.exam_id, r_c6_motor="", reason="cell not yet recorded")
+    assert world.client.post(f"/exams/{world.exam_id}", data=update).status_code == 200
+    page = world.client.get(f"/exams/{world.exam_id}").text
+    assert 'id="sign-incomplete">Not ready to sign: the exam is incomplete' in page
+    assert "Sign version" not in page
 
 
 def test_coordinator_may_not_sign(world: World) -> None:

@@ -412,6 +412,14 @@ def _exam_page(
     else:
         cells = _exam_cells(exam)
         comments, reasons = _stored_notes(exam)
+    signatures = exam_signatures(session, exam.id)
+    # the user's own signature of this version: signing it again would be refused
+    mine = [
+        s.signature
+        for s in signatures
+        if s.signature.user_id == user.id and s.signature.exam_version == exam.version
+    ]
+    signed_by_you = mine[0] if mine else None
     return render(
         request,
         "worksheet_exam.html",
@@ -422,7 +430,8 @@ def _exam_page(
         visit_name=_visit_name(participant, exam),
         may_correct=may_correct,
         may_sign=_may(user, "sign", participant),
-        signatures=exam_signatures(session, exam.id),
+        signatures=signatures,
+        signed_by_you=signed_by_you,
         history=_history(session, exam),
         meaning=DEFAULT_MEANING,
         errors=errors or [],
