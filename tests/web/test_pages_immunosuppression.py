@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import date
 
+from builders import acting_as
 from cordtrial.trial.models import TroughLevel
+from cordtrial.trial.services.immunosuppression import stop_course
 from cordtrial.web.pages.security import SESSION_COOKIE
 from web.conftest import World
 
@@ -55,7 +58,20 @@ def test_a_trough_out_of_range_is_flagged_and_listed(world: World) -> None:
     assert "P001" in listed and "above target" in listed
     dashboard = _text(world.client.get("/").text)
     assert "Out-of-range troughs" in dashboard
-    assert "24.5 ng/mL on 2026-02-03 above target" in dashboard
+    card = dashboard[dashboard.index("Out-of-range troughs") :]
+    assert card.startswith("Out-of-range troughs Of courses still running, newest first. P001 :")
+    assert "24.5 ng/mL on 2026-02-03 above target" in card
+    # once the course is stopped, the trough is history: on the list, no longer on the dashboard
+    world.session.rollback()
+    stop_course(
+        world.session, acting_as(),
+        course_id=world.course_id, stopped_on=date(2026, 2, 20), reason="planned",
+    )  # fmt: skip
+    dashboard = _text(world.client.get("/").text)
+    assert "24.5 ng/mL on 2026-02-03" not in dashboard
+    assert "Out-of-range troughs No out-of-range trough on a course still running." in dashboard
+    listed = _text(world.client.get("/immunosuppression/out-of-range").text)
+    assert "P001" in listed and "above target" in listed
 
 
 def test_a_dose_change_shows_on_the_course(world: World) -> None:

@@ -403,10 +403,16 @@ class OutOfRange:
 
 
 def out_of_range_troughs(
-    session: Session, user: User, protocol_id: str, *, limit: int | None = None
+    session: Session,
+    user: User,
+    protocol_id: str,
+    *,
+    limit: int | None = None,
+    current_only: bool = False,
 ) -> list[OutOfRange]:
     """The trial's troughs below or above target at the user's sites, newest first (one
-    query)."""
+    query); ``current_only``: only those of courses not stopped (what may still need a dose
+    change)."""
     require_permission(user, "read")
     trial = get_trial(session, protocol_id)
     query = (
@@ -421,6 +427,8 @@ def out_of_range_troughs(
         .options(joinedload(Participant.site))
         .order_by(TroughLevel.sampled_at.desc(), TroughLevel.id.desc())
     )  # fmt: skip
+    if current_only:
+        query = query.where(ImmunosuppressionCourse.stopped_on.is_(None))
     if limit is not None:
         query = query.limit(limit)
     return [OutOfRange(t, p, drug, unit) for t, p, drug, unit in session.execute(query).all()]

@@ -126,8 +126,11 @@ def immunosuppression_section(
 
 
 def dashboard_out_of_range(session: Session, user: User, protocol_id: str) -> list[OutOfRange]:
-    """The newest out-of-range troughs for the dashboard (one query)."""
-    return out_of_range_troughs(session, user, protocol_id, limit=DASHBOARD_TROUGHS)
+    """The newest out-of-range troughs of courses not stopped, for the dashboard (one query):
+    work that may still need a dose change; every other one is on the out-of-range page."""
+    return out_of_range_troughs(
+        session, user, protocol_id, limit=DASHBOARD_TROUGHS, current_only=True
+    )
 
 
 # --- the forms: a trough, a dose change ---------------------------------------------------------
