@@ -26,6 +26,20 @@ def test_a_trough_above_target_is_flagged_and_listed(world: World) -> None:
         f"/api/trials/{PROTOCOL}/troughs/out-of-range", headers=world.headers("other_site")
     )
     assert other.json() == []
+    # current_only: the courses still running; once stopped, the trough is left out
+    current = f"/api/trials/{PROTOCOL}/troughs/out-of-range?current_only=true"
+    assert [r["trough"]["id"] for r in world.client.get(current, headers=coordinator).json()] == [
+        trough["id"]
+    ]
+    stopped = world.client.post(
+        f"/api/immunosuppression-courses/{world.course_id}/stop",
+        headers=world.headers("investigator"),
+        json={"stopped_on": "2026-02-08", "reason": "planned"},
+    )
+    assert stopped.status_code == 200, stopped.text
+    assert world.client.get(current, headers=coordinator).json() == []
+    every = world.client.get(f"/api/trials/{PROTOCOL}/troughs/out-of-range", headers=coordinator)
+    assert [r["trough"]["id"] for r in every.json()] == [trough["id"]]
 
 
 def test_a_trough_in_an_incompatible_unit_is_refused_naming_the_unit(world: World) -> None:

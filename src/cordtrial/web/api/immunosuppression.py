@@ -159,9 +159,10 @@ def post_trough(
 
 @router.get("/trials/{protocol_id}/troughs/out-of-range", response_model=list[OutOfRangeRead])
 def get_out_of_range(
-    protocol_id: str, user: CurrentUser, session: SessionDep
+    protocol_id: str, user: CurrentUser, session: SessionDep, current_only: bool = False
 ) -> list[OutOfRangeRead]:
-    """Troughs below or above target at the user's sites, newest first."""
+    """Troughs below or above target at the user's sites, newest first; ``current_only``: only
+    those of courses still running (not stopped), as the dashboard lists them."""
     return [
         OutOfRangeRead(
             participant_id=r.participant.id,
@@ -171,5 +172,5 @@ def get_out_of_range(
             unit=r.target_unit,
             trough=TroughRead.model_validate(r.trough),
         )
-        for r in out_of_range_troughs(session, user, protocol_id)
+        for r in out_of_range_troughs(session, user, protocol_id, current_only=current_only)
     ]
